@@ -1,0 +1,57 @@
+# berth: one binary for immutable container infrastructure.
+# `make demo` and `make test` are the two entry points on a fresh machine.
+
+GO       ?= go
+BIN      := bin
+BERTH    := $(BIN)/berth
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+# The e2e suite drives real clients (docker, podman, skopeo, crane, regctl).
+TEST_TIMEOUT ?= 30m
+
+.PHONY: all build deps demo test unit e2e fuzz bench vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BERTH) ./cmd/berth
+
+deps:
+	bash scripts/deps.sh
+
+# Starts a registry, builds a small image from busybox-static, pushes it,
+# and lists what the registry holds.
+demo: deps build
+	bash scripts/demo.sh
+
+# Everything: vet, unit tests (with the fuzz seed corpora) and the e2e
+# suite against real clients.
+test: vet
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+e2e:
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./test/e2e/...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# Short coverage-guided runs of every fuzz target.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run=NONE -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) ./internal/registry/httprange/
+	$(GO) test -run=NONE -fuzz=FuzzParseContentRange -fuzztime=$(FUZZTIME) ./internal/registry/httprange/
+	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/registry/manifest/
+	$(GO) test -run=NONE -fuzz=FuzzValidateRepository -fuzztime=$(FUZZTIME) ./internal/registry/names/
+
+# Benchmarks against the anchors (CNCF distribution for the registry).
+bench: deps build
+	bash bench/registry.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,330 @@
+// Command regbench compares berth's registry with CNCF distribution on this
+// machine. It builds berth and bench/regload, starts each registry in turn on
+// a free loopback port with its storage in a temporary directory, runs the
+// same regload scenarios against it, records its peak RSS, stops it, and
+// prints a side-by-side Markdown table with berth ÷ distribution ratios and
+// the issue's targets (PASS/FAIL).
+//
+//	go run ./bench/regbench                  # full run, about 2.5 minutes
+//	go run ./bench/regbench -quick           # smoke run, 1 s per scenario
+//	go run ./bench/regbench -md out.md -json out.json
+//
+// Servers run one after the other, never together, so each has the whole
+// machine (shared only with the load generator). Exit status: 0 ran cleanly,
+// 1 a scenario had errors or (with -enforce) a target failed, 2 the run
+// could not be done.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	quick        bool
+	duration     time.Duration
+	warmup       time.Duration
+	concurrency  int
+	scenarios    string
+	servers      []string
+	registryBin  string
+	berthBin     string
+	berthArgs    []string
+	mdPath       string
+	jsonPath     string
+	enforce      bool
+	keepTempDirs bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("regbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1s per scenario, no warm-up, 20 tags")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario per server")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured run before each scenario")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients")
+	fs.StringVar(&o.scenarios, "scenarios", "push1m,pull1m,pull10m,manifest-head,manifest-get,tags", "regload scenarios to run")
+	servers := fs.String("servers", "distribution,berth", "registries to run, in order (distribution, berth)")
+	fs.StringVar(&o.registryBin, "registry-bin", "/usr/bin/docker-registry", "CNCF distribution binary (Debian package docker-registry)")
+	fs.StringVar(&o.berthBin, "berth-bin", "", "prebuilt berth binary (default: go build ./cmd/berth)")
+	berthArgs := fs.String("berth-args", "", "extra space-separated arguments for `berth registry serve`")
+	fs.StringVar(&o.mdPath, "md", os.Getenv("REGBENCH_MD"), "also write the Markdown report to this file (env REGBENCH_MD)")
+	fs.StringVar(&o.jsonPath, "json", os.Getenv("REGBENCH_JSON"), "also write the full results as JSON to this file (env REGBENCH_JSON)")
+	fs.BoolVar(&o.enforce, "enforce", false, "exit 1 when a target is not PASS")
+	fs.BoolVar(&o.keepTempDirs, "keep", false, "keep the temporary directory (server logs and storage) for inspection")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for s := range strings.SplitSeq(*servers, ",") {
+		s = strings.TrimSpace(s)
+		if s != "distribution" && s != "berth" {
+			return o, fmt.Errorf("-servers: unknown server %q (known: distribution, berth)", s)
+		}
+		if slices.Contains(o.servers, s) {
+			return o, fmt.Errorf("-servers: %q listed twice", s)
+		}
+		o.servers = append(o.servers, s)
+	}
+	o.berthArgs = strings.Fields(*berthArgs)
+	if o.concurrency < 1 || o.duration <= 0 || o.warmup < 0 {
+		return o, fmt.Errorf("-concurrency %d, -duration %s, -warmup %s: need concurrency ≥ 1, duration > 0, warmup ≥ 0",
+			o.concurrency, o.duration, o.warmup)
+	}
+	return o, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// runMeta describes the run for the report header and JSON.
+type runMeta struct {
+	Date            string  `json:"date"`
+	CPU             string  `json:"cpu"`
+	CPUs            int     `json:"cpus"`
+	Kernel          string  `json:"kernel"`
+	GoVersion       string  `json:"go_version"`
+	Concurrency     int     `json:"concurrency"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	WarmupSeconds   float64 `json:"warmup_seconds"`
+	PullBlobs       int     `json:"pull_blobs_per_size"`
+	Images          int     `json:"images"`
+	Tags            int     `json:"tags"`
+}
+
+// output is the -json file: everything the Markdown shows and more.
+type output struct {
+	Meta    runMeta        `json:"meta"`
+	Servers []serverResult `json:"servers"`
+	Rows    []row          `json:"rows"`
+	Targets []target       `json:"targets"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "regbench:", err)
+		}
+		return 2
+	}
+	out, err := benchmark(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "regbench:", err)
+		return 2
+	}
+	md := markdown(out.Meta, out.Servers, out.Rows, out.Targets)
+	fmt.Fprint(stdout, md)
+	if o.mdPath != "" {
+		if err := os.WriteFile(o.mdPath, []byte(md), 0o644); err != nil {
+			fmt.Fprintln(stderr, "regbench: write -md:", err)
+			return 2
+		}
+	}
+	if o.jsonPath != "" {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err == nil {
+			err = os.WriteFile(o.jsonPath, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "regbench: write -json:", err)
+			return 2
+		}
+	}
+	code := 0
+	for _, s := range out.Servers {
+		if s.Load.Flagged {
+			code = 1
+		}
+	}
+	if o.enforce {
+		for _, t := range out.Targets {
+			if t.Result != "PASS" {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// benchmark builds the binaries, then starts, loads and stops each server in
+// turn. Servers are stopped and the temporary directory removed on every
+// return path, including interrupts.
+func benchmark(ctx context.Context, o options, progress io.Writer) (*output, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "regbench-")
+	if err != nil {
+		return nil, err
+	}
+	if o.keepTempDirs {
+		fmt.Fprintf(progress, "regbench: keeping %s\n", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+
+	regload := filepath.Join(tmp, "bin", "regload")
+	if err := goBuild(ctx, root, regload, "./bench/regload"); err != nil {
+		return nil, err
+	}
+	var specs []serverSpec
+	for _, name := range o.servers {
+		switch name {
+		case "distribution":
+			if _, err := os.Stat(o.registryBin); err != nil {
+				return nil, fmt.Errorf("-registry-bin %s: %w (install Debian package docker-registry)", o.registryBin, err)
+			}
+			specs = append(specs, distributionSpec(o.registryBin))
+		case "berth":
+			bin := o.berthBin
+			if bin == "" {
+				bin = filepath.Join(tmp, "bin", "berth")
+				if err := goBuild(ctx, root, bin, "./cmd/berth"); err != nil {
+					return nil, err
+				}
+			}
+			specs = append(specs, berthSpec(bin, o.berthArgs))
+		}
+	}
+
+	loadArgs := []string{"-json", "-concurrency", fmt.Sprint(o.concurrency), "-scenarios", o.scenarios}
+	if o.quick {
+		loadArgs = append(loadArgs, "-quick")
+	} else {
+		loadArgs = append(loadArgs, "-duration", o.duration.String(), "-warmup", o.warmup.String())
+	}
+
+	var results []serverResult
+	for _, spec := range specs {
+		dir := filepath.Join(tmp, spec.name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		res, err := benchServer(ctx, spec, dir, regload, loadArgs, progress)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, *res)
+		if !o.keepTempDirs {
+			// Free the disk the pushes used before the next server runs.
+			_ = os.RemoveAll(dir)
+		}
+	}
+
+	meta := hostMeta()
+	if len(results) > 0 {
+		l := results[0].Load
+		meta.Concurrency, meta.DurationSeconds, meta.WarmupSeconds = l.Concurrency, l.DurationSeconds, l.WarmupSeconds
+		meta.PullBlobs, meta.Images, meta.Tags = l.Setup.PullBlobs, l.Setup.Images, l.Setup.Tags
+	}
+	var order []string
+	for _, r := range results {
+		for _, s := range r.Load.Scenarios {
+			if !slices.Contains(order, s.Name) {
+				order = append(order, s.Name)
+			}
+		}
+	}
+	return &output{Meta: meta, Servers: results, Rows: buildRows(results, order), Targets: judgeTargets(results)}, nil
+}
+
+// benchServer runs regload against one freshly started server.
+func benchServer(ctx context.Context, spec serverSpec, dir, regload string, loadArgs []string, progress io.Writer) (*serverResult, error) {
+	fmt.Fprintf(progress, "regbench: starting %s\n", spec.name)
+	srv, err := startServer(ctx, spec, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+
+	args := append([]string{"-url", srv.url, "-server-pid", fmt.Sprint(srv.cmd.Process.Pid)}, loadArgs...)
+	cmd := exec.CommandContext(ctx, regload, args...)
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, progress
+	runErr := cmd.Run()
+	select {
+	case <-srv.exited:
+		return nil, fmt.Errorf("%s: %w (%v); log:\n%s", spec.name, errServerDied, srv.waitErr, srv.logTail())
+	default:
+	}
+	var exitErr *exec.ExitError
+	if runErr != nil && !(errors.As(runErr, &exitErr) && exitErr.ExitCode() == 1) {
+		// Exit 1 means "ran, some scenario had errors": still a report.
+		return nil, fmt.Errorf("regload against %s: %v; server log:\n%s", spec.name, runErr, srv.logTail())
+	}
+	res := &serverResult{Name: spec.name, Description: spec.description}
+	if err := json.Unmarshal(stdout.Bytes(), &res.Load); err != nil {
+		return nil, fmt.Errorf("regload against %s printed no JSON report: %w", spec.name, err)
+	}
+	if res.PeakRSSBytes, err = srv.peakRSS(); err != nil {
+		return nil, err
+	}
+	if res.Load.Flagged {
+		res.ServerLogTail = srv.logTail()
+	}
+	return res, nil
+}
+
+// moduleRoot finds the berth checkout so the binaries can be built from any
+// working directory inside it.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the berth module: run regbench from the repository")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+func goBuild(ctx context.Context, root, outPath, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", outPath, pkg)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return nil
+}
+
+// hostMeta labels the run with the machine it ran on; missing facts are
+// left empty rather than failing the benchmark.
+func hostMeta() runMeta {
+	m := runMeta{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	return m
+}

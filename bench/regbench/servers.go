@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// serverSpec says how to start one registry implementation on an address
+// with its storage in a directory.
+type serverSpec struct {
+	name        string // column name in the report
+	description string // one line for the report: binary, version, storage
+	// command returns the process to start; dir is an empty directory the
+	// server owns for its configuration and storage.
+	command func(dir, addr string) (*exec.Cmd, error)
+}
+
+// distributionConfig is CNCF distribution's packaged Debian config
+// (/etc/docker/registry/config.yml) minus htpasswd auth and the storage
+// health check, with the two changes a benchmark needs: warn-level logging
+// and no access log, since a line per request would measure the terminal,
+// not the registry. A fixed http.secret avoids the random-secret warning.
+const distributionConfig = `version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+  secret: regbench-not-a-secret
+  headers:
+    X-Content-Type-Options: [nosniff]
+`
+
+func distributionSpec(bin string) serverSpec {
+	return serverSpec{
+		name:        "distribution",
+		description: fmt.Sprintf("CNCF distribution %s (`%s serve config.yml`, filesystem storage, `cache.blobdescriptor: inmemory`, `delete.enabled: true`, log level warn, access log off)", distributionVersion(bin), bin),
+		command: func(dir, addr string) (*exec.Cmd, error) {
+			cfg := filepath.Join(dir, "config.yml")
+			data := filepath.Join(dir, "data")
+			if err := os.WriteFile(cfg, fmt.Appendf(nil, distributionConfig, data, addr), 0o600); err != nil {
+				return nil, fmt.Errorf("write distribution config: %w", err)
+			}
+			return exec.Command(bin, "serve", cfg), nil
+		},
+	}
+}
+
+func berthSpec(bin string, extraArgs []string) serverSpec {
+	desc := fmt.Sprintf("berth %s (`berth registry serve --root DIR`", binaryVersion(bin, "version"))
+	if len(extraArgs) > 0 {
+		desc += " " + strings.Join(extraArgs, " ")
+	}
+	desc += ")"
+	return serverSpec{
+		name:        "berth",
+		description: desc,
+		command: func(dir, addr string) (*exec.Cmd, error) {
+			args := append([]string{"registry", "serve", "--addr", addr, "--root", filepath.Join(dir, "data")}, extraArgs...)
+			return exec.Command(bin, args...), nil
+		},
+	}
+}
+
+// distributionVersion returns e.g. "github.com/docker/distribution 2.8.2+ds1"
+// from `docker-registry --version`, which prints the binary path first.
+func distributionVersion(bin string) string {
+	v := binaryVersion(bin, "--version")
+	if f := strings.Fields(v); len(f) > 1 && strings.HasPrefix(f[0], "/") {
+		return strings.Join(f[1:], " ")
+	}
+	return v
+}
+
+// binaryVersion returns the first line a binary prints for its version
+// command, or "(version unknown)"; it only labels the report.
+func binaryVersion(bin string, args ...string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).Output()
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if err != nil || line == "" {
+		return "(version unknown)"
+	}
+	return line
+}
+
+// runningServer is a started registry process.
+type runningServer struct {
+	spec    serverSpec
+	cmd     *exec.Cmd
+	url     string
+	logPath string
+	exited  chan struct{} // closed when the process has exited
+	waitErr error
+}
+
+// freeAddr asks the kernel for an unused loopback port. Another process could
+// take it before the server binds; startServer then fails clearly.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// startServer starts spec with its files under dir and waits until GET /v2/
+// answers 200 or 401.
+func startServer(ctx context.Context, spec serverSpec, dir string) (*runningServer, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd, err := spec.command(dir, addr)
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, spec.name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("create %s log: %w", spec.name, err)
+	}
+	defer logFile.Close() // the child keeps its own descriptor
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = childProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s (%s): %w", spec.name, cmd.Path, err)
+	}
+	s := &runningServer{spec: spec, cmd: cmd, url: "http://" + addr, logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+	if err := s.waitReady(ctx, 30*time.Second); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *runningServer) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	var lastErr error
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("%s exited before answering /v2/ (%v); log:\n%s", s.spec.name, s.waitErr, s.logTail())
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		resp, err := client.Get(s.url + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
+				return nil
+			}
+			lastErr = fmt.Errorf("GET /v2/: HTTP %d", resp.StatusCode)
+		} else {
+			lastErr = err
+		}
+		time.Sleep(50 * time.Millisecond) // polling a child process's port; there is no event to wait on
+	}
+	return fmt.Errorf("%s not ready on %s after %s (last: %v); log:\n%s", s.spec.name, s.url, timeout, lastErr, s.logTail())
+}
+
+// peakRSS returns the server's lifetime peak resident set (VmHWM), in bytes.
+func (s *runningServer) peakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("%s peak RSS: %w", s.spec.name, err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s peak RSS: bad VmHWM %q", s.spec.name, rest)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("%s peak RSS: no VmHWM in /proc/%d/status", s.spec.name, s.cmd.Process.Pid)
+}
+
+// stop asks the server to exit (SIGTERM), then kills it after a grace period.
+// It is safe to call more than once.
+func (s *runningServer) stop() {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// logTail returns the end of the server's log for error messages.
+func (s *runningServer) logTail() string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "(empty)"
+	}
+	return string(b)
+}
+
+// errServerDied is returned when a server exits while being benchmarked.
+var errServerDied = errors.New("server exited during the benchmark")

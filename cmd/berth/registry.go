@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/registry"
+)
+
+func newRegistryCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "registry",
+		Short: "Run and maintain berth's private OCI registry",
+		Long: `berth's registry implements the OCI Distribution Spec v1.1: blobs stored once
+per digest, metadata in a crash-safe database, online garbage collection,
+htpasswd and token auth, Prometheus metrics.`,
+	}
+	cmd.AddCommand(newRegistryServeCommand(), newRegistryGCCommand())
+	return cmd
+}
+
+// registryFlags are the flags serve and gc share.
+type registryFlags struct {
+	configFile string
+	addr       string
+	root       string
+}
+
+func (f *registryFlags) add(cmd *cobra.Command, withAddr bool) {
+	cmd.Flags().StringVar(&f.configFile, "config", "", "registry configuration file (berth-registry.yaml)")
+	cmd.Flags().StringVar(&f.root, "root", "", "directory holding the registry's data (default /var/lib/berth/registry)")
+	if withAddr {
+		cmd.Flags().StringVar(&f.addr, "addr", "", "address to listen on (default 127.0.0.1:5000)")
+	}
+}
+
+// load builds the configuration: defaults, then the file, then flags.
+func (f *registryFlags) load(cmd *cobra.Command) (registry.Config, error) {
+	cfg := registry.DefaultConfig()
+	if f.configFile != "" {
+		var err error
+		if cfg, err = registry.LoadConfig(f.configFile); err != nil {
+			return cfg, err
+		}
+	}
+	if cmd.Flags().Changed("root") {
+		cfg.Root = f.root
+	}
+	if cmd.Flags().Changed("addr") {
+		cfg.Addr = f.addr
+	}
+	return cfg, cfg.Validate()
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	switch level {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func newRegistryServeCommand() *cobra.Command {
+	var f registryFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the registry over HTTP(S)",
+		Example: `  # A registry on loopback, data under ./data
+  berth registry serve --addr 127.0.0.1:5000 --root ./data
+
+  # With auth, TLS and GC settings from a file
+  berth registry serve --config /etc/berth/berth-registry.yaml
+
+  # Then, from any client:
+  crane push image.tar 127.0.0.1:5000/team/app:v1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			return serveRegistry(cmd.Context(), cfg)
+		},
+	}
+	f.add(cmd, true)
+	return cmd
+}
+
+func serveRegistry(ctx context.Context, cfg registry.Config) error {
+	log := newLogger(cfg.Log.Level)
+	reg, err := registry.Open(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           reg.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	gcCtx, stopGC := context.WithCancel(ctx)
+	defer stopGC()
+	go reg.RunGC(gcCtx)
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS.Cert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLS.Cert, cfg.TLS.Key)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	log.Info("registry listening", "addr", ln.Addr().String(), "root", cfg.Root, "tls", cfg.TLS.Cert != "", "auth", cfg.Auth != nil)
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	// Graceful shutdown: stop accepting, let in-flight requests (uploads)
+	// finish within the timeout.
+	log.Info("shutting down: waiting for in-flight requests", "timeout", time.Duration(cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}
+
+func newRegistryGCCommand() *cobra.Command {
+	var f registryFlags
+	var dryRun, asJSON, deleteUntagged bool
+	var grace time.Duration
+	cmd := &cobra.Command{
+		Use:   "gc",
+		Short: "Remove unreferenced blobs (and untagged manifests) from a registry root",
+		Long: `gc removes blobs that no manifest references, stale uploads and temp files.
+A running 'berth registry serve' does this online every gc.interval; this
+command works on a root that no server holds open.`,
+		Example: `  # What would go, without deleting anything
+  berth registry gc --root ./data --dry-run
+
+  # Also remove manifests nothing tags or references, older than 10 minutes
+  berth registry gc --root ./data --delete-untagged --grace 10m --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load(cmd)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("grace") {
+				cfg.GC.Grace = registry.Duration(grace)
+				cfg.UploadExpiry = registry.Duration(grace)
+			}
+			if cmd.Flags().Changed("delete-untagged") {
+				cfg.GC.DeleteUntagged = deleteUntagged
+			}
+			cfg.Log.Access = false
+			reg, err := registry.Open(cfg, newLogger(cfg.Log.Level))
+			if err != nil {
+				return err
+			}
+			defer reg.Close()
+			rep, err := reg.CollectGarbage(cmd.Context(), dryRun)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			verb := "removed"
+			if dryRun {
+				verb = "would remove"
+			}
+			out := cmd.OutOrStdout()
+			for _, m := range rep.Manifests {
+				fmt.Fprintf(out, "manifest %s@%s\n", m.Repo, m.Digest)
+			}
+			for _, b := range rep.Blobs {
+				fmt.Fprintf(out, "blob %s\n", b)
+			}
+			fmt.Fprintf(out, "%s %d manifests, %d blobs (%d bytes), %d uploads, %d temp files in %s\n",
+				verb, len(rep.Manifests), len(rep.Blobs), rep.BytesFreed, rep.Uploads, rep.TempFiles, rep.Duration.Round(time.Millisecond))
+			return nil
+		},
+	}
+	f.add(cmd, false)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be removed, remove nothing")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().BoolVar(&deleteUntagged, "delete-untagged", false, "also remove manifests that no tag, index or live subject keeps")
+	cmd.Flags().DurationVar(&grace, "grace", 0, "keep blobs, manifests and uploads younger than this (default from config: 2h)")
+	return cmd
+}

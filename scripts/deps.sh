@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# deps.sh installs what berth's end-to-end tests drive: the real registry
+# clients (skopeo, podman, docker, crane, regctl), the anchor registry
+# (CNCF distribution, Debian's docker-registry), busybox-static for the test
+# image, and wrk for load tests.
+#
+# Idempotent: it only touches apt when a package is missing and only runs
+# `go install` when bin/ lacks the pinned version. Needs root for apt (CI runs
+# it as root on a clean Debian 12). Downloads only through apt and the Go
+# module proxy.
+#
+#   usage: scripts/deps.sh
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bindir="$repo/bin"
+
+# Pinned tool versions: bump deliberately, the e2e tests depend on their flags.
+crane_module="github.com/google/go-containerregistry"
+crane_pkg="$crane_module/cmd/crane"
+crane_version="v0.22.1"
+regctl_module="github.com/regclient/regclient"
+regctl_pkg="$regctl_module/cmd/regctl"
+regctl_version="v0.11.7"
+
+# Debian packages. docker.io pulls containerd, runc and tini; podman pulls
+# conmon and its runtime. Tests run as root with the vfs storage driver and
+# --network none, so neither fuse-overlayfs nor uidmap nor slirp4netns is
+# needed.
+apt_packages=(
+	skopeo
+	podman
+	docker.io
+	docker-registry
+	busybox-static
+	runc
+	iptables
+	wrk
+	ca-certificates
+)
+
+log() { printf 'deps: %s\n' "$*"; }
+
+installed() {
+	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+missing=()
+for p in "${apt_packages[@]}"; do
+	if ! installed "$p"; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	log "apt: all ${#apt_packages[@]} packages already installed"
+else
+	if [ "$(id -u)" -ne 0 ]; then
+		log "apt: missing ${missing[*]} and not root; rerun as root" >&2
+		exit 1
+	fi
+	log "apt: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Go: CI images have it at /usr/local/go; PATH may not include it under sudo.
+gobin="$(command -v go || true)"
+if [ -z "$gobin" ] && [ -x /usr/local/go/bin/go ]; then
+	gobin=/usr/local/go/bin/go
+fi
+if [ -z "$gobin" ]; then
+	log "go: not found (need it for crane and regctl)" >&2
+	exit 1
+fi
+
+# module_version prints the main module version a Go binary was built from,
+# or nothing when the file is missing or not a Go binary.
+module_version() {
+	[ -x "$1" ] || return 0
+	"$gobin" version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
+}
+
+go_tool() {
+	local name="$1" module="$2" pkg="$3" want="$4" have
+	have="$(module_version "$bindir/$name")"
+	if [ "$have" = "$want" ]; then
+		log "$name: $want already in bin/"
+		return
+	fi
+	log "$name: installing $pkg@$want into bin/ (had: ${have:-none})"
+	mkdir -p "$bindir"
+	# GOFLAGS from the environment (e.g. -mod=vendor) must not leak into an
+	# install outside this module; CGO off gives static binaries.
+	GOBIN="$bindir" GOFLAGS= CGO_ENABLED=0 "$gobin" install "$pkg@$want"
+	have="$(module_version "$bindir/$name")"
+	if [ "$have" != "$want" ]; then
+		log "$name: installed binary reports ${have:-nothing}, want $want ($module)" >&2
+		exit 1
+	fi
+}
+
+go_tool crane "$crane_module" "$crane_pkg" "$crane_version"
+go_tool regctl "$regctl_module" "$regctl_pkg" "$regctl_version"
+
+log "done"
