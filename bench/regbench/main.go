@@ -264,7 +264,11 @@ func benchServer(ctx context.Context, spec serverSpec, dir, regload string, load
 	cmd := exec.CommandContext(ctx, regload, args...)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, progress
+	cmd.SysProcAttr = childProcAttr()
 	runErr := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted while loading %s: %w", spec.name, ctx.Err())
+	}
 	select {
 	case <-srv.exited:
 		return nil, fmt.Errorf("%s: %w (%v); log:\n%s", spec.name, errServerDied, srv.waitErr, srv.logTail())

@@ -65,18 +65,30 @@ func distributionSpec(bin string) serverSpec {
 	}
 }
 
+// berthConfig gives berth the same logging policy as distributionConfig:
+// warnings only, no line per request. Everything else is berth's default.
+const berthConfig = `log:
+  level: warn
+  access: false
+`
+
 func berthSpec(bin string, extraArgs []string) serverSpec {
-	desc := fmt.Sprintf("berth %s (`berth registry serve --root DIR`", binaryVersion(bin, "version"))
+	v := strings.TrimPrefix(binaryVersion(bin, "version"), "berth ")
+	desc := fmt.Sprintf("berth %s (`berth registry serve --config berth-registry.yaml --root DIR`, default settings except log level warn and access log off", v)
 	if len(extraArgs) > 0 {
-		desc += " " + strings.Join(extraArgs, " ")
+		desc += ", extra arguments `" + strings.Join(extraArgs, " ") + "`"
 	}
 	desc += ")"
 	return serverSpec{
 		name:        "berth",
 		description: desc,
 		command: func(dir, addr string) (*exec.Cmd, error) {
-			args := append([]string{"registry", "serve", "--addr", addr, "--root", filepath.Join(dir, "data")}, extraArgs...)
-			return exec.Command(bin, args...), nil
+			cfg := filepath.Join(dir, "berth-registry.yaml")
+			if err := os.WriteFile(cfg, []byte(berthConfig), 0o600); err != nil {
+				return nil, fmt.Errorf("write berth config: %w", err)
+			}
+			args := []string{"registry", "serve", "--config", cfg, "--addr", addr, "--root", filepath.Join(dir, "data")}
+			return exec.Command(bin, append(args, extraArgs...)...), nil
 		},
 	}
 }

@@ -45,8 +45,14 @@ type Registry struct {
 	Root    string // storage directory
 	LogPath string // server stdout and stderr
 
+	dir      string // test-owned directory: root, logs, config files
+	port     int
+	opts     registryOptions
+	launches int // how many processes were started, to name their logs
+	stopped  bool
+
 	cmd  *exec.Cmd
-	done chan error // receives cmd.Wait's result once
+	done chan error // holds cmd.Wait's result once the process exited
 }
 
 // registryOptions tune startRegistry. Berth-only options are ignored when the
@@ -83,7 +89,8 @@ func startRegistry(t testing.TB, opts ...registryOption) *Registry {
 		requireTools(t, distributionBinary())
 	}
 
-	dir := t.TempDir()
+	r := &Registry{Kind: suite.kind, dir: t.TempDir(), opts: o}
+	r.Root = filepath.Join(r.dir, "root")
 	// Picking a free port and then binding it in another process races with
 	// other listeners; a lost race shows as an early exit, so retry.
 	var lastErr error
@@ -92,15 +99,25 @@ func startRegistry(t testing.TB, opts ...registryOption) *Registry {
 		if err != nil {
 			t.Fatalf("free port: %v", err)
 		}
-		r, err := launchRegistry(t, dir, port, attempt, o)
-		if err == nil {
+		r.port = port
+		r.Host = fmt.Sprintf("127.0.0.1:%d", port)
+		if lastErr = r.launch(t); lastErr == nil {
 			t.Cleanup(func() { r.stop(t) })
 			return r
 		}
-		lastErr = err
 	}
 	t.Fatalf("start %s registry: %v", suite.kind, lastErr)
 	return nil
+}
+
+// restart stops the server and starts it again on the same port and root,
+// as an operator would after an upgrade: content must survive.
+func (r *Registry) restart(t testing.TB) {
+	t.Helper()
+	r.stop(t)
+	if err := r.launch(t); err != nil {
+		t.Fatalf("restart %s registry: %v", r.Kind, err)
+	}
 }
 
 func distributionBinary() string {
@@ -123,36 +140,33 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func launchRegistry(t testing.TB, dir string, port, attempt int, o registryOptions) (*Registry, error) {
-	host := fmt.Sprintf("127.0.0.1:%d", port)
-	r := &Registry{
-		Kind:    suite.kind,
-		Host:    host,
-		Root:    filepath.Join(dir, "root"),
-		LogPath: filepath.Join(dir, fmt.Sprintf("server-%d.log", attempt)),
-	}
+// launch starts one server process on r.port and waits until it answers.
+func (r *Registry) launch(t testing.TB) error {
+	r.launches++
+	r.stopped = false
+	r.LogPath = filepath.Join(r.dir, fmt.Sprintf("server-%d.log", r.launches))
 	if err := os.MkdirAll(r.Root, 0o755); err != nil {
-		return nil, err
+		return err
 	}
 
 	var name string
 	var args []string
-	switch suite.kind {
+	switch r.Kind {
 	case kindBerth:
 		name = suite.berthBin
-		args = []string{"registry", "serve", "--addr", host, "--root", r.Root}
-		if o.berthConfig != "" {
-			cfg := filepath.Join(dir, "berth.yml")
-			if err := os.WriteFile(cfg, []byte(o.berthConfig), 0o644); err != nil {
-				return nil, err
+		args = []string{"registry", "serve", "--addr", r.Host, "--root", r.Root}
+		if r.opts.berthConfig != "" {
+			cfg := filepath.Join(r.dir, "berth.yml")
+			if err := os.WriteFile(cfg, []byte(r.opts.berthConfig), 0o644); err != nil {
+				return err
 			}
 			args = append(args, "--config", cfg)
 		}
-		args = append(args, o.berthArgs...)
+		args = append(args, r.opts.berthArgs...)
 	case kindDistribution:
-		cfg := filepath.Join(dir, fmt.Sprintf("distribution-%d.yml", attempt))
-		if err := os.WriteFile(cfg, []byte(distributionConfig(host, r.Root)), 0o644); err != nil {
-			return nil, err
+		cfg := filepath.Join(r.dir, "distribution.yml")
+		if err := os.WriteFile(cfg, []byte(distributionConfig(r.Host, r.Root)), 0o644); err != nil {
+			return err
 		}
 		name = distributionBinary()
 		args = []string{"serve", cfg}
@@ -160,24 +174,26 @@ func launchRegistry(t testing.TB, dir string, port, attempt int, o registryOptio
 
 	logf, err := os.Create(r.LogPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer logf.Close() // the child keeps its own descriptor
 	r.cmd = exec.Command(name, args...)
 	r.cmd.Stdout = logf
 	r.cmd.Stderr = logf
+	// If the test binary dies (timeout, ^C), take the server with it.
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
 	r.done = make(chan error, 1)
 	go func() { r.done <- r.cmd.Wait() }()
-	t.Logf("started %s registry on %s: %s %s", r.Kind, host, name, strings.Join(args, " "))
+	t.Logf("started %s registry on %s: %s %s", r.Kind, r.Host, name, strings.Join(args, " "))
 
 	if err := r.waitReady(); err != nil {
 		r.kill()
-		return nil, fmt.Errorf("%w\nserver log:\n%s", err, r.logTail())
+		return fmt.Errorf("%w\nserver log:\n%s", err, r.logTail())
 	}
-	return r, nil
+	return nil
 }
 
 // distributionConfig is the smallest config that makes distribution behave
@@ -233,15 +249,21 @@ func (r *Registry) waitReady() error {
 // stop sends SIGTERM, waits for exit and kills after stopTimeout. A server
 // that does not stop cleanly fails the test: graceful shutdown is behaviour.
 func (r *Registry) stop(t testing.TB) {
+	if r.stopped {
+		return
+	}
+	r.stopped = true
 	if t.Failed() {
 		t.Logf("%s registry %s log (%s):\n%s", r.Kind, r.Host, r.LogPath, r.logTail())
 	}
+	start := time.Now()
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Errorf("SIGTERM %s registry: %v", r.Kind, err)
 	}
 	select {
 	case err := <-r.done:
 		r.done <- err
+		t.Logf("%s registry %s stopped in %v (%v)", r.Kind, r.Host, time.Since(start).Round(time.Millisecond), exitStatus(err))
 		var exit *exec.ExitError
 		// distribution exits non-zero on SIGTERM by design; berth must exit 0.
 		if err != nil && r.Kind == kindBerth && !(errors.As(err, &exit) && !exit.Exited()) {

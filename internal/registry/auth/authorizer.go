@@ -115,7 +115,7 @@ func newTokenIssuer(tc TokenConfig, logger *slog.Logger, now func() time.Time) (
 }
 
 // Authorize authenticates r and checks that its identity may do everything
-// need asks. need == nil asks only for a valid identity, as the /v2/ ping
+// need asks. An empty need asks only for a valid identity, as the /v2/ ping
 // does; anonymous requests pass it when some rule grants anything to
 // anonymous (e.g. anonymousPull). It returns the user name ("" for
 // anonymous). A nil error means allowed; otherwise errors.Is tells
@@ -148,7 +148,7 @@ func (a *Authorizer) Authorize(r *http.Request, need []Scope) (string, error) {
 // authorizeIdentity checks need against the rules for an authenticated user
 // or, for user "", an anonymous request.
 func (a *Authorizer) authorizeIdentity(user string, need []Scope) error {
-	if need == nil {
+	if len(need) == 0 {
 		if user == "" && !a.rules.anonymousAllowed() {
 			return unauthorized("authentication required", "")
 		}
@@ -179,9 +179,9 @@ func (a *Authorizer) authorizeToken(token string, need []Scope) (string, error) 
 	if err != nil {
 		return "", unauthorized(errBadToken.Error(), "invalid_token")
 	}
-	if need == nil {
+	if len(need) == 0 {
 		if user == "" && !a.rules.anonymousAllowed() {
-			return "", unauthorized("authentication required", "invalid_token")
+			return "", unauthorized("authentication required", "")
 		}
 		return user, nil
 	}

@@ -193,3 +193,14 @@ func TestNewValidatesConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestEmptyNeedIsThePing(t *testing.T) {
+	a, err := New(basicConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/v2/", nil)
+	if _, err := a.Authorize(req, []Scope{}); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("anonymous with an empty, non-nil need: err = %v, want ErrUnauthorized", err)
+	}
+}

@@ -40,6 +40,7 @@ type htpasswd struct {
 	users    map[string][]byte // user -> bcrypt hash, from the last good load
 	cache    map[[32]byte]time.Time
 	cacheKey []byte // HMAC key, so the cache holds no plain password hashes
+	inflight map[[32]byte]*bcryptCall
 
 	dummyOnce sync.Once
 	dummy     []byte // hash checked for unknown users, to hide who exists
@@ -53,7 +54,7 @@ type fileStamp struct {
 }
 
 func newHtpasswd(path string, logger *slog.Logger, now func() time.Time) (*htpasswd, error) {
-	h := &htpasswd{path: path, logger: logger, now: now, cache: map[[32]byte]time.Time{}, cacheKey: make([]byte, 32)}
+	h := &htpasswd{path: path, logger: logger, now: now, cache: map[[32]byte]time.Time{}, inflight: map[[32]byte]*bcryptCall{}, cacheKey: make([]byte, 32)}
 	if _, err := rand.Read(h.cacheKey); err != nil {
 		return nil, fmt.Errorf("htpasswd: creating cache key: %w", err)
 	}
@@ -187,7 +188,7 @@ func (h *htpasswd) check(user, password string) bool {
 		_ = bcrypt.CompareHashAndPassword(h.dummyHash(), []byte(password))
 		return false
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
+	if !h.compareOnce(key, hash, password) {
 		return false
 	}
 
@@ -205,6 +206,36 @@ func (h *htpasswd) check(user, password string) bool {
 	}
 	h.mu.Unlock()
 	return true
+}
+
+// bcryptCall is one bcrypt comparison that concurrent checks of the same
+// credentials wait for.
+type bcryptCall struct {
+	done chan struct{}
+	ok   bool
+}
+
+// compareOnce runs bcrypt for key once however many requests ask at the same
+// time: clients push several layers in parallel right after login, and each
+// would otherwise spend its own 50-100 ms before the cache is filled.
+func (h *htpasswd) compareOnce(key [32]byte, hash []byte, password string) bool {
+	h.mu.Lock()
+	if c, ok := h.inflight[key]; ok {
+		h.mu.Unlock()
+		<-c.done
+		return c.ok
+	}
+	c := &bcryptCall{done: make(chan struct{})}
+	h.inflight[key] = c
+	h.mu.Unlock()
+
+	c.ok = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+
+	h.mu.Lock()
+	delete(h.inflight, key)
+	h.mu.Unlock()
+	close(c.done)
+	return c.ok
 }
 
 // credentialKey derives the cache key. It is keyed with a per-process random

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,4 +205,67 @@ func TestNewRefusesMissingOrBadHtpasswd(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), bad+" line 1") {
 		t.Errorf("non-bcrypt: err = %v", err)
 	}
+}
+
+func TestHtpasswdConcurrentChecks(t *testing.T) {
+	dir := t.TempDir()
+	path := writeHtpasswd(t, dir, "alice", "wonderland", "bob", "builder")
+	h, err := newHtpasswd(path, quietLogger(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	failures := make(chan string, 64)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				if !h.check("alice", "wonderland") {
+					failures <- "alice refused"
+				}
+				if h.check("bob", "wrong") {
+					failures <- "bob accepted with a wrong password"
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Error(f)
+	}
+	if len(h.inflight) != 0 {
+		t.Errorf("%d bcrypt calls left in flight", len(h.inflight))
+	}
+}
+
+// BenchmarkCheck shows why successful checks are cached: registry clients
+// send Basic credentials with every request.
+func BenchmarkCheck(b *testing.B) {
+	dir := b.TempDir()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("wonderland"), bcrypt.DefaultCost)
+	path := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(path, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	h, err := newHtpasswd(path, quietLogger(), time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			if !h.check("alice", "wonderland") {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("bcrypt", func(b *testing.B) {
+		for b.Loop() {
+			clear(h.cache)
+			if !h.check("alice", "wonderland") {
+				b.Fatal("refused")
+			}
+		}
+	})
 }

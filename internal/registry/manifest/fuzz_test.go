@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -68,6 +70,47 @@ func FuzzParse(f *testing.F) {
 		again, err := Parse(contentType, body)
 		if err != nil || !reflect.DeepEqual(p, again) {
 			t.Fatalf("second parse differs: %v", err)
+		}
+	})
+}
+
+// FuzzDecodeObject checks the fast duplicate check in decodeObject against
+// a plain token walk: both must agree on which objects repeat a name.
+func FuzzDecodeObject(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":1}`, `{"a":1,"a":2}`, `{"a":{"a":1,"b":[{"a":1}]},"b":"x:y"}`,
+		`{"a\"":1,"a":2}`, `{"\u0061":1,"a":2}`, `{"a\\":1,"a":2}`, ` {"a" : "}" , "b":":"} `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		obj, err := decodeObject(data)
+		var ref map[string]json.RawMessage
+		if json.Unmarshal(data, &ref) != nil || ref == nil {
+			if err == nil {
+				t.Fatalf("decodeObject accepted %q, which is not a JSON object", data)
+			}
+			return
+		}
+		dup := false
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.Token()
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, _ := dec.Token()
+			name := tok.(string)
+			dup = dup || seen[name]
+			seen[name] = true
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatalf("reference walk: %v", err)
+			}
+		}
+		if dup != (err != nil) {
+			t.Fatalf("%q: duplicate %v but decodeObject error %v", data, dup, err)
+		}
+		if err == nil && len(obj) != len(ref) {
+			t.Fatalf("%q: %d members, want %d", data, len(obj), len(ref))
 		}
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // object holds the members of one JSON object by their exact names.
@@ -16,66 +15,100 @@ type object map[string]json.RawMessage
 // json.Unmarshal into a struct matches member names case-insensitively and
 // lets a repeated name overwrite the earlier one. Other parsers differ, so
 // {"digest": A, "Digest": B} would mean A to a client and B to us: the
-// registry would check and keep one blob while clients pull another. Exact
-// names and no duplicates make every conforming parser read what we read.
+// registry would check and keep one blob while clients pull another. A map
+// keeps names exact, and counting the members catches repeated names.
 func decodeObject(data []byte) (object, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err == io.EOF {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
 		return nil, errors.New("is empty, want a JSON object")
 	}
-	if err != nil {
+	if trimmed[0] != '{' {
+		if kind := jsonKind(trimmed[0]); kind != "" && json.Valid(data) {
+			return nil, fmt.Errorf("is %s, want a JSON object", kind)
+		}
+	}
+	var obj object
+	if err := json.Unmarshal(data, &obj); err != nil {
 		return nil, fmt.Errorf("is not valid JSON: %v", err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("is %s, want a JSON object", jsonKind(tok))
-	}
-	obj := object{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("is not valid JSON: %v", err)
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return nil, fmt.Errorf("is not valid JSON: member name %v is not a string", tok)
-		}
-		if _, dup := obj[name]; dup {
-			return nil, fmt.Errorf("has the member %q more than once", name)
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("is not valid JSON: %v", err)
-		}
-		obj[name] = v
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, fmt.Errorf("is not valid JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("has data after the JSON object")
+	if n := countMembers(trimmed); n != len(obj) {
+		return nil, duplicateMember(data)
 	}
 	return obj, nil
 }
 
-// jsonKind names the JSON type a first token starts, for error messages.
-func jsonKind(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '[' {
-			return "an array"
-		}
-		return "malformed"
-	case string:
+// jsonKind names the JSON type a value starting with c has, for errors.
+func jsonKind(c byte) string {
+	switch {
+	case c == '[':
+		return "an array"
+	case c == '"':
 		return "a string"
-	case float64, json.Number:
+	case c == '-' || (c >= '0' && c <= '9'):
 		return "a number"
-	case bool:
+	case c == 't' || c == 'f':
 		return "a boolean"
-	case nil:
+	case c == 'n':
 		return "null"
 	}
-	return "malformed"
+	return ""
+}
+
+// countMembers counts the members of the valid JSON object that data starts
+// with. Outside strings, a colon only ever separates a member name from its
+// value, so the colons at depth one are the members, repeats included.
+func countMembers(data []byte) int {
+	n, depth := 0, 0
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			// Skip the string; escapes hide quotes.
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return n
+			}
+		case ':':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// duplicateMember names the first repeated member of a valid JSON object
+// that has one. It walks the object token by token, which is slower than
+// the map decode, so it only runs once a repeat is known to exist.
+func duplicateMember(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return fmt.Errorf("is not valid JSON: %v", err)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("is not valid JSON: %v", err)
+		}
+		name, _ := tok.(string)
+		if seen[name] {
+			return fmt.Errorf("has the member %q more than once", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("is not valid JSON: %v", err)
+		}
+	}
+	return errors.New("has a member more than once")
 }
 
 // isNull reports whether a member's raw value is absent or JSON null; both

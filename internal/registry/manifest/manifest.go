@@ -11,8 +11,8 @@ import (
 	"mime"
 	"strings"
 
-	// go-digest only knows the algorithms whose hash is linked in.
-	// sha256 comes with go-digest; sha512 (and sha384) need this.
+	// go-digest accepts only algorithms whose hash is linked into the
+	// binary; these make sha256 and sha512 (and sha384) digests valid.
 	_ "crypto/sha256"
 	_ "crypto/sha512"
 

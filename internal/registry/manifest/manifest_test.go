@@ -641,8 +641,8 @@ func TestNotAJSONObject(t *testing.T) {
 		{`{`, "manifest is not valid JSON"},
 		{`{"schemaVersion": 2,}`, "manifest is not valid JSON"},
 		{`{"a" 1}`, "manifest is not valid JSON"},
-		{`{"schemaVersion": 2} {}`, "data after the JSON object"},
-		{`{"schemaVersion": 2} x`, "data after the JSON object"},
+		{`{"schemaVersion": 2} {}`, "manifest is not valid JSON"},
+		{`{"schemaVersion": 2} x`, "manifest is not valid JSON"},
 		{"\xff", "manifest is not valid JSON"},
 	} {
 		parseErr(t, MediaTypeOCIManifest, tt.body, tt.msg)
@@ -686,6 +686,29 @@ func TestReferrerArtifactType(t *testing.T) {
 	} {
 		if got := ReferrerArtifactType(&tt.p); got != tt.want {
 			t.Errorf("%s: ReferrerArtifactType = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkParseLarge parses a manifest near the server's 4 MiB limit.
+func BenchmarkParseLarge(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "@config", "size": 1469},
+		"layers": [`)
+	for i := 0; i < 25000; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString(`{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "@layer1", "size": 3370706}`)
+	}
+	sb.WriteString("]}")
+	body := fixture(sb.String())
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Parse("", body); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

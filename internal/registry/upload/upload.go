@@ -20,6 +20,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
+
+	_ "crypto/sha256" // register the digest algorithms sessions may use
+	_ "crypto/sha512"
 )
 
 var (

@@ -1,0 +1,133 @@
+package upload
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+func TestChunkedUploadAndFinish(t *testing.T) {
+	m, err := NewManager(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Start("team/app", digest.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Append(strings.NewReader("hello "), 0); err != nil || n != 6 {
+		t.Fatalf("first chunk: n=%d err=%v", n, err)
+	}
+	if _, err := s.Append(strings.NewReader("again"), 0); !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("repeated chunk: err=%v, want ErrOutOfOrder", err)
+	}
+	if n, err := s.Append(strings.NewReader("world"), -1); err != nil || n != 11 {
+		t.Fatalf("streamed chunk: n=%d err=%v", n, err)
+	}
+	if _, _, err := s.Finish(digest.FromString("nope")); !errors.Is(err, ErrDigestMismatch) {
+		t.Fatalf("wrong digest: err=%v", err)
+	}
+	want := digest.FromString("hello world")
+	path, size, err := s.Finish(want)
+	if err != nil || size != 11 {
+		t.Fatalf("finish: size=%d err=%v", size, err)
+	}
+	got, _ := os.ReadFile(path)
+	if string(got) != "hello world" {
+		t.Fatalf("data = %q", got)
+	}
+	if _, err := s.Append(strings.NewReader("x"), -1); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("append after finish: %v", err)
+	}
+	if err := m.Remove(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
+		t.Fatalf("session dir still there: %v", err)
+	}
+}
+
+func TestSha512AndAlgorithmSwitch(t *testing.T) {
+	m, _ := NewManager(t.TempDir())
+	data := bytes.Repeat([]byte("x"), 100000)
+	s, err := m.Start("a", digest.SHA512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(bytes.NewReader(data), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Finish(digest.SHA512.FromBytes(data)); err != nil {
+		t.Fatal(err)
+	}
+	// A sha256 session finished with a sha512 digest is hashed again.
+	s2, _ := m.Start("a", digest.SHA256)
+	s2.Append(bytes.NewReader(data), -1)
+	if _, _, err := s2.Finish(digest.SHA512.FromBytes(data)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSessionSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := NewManager(dir)
+	s, _ := m.Start("team/app", digest.SHA256)
+	s.Append(strings.NewReader("first half, "), 0)
+	id := s.ID
+
+	// A new manager over the same directory: what a restarted server sees.
+	m2, _ := NewManager(dir)
+	if _, err := m2.Get(id, "other/repo"); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("session of another repository: err=%v", err)
+	}
+	if _, err := m2.Get("../../etc", "team/app"); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("traversal ID: err=%v", err)
+	}
+	s2, err := m2.Get(id, "team/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Size() != 12 {
+		t.Fatalf("size after restart = %d", s2.Size())
+	}
+	if _, err := s2.Append(strings.NewReader("second half"), 12); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s2.Finish(digest.FromString("first half, second half")); err != nil {
+		t.Fatalf("digest after restart: %v", err)
+	}
+}
+
+func TestPurge(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := NewManager(dir)
+	old, _ := m.Start("a", digest.SHA256)
+	fresh, _ := m.Start("a", digest.SHA256)
+	// A directory left by a crash before its state was written.
+	os.Mkdir(filepath.Join(dir, "junk"), 0o755)
+	past := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(dir, "junk"), past, past)
+
+	n, err := m.Purge(fresh.Started.Add(-time.Nanosecond), true)
+	if err != nil || n != 2 {
+		t.Fatalf("dry run: n=%d err=%v, want 2 (old session and junk)", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, old.ID)); err != nil {
+		t.Fatal("dry run removed a session")
+	}
+	if n, err := m.Purge(fresh.Started.Add(-time.Nanosecond), false); err != nil || n != 2 {
+		t.Fatalf("purge: n=%d err=%v", n, err)
+	}
+	if _, err := m.Get(old.ID, "a"); !errors.Is(err, ErrUnknown) {
+		t.Fatal("old session still known")
+	}
+	if _, err := m.Get(fresh.ID, "a"); err != nil {
+		t.Fatalf("fresh session gone: %v", err)
+	}
+}
