@@ -24,12 +24,14 @@ regctl_pkg="$regctl_module/cmd/regctl"
 regctl_version="v0.11.7"
 
 # Debian packages. docker.io pulls containerd, runc and tini; podman pulls
-# conmon and its runtime. Tests run as root with the vfs storage driver and
-# --network none, so neither fuse-overlayfs nor uidmap nor slirp4netns is
-# needed.
+# conmon and its runtime. podman needs some network stack even for
+# --network none; naming netavark keeps apt from picking one at random.
+# Tests run as root with the vfs storage driver and --network none, so
+# neither fuse-overlayfs nor uidmap nor slirp4netns is needed.
 apt_packages=(
 	skopeo
 	podman
+	netavark
 	docker.io
 	docker-registry
 	busybox-static
