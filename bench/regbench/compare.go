@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -50,6 +51,24 @@ type loadResult struct {
 // noisyCPUPercent is how much CPU (percent of one core) other processes may
 // use during a scenario before the report calls the number noisy.
 const noisyCPUPercent = 20
+
+// merge adds the scenarios of another regload run against the same server;
+// setup facts come from the first run, warnings from all (once each).
+func (l *loadReport) merge(other *loadReport) {
+	if len(l.Scenarios) == 0 {
+		warnings := l.Setup.Warnings
+		*l = *other
+		l.Scenarios = nil
+		l.Setup.Warnings = warnings
+	}
+	for _, w := range other.Setup.Warnings {
+		if !slices.Contains(l.Setup.Warnings, w) {
+			l.Setup.Warnings = append(l.Setup.Warnings, w)
+		}
+	}
+	l.Scenarios = append(l.Scenarios, other.Scenarios...)
+	l.Flagged = l.Flagged || other.Flagged
+}
 
 // serverResult is one registry's run: regload's report plus what the driver
 // measured itself.

@@ -9,8 +9,9 @@
 //	go run ./bench/regbench -quick           # smoke run, 1 s per scenario
 //	go run ./bench/regbench -md out.md -json out.json
 //
-// Servers run one after the other, never together, so each has the whole
-// machine (shared only with the load generator). Exit status: 0 ran cleanly,
+// Both servers run for the whole benchmark, but only one is under load at a
+// time; scenarios alternate between them so background noise hits both
+// alike. Exit status: 0 ran cleanly,
 // 1 a scenario had errors or (with -enforce) a target failed, 2 the run
 // could not be done.
 package main
@@ -210,27 +211,62 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 		}
 	}
 
-	loadArgs := []string{"-json", "-concurrency", fmt.Sprint(o.concurrency), "-scenarios", o.scenarios}
+	loadArgs := []string{"-json", "-concurrency", fmt.Sprint(o.concurrency)}
 	if o.quick {
 		loadArgs = append(loadArgs, "-quick")
 	} else {
 		loadArgs = append(loadArgs, "-duration", o.duration.String(), "-warmup", o.warmup.String())
 	}
 
-	var results []serverResult
+	// All servers run for the whole benchmark, but only one is under load at
+	// a time: each scenario runs against every server before the next, in
+	// alternating order (A B, B A, ...), so a noisy neighbour or a warming
+	// page cache affects every server alike.
+	var running []*runningServer
+	defer func() {
+		for _, srv := range running {
+			srv.stop()
+		}
+	}()
 	for _, spec := range specs {
 		dir := filepath.Join(tmp, spec.name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		res, err := benchServer(ctx, spec, dir, regload, loadArgs, progress)
+		fmt.Fprintf(progress, "regbench: starting %s\n", spec.name)
+		srv, err := startServer(ctx, spec, dir)
 		if err != nil {
 			return nil, err
 		}
-		results = append(results, *res)
-		if !o.keepTempDirs {
-			// Free the disk the pushes used before the next server runs.
-			_ = os.RemoveAll(dir)
+		running = append(running, srv)
+	}
+	results := make([]serverResult, len(running))
+	for i, srv := range running {
+		results[i] = serverResult{Name: srv.spec.name, Description: srv.spec.description}
+	}
+	for n, scen := range strings.Split(o.scenarios, ",") {
+		scen = strings.TrimSpace(scen)
+		for k := range running {
+			i := k
+			if n%2 == 1 {
+				i = len(running) - 1 - k
+			}
+			fmt.Fprintf(progress, "regbench: %s on %s\n", scen, running[i].spec.name)
+			args := append([]string{"-scenarios", scen}, loadArgs...)
+			rep, err := runLoad(ctx, running[i], regload, args)
+			if err != nil {
+				return nil, err
+			}
+			results[i].Load.merge(rep)
+		}
+	}
+	for i, srv := range running {
+		var err error
+		if results[i].PeakRSSBytes, err = srv.peakRSS(); err != nil {
+			return nil, err
+		}
+		if results[i].Load.Flagged {
+			results[i].ServerLogTail = srv.logTail()
 		}
 	}
 
@@ -251,45 +287,32 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 	return &output{Meta: meta, Servers: results, Rows: buildRows(results, order), Targets: judgeTargets(results)}, nil
 }
 
-// benchServer runs regload against one freshly started server.
-func benchServer(ctx context.Context, spec serverSpec, dir, regload string, loadArgs []string, progress io.Writer) (*serverResult, error) {
-	fmt.Fprintf(progress, "regbench: starting %s\n", spec.name)
-	srv, err := startServer(ctx, spec, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.stop()
-
+// runLoad runs regload once against a running server and parses its report.
+func runLoad(ctx context.Context, srv *runningServer, regload string, loadArgs []string) (*loadReport, error) {
 	args := append([]string{"-url", srv.url, "-server-pid", fmt.Sprint(srv.cmd.Process.Pid)}, loadArgs...)
 	cmd := exec.CommandContext(ctx, regload, args...)
-	var stdout bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, progress
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = childProcAttr()
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("interrupted while loading %s: %w", spec.name, ctx.Err())
+		return nil, fmt.Errorf("interrupted while loading %s: %w", srv.spec.name, ctx.Err())
 	}
 	select {
 	case <-srv.exited:
-		return nil, fmt.Errorf("%s: %w (%v); log:\n%s", spec.name, errServerDied, srv.waitErr, srv.logTail())
+		return nil, fmt.Errorf("%s: %w (%v); log:\n%s", srv.spec.name, errServerDied, srv.waitErr, srv.logTail())
 	default:
 	}
 	var exitErr *exec.ExitError
 	if runErr != nil && !(errors.As(runErr, &exitErr) && exitErr.ExitCode() == 1) {
 		// Exit 1 means "ran, some scenario had errors": still a report.
-		return nil, fmt.Errorf("regload against %s: %v; server log:\n%s", spec.name, runErr, srv.logTail())
+		return nil, fmt.Errorf("regload against %s: %v\n%s\nserver log:\n%s", srv.spec.name, runErr, stderr.String(), srv.logTail())
 	}
-	res := &serverResult{Name: spec.name, Description: spec.description}
-	if err := json.Unmarshal(stdout.Bytes(), &res.Load); err != nil {
-		return nil, fmt.Errorf("regload against %s printed no JSON report: %w", spec.name, err)
+	var rep loadReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		return nil, fmt.Errorf("regload against %s printed no JSON report: %w\n%s", srv.spec.name, err, stderr.String())
 	}
-	if res.PeakRSSBytes, err = srv.peakRSS(); err != nil {
-		return nil, err
-	}
-	if res.Load.Flagged {
-		res.ServerLogTail = srv.logTail()
-	}
-	return res, nil
+	return &rep, nil
 }
 
 // moduleRoot finds the berth checkout so the binaries can be built from any

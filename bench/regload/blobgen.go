@@ -2,13 +2,14 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
+	"math/rand/v2"
 	"sync/atomic"
 )
 
@@ -32,20 +33,47 @@ type blobGen struct {
 
 var genNonce atomic.Uint32
 
+// newBlobGen returns a generator with a random prefix: every blob it makes
+// is new to any registry (the push scenario).
 func newBlobGen(size int) (*blobGen, error) {
 	if size < suffixLen {
 		return nil, fmt.Errorf("blob size %d is smaller than the %d-byte unique suffix", size, suffixLen)
 	}
 	prefix := make([]byte, size-suffixLen)
-	if _, err := rand.Read(prefix); err != nil {
+	if _, err := cryptorand.Read(prefix); err != nil {
 		return nil, fmt.Errorf("generate random blob prefix: %w", err)
 	}
+	return newBlobGenWithPrefix(size, prefix, genNonce.Add(1))
+}
+
+// newSeededBlobGen returns a generator that makes the same series of blobs
+// for the same seed and size, so a later regload run against the same
+// registry finds its fixtures already stored and skips uploading them.
+func newSeededBlobGen(size int, seed uint64) (*blobGen, error) {
+	if size < suffixLen {
+		return nil, fmt.Errorf("blob size %d is smaller than the %d-byte unique suffix", size, suffixLen)
+	}
+	prefix := make([]byte, size-suffixLen)
+	_, _ = seededRand(seed, uint64(size)).Read(prefix)
+	return newBlobGenWithPrefix(size, prefix, 0)
+}
+
+func newBlobGenWithPrefix(size int, prefix []byte, nonce uint32) (*blobGen, error) {
 	h, ok := sha256.New().(hash.Cloner)
 	if !ok {
 		return nil, fmt.Errorf("crypto/sha256 hash does not implement hash.Cloner")
 	}
 	h.Write(prefix)
-	return &blobGen{size: size, prefix: prefix, state: h, nonce: genNonce.Add(1)}, nil
+	return &blobGen{size: size, prefix: prefix, state: h, nonce: nonce}, nil
+}
+
+// seededRand is a deterministic byte source for fixtures.
+func seededRand(seed, stream uint64) *rand.ChaCha8 {
+	var key [32]byte
+	binary.BigEndian.PutUint64(key[0:8], seed)
+	binary.BigEndian.PutUint64(key[8:16], stream)
+	copy(key[16:], "regload-fixtures")
+	return rand.NewChaCha8(key)
 }
 
 // blob is one generated blob: the shared prefix followed by its own suffix.

@@ -45,6 +45,7 @@ type options struct {
 	tags        int
 	repoPrefix  string
 	timeout     time.Duration
+	seed        uint64
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -64,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.tags, "tags", 200, "tags in the image repository (manifest and tag-list scenarios)")
 	fs.StringVar(&o.repoPrefix, "repo-prefix", "regload", "namespace for the repositories regload creates")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "per-request timeout")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the setup fixtures; a rerun with the same seed reuses what is stored")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -167,7 +169,7 @@ func bench(ctx context.Context, o options, progress io.Writer) (*report, error) 
 		DurationSeconds: o.duration.Seconds(), WarmupSeconds: o.warmup.Seconds(),
 		ServerPID: o.serverPID,
 	}
-	f := &fixtures{blobRepo: o.repoPrefix + "/blobs", imageRepo: o.repoPrefix + "/images"}
+	f := &fixtures{blobRepo: o.repoPrefix + "/blobs", imageRepo: o.repoPrefix + "/images", seed: o.seed}
 	setupStart := time.Now()
 	if err := setup(ctx, c, f, o); err != nil {
 		return nil, err

@@ -191,3 +191,31 @@ func TestPercentile(t *testing.T) {
 }
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestSetupReusesFixtures checks that a second run with the same -seed finds
+// its fixtures stored and uploads nothing, which lets regbench run one
+// scenario per regload invocation without paying for setup each time.
+func TestSetupReusesFixtures(t *testing.T) {
+	inner := registry.New(registry.Logger(discardLogger()))
+	var writes atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost || r.Method == http.MethodPut {
+			writes.Add(1)
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	args := []string{"-url", srv.URL, "-json", "-concurrency", "2", "-duration", "50ms", "-warmup", "0",
+		"-scenarios", "pull1m,manifest-head", "-tags", "5", "-images", "2", "-pull-blobs", "2"}
+	for i, wantWrites := range []bool{true, false} {
+		writes.Store(0)
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("run %d: exit %d: %s", i, code, stderr.String())
+		}
+		if got := writes.Load() > 0; got != wantWrites {
+			t.Errorf("run %d: %d POST/PUT requests, want writes: %v", i, writes.Load(), wantWrites)
+		}
+	}
+}

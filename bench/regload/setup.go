@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -32,6 +32,7 @@ type fixtures struct {
 	pull10m   []blobRef
 	imageRepo string
 	tags      []string
+	seed      uint64 // fixtures are a function of it, so reruns reuse them
 	// warnings are protocol deviations found while checking the fixtures
 	// that do not invalidate the measurements (e.g. a missing header).
 	warnings []string
@@ -47,11 +48,21 @@ func sha256Digest(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// ensureBlob pushes a blob unless the repository already has it (from an
+// earlier regload run with the same -seed).
+func ensureBlob(ctx context.Context, c *client, repo, digest string, size int64, body io.Reader) error {
+	resp, _, err := c.fetch(ctx, http.MethodHead, "/v2/"+repo+"/blobs/"+digest, nil)
+	if err == nil && resp.ContentLength == size {
+		return nil
+	}
+	return c.pushBlob(ctx, repo, digest, body)
+}
+
 // setupPullBlobs stores count distinct blobs of size bytes and reads each back
 // once, checking the bytes against the digest: a server that returns wrong
 // content must not be benchmarked.
 func setupPullBlobs(ctx context.Context, c *client, f *fixtures, size, count int) ([]blobRef, error) {
-	gen, err := newBlobGen(size)
+	gen, err := newSeededBlobGen(size, f.seed)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +72,7 @@ func setupPullBlobs(ctx context.Context, c *client, f *fixtures, size, count int
 		if err != nil {
 			return nil, err
 		}
-		if err := c.pushBlob(ctx, f.blobRepo, b.digest, b.reader()); err != nil {
+		if err := ensureBlob(ctx, c, f.blobRepo, b.digest, b.size(), b.reader()); err != nil {
 			return nil, fmt.Errorf("setup: push %d-byte blob: %w", size, err)
 		}
 		refs = append(refs, blobRef{digest: b.digest, size: int64(size)})
@@ -104,16 +115,15 @@ type ociManifest struct {
 }
 
 // setupImages pushes images distinct single-layer images to f.imageRepo and
-// tags them tags times round-robin, so manifest scenarios resolve many tags
+// tags them tags times round-robin (skipping what an earlier run with the
+// same seed stored), so manifest scenarios resolve many tags
 // and tag listing returns a realistic list. It returns the manifest digest
 // of every tag.
 func setupImages(ctx context.Context, c *client, f *fixtures, images, tags int) (map[string]string, error) {
 	manifests := make([][]byte, images)
 	for i := range images {
 		layer := make([]byte, 4096)
-		if _, err := rand.Read(layer); err != nil {
-			return nil, fmt.Errorf("setup: random layer: %w", err)
-		}
+		_, _ = seededRand(f.seed, uint64(i)).Read(layer)
 		layerDigest := sha256Digest(layer)
 		config, err := json.Marshal(map[string]any{
 			"architecture": "amd64",
@@ -126,7 +136,7 @@ func setupImages(ctx context.Context, c *client, f *fixtures, images, tags int) 
 		}
 		configDigest := sha256Digest(config)
 		for _, b := range [][]byte{layer, config} {
-			if err := c.pushBlob(ctx, f.imageRepo, sha256Digest(b), bytes.NewReader(b)); err != nil {
+			if err := ensureBlob(ctx, c, f.imageRepo, sha256Digest(b), int64(len(b)), bytes.NewReader(b)); err != nil {
 				return nil, fmt.Errorf("setup: push image %d blob: %w", i, err)
 			}
 		}
@@ -145,11 +155,15 @@ func setupImages(ctx context.Context, c *client, f *fixtures, images, tags int) 
 	for t := range tags {
 		tag := fmt.Sprintf("t%04d", t)
 		m := manifests[t%images]
+		want[tag] = sha256Digest(m)
+		f.tags = append(f.tags, tag)
+		resp, _, err := c.fetch(ctx, http.MethodHead, "/v2/"+f.imageRepo+"/manifests/"+tag, http.Header{"Accept": {manifestAccept}})
+		if err == nil && resp.Header.Get("Docker-Content-Digest") == want[tag] {
+			continue // tagged by an earlier run with the same -seed
+		}
 		if err := c.putManifest(ctx, f.imageRepo, tag, ociManifestType, m); err != nil {
 			return nil, fmt.Errorf("setup: tag %s: %w", tag, err)
 		}
-		f.tags = append(f.tags, tag)
-		want[tag] = sha256Digest(m)
 	}
 	return want, nil
 }

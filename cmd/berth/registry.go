@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -78,6 +79,7 @@ func newLogger(level string) *slog.Logger {
 
 func newRegistryServeCommand() *cobra.Command {
 	var f registryFlags
+	var debugAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the registry over HTTP(S)",
@@ -95,10 +97,14 @@ func newRegistryServeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if debugAddr != "" {
+				go serveDebug(debugAddr)
+			}
 			return serveRegistry(cmd.Context(), cfg)
 		},
 	}
 	f.add(cmd, true)
+	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); keep it on loopback")
 	return cmd
 }
 
@@ -220,4 +226,16 @@ command works on a root that no server holds open.`,
 	cmd.Flags().BoolVar(&deleteUntagged, "delete-untagged", false, "also remove manifests that no tag, index or live subject keeps")
 	cmd.Flags().DurationVar(&grace, "grace", 0, "keep blobs, manifests and uploads younger than this (default from config: 2h)")
 	return cmd
+}
+
+// serveDebug serves net/http/pprof on its own listener, never on the
+// registry's port, so profiles are not exposed to registry clients.
+func serveDebug(addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		slog.Error("debug server", "addr", addr, "err", err)
+	}
 }

@@ -147,7 +147,15 @@ func (r *Registry) appendChunk(w http.ResponseWriter, req *http.Request, rt rout
 			return false
 		}
 		start = first
-		body = io.LimitReader(req.Body, last-first+1)
+		// The body must be exactly the range it claims. A LimitReader alone
+		// would silently take a short body (the client then believes the
+		// upload holds bytes it does not) and drop a long one's excess.
+		want := last - first + 1
+		if req.ContentLength >= 0 && req.ContentLength != want {
+			errcode.Write(w, errcode.New(errcode.BlobUploadInvalid, "Content-Range %q names %d bytes but Content-Length is %d", cr, want, req.ContentLength))
+			return false
+		}
+		body = &exactReader{r: req.Body, left: want}
 	}
 	n0 := s.Size()
 	size, err := s.Append(body, start)
@@ -282,4 +290,38 @@ func (r *Registry) writeUploadState(w http.ResponseWriter, repo string, s *uploa
 	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(status)
+}
+
+// errChunkLength is what exactReader fails with; Session.Append then rolls
+// the chunk back, so the session stays where it was.
+var errChunkLength = errors.New("the body length does not match the Content-Range")
+
+// exactReader reads exactly left bytes from r and fails if r holds fewer or
+// more, for chunks whose length only the end of the body tells (chunked
+// transfer encoding).
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left == 0 {
+		var probe [1]byte
+		if n, _ := io.ReadFull(e.r, probe[:]); n > 0 {
+			return 0, errChunkLength
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if errors.Is(err, io.EOF) {
+		if e.left > 0 {
+			return n, errChunkLength
+		}
+		return n, io.EOF
+	}
+	return n, err
 }

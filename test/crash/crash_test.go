@@ -106,18 +106,20 @@ type acked struct {
 }
 
 func TestKill9WhilePushing(t *testing.T) {
-	const clients, images = 8, 50
+	const clients, images, minKills = 8, 50, 5
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "root")
 	addr := freeAddr(t)
 	srv := start(t, addr, root)
 	var srvMu sync.Mutex
 
-	// Clients push until 50 images are acknowledged; a push that fails
+	// Clients push until 50 images are acknowledged and the server was
+	// killed at least minKills times; a push that fails
 	// because the server died is simply tried again with a new image.
 	var mu sync.Mutex
 	var ok []acked
 	var next atomic.Int64
+	var kills atomic.Int64
 	var failures atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -131,7 +133,7 @@ func TestKill9WhilePushing(t *testing.T) {
 				mu.Lock()
 				n := len(ok)
 				mu.Unlock()
-				if n >= images {
+				if n >= images && kills.Load() >= minKills {
 					return
 				}
 				img, err := random.Image(int64(16<<10+rand.IntN(256<<10)), 1+int64(rand.IntN(3)))
@@ -157,7 +159,6 @@ func TestKill9WhilePushing(t *testing.T) {
 	}
 
 	// The killer: SIGKILL at random moments, restart at once.
-	kills := 0
 	killerDone := make(chan struct{})
 	go func() {
 		defer close(killerDone)
@@ -169,7 +170,7 @@ func TestKill9WhilePushing(t *testing.T) {
 			}
 			srvMu.Lock()
 			srv.kill()
-			kills++
+			kills.Add(1)
 			srv = start(t, addr, root)
 			srvMu.Unlock()
 		}
@@ -183,8 +184,8 @@ func TestKill9WhilePushing(t *testing.T) {
 	}
 	cancel()
 	<-killerDone
-	if kills < 3 {
-		t.Fatalf("only %d kills happened during the pushes", kills)
+	if kills.Load() < minKills {
+		t.Fatalf("only %d kills happened during the pushes", kills.Load())
 	}
 
 	// A last kill, then every acknowledged manifest must pull back whole.
@@ -192,7 +193,7 @@ func TestKill9WhilePushing(t *testing.T) {
 	srv.kill()
 	srv = start(t, addr, root)
 	srvMu.Unlock()
-	t.Logf("%d images acknowledged, %d pushes failed, %d kills", len(ok), failures.Load(), kills)
+	t.Logf("%d images acknowledged, %d pushes failed, %d kills", len(ok), failures.Load(), kills.Load())
 	verifyAll(t, ok)
 
 	// GC (offline, grace 0) leaves no temp files or upload sessions and

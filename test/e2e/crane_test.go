@@ -220,6 +220,10 @@ func TestCrane(t *testing.T) {
 	})
 
 	t.Run("manifest-headers", func(t *testing.T) {
+		// docker's ping reads this header, on 200 and on 401 alike.
+		if v := httpDo(t, http.MethodGet, reg.URL("/v2/"), nil).Header.Get("Docker-Distribution-API-Version"); v != "registry/2.0" {
+			t.Fatalf("GET /v2/ Docker-Distribution-API-Version %q, want registry/2.0", v)
+		}
 		r := getManifest(t, reg, "crane/busybox", "v1")
 		if r.Status != http.StatusOK {
 			t.Fatalf("GET manifest: %d %s", r.Status, r.Body)

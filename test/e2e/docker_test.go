@@ -272,4 +272,76 @@ func TestDocker(t *testing.T) {
 			t.Fatalf("tags of docker/pushed = %v, want [v1]", tags)
 		}
 	})
+
+	// dockerd's own containerd, driven with ctr: containerd's resolver and
+	// its pusher, which uploads each blob with POST then one PUT ?digest=
+	// carrying the body (no PATCH), an upload style no other client uses.
+	t.Run("containerd", func(t *testing.T) {
+		requireTools(t, "ctr")
+		sock := filepath.Join(d.dir, "exec", "containerd", "containerd.sock")
+		if _, err := os.Stat(sock); err != nil {
+			t.Fatalf("dockerd's containerd socket: %v", err)
+		}
+		ctr := func(t *testing.T, args ...string) string {
+			t.Helper()
+			return mustRun(t, "ctr", append([]string{"--address", sock, "--namespace", "berth-e2e"}, args...)...)
+		}
+		ctr(t, "images", "pull", "--plain-http", ref)
+		if got := ctrImageDigest(t, ctr(t, "images", "ls"), ref); got != img.ManifestDigest {
+			t.Fatalf("ctr images ls: %s has digest %s, want %s", ref, got, img.ManifestDigest)
+		}
+
+		// Push to a second registry. containerd still asks to mount from
+		// its pull source (it matches the source by host name, not port);
+		// the mount must fail with 202 and an upload Location, and
+		// containerd then uploads the layer with one PUT ?digest=.
+		reg2 := startRegistry(t)
+		rec := newRecorder(t, reg2)
+		pushed := rec.Ref("containerd/pushed:v1")
+		ctr(t, "images", "tag", ref, pushed)
+		ctr(t, "images", "push", "--plain-http", pushed)
+		r := getManifest(t, reg2, "containerd/pushed", "v1")
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET containerd/pushed:v1: %d %s", r.Status, r.Body)
+		}
+		expectBytes(t, "manifest pushed by containerd", r.Body, img.Manifest)
+		for _, q := range rec.Requests(func(q recordedRequest) bool {
+			return q.Method == http.MethodPost && q.Query.Get("mount") != ""
+		}) {
+			if q.Status != http.StatusAccepted || q.Header.Get("Location") == "" {
+				t.Fatalf("mount of a blob the registry lacks: %s with Location %q, want 202 and a Location; requests:\n%s",
+					q, q.Header.Get("Location"), rec.Dump())
+			}
+		}
+		puts := rec.Requests(func(q recordedRequest) bool {
+			return q.Method == http.MethodPut && strings.HasPrefix(q.Path, "/v2/containerd/pushed/blobs/uploads/") &&
+				q.Query.Get("digest") == img.LayerDigest.String()
+		})
+		if len(puts) != 1 || puts[0].Status != http.StatusCreated {
+			t.Fatalf("want the layer uploaded by one PUT ?digest= answered 201; requests:\n%s", rec.Dump())
+		}
+		t.Logf("containerd push requests:\n%s", rec.Dump())
+		if patches := rec.Requests(func(q recordedRequest) bool { return q.Method == http.MethodPatch }); len(patches) != 0 {
+			t.Fatalf("containerd sent PATCH requests; requests:\n%s", rec.Dump())
+		}
+		blob := httpDo(t, http.MethodGet, reg2.URL("/v2/containerd/pushed/blobs/"+img.LayerDigest.String()), nil)
+		if blob.Status != http.StatusOK || digest.FromBytes(blob.Body) != img.LayerDigest {
+			t.Fatalf("GET pushed layer: status %d, %d bytes hashing to %s; want 200 and %s",
+				blob.Status, len(blob.Body), digest.FromBytes(blob.Body), img.LayerDigest)
+		}
+	})
+}
+
+// ctrImageDigest finds ref's digest in `ctr images ls` output
+// (REF TYPE DIGEST SIZE PLATFORMS LABELS).
+func ctrImageDigest(t *testing.T, out, ref string) digest.Digest {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == ref {
+			return digest.Digest(f[2])
+		}
+	}
+	t.Fatalf("ctr images ls does not list %s:\n%s", ref, out)
+	return ""
 }

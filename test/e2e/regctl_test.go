@@ -139,6 +139,17 @@ func TestRegctl(t *testing.T) {
 		if !slices.IsSorted(tags) {
 			t.Errorf("regctl tag ls = %v, not sorted", tags)
 		}
+		// Pagination with n and last, as regctl sends them. Debian's
+		// distribution 2.8 ignores both on tags/list (added in v3.1).
+		if reg.Kind != kindBerth {
+			return
+		}
+		if got := strings.Fields(regctl(t, "tag", "ls", "--limit", "1", repoOf(src))); !slices.Equal(got, tags[:1]) {
+			t.Fatalf("regctl tag ls --limit 1 = %v, want %v", got, tags[:1])
+		}
+		if got := strings.Fields(regctl(t, "tag", "ls", "--limit", "1", "--last", tags[0], repoOf(src))); !slices.Equal(got, tags[1:2]) {
+			t.Fatalf("regctl tag ls --limit 1 --last %s = %v, want %v", tags[0], got, tags[1:2])
+		}
 	})
 
 	t.Run("copy-out", func(t *testing.T) {

@@ -46,7 +46,6 @@ type Registry struct {
 	LogPath string // server stdout and stderr
 
 	dir      string // test-owned directory: root, logs, config files
-	port     int
 	opts     registryOptions
 	launches int // how many processes were started, to name their logs
 	stopped  bool
@@ -99,7 +98,6 @@ func startRegistry(t testing.TB, opts ...registryOption) *Registry {
 		if err != nil {
 			t.Fatalf("free port: %v", err)
 		}
-		r.port = port
 		r.Host = fmt.Sprintf("127.0.0.1:%d", port)
 		if lastErr = r.launch(t); lastErr == nil {
 			t.Cleanup(func() { r.stop(t) })
@@ -264,10 +262,10 @@ func (r *Registry) stop(t testing.TB) {
 	case err := <-r.done:
 		r.done <- err
 		t.Logf("%s registry %s stopped in %v (%v)", r.Kind, r.Host, time.Since(start).Round(time.Millisecond), exitStatus(err))
-		var exit *exec.ExitError
-		// distribution exits non-zero on SIGTERM by design; berth must exit 0.
-		if err != nil && r.Kind == kindBerth && !(errors.As(err, &exit) && !exit.Exited()) {
-			t.Errorf("berth registry exited with %v after SIGTERM; log:\n%s", err, r.logTail())
+		// berth must shut down gracefully on SIGTERM and exit 0; how
+		// distribution exits is not ours to judge.
+		if err != nil && r.Kind == kindBerth {
+			t.Errorf("berth registry exited with %v after SIGTERM, want a graceful exit 0; log:\n%s", err, r.logTail())
 		}
 	case <-time.After(stopTimeout):
 		r.kill()

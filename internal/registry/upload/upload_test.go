@@ -48,8 +48,8 @@ func TestChunkedUploadAndFinish(t *testing.T) {
 	if err := m.Remove(s); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
-		t.Fatalf("session dir still there: %v", err)
+	if left, _ := os.ReadDir(m.Dir()); len(left) != 0 {
+		t.Fatalf("session files left: %v", left)
 	}
 }
 
@@ -118,7 +118,7 @@ func TestPurge(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("dry run: n=%d err=%v, want 2 (old session and junk)", n, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, old.ID)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, old.ID+".json")); err != nil {
 		t.Fatal("dry run removed a session")
 	}
 	if n, err := m.Purge(fresh.Started.Add(-time.Nanosecond), false); err != nil || n != 2 {
