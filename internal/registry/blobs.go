@@ -43,6 +43,7 @@ func (r *Registry) getBlob(w http.ResponseWriter, req *http.Request, rt route) {
 	r.fence.Touch(d)
 
 	var content io.ReadSeeker
+	contentType := "application/octet-stream"
 	f, err := r.blobs.Open(d)
 	switch {
 	case err == nil:
@@ -50,14 +51,17 @@ func (r *Registry) getBlob(w http.ResponseWriter, req *http.Request, rt route) {
 		content = f
 	case errors.Is(err, blobstore.ErrNotFound):
 		// Manifests live in the metadata store; containerd fetches them
-		// by digest through the blob endpoint.
-		m, ok := r.meta.Content(rt.repo, d)
-		if !ok {
+		// by digest through the blob endpoint, and caches the
+		// Content-Type it gets there (containerd #7390), so answer with
+		// the manifest's media type, as a manifest GET would.
+		m, body, err := r.meta.ResolveContent(rt.repo, string(d))
+		if err != nil {
 			errcode.Write(w, &errcode.Error{Code: errcode.BlobUnknown, Message: "blob unknown to registry", Detail: map[string]string{"digest": string(d)}})
 			return
 		}
-		content = bytes.NewReader(m)
-		size = int64(len(m))
+		content = bytes.NewReader(body)
+		size = int64(len(body))
+		contentType = m.MediaType
 	default:
 		errcode.Write(w, err)
 		return
@@ -65,7 +69,7 @@ func (r *Registry) getBlob(w http.ResponseWriter, req *http.Request, rt route) {
 
 	h := w.Header()
 	h.Set("Docker-Content-Digest", string(d))
-	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Type", contentType)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("ETag", `"`+string(d)+`"`)
 	h.Set("Cache-Control", "max-age=31536000")

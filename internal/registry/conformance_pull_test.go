@@ -175,6 +175,13 @@ func TestConformanceManifestPull(t *testing.T) {
 				t.Fatal("GET manifest as blob: bytes differ")
 			}
 			expectHeader(t, "GET manifest as blob", r, "Docker-Content-Digest", string(img.digest))
+			// containerd caches what it gets here: the manifest's type,
+			// not application/octet-stream (containerd #7390).
+			expectHeader(t, "GET manifest as blob", r, "Content-Type", mtOCIManifest)
+			r = h.do(http.MethodHead, "/v2/"+repo+"/blobs/"+string(img.digest), nil)
+			expectStatus(t, "HEAD manifest as blob", r, http.StatusOK)
+			expectHeader(t, "HEAD manifest as blob", r, "Content-Type", mtOCIManifest)
+			expectHeader(t, "HEAD manifest as blob", r, "Content-Length", strconv.Itoa(len(img.manifest)))
 
 			// Missing manifests: by tag, by digest, in an unknown repository.
 			missing := string(alg.FromString("no such manifest"))

@@ -63,6 +63,11 @@ func TestConformanceManifestPush(t *testing.T) {
 				nested := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"manifests":[%s,%s]}`, mtOCIIndex,
 					descriptor(mtOCIIndex, body, alg), descriptor(mtOCIManifest, img.manifest, alg))
 				put("nested index", "nested", mtOCIIndex, nested)
+				// Sparse: children the registry does not hold are fine.
+				sparse := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"manifests":[%s,%s]}`, mtOCIIndex,
+					descriptor(mtOCIManifest, img.manifest, alg),
+					descriptor(mtOCIManifest, []byte(`{"never":"pushed"}`), alg, `"platform":{"architecture":"s390x","os":"linux"}`))
+				put("sparse index", "sparse", mtOCIIndex, sparse)
 			})
 
 			t.Run("empty-index", func(t *testing.T) {
@@ -141,7 +146,10 @@ func TestConformanceManifestPush(t *testing.T) {
 			t.Run("custom-fields-kept-verbatim", func(t *testing.T) {
 				body := fmt.Appendf(nil, "{\n\t\"schemaVersion\" : 2,\n\t\"mediaType\":%q,\n\t\"x-berth-custom\": {\"z\":[1, 2.50, \"\\u00e9\"], \"a\": null},\n\t\"config\":%s,\n\t\"layers\":[%s],\n\t\"annotations\":{\"org.example.b\":\"2\",\"org.example.a\":\"1\"}\n}\n",
 					mtOCIManifest, descriptor(mtOCIConfig, img.config, alg, `"x-desc-custom":true`), descriptor(mtOCILayer, img.layers[0], alg))
-				put("custom fields", "custom", mtOCIManifest, body)
+				r := put("custom fields", "custom", mtOCIManifest, body)
+				if v := r.header.Get("OCI-Subject"); v != "" {
+					t.Fatalf("manifest without subject: OCI-Subject %q", v)
+				}
 			})
 
 			t.Run("retag-with-other-media-type", func(t *testing.T) {
@@ -206,6 +214,12 @@ func TestConformanceManifestPush(t *testing.T) {
 					expectError(t, tc.what, r, http.StatusBadRequest, "MANIFEST_INVALID")
 				}
 				expectStatus(t, "nothing tagged", h.do(http.MethodHead, "/v2/"+repo+"/manifests/invalid", nil), http.StatusNotFound)
+
+				// Over the 4 MiB manifest limit: 413 with SIZE_INVALID.
+				huge := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"manifests":[],"annotations":{"pad":%q}}`,
+					mtOCIIndex, bytes.Repeat([]byte("x"), 4<<20))
+				expectError(t, "manifest over 4 MiB", h.do(http.MethodPut, "/v2/"+repo+"/manifests/huge", huge, "Content-Type", mtOCIIndex),
+					http.StatusRequestEntityTooLarge, "SIZE_INVALID")
 			})
 		})
 	}

@@ -86,6 +86,11 @@ func TestConformanceUploadPostPut(t *testing.T) {
 			loc := h.startUpload("push/postput", "")
 			r := h.do(http.MethodPut, withQuery(t, loc, "digest", string(d)), data, "Content-Type", "application/octet-stream")
 			h.expectCreated("PUT with body", r, "push/postput", d, data)
+			// POST without the trailing slash, as some clients send it.
+			r = h.do(http.MethodPost, "/v2/push/postput2/blobs/uploads", nil)
+			expectStatus(t, "POST without trailing slash", r, http.StatusAccepted)
+			r = h.do(http.MethodPut, withQuery(t, location(t, "POST", r), "digest", string(d)), data)
+			h.expectCreated("PUT after POST without slash", r, "push/postput2", d, data)
 			// The session is over.
 			expectError(t, "GET finished upload", h.do(http.MethodGet, loc, nil), http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN")
 		})
@@ -285,6 +290,14 @@ func TestConformanceUploadDigestAlgorithm(t *testing.T) {
 	r = h.do(http.MethodPut, withQuery(t, location(t, "PATCH", r), "digest", string(d)), nil)
 	h.expectCreated("PUT sha512", r, "push/sha512", d, data)
 
+	// A session started for sha512 and closed with a sha256 digest is
+	// verified with the algorithm of the digest named at the end.
+	loc = h.startUpload("push/sha512", "?digest-algorithm=sha512")
+	r = h.do(http.MethodPatch, loc, data)
+	expectStatus(t, "streamed PATCH", r, http.StatusAccepted)
+	r = h.do(http.MethodPut, withQuery(t, location(t, "PATCH", r), "digest", string(digest.SHA256.FromBytes(data))), nil)
+	h.expectCreated("PUT sha256 on a sha512 session", r, "push/sha512", digest.SHA256.FromBytes(data), data)
+
 	// An algorithm the registry does not know is refused up front.
 	r = h.do(http.MethodPost, "/v2/push/sha512/blobs/uploads/?digest-algorithm=md5", nil)
 	expectError(t, "POST digest-algorithm=md5", r, http.StatusBadRequest, "DIGEST_INVALID")
@@ -339,6 +352,32 @@ func TestConformanceMount(t *testing.T) {
 			r = h.do(http.MethodPost, "/v2/mount/dst5/blobs/uploads/?mount="+url.QueryEscape(string(alg.FromString("nowhere"))), nil)
 			expectStatus(t, "anonymous mount of a missing blob", r, http.StatusAccepted)
 			location(t, "anonymous mount of a missing blob", r)
+		})
+	}
+}
+
+// TestConformanceMountManifest mounts a manifest's digest (its bytes live
+// in the metadata store, not the blob store): if the registry says 201,
+// the target repository must serve those bytes as a blob.
+func TestConformanceMountManifest(t *testing.T) {
+	t.Parallel()
+	for _, alg := range algorithms {
+		t.Run(string(alg), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			img := h.pushImage("mountm/src", alg, "v1", 13)
+			for _, q := range []string{"&from=mountm/src", ""} {
+				dst := "mountm/dst" + strconv.Itoa(len(q))
+				r := h.do(http.MethodPost, "/v2/"+dst+"/blobs/uploads/?mount="+url.QueryEscape(string(img.digest))+q, nil)
+				switch r.status {
+				case http.StatusCreated:
+					h.expectCreated("mount of a manifest digest", r, dst, img.digest, img.manifest)
+				case http.StatusAccepted:
+					location(t, "mount of a manifest digest", r)
+				default:
+					t.Fatalf("mount of a manifest digest: %s, want 201 or 202", r)
+				}
+			}
 		})
 	}
 }

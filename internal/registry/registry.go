@@ -81,8 +81,11 @@ func Open(cfg Config, log *slog.Logger) (*Registry, error) {
 	return r, nil
 }
 
-// Close releases the metadata store.
-func (r *Registry) Close() error { return r.meta.Close() }
+// Close releases open upload files and the metadata store.
+func (r *Registry) Close() error {
+	r.uploads.Close()
+	return r.meta.Close()
+}
 
 // CollectGarbage runs one garbage collection now.
 func (r *Registry) CollectGarbage(ctx context.Context, dryRun bool) (gc.Report, error) {

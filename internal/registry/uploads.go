@@ -113,7 +113,16 @@ func (r *Registry) mount(req *http.Request, repo string, d digest.Digest, from s
 		return false
 	}
 	if _, err := r.blobs.Stat(d); err != nil {
-		if _, isManifest := r.meta.Content(from, d); !isManifest {
+		m, isManifest := r.meta.Content(from, d)
+		if !isManifest {
+			return false
+		}
+		// A manifest's bytes live in the metadata store under the source
+		// repository's manifest record, which repo does not get: linking
+		// the digest alone would answer 201 and then 404 on GET. Store the
+		// bytes as a blob (verified against d) so repo can serve them.
+		if err := r.blobs.Write(d, m); err != nil {
+			r.log.Error("mount: storing manifest as blob", "repository", repo, "digest", d, "err", err)
 			return false
 		}
 	}

@@ -294,6 +294,23 @@ func (m *Manager) Remove(s *Session) error {
 	return nil
 }
 
+// Close closes the files of every open session (they stay on disk and can
+// be continued by the next manager over the same directory).
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, s := range m.sessions {
+		s.mu.Lock()
+		if !s.done {
+			s.done = true
+			s.file.Close()
+		}
+		s.mu.Unlock()
+		delete(m.sessions, id)
+	}
+	return nil
+}
+
 // paths returns the data and state files of session id.
 func (m *Manager) paths(id string) (data, state string) {
 	base := filepath.Join(m.dir, id)
