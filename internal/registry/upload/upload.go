@@ -2,14 +2,17 @@
 // far, the running digest, and enough state on disk that a session survives
 // a restart of the server.
 //
-// Layout: <dir>/<id>.data (the bytes) and <dir>/<id>.json (repository,
-// algorithm, start time). The size of the data file is the session's offset.
-// Files are flat in one directory: a directory per session cost a mkdir and
-// a rmdir per blob, measurable on the push path.
+// A session is ONE file, <dir>/<id>.<algorithm>.<repository hash>: the ID
+// is a UUIDv7 (its timestamp is the start time), the name carries the digest
+// algorithm and a hash of the repository, and the file's size is the
+// session's offset. Starting an upload is a single create(2) — the push path
+// is CPU-bound, and a separate state file cost a create, write and unlink per
+// blob — yet everything needed to continue after a restart is on disk.
 package upload
 
 import (
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -24,8 +27,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
 
-	_ "crypto/sha256" // register the digest algorithms sessions may use
-	_ "crypto/sha512"
+	_ "crypto/sha512" // register the digest algorithms sessions may use
 )
 
 var (
@@ -56,19 +58,13 @@ type Session struct {
 	Algorithm digest.Algorithm
 	Started   time.Time
 
-	data, state string // file paths
+	data string // the data file
 
 	mu     sync.Mutex
 	file   *os.File
 	size   int64
 	hasher hash.Hash // nil until needed after a restart: rebuilt from data
 	done   bool
-}
-
-type state struct {
-	Repo      string    `json:"repository"`
-	Algorithm string    `json:"algorithm"`
-	Started   time.Time `json:"started"`
 }
 
 // NewManager returns a manager for dir, creating it if needed.
@@ -87,20 +83,15 @@ func (m *Manager) Start(repo string, alg digest.Algorithm) (*Session, error) {
 	if !alg.Available() {
 		return nil, fmt.Errorf("digest algorithm %q is not supported", alg)
 	}
-	id := uuid.NewString()
-	s := &Session{ID: id, Repo: repo, Algorithm: alg, Started: time.Now().UTC(), hasher: alg.Hash()}
-	s.data, s.state = m.paths(id)
-	st, _ := json.Marshal(state{Repo: repo, Algorithm: string(alg), Started: s.Started})
-	// The state is written before the session is handed out, without
-	// fsync: after a power loss a session whose state did not reach the
-	// disk is unknown, and the client simply uploads again. Purge removes
-	// its leftovers by age.
-	if err := writeNew(s.state, st); err != nil {
+	u, err := uuid.NewV7()
+	if err != nil {
 		return nil, err
 	}
+	id := u.String()
+	s := &Session{ID: id, Repo: repo, Algorithm: alg, Started: time.Now().UTC(), hasher: alg.Hash()}
+	s.data = m.path(id, alg, repo)
 	f, err := os.OpenFile(s.data, os.O_CREATE|os.O_RDWR|os.O_EXCL, 0o644)
 	if err != nil {
-		os.Remove(s.state)
 		return nil, err
 	}
 	s.file = f
@@ -123,21 +114,18 @@ func (m *Manager) Get(id, repo string) (*Session, error) {
 		}
 		return s, nil
 	}
-	dataPath, statePath := m.paths(id)
-	raw, err := os.ReadFile(statePath)
-	if err != nil {
-		return nil, ErrUnknown
+	u, _ := uuid.Parse(id)
+	var f *os.File
+	var alg digest.Algorithm
+	var dataPath string
+	for _, a := range []digest.Algorithm{digest.SHA256, digest.SHA512, digest.SHA384} {
+		p := m.path(id, a, repo)
+		if fh, err := os.OpenFile(p, os.O_RDWR, 0o644); err == nil {
+			f, alg, dataPath = fh, a, p
+			break
+		}
 	}
-	var st state
-	if err := json.Unmarshal(raw, &st); err != nil || st.Repo != repo {
-		return nil, ErrUnknown
-	}
-	alg := digest.Algorithm(st.Algorithm)
-	if !alg.Available() {
-		return nil, ErrUnknown
-	}
-	f, err := os.OpenFile(dataPath, os.O_RDWR, 0o644)
-	if err != nil {
+	if f == nil {
 		return nil, ErrUnknown
 	}
 	fi, err := f.Stat()
@@ -145,7 +133,12 @@ func (m *Manager) Get(id, repo string) (*Session, error) {
 		f.Close()
 		return nil, err
 	}
-	s := &Session{ID: id, Repo: repo, Algorithm: alg, Started: st.Started, data: dataPath, state: statePath, file: f, size: fi.Size()}
+	started := fi.ModTime().UTC()
+	if u.Version() == 7 {
+		sec, nsec := u.Time().UnixTime()
+		started = time.Unix(sec, nsec).UTC()
+	}
+	s := &Session{ID: id, Repo: repo, Algorithm: alg, Started: started, data: dataPath, file: f, size: fi.Size()}
 	m.sessions[id] = s
 	return s, nil
 }
@@ -288,9 +281,6 @@ func (m *Manager) Remove(s *Session) error {
 	if err := os.Remove(s.data); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := os.Remove(s.state); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	return nil
 }
 
@@ -311,56 +301,31 @@ func (m *Manager) Close() error {
 	return nil
 }
 
-// paths returns the data and state files of session id.
-func (m *Manager) paths(id string) (data, state string) {
-	base := filepath.Join(m.dir, id)
-	return base + ".data", base + ".json"
+// path returns the data file of session id of repo with algorithm alg.
+func (m *Manager) path(id string, alg digest.Algorithm, repo string) string {
+	h := sha256.Sum256([]byte(repo))
+	return filepath.Join(m.dir, id+"."+string(alg)+"."+hex.EncodeToString(h[:8]))
 }
 
 // Purge removes sessions started before cutoff, and anything else in the
-// upload directory older than cutoff (a data file whose state never got
-// written, leftovers of a crash). It returns how many sessions or stray
-// files it removed; dryRun only counts.
+// upload directory last written before cutoff (leftovers of older layouts
+// or of a crash). It returns how many it removed; dryRun only counts.
 func (m *Manager) Purge(cutoff time.Time, dryRun bool) (int, error) {
 	entries, err := os.ReadDir(m.dir)
 	if err != nil {
 		return 0, err
 	}
-	// Group files by session ID.
-	type item struct {
-		started   time.Time
-		fromState bool // started comes from the state file
-		paths     []string
-	}
-	items := map[string]*item{}
-	for _, e := range entries {
-		name := e.Name()
-		id := strings.TrimSuffix(strings.TrimSuffix(name, ".data"), ".json")
-		it := items[id]
-		if it == nil {
-			it = &item{}
-			items[id] = it
-		}
-		p := filepath.Join(m.dir, name)
-		it.paths = append(it.paths, p)
-		if strings.HasSuffix(name, ".json") {
-			if raw, err := os.ReadFile(p); err == nil {
-				var st state
-				if json.Unmarshal(raw, &st) == nil && !st.Started.IsZero() {
-					it.started, it.fromState = st.Started, true
-					continue
-				}
-			}
-		}
-		// No usable state: go by the newest file's age, so a session
-		// being created right now is not removed under its feet.
-		if fi, err := e.Info(); err == nil && !it.fromState && fi.ModTime().After(it.started) {
-			it.started = fi.ModTime()
-		}
-	}
 	n := 0
-	for id, it := range items {
-		if !it.started.Before(cutoff) {
+	for _, e := range entries {
+		id, _, _ := strings.Cut(e.Name(), ".")
+		var started time.Time
+		if u, err := uuid.Parse(id); err == nil && u.Version() == 7 {
+			sec, nsec := u.Time().UnixTime()
+			started = time.Unix(sec, nsec)
+		} else if fi, err := e.Info(); err == nil {
+			started = fi.ModTime()
+		}
+		if started.IsZero() || !started.Before(cutoff) {
 			continue
 		}
 		n++
@@ -378,27 +343,9 @@ func (m *Manager) Purge(cutoff time.Time, dryRun bool) (int, error) {
 			s.mu.Unlock()
 		}
 		m.mu.Unlock()
-		for _, p := range it.paths {
-			if err := os.RemoveAll(p); err != nil {
-				return n, err
-			}
+		if err := os.RemoveAll(filepath.Join(m.dir, e.Name())); err != nil {
+			return n, err
 		}
 	}
 	return n, nil
-}
-
-// writeNew creates path (which must not exist) with data.
-func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-	}
-	return err
 }

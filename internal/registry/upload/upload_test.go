@@ -107,27 +107,36 @@ func TestSessionSurvivesRestart(t *testing.T) {
 func TestPurge(t *testing.T) {
 	dir := t.TempDir()
 	m, _ := NewManager(dir)
-	old, _ := m.Start("a", digest.SHA256)
-	fresh, _ := m.Start("a", digest.SHA256)
-	// A directory left by a crash before its state was written.
-	os.Mkdir(filepath.Join(dir, "junk"), 0o755)
-	past := time.Now().Add(-time.Hour)
-	os.Chtimes(filepath.Join(dir, "junk"), past, past)
+	s, _ := m.Start("a", digest.SHA256)
+	// A file left by a crash or an older layout, two hours old.
+	junk := filepath.Join(dir, "junk")
+	os.WriteFile(junk, nil, 0o644)
+	past := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(junk, past, past)
 
-	n, err := m.Purge(fresh.Started.Add(-time.Nanosecond), true)
-	if err != nil || n != 2 {
-		t.Fatalf("dry run: n=%d err=%v, want 2 (old session and junk)", n, err)
+	if n, err := m.Purge(time.Now().Add(-time.Hour), false); err != nil || n != 1 {
+		t.Fatalf("purge of hour-old things: n=%d err=%v, want 1 (the junk)", n, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, old.ID+".json")); err != nil {
-		t.Fatal("dry run removed a session")
+	if _, err := os.Stat(junk); !os.IsNotExist(err) {
+		t.Fatal("junk survived")
 	}
-	if n, err := m.Purge(fresh.Started.Add(-time.Nanosecond), false); err != nil || n != 2 {
+	if _, err := m.Get(s.ID, "a"); err != nil {
+		t.Fatalf("fresh session purged: %v", err)
+	}
+	later := time.Now().Add(time.Second)
+	if n, err := m.Purge(later, true); err != nil || n != 1 {
+		t.Fatalf("dry run: n=%d err=%v", n, err)
+	}
+	if _, err := m.Get(s.ID, "a"); err != nil {
+		t.Fatal("dry run removed the session")
+	}
+	if n, err := m.Purge(later, false); err != nil || n != 1 {
 		t.Fatalf("purge: n=%d err=%v", n, err)
 	}
-	if _, err := m.Get(old.ID, "a"); !errors.Is(err, ErrUnknown) {
-		t.Fatal("old session still known")
+	if _, err := m.Get(s.ID, "a"); !errors.Is(err, ErrUnknown) {
+		t.Fatal("purged session still known")
 	}
-	if _, err := m.Get(fresh.ID, "a"); err != nil {
-		t.Fatalf("fresh session gone: %v", err)
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("files left: %v", left)
 	}
 }
