@@ -53,7 +53,7 @@ type loadResult struct {
 const noisyCPUPercent = 20
 
 // merge adds the scenarios of another regload run against the same server;
-// setup facts come from the first run, warnings from all (once each).
+// setup facts come from the first run.
 func (l *loadReport) merge(other *loadReport) {
 	if len(l.Scenarios) == 0 {
 		warnings := l.Setup.Warnings
@@ -61,23 +61,73 @@ func (l *loadReport) merge(other *loadReport) {
 		l.Scenarios = nil
 		l.Setup.Warnings = warnings
 	}
+	l.mergeWarnings(other)
+	// Only invocations whose scenario needs the images create the tags.
+	l.Setup.Tags = max(l.Setup.Tags, other.Setup.Tags)
+	l.Scenarios = append(l.Scenarios, other.Scenarios...)
+	l.Flagged = l.Flagged || other.Flagged
+}
+
+// mergeWarnings adds other's setup warnings that l does not have yet.
+func (l *loadReport) mergeWarnings(other *loadReport) {
 	for _, w := range other.Setup.Warnings {
 		if !slices.Contains(l.Setup.Warnings, w) {
 			l.Setup.Warnings = append(l.Setup.Warnings, w)
 		}
 	}
-	l.Scenarios = append(l.Scenarios, other.Scenarios...)
-	l.Flagged = l.Flagged || other.Flagged
+}
+
+// headline is the number a scenario is judged by: MiB/s when it moves blob
+// bytes, requests per second otherwise.
+func headline(r loadResult) float64 {
+	if r.BytesPerOp > 0 {
+		return r.MiBPerSec
+	}
+	return r.OpsPerSec
+}
+
+// pickMedian returns the round whose single scenario has the median headline
+// rate (the lower middle for an even count). A round with errors sorts first
+// so it is never hidden behind a clean median by accident: with errors in
+// most rounds, the median round has errors too.
+func pickMedian(rounds []*loadReport) *loadReport {
+	sorted := slices.Clone(rounds)
+	key := func(r *loadReport) (bool, float64) {
+		if len(r.Scenarios) == 0 {
+			return false, 0
+		}
+		return r.Scenarios[0].Errors == 0, headline(r.Scenarios[0])
+	}
+	slices.SortStableFunc(sorted, func(a, b *loadReport) int {
+		okA, vA := key(a)
+		okB, vB := key(b)
+		switch {
+		case okA != okB:
+			if !okA {
+				return -1
+			}
+			return 1
+		case vA < vB:
+			return -1
+		case vA > vB:
+			return 1
+		}
+		return 0
+	})
+	return sorted[(len(sorted)-1)/2]
 }
 
 // serverResult is one registry's run: regload's report plus what the driver
 // measured itself.
 type serverResult struct {
-	Name          string     `json:"name"`
-	Description   string     `json:"description"`
-	PeakRSSBytes  int64      `json:"peak_rss_bytes"` // VmHWM just before stopping
-	Load          loadReport `json:"load"`
-	ServerLogTail string     `json:"server_log_tail,omitempty"`
+	Name         string     `json:"name"`
+	Description  string     `json:"description"`
+	PeakRSSBytes int64      `json:"peak_rss_bytes"` // VmHWM just before stopping
+	Load         loadReport `json:"load"`
+	// Rounds are every round's result with -rounds > 1; Load holds the
+	// median round of each scenario.
+	Rounds        []loadResult `json:"rounds,omitempty"`
+	ServerLogTail string       `json:"server_log_tail,omitempty"`
 }
 
 func (s *serverResult) scenario(name string) (loadResult, bool) {
@@ -94,6 +144,7 @@ func (s *serverResult) scenario(name string) (loadResult, bool) {
 type metric struct {
 	label        string
 	higherBetter bool
+	informative  bool // neither higher nor lower is better: no ratio
 	headline     bool
 	get          func(loadResult) float64
 	applies      func(loadResult) bool
@@ -104,19 +155,22 @@ func movesBytes(r loadResult) bool { return r.BytesPerOp > 0 }
 // metrics are shown in this order. Blob scenarios show MiB/s rather than
 // req/s (a push is three requests; either rate is proportional to MiB/s).
 var metrics = []metric{
-	{"MiB/s", true, true, func(r loadResult) float64 { return r.MiBPerSec }, movesBytes},
-	{"req/s", true, true, func(r loadResult) float64 { return r.OpsPerSec }, func(r loadResult) bool { return !movesBytes(r) }},
-	{"p50 latency ms", false, false, func(r loadResult) float64 { return r.LatencyMs.P50 }, nil},
-	{"p99 latency ms", false, false, func(r loadResult) float64 { return r.LatencyMs.P99 }, nil},
-	{"server CPU µs/op", false, false, func(r loadResult) float64 { return r.ServerCPUusPerOp }, nil},
-	{"errors", false, true, func(r loadResult) float64 { return float64(r.Errors) }, nil},
+	{"MiB/s", true, false, true, func(r loadResult) float64 { return r.MiBPerSec }, movesBytes},
+	{"req/s", true, false, true, func(r loadResult) float64 { return r.OpsPerSec }, func(r loadResult) bool { return !movesBytes(r) }},
+	{"p50 latency ms", false, false, false, func(r loadResult) float64 { return r.LatencyMs.P50 }, nil},
+	{"p99 latency ms", false, false, false, func(r loadResult) float64 { return r.LatencyMs.P99 }, nil},
+	{"server CPU µs/op", false, false, false, func(r loadResult) float64 { return r.ServerCPUusPerOp }, nil},
+	// The generator shares the CPUs with the server: when it needs a large
+	// share, the server's rate is bounded by the machine, not by itself.
+	{"regload CPU %", false, true, false, func(r loadResult) float64 { return r.ClientCPUPercent }, nil},
+	{"errors", false, false, true, func(r loadResult) float64 { return float64(r.Errors) }, nil},
 }
 
 // row is one line of the comparison: a metric of a scenario on every server.
 type row struct {
 	Scenario string    `json:"scenario"`
 	Metric   string    `json:"metric"`
-	Better   string    `json:"better"` // "higher" or "lower"
+	Better   string    `json:"better"` // "higher", "lower" or "–" (informative)
 	Headline bool      `json:"headline"`
 	Values   []float64 `json:"values"` // in server order
 	// Ratio is last server ÷ first server (berth ÷ distribution), present
@@ -163,7 +217,11 @@ func buildRows(servers []serverResult, scenarioOrder []string) []row {
 			if !applies || (m.label == "errors" && !anyErrors) {
 				continue
 			}
-			rows = append(rows, newRow(name, m.label, m.higherBetter, m.headline, vals))
+			r := newRow(name, m.label, m.higherBetter, m.headline, vals)
+			if m.informative {
+				r.Better, r.Ratio = "–", nil
+			}
+			rows = append(rows, r)
 		}
 	}
 	var rss []float64
@@ -279,8 +337,17 @@ func markdown(meta runMeta, servers []serverResult, rows []row, targets []target
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Registry benchmark (%s)\n\n", meta.Date)
 	fmt.Fprintf(&b, "- Host: %s, %d CPUs, %s, %s; load generator and server share the machine.\n", meta.CPU, meta.CPUs, meta.Kernel, meta.GoVersion)
-	fmt.Fprintf(&b, "- Load: `regload`, concurrency %d, %gs per scenario after %gs warm-up; setup %d blobs per pull size, %d images, %d tags in one repository.\n",
+	fmt.Fprintf(&b, "- Load: `regload`, concurrency %d, %gs per scenario after %gs warm-up; setup %d blobs per pull size, %d images, %d tags in one repository.",
 		meta.Concurrency, meta.DurationSeconds, meta.WarmupSeconds, meta.PullBlobs, meta.Images, meta.Tags)
+	if meta.Rounds > 1 {
+		fmt.Fprintf(&b, " Each scenario ran %d times per server, alternating servers; the median round is shown.", meta.Rounds)
+	} else {
+		b.WriteString(" Scenarios alternate between the servers (one loaded at a time).")
+	}
+	if meta.PrewarmGiB > 0 {
+		fmt.Fprintf(&b, " Before each push run, for every server alike, %d GiB of fresh memory was touched and freed (`-prewarm-gib`; a VM's first touch of a page dominates page-cache writes otherwise).", meta.PrewarmGiB)
+	}
+	b.WriteString("\n")
 	for _, s := range servers {
 		fmt.Fprintf(&b, "- %s: %s\n", s.Name, s.Description)
 	}
@@ -288,7 +355,8 @@ func markdown(meta runMeta, servers []serverResult, rows []row, targets []target
 	writeTable(&b, servers, rows, true)
 	b.WriteString("\nLatency and server CPU per operation:\n")
 	writeTable(&b, servers, rows, false)
-	b.WriteString("\nRatios are berth ÷ distribution for every metric: above 1 is better where \"better\" is higher, below 1 where it is lower.\n")
+	b.WriteString("\nRatios are berth ÷ distribution for every metric: above 1 is better where \"better\" is higher, below 1 where it is lower. " +
+		"`regload CPU %` is the load generator's own CPU use (percent of one CPU) on the same machine: where it is large, the rate is bounded by the machine rather than the server.\n")
 
 	b.WriteString("\n| target | required | berth ÷ distribution | result |\n|---|---|---:|---|\n")
 	for _, t := range targets {

@@ -48,7 +48,9 @@ type options struct {
 	mdPath       string
 	jsonPath     string
 	enforce      bool
+	rounds       int
 	keepTempDirs bool
+	prewarmGiB   int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -67,6 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.mdPath, "md", os.Getenv("REGBENCH_MD"), "also write the Markdown report to this file (env REGBENCH_MD)")
 	fs.StringVar(&o.jsonPath, "json", os.Getenv("REGBENCH_JSON"), "also write the full results as JSON to this file (env REGBENCH_JSON)")
 	fs.BoolVar(&o.enforce, "enforce", false, "exit 1 when a target is not PASS")
+	fs.IntVar(&o.rounds, "rounds", 1, "run every scenario this many times per server and report the median round")
+	fs.IntVar(&o.prewarmGiB, "prewarm-gib", 6, "touch this many GiB of fresh memory before each push run, for every server alike (0: off); see prewarm.go")
 	fs.BoolVar(&o.keepTempDirs, "keep", false, "keep the temporary directory (server logs and storage) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -85,9 +89,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.servers = append(o.servers, s)
 	}
 	o.berthArgs = strings.Fields(*berthArgs)
-	if o.concurrency < 1 || o.duration <= 0 || o.warmup < 0 {
-		return o, fmt.Errorf("-concurrency %d, -duration %s, -warmup %s: need concurrency ≥ 1, duration > 0, warmup ≥ 0",
-			o.concurrency, o.duration, o.warmup)
+	if o.concurrency < 1 || o.duration <= 0 || o.warmup < 0 || o.rounds < 1 {
+		return o, fmt.Errorf("-concurrency %d, -duration %s, -warmup %s, -rounds %d: need concurrency ≥ 1, duration > 0, warmup ≥ 0, rounds ≥ 1",
+			o.concurrency, o.duration, o.warmup, o.rounds)
 	}
 	return o, nil
 }
@@ -112,6 +116,8 @@ type runMeta struct {
 	PullBlobs       int     `json:"pull_blobs_per_size"`
 	Images          int     `json:"images"`
 	Tags            int     `json:"tags"`
+	Rounds          int     `json:"rounds"`
+	PrewarmGiB      int     `json:"prewarm_gib"`
 }
 
 // output is the -json file: everything the Markdown shows and more.
@@ -244,20 +250,48 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 	for i, srv := range running {
 		results[i] = serverResult{Name: srv.spec.name, Description: srv.spec.description}
 	}
-	for n, scen := range strings.Split(o.scenarios, ",") {
-		scen = strings.TrimSpace(scen)
-		for k := range running {
-			i := k
-			if n%2 == 1 {
-				i = len(running) - 1 - k
+	var scenarios []string
+	for scen := range strings.SplitSeq(o.scenarios, ",") {
+		if scen = strings.TrimSpace(scen); scen != "" {
+			scenarios = append(scenarios, scen)
+		}
+	}
+	// reps[i][n] holds server i's reports for scenario n, one per round.
+	reps := make([][][]*loadReport, len(running))
+	for i := range reps {
+		reps[i] = make([][]*loadReport, len(scenarios))
+	}
+	step := 0
+	for round := range o.rounds {
+		for n, scen := range scenarios {
+			for k := range running {
+				i := k
+				if step%2 == 1 {
+					i = len(running) - 1 - k
+				}
+				fmt.Fprintf(progress, "regbench: round %d/%d: %s on %s\n", round+1, o.rounds, scen, running[i].spec.name)
+				if strings.HasPrefix(scen, "push") {
+					prewarm(o.prewarmGiB)
+				}
+				args := append([]string{"-scenarios", scen}, loadArgs...)
+				rep, err := runLoad(ctx, running[i], regload, args)
+				if err != nil {
+					return nil, err
+				}
+				reps[i][n] = append(reps[i][n], rep)
 			}
-			fmt.Fprintf(progress, "regbench: %s on %s\n", scen, running[i].spec.name)
-			args := append([]string{"-scenarios", scen}, loadArgs...)
-			rep, err := runLoad(ctx, running[i], regload, args)
-			if err != nil {
-				return nil, err
+			step++
+		}
+	}
+	for i := range running {
+		for n := range scenarios {
+			results[i].Load.merge(pickMedian(reps[i][n]))
+			for _, rep := range reps[i][n] {
+				results[i].Load.mergeWarnings(rep)
+				if o.rounds > 1 && len(rep.Scenarios) == 1 {
+					results[i].Rounds = append(results[i].Rounds, rep.Scenarios[0])
+				}
 			}
-			results[i].Load.merge(rep)
 		}
 	}
 	for i, srv := range running {
@@ -271,6 +305,8 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 	}
 
 	meta := hostMeta()
+	meta.Rounds = o.rounds
+	meta.PrewarmGiB = o.prewarmGiB
 	if len(results) > 0 {
 		l := results[0].Load
 		meta.Concurrency, meta.DurationSeconds, meta.WarmupSeconds = l.Concurrency, l.DurationSeconds, l.WarmupSeconds

@@ -167,3 +167,40 @@ func TestQuickAgainstDistribution(t *testing.T) {
 		t.Errorf("regbench left files behind in its temporary directory: %v", entries)
 	}
 }
+
+func TestPickMedian(t *testing.T) {
+	rep := func(mib float64, errors int64) *loadReport {
+		return &loadReport{Scenarios: []loadResult{res("pull1m", mib, mib, errors)}}
+	}
+	cases := []struct {
+		rounds []*loadReport
+		want   float64
+		errors bool
+	}{
+		{[]*loadReport{rep(300, 0)}, 300, false},
+		{[]*loadReport{rep(300, 0), rep(100, 0), rep(200, 0)}, 200, false},
+		{[]*loadReport{rep(300, 0), rep(100, 0)}, 100, false},              // lower middle
+		{[]*loadReport{rep(900, 3), rep(100, 0), rep(200, 0)}, 100, false}, // one bad round: lowest clean one
+		{[]*loadReport{rep(900, 3), rep(800, 1), rep(200, 0)}, 900, true},  // mostly bad: the median has errors
+	}
+	for i, c := range cases {
+		got := pickMedian(c.rounds).Scenarios[0]
+		if got.MiBPerSec != c.want || (got.Errors > 0) != c.errors {
+			t.Errorf("case %d: picked %v MiB/s with %d errors, want %v (errors %v)", i, got.MiBPerSec, got.Errors, c.want, c.errors)
+		}
+	}
+}
+
+func TestMergeKeepsSetupFacts(t *testing.T) {
+	var l loadReport
+	a := &loadReport{Concurrency: 16, Scenarios: []loadResult{res("push1m", 1, 1, 0)}}
+	a.Setup.Warnings = []string{"w1"}
+	b := &loadReport{Concurrency: 16, Flagged: true, Scenarios: []loadResult{res("tags", 1, 0, 2)}}
+	b.Setup.Tags = 200
+	b.Setup.Warnings = []string{"w1", "w2"}
+	l.merge(a)
+	l.merge(b)
+	if len(l.Scenarios) != 2 || l.Setup.Tags != 200 || !l.Flagged || strings.Join(l.Setup.Warnings, ",") != "w1,w2" {
+		t.Errorf("merged %+v", l)
+	}
+}
