@@ -23,5 +23,6 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 	}
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newRegistryCommand())
+	root.AddCommand(newInspectCommand(), newDiffCommand(), newRebaseCommand())
 	return root
 }

@@ -1,0 +1,118 @@
+package imageref
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Write stores img at dest:
+//
+//	oci-layout:DIR[:TAG]               blobs are added, TAG replaces any entry of the same ref.name;
+//	                                   index.json is replaced atomically (temp file + rename)
+//	docker-archive:FILE.tar[:REPO:TAG] written to a temp file and renamed over FILE
+//	registry reference                 pushed with ggcr remote.Write (skips blobs the
+//	                                   registry has, mounts across repositories)
+//
+// An existing layout directory or a path ending in .tar is auto-detected.
+func Write(ctx context.Context, img v1.Image, dest string, o Options) error {
+	l, err := parse(dest, o, true)
+	if err != nil {
+		return err
+	}
+	switch l.kind {
+	case kindLayout:
+		if l.digest != nil {
+			return fmt.Errorf("%s: an output layout takes an optional :TAG, not @DIGEST", dest)
+		}
+		err = writeLayout(img, l.path, l.tag)
+	case kindArchive:
+		err = writeArchive(img, l.path, l.tag)
+	default:
+		err = writeRegistry(ctx, img, l.ref, o)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", l.form(), err)
+	}
+	return nil
+}
+
+// writeArchive writes a docker-archive next to its destination and renames
+// it into place, so a failed write never leaves a truncated tarball behind.
+func writeArchive(img v1.Image, path, tag string) error {
+	var ref name.Reference
+	if tag != "" {
+		t, err := name.NewTag(tag)
+		if err != nil {
+			return fmt.Errorf("invalid REPO:TAG %q: %v", tag, err)
+		}
+		ref = t
+	} else {
+		// A digest reference makes tarball write the image without RepoTags
+		// (`docker load` then loads it untagged).
+		d, err := img.Digest()
+		if err != nil {
+			return err
+		}
+		dr, err := name.NewDigest("image@" + d.String())
+		if err != nil {
+			return err
+		}
+		ref = dr
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := tarball.Write(ref, img, f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// writeRegistry pushes img. ggcr's remote.Write HEADs every blob first and
+// skips the ones the registry already has, so pushing a rebased or rebuilt
+// image uploads only what is new.
+func writeRegistry(ctx context.Context, img v1.Image, ref name.Reference, o Options) error {
+	if d, ok := ref.(name.Digest); ok {
+		got, err := img.Digest()
+		if err != nil {
+			return err
+		}
+		if got.String() != d.DigestStr() {
+			return fmt.Errorf("the image's digest is %s, not %s", got, d.DigestStr())
+		}
+	}
+	return remote.Write(ref, img, remoteOptions(ctx, o)...)
+}
