@@ -23,6 +23,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 	}
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newRegistryCommand())
+	root.AddCommand(newBuildCommand(), newLockCommand())
 	root.AddCommand(newInspectCommand(), newDiffCommand(), newRebaseCommand())
 	return root
 }

@@ -1,0 +1,182 @@
+package source
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/berth-dev/berth/internal/build/layer"
+)
+
+// GoOptions configures a Go binary layer.
+type GoOptions struct {
+	Dir     string   // module directory (go build runs here)
+	Package string   // main package, relative to Dir ("./cmd/web")
+	Output  string   // image path of the binary ("/app/web")
+	Ldflags string   // extra linker flags; "-buildid=" is always appended
+	Tags    []string // build tags
+	// GOOS/GOARCH default to the host's.
+	GOOS, GOARCH string
+	// Env entries (KEY=VALUE) are applied last, so they can override the
+	// defaults CGO_ENABLED=0 and GOFLAGS= (at the cost of reproducibility).
+	Env  []string
+	Mode int64 // of the binary; 0 means 0755
+}
+
+// Go builds a static Go binary reproducibly: -trimpath, no VCS stamping and
+// an empty build ID make the bytes independent of the checkout location,
+// clock and build cache state.
+type Go struct {
+	o GoOptions
+
+	once   sync.Once
+	binary []byte
+	err    error
+}
+
+// NewGo validates o.
+func NewGo(o GoOptions) (*Go, error) {
+	if o.Dir == "" {
+		return nil, errors.New("go: dir is empty")
+	}
+	if o.Package == "" {
+		return nil, errors.New("go: package is empty")
+	}
+	if strings.HasPrefix(o.Package, "-") {
+		return nil, fmt.Errorf("go: package %q looks like a flag", o.Package)
+	}
+	out, err := layer.CleanPath(o.Output)
+	if err != nil {
+		return nil, fmt.Errorf("go: output: %w", err)
+	}
+	o.Output = out
+	if o.Mode == 0 {
+		o.Mode = 0o755
+	}
+	if o.Mode < 0 || o.Mode > 0o7777 {
+		return nil, fmt.Errorf("go: mode %#o outside 0..07777", o.Mode)
+	}
+	if o.GOOS == "" {
+		o.GOOS = runtime.GOOS
+	}
+	if o.GOARCH == "" {
+		o.GOARCH = runtime.GOARCH
+	}
+	for _, tag := range o.Tags {
+		if tag == "" || strings.ContainsAny(tag, ", \t") {
+			return nil, fmt.Errorf("go: build tag %q: must be a single word", tag)
+		}
+	}
+	for _, kv := range o.Env {
+		if !strings.Contains(kv, "=") {
+			return nil, fmt.Errorf("go: env %q: want KEY=VALUE", kv)
+		}
+	}
+	return &Go{o: o}, nil
+}
+
+// Key asks the go command for the build ID of the main package's compiled
+// archive (go list -export), which hashes the toolchain version, compiler
+// flags, GOOS/GOARCH and every source and embedded file of the package and,
+// through their content IDs, of all its dependencies. The remaining inputs
+// of the link (ldflags, env) are hashed from the options. This is ~4x
+// cheaper than relinking: -buildid= stops go build from recognising an
+// up-to-date binary, so every go build links (0.40 s vs 0.11 s for an 11 MB
+// binary).
+func (g *Go) Key(ctx context.Context) (string, error) {
+	var out bytes.Buffer
+	args := append([]string{"list"}, g.buildFlags()...)
+	args = append(args, "-export", "-f", "{{.Name}} {{.BuildID}}", g.o.Package)
+	if err := g.goCmd(ctx, &out, args...); err != nil {
+		return "", err
+	}
+	name, id, _ := strings.Cut(strings.TrimSpace(out.String()), " ")
+	if strings.Contains(id, "\n") || id == "" {
+		return "", fmt.Errorf("go list %s: want one package with a build ID, got %q", g.o.Package, out.String())
+	}
+	if name != "main" {
+		return "", fmt.Errorf("go: package %s is %q, not a main package", g.o.Package, name)
+	}
+	opts := g.o
+	opts.Dir = "" // the build is location-independent (-trimpath)
+	k := newKey("go", opts)
+	k.add(id)
+	return k.sum()
+}
+
+// Tree holds the binary at Output, owned by root.
+func (g *Go) Tree(ctx context.Context) (*layer.Tree, error) {
+	if err := g.build(ctx); err != nil {
+		return nil, err
+	}
+	t := layer.NewTree()
+	bin := g.binary
+	err := t.Add(layer.Entry{Path: g.o.Output, Type: tar.TypeReg, Mode: g.o.Mode, Size: int64(len(bin)),
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(bin)), nil }})
+	return t, err
+}
+
+// build runs go build once per Go value.
+func (g *Go) build(ctx context.Context) error {
+	g.once.Do(func() { g.binary, g.err = g.run(ctx) })
+	return g.err
+}
+
+func (g *Go) buildFlags() []string {
+	ldflags := strings.TrimSpace(g.o.Ldflags + " -buildid=")
+	args := []string{"-trimpath", "-buildvcs=false", "-ldflags", ldflags}
+	if len(g.o.Tags) > 0 {
+		args = append(args, "-tags", strings.Join(g.o.Tags, ","))
+	}
+	return args
+}
+
+// goCmd runs the go command in Dir with the reproducible environment.
+func (g *Go) goCmd(ctx context.Context, stdout io.Writer, args ...string) error {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, serr := os.Stat(goBin); serr != nil {
+			return fmt.Errorf("go: no go command in PATH: %w", err)
+		}
+	}
+	cmd := exec.CommandContext(ctx, goBin, args...)
+	cmd.Dir = g.o.Dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GOOS="+g.o.GOOS, "GOARCH="+g.o.GOARCH)
+	cmd.Env = append(cmd.Env, g.o.Env...)
+	var stderr bytes.Buffer
+	cmd.Stdout = stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go %s %s (in %s): %w\n%s", args[0], g.o.Package, g.o.Dir, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+func (g *Go) run(ctx context.Context) ([]byte, error) {
+	tmp, err := os.MkdirTemp("", "berth-go-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "bin")
+	args := append([]string{"build"}, g.buildFlags()...)
+	args = append(args, "-o", out, g.o.Package)
+	if err := g.goCmd(ctx, io.Discard, args...); err != nil {
+		return nil, err
+	}
+	bin, err := os.ReadFile(out)
+	if err != nil {
+		return nil, fmt.Errorf("go build %s: %w", g.o.Package, err)
+	}
+	return bin, nil
+}
