@@ -44,7 +44,7 @@ func (b *Builder) sourceFor(img *spec.Image, variant string, l spec.Layer, plat 
 			dir = filepath.Join(ctxDir, l.Go.Dir)
 		}
 		return source.NewGo(source.GoOptions{Dir: dir, Package: l.Go.Package, Output: l.Go.Output, Ldflags: l.Go.Ldflags,
-			Tags: l.Go.Tags, GOOS: plat.OS, GOARCH: plat.Architecture})
+			Tags: l.Go.Tags, GOOS: plat.OS, GOARCH: plat.Architecture, StatCache: statCache})
 	case "accounts":
 		var o source.UsersOptions
 		for _, u := range l.Users {

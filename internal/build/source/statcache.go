@@ -100,28 +100,35 @@ func (c *statCache) save() error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(c.file), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.file), ".statcache-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), c.file); err != nil {
-		os.Remove(tmp.Name())
+	if err := writeCacheFile(c.file, data); err != nil {
 		return err
 	}
 	c.old, c.used, c.changed = c.used, map[string]statEntry{}, false
 	return nil
+}
+
+// writeCacheFile replaces path with data through a temp file and rename,
+// so a reader never sees half a file. No fsync: losing a cache file after a
+// power loss only costs recomputing it.
+func writeCacheFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".cache-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 func hashFile(p string) (string, error) {
