@@ -75,8 +75,8 @@ func (g *Go) fingerprint() (fp, memo string) {
 		if err != nil {
 			return err
 		}
-		if info.ModTime().After(racy) {
-			trusted = false
+		if !d.IsDir() && info.ModTime().After(racy) {
+			trusted = false // directories only change as their entries do, which the walk sees
 		}
 		rel, _ := filepath.Rel(root, p)
 		return enc.Encode([]any{rel, info.Mode(), info.Size(), info.ModTime().UnixNano()})
