@@ -41,13 +41,27 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# Short coverage-guided runs of every fuzz target.
+# Short coverage-guided runs of every fuzz target (package:target).
 FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	internal/registry/httprange:FuzzParseRange \
+	internal/registry/httprange:FuzzParseContentRange \
+	internal/registry/manifest:FuzzParse \
+	internal/registry/manifest:FuzzDecodeObject \
+	internal/registry/names:FuzzValidateRepository \
+	internal/deb:FuzzCompareVersions \
+	internal/deb:FuzzParsePackages \
+	internal/deb:FuzzParseRelease \
+	internal/deb:FuzzReadDeb \
+	internal/spec:FuzzLoad \
+	internal/spec:FuzzInterpolate \
+	internal/spec:FuzzParseDockerfile
 fuzz:
-	$(GO) test -run=NONE -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) ./internal/registry/httprange/
-	$(GO) test -run=NONE -fuzz=FuzzParseContentRange -fuzztime=$(FUZZTIME) ./internal/registry/httprange/
-	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/registry/manifest/
-	$(GO) test -run=NONE -fuzz=FuzzValidateRepository -fuzztime=$(FUZZTIME) ./internal/registry/names/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg)"; \
+		$(GO) test -run=NONE -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) ./$$pkg/; \
+	done
 
 # Benchmarks against the anchors (CNCF distribution for the registry).
 bench: deps build
