@@ -39,6 +39,10 @@ apt_packages=(
 	iptables
 	wrk
 	ca-certificates
+	# scripts/aptrepo.sh: the local apt repository the build tests use
+	gnupg
+	dpkg-dev
+	xz-utils
 )
 
 log() { printf 'deps: %s\n' "$*"; }
