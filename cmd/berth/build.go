@@ -22,8 +22,9 @@ import (
 
 // specFlags are the flags every command reading berth.yaml shares.
 type specFlags struct {
-	file string
-	set  []string
+	file       string
+	set        []string
+	dockerfile string // build only: import a Dockerfile instead of berth.yaml
 }
 
 func (f *specFlags) add(cmd *cobra.Command) {
@@ -40,7 +41,28 @@ func (f *specFlags) load() (*spec.File, error) {
 		}
 		set[k] = v
 	}
+	if f.dockerfile != "" {
+		return dockerfileAsSpec(f.dockerfile, set)
+	}
 	return spec.Load(f.file, spec.LoadOptions{Set: set})
+}
+
+// dockerfileAsSpec imports a Dockerfile (its ARGs set by --set) as a file
+// with one image named after the Dockerfile's directory; its directory is
+// the build context, as with `docker build DIR`.
+func dockerfileAsSpec(path string, args map[string]string) (*spec.File, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := spec.ParseDockerfile(abs, args)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(abs)
+	img.Name = "image"
+	return &spec.File{Path: abs, Dir: dir, Context: dir, Vars: args,
+		Images: map[string]*spec.Image{img.Name: img}, ImageOrder: []string{img.Name}}, nil
 }
 
 // cacheDir is where berth keeps build cache, downloads and indexes:
@@ -170,7 +192,10 @@ printed; --json prints a machine-readable result.`,
   berth build app --docker-archive app.tar && docker load -i app.tar
 
   # Override a variable
-  berth build app --set VERSION=1.2.4 --push registry.example.com/team/app:1.2.4`,
+  berth build app --set VERSION=1.2.4 --push registry.example.com/team/app:1.2.4
+
+  # Import a Dockerfile (RUN is refused with the declarative equivalent)
+  berth build --dockerfile ./Dockerfile --set VERSION=2 --oci-layout ./out`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out.count() > 1 {
 				return errors.New("give at most one of --push, --oci-layout, --docker-archive")
@@ -195,6 +220,7 @@ printed; --json prints a machine-readable result.`,
 		},
 	}
 	sf.add(cmd)
+	cmd.Flags().StringVar(&sf.dockerfile, "dockerfile", "", "import this Dockerfile (FROM, COPY, ADD, ENV, ARG, ... but no RUN) instead of berth.yaml; its image is named \"image\"")
 	cmd.Flags().StringVar(&variant, "variant", "", "build this variant (e.g. dev) instead of the plain (prod) image")
 	cmd.Flags().StringVar(&out.push, "push", "", "push to this registry reference (with several images: a prefix ending in '/')")
 	cmd.Flags().StringVar(&out.ociLayout, "oci-layout", "", "write into this OCI layout directory (tagged with the image name)")
