@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	gcrname "github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
@@ -238,6 +239,9 @@ type buildJSON struct {
 
 func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []string, variant string, out buildOutput, asJSON bool) error {
 	var results []buildJSON
+	pushLog := build.OpenPushLog(b.CacheDir)
+	wopts := b.RefOptions
+	wopts.MountFrom = pushLog.MountFrom
 	for _, name := range names {
 		r, err := b.Build(ctx, name, variant)
 		if err != nil {
@@ -248,8 +252,14 @@ func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []s
 			return err
 		}
 		if dest != "" {
-			if err := imageref.Write(ctx, r.Image, dest, b.RefOptions); err != nil {
+			if err := imageref.Write(ctx, r.Image, dest, wopts); err != nil {
 				return fmt.Errorf("image %s: writing %s: %w", name, dest, err)
+			}
+			if out.push != "" {
+				if ref, err := gcrname.ParseReference(dest); err == nil {
+					// Only a hint for later pushes: failing to save it is not an error.
+					_ = pushLog.Record(ref.Context().RegistryStr(), ref.Context().RepositoryStr(), r.Image)
+				}
 			}
 		}
 		results = append(results, buildJSON{Result: r, Destination: dest})

@@ -36,6 +36,11 @@ type Options struct {
 	Insecure bool
 	// Transport is the HTTP transport for registry access (nil: ggcr's default).
 	Transport http.RoundTripper
+	// MountFrom, when set, names a repository of the same registry that
+	// already holds a layer (registry is the host, e.g. "127.0.0.1:5000");
+	// Write then mounts the layer from there instead of uploading it.
+	// "" means not known.
+	MountFrom func(registry string, layer v1.Hash) (repository string)
 }
 
 type kind int

@@ -114,5 +114,42 @@ func writeRegistry(ctx context.Context, img v1.Image, ref name.Reference, o Opti
 			return fmt.Errorf("the image's digest is %s, not %s", got, d.DigestStr())
 		}
 	}
-	return remote.Write(ref, img, remoteOptions(ctx, o)...)
+	opts := remoteOptions(ctx, o)
+	if o.MountFrom != nil {
+		if err := mountKnownLayers(img, ref, o.MountFrom, opts); err != nil {
+			return err
+		}
+	}
+	return remote.Write(ref, img, opts...)
+}
+
+// mountKnownLayers pushes, ahead of the image, every layer that another
+// repository of the same registry is known to hold, as a cross-repository
+// mount: the registry links the blob and no bytes travel. remote.Write then
+// finds those layers present and skips them.
+func mountKnownLayers(img v1.Image, ref name.Reference, mountFrom func(string, v1.Hash) string, opts []remote.Option) error {
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	repo := ref.Context()
+	for _, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			return err
+		}
+		from := mountFrom(repo.RegistryStr(), d)
+		if from == "" || from == repo.RepositoryStr() {
+			continue
+		}
+		src, err := name.ParseReference(repo.RegistryStr()+"/"+from+"@"+d.String(), name.Insecure)
+		if err != nil {
+			continue
+		}
+		ml := &remote.MountableLayer{Layer: l, Reference: src}
+		if err := remote.WriteLayer(repo, ml, opts...); err != nil {
+			return fmt.Errorf("layer %s: %w", d, err)
+		}
+	}
+	return nil
 }
