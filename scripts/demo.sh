@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: start berth's registry on loopback, build a small image from
-# busybox-static with crane, push it, and show what the registry holds.
+# make demo: start berth's registry on loopback, build the example Go app
+# from Debian packages with `berth build` (no RUN steps, no Docker), push it,
+# then show what the registry holds and what the image is made of.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo_root=$PWD
@@ -8,6 +9,8 @@ export PATH="$repo_root/bin:$PATH"
 
 demo_dir="$repo_root/.demo"
 addr="${BERTH_DEMO_ADDR:-127.0.0.1:5000}"
+apt_dir="${BERTH_TEST_APTREPO:-$HOME/.cache/berth-test/aptrepo}"
+export BERTH_CACHE="$demo_dir/cache"
 mkdir -p "$demo_dir"
 
 # Stop a registry a previous demo left running.
@@ -29,31 +32,32 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-echo "==> building a rootfs from busybox-static"
-rootfs="$demo_dir/rootfs"
-rm -rf "$rootfs"
-mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp"
-cp /bin/busybox "$rootfs/bin/busybox"
-for app in sh echo cat ls httpd wget; do ln -sf busybox "$rootfs/bin/$app"; done
-echo "hello from an image stored in berth's registry" >"$rootfs/etc/motd"
-# Reproducible tar: sorted names, fixed owner and mtime.
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime='2000-01-01 00:00Z' \
-  -C "$rootfs" -cf "$demo_dir/rootfs.tar" .
+echo "==> a local apt repository from real Debian packages (scripts/aptrepo.sh, cached in $apt_dir)"
+bash scripts/aptrepo.sh "$apt_dir" >"$demo_dir/aptrepo.log" 2>&1 || { cat "$demo_dir/aptrepo.log" >&2; exit 1; }
+export BERTH_APT_URL="file://$apt_dir"
 
-echo "==> pushing demo/busybox:v1"
-crane append --insecure -f "$demo_dir/rootfs.tar" -t "$addr/demo/busybox:v1"
-crane mutate --insecure "$addr/demo/busybox:v1" --entrypoint /bin/sh --cmd "-c,cat /etc/motd" -t "$addr/demo/busybox:v1" >/dev/null
-echo "==> tagging v1 as latest and copying to a second repository (a cross-repository mount)"
-crane tag --insecure "$addr/demo/busybox:v1" latest
-crane copy --insecure "$addr/demo/busybox:v1" "$addr/demo/copy:v1"
+cd examples/goapp
+echo
+echo "==> berth build app --push $addr/example/app:1.0.0   (examples/goapp/berth.yaml)"
+berth build app --push "$addr/example/app:1.0.0"
+echo
+echo "==> the same build again: every layer comes from the cache"
+time berth build app --push "$addr/example/app:1.0.0" -q
+echo
+echo "==> the dev variant: the prod layers plus busybox"
+berth build app --variant dev --push "$addr/example/app:1.0.0-dev" -q
+cd "$repo_root"
+
+echo
+echo "==> berth inspect $addr/example/app:1.0.0"
+berth inspect "$addr/example/app:1.0.0" --top 5
 
 echo
 echo "catalog:"
 crane catalog --insecure "$addr" | sed 's/^/  /'
-echo "tags of demo/busybox:"
-crane ls --insecure "$addr/demo/busybox" | sed 's/^/  /'
-echo "manifest of demo/busybox:v1 ($(crane digest --insecure "$addr/demo/busybox:v1")):"
-crane manifest --insecure "$addr/demo/busybox:v1" | sed 's/^/  /'
+echo "tags of example/app:"
+crane ls --insecure "$addr/example/app" | sed 's/^/  /'
 echo
 echo "The registry keeps running on http://$addr (pid $(cat "$demo_dir/registry.pid"), log .demo/registry.log)."
-echo "Stop it with: kill \$(cat .demo/registry.pid)"
+echo "Run the image with: docker run --rm -p 8080:8080 $addr/example/app:1.0.0"
+echo "Stop the registry with: kill \$(cat .demo/registry.pid)"

@@ -217,6 +217,16 @@ printed; --json prints a machine-readable result.`,
 			if err != nil {
 				return err
 			}
+			// Once a lock exists, builds never resolve again, so the first
+			// lock must pin every image and variant (as `berth lock` does),
+			// not only the ones this build names: otherwise building the
+			// dev variant after the prod image fails with "run berth lock",
+			// and the lock's content would depend on what was built first.
+			if b.Lock == nil {
+				if err := b.LockAll(cmd.Context(), nil); err != nil {
+					return err
+				}
+			}
 			return runBuild(cmd.Context(), cmd.OutOrStdout(), b, names, variant, out, asJSON)
 		},
 	}

@@ -181,6 +181,7 @@ type baseInfo struct {
 	name     string
 	digest   string
 	packages map[string]bool // installed by a base image of the same file
+	local    bool            // the base is an image of the same file
 }
 
 func (b *Builder) base(ctx context.Context, img *spec.Image) (v1.Image, platform, baseInfo, error) {
@@ -205,7 +206,7 @@ func (b *Builder) base(ctx context.Context, img *spec.Image) (v1.Image, platform
 		if img.Platform == "" {
 			plat = platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
 		}
-		return r.Image, plat, baseInfo{name: img.From, digest: r.Digest, packages: r.Packages}, nil
+		return r.Image, plat, baseInfo{name: img.From, digest: r.Digest, packages: r.Packages, local: true}, nil
 	default:
 		ref := img.From
 		switch img.FromKind {
@@ -240,30 +241,30 @@ func (b *Builder) buildLayer(ctx context.Context, img *spec.Image, variant strin
 	lr := LayerResult{Name: l.Name, Kind: l.Kind()}
 	src, err := b.sourceFor(img, variant, l, plat, installed)
 	if err != nil {
-		return lr, nil, fmt.Errorf("image %s, layer %s: %w", img.Name, l.Name, err)
+		return lr, nil, layerError(img, l, err)
 	}
 	srcKey, err := src.Key(ctx)
 	if err != nil {
-		return lr, nil, fmt.Errorf("image %s, layer %s: %w", img.Name, l.Name, err)
+		return lr, nil, layerError(img, l, err)
 	}
 	if ds, ok := src.(*debsSource); ok {
 		for _, p := range ds.locked.Packages {
 			installed[p.Name] = true
 		}
 	}
-	opts := layer.Options{MTime: b.Epoch}
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00mtime=%d\x00gzip=%d", srcKey, b.Epoch.Unix(), layer.DefaultGzipLevel)))
+	opts := layer.Options{MTime: b.Epoch, GzipLevel: gzipLevel(l.Kind())}
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00mtime=%d\x00gzip=%s/%d", srcKey, b.Epoch.Unix(), layer.Compressor, opts.GzipLevel)))
 	key := hex.EncodeToString(h[:])
 	built, ok := b.Cache.Lookup(key)
 	lr.Cached = ok
 	if !ok {
 		tree, err := src.Tree(ctx)
 		if err != nil {
-			return lr, nil, fmt.Errorf("image %s, layer %s: %w", img.Name, l.Name, err)
+			return lr, nil, layerError(img, l, err)
 		}
 		fresh, err := layer.Build(tree, b.Cache.TempDir(), opts)
 		if err != nil {
-			return lr, nil, fmt.Errorf("image %s, layer %s: %w", img.Name, l.Name, err)
+			return lr, nil, layerError(img, l, err)
 		}
 		if built, err = b.Cache.Store(key, fresh); err != nil {
 			return lr, nil, err
@@ -282,6 +283,17 @@ func (b *Builder) buildLayer(ctx context.Context, img *spec.Image, variant strin
 	}
 	b.progress(Event{Image: img.Name, Layer: l.Name, Status: status, Detail: lr.Digest, Duration: lr.Duration})
 	return lr, lay, nil
+}
+
+// layerError says which image and layer failed and where in berth.yaml the
+// layer is declared, unless the source's error already starts there (debs
+// errors carry the position because lockImage reports them unwrapped).
+func layerError(img *spec.Image, l spec.Layer, err error) error {
+	pos := l.Pos.String()
+	if strings.HasPrefix(err.Error(), pos+":") {
+		return fmt.Errorf("image %s, layer %s: %w", img.Name, l.Name, err)
+	}
+	return fmt.Errorf("%s: image %s, layer %s: %w", pos, img.Name, l.Name, err)
 }
 
 // LockAll resolves every debs layer of the named images (all images when
@@ -378,4 +390,15 @@ func (b *Builder) layerVariant(image, variant string, i int) string {
 		return ""
 	}
 	return variant
+}
+
+// gzipLevel: OS layers (packages, rootfs tarballs) change on a security
+// cadence and are pulled by every host, so they get the best compression;
+// app layers change on every commit, so they get the fast default.
+func gzipLevel(kind string) int {
+	switch kind {
+	case "debs", "tar":
+		return 9
+	}
+	return layer.DefaultGzipLevel
 }

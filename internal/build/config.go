@@ -31,8 +31,13 @@ func (b *Builder) applyConfig(cur v1.Image, img *spec.Image, plat platform, base
 	// Annotations: the base image's (for rebase) and the file's.
 	ann := map[string]string{}
 	if base.digest != "" {
-		ann[inspect.BaseNameAnnotation] = base.name
 		ann[inspect.BaseDigestAnnotation] = base.digest
+		// A base of the same file has no reference anyone could pull it
+		// by (it is built, not pushed, with this image): name only real
+		// references, which is what rebase loads.
+		if !base.local {
+			ann[inspect.BaseNameAnnotation] = base.name
+		}
 	}
 	maps.Copy(ann, c.Annotations)
 	if len(ann) > 0 {

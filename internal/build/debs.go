@@ -149,7 +149,7 @@ func (s *debsSource) Key(ctx context.Context) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "berth-debs-v1\x00%s\x00", s.arch)
+	fmt.Fprintf(h, "berth-debs-v2\x00%s\x00", s.arch) // v2: CA bundle
 	for _, p := range ll.Packages {
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", p.Name, p.Version, p.Architecture, p.SHA256)
 	}
@@ -179,7 +179,43 @@ func (s *debsSource) Tree(ctx context.Context) (*layer.Tree, error) {
 			return nil, fmt.Errorf("%s: package %s: %w", s.layer.Pos, p, err)
 		}
 	}
+	if err := caBundle(t); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.layer.Pos, err)
+	}
 	return t, nil
+}
+
+// caBundle does in Go what ca-certificates' maintainer script would do
+// (update-ca-certificates): when the layer installs certificates under
+// /usr/share/ca-certificates, it writes the bundle
+// /etc/ssl/certs/ca-certificates.crt that TLS clients read, every
+// certificate in path order, as distroless images carry it.
+func caBundle(t *layer.Tree) error {
+	const dir = "usr/share/ca-certificates/"
+	var bundle bytes.Buffer
+	for _, e := range t.Entries() {
+		if e.Type != tar.TypeReg || !strings.HasPrefix(e.Path, dir) || !strings.HasSuffix(e.Path, ".crt") {
+			continue
+		}
+		rc, err := e.Open()
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(&bundle, rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		if b := bundle.Bytes(); len(b) > 0 && b[len(b)-1] != '\n' {
+			bundle.WriteByte('\n')
+		}
+	}
+	if bundle.Len() == 0 {
+		return nil
+	}
+	data := bundle.Bytes()
+	return t.Add(layer.Entry{Path: "etc/ssl/certs/ca-certificates.crt", Type: tar.TypeReg, Mode: 0o644, Size: int64(len(data)),
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }})
 }
 
 // unpackDeb adds the data of one .deb to t (contents held in memory) and

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,52 +90,35 @@ func NewGo(o GoOptions) (*Go, error) {
 	return &Go{o: o}, nil
 }
 
-// Key asks the go command for the build ID of the main package's compiled
-// archive (go list -export), which hashes the toolchain version, compiler
-// flags, GOOS/GOARCH and every source and embedded file of the package and,
-// through their content IDs, of all its dependencies. The remaining inputs
-// of the link (ldflags, env) are hashed from the options. This is ~4x
-// cheaper than relinking: -buildid= stops go build from recognising an
-// up-to-date binary, so every go build links (0.40 s vs 0.11 s for an 11 MB
-// binary).
+// Key is the hash of the options and of the binary itself: the build is
+// reproducible, so equal inputs give equal binaries, and building is the
+// only way to know the binary. To keep a no-op rebuild from paying for a
+// link (-buildid= stops go build from recognising an up-to-date binary),
+// the key is remembered against a fingerprint of the module's files (see
+// fingerprint) and reused while nothing the build reads changed.
 func (g *Go) Key(ctx context.Context) (string, error) {
 	fp, memo := g.fingerprint()
+	var m goKeyMemo
 	if memo != "" {
 		if raw, err := os.ReadFile(memo); err == nil {
-			var m goKeyMemo
-			if json.Unmarshal(raw, &m) == nil && m.Fingerprint == fp && m.Key != "" {
+			if json.Unmarshal(raw, &m) == nil && m.Key != "" && m.matches(fp) {
 				return m.Key, nil
 			}
 		}
 	}
-	key, err := g.listKey(ctx)
-	if err == nil && memo != "" {
-		raw, _ := json.Marshal(goKeyMemo{Fingerprint: fp, Key: key})
-		_ = writeCacheFile(memo, raw) // a lost memo only costs a go list
-	}
-	return key, err
-}
-
-// listKey computes the key with go list -export.
-func (g *Go) listKey(ctx context.Context) (string, error) {
-	var out bytes.Buffer
-	args := append([]string{"list"}, g.buildFlags()...)
-	args = append(args, "-export", "-f", "{{.Name}} {{.BuildID}}", g.o.Package)
-	if err := g.goCmd(ctx, &out, args...); err != nil {
+	if err := g.build(ctx); err != nil {
 		return "", err
-	}
-	name, id, _ := strings.Cut(strings.TrimSpace(out.String()), " ")
-	if strings.Contains(id, "\n") || id == "" {
-		return "", fmt.Errorf("go list %s: want one package with a build ID, got %q", g.o.Package, out.String())
-	}
-	if name != "main" {
-		return "", fmt.Errorf("go: package %s is %q, not a main package", g.o.Package, name)
 	}
 	opts := g.o
 	opts.Dir = "" // the build is location-independent (-trimpath)
 	k := newKey("go", opts)
-	k.add(id)
-	return k.sum()
+	k.add(sha256.Sum256(g.binary))
+	key, err := k.sum()
+	if err == nil && memo != "" {
+		raw, _ := json.Marshal(goKeyMemo{Go: fp.Go, All: fp.All, UsesEmbed: fp.usesEmbed(), Key: key})
+		_ = writeCacheFile(memo, raw) // a lost memo only costs a link
+	}
+	return key, err
 }
 
 // Tree holds the binary at Output, owned by root.
@@ -201,6 +185,10 @@ func (g *Go) run(ctx context.Context) ([]byte, error) {
 	bin, err := os.ReadFile(out)
 	if err != nil {
 		return nil, fmt.Errorf("go build %s: %w", g.o.Package, err)
+	}
+	// go build -o writes a package archive for a non-main package.
+	if bytes.HasPrefix(bin, []byte("!<arch>\n")) {
+		return nil, fmt.Errorf("go: package %s is not a main package", g.o.Package)
 	}
 	return bin, nil
 }

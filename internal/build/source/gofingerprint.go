@@ -15,52 +15,88 @@ import (
 
 // goKeyMemo is what Go.Key remembers between builds.
 type goKeyMemo struct {
-	Fingerprint string `json:"fingerprint"`
-	Key         string `json:"key"`
+	Go        string `json:"go"`  // fingerprint of the files the go command compiles
+	All       string `json:"all"` // fingerprint of every file of the module
+	UsesEmbed bool   `json:"usesEmbed"`
+	Key       string `json:"key"`
 }
+
+// matches reports whether the memo still describes the module: the Go
+// sources must be unchanged, and when the module embeds files (//go:embed
+// can name any file) every other file too. A static asset changing next to
+// a module that embeds nothing does not cost a link.
+func (m goKeyMemo) matches(fp goFingerprint) bool {
+	if fp.Go == "" || m.Go != fp.Go {
+		return false
+	}
+	return !m.UsesEmbed || m.All == fp.All
+}
+
+// goFingerprint is the result of one walk of the module.
+type goFingerprint struct {
+	Go, All string
+	goFiles []string // .go files, for usesEmbed
+}
+
+// usesEmbed reports whether any .go file of the module has a //go:embed
+// directive (read only when the memo is written, i.e. after a build).
+func (fp goFingerprint) usesEmbed() bool {
+	for _, p := range fp.goFiles {
+		data, err := os.ReadFile(p)
+		if err != nil || bytes.Contains(data, []byte("go:embed")) {
+			return true
+		}
+	}
+	return false
+}
+
+// goSourceExt are the files the go command reads besides go.mod and go.sum.
+var goSourceExt = map[string]bool{".go": true, ".s": true, ".S": true, ".c": true, ".h": true, ".cc": true,
+	".cpp": true, ".cxx": true, ".hh": true, ".hpp": true, ".hxx": true, ".m": true, ".f": true, ".F": true,
+	".for": true, ".f90": true, ".syso": true, ".swig": true, ".swigcxx": true}
 
 // goEnvVars can change what go list or go build do.
 var goEnvVars = []string{"PATH", "GOROOT", "GOPATH", "GOMODCACHE", "GOFLAGS", "GOTOOLCHAIN", "GOEXPERIMENT",
 	"GOAMD64", "GOARM", "GOARM64", "GO386", "GOPROXY", "GONOSUMDB", "GOPRIVATE", "GOWORK", "GOINSECURE", "CC"}
 
-// fingerprint hashes what go list would look at, cheaply: the options, the
-// go command's binary and environment, and the path, size, mode and mtime of
-// every file of the module. It returns the memo file too, or "" when the
-// fingerprint cannot be trusted: no StatCache, a go.work or a replace
-// directive (inputs outside the module), or a file written within the last
-// second (a same-size rewrite inside the timestamp granularity would go
-// unnoticed). Dependencies in the module cache are immutable by version,
-// which go.sum pins, so they need no stat.
-func (g *Go) fingerprint() (fp, memo string) {
+// fingerprint hashes, cheaply, what a go build reads: the options, the go
+// command's binary and environment, and the path, size, mode and mtime of the
+// module's source files (Go) and of all its files (All). It returns the memo
+// file too, or "" when the fingerprint cannot be trusted: no StatCache, a
+// go.work or a replace directive (inputs outside the module), or a source
+// file written within the last second (a same-size rewrite inside the
+// timestamp granularity would go unnoticed). Dependencies in the module cache
+// are immutable by version, which go.sum pins, so they need no stat.
+func (g *Go) fingerprint() (fp goFingerprint, memo string) {
 	if g.o.StatCache == "" {
-		return "", ""
+		return fp, ""
 	}
 	root, err := moduleRoot(g.o.Dir)
 	if err != nil {
-		return "", ""
+		return fp, ""
 	}
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil || bytes.Contains(gomod, []byte("replace")) {
-		return "", ""
+		return fp, ""
 	}
 	if _, err := findUp(g.o.Dir, "go.work"); err == nil {
-		return "", ""
+		return fp, ""
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return "", ""
+		return fp, ""
 	}
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	enc.Encode(keyVersion)
-	enc.Encode(g.o)
-	enc.Encode(g.o.Dir)
+	hGo, hAll := sha256.New(), sha256.New()
+	encGo, encAll := json.NewEncoder(hGo), json.NewEncoder(hAll)
+	encGo.Encode(keyVersion)
+	encGo.Encode(g.o)
+	encGo.Encode(g.o.Dir)
 	if fi, err := os.Stat(goBin); err == nil {
-		enc.Encode([]any{goBin, fi.Size(), fi.ModTime().UnixNano()})
+		encGo.Encode([]any{goBin, fi.Size(), fi.ModTime().UnixNano()})
 	}
 	for _, k := range goEnvVars {
 		v, ok := os.LookupEnv(k)
-		enc.Encode([]any{k, v, ok})
+		encGo.Encode([]any{k, v, ok})
 	}
 	racy := time.Now().Add(-time.Second)
 	trusted := true
@@ -68,23 +104,36 @@ func (g *Go) fingerprint() (fp, memo string) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
-			return filepath.SkipDir
+		if d.IsDir() {
+			if d.Name() == ".git" || d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil // directories change only as their entries do, which the walk sees
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && info.ModTime().After(racy) {
-			trusted = false // directories only change as their entries do, which the walk sees
-		}
 		rel, _ := filepath.Rel(root, p)
-		return enc.Encode([]any{rel, info.Mode(), info.Size(), info.ModTime().UnixNano()})
+		rec := []any{rel, info.Mode(), info.Size(), info.ModTime().UnixNano()}
+		encAll.Encode(rec)
+		name := d.Name()
+		if goSourceExt[filepath.Ext(name)] || name == "go.mod" || name == "go.sum" {
+			if info.ModTime().After(racy) {
+				trusted = false
+			}
+			encGo.Encode(rec)
+			if filepath.Ext(name) == ".go" {
+				fp.goFiles = append(fp.goFiles, p)
+			}
+		}
+		return nil
 	})
 	if err != nil || !trusted {
-		return "", ""
+		return goFingerprint{}, ""
 	}
-	fp = hex.EncodeToString(h.Sum(nil))
+	fp.Go = hex.EncodeToString(hGo.Sum(nil))
+	fp.All = hex.EncodeToString(hAll.Sum(nil))
 	id := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s", g.o.Dir, g.o.Package)))
 	return fp, filepath.Join(g.o.StatCache, "gokey-"+hex.EncodeToString(id[:12])+".json")
 }

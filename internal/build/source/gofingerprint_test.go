@@ -47,12 +47,21 @@ func TestGoKeyMemo(t *testing.T) {
 	// A changed source (same size, different content and mtime) changes
 	// the key.
 	write("main.go", "package main\n\nfunc main() { println(2) }\n")
+	// A Go value builds once; every build makes new sources.
+	g, _ = NewGo(GoOptions{Dir: dir, Package: ".", Output: "/app/m", StatCache: cache})
 	k3, err := g.Key(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if k3 == k1 {
 		t.Fatal("key unchanged after main.go changed")
+	}
+	// A file the build does not read (the module embeds nothing) leaves
+	// the memo valid: no link.
+	write("index.html", "<h1>hi</h1>")
+	g, _ = NewGo(GoOptions{Dir: dir, Package: ".", Output: "/app/m", StatCache: cache})
+	if k, err := g.Key(ctx); err != nil || k != k3 || g.binary != nil {
+		t.Fatalf("after a static file changed: key %q (want %q), err %v, built=%v", k, k3, err, g.binary != nil)
 	}
 	// Without a memo the key is the same as with one.
 	plain, _ := NewGo(GoOptions{Dir: dir, Package: ".", Output: "/app/m"})

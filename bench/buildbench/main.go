@@ -1,0 +1,215 @@
+// Command buildbench builds the same image (examples/goapp: a Go web app on a
+// distroless-like Debian base made from .deb packages) with `berth build`,
+// with `go build` + `docker build` (Debian docker.io, a private dockerd) and
+// with `ko build`, in one run, and prints a side-by-side Markdown table of
+// build times and image sizes with ratios and the issue's targets.
+//
+//	go run ./bench/buildbench                  # full run, 3 rounds, a few minutes
+//	go run ./bench/buildbench -quick           # smoke run, 1 round
+//	go run ./bench/buildbench -md out.md -json out.json
+//
+// Steps (each tool, each round, tools in alternating order):
+//
+//	cold          build caches empty, Go build cache warm, base image present
+//	cold-empty    berth only: BERTH_CACHE empty, base built from .debs too
+//	noop          the same build again, nothing changed
+//	static+push   static/index.html changed, rebuild and push
+//	main.go+push  a string in main.go changed, rebuild and push
+//
+// Exit status: 0 ran, 1 (with -enforce) a target was not met, 2 the run
+// could not be done.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	quick         bool
+	rounds        int
+	tools         []string
+	berthBin      string
+	dockerBin     string
+	dockerdBin    string
+	dockerStorage string
+	builder       string // buildkit or classic
+	koBin         string
+	aptRepo       string
+	mdPath        string
+	jsonPath      string
+	enforce       bool
+	keep          bool
+}
+
+var knownTools = []string{"berth", "docker", "ko"}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("buildbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	home, _ := os.UserHomeDir()
+	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 round")
+	fs.IntVar(&o.rounds, "rounds", 3, "measure every step this many times per tool and report the median")
+	tools := fs.String("tools", "berth,docker,ko", "tools to compare (berth, docker, ko); berth is always included")
+	fs.StringVar(&o.berthBin, "berth-bin", "", "prebuilt berth binary (default: go build ./cmd/berth)")
+	fs.StringVar(&o.dockerBin, "docker-bin", "/usr/bin/docker", "docker CLI (Debian docker.io; a newer client elsewhere in PATH would not be the packaged one)")
+	fs.StringVar(&o.dockerdBin, "dockerd-bin", "/usr/sbin/dockerd", "dockerd (Debian docker.io)")
+	fs.StringVar(&o.dockerStorage, "docker-storage", "overlay2", "dockerd storage driver (overlay2 or vfs)")
+	fs.StringVar(&o.builder, "docker-builder", "buildkit", "docker builder: buildkit (DOCKER_BUILDKIT=1) or classic (DOCKER_BUILDKIT=0)")
+	fs.StringVar(&o.koBin, "ko-bin", "", "ko binary (default: bin/ko, then ko in PATH, else go install "+koModule+" into bin/)")
+	fs.StringVar(&o.aptRepo, "aptrepo", filepath.Join(home, ".cache", "berth-test", "aptrepo"), "local apt repository (made by scripts/aptrepo.sh if incomplete)")
+	fs.StringVar(&o.mdPath, "md", os.Getenv("BUILDBENCH_MD"), "also write the Markdown report to this file (env BUILDBENCH_MD)")
+	fs.StringVar(&o.jsonPath, "json", os.Getenv("BUILDBENCH_JSON"), "also write the full results as JSON to this file (env BUILDBENCH_JSON)")
+	fs.BoolVar(&o.enforce, "enforce", false, "exit 1 when a target is not PASS")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (workspaces, caches, logs)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if o.quick {
+		o.rounds = 1
+	}
+	if o.rounds < 1 {
+		return o, fmt.Errorf("-rounds %d: need at least 1", o.rounds)
+	}
+	if o.builder != "buildkit" && o.builder != "classic" {
+		return o, fmt.Errorf("-docker-builder %q: want buildkit or classic", o.builder)
+	}
+	if o.dockerStorage != "overlay2" && o.dockerStorage != "vfs" {
+		return o, fmt.Errorf("-docker-storage %q: want overlay2 or vfs", o.dockerStorage)
+	}
+	o.tools = []string{"berth"}
+	for t := range strings.SplitSeq(*tools, ",") {
+		t = strings.TrimSpace(t)
+		switch t {
+		case "berth", "":
+		case "docker", "ko":
+			if !slices.Contains(o.tools, t) {
+				o.tools = append(o.tools, t)
+			}
+		default:
+			return o, fmt.Errorf("-tools: unknown tool %q (known: %s)", t, strings.Join(knownTools, ", "))
+		}
+	}
+	return o, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// runMeta describes the run for the report header and JSON.
+type runMeta struct {
+	Date      string            `json:"date"`
+	CPU       string            `json:"cpu"`
+	CPUs      int               `json:"cpus"`
+	Kernel    string            `json:"kernel"`
+	GoVersion string            `json:"go_version"`
+	Rounds    int               `json:"rounds"`
+	Versions  map[string]string `json:"versions"`
+	Setup     []string          `json:"setup"` // how each tool was run, one line each
+	SetupSecs float64           `json:"setup_seconds"`
+	TotalSecs float64           `json:"total_seconds"`
+}
+
+// output is the -json file.
+type output struct {
+	Meta    runMeta            `json:"meta"`
+	Tools   []string           `json:"tools"`
+	Steps   []stepResult       `json:"steps"`
+	Sizes   map[string]imgSize `json:"sizes"`
+	Targets []target           `json:"targets"`
+	Notes   []string           `json:"notes"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "buildbench:", err)
+		}
+		return 2
+	}
+	out, err := benchmark(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "buildbench:", err)
+		return 2
+	}
+	md := markdown(out)
+	fmt.Fprint(stdout, md)
+	if o.mdPath != "" {
+		if err := os.WriteFile(o.mdPath, []byte(md), 0o644); err != nil {
+			fmt.Fprintln(stderr, "buildbench: write -md:", err)
+			return 2
+		}
+	}
+	if o.jsonPath != "" {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err == nil {
+			err = os.WriteFile(o.jsonPath, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "buildbench: write -json:", err)
+			return 2
+		}
+	}
+	if o.enforce {
+		for _, t := range out.Targets {
+			if t.Result != "PASS" {
+				return 1
+			}
+		}
+	}
+	return 0
+}
+
+// moduleRoot finds the berth checkout so the binaries and the example can be
+// found from any working directory inside it.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the berth module: run buildbench from the repository")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// hostMeta labels the run with the machine it ran on; missing facts are
+// left empty rather than failing the benchmark.
+func hostMeta() runMeta {
+	m := runMeta{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Versions: map[string]string{}}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	return m
+}
