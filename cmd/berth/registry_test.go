@@ -162,7 +162,7 @@ func TestGracefulShutdownFinishesUploads(t *testing.T) {
 		}
 		patched <- resp
 	}()
-	// More than the server's 1 MiB write buffer, so the upload file grows
+	// More than the server's write buffer, so the upload file grows
 	// on disk once the handler is really streaming the body.
 	first := strings.Repeat("x", 1<<20+10)
 	pw.Write([]byte(first))

@@ -182,7 +182,7 @@ func (s *Session) Append(r io.Reader, start int64) (int64, error) {
 	return s.size, nil
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // copyFull copies r to f and h in large writes. HTTP bodies arrive in
 // small reads (a chunked body yields one chunk per Read); filling a big
