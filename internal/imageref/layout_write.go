@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -158,81 +157,68 @@ func writeBlob(dir string, h v1.Hash, size int64, open func() (io.ReadCloser, er
 		return err
 	}
 	defer rc.Close()
-	f, err := os.CreateTemp(blobDir, ".tmp-"+h.Hex[:12]+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
+	return replaceFile(final, false, func(w io.Writer) error {
+		hasher := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, hasher), rc)
+		if err != nil {
+			return err
 		}
-	}()
-	var hasher hash.Hash = sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, hasher), rc)
-	if err != nil {
-		return err
-	}
-	if n != size {
-		return fmt.Errorf("expected %d bytes, read %d", size, n)
-	}
-	if got := hex.EncodeToString(hasher.Sum(nil)); got != h.Hex {
-		return fmt.Errorf("content has digest sha256:%s", got)
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+		if n != size {
+			return fmt.Errorf("expected %d bytes, read %d", size, n)
+		}
+		if got := hex.EncodeToString(hasher.Sum(nil)); got != h.Hex {
+			return fmt.Errorf("content has digest sha256:%s", got)
+		}
+		return nil
+	})
 }
 
 // writeFileAtomic replaces path with data: temp file in the same directory,
 // fsync, rename, fsync of the directory.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	return replaceFile(path, true, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// replaceFile writes path through a temp file in the same directory that
+// fill writes: fsync, mode 0644, rename, and (syncDir) an fsync of the
+// directory so the rename itself is durable. On any error the temp file is
+// removed and path is untouched.
+func replaceFile(path string, syncDir bool, fill func(io.Writer) error) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
+	err = fill(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if syncDir {
+		if d, err := os.Open(dir); err == nil {
+			// Best effort: make the rename itself durable.
+			_ = d.Sync()
+			d.Close()
 		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		// Best effort: make the rename itself durable.
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -237,31 +237,17 @@ func refKey(subject, d digest.Digest) []byte {
 
 // Resolve returns the manifest record that ref (a tag or a digest) names in repo.
 func (db *DB) Resolve(repo, ref string) (Manifest, error) {
-	var m Manifest
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		rb := repoBucket(tx, repo)
-		if rb == nil {
-			return ErrNotFound
-		}
-		key := []byte(ref)
-		if _, err := digest.Parse(ref); err != nil {
-			key = rb.Bucket(bucketTags).Get([]byte(ref))
-			if key == nil {
-				return ErrNotFound
-			}
-		}
-		v := rb.Bucket(bucketMans).Get(key)
-		if v == nil {
-			return ErrNotFound
-		}
-		return json.Unmarshal(v, &m)
-	})
+	m, _, err := db.resolve(repo, ref, false)
 	return m, err
 }
 
 // ResolveContent is Resolve plus the manifest's bytes. The bytes are copied
 // out of the database, so they stay valid after the call.
 func (db *DB) ResolveContent(repo, ref string) (Manifest, []byte, error) {
+	return db.resolve(repo, ref, true)
+}
+
+func (db *DB) resolve(repo, ref string, withContent bool) (Manifest, []byte, error) {
 	var m Manifest
 	var content []byte
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -282,6 +268,9 @@ func (db *DB) ResolveContent(repo, ref string) (Manifest, []byte, error) {
 		}
 		if err := json.Unmarshal(v, &m); err != nil {
 			return err
+		}
+		if !withContent {
+			return nil
 		}
 		c := tx.Bucket(bucketContent).Get(key)
 		if c == nil {
