@@ -1,0 +1,653 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/engine/restart"
+)
+
+// Container is the engine's record of one container (persisted as
+// containers/<id>/container.json, so a restarted daemon knows its
+// containers).
+type Container struct {
+	ID         string        `json:"id"`
+	Name       string        `json:"name"` // <stack>-<service>-<replica>
+	Stack      string        `json:"stack"`
+	Service    string        `json:"service"`
+	Replica    int           `json:"replica"`
+	Image      string        `json:"image"` // digest
+	ConfigHash string        `json:"configHash"`
+	IP         string        `json:"ip,omitempty"`
+	NetNS      string        `json:"netns,omitempty"`
+	Rootfs     string        `json:"rootfs"`
+	State      string        `json:"state"` // running, restarting, exited, removing
+	Health     health.Status `json:"health,omitempty"`
+	Restarts   int           `json:"restarts"`
+	ExitCode   int           `json:"exitCode"`
+	OOMKilled  bool          `json:"oomKilled"`
+	StartedAt  time.Time     `json:"startedAt"`
+	FinishedAt time.Time     `json:"finishedAt,omitzero"`
+	Ports      []PortMapping `json:"ports,omitempty"`
+	Spec       ServiceSpec   `json:"spec"`
+}
+
+// Container states.
+const (
+	StateRunning    = "running"
+	StateRestarting = "restarting"
+	StateExited     = "exited"
+	StateRemoving   = "removing"
+)
+
+// Engine is the orchestrator.
+type Engine struct {
+	root   string
+	images Images
+	rt     Runtime
+	nets   Networks
+	log    *slog.Logger
+
+	mu         sync.Mutex
+	containers map[string]*managed // by ID
+}
+
+// managed is a container with its supervision state (not persisted).
+type managed struct {
+	Container
+	tracker   restart.Tracker
+	stopping  bool // stopped on purpose: no restart
+	unhealthy bool // killed for failing its health check: replace
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+// New returns an engine over root (containers/ and stacks/ are kept there)
+// and re-adopts the containers an earlier daemon left running.
+func New(root string, images Images, rt Runtime, nets Networks, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}}
+	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
+		return nil, err
+	}
+	return e, e.adopt()
+}
+
+func (e *Engine) containersDir() string { return filepath.Join(e.root, "containers") }
+
+// adopt loads container records and supervises them again. Running
+// containers are left alone (their supervisors kept them running while no
+// daemon was there); exited ones go through their restart policy.
+func (e *Engine) adopt() error {
+	entries, err := os.ReadDir(e.containersDir())
+	if err != nil {
+		return err
+	}
+	for _, de := range entries {
+		raw, err := os.ReadFile(filepath.Join(e.containersDir(), de.Name(), "container.json"))
+		if err != nil {
+			continue // a half-created container: its directory is cleaned by Down or prune
+		}
+		var c Container
+		if err := json.Unmarshal(raw, &c); err != nil {
+			continue
+		}
+		m := &managed{Container: c}
+		m.tracker.Policy = c.Spec.Restart
+		e.containers[c.ID] = m
+		if c.State == StateRunning || c.State == StateRestarting {
+			e.supervise(m, e.rt.Running(c.ID))
+		}
+	}
+	return nil
+}
+
+// save persists a container record atomically.
+func (e *Engine) save(c Container) error {
+	dir := filepath.Join(e.containersDir(), c.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	raw, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".container-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(raw)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, "container.json"))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// configHash identifies what a container runs: a change means replace it.
+func configHash(s ServiceSpec, digest string) string {
+	s.Replicas = 0 // scaling does not replace containers
+	raw, _ := json.Marshal(struct {
+		S ServiceSpec
+		D string
+	}{s, digest})
+	h := sha256.Sum256(raw)
+	return hex.EncodeToString(h[:12])
+}
+
+// Up makes the stack's containers match spec: creates missing replicas,
+// replaces those whose configuration or image changed, removes surplus ones,
+// starting services in dependency order and waiting for depends_on
+// conditions.
+func (e *Engine) Up(ctx context.Context, spec StackSpec) error {
+	if _, err := e.nets.Ensure(ctx, spec.Name); err != nil {
+		return fmt.Errorf("network for stack %s: %w", spec.Name, err)
+	}
+	for _, svc := range spec.Services {
+		if err := e.waitDependencies(ctx, spec.Name, svc); err != nil {
+			return err
+		}
+		img, err := e.images.Resolve(ctx, svc.Image)
+		if err != nil {
+			return fmt.Errorf("service %s: image %s: %w", svc.Name, svc.Image, err)
+		}
+		if err := e.upService(ctx, spec.Name, svc, img); err != nil {
+			return fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) upService(ctx context.Context, stack string, svc ServiceSpec, img ImageInfo) error {
+	replicas := svc.Replicas
+	if replicas <= 0 {
+		replicas = 1
+	}
+	hash := configHash(svc, img.Digest)
+	existing := e.byService(stack, svc.Name)
+	for n := 1; n <= replicas; n++ {
+		if old := existing[n]; old != nil {
+			if old.ConfigHash == hash && old.State != StateExited {
+				continue
+			}
+			if err := e.remove(ctx, old.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := e.create(ctx, stack, svc, img, n, hash); err != nil {
+			return err
+		}
+	}
+	for n, old := range existing {
+		if n > replicas {
+			if err := e.remove(ctx, old.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// byService returns the service's containers by replica number.
+func (e *Engine) byService(stack, service string) map[int]*managed {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[int]*managed{}
+	for _, m := range e.containers {
+		if m.Stack == stack && m.Service == service && m.State != StateRemoving {
+			out[m.Replica] = m
+		}
+	}
+	return out
+}
+
+// create sets up and starts one container. On any failure everything set
+// up so far is undone: nothing half-created stays.
+func (e *Engine) create(ctx context.Context, stack string, svc ServiceSpec, img ImageInfo, replica int, hash string) (_ *managed, err error) {
+	c := Container{
+		ID: newID(), Name: fmt.Sprintf("%s-%s-%d", stack, svc.Name, replica), Stack: stack, Service: svc.Name,
+		Replica: replica, Image: img.Digest, ConfigHash: hash, Spec: svc, Ports: svc.Ports,
+	}
+	dir := filepath.Join(e.containersDir(), c.ID)
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+			os.RemoveAll(dir)
+		}
+	}()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	rootfs, err := e.images.Rootfs(ctx, img.Digest, dir)
+	if err != nil {
+		return nil, err
+	}
+	c.Rootfs = rootfs
+	undo = append(undo, func() { _ = e.images.ReleaseRootfs(dir) })
+	netns, err := e.nets.CreateNetNS(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	c.NetNS = netns
+	undo = append(undo, func() { _ = e.nets.DeleteNetNS(c.ID) })
+	ip, err := e.nets.Attach(ctx, stack, c.ID, netns, svc.Ports)
+	if err != nil {
+		return nil, err
+	}
+	c.IP = ip.String()
+	undo = append(undo, func() { _ = e.nets.Detach(context.Background(), stack, c.ID, netns, svc.Ports) })
+
+	cfg := containerConfig(c, svc, img, rootfs, dir)
+	if err := e.rt.Start(ctx, cfg); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { _ = e.rt.Kill(c.ID, syscall.SIGKILL); _ = e.rt.Delete(c.ID) })
+	c.State, c.StartedAt = StateRunning, time.Now().UTC()
+	if svc.Health != nil || img.Healthcheck != nil {
+		c.Health = health.Starting
+	}
+	if err := e.save(c); err != nil {
+		return nil, err
+	}
+	m := &managed{Container: c}
+	m.tracker.Policy = svc.Restart
+	e.mu.Lock()
+	e.containers[c.ID] = m
+	e.mu.Unlock()
+	e.supervise(m, true)
+	return m, nil
+}
+
+// containerConfig merges the service over the image's config, as Docker
+// does: entrypoint/command replace, environment adds.
+func containerConfig(c Container, svc ServiceSpec, img ImageInfo, rootfs, dir string) ContainerConfig {
+	entry := img.Entrypoint
+	cmd := img.Cmd
+	if svc.Entrypoint != nil {
+		entry, cmd = svc.Entrypoint, nil
+	}
+	if svc.Command != nil {
+		cmd = svc.Command
+	}
+	env := append([]string(nil), img.Env...)
+	keys := make([]string, 0, len(svc.Env))
+	for k := range svc.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = setEnv(env, k, svc.Env[k])
+	}
+	user, cwd := img.User, img.WorkingDir
+	if svc.User != "" {
+		user = svc.User
+	}
+	if svc.WorkingDir != "" {
+		cwd = svc.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	return ContainerConfig{
+		ID: c.ID, Name: c.Name, Rootfs: rootfs, Args: append(append([]string(nil), entry...), cmd...), Env: env,
+		User: user, Cwd: cwd, Hostname: c.Name, NetNS: c.NetNS, Mounts: svc.Mounts, Secrets: svc.Secrets,
+		Service: svc, Dir: dir,
+	}
+}
+
+func setEnv(env []string, k, v string) []string {
+	for i, kv := range env {
+		if strings.HasPrefix(kv, k+"=") {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+// supervise watches one container: its exit (restart by policy, with
+// backoff) and its health (replace when unhealthy).
+func (e *Engine) supervise(m *managed, running bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel, m.done = cancel, make(chan struct{})
+	go func() {
+		defer close(m.done)
+		for {
+			if !running {
+				running = e.restartNow(ctx, m, restart.Exit{Code: m.ExitCode, OOMKilled: m.OOMKilled})
+				if !running {
+					return
+				}
+			}
+			hctx, stopHealth := context.WithCancel(ctx)
+			if check := e.healthCheck(m); check != nil {
+				mon := health.NewMonitor(*check, target{e: e, m: m}, func(s health.Status) { e.onHealth(m, s) })
+				go mon.Run(hctx)
+			}
+			exit, err := e.rt.Wait(ctx, m.ID)
+			stopHealth()
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				e.log.Error("waiting for container", "container", m.Name, "err", err)
+				exit = Exit{Code: -1, FinishedAt: time.Now()}
+			}
+			e.mu.Lock()
+			m.ExitCode, m.OOMKilled, m.FinishedAt = exit.Code, exit.OOMKilled, exit.FinishedAt.UTC()
+			e.mu.Unlock()
+			running = false
+			ran := exit.FinishedAt.Sub(m.StartedAt)
+			if !e.restartNow(ctx, m, restart.Exit{Code: exit.Code, OOMKilled: exit.OOMKilled, Ran: ran}) {
+				return
+			}
+			running = true
+		}
+	}()
+}
+
+// restartNow applies the restart policy after an exit; it returns whether
+// the container runs again.
+func (e *Engine) restartNow(ctx context.Context, m *managed, x restart.Exit) bool {
+	e.mu.Lock()
+	x.Stopped, x.Unhealthy = m.stopping, m.unhealthy
+	ok, delay := m.tracker.Next(x)
+	if !ok {
+		m.State = StateExited
+		c := m.Container
+		e.mu.Unlock()
+		_ = e.save(c)
+		return false
+	}
+	m.State = StateRestarting
+	c := m.Container
+	e.mu.Unlock()
+	_ = e.save(c)
+	e.log.Info("restarting container", "container", m.Name, "exit_code", x.Code, "oom_killed", x.OOMKilled, "delay", delay)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(delay):
+	}
+	_ = e.rt.Delete(m.ID)
+	cfg := containerConfig(m.Container, m.Spec, e.imageInfoOf(ctx, m), m.Rootfs, filepath.Join(e.containersDir(), m.ID))
+	if err := e.rt.Start(ctx, cfg); err != nil {
+		e.log.Error("restarting container", "container", m.Name, "err", err)
+		e.mu.Lock()
+		m.State = StateExited
+		c := m.Container
+		e.mu.Unlock()
+		_ = e.save(c)
+		return false
+	}
+	e.mu.Lock()
+	m.State, m.StartedAt, m.unhealthy = StateRunning, time.Now().UTC(), false
+	m.Restarts++
+	if m.Health != "" {
+		m.Health = health.Starting
+	}
+	c = m.Container
+	e.mu.Unlock()
+	_ = e.save(c)
+	return true
+}
+
+func (e *Engine) imageInfoOf(ctx context.Context, m *managed) ImageInfo {
+	img, err := e.images.Resolve(ctx, m.Image)
+	if err != nil {
+		return ImageInfo{Digest: m.Image}
+	}
+	return img
+}
+
+func (e *Engine) healthCheck(m *managed) *health.Check {
+	if m.Spec.Health != nil {
+		if m.Spec.Health.Disabled() {
+			return nil
+		}
+		return m.Spec.Health
+	}
+	if m.Health == "" {
+		return nil
+	}
+	img, err := e.images.Resolve(context.Background(), m.Image)
+	if err != nil || img.Healthcheck == nil || img.Healthcheck.Disabled() {
+		return nil
+	}
+	return img.Healthcheck
+}
+
+// onHealth records a health change; an unhealthy container is killed and,
+// through the restart path, replaced (Docker would leave it running).
+func (e *Engine) onHealth(m *managed, s health.Status) {
+	e.mu.Lock()
+	m.Health = s
+	if s == health.Unhealthy {
+		m.unhealthy = true
+	}
+	c := m.Container
+	e.mu.Unlock()
+	_ = e.save(c)
+	if s == health.Unhealthy {
+		e.log.Warn("container unhealthy: replacing it", "container", m.Name)
+		_ = e.rt.Kill(m.ID, syscall.SIGKILL)
+	}
+}
+
+// target adapts a container to health.Target.
+type target struct {
+	e *Engine
+	m *managed
+}
+
+func (t target) Exec(ctx context.Context, args []string) (int, string, error) {
+	return t.e.rt.Exec(ctx, t.m.ID, args)
+}
+func (t target) Addr() string { return t.m.IP }
+
+// waitDependencies blocks until svc's depends_on conditions hold.
+func (e *Engine) waitDependencies(ctx context.Context, stack string, svc ServiceSpec) error {
+	names := make([]string, 0, len(svc.DependsOn))
+	for n := range svc.DependsOn {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, dep := range names {
+		cond := svc.DependsOn[dep]
+		for {
+			ok, err := e.conditionHolds(stack, dep, cond)
+			if err != nil {
+				return fmt.Errorf("service %s depends on %s: %w", svc.Name, dep, err)
+			}
+			if ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("service %s: waiting for %s to be %s: %w", svc.Name, dep, strings.TrimPrefix(cond, "service_"), ctx.Err())
+			case <-time.After(50 * time.Millisecond): // polling interval
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) conditionHolds(stack, service, cond string) (bool, error) {
+	cs := e.byService(stack, service)
+	if len(cs) == 0 {
+		return false, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range cs {
+		switch cond {
+		case "service_healthy":
+			if c.Health != health.Healthy {
+				return false, nil
+			}
+		case "service_completed_successfully":
+			if c.State != StateExited {
+				return false, nil
+			}
+			if c.ExitCode != 0 {
+				return false, fmt.Errorf("it exited with code %d", c.ExitCode)
+			}
+		default:
+			if c.State != StateRunning {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// remove stops a container (signal, then SIGKILL after the stop timeout)
+// and releases everything it held.
+func (e *Engine) remove(ctx context.Context, id string) error {
+	e.mu.Lock()
+	m := e.containers[id]
+	if m == nil {
+		e.mu.Unlock()
+		return nil
+	}
+	m.stopping = true
+	m.State = StateRemoving
+	e.mu.Unlock()
+	sig := m.Spec.StopSignal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	timeout := m.Spec.StopTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	_ = e.rt.Kill(id, sig)
+	if m.done != nil {
+		select {
+		case <-m.done:
+		case <-time.After(timeout):
+			_ = e.rt.Kill(id, syscall.SIGKILL)
+			<-m.done
+		}
+	}
+	var errs []error
+	errs = append(errs, e.rt.Delete(id))
+	errs = append(errs, e.nets.Detach(ctx, m.Stack, id, m.NetNS, m.Ports))
+	errs = append(errs, e.nets.DeleteNetNS(id))
+	dir := filepath.Join(e.containersDir(), id)
+	errs = append(errs, e.images.ReleaseRootfs(dir))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("removing %s: %w", m.Name, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	delete(e.containers, id)
+	e.mu.Unlock()
+	return nil
+}
+
+// Down removes a stack's containers and its network.
+func (e *Engine) Down(ctx context.Context, stack string) error {
+	var ids []string
+	e.mu.Lock()
+	for id, m := range e.containers {
+		if m.Stack == stack {
+			ids = append(ids, id)
+		}
+	}
+	e.mu.Unlock()
+	var errs []error
+	for _, id := range ids {
+		errs = append(errs, e.remove(ctx, id))
+	}
+	errs = append(errs, e.nets.Remove(ctx, stack))
+	return errors.Join(errs...)
+}
+
+// Containers lists containers (of one stack, or all), sorted by name.
+func (e *Engine) Containers(stack string) []Container {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Container
+	for _, m := range e.containers {
+		if stack == "" || m.Stack == stack {
+			out = append(out, m.Container)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup answers DNS for a stack's network: a service name gives the IPs
+// of its running replicas that are healthy (or have no health check).
+func (e *Engine) Lookup(stack, name string) []net.IP {
+	name = strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(name), "."), "."+stack)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []net.IP
+	for _, m := range e.containers {
+		if m.Stack != stack || m.State != StateRunning || (m.Service != name && m.Name != name) {
+			continue
+		}
+		if m.Health != "" && m.Health != health.Healthy {
+			continue
+		}
+		if ip := net.ParseIP(m.IP); ip != nil {
+			out = append(out, ip)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// Close stops supervising (containers keep running under their supervisors).
+func (e *Engine) Close() {
+	e.mu.Lock()
+	ms := make([]*managed, 0, len(e.containers))
+	for _, m := range e.containers {
+		ms = append(ms, m)
+	}
+	e.mu.Unlock()
+	for _, m := range ms {
+		if m.cancel != nil {
+			m.cancel()
+			<-m.done
+		}
+	}
+}

@@ -1,0 +1,344 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/engine/restart"
+)
+
+// The fakes below stand in for the three ports so the orchestration logic
+// can be tested alone; the ports have their own tests on real runc, CNI
+// and overlayfs.
+
+type fakeImages struct{}
+
+func (fakeImages) Resolve(_ context.Context, ref string) (ImageInfo, error) {
+	if ref == "missing" {
+		return ImageInfo{}, errors.New("manifest unknown")
+	}
+	return ImageInfo{Digest: "sha256:" + ref, Cmd: []string{"/app"}, Env: []string{"PATH=/bin"}}, nil
+}
+func (fakeImages) Rootfs(_ context.Context, _ string, dir string) (string, error) {
+	p := filepath.Join(dir, "rootfs")
+	return p, os.MkdirAll(p, 0o755)
+}
+func (fakeImages) ReleaseRootfs(dir string) error { return os.RemoveAll(filepath.Join(dir, "rootfs")) }
+
+type fakeContainer struct {
+	exit    chan Exit
+	started time.Time
+}
+
+type fakeRuntime struct {
+	mu        sync.Mutex
+	running   map[string]*fakeContainer
+	starts    map[string][]time.Time // by container name
+	execCode  int                    // what health-check execs return
+	exitCode  map[string]int         // by service: exit right after start with this code
+	deleted   int
+	startErrs int
+}
+
+func newFakeRuntime() *fakeRuntime {
+	return &fakeRuntime{running: map[string]*fakeContainer{}, starts: map[string][]time.Time{}, exitCode: map[string]int{}}
+}
+
+func (r *fakeRuntime) Start(_ context.Context, c ContainerConfig) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fc := &fakeContainer{exit: make(chan Exit, 1), started: time.Now()}
+	r.running[c.ID] = fc
+	r.starts[c.Name] = append(r.starts[c.Name], time.Now())
+	if code, ok := r.exitCode[c.Service.Name]; ok {
+		fc.exit <- Exit{Code: code, StartedAt: fc.started, FinishedAt: time.Now()}
+	}
+	return nil
+}
+func (r *fakeRuntime) Wait(ctx context.Context, id string) (Exit, error) {
+	r.mu.Lock()
+	fc := r.running[id]
+	r.mu.Unlock()
+	if fc == nil {
+		return Exit{}, fmt.Errorf("no container %s", id)
+	}
+	select {
+	case x := <-fc.exit:
+		return x, nil
+	case <-ctx.Done():
+		return Exit{}, ctx.Err()
+	}
+}
+func (r *fakeRuntime) Kill(id string, sig syscall.Signal) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if fc := r.running[id]; fc != nil {
+		select {
+		case fc.exit <- Exit{Code: 128 + int(sig), StartedAt: fc.started, FinishedAt: time.Now()}:
+		default:
+		}
+	}
+	return nil
+}
+func (r *fakeRuntime) Delete(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.running, id)
+	r.deleted++
+	return nil
+}
+func (r *fakeRuntime) Exec(_ context.Context, id string, _ []string) (int, string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.execCode, "", nil
+}
+func (r *fakeRuntime) Running(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running[id] != nil
+}
+func (r *fakeRuntime) setExec(code int) {
+	r.mu.Lock()
+	r.execCode = code
+	r.mu.Unlock()
+}
+
+type fakeNets struct {
+	mu       sync.Mutex
+	next     byte
+	netns    map[string]bool
+	attached map[string]bool
+	nets     map[string]bool
+	failPort int
+}
+
+func newFakeNets() *fakeNets {
+	return &fakeNets{next: 2, netns: map[string]bool{}, attached: map[string]bool{}, nets: map[string]bool{}}
+}
+func (n *fakeNets) Ensure(_ context.Context, name string) (net.IP, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.nets[name] = true
+	return net.IPv4(10, 89, 0, 1), nil
+}
+func (n *fakeNets) CreateNetNS(id string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.netns[id] = true
+	return "/run/berth/netns/" + id, nil
+}
+func (n *fakeNets) DeleteNetNS(id string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.netns, id)
+	return nil
+}
+func (n *fakeNets) Attach(_ context.Context, _, id, _ string, ports []PortMapping) (net.IP, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, p := range ports {
+		if n.failPort > 0 && p.HostPort == n.failPort {
+			return nil, fmt.Errorf("port %d is already in use", p.HostPort)
+		}
+	}
+	n.attached[id] = true
+	n.next++
+	return net.IPv4(10, 89, 0, n.next), nil
+}
+func (n *fakeNets) Detach(_ context.Context, _, id, _ string, _ []PortMapping) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.attached, id)
+	return nil
+}
+func (n *fakeNets) Remove(_ context.Context, name string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.nets, name)
+	return nil
+}
+
+func newTestEngine(t *testing.T, root string, rt *fakeRuntime, nets *fakeNets) *Engine {
+	t.Helper()
+	e, err := New(root, fakeImages{}, rt, nets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval
+	}
+}
+
+func TestUpDependsOnHealthyAndLookup(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	spec := StackSpec{Name: "shop", Services: []ServiceSpec{
+		{Name: "db", Image: "db", Replicas: 1, Health: &health.Check{Test: []string{"CMD", "ok"}, Interval: 10 * time.Millisecond}},
+		{Name: "app", Image: "app", Replicas: 2, DependsOn: map[string]string{"db": "service_healthy"},
+			Ports: []PortMapping{{HostIP: "127.0.0.1", HostPort: 0, ContainerPort: 8080}}},
+	}}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	cs := e.Containers("shop")
+	if len(cs) != 3 || cs[0].Name != "shop-app-1" || cs[1].Name != "shop-app-2" || cs[2].Name != "shop-db-1" {
+		t.Fatalf("containers: %+v", cs)
+	}
+	if got := e.Lookup("shop", "db"); len(got) != 1 || got[0].String() != cs[2].IP {
+		t.Fatalf("Lookup(db) = %v, want %s", got, cs[2].IP)
+	}
+	if got := e.Lookup("shop", "app.shop."); len(got) != 2 {
+		t.Fatalf("Lookup(app.shop.) = %v", got)
+	}
+	// Up again with nothing changed creates nothing.
+	before := len(rt.starts)
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.Containers("shop")); n != 3 || len(rt.starts) != before {
+		t.Fatalf("second up: %d containers, %d names started (was %d)", n, len(rt.starts), before)
+	}
+	// Scale down and a new image replace and remove containers.
+	spec.Services[1].Replicas = 1
+	spec.Services[1].Image = "app2"
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	cs = e.Containers("shop")
+	if len(cs) != 2 || cs[0].Image != "sha256:app2" {
+		t.Fatalf("after scale/update: %+v", cs)
+	}
+}
+
+func TestCrashRestartsWithGrowingBackoff(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	rt.exitCode["crashy"] = 1
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "crashy", Image: "x", Restart: restart.Policy{Mode: restart.Always}}}}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "four starts", func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return len(rt.starts["s-crashy-1"]) >= 4
+	})
+	rt.mu.Lock()
+	ts := rt.starts["s-crashy-1"]
+	rt.mu.Unlock()
+	var gaps []time.Duration
+	for i := 1; i < 4; i++ {
+		gaps = append(gaps, ts[i].Sub(ts[i-1]))
+	}
+	if !(gaps[0] >= 100*time.Millisecond && gaps[1] >= 200*time.Millisecond && gaps[2] >= 400*time.Millisecond && gaps[2] > gaps[0]) {
+		t.Fatalf("restart gaps %v, want ≥100ms, ≥200ms, ≥400ms", gaps)
+	}
+	if c := e.Containers("s")[0]; c.Restarts < 3 || c.ExitCode != 1 {
+		t.Fatalf("record: %+v", c)
+	}
+}
+
+func TestUnhealthyContainerIsReplaced(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x",
+		Health: &health.Check{Test: []string{"CMD", "check"}, Interval: 10 * time.Millisecond, Retries: 2}}}}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "healthy", func() bool { return e.Containers("s")[0].Health == health.Healthy })
+	rt.setExec(1)
+	eventually(t, "a replacement start", func() bool { return e.Containers("s")[0].Restarts >= 1 })
+	if got := e.Lookup("s", "web"); len(got) != 0 {
+		t.Fatalf("unhealthy replica still in DNS: %v", got)
+	}
+	rt.setExec(0)
+	eventually(t, "healthy again", func() bool { return e.Containers("s")[0].Health == health.Healthy })
+}
+
+func TestDaemonRestartReadopts(t *testing.T) {
+	root := t.TempDir()
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, root, rt, nets)
+	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Replicas: 2, Restart: restart.Policy{Mode: restart.Always}}}}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	before := e.Containers("s")
+	e.Close() // the daemon goes away; the (fake) containers keep running
+
+	e2 := newTestEngine(t, root, rt, nets)
+	defer e2.Close()
+	after := e2.Containers("s")
+	if len(after) != 2 {
+		t.Fatalf("after restart: %+v", after)
+	}
+	for i := range after {
+		if after[i].ID != before[i].ID || after[i].Restarts != 0 || after[i].State != StateRunning {
+			t.Fatalf("container %d changed across a daemon restart: %+v vs %+v", i, before[i], after[i])
+		}
+	}
+	rt.mu.Lock()
+	n := len(rt.starts["s-web-1"])
+	rt.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("s-web-1 started %d times", n)
+	}
+}
+
+func TestDownRemovesEverythingAndFailedCreateLeavesNothing(t *testing.T) {
+	root := t.TempDir()
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, root, rt, nets)
+	defer e.Close()
+	nets.failPort = 8080
+	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Ports: []PortMapping{{HostPort: 8080, ContainerPort: 80}}}}}
+	err := e.Up(context.Background(), spec)
+	if err == nil || !strings.Contains(err.Error(), "port 8080 is already in use") || len(e.Containers("s")) != 0 {
+		t.Fatalf("up with a taken port: %v, %d containers", err, len(e.Containers("s")))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "containers")); len(entries) != 0 || len(nets.netns) != 0 {
+		t.Fatalf("half-created state left: %d dirs, netns %v", len(entries), nets.netns)
+	}
+	if err := e.Up(context.Background(), StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "missing"}}}); err == nil {
+		t.Fatal("unknown image accepted")
+	}
+	nets.failPort = 0
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Down(context.Background(), "s"); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Containers("s")) != 0 || len(nets.netns) != 0 || len(nets.attached) != 0 || nets.nets["s"] || len(rt.running) != 0 {
+		t.Fatalf("down left: containers %d netns %v attached %v nets %v running %d",
+			len(e.Containers("s")), nets.netns, nets.attached, nets.nets, len(rt.running))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "containers")); len(entries) != 0 {
+		t.Fatalf("container dirs left: %d", len(entries))
+	}
+}

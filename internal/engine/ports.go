@@ -1,0 +1,141 @@
+// Package engine runs stacks of services on one host: it keeps the
+// containers of each service at the desired replica count, restarts them by
+// policy with backoff, replaces unhealthy ones, answers DNS for service
+// names, and tears everything down again. It drives three ports — images,
+// runtime, networks — implemented by internal/store, internal/engine/runtime
+// and internal/engine/network; the orchestration here is pure logic and is
+// tested against fakes of those ports, the ports themselves against the real
+// runc, overlayfs and CNI plugins.
+package engine
+
+import (
+	"context"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/engine/restart"
+)
+
+// ServiceSpec is what the engine runs for one service: the stack file's
+// service with everything resolved that the engine needs.
+type ServiceSpec struct {
+	Name        string
+	Image       string // reference; resolved to a digest by Images.Resolve
+	Command     []string
+	Entrypoint  []string // nil: the image's
+	Env         map[string]string
+	User        string
+	WorkingDir  string
+	Ports       []PortMapping
+	Mounts      []Mount
+	Secrets     []Secret
+	Health      *health.Check // nil: the image's HEALTHCHECK, if any
+	Restart     restart.Policy
+	Replicas    int
+	MemoryBytes int64
+	CPUs        float64
+	Pids        int64
+	ReadOnly    bool
+	CapAdd      []string
+	CapDrop     []string
+	DependsOn   map[string]string // service → condition (service_started, service_healthy, service_completed_successfully)
+	StopSignal  syscall.Signal
+	StopTimeout time.Duration
+}
+
+// StackSpec is a stack's desired state.
+type StackSpec struct {
+	Name     string
+	Services []ServiceSpec // dependency order
+}
+
+// PortMapping publishes a container port on the host.
+type PortMapping struct {
+	HostIP        string `json:"hostIP"`
+	HostPort      int    `json:"hostPort"`
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+}
+
+// Mount is a volume or bind mount.
+type Mount struct {
+	Type     string `json:"type"` // volume, bind, tmpfs
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly"`
+}
+
+// Secret is mounted at /run/secrets/Target, mode 0400.
+type Secret struct {
+	Name   string `json:"name"`
+	Target string `json:"target"`
+	File   string `json:"file"` // host file holding the value (never logged)
+}
+
+// ImageInfo is a resolved image.
+type ImageInfo struct {
+	Digest      string
+	Entrypoint  []string
+	Cmd         []string
+	Env         []string
+	User        string
+	WorkingDir  string
+	Healthcheck *health.Check
+}
+
+// Images resolves references and provides root filesystems.
+type Images interface {
+	Resolve(ctx context.Context, ref string) (ImageInfo, error) // pulls when missing
+	Rootfs(ctx context.Context, digest, dir string) (rootfs string, err error)
+	ReleaseRootfs(dir string) error
+}
+
+// ContainerConfig is one container to run.
+type ContainerConfig struct {
+	ID, Name string
+	Rootfs   string
+	Args     []string
+	Env      []string
+	User     string
+	Cwd      string
+	Hostname string
+	NetNS    string
+	Mounts   []Mount
+	Secrets  []Secret
+	Service  ServiceSpec
+	Dir      string // the container's state directory
+}
+
+// Exit is how a container ended.
+type Exit struct {
+	Code       int
+	OOMKilled  bool
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Runtime runs containers (through a supervisor each, so they outlive the
+// daemon).
+type Runtime interface {
+	Start(ctx context.Context, c ContainerConfig) error
+	// Wait blocks until the container exits (or ctx ends).
+	Wait(ctx context.Context, id string) (Exit, error)
+	Kill(id string, sig syscall.Signal) error
+	Delete(id string) error
+	Exec(ctx context.Context, id string, args []string) (int, string, error)
+	// Running reports whether a container started by an earlier daemon is
+	// still running (re-adoption after a restart).
+	Running(id string) bool
+}
+
+// Networks gives containers addresses and published ports.
+type Networks interface {
+	Ensure(ctx context.Context, network string) (gateway net.IP, err error)
+	CreateNetNS(id string) (string, error)
+	DeleteNetNS(id string) error
+	Attach(ctx context.Context, network, id, netns string, ports []PortMapping) (net.IP, error)
+	Detach(ctx context.Context, network, id, netns string, ports []PortMapping) error
+	Remove(ctx context.Context, network string) error
+}
