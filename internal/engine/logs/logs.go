@@ -22,9 +22,9 @@ import (
 // Entry is one log line.
 type Entry struct {
 	Time   time.Time `json:"time"`
-	Stream string    `json:"stream"` // stdout or stderr
-	Log    string    `json:"log"`    // the line, with its newline
-	Source string    `json:"-"`      // the container's display name (set by Merge)
+	Stream string    `json:"stream"`           // stdout or stderr
+	Log    string    `json:"log"`              // the line, with its newline
+	Source string    `json:"source,omitempty"` // the container's display name (set by Merge; not in files)
 }
 
 // Options select what to read.

@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/engine/logs"
+)
+
+// LogFile is where a container's supervisor writes its JSON-lines log.
+func (e *Engine) LogFile(id string) string {
+	return filepath.Join(e.containersDir(), id, "container.log")
+}
+
+// Handler serves the engine's API (internal/engine/api) for the daemon.
+func (e *Engine) Handler(version string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/version", func(w http.ResponseWriter, r *http.Request) {
+		api.WriteJSON(w, http.StatusOK, api.VersionInfo{Version: version, API: "v1", PID: os.Getpid(), Root: e.root})
+	})
+	mux.HandleFunc("POST /v1/stacks/{name}/up", func(w http.ResponseWriter, r *http.Request) {
+		var spec StackSpec
+		if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
+			api.WriteError(w, http.StatusBadRequest, fmt.Errorf("stack: %w", err))
+			return
+		}
+		spec.Name = r.PathValue("name")
+		// The stack keeps running when the client goes away mid-up.
+		if err := e.Up(context.WithoutCancel(r.Context()), spec); err != nil {
+			api.WriteError(w, http.StatusConflict, err)
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, e.Containers(spec.Name))
+	})
+	mux.HandleFunc("POST /v1/stacks/{name}/down", func(w http.ResponseWriter, r *http.Request) {
+		if err := e.Down(context.WithoutCancel(r.Context()), r.PathValue("name")); err != nil {
+			api.WriteError(w, http.StatusInternalServerError, err)
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "removed"})
+	})
+	mux.HandleFunc("GET /v1/containers", func(w http.ResponseWriter, r *http.Request) {
+		api.WriteJSON(w, http.StatusOK, e.Containers(r.URL.Query().Get("stack")))
+	})
+	mux.HandleFunc("GET /v1/stacks/{name}/logs", e.serveLogs)
+	return mux
+}
+
+// serveLogs streams the logs of a stack's containers (optionally one
+// service's), merged in time order, as ndjson logs.Entry values.
+func (e *Engine) serveLogs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var o logs.Options
+	if s := q.Get("tail"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			api.WriteError(w, http.StatusBadRequest, fmt.Errorf("tail=%q: want a non-negative number", s))
+			return
+		}
+		o.Tail = n
+	}
+	if s := q.Get("since"); s != "" {
+		t, err := parseSince(s)
+		if err != nil {
+			api.WriteError(w, http.StatusBadRequest, err)
+			return
+		}
+		o.Since = t
+	}
+	service := q.Get("service")
+	var cs []Container
+	for _, c := range e.Containers(r.PathValue("name")) {
+		if service == "" || c.Service == service {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) == 0 {
+		api.WriteError(w, http.StatusNotFound, fmt.Errorf("no containers in stack %q%s", r.PathValue("name"), forService(service)))
+		return
+	}
+	sources := map[string][]logs.Entry{}
+	for _, c := range cs {
+		entries, err := logs.ReadAll(e.LogFile(c.ID), o)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			api.WriteError(w, http.StatusInternalServerError, err)
+			return
+		}
+		sources[c.Name] = entries
+	}
+	ew := api.NewEventWriter(w)
+	for _, en := range logs.Merge(sources) {
+		if ew.Send(en) != nil {
+			return
+		}
+	}
+	if q.Get("follow") != "1" {
+		return
+	}
+	out := make(chan logs.Entry, 256)
+	ctx := r.Context()
+	for _, c := range cs {
+		go func(c Container) {
+			_ = logs.Follow(ctx, e.LogFile(c.ID), logs.Options{}, tagged(ctx, out, c.Name))
+		}(c)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case en := <-out:
+			if ew.Send(en) != nil {
+				return
+			}
+		}
+	}
+}
+
+// tagged returns a channel whose entries get source set and go to out.
+func tagged(ctx context.Context, out chan<- logs.Entry, source string) chan<- logs.Entry {
+	in := make(chan logs.Entry, 64)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case en := <-in:
+				en.Source = source
+				select {
+				case out <- en:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return in
+}
+
+func forService(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " for service " + strconv.Quote(s)
+}
+
+// parseSince reads an RFC 3339 time or a duration ago ("10m").
+func parseSince(s string) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("since=%q: want a duration like 10m or an RFC 3339 time", s)
+}
