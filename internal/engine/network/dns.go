@@ -1,0 +1,282 @@
+package network
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
+)
+
+// DNSServer is the per-network resolver containers use (the daemon writes
+// "nameserver <gateway>" into each container's /etc/resolv.conf). It runs
+// in the host's network namespace, bound to the network's gateway address,
+// and answers:
+//   - A/AAAA for bare service names ("web") and "<name>.<domain>" from the
+//     lookup function, with TTL 0 so replica changes are seen at once;
+//   - NXDOMAIN for unknown names in the domain;
+//   - everything else by forwarding to the upstream resolvers, or SERVFAIL
+//     if there are none.
+type DNSServer struct {
+	addr     string
+	domain   string // lower case, no trailing dot
+	lookup   func(name string) []net.IP
+	upstream []string
+
+	mu      sync.Mutex
+	servers []*dns.Server
+	done    chan struct{} // closed when every serve loop has returned
+}
+
+// upstreamTimeout bounds one forwarded query; resolver clients typically
+// retry after 5 s, so answering SERVFAIL sooner lets them move on.
+const upstreamTimeout = 2 * time.Second
+
+// NewDNS validates the configuration; Start binds the sockets. addr is the
+// gateway "IP:port" (port 53 for containers), domain the network name that
+// qualified names end in, lookup maps a service name (lower case, domain
+// stripped) to its current addresses, upstream lists "IP" or "IP:port"
+// resolvers for other names.
+func NewDNS(addr, domain string, lookup func(name string) []net.IP, upstream []string) (*DNSServer, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("DNS listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil {
+		return nil, fmt.Errorf("DNS listen address %q: %q is not an IP address", addr, host)
+	}
+	if _, err := net.LookupPort("udp", port); err != nil {
+		return nil, fmt.Errorf("DNS listen address %q: bad port: %w", addr, err)
+	}
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	if _, ok := dns.IsDomainName(domain); !ok || domain == "" {
+		return nil, fmt.Errorf("DNS domain %q is not a valid domain name", domain)
+	}
+	if lookup == nil {
+		return nil, errors.New("DNS lookup function is nil")
+	}
+	ups := make([]string, 0, len(upstream))
+	for _, u := range upstream {
+		hp, err := normalizeUpstream(u)
+		if err != nil {
+			return nil, err
+		}
+		ups = append(ups, hp)
+	}
+	return &DNSServer{addr: addr, domain: domain, lookup: lookup, upstream: ups}, nil
+}
+
+func normalizeUpstream(u string) (string, error) {
+	if ip := net.ParseIP(u); ip != nil {
+		return net.JoinHostPort(ip.String(), "53"), nil
+	}
+	host, port, err := net.SplitHostPort(u)
+	if err != nil || net.ParseIP(host) == nil || port == "" {
+		return "", fmt.Errorf("upstream DNS server %q must be an IP address or IP:port", u)
+	}
+	return u, nil
+}
+
+// Start binds UDP and TCP on the address and serves in the background.
+// IP_FREEBIND lets it bind the gateway address even before the bridge
+// carrying it exists (the bridge plugin creates it on the first Attach).
+func (s *DNSServer) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.servers != nil {
+		return fmt.Errorf("DNS server on %s already started", s.addr)
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_FREEBIND, 1)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp", s.addr)
+	if err != nil {
+		return fmt.Errorf("DNS server: listen on udp %s: %w", s.addr, err)
+	}
+	ln, err := lc.Listen(context.Background(), "tcp", s.addr)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("DNS server: listen on tcp %s: %w", s.addr, err)
+	}
+	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: dns.DefaultMsgSize}
+	tcp := &dns.Server{Listener: ln, Handler: s}
+	s.servers = []*dns.Server{udp, tcp}
+	s.done = make(chan struct{})
+
+	var started, served sync.WaitGroup
+	for _, srv := range s.servers {
+		started.Add(1)
+		served.Add(1)
+		markStarted := sync.OnceFunc(started.Done)
+		srv.NotifyStartedFunc = markStarted
+		go func() {
+			defer served.Done()
+			// If serving fails before it starts, still release Start.
+			defer markStarted()
+			_ = srv.ActivateAndServe()
+		}()
+	}
+	go func() { served.Wait(); close(s.done) }()
+	// Shutdown refuses a server that has not started yet, so wait for both.
+	started.Wait()
+	return nil
+}
+
+// Stop closes the sockets and waits for the serve loops to end.
+func (s *DNSServer) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.servers == nil {
+		return nil
+	}
+	var errs []error
+	for _, srv := range s.servers {
+		if err := srv.Shutdown(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	<-s.done
+	s.servers = nil
+	return errors.Join(errs...)
+}
+
+// ServeDNS implements dns.Handler.
+func (s *DNSServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	if r.Opcode != dns.OpcodeQuery || len(r.Question) != 1 {
+		m := new(dns.Msg).SetRcode(r, dns.RcodeNotImplemented)
+		if len(r.Question) != 1 {
+			m.Rcode = dns.RcodeFormatError
+		}
+		_ = w.WriteMsg(m)
+		return
+	}
+	name := strings.ToLower(strings.TrimSuffix(r.Question[0].Name, "."))
+	switch {
+	case name == s.domain:
+		s.reply(w, r, dns.RcodeSuccess, nil) // the zone exists, holds no address
+	case name != "" && !strings.Contains(name, "."):
+		// Bare names: services first; other single labels (search-list
+		// names of the host) go upstream like Docker does.
+		ips := s.lookup(name)
+		if len(ips) == 0 && len(s.upstream) > 0 {
+			s.forward(w, r)
+			return
+		}
+		s.answer(w, r, ips)
+	case strings.HasSuffix(name, "."+s.domain):
+		s.answer(w, r, s.lookup(strings.TrimSuffix(name, "."+s.domain)))
+	default:
+		s.forward(w, r)
+	}
+}
+
+// answer replies authoritatively with the addresses of the question's type;
+// no addresses at all means the name does not exist.
+func (s *DNSServer) answer(w dns.ResponseWriter, r *dns.Msg, ips []net.IP) {
+	if len(ips) == 0 {
+		s.reply(w, r, dns.RcodeNameError, nil)
+		return
+	}
+	q := r.Question[0]
+	// Shuffled so clients that take the first address spread over replicas.
+	ips = append([]net.IP(nil), ips...)
+	rand.Shuffle(len(ips), func(i, j int) { ips[i], ips[j] = ips[j], ips[i] })
+	var rrs []dns.RR
+	for _, ip := range ips {
+		hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: 0}
+		if v4 := ip.To4(); v4 != nil {
+			if q.Qtype == dns.TypeA || q.Qtype == dns.TypeANY {
+				hdr.Rrtype = dns.TypeA
+				rrs = append(rrs, &dns.A{Hdr: hdr, A: v4})
+			}
+		} else if q.Qtype == dns.TypeAAAA || q.Qtype == dns.TypeANY {
+			hdr.Rrtype = dns.TypeAAAA
+			rrs = append(rrs, &dns.AAAA{Hdr: hdr, AAAA: ip})
+		}
+	}
+	// Other types of an existing name: NOERROR with no records (NODATA).
+	s.reply(w, r, dns.RcodeSuccess, rrs)
+}
+
+func (s *DNSServer) reply(w dns.ResponseWriter, r *dns.Msg, rcode int, rrs []dns.RR) {
+	m := new(dns.Msg).SetRcode(r, rcode)
+	m.Authoritative = true
+	m.RecursionAvailable = len(s.upstream) > 0
+	m.Answer = rrs
+	max := dns.MaxMsgSize
+	if _, isUDP := w.LocalAddr().(*net.UDPAddr); isUDP {
+		max = dns.MinMsgSize
+		if opt := r.IsEdns0(); opt != nil {
+			max = int(opt.UDPSize())
+		}
+	}
+	m.Truncate(max) // sets TC so the client retries over TCP
+	_ = w.WriteMsg(m)
+}
+
+// forward relays r to the upstream resolvers in order over the transport
+// the client used, returning the first answer.
+func (s *DNSServer) forward(w dns.ResponseWriter, r *dns.Msg) {
+	network := "udp"
+	if _, isTCP := w.LocalAddr().(*net.TCPAddr); isTCP {
+		network = "tcp"
+	}
+	for _, up := range s.upstream {
+		c := &dns.Client{Net: network, Timeout: upstreamTimeout}
+		resp, _, err := c.Exchange(r, up)
+		if err != nil || resp == nil {
+			continue
+		}
+		_ = w.WriteMsg(resp)
+		return
+	}
+	m := new(dns.Msg).SetRcode(r, dns.RcodeServerFailure)
+	m.RecursionAvailable = len(s.upstream) > 0
+	_ = w.WriteMsg(m)
+}
+
+// HostUpstreams reads the nameservers of a resolv.conf (normally the host's
+// /etc/resolv.conf) as "IP:53" entries. Loopback resolvers such as
+// systemd-resolved's 127.0.0.53 are kept: DNSServer forwards from the host's
+// network namespace, where they are reachable (unlike from a container).
+// A missing file yields no upstreams.
+func HostUpstreams(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || fields[0] != "nameserver" {
+			continue
+		}
+		host, _, _ := strings.Cut(fields[1], "%") // drop an IPv6 zone
+		ip := net.ParseIP(host)
+		if ip == nil || ip.IsUnspecified() {
+			continue
+		}
+		out = append(out, net.JoinHostPort(ip.String(), "53"))
+	}
+	return out, sc.Err()
+}
