@@ -65,6 +65,7 @@ type Engine struct {
 
 	mu         sync.Mutex
 	containers map[string]*managed // by ID
+	gateways   map[string]string   // stack → its network's gateway (DNS server)
 }
 
 // managed is a container with its supervision state (not persisted).
@@ -83,7 +84,7 @@ func New(root string, images Images, rt Runtime, nets Networks, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}}
+	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}}
 	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
 		return nil, err
 	}
@@ -171,8 +172,8 @@ func configHash(s ServiceSpec, digest string) string {
 // starting services in dependency order and waiting for depends_on
 // conditions.
 func (e *Engine) Up(ctx context.Context, spec StackSpec) error {
-	if _, err := e.nets.Ensure(ctx, spec.Name); err != nil {
-		return fmt.Errorf("network for stack %s: %w", spec.Name, err)
+	if err := e.ensureNetwork(ctx, spec.Name); err != nil {
+		return err
 	}
 	for _, svc := range spec.Services {
 		if err := e.waitDependencies(ctx, spec.Name, svc); err != nil {
@@ -187,6 +188,35 @@ func (e *Engine) Up(ctx context.Context, spec StackSpec) error {
 		}
 	}
 	return nil
+}
+
+// ensureNetwork creates (or finds) the stack's network and remembers its
+// gateway, which is also the containers' DNS server.
+func (e *Engine) ensureNetwork(ctx context.Context, stack string) error {
+	gw, err := e.nets.Ensure(ctx, stack)
+	if err != nil {
+		return fmt.Errorf("network for stack %s: %w", stack, err)
+	}
+	e.mu.Lock()
+	e.gateways[stack] = gw.String()
+	e.mu.Unlock()
+	return nil
+}
+
+// Restore brings back what a restarted daemon needs for the stacks its
+// adopted containers belong to (their networks' DNS servers).
+func (e *Engine) Restore(ctx context.Context) error {
+	stacks := map[string]bool{}
+	e.mu.Lock()
+	for _, m := range e.containers {
+		stacks[m.Stack] = true
+	}
+	e.mu.Unlock()
+	var errs []error
+	for s := range stacks {
+		errs = append(errs, e.ensureNetwork(ctx, s))
+	}
+	return errors.Join(errs...)
 }
 
 func (e *Engine) upService(ctx context.Context, stack string, svc ServiceSpec, img ImageInfo) error {
@@ -272,6 +302,7 @@ func (e *Engine) create(ctx context.Context, stack string, svc ServiceSpec, img 
 	undo = append(undo, func() { _ = e.nets.Detach(context.Background(), stack, c.ID, netns, svc.Ports) })
 
 	cfg := containerConfig(c, svc, img, rootfs, dir)
+	cfg.Nameserver, cfg.IP = e.gateway(stack), c.IP
 	if err := e.rt.Start(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -405,6 +436,7 @@ func (e *Engine) restartNow(ctx context.Context, m *managed, x restart.Exit) boo
 	}
 	_ = e.rt.Delete(m.ID)
 	cfg := containerConfig(m.Container, m.Spec, e.imageInfoOf(ctx, m), m.Rootfs, filepath.Join(e.containersDir(), m.ID))
+	cfg.Nameserver, cfg.IP = e.gateway(m.Stack), m.IP
 	if err := e.rt.Start(ctx, cfg); err != nil {
 		e.log.Error("restarting container", "container", m.Name, "err", err)
 		e.mu.Lock()
@@ -424,6 +456,12 @@ func (e *Engine) restartNow(ctx context.Context, m *managed, x restart.Exit) boo
 	e.mu.Unlock()
 	_ = e.save(c)
 	return true
+}
+
+func (e *Engine) gateway(stack string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.gateways[stack]
 }
 
 func (e *Engine) imageInfoOf(ctx context.Context, m *managed) ImageInfo {

@@ -106,6 +106,9 @@ type ContainerConfig struct {
 	Secrets  []Secret
 	Service  ServiceSpec
 	Dir      string // the container's state directory
+	// Nameserver is the stack network's DNS server (its gateway).
+	Nameserver string
+	IP         string
 }
 
 // Exit is how a container ended.

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/daemon"
+	"github.com/berth-dev/berth/internal/engine/api"
+)
+
+func newDaemonCommand() *cobra.Command {
+	var o daemon.Options
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run the engine: containers on runc and CNI, with an API on a unix socket",
+		Long: `daemon runs berth's engine. Containers run under a small supervisor each, so
+they keep running when the daemon stops or crashes; the next daemon adopts
+them again. Needs root, runc and the CNI plugins (containernetworking-plugins).`,
+		Example: `  berth daemon
+  berth daemon --root /var/lib/berth --socket /run/berth/berth.sock`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			o.Version = version
+			o.Log = newLogger("info")
+			return daemon.Run(ctx, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Root, "root", "/var/lib/berth", "directory for images, containers, volumes and networks")
+	cmd.Flags().StringVar(&o.Socket, "socket", api.DefaultSocket, "unix socket for the API")
+	return cmd
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/engine/restart"
+	"github.com/berth-dev/berth/internal/stack"
+)
+
+// stackFlags are shared by the commands that read a stack file.
+type stackFlags struct {
+	files   []string
+	env     string
+	project string
+	set     []string
+	socket  string
+}
+
+func (f *stackFlags) add(cmd *cobra.Command) {
+	f.addFile(cmd, "f")
+	f.addRest(cmd)
+}
+
+// addFile registers --file (with shorthand, unless "" because -f means
+// something else, as in `logs -f`).
+func (f *stackFlags) addFile(cmd *cobra.Command, short string) {
+	cmd.Flags().StringArrayVarP(&f.files, "file", short, nil, "berth.yaml or compose file (default: berth.yaml, compose.yaml, docker-compose.yml in this directory)")
+}
+
+func (f *stackFlags) addRest(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.env, "env", "", "berth.yaml environment to apply (environments: NAME)")
+	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: from the file or its directory)")
+	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE")
+	cmd.Flags().StringVar(&f.socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+}
+
+func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, error) {
+	set := map[string]string{}
+	for _, kv := range f.set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--set %q: want KEY=VALUE", kv)
+		}
+		set[k] = v
+	}
+	st, warns, err := stack.Load(ctx, stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
+	if err != nil {
+		return nil, err
+	}
+	if len(warns) > 0 {
+		fmt.Fprintln(stderr, stack.FormatWarnings(warns))
+	}
+	return st, nil
+}
+
+// toSpec converts a loaded stack into what the engine runs.
+func toSpec(st *stack.Stack) (engine.StackSpec, error) {
+	spec := engine.StackSpec{Name: st.Name}
+	for _, s := range st.Services {
+		if s.Image == "" {
+			return spec, fmt.Errorf("service %s: no image (building images from a stack file is not wired yet: run `berth build` and set image:)", s.Name)
+		}
+		pol, err := restart.Parse(s.Restart.Mode)
+		if err != nil {
+			return spec, fmt.Errorf("service %s: %w", s.Name, err)
+		}
+		pol.MaxRetries = s.Restart.MaxRetries
+		svc := engine.ServiceSpec{
+			Name: s.Name, Image: s.Image, Command: s.Command, Entrypoint: s.Entrypoint, Env: s.Environment,
+			User: s.User, WorkingDir: s.WorkingDir, Restart: pol, Replicas: s.Replicas,
+			MemoryBytes: s.Limits.MemoryBytes, CPUs: s.Limits.CPUs, Pids: s.Limits.Pids,
+			ReadOnly: s.ReadOnly, CapAdd: s.CapAdd, CapDrop: s.CapDrop, StopTimeout: s.StopGracePeriod,
+			DependsOn: map[string]string{},
+		}
+		if s.StopSignal != "" {
+			sig, ok := signalNames[strings.TrimPrefix(strings.ToUpper(s.StopSignal), "SIG")]
+			if !ok {
+				return spec, fmt.Errorf("service %s: stop_signal %q is not a known signal", s.Name, s.StopSignal)
+			}
+			svc.StopSignal = sig
+		}
+		for _, p := range s.Ports {
+			svc.Ports = append(svc.Ports, engine.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+		}
+		for _, m := range s.Volumes {
+			src := m.Source
+			if m.Type == stack.MountVolume {
+				if v, ok := st.Volumes[m.Source]; ok {
+					src = v.Name
+				}
+			}
+			svc.Mounts = append(svc.Mounts, engine.Mount{Type: m.Type, Source: src, Target: m.Target, ReadOnly: m.ReadOnly})
+		}
+		for _, ref := range s.Secrets {
+			sec, ok := st.Secrets[ref.Source]
+			if !ok || sec.File == "" {
+				return spec, fmt.Errorf("service %s: secret %s: only file secrets are supported", s.Name, ref.Source)
+			}
+			target := strings.TrimPrefix(ref.Target, "/run/secrets/")
+			svc.Secrets = append(svc.Secrets, engine.Secret{Name: ref.Source, Target: target, File: sec.File})
+		}
+		if h := s.Healthcheck; h != nil {
+			test := h.Test
+			if h.Disable {
+				test = []string{"NONE"}
+			}
+			svc.Health = &health.Check{Test: test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
+				StartInterval: h.StartInterval, Retries: h.Retries}
+		}
+		for dep, d := range s.DependsOn {
+			svc.DependsOn[dep] = d.Condition
+		}
+		spec.Services = append(spec.Services, svc)
+	}
+	return spec, nil
+}
+
+var signalNames = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT,
+	"KILL": syscall.SIGKILL, "HUP": syscall.SIGHUP, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH}
+
+func newUpCommand() *cobra.Command {
+	var f stackFlags
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Create or update a stack's containers",
+		Example: `  berth up
+  berth up -f compose.yaml
+  berth up --env prod`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			spec, err := toSpec(st)
+			if err != nil {
+				return err
+			}
+			c := api.NewClient(f.socket)
+			var cs []engine.Container
+			if err := c.Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(st.Name)+"/up", nil, spec, &cs); err != nil {
+				return err
+			}
+			printContainers(cmd.OutOrStdout(), cs)
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func newDownCommand() *cobra.Command {
+	var f stackFlags
+	cmd := &cobra.Command{
+		Use:     "down",
+		Short:   "Remove a stack's containers and network",
+		Example: "  berth down\n  berth down -p shop",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			name := f.project
+			if name == "" {
+				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				name = st.Name
+			}
+			return api.NewClient(f.socket).Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(name)+"/down", nil, nil, nil)
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func newPsCommand() *cobra.Command {
+	var socket, project string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "ps",
+		Short:   "List containers",
+		Example: "  berth ps\n  berth ps -p shop --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var cs []engine.Container
+			q := url.Values{}
+			if project != "" {
+				q.Set("stack", project)
+			}
+			if err := api.NewClient(socket).Do(cmd.Context(), http.MethodGet, "/containers", q, nil, &cs); err != nil {
+				return err
+			}
+			if asJSON {
+				return writeIndentedJSON(cmd.OutOrStdout(), cs)
+			}
+			printContainers(cmd.OutOrStdout(), cs)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&project, "project-name", "p", "", "only this stack")
+	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printContainers(w io.Writer, cs []engine.Container) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tHEALTH\tRESTARTS\tIP\tPORTS\tIMAGE")
+	for _, c := range cs {
+		var ports []string
+		for _, p := range c.Ports {
+			host := p.HostIP
+			if host == "" {
+				host = "0.0.0.0"
+			}
+			ports = append(ports, fmt.Sprintf("%s:%d->%d", host, p.HostPort, p.ContainerPort))
+		}
+		state := c.State
+		if c.State == engine.StateRunning {
+			state += " " + time.Since(c.StartedAt).Round(time.Second).String()
+		} else if c.State == engine.StateExited {
+			state += fmt.Sprintf(" (%d)", c.ExitCode)
+		}
+		if c.OOMKilled {
+			state += " oom-killed"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, state, c.Health, c.Restarts, c.IP, strings.Join(ports, ","), shortDigest(c.Image))
+	}
+	tw.Flush()
+}
+
+func newLogsCommand() *cobra.Command {
+	var f stackFlags
+	var follow, timestamps bool
+	var since string
+	var tail int
+	cmd := &cobra.Command{
+		Use:     "logs [SERVICE]",
+		Short:   "Show (and follow) the logs of a stack's containers, replicas interleaved",
+		Example: "  berth logs -f\n  berth logs web --tail 100 --since 10m",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := f.project
+			if name == "" {
+				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				name = st.Name
+			}
+			q := url.Values{}
+			if len(args) == 1 {
+				q.Set("service", args[0])
+			}
+			if follow {
+				q.Set("follow", "1")
+			}
+			if since != "" {
+				q.Set("since", since)
+			}
+			if tail > 0 {
+				q.Set("tail", fmt.Sprint(tail))
+			}
+			out := cmd.OutOrStdout()
+			err := api.NewClient(f.socket).Stream(cmd.Context(), http.MethodGet, "/stacks/"+url.PathEscape(name)+"/logs", q, nil, func(raw json.RawMessage) error {
+				var e logs.Entry
+				if err := json.Unmarshal(raw, &e); err != nil {
+					return err
+				}
+				return logs.Format(out, e, len(name)+8, timestamps)
+			})
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		},
+	}
+	f.addFile(cmd, "")
+	f.addRest(cmd)
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep following new output")
+	cmd.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "show timestamps")
+	cmd.Flags().StringVar(&since, "since", "", "only lines since a duration ago (10m) or an RFC 3339 time")
+	cmd.Flags().IntVarP(&tail, "tail", "n", 0, "only the last N lines of each container (0: all)")
+	return cmd
+}

@@ -1,0 +1,96 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/engine/network"
+	"github.com/berth-dev/berth/internal/engine/runtime"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// Options configure a daemon.
+type Options struct {
+	Root    string // default /var/lib/berth
+	Socket  string // default api.DefaultSocket
+	RunDir  string // default /run/berth
+	Version string
+	Log     *slog.Logger
+}
+
+// Run opens everything, serves the API until ctx ends, then stops serving.
+// Containers keep running under their supervisors when the daemon stops;
+// the next daemon re-adopts them.
+func Run(ctx context.Context, o Options) error {
+	if o.Root == "" {
+		o.Root = "/var/lib/berth"
+	}
+	if o.RunDir == "" {
+		o.RunDir = "/run/berth"
+	}
+	if o.Socket == "" {
+		o.Socket = api.DefaultSocket
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("berth daemon must run as root (it creates namespaces, cgroups, mounts and network devices)")
+	}
+	runc := runtime.Runc{Root: filepath.Join(o.RunDir, "runc")}
+	if _, err := runc.LookPath(); err != nil {
+		return fmt.Errorf("%w (install runc: apt-get install runc)", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(o.Root)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	nm, err := network.NewManager(filepath.Join(o.Root, "networks"), o.RunDir, nil)
+	if err != nil {
+		return err
+	}
+	nets := newNetworks(nm)
+	defer nets.close()
+	rt := &containerRuntime{runc: runc, root: o.Root, executable: exe}
+	eng, err := engine.New(o.Root, images{s: st}, rt, nets, o.Log)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	nets.lookup = eng.Lookup
+	if err := eng.Restore(ctx); err != nil {
+		o.Log.Warn("restoring networks of adopted containers", "err", err)
+	}
+
+	l, err := api.Listen(o.Socket)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: eng.Handler(o.Version), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	o.Log.Info("berth daemon listening", "socket", o.Socket, "root", o.Root, "containers", len(eng.Containers("")))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	os.Remove(o.Socket)
+	return nil
+}

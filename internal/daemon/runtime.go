@@ -1,0 +1,181 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engine/runtime"
+)
+
+// containerRuntime adapts internal/engine/runtime (runc under a supervisor
+// per container) to engine.Runtime.
+type containerRuntime struct {
+	runc       runtime.Runc
+	root       string // the daemon's root: containers/<id>, volumes/<name>
+	executable string // the berth binary that provides `berth shim`
+}
+
+func (r *containerRuntime) dir(id string) string { return filepath.Join(r.root, "containers", id) }
+
+// Start writes the container's host files (resolv.conf, hosts, hostname),
+// its secrets on a tmpfs, the OCI spec, and starts its supervisor.
+func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) error {
+	etc := filepath.Join(c.Dir, "etc")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		return err
+	}
+	resolv := "nameserver " + c.Nameserver + "\noptions ndots:0\n"
+	if c.Nameserver == "" {
+		resolv = ""
+	}
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if c.IP != "" {
+		hosts += c.IP + "\t" + c.Hostname + "\n"
+	}
+	for name, content := range map[string]string{"resolv.conf": resolv, "hosts": hosts, "hostname": c.Hostname + "\n"} {
+		if err := os.WriteFile(filepath.Join(etc, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	mounts, err := r.mounts(c)
+	if err != nil {
+		return err
+	}
+	svc := c.Service
+	spec, err := runtime.Spec(runtime.Container{
+		ID: c.ID, Rootfs: c.Rootfs, Args: c.Args, Env: c.Env, Cwd: c.Cwd, User: c.User, Hostname: c.Hostname,
+		ReadOnlyRootfs: svc.ReadOnly, Mounts: mounts, NetNS: c.NetNS,
+		Resources: runtime.Resources{MemoryBytes: svc.MemoryBytes, CPUQuota: svc.CPUs, PidsLimit: svc.Pids},
+		CapAdd:    svc.CapAdd, CapDrop: svc.CapDrop,
+		ResolvConf: filepath.Join(etc, "resolv.conf"), Hosts: filepath.Join(etc, "hosts"), HostnameFile: filepath.Join(etc, "hostname"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := runtime.WriteSpec(c.Dir, spec); err != nil {
+		return err
+	}
+	_, err = runtime.StartShim(ctx, runtime.ShimOptions{
+		Executable: r.executable, Bundle: c.Dir, ID: c.ID,
+		LogPath: filepath.Join(c.Dir, "container.log"), LogMaxSize: 10 << 20, LogMaxFiles: 3, Runtime: r.runc,
+	})
+	return err
+}
+
+// mounts turns volumes, bind mounts and secrets into runtime mounts.
+// Secrets are written to a tmpfs of the container's own (mode 0400), so
+// their values never touch a disk, and bind-mounted read-only.
+func (r *containerRuntime) mounts(c engine.ContainerConfig) ([]runtime.Mount, error) {
+	var out []runtime.Mount
+	for _, m := range c.Mounts {
+		switch m.Type {
+		case "volume":
+			if strings.ContainsAny(m.Source, "/\\") || m.Source == "" || m.Source == "." || m.Source == ".." {
+				return nil, fmt.Errorf("volume name %q is invalid", m.Source)
+			}
+			src := filepath.Join(r.root, "volumes", m.Source, "_data")
+			if err := os.MkdirAll(src, 0o755); err != nil {
+				return nil, err
+			}
+			out = append(out, runtime.Mount{Source: src, Destination: m.Target, Type: "bind", ReadOnly: m.ReadOnly})
+		case "bind":
+			if _, err := os.Stat(m.Source); err != nil {
+				return nil, fmt.Errorf("bind mount source %s: %w", m.Source, err)
+			}
+			out = append(out, runtime.Mount{Source: m.Source, Destination: m.Target, Type: "bind", ReadOnly: m.ReadOnly})
+		case "tmpfs":
+			out = append(out, runtime.Mount{Destination: m.Target, Type: "tmpfs"})
+		default:
+			return nil, fmt.Errorf("mount type %q is not supported", m.Type)
+		}
+	}
+	if len(c.Secrets) > 0 {
+		dir := filepath.Join(c.Dir, "secrets")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		if !isMountpoint(dir) {
+			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=1m,mode=0700"); err != nil {
+				return nil, fmt.Errorf("secrets tmpfs: %w", err)
+			}
+		}
+		for _, s := range c.Secrets {
+			data, err := os.ReadFile(s.File)
+			if err != nil {
+				return nil, fmt.Errorf("secret %s: %w", s.Name, err)
+			}
+			target := s.Target
+			if target == "" {
+				target = s.Name
+			}
+			if strings.ContainsAny(target, "/\\") || target == "." || target == ".." {
+				return nil, fmt.Errorf("secret %s: target %q must be a plain file name", s.Name, target)
+			}
+			if err := os.WriteFile(filepath.Join(dir, target), data, 0o400); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, runtime.Mount{Source: dir, Destination: "/run/secrets", Type: "bind", ReadOnly: true})
+	}
+	return out, nil
+}
+
+func isMountpoint(dir string) bool {
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		f := bytes.Fields(line)
+		if len(f) > 4 && string(f[4]) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *containerRuntime) Wait(ctx context.Context, id string) (engine.Exit, error) {
+	x, err := runtime.WaitExit(ctx, r.dir(id))
+	if err != nil {
+		return engine.Exit{}, err
+	}
+	return engine.Exit{Code: x.ExitCode, OOMKilled: x.OOMKilled, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt}, nil
+}
+
+func (r *containerRuntime) Kill(id string, sig syscall.Signal) error { return r.runc.Kill(id, sig) }
+
+// Delete removes the runc container and unmounts the secrets tmpfs.
+func (r *containerRuntime) Delete(id string) error {
+	err := r.runc.Delete(id)
+	secrets := filepath.Join(r.dir(id), "secrets")
+	if isMountpoint(secrets) {
+		if uerr := unix.Unmount(secrets, unix.MNT_DETACH); uerr != nil && !errors.Is(uerr, unix.EINVAL) {
+			err = errors.Join(err, uerr)
+		}
+	}
+	return err
+}
+
+func (r *containerRuntime) Exec(ctx context.Context, id string, args []string) (int, string, error) {
+	var out bytes.Buffer
+	code, err := r.runc.Exec(ctx, id, runtime.ExecOptions{Args: args, Stdout: &out, Stderr: &out})
+	s := out.String()
+	if len(s) > 4096 {
+		s = s[:4096]
+	}
+	return code, s, err
+}
+
+func (r *containerRuntime) Running(id string) bool {
+	st, err := runtime.Adopt(r.dir(id))
+	return err == nil && st.ShimAlive && st.InitAlive
+}
