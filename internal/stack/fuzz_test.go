@@ -1,0 +1,44 @@
+package stack
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzLoad feeds arbitrary bytes as a compose file: Load must return a
+// stack or an error, never panic (plain go test runs the seeds only).
+func FuzzLoad(f *testing.F) {
+	full, err := os.ReadFile("testdata/full/compose.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(full)
+	for _, s := range []string{
+		"",
+		"services: {web: {image: x}}\n",
+		"services:\n  web:\n    image: x\n    ports: [\"abc:80\", \"1-2:3-4\", \"::\"]\n",
+		"services: {a: {image: x, depends_on: [b]}, b: {image: x, depends_on: [a]}}\n",
+		"services: {web: {image: \"${X:?boom}\"}}\n",
+		"x: &a [*a]\n",
+		"services: {web: {image: x, volumes: [\":::\", {type: tmpfs}], tmpfs: [\"/t:size=zz\"]}}\n",
+		"services: {web: {image: x, healthcheck: {test: 5}, deploy: {replicas: -1}}}\n",
+		"services: {web: {image: x, secrets: [{source: s, mode: 99999999}]}}\nsecrets: {s: {file: /dev/null}}\n",
+		"name: \"\"\nservices: {\"\": {image: x}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "compose.yaml")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile("/tmp/fuzzlast", data, 0o644)
+		st, _, err := Load(context.Background(), LoadOptions{Files: []string{p}, LookupEnv: env(), ProjectName: "fuzz"})
+		if err == nil && st == nil {
+			t.Fatal("nil stack without an error")
+		}
+	})
+}

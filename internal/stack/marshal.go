@@ -1,0 +1,120 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Durations are written as Go duration strings ("30s", "1m30s") rather
+// than nanosecond integers, so `berth config` output and the daemon's API
+// stay readable; both forms are accepted when reading.
+
+type jsonDuration time.Duration
+
+func (d jsonDuration) MarshalJSON() ([]byte, error) {
+	if d == 0 {
+		return []byte(`"0s"`), nil
+	}
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *jsonDuration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("duration: want a string like \"30s\", got %s", b)
+		}
+		*d = jsonDuration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %v", s, err)
+	}
+	*d = jsonDuration(v)
+	return nil
+}
+
+type serviceJSON Service
+
+type serviceWire struct {
+	*serviceJSON
+	StopGracePeriod *jsonDuration `json:"stop_grace_period,omitempty"`
+}
+
+// MarshalJSON writes StopGracePeriod as a duration string.
+func (s Service) MarshalJSON() ([]byte, error) {
+	w := serviceWire{serviceJSON: (*serviceJSON)(&s)}
+	if s.StopGracePeriod != 0 {
+		d := jsonDuration(s.StopGracePeriod)
+		w.StopGracePeriod = &d
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *Service) UnmarshalJSON(b []byte) error {
+	w := serviceWire{serviceJSON: (*serviceJSON)(s)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.StopGracePeriod != nil {
+		s.StopGracePeriod = time.Duration(*w.StopGracePeriod)
+	}
+	return nil
+}
+
+type healthcheckWire struct {
+	Test          []string     `json:"test,omitempty"`
+	Interval      jsonDuration `json:"interval,omitempty"`
+	Timeout       jsonDuration `json:"timeout,omitempty"`
+	StartPeriod   jsonDuration `json:"start_period,omitempty"`
+	StartInterval jsonDuration `json:"start_interval,omitempty"`
+	Retries       int          `json:"retries,omitempty"`
+	Disable       bool         `json:"disable,omitempty"`
+}
+
+// MarshalJSON writes the durations as strings.
+func (h Healthcheck) MarshalJSON() ([]byte, error) {
+	return json.Marshal(healthcheckWire{h.Test, jsonDuration(h.Interval), jsonDuration(h.Timeout),
+		jsonDuration(h.StartPeriod), jsonDuration(h.StartInterval), h.Retries, h.Disable})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (h *Healthcheck) UnmarshalJSON(b []byte) error {
+	var w healthcheckWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*h = Healthcheck{w.Test, time.Duration(w.Interval), time.Duration(w.Timeout),
+		time.Duration(w.StartPeriod), time.Duration(w.StartInterval), w.Retries, w.Disable}
+	return nil
+}
+
+type updateConfigWire struct {
+	Parallelism     *uint64      `json:"parallelism,omitempty"`
+	Delay           jsonDuration `json:"delay,omitempty"`
+	FailureAction   string       `json:"failure_action,omitempty"`
+	Monitor         jsonDuration `json:"monitor,omitempty"`
+	MaxFailureRatio float64      `json:"max_failure_ratio,omitempty"`
+	Order           string       `json:"order,omitempty"`
+}
+
+// MarshalJSON writes the durations as strings.
+func (u UpdateConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(updateConfigWire{u.Parallelism, jsonDuration(u.Delay), u.FailureAction,
+		jsonDuration(u.Monitor), u.MaxFailureRatio, u.Order})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (u *UpdateConfig) UnmarshalJSON(b []byte) error {
+	var w updateConfigWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*u = UpdateConfig{w.Parallelism, time.Duration(w.Delay), w.FailureAction,
+		time.Duration(w.Monitor), w.MaxFailureRatio, w.Order}
+	return nil
+}

@@ -1,0 +1,201 @@
+package stack
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/tree"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// supported lists every compose attribute berth implements, as compose-go
+// paths of the canonical (long-syntax) model. It is an allowlist on
+// purpose: an attribute compose adds later is reported until berth wires
+// it in, never silently ignored.
+var supported = []string{
+	"name", "version", "services", "services.*",
+	"include", "include.[].path", "include.[].env_file", "include.[].project_directory",
+
+	"services.*.image", "services.*.profiles",
+	"services.*.build", "services.*.build.context", "services.*.build.dockerfile",
+	"services.*.build.args", "services.*.build.args.*", "services.*.build.target",
+	"services.*.command", "services.*.entrypoint",
+	"services.*.environment", "services.*.environment.*",
+	"services.*.env_file", "services.*.env_file.[].path", "services.*.env_file.[].required", "services.*.env_file.[].format",
+	"services.*.user", "services.*.working_dir", "services.*.hostname",
+	"services.*.ports", "services.*.ports.[].target", "services.*.ports.[].published",
+	"services.*.ports.[].host_ip", "services.*.ports.[].protocol", "services.*.ports.[].mode",
+	"services.*.volumes", "services.*.volumes.[].type", "services.*.volumes.[].source",
+	"services.*.volumes.[].target", "services.*.volumes.[].read_only",
+	"services.*.volumes.[].bind", "services.*.volumes.[].bind.create_host_path",
+	"services.*.volumes.[].volume", "services.*.volumes.[].tmpfs",
+	"services.*.volumes.[].tmpfs.size", "services.*.volumes.[].tmpfs.mode",
+	"services.*.tmpfs",
+	"services.*.healthcheck", "services.*.healthcheck.test", "services.*.healthcheck.interval",
+	"services.*.healthcheck.timeout", "services.*.healthcheck.retries", "services.*.healthcheck.start_period",
+	"services.*.healthcheck.start_interval", "services.*.healthcheck.disable",
+	"services.*.depends_on", "services.*.depends_on.*", "services.*.depends_on.*.condition",
+	"services.*.depends_on.*.required", "services.*.depends_on.*.restart",
+	"services.*.scale", "services.*.restart",
+	"services.*.deploy", "services.*.deploy.mode", "services.*.deploy.replicas",
+	"services.*.deploy.resources", "services.*.deploy.resources.limits",
+	"services.*.deploy.resources.limits.cpus", "services.*.deploy.resources.limits.memory",
+	"services.*.deploy.resources.limits.pids",
+	"services.*.deploy.restart_policy", "services.*.deploy.restart_policy.condition",
+	"services.*.deploy.restart_policy.max_attempts",
+	"services.*.mem_limit", "services.*.cpus", "services.*.pids_limit",
+	"services.*.secrets", "services.*.secrets.[].source", "services.*.secrets.[].target",
+	"services.*.secrets.[].uid", "services.*.secrets.[].gid", "services.*.secrets.[].mode",
+	"services.*.configs", "services.*.configs.[].source", "services.*.configs.[].target",
+	"services.*.configs.[].uid", "services.*.configs.[].gid", "services.*.configs.[].mode",
+	"services.*.read_only", "services.*.cap_add", "services.*.cap_drop",
+	"services.*.networks", "services.*.networks.*",
+	"services.*.labels", "services.*.labels.*", "services.*.label_file",
+	"services.*.stop_signal", "services.*.stop_grace_period",
+
+	"volumes", "volumes.*", "volumes.*.name", "volumes.*.external", "volumes.*.external.name",
+	"volumes.*.labels", "volumes.*.labels.*", "volumes.*.driver",
+	"networks", "networks.*", "networks.*.name", "networks.*.external", "networks.*.external.name",
+	"networks.*.internal", "networks.*.labels", "networks.*.labels.*", "networks.*.driver",
+	"secrets", "secrets.*", "secrets.*.name", "secrets.*.file", "secrets.*.environment",
+	"configs", "configs.*", "configs.*.name", "configs.*.file", "configs.*.environment", "configs.*.content",
+}
+
+func init() {
+	for _, o := range []string{"update_config", "rollback_config"} {
+		supported = append(supported, "services.*.deploy."+o)
+		for _, f := range []string{"parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order"} {
+			supported = append(supported, "services.*.deploy."+o+"."+f)
+		}
+	}
+}
+
+// unsupportedValues are supported attributes with values berth does not
+// implement: the value decides.
+var unsupportedValues = []struct {
+	path string
+	bad  func(any) bool
+	msg  string
+}{
+	{"services.*.deploy.mode", func(v any) bool { return v != "replicated" }, "only replicated services are supported (berth runs on one host)"},
+	{"services.*.depends_on.*.restart", func(v any) bool { return v == true }, "restarting dependents when a dependency restarts is not supported"},
+	{"volumes.*.driver", func(v any) bool { return v != "local" && v != "" }, "only the local volume driver is supported"},
+	{"networks.*.driver", func(v any) bool { return v != "bridge" && v != "" }, "only bridge networks are supported"},
+	{"services.*.ports.[].mode", func(v any) bool { return v != "ingress" && v != "host" }, "unknown port mode"},
+}
+
+// messages explain why some common attributes have no effect.
+var messages = map[string]string{
+	"expose":           "ignored: every port of a container is reachable from the stack's network",
+	"container_name":   "ignored: berth names containers <stack>-<service>-<n>",
+	"privileged":       "not supported: berth does not run privileged containers",
+	"network_mode":     "not supported: services join the stack's networks",
+	"logging":          "ignored: berth keeps JSON-lines logs with rotation",
+	"deploy.placement": "ignored: berth runs on one host",
+}
+
+// supportCheck gathers compose-go's unsupported-attribute findings during
+// a load.
+type supportCheck struct {
+	found []loader.UnsupportedAttribute
+}
+
+func newSupportCheck() *supportCheck { return &supportCheck{} }
+
+func (c *supportCheck) option() func(*loader.Options) {
+	paths := make([]tree.Path, len(supported))
+	for i, p := range supported {
+		paths[i] = tree.Path(p)
+	}
+	var patterns []loader.UnsupportedAttributePattern
+	for _, u := range unsupportedValues {
+		patterns = append(patterns, loader.UnsupportedAttributePattern{Path: tree.Path(u.path), Detect: u.bad})
+	}
+	report := func(found []loader.UnsupportedAttribute) { c.found = append(c.found, found...) }
+	return func(o *loader.Options) {
+		loader.WithUnsupportedAttributesCheck(patterns, report)(o)
+		loader.WithSupportedAttributes(paths, nil)(o)
+	}
+}
+
+// warnings turns the findings into Warnings, one per attribute (list
+// items collapse into one), leaving out services that profiles disabled.
+func (c *supportCheck) warnings(p *types.Project) []Warning {
+	seen := map[string]bool{}
+	var out []Warning
+	for _, f := range c.found {
+		parts := f.Path.Parts()
+		var w Warning
+		if len(parts) >= 3 && parts[0] == "services" {
+			if _, active := p.Services[parts[1]]; !active {
+				continue
+			}
+			w.Service = parts[1]
+			w.Field = fieldPath(parts[2:])
+		} else {
+			w.Field = fieldPath(parts)
+		}
+		key := w.Service + "\x00" + w.Field
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		w.Message = warningMessage(f.Path.String(), w)
+		out = append(out, w)
+	}
+	return out
+}
+
+// fieldPath renders path parts as "ports[].app_protocol".
+func fieldPath(parts []string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if p == tree.PathMatchList {
+			b.WriteString("[]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func warningMessage(full string, w Warning) string {
+	for _, u := range unsupportedValues {
+		if tree.Path(full).Matches(tree.Path(u.path)) {
+			return u.msg
+		}
+	}
+	if m, ok := messages[w.Field]; ok && w.Service != "" {
+		return m
+	}
+	return "not supported by berth; ignored"
+}
+
+func sortWarnings(ws []Warning) {
+	sort.SliceStable(ws, func(i, j int) bool {
+		if ws[i].Service != ws[j].Service {
+			return ws[i].Service < ws[j].Service
+		}
+		return ws[i].Field < ws[j].Field
+	})
+}
+
+// FormatWarnings renders warnings as one message (what the CLI prints once),
+// or "" when there are none.
+func FormatWarnings(ws []Warning) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "warning: %d attribute(s) not supported by berth, ignored:", len(ws))
+	for _, w := range ws {
+		b.WriteString("\n  ")
+		b.WriteString(w.String())
+	}
+	return b.String()
+}
