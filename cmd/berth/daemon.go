@@ -32,5 +32,6 @@ them again. Needs root, runc and the CNI plugins (containernetworking-plugins).`
 	}
 	cmd.Flags().StringVar(&o.Root, "root", "/var/lib/berth", "directory for images, containers, volumes and networks")
 	cmd.Flags().StringVar(&o.Socket, "socket", api.DefaultSocket, "unix socket for the API")
+	cmd.Flags().StringVar(&o.RunDir, "run-dir", "/run/berth", "runtime state: network namespaces, runc state")
 	return cmd
 }

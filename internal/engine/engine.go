@@ -630,11 +630,19 @@ func (e *Engine) Down(ctx context.Context, stack string) error {
 		}
 	}
 	e.mu.Unlock()
-	var errs []error
-	for _, id := range ids {
-		errs = append(errs, e.remove(ctx, id))
+	// In parallel: each stop may wait out its grace period (a PID 1 that
+	// ignores SIGTERM gets SIGKILL only after it).
+	errs := make([]error, len(ids)+1)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.remove(ctx, id)
+		}()
 	}
-	errs = append(errs, e.nets.Remove(ctx, stack))
+	wg.Wait()
+	errs[len(ids)] = e.nets.Remove(ctx, stack)
 	return errors.Join(errs...)
 }
 

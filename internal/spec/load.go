@@ -26,7 +26,7 @@ type LoadOptions struct {
 }
 
 // topFields are berth.yaml's top-level keys.
-var topFields = []string{"vars", "context", "repositories", "images", "services", "environments"}
+var topFields = []string{"vars", "context", "repositories", "images", "services", "environments", "volumes", "secrets", "configs", "networks"}
 
 // Load reads and validates the berth.yaml at path. Problems come back as
 // Errors (every one found, each with file:line:col and field path); an
@@ -170,6 +170,16 @@ func (l *loader) top(root *yaml.Node) {
 	}
 	if n := fs["environments"]; n != nil {
 		l.f.Environments = d.resolve(n, "environments")
+	}
+	// The stack's compose-format top-level sections belong with services:
+	// kept raw for internal/stack, which validates them.
+	for _, k := range []string{"volumes", "secrets", "configs", "networks"} {
+		if n := fs[k]; n != nil {
+			if l.f.Compose == nil {
+				l.f.Compose = map[string]*yaml.Node{}
+			}
+			l.f.Compose[k] = d.resolve(n, k)
+		}
 	}
 }
 

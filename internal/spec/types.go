@@ -29,6 +29,9 @@ type File struct {
 	// Services and Environments are kept as raw YAML (nil when absent) for
 	// the engine and deploy parts of berth; they are not validated here.
 	Services, Environments *yaml.Node
+	// Compose holds the other compose-format top-level sections of the
+	// stack (volumes, secrets, configs, networks), raw, by key.
+	Compose map[string]*yaml.Node
 }
 
 // Repository is a Debian apt repository that debs layers resolve from.

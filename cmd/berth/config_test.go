@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func runConfig(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := newConfigCommand()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestConfigCommand(t *testing.T) {
+	dir := t.TempDir()
+	compose := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(compose, []byte(`name: demo
+services:
+  web:
+    image: "web:${TAG:-1}"
+    ports: ["127.0.0.1:8080:80"]
+    privileged: true
+    secrets: [key]
+    healthcheck: {test: [CMD, "true"], interval: 2s}
+    environment: {VERSION: "1.0"}
+secrets:
+  key: {environment: API_KEY}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("API_KEY", "hunter2-secret-value")
+
+	out, stderr, err := runConfig(t, "-f", compose, "--set", "TAG=7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("output is not YAML: %v\n%s", err, out)
+	}
+	for _, want := range []string{"name: demo", "image: web:7", "interval: 2s", "environment: API_KEY", `VERSION: "1.0"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+stderr, "hunter2") {
+		t.Error("a secret value was printed")
+	}
+	if !strings.Contains(stderr, "services.web.privileged") || strings.Count(stderr, "warning:") != 1 {
+		t.Errorf("stderr should list the unsupported attribute once:\n%s", stderr)
+	}
+
+	out, _, err = runConfig(t, "-f", compose, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Name     string `json:"name"`
+		Services []struct {
+			Image string `json:"image"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Name != "demo" || st.Services[0].Image != "web:1" {
+		t.Errorf("--json: %v %+v\n%s", err, st, out)
+	}
+
+	if err := os.WriteFile(compose, []byte("services:\n  web:\n    image: x\n    imgae: y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runConfig(t, "-f", compose)
+	if err == nil || !strings.Contains(err.Error(), `:4:5: services.web: unknown field "imgae"`) {
+		t.Errorf("bad file: %v", err)
+	}
+	if _, _, err := runConfig(t, "-f", compose, "--set", "novalue"); err == nil || !strings.Contains(err.Error(), "KEY=VALUE") {
+		t.Errorf("--set without =: %v", err)
+	}
+}
