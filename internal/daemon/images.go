@@ -59,3 +59,28 @@ func (a images) Rootfs(ctx context.Context, digest, dir string) (string, error) 
 
 // ReleaseRootfs unmounts it (the directory is the engine's to delete).
 func (a images) ReleaseRootfs(dir string) error { return a.s.Unmount(dir) }
+
+// Pull fetches ref again (the store skips blobs it has).
+func (a images) Pull(ctx context.Context, ref string) (engine.ImageInfo, error) {
+	img, err := a.s.Pull(ctx, ref, a.opts)
+	if err != nil {
+		return engine.ImageInfo{}, err
+	}
+	return imageInfo(img), nil
+}
+
+// List lists stored images.
+func (a images) List() ([]engine.ImageSummary, error) {
+	imgs, err := a.s.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.ImageSummary, len(imgs))
+	for i, img := range imgs {
+		out[i] = engine.ImageSummary{Names: img.Names, Digest: img.Digest, Size: img.Size, Created: img.Created}
+	}
+	return out, nil
+}
+
+// Remove deletes an image.
+func (a images) Remove(ref string, force bool) error { return a.s.Remove(ref, force) }

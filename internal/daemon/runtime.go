@@ -179,3 +179,28 @@ func (r *containerRuntime) Running(id string) bool {
 	st, err := runtime.Adopt(r.dir(id))
 	return err == nil && st.ShimAlive && st.InitAlive
 }
+
+// ExecIO runs an interactive process in the container.
+func (r *containerRuntime) ExecIO(ctx context.Context, id string, o engine.ExecIO) (int, error) {
+	var resize chan runtime.Size
+	if o.Resize != nil {
+		resize = make(chan runtime.Size, 1)
+		go func() {
+			for hw := range o.Resize {
+				resize <- runtime.Size{Rows: hw[0], Cols: hw[1]}
+			}
+			close(resize)
+		}()
+	}
+	return r.runc.Exec(ctx, id, runtime.ExecOptions{Args: o.Args, Env: o.Env, User: o.User, Tty: o.Tty,
+		Size: runtime.Size{Rows: o.Height, Cols: o.Width}, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Resize: resize})
+}
+
+// Stats reads the container's cgroup counters (network counters: TODO).
+func (r *containerRuntime) Stats(id string) (engine.Stats, error) {
+	st, err := runtime.ReadStats(runtime.CgroupsPath("", id))
+	if err != nil {
+		return engine.Stats{}, err
+	}
+	return engine.Stats{CPUNanos: st.CPUUsageNanos, MemoryBytes: st.MemoryUsage - st.MemoryCache, MemoryLimit: st.MemoryLimit, Pids: st.PidsCurrent}, nil
+}

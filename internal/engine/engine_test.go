@@ -342,3 +342,12 @@ func TestDownRemovesEverythingAndFailedCreateLeavesNothing(t *testing.T) {
 		t.Fatalf("container dirs left: %d", len(entries))
 	}
 }
+
+func (r *fakeRuntime) ExecIO(_ context.Context, _ string, _ ExecIO) (int, error) { return 0, nil }
+func (r *fakeRuntime) Stats(string) (Stats, error)                               { return Stats{}, nil }
+
+func (fakeImages) Pull(ctx context.Context, ref string) (ImageInfo, error) {
+	return fakeImages{}.Resolve(ctx, ref)
+}
+func (fakeImages) List() ([]ImageSummary, error) { return nil, nil }
+func (fakeImages) Remove(string, bool) error     { return nil }

@@ -10,6 +10,7 @@ package engine
 
 import (
 	"context"
+	"io"
 	"net"
 	"syscall"
 	"time"
@@ -90,6 +91,43 @@ type Images interface {
 	Resolve(ctx context.Context, ref string) (ImageInfo, error) // pulls when missing
 	Rootfs(ctx context.Context, digest, dir string) (rootfs string, err error)
 	ReleaseRootfs(dir string) error
+	// Pull fetches ref again even when it is stored (berth pull).
+	Pull(ctx context.Context, ref string) (ImageInfo, error)
+	List() ([]ImageSummary, error)
+	// Remove deletes an image (force: even when a container uses it).
+	Remove(ref string, force bool) error
+}
+
+// ImageSummary is one stored image (berth images).
+type ImageSummary struct {
+	Names   []string  `json:"names"`
+	Digest  string    `json:"digest"`
+	Size    int64     `json:"size"`
+	Created time.Time `json:"created"`
+}
+
+// Stats are a container's resource numbers at one moment.
+type Stats struct {
+	CPUNanos    uint64 `json:"cpuNanos"` // cumulative CPU time
+	MemoryBytes uint64 `json:"memoryBytes"`
+	MemoryLimit uint64 `json:"memoryLimit"` // 0: unlimited
+	Pids        uint64 `json:"pids"`
+	NetRxBytes  uint64 `json:"netRxBytes"`
+	NetTxBytes  uint64 `json:"netTxBytes"`
+}
+
+// ExecIO connects an interactive exec (berth exec) to the client.
+type ExecIO struct {
+	Args   []string
+	Env    []string
+	User   string
+	Tty    bool
+	Width  uint16
+	Height uint16
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Resize <-chan [2]uint16 // height, width
 }
 
 // ContainerConfig is one container to run.
@@ -128,6 +166,10 @@ type Runtime interface {
 	Kill(id string, sig syscall.Signal) error
 	Delete(id string) error
 	Exec(ctx context.Context, id string, args []string) (int, string, error)
+	// ExecIO runs an interactive process (berth exec -it).
+	ExecIO(ctx context.Context, id string, o ExecIO) (int, error)
+	// Stats reads the container's cgroup and network counters.
+	Stats(id string) (Stats, error)
 	// Running reports whether a container started by an earlier daemon is
 	// still running (re-adoption after a restart).
 	Running(id string) bool

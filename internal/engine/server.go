@@ -20,9 +20,16 @@ func (e *Engine) LogFile(id string) string {
 	return filepath.Join(e.containersDir(), id, "container.log")
 }
 
+// routes are registered by the files that implement them (init funcs), so
+// each API area lives in its own file.
+var routes []func(e *Engine, mux *http.ServeMux)
+
 // Handler serves the engine's API (internal/engine/api) for the daemon.
 func (e *Engine) Handler(version string) http.Handler {
 	mux := http.NewServeMux()
+	for _, r := range routes {
+		r(e, mux)
+	}
 	mux.HandleFunc("GET /v1/version", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, http.StatusOK, api.VersionInfo{Version: version, API: "v1", PID: os.Getpid(), Root: e.root})
 	})
