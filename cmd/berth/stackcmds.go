@@ -167,10 +167,11 @@ func newUpCommand() *cobra.Command {
 
 func newDownCommand() *cobra.Command {
 	var f stackFlags
+	var volumes bool
 	cmd := &cobra.Command{
 		Use:     "down",
 		Short:   "Remove a stack's containers and network",
-		Example: "  berth down\n  berth down -p shop",
+		Example: "  berth down\n  berth down -v -p shop",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			name := f.project
@@ -181,10 +182,15 @@ func newDownCommand() *cobra.Command {
 				}
 				name = st.Name
 			}
-			return api.NewClient(f.socket).Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(name)+"/down", nil, nil, nil)
+			q := url.Values{}
+			if volumes {
+				q.Set("volumes", "1")
+			}
+			return api.NewClient(f.socket).Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(name)+"/down", q, nil, nil)
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "also remove the named volumes the stack's containers used")
 	return cmd
 }
 

@@ -620,13 +620,20 @@ func (e *Engine) remove(ctx context.Context, id string) error {
 	return nil
 }
 
-// Down removes a stack's containers and its network.
-func (e *Engine) Down(ctx context.Context, stack string) error {
+// Down removes a stack's containers and its network and, with volumes,
+// the named volumes its containers used.
+func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
 	var ids []string
+	vols := map[string]bool{}
 	e.mu.Lock()
 	for id, m := range e.containers {
 		if m.Stack == stack {
 			ids = append(ids, id)
+			for _, mt := range m.Spec.Mounts {
+				if mt.Type == "volume" && mt.Source != "" {
+					vols[mt.Source] = true
+				}
+			}
 		}
 	}
 	e.mu.Unlock()
@@ -643,7 +650,33 @@ func (e *Engine) Down(ctx context.Context, stack string) error {
 	}
 	wg.Wait()
 	errs[len(ids)] = e.nets.Remove(ctx, stack)
+	if volumes {
+		for v := range vols {
+			errs = append(errs, e.RemoveVolume(v))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// VolumeDir is where a named volume's data lives.
+func (e *Engine) VolumeDir(name string) string { return filepath.Join(e.root, "volumes", name) }
+
+// RemoveVolume deletes a named volume; a volume a container uses is kept.
+func (e *Engine) RemoveVolume(name string) error {
+	if name == "" || strings.ContainsAny(name, "/\\") || name == "." || name == ".." {
+		return fmt.Errorf("volume name %q is invalid", name)
+	}
+	e.mu.Lock()
+	for _, m := range e.containers {
+		for _, mt := range m.Spec.Mounts {
+			if mt.Type == "volume" && mt.Source == name {
+				e.mu.Unlock()
+				return fmt.Errorf("volume %s is in use by container %s", name, m.Name)
+			}
+		}
+	}
+	e.mu.Unlock()
+	return os.RemoveAll(e.VolumeDir(name))
 }
 
 // Containers lists containers (of one stack, or all), sorted by name.

@@ -331,7 +331,7 @@ func TestDownRemovesEverythingAndFailedCreateLeavesNothing(t *testing.T) {
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Down(context.Background(), "s"); err != nil {
+	if err := e.Down(context.Background(), "s", true); err != nil {
 		t.Fatal(err)
 	}
 	if len(e.Containers("s")) != 0 || len(nets.netns) != 0 || len(nets.attached) != 0 || nets.nets["s"] || len(rt.running) != 0 {

@@ -48,7 +48,7 @@ func (e *Engine) Handler(version string) http.Handler {
 		api.WriteJSON(w, http.StatusOK, e.Containers(spec.Name))
 	})
 	mux.HandleFunc("POST /v1/stacks/{name}/down", func(w http.ResponseWriter, r *http.Request) {
-		if err := e.Down(context.WithoutCancel(r.Context()), r.PathValue("name")); err != nil {
+		if err := e.Down(context.WithoutCancel(r.Context()), r.PathValue("name"), r.URL.Query().Get("volumes") == "1"); err != nil {
 			api.WriteError(w, http.StatusInternalServerError, err)
 			return
 		}
