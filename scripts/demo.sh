@@ -53,11 +53,35 @@ echo "==> berth inspect $addr/example/app:1.0.0"
 berth inspect "$addr/example/app:1.0.0" --top 5
 
 echo
+echo "==> starting the engine (berth daemon) and running the app with berth up"
+sock="$demo_dir/berth.sock"
+if [[ -f "$demo_dir/daemon.pid" ]]; then
+  BERTH_SOCKET="$sock" berth down -p goapp --file examples/goapp/berth.yaml >/dev/null 2>&1 || true
+  kill "$(cat "$demo_dir/daemon.pid")" 2>/dev/null || true
+  rm -f "$demo_dir/daemon.pid"
+fi
+berth daemon --root "$demo_dir/engine" --run-dir "$demo_dir/run" --socket "$sock" 2>"$demo_dir/daemon.log" &
+echo $! >"$demo_dir/daemon.pid"
+for _ in $(seq 1 100); do
+  [[ -S "$sock" ]] && break
+  sleep 0.1
+done
+export BERTH_SOCKET="$sock"
+app_port="${BERTH_DEMO_APP_PORT:-8080}"
+(cd examples/goapp && berth up --set APP_PORT="$app_port")
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$app_port/version" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "GET http://127.0.0.1:$app_port/version -> $(curl -fsS "http://127.0.0.1:$app_port/version")"
+berth ps
+
+echo
 echo "catalog:"
 crane catalog --insecure "$addr" | sed 's/^/  /'
 echo "tags of example/app:"
 crane ls --insecure "$addr/example/app" | sed 's/^/  /'
 echo
 echo "The registry keeps running on http://$addr (pid $(cat "$demo_dir/registry.pid"), log .demo/registry.log)."
-echo "Run the image with: docker run --rm -p 8080:8080 $addr/example/app:1.0.0"
-echo "Stop the registry with: kill \$(cat .demo/registry.pid)"
+echo "The app runs under berth's engine on http://127.0.0.1:$app_port (BERTH_SOCKET=$sock berth ps | logs | down)."
+echo "Stop everything with: BERTH_SOCKET=$sock berth down -p goapp; kill \$(cat .demo/daemon.pid) \$(cat .demo/registry.pid)"

@@ -25,6 +25,6 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 	root.AddCommand(newRegistryCommand())
 	root.AddCommand(newBuildCommand(), newLockCommand())
 	root.AddCommand(newInspectCommand(), newDiffCommand(), newRebaseCommand())
-	root.AddCommand(newDaemonCommand(), newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newShimCommand())
+	root.AddCommand(newDaemonCommand(), newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newShimCommand(), newConfigCommand())
 	return root
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -20,6 +21,8 @@ import (
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/engine/restart"
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
 )
 
@@ -69,12 +72,59 @@ func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, 
 	return st, nil
 }
 
+// buildServiceImages builds, with `berth build`, the images that services
+// name with build: (an image of berth.yaml's images:), into an OCI layout in
+// the cache, and points the services at them. The daemon loads them from
+// there (same host).
+func (f *stackFlags) buildServiceImages(ctx context.Context, st *stack.Stack, progress io.Writer) error {
+	var file *spec.File
+	for i := range st.Services {
+		s := &st.Services[i]
+		if s.Build == nil || s.Image != "" && s.Build.Image == "" {
+			continue
+		}
+		if s.Build.Image == "" {
+			return fmt.Errorf("service %s: build: a Dockerfile context is not supported by berth up yet; build it with `berth build --dockerfile` and set image:", s.Name)
+		}
+		if file == nil {
+			sf := specFlags{file: st.Files[0], set: f.set}
+			var err error
+			if file, err = sf.load(); err != nil {
+				return err
+			}
+		}
+		b, err := newBuilder(file, progress)
+		if err != nil {
+			return err
+		}
+		r, err := b.Build(ctx, s.Build.Image, s.Build.Variant)
+		if err != nil {
+			return fmt.Errorf("service %s: %w", s.Name, err)
+		}
+		if b.LockChanged() {
+			if err := b.Lock.Write(b.LockPath); err != nil {
+				return err
+			}
+		}
+		tag := s.Build.Image
+		if s.Build.Variant != "" {
+			tag += "-" + s.Build.Variant
+		}
+		ref := imageref.LayoutPrefix + filepath.Join(b.CacheDir, "stack-images") + ":" + tag
+		if err := imageref.Write(ctx, r.Image, ref, b.RefOptions); err != nil {
+			return err
+		}
+		s.Image = ref
+	}
+	return nil
+}
+
 // toSpec converts a loaded stack into what the engine runs.
 func toSpec(st *stack.Stack) (engine.StackSpec, error) {
 	spec := engine.StackSpec{Name: st.Name}
 	for _, s := range st.Services {
 		if s.Image == "" {
-			return spec, fmt.Errorf("service %s: no image (building images from a stack file is not wired yet: run `berth build` and set image:)", s.Name)
+			return spec, fmt.Errorf("service %s: no image and nothing to build", s.Name)
 		}
 		pol, err := restart.Parse(s.Restart.Mode)
 		if err != nil {
@@ -146,6 +196,9 @@ func newUpCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
+				return err
+			}
+			if err := f.buildServiceImages(cmd.Context(), st, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			spec, err := toSpec(st)
