@@ -39,6 +39,8 @@ apt_packages=(
 	iptables
 	wrk
 	ca-certificates
+	# berth's engine: CNI plugins (bridge, host-local, portmap, firewall)
+	containernetworking-plugins
 	# scripts/aptrepo.sh: the local apt repository the build tests use
 	gnupg
 	dpkg-dev
