@@ -312,7 +312,8 @@ func (b *berthDoc) build(svc *yaml.Node, path string) error {
 }
 
 // environment returns the override document of environment envName (nil
-// when it has no services:) and its vars in file order.
+// when it has no services:) and its vars in file order. Its other keys
+// (hosts, registry, ...) belong to berth's deployer and are not read here.
 func (b *berthDoc) environment(ex *expander, envs *yaml.Node, envName string) (*yaml.Node, [][2]string, error) {
 	var known []string
 	var env *yaml.Node

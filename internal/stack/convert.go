@@ -175,6 +175,12 @@ func (c *converter) service(s types.ServiceConfig) (Service, error) {
 	}
 
 	for name, d := range s.DependsOn {
+		// compose-go refuses required dependencies on missing services; an
+		// optional one on a service a profile left out is simply dropped,
+		// so the engine only sees services it runs.
+		if _, loaded := c.p.Services[name]; !loaded {
+			continue
+		}
 		if out.DependsOn == nil {
 			out.DependsOn = map[string]Dependency{}
 		}
@@ -284,7 +290,11 @@ func convertPort(p types.ServicePortConfig) ([]Port, error) {
 		}
 		host = n
 	}
-	return []Port{{HostIP: p.HostIP, HostPort: host, ContainerPort: int(p.Target), Protocol: proto}}, nil
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0" // compose's default: every IPv4 address
+	}
+	return []Port{{HostIP: ip, HostPort: host, ContainerPort: int(p.Target), Protocol: proto}}, nil
 }
 
 func (c *converter) mount(svc string, i int, v types.ServiceVolumeConfig) (Mount, bool, error) {

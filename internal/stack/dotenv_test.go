@@ -56,6 +56,7 @@ func TestProfiles(t *testing.T) {
   web: {image: web}
   debug: {image: debug, profiles: [dev]}
   admin: {image: admin, profiles: [ops, dev], depends_on: [web]}
+  tools: {image: tools, depends_on: {debug: {condition: service_started, required: false}}}
 `})
 	f := filepath.Join(dir, "compose.yaml")
 	names := func(st *Stack) string {
@@ -65,16 +66,18 @@ func TestProfiles(t *testing.T) {
 		}
 		return strings.Join(n, ",")
 	}
-	if st, _ := load(t, LoadOptions{Files: []string{f}}); names(st) != "web" {
+	if st, _ := load(t, LoadOptions{Files: []string{f}}); names(st) != "tools,web" {
 		t.Errorf("no profile: %s", names(st))
+	} else if len(st.Service("tools").DependsOn) != 0 {
+		t.Errorf("optional dependency on a disabled service kept: %v", st.Service("tools").DependsOn)
 	}
-	if st, _ := load(t, LoadOptions{Files: []string{f}, Profiles: []string{"dev"}}); names(st) != "debug,web,admin" {
+	if st, _ := load(t, LoadOptions{Files: []string{f}, Profiles: []string{"dev"}}); names(st) != "debug,tools,web,admin" {
 		t.Errorf("dev: %s", names(st))
 	}
-	if st, _ := load(t, LoadOptions{Files: []string{f}, Profiles: []string{"ops"}}); names(st) != "web,admin" {
+	if st, _ := load(t, LoadOptions{Files: []string{f}, Profiles: []string{"ops"}}); names(st) != "tools,web,admin" {
 		t.Errorf("ops: %s", names(st))
 	}
-	if st, _ := load(t, LoadOptions{Files: []string{f}, LookupEnv: env("COMPOSE_PROFILES", "ops")}); names(st) != "web,admin" {
+	if st, _ := load(t, LoadOptions{Files: []string{f}, LookupEnv: env("COMPOSE_PROFILES", "ops")}); names(st) != "tools,web,admin" {
 		t.Errorf("COMPOSE_PROFILES=ops: %s", names(st))
 	}
 }

@@ -83,3 +83,18 @@ func TestMissingFile(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestProjectName(t *testing.T) {
+	dir := write(t, map[string]string{"compose.yaml": "name: fromfile\nservices: {web: {image: x}}\n"})
+	f := filepath.Join(dir, "compose.yaml")
+	if st, _ := load(t, LoadOptions{Files: []string{f}}); st.Name != "fromfile" || st.Networks["default"].Name != "fromfile_default" {
+		t.Errorf("name %q networks %v", st.Name, st.Networks)
+	}
+	if st, _ := load(t, LoadOptions{Files: []string{f}, ProjectName: "given"}); st.Name != "given" {
+		t.Errorf("name %q", st.Name)
+	}
+	err := loadErr(t, LoadOptions{Files: []string{f}, ProjectName: "Bad Name"})
+	if !strings.Contains(err.Error(), `invalid project name "Bad Name"`) {
+		t.Errorf("got %v", err)
+	}
+}

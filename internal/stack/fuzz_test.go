@@ -35,7 +35,6 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile("/tmp/fuzzlast", data, 0o644)
 		st, _, err := Load(context.Background(), LoadOptions{Files: []string{p}, LookupEnv: env(), ProjectName: "fuzz"})
 		if err == nil && st == nil {
 			t.Fatal("nil stack without an error")

@@ -101,9 +101,9 @@ type Build struct {
 
 // Port is one published port.
 type Port struct {
-	// HostIP is the address to bind on the host; "" means every address
-	// (0.0.0.0), compose's default.
-	HostIP string `json:"host_ip,omitempty"`
+	// HostIP is the address to bind on the host, "0.0.0.0" (every IPv4
+	// address) unless the file names one, as with compose.
+	HostIP string `json:"host_ip"`
 	// HostPort 0 means "an ephemeral port chosen at start" (compose "80").
 	HostPort      int    `json:"host_port"`
 	ContainerPort int    `json:"container_port"`
