@@ -33,5 +33,9 @@ them again. Needs root, runc and the CNI plugins (containernetworking-plugins).`
 	cmd.Flags().StringVar(&o.Root, "root", "/var/lib/berth", "directory for images, containers, volumes and networks")
 	cmd.Flags().StringVar(&o.Socket, "socket", api.DefaultSocket, "unix socket for the API")
 	cmd.Flags().StringVar(&o.RunDir, "run-dir", "/run/berth", "runtime state: network namespaces, runc state")
+	// Hidden: the Debian package's plugin directories are the default;
+	// tests point it elsewhere to check a missing plugin is reported.
+	cmd.Flags().StringSliceVar(&o.CNIPath, "cni-path", nil, "directories holding the CNI plugins (default /usr/lib/cni, /opt/cni/bin)")
+	_ = cmd.Flags().MarkHidden("cni-path")
 	return cmd
 }

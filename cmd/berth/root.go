@@ -26,5 +26,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 	root.AddCommand(newBuildCommand(), newLockCommand())
 	root.AddCommand(newInspectCommand(), newDiffCommand(), newRebaseCommand())
 	root.AddCommand(newDaemonCommand(), newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newShimCommand(), newConfigCommand())
+	root.AddCommand(newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newScaleCommand(), newPruneCommand())
+	root.AddCommand(newExecCommand(), newStatsCommand())
 	return root
 }

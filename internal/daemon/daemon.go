@@ -19,9 +19,12 @@ import (
 
 // Options configure a daemon.
 type Options struct {
-	Root    string // default /var/lib/berth
-	Socket  string // default api.DefaultSocket
-	RunDir  string // default /run/berth
+	Root   string // default /var/lib/berth
+	Socket string // default api.DefaultSocket
+	RunDir string // default /run/berth
+	// CNIPath lists the directories holding the CNI plugins; nil means
+	// network.DefaultPluginDirs.
+	CNIPath []string
 	Version string
 	Log     *slog.Logger
 }
@@ -58,7 +61,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer st.Close()
-	nm, err := network.NewManager(filepath.Join(o.Root, "networks"), o.RunDir, nil)
+	nm, err := network.NewManager(filepath.Join(o.Root, "networks"), o.RunDir, o.CNIPath)
 	if err != nil {
 		return err
 	}

@@ -84,3 +84,7 @@ func (a images) List() ([]engine.ImageSummary, error) {
 
 // Remove deletes an image.
 func (a images) Remove(ref string, force bool) error { return a.s.Remove(ref, force) }
+
+// PruneSnapshots removes snapshots no image and no container needs
+// (engine.SnapshotPruner).
+func (a images) PruneSnapshots() (int, error) { return a.s.PruneSnapshots(nil) }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -187,7 +188,10 @@ func (r *containerRuntime) ExecIO(ctx context.Context, id string, o engine.ExecI
 		resize = make(chan runtime.Size, 1)
 		go func() {
 			for hw := range o.Resize {
-				resize <- runtime.Size{Rows: hw[0], Cols: hw[1]}
+				select { // never block: a resize after the exec ended is dropped
+				case resize <- runtime.Size{Rows: hw[0], Cols: hw[1]}:
+				default:
+				}
 			}
 			close(resize)
 		}()
@@ -196,11 +200,61 @@ func (r *containerRuntime) ExecIO(ctx context.Context, id string, o engine.ExecI
 		Size: runtime.Size{Rows: o.Height, Cols: o.Width}, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Resize: resize})
 }
 
-// Stats reads the container's cgroup counters (network counters: TODO).
+// Stats reads the container's cgroup counters and the byte counters of its
+// network namespace, as seen by its init process (/proc/<pid>/net/dev
+// shows the namespace of the process), over all interfaces but lo.
 func (r *containerRuntime) Stats(id string) (engine.Stats, error) {
 	st, err := runtime.ReadStats(runtime.CgroupsPath("", id))
 	if err != nil {
 		return engine.Stats{}, err
 	}
-	return engine.Stats{CPUNanos: st.CPUUsageNanos, MemoryBytes: st.MemoryUsage - st.MemoryCache, MemoryLimit: st.MemoryLimit, Pids: st.PidsCurrent}, nil
+	out := engine.Stats{CPUNanos: st.CPUUsageNanos, MemoryLimit: st.MemoryLimit, Pids: st.PidsCurrent}
+	// Usage minus inactive page cache, as docker stats shows; the two are
+	// read apart, so the cache may briefly exceed the usage.
+	if st.MemoryUsage > st.MemoryCache {
+		out.MemoryBytes = st.MemoryUsage - st.MemoryCache
+	}
+	shim, err := runtime.Adopt(r.dir(id))
+	if err != nil || !shim.InitAlive {
+		return out, nil // exited between the readings: no namespace left to count
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", shim.InitPid))
+	if err != nil {
+		return out, nil // the init exited just now
+	}
+	out.NetRxBytes, out.NetTxBytes, err = parseNetDev(raw)
+	if err != nil {
+		return engine.Stats{}, fmt.Errorf("container %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// parseNetDev sums the received and transmitted bytes of /proc/net/dev
+// over every interface but the loopback: two header lines, then
+// "iface: rx_bytes rx_packets ... (8 receive fields) tx_bytes ...".
+func parseNetDev(raw []byte) (rx, tx uint64, err error) {
+	lines := strings.Split(string(raw), "\n")
+	for i, line := range lines {
+		if i < 2 || strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, counters, ok := strings.Cut(line, ":")
+		if !ok {
+			return 0, 0, fmt.Errorf("/proc/net/dev line %d: no interface name in %q", i+1, line)
+		}
+		if strings.TrimSpace(name) == "lo" {
+			continue
+		}
+		f := strings.Fields(counters)
+		if len(f) < 9 {
+			return 0, 0, fmt.Errorf("/proc/net/dev line %d: %d counters, want 16", i+1, len(f))
+		}
+		r, rerr := strconv.ParseUint(f[0], 10, 64)
+		t, terr := strconv.ParseUint(f[8], 10, 64)
+		if rerr != nil || terr != nil {
+			return 0, 0, fmt.Errorf("/proc/net/dev line %d: byte counters %q, %q are not numbers", i+1, f[0], f[8])
+		}
+		rx, tx = rx+r, tx+t
+	}
+	return rx, tx, nil
 }

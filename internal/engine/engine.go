@@ -64,8 +64,9 @@ type Engine struct {
 	log    *slog.Logger
 
 	mu         sync.Mutex
-	containers map[string]*managed // by ID
-	gateways   map[string]string   // stack → its network's gateway (DNS server)
+	containers map[string]*managed  // by ID
+	gateways   map[string]string    // stack → its network's gateway (DNS server)
+	stacks     map[string]StackSpec // stack → the spec it was last brought up with (stacks.go)
 }
 
 // managed is a container with its supervision state (not persisted).
@@ -84,8 +85,11 @@ func New(root string, images Images, rt Runtime, nets Networks, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}}
+	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}, stacks: map[string]StackSpec{}}
 	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
+		return nil, err
+	}
+	if err := e.loadStacks(); err != nil {
 		return nil, err
 	}
 	return e, e.adopt()
@@ -171,23 +175,39 @@ func configHash(s ServiceSpec, digest string) string {
 // replaces those whose configuration or image changed, removes surplus ones,
 // starting services in dependency order and waiting for depends_on
 // conditions.
-func (e *Engine) Up(ctx context.Context, spec StackSpec) error {
+func (e *Engine) Up(ctx context.Context, spec StackSpec) (err error) {
+	// Every image first: an unknown one fails the stack before anything
+	// of it is created.
+	imgs := make([]ImageInfo, len(spec.Services))
+	for i, svc := range spec.Services {
+		if imgs[i], err = e.images.Resolve(ctx, svc.Image); err != nil {
+			return fmt.Errorf("service %s: image %s: %w", svc.Name, svc.Image, err)
+		}
+	}
 	if err := e.ensureNetwork(ctx, spec.Name); err != nil {
 		return err
 	}
-	for _, svc := range spec.Services {
+	defer func() {
+		// A stack that failed before any of its containers existed leaves
+		// no network (nor DNS server) behind.
+		if err != nil && len(e.Containers(spec.Name)) == 0 {
+			if rerr := e.nets.Remove(context.WithoutCancel(ctx), spec.Name); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("removing the network of stack %s: %w", spec.Name, rerr))
+			}
+			e.mu.Lock()
+			delete(e.gateways, spec.Name)
+			e.mu.Unlock()
+		}
+	}()
+	for i, svc := range spec.Services {
 		if err := e.waitDependencies(ctx, spec.Name, svc); err != nil {
 			return err
 		}
-		img, err := e.images.Resolve(ctx, svc.Image)
-		if err != nil {
-			return fmt.Errorf("service %s: image %s: %w", svc.Name, svc.Image, err)
-		}
-		if err := e.upService(ctx, spec.Name, svc, img); err != nil {
+		if err := e.upService(ctx, spec.Name, svc, imgs[i]); err != nil {
 			return fmt.Errorf("service %s: %w", svc.Name, err)
 		}
 	}
-	return nil
+	return e.rememberStack(spec)
 }
 
 // ensureNetwork creates (or finds) the stack's network and remembers its
@@ -650,6 +670,7 @@ func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
 	}
 	wg.Wait()
 	errs[len(ids)] = e.nets.Remove(ctx, stack)
+	errs = append(errs, e.forgetStack(stack))
 	if volumes {
 		for v := range vols {
 			errs = append(errs, e.RemoveVolume(v))

@@ -50,6 +50,8 @@ type fakeRuntime struct {
 	exitCode  map[string]int         // by service: exit right after start with this code
 	deleted   int
 	startErrs int
+	execIO    func(ctx context.Context, id string, o ExecIO) (int, error) // berth exec; nil: exits 0
+	stats     func(id string) (Stats, error)                              // nil: zeros
 }
 
 func newFakeRuntime() *fakeRuntime {
@@ -343,8 +345,18 @@ func TestDownRemovesEverythingAndFailedCreateLeavesNothing(t *testing.T) {
 	}
 }
 
-func (r *fakeRuntime) ExecIO(_ context.Context, _ string, _ ExecIO) (int, error) { return 0, nil }
-func (r *fakeRuntime) Stats(string) (Stats, error)                               { return Stats{}, nil }
+func (r *fakeRuntime) ExecIO(ctx context.Context, id string, o ExecIO) (int, error) {
+	if r.execIO == nil {
+		return 0, nil
+	}
+	return r.execIO(ctx, id, o)
+}
+func (r *fakeRuntime) Stats(id string) (Stats, error) {
+	if r.stats == nil {
+		return Stats{}, nil
+	}
+	return r.stats(id)
+}
 
 func (fakeImages) Pull(ctx context.Context, ref string) (ImageInfo, error) {
 	return fakeImages{}.Resolve(ctx, ref)

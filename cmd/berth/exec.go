@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/berth-dev/berth/internal/engine/api"
+)
+
+// exitProcess ends berth with the remote process's exit code (main only
+// knows 0 and 1).
+var exitProcess = os.Exit
+
+func newExecCommand() *cobra.Command {
+	var f stackFlags
+	var interactive, tty bool
+	var user string
+	var env []string
+	cmd := &cobra.Command{
+		Use:   "exec [flags] SERVICE[/N] -- CMD [ARG...]",
+		Short: "Run a command in a running container of a service",
+		Long: `Run a command in replica N (default 1) of a service of the stack; berth
+exits with the command's exit code.`,
+		Example: `  berth exec web -- cat /etc/hostname
+  berth exec -it web/2 -- sh
+  berth exec -p shop --env DEBUG=1 --user 1000 db -- env`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			service, replica, err := parseServiceReplica(args[0])
+			if err != nil {
+				return err
+			}
+			for _, kv := range env {
+				if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+					return fmt.Errorf("--env %q: want KEY=VALUE", kv)
+				}
+			}
+			name := f.project
+			if name == "" {
+				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				name = st.Name
+			}
+			// Flags stop at SERVICE, so the "--" before CMD arrives as an
+			// argument.
+			command := args[1:]
+			if command[0] == "--" {
+				command = command[1:]
+			}
+			if len(command) == 0 {
+				return fmt.Errorf("no command to run: berth exec %s -- CMD [ARG...]", args[0])
+			}
+			req := api.ExecRequest{Args: command, Env: env, User: user, Tty: tty, Stdin: interactive}
+			var stdin io.Reader
+			if interactive {
+				stdin = cmd.InOrStdin()
+			}
+
+			var resize chan [2]uint16
+			var restore func() // the terminal's mode before raw
+			if tty {
+				in, out := int(os.Stdin.Fd()), int(os.Stdout.Fd())
+				if w, h, err := term.GetSize(out); err == nil {
+					req.Width, req.Height = uint16(w), uint16(h)
+				}
+				// Raw mode: keys (^C, ^D, arrows) go to the remote
+				// terminal as they are, not to our own line discipline.
+				// Without input, only output processing is turned off:
+				// the remote terminal already turned \n into \r\n, and
+				// ^C still stops berth.
+				var err error
+				switch {
+				case interactive && term.IsTerminal(in):
+					var old *term.State
+					if old, err = term.MakeRaw(in); err == nil {
+						restore = func() { term.Restore(in, old) }
+					}
+				case term.IsTerminal(out):
+					restore, err = rawOutput(out)
+				}
+				if err != nil {
+					return fmt.Errorf("setting up the terminal: %w", err)
+				}
+				defer func() {
+					if restore != nil {
+						restore()
+					}
+				}()
+				if term.IsTerminal(out) {
+					resize = make(chan [2]uint16, 1)
+					winch := make(chan os.Signal, 1)
+					signal.Notify(winch, syscall.SIGWINCH)
+					defer signal.Stop(winch)
+					go func() {
+						for range winch {
+							if w, h, err := term.GetSize(out); err == nil {
+								select {
+								case resize <- [2]uint16{uint16(h), uint16(w)}:
+								default: // one pending is enough: it is re-read on the next signal
+								}
+							}
+						}
+					}()
+				}
+			}
+			code, err := api.NewClient(f.socket).Exec(cmd.Context(), name+"-"+service+"-"+strconv.Itoa(replica), req,
+				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), resize)
+			if restore != nil {
+				restore()
+				restore = nil
+			}
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				exitProcess(code)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().SetInterspersed(false) // flags after SERVICE belong to CMD
+	f.addFile(cmd, "f")
+	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: from the file or its directory)")
+	cmd.Flags().StringVar(&f.socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "forward standard input")
+	cmd.Flags().BoolVarP(&tty, "tty", "t", false, "give the command a terminal")
+	cmd.Flags().StringVarP(&user, "user", "u", "", "run as uid[:gid] (default: the container's user)")
+	cmd.Flags().StringArrayVarP(&env, "env", "e", nil, "set an environment variable: --env KEY=VALUE")
+	return cmd
+}
+
+// parseServiceReplica reads SERVICE or SERVICE/N.
+func parseServiceReplica(s string) (string, int, error) {
+	service, n, hasN := strings.Cut(s, "/")
+	if service == "" {
+		return "", 0, fmt.Errorf("%q: want SERVICE or SERVICE/N", s)
+	}
+	if !hasN {
+		return service, 1, nil
+	}
+	replica, err := strconv.Atoi(n)
+	if err != nil || replica < 1 {
+		return "", 0, fmt.Errorf("%q: replica %q must be a number from 1", s, n)
+	}
+	return service, replica, nil
+}
+
+// rawOutput turns off the output processing of the terminal fd and returns
+// how to turn it back on.
+func rawOutput(fd int) (func(), error) {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil, err
+	}
+	old := *t
+	t.Oflag &^= unix.OPOST
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+		return nil, err
+	}
+	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, &old) }, nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engine/api"
+)
+
+func newPruneCommand() *cobra.Command {
+	var socket string
+	var volumes bool
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove stopped containers, unused images and snapshots (and volumes)",
+		Long: `Remove what nothing uses: exited containers that no restart policy will
+start again, images no container runs, unpacked layer snapshots no image or
+container needs and, with --volumes, named volumes no container mounts.`,
+		Example: "  berth prune\n  berth prune --volumes",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{}
+			if volumes {
+				q.Set("volumes", "1")
+			}
+			var rep engine.PruneReport
+			if err := api.NewClient(socket).Do(cmd.Context(), http.MethodPost, "/prune", q, nil, &rep); err != nil {
+				return err
+			}
+			printPrune(cmd.OutOrStdout(), rep, volumes)
+			if len(rep.Errors) > 0 {
+				return errors.New("prune: " + strings.Join(rep.Errors, "; "))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove named volumes no container mounts")
+	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	return cmd
+}
+
+func printPrune(w io.Writer, rep engine.PruneReport, volumes bool) {
+	for _, c := range rep.Containers {
+		fmt.Fprintf(w, "Removed container %s\n", c)
+	}
+	for _, i := range rep.Images {
+		fmt.Fprintf(w, "Removed image %s\n", i)
+	}
+	for _, v := range rep.Volumes {
+		fmt.Fprintf(w, "Removed volume %s\n", v)
+	}
+	snaps := fmt.Sprintf("%d snapshots", rep.Snapshots)
+	if rep.Snapshots < 0 {
+		snaps = "snapshots not pruned (the daemon's image store cannot)"
+	}
+	summary := fmt.Sprintf("Pruned %d containers, %d images, %s", len(rep.Containers), len(rep.Images), snaps)
+	if volumes {
+		summary += fmt.Sprintf(", %d volumes", len(rep.Volumes))
+	}
+	fmt.Fprintln(w, summary)
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engine/api"
+)
+
+// parseScale reads SERVICE=N arguments.
+func parseScale(args []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, a := range args {
+		svc, num, ok := strings.Cut(a, "=")
+		if !ok || svc == "" {
+			return nil, fmt.Errorf("%q: want SERVICE=N", a)
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q: replicas must be a whole number of at least 1 (berth down stops a stack)", a)
+		}
+		if _, dup := out[svc]; dup {
+			return nil, fmt.Errorf("service %s given twice", svc)
+		}
+		out[svc] = n
+	}
+	return out, nil
+}
+
+func newScaleCommand() *cobra.Command {
+	var f stackFlags
+	cmd := &cobra.Command{
+		Use:   "scale SERVICE=N [SERVICE=N...]",
+		Short: "Change the replica count of services of a running stack",
+		Long: `Change how many replicas of services a running stack runs. Only the named
+services change; running replicas are kept (new ones run the same image),
+surplus ones are stopped. The stack is the one named by -p, else by the
+stack file (-f, or berth.yaml/compose.yaml here). The new counts hold until
+the next berth up.`,
+		Example: "  berth scale web=3\n  berth scale -p shop web=1 worker=4",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			replicas, err := parseScale(args)
+			if err != nil {
+				return err
+			}
+			name := f.project
+			if name == "" {
+				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				name = st.Name
+			}
+			var cs []engine.Container
+			if err := api.NewClient(f.socket).Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(name)+"/scale", nil, replicas, &cs); err != nil {
+				return err
+			}
+			printContainers(cmd.OutOrStdout(), cs)
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engine/api"
+)
+
+func newVolumeCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "volume",
+		Short: "List and remove named volumes",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newVolumeLsCommand(), newVolumeRmCommand())
+	return cmd
+}
+
+func newVolumeLsCommand() *cobra.Command {
+	var socket string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List named volumes with their size on disk and the containers using them",
+		Example: "  berth volume ls\n  berth volume ls --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var vs []engine.Volume
+			if err := api.NewClient(socket).Do(cmd.Context(), http.MethodGet, "/volumes", nil, nil, &vs); err != nil {
+				return err
+			}
+			if asJSON {
+				return writeIndentedJSON(cmd.OutOrStdout(), vs)
+			}
+			printVolumes(cmd.OutOrStdout(), vs)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	return cmd
+}
+
+func printVolumes(w io.Writer, vs []engine.Volume) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSIZE\tCONTAINERS")
+	for _, v := range vs {
+		users := strings.Join(v.Containers, ",")
+		if users == "" {
+			users = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, humanSize(v.Size), users)
+	}
+	tw.Flush()
+}
+
+func newVolumeRmCommand() *cobra.Command {
+	var socket string
+	cmd := &cobra.Command{
+		Use:     "rm NAME...",
+		Aliases: []string{"remove"},
+		Short:   "Remove named volumes no container uses",
+		Example: "  berth volume rm shop_data",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := api.NewClient(socket)
+			var errs []error
+			for _, name := range args {
+				if err := c.Do(cmd.Context(), http.MethodDelete, "/volumes/"+url.PathEscape(name), nil, nil, nil); err != nil {
+					if errors.Is(err, api.ErrNoDaemon) {
+						return err
+					}
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Removed %s\n", name)
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	return cmd
+}
