@@ -5,6 +5,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -193,7 +194,6 @@ secrets:
 	file := filepath.Join(work, "ctx", "berth.yaml")
 	run(t, env, "build", "-f", file, "bb", "--oci-layout", layout)
 
-	vethsBefore := veths()
 	d := startDaemon(t, root, runDir, sock)
 	t.Cleanup(func() {
 		d.cmd.Process.Signal(syscall.SIGKILL)
@@ -237,6 +237,7 @@ secrets:
 	}
 
 	// down: nothing left — no mounts, netns, veths, bridges, CNI rules, cgroups.
+	bridge := stackBridge(t, root)
 	run(t, env, "down", "-p", "demo")
 	if ps := run(t, env, "ps", "-p", "demo", "--json"); strings.Contains(ps, "demo-") {
 		t.Fatalf("containers after down:\n%s", ps)
@@ -249,34 +250,45 @@ secrets:
 	if len(nets) != 0 {
 		t.Fatalf("network records left: %v", nets)
 	}
-	// Other engines on the host may have veths of their own: compare.
-	for v := range veths() {
-		if !vethsBefore[v] {
-			t.Fatalf("veth %s left behind", v)
-		}
+	// Other engines on the host may have veths of their own: look for
+	// ours, the ones on the stack's bridge, and the bridge itself.
+	if out, _ := exec.Command("ip", "-o", "link", "show", "master", bridge).CombinedOutput(); strings.Contains(string(out), "veth") {
+		t.Fatalf("veths left on %s:\n%s", bridge, out)
+	}
+	if err := exec.Command("ip", "link", "show", bridge).Run(); err == nil {
+		t.Fatalf("bridge %s left behind", bridge)
 	}
 	rules, _ := exec.Command("iptables-save").Output()
 	if strings.Contains(string(rules), "berth-demo") {
 		t.Fatalf("iptables rules left:\n%s", rules)
 	}
-	// Container cgroups are directories under the shared "berth" parent.
-	entries, _ := os.ReadDir("/sys/fs/cgroup/memory/berth")
-	for _, e := range entries {
-		if e.IsDir() {
-			t.Fatalf("cgroup left: /sys/fs/cgroup/memory/berth/%s", e.Name())
+	// Each container's cgroup (under the shared "berth" parent) is gone.
+	var cs []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(after), &cs); err != nil || len(cs) != 4 {
+		t.Fatalf("ps --json: %v\n%s", err, after)
+	}
+	for _, c := range cs {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory/berth", c.ID)); err == nil {
+			t.Fatalf("cgroup of %s left behind", c.ID)
 		}
 	}
 }
 
-// veths lists the host's veth interfaces by name.
-func veths() map[string]bool {
-	out, _ := exec.Command("ip", "-o", "link", "show", "type", "veth").Output()
-	m := map[string]bool{}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 1 {
-			m[strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0]] = true
-		}
+// stackBridge reads the bridge name of the (only) network under root.
+func stackBridge(t *testing.T, root string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(root, "networks", "networks", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("network records: %v", files)
 	}
-	return m
+	raw, _ := os.ReadFile(files[0])
+	var n struct {
+		Bridge string `json:"bridge"`
+	}
+	if err := json.Unmarshal(raw, &n); err != nil || n.Bridge == "" {
+		t.Fatalf("network record %s: %v", files[0], err)
+	}
+	return n.Bridge
 }
