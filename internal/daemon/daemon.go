@@ -50,7 +50,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	runc := runtime.Runc{Root: filepath.Join(o.RunDir, "runc")}
 	if _, err := runc.LookPath(); err != nil {
-		return fmt.Errorf("%w (install runc: apt-get install runc)", err)
+		return fmt.Errorf("%w: apt-get install runc", err)
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -167,8 +167,14 @@ func (c *converter) service(s types.ServiceConfig) (Service, error) {
 		if len(hc.Test) > 0 && !hc.Disable {
 			switch hc.Test[0] {
 			case "CMD", "CMD-SHELL":
+			case "HTTP", "TCP":
+				// berth's probes that need nothing in the image:
+				// ["HTTP", "http://:8080/healthz"], ["TCP", ":5432"].
+				if len(hc.Test) != 2 {
+					return out, fail("healthcheck.test", "%s takes exactly one argument, got %q", hc.Test[0], hc.Test[1:])
+				}
 			default:
-				return out, fail("healthcheck.test", "must start with CMD, CMD-SHELL or NONE, got %q", hc.Test[0])
+				return out, fail("healthcheck.test", "must start with CMD, CMD-SHELL, HTTP, TCP or NONE, got %q", hc.Test[0])
 			}
 		}
 		out.Healthcheck = hc

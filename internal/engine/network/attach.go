@@ -304,9 +304,16 @@ func (m *Manager) detachLocked(ctx context.Context, a attachment) error {
 	if err != nil {
 		return err
 	}
-	if err := m.cni.DelNetworkList(ctx, list, m.runtimeConf(a)); err != nil {
-		return fmt.Errorf("detach %s from network %q: %w", a.ContainerID, a.Network, err)
+	// A plugin's DEL can fail on state that is already gone (the bridge
+	// plugin errors when a masquerade chain another process removed does
+	// not exist). DEL must be idempotent, so such an error does not stop
+	// the cleanup below, which removes every rule and lease of the
+	// container itself; other errors are reported after it.
+	var delErr error
+	if err := m.cni.DelNetworkList(ctx, list, m.runtimeConf(a)); err != nil && !alreadyGone(err) {
+		delErr = fmt.Errorf("detach %s from network %q: %w", a.ContainerID, a.Network, err)
 	}
+	m.releaseLeases(n, a.ContainerID)
 	match := ruleMatcher{cniName: n.CNIName(), containerID: a.ContainerID}
 	for _, ip := range ips {
 		// Only if no other container holds the address by now.
@@ -317,7 +324,33 @@ func (m *Manager) detachLocked(ctx context.Context, a attachment) error {
 	if err := sweepIPTables(match); err != nil {
 		return fmt.Errorf("detach %s from network %q: %w", a.ContainerID, a.Network, err)
 	}
+	if delErr != nil {
+		return delErr
+	}
 	return removeDurably(m.attachmentPath(a.Network, a.ContainerID))
+}
+
+// alreadyGone reports whether a CNI DEL error only says that something to
+// delete does not exist any more.
+func alreadyGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "does not exist") || strings.Contains(msg, "No such file or directory") ||
+		strings.Contains(msg, "not found")
+}
+
+// releaseLeases removes host-local's lease files of containerID (what the
+// IPAM plugin's DEL does), for when a DEL failed before reaching it.
+func (m *Manager) releaseLeases(n Network, containerID string) {
+	entries, err := os.ReadDir(m.leaseDir(n))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(m.leaseDir(n), e.Name())
+		if data, err := os.ReadFile(p); err == nil && strings.HasPrefix(string(data), containerID) {
+			os.Remove(p)
+		}
+	}
 }
 
 // host-local keeps one file per leased address, named after the address
