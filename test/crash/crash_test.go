@@ -112,6 +112,16 @@ func TestKill9WhilePushing(t *testing.T) {
 	addr := freeAddr(t)
 	srv := start(t, addr, root)
 	var srvMu sync.Mutex
+	// Whatever happens (t.Fatal included), no server outlives the test.
+	t.Cleanup(func() {
+		srvMu.Lock()
+		defer srvMu.Unlock()
+		select {
+		case <-srv.done:
+		default:
+			srv.kill()
+		}
+	})
 
 	// Clients push until 50 images are acknowledged and the server was
 	// killed at least minKills times; a push that fails
@@ -222,8 +232,9 @@ func TestKill9WhilePushing(t *testing.T) {
 	if len(leftovers) > 0 {
 		t.Errorf("temp files left after GC: %v", leftovers)
 	}
+	srvMu.Lock()
 	srv = start(t, addr, root)
-	defer func() { srv.cmd.Process.Signal(syscall.SIGTERM); <-srv.done }()
+	srvMu.Unlock()
 	verifyAll(t, ok)
 }
 
