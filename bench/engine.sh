@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# berth's engine vs raw runc vs docker run: start latency, a 10-service
+# `berth up`, daemon memory with 50 containers. Needs root.
+# Writes the Markdown table to bench/results/engine.md as well.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bench/results
+go run ./bench/enginebench -md bench/results/engine.md -json bench/results/engine.json "$@"
