@@ -150,7 +150,26 @@ func validateID(kind, id string) error {
 	return nil
 }
 
-func (m *Manager) lock() (*fileLock, error) { return lockFile(filepath.Join(m.stateDir, "lock")) }
+// hostLockPath serialises changes to the host's shared CNI iptables chains
+// (CNI-FORWARD, CNI-ISOLATION-*, CNI-HOSTPORT-*) between every berth
+// network manager on the host — several daemons, tests — since one
+// manager's sweep of an emptied shared chain must not race another's ADD.
+const hostLockPath = "/run/berth-cni.lock"
+
+// lock takes the host-wide lock, then the state directory's.
+func (m *Manager) lock() (*fileLock, error) {
+	host, err := lockFile(hostLockPath)
+	if err != nil {
+		return nil, err
+	}
+	own, err := lockFile(filepath.Join(m.stateDir, "lock"))
+	if err != nil {
+		host.unlock()
+		return nil, err
+	}
+	own.also = host
+	return own, nil
+}
 
 func (m *Manager) networkPath(name string) string {
 	return filepath.Join(m.stateDir, "networks", name+".json")

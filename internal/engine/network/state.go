@@ -83,7 +83,10 @@ func removeDurably(path string) error {
 // network state changes between goroutines of one daemon and between
 // processes sharing a state directory (for example a daemon and a CLI doing
 // cleanup), and is released by the kernel if the holder dies.
-type fileLock struct{ f *os.File }
+type fileLock struct {
+	f    *os.File
+	also *fileLock // released after this one
+}
 
 func lockFile(path string) (*fileLock, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
@@ -106,4 +109,7 @@ func lockFile(path string) (*fileLock, error) {
 func (l *fileLock) unlock() {
 	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
 	_ = l.f.Close()
+	if l.also != nil {
+		l.also.unlock()
+	}
 }
