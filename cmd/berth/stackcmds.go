@@ -186,14 +186,21 @@ var signalNames = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": sysc
 
 func newUpCommand() *cobra.Command {
 	var f stackFlags
+	var detach, wait bool
+	var waitTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create or update a stack's containers",
+		Long: `up makes the daemon run the stack: it builds services' berth.yaml images,
+creates missing containers, replaces changed ones and removes surplus ones.
+Containers run detached (under the daemon) either way; -d is accepted for
+compose users. --wait returns only once every container runs and is healthy.`,
 		Example: `  berth up
   berth up -f compose.yaml
-  berth up --env prod`,
+  berth up --env prod --wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			_ = detach
 			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -210,12 +217,51 @@ func newUpCommand() *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(st.Name)+"/up", nil, spec, &cs); err != nil {
 				return err
 			}
+			if wait {
+				if cs, err = waitReady(cmd.Context(), c, st.Name, waitTimeout); err != nil {
+					printContainers(cmd.ErrOrStderr(), cs)
+					return err
+				}
+			}
 			printContainers(cmd.OutOrStdout(), cs)
 			return nil
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "run in the background (always: containers run under the daemon)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every container is running and healthy")
+	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", 2*time.Minute, "how long --wait waits")
 	return cmd
+}
+
+// waitReady polls the stack until every container runs and those with a
+// health check are healthy.
+func waitReady(ctx context.Context, c *api.Client, stack string, timeout time.Duration) ([]engine.Container, error) {
+	deadline := time.Now().Add(timeout)
+	q := url.Values{"stack": {stack}}
+	for {
+		var cs []engine.Container
+		if err := c.Do(ctx, http.MethodGet, "/containers", q, nil, &cs); err != nil {
+			return nil, err
+		}
+		ready := len(cs) > 0
+		for _, ct := range cs {
+			if ct.State != engine.StateRunning || (ct.Health != "" && ct.Health != health.Healthy) {
+				ready = false
+			}
+		}
+		if ready {
+			return cs, nil
+		}
+		if time.Now().After(deadline) {
+			return cs, fmt.Errorf("stack %s not ready after %s", stack, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return cs, ctx.Err()
+		case <-time.After(200 * time.Millisecond): // polling interval
+		}
+	}
 }
 
 func newDownCommand() *cobra.Command {

@@ -199,7 +199,7 @@ secrets:
 		d.cmd.Process.Signal(syscall.SIGKILL)
 		<-d.done
 	})
-	out := run(t, env, "up", "-f", file, "-p", "demo")
+	out := run(t, env, "up", "-f", file, "-p", "demo", "--wait")
 	for _, name := range []string{"demo-web-1", "demo-web-2", "demo-front-1", "demo-probe-1"} {
 		if !strings.Contains(out, name) {
 			t.Fatalf("up output lacks %s:\n%s", name, out)
