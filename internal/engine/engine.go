@@ -199,13 +199,49 @@ func (e *Engine) Up(ctx context.Context, spec StackSpec) (err error) {
 			e.mu.Unlock()
 		}
 	}()
+	// Services start concurrently, each as soon as what it depends on is
+	// up (and its depends_on condition holds): independent services do not
+	// wait for each other.
+	done := make(map[string]chan struct{}, len(spec.Services))
+	for _, svc := range spec.Services {
+		done[svc.Name] = make(chan struct{})
+	}
+	errs := make([]error, len(spec.Services))
+	failed := func(name string) bool {
+		for i, s := range spec.Services {
+			if s.Name == name {
+				return errs[i] != nil
+			}
+		}
+		return false
+	}
+	var wg sync.WaitGroup
 	for i, svc := range spec.Services {
-		if err := e.waitDependencies(ctx, spec.Name, svc); err != nil {
-			return err
-		}
-		if err := e.upService(ctx, spec.Name, svc, imgs[i]); err != nil {
-			return fmt.Errorf("service %s: %w", svc.Name, err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[svc.Name])
+			for dep := range svc.DependsOn {
+				if ch, ok := done[dep]; ok {
+					<-ch
+					if failed(dep) {
+						errs[i] = fmt.Errorf("service %s: not started: it depends on %s, which failed", svc.Name, dep)
+						return
+					}
+				}
+			}
+			if err := e.waitDependencies(ctx, spec.Name, svc); err != nil {
+				errs[i] = err
+				return
+			}
+			if err := e.upService(ctx, spec.Name, svc, imgs[i]); err != nil {
+				errs[i] = fmt.Errorf("service %s: %w", svc.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	return e.rememberStack(spec)
 }
@@ -246,18 +282,29 @@ func (e *Engine) upService(ctx context.Context, stack string, svc ServiceSpec, i
 	}
 	hash := configHash(svc, img.Digest)
 	existing := e.byService(stack, svc.Name)
+	// Replicas are created concurrently; each is independent.
+	errs := make([]error, replicas+1)
+	var wg sync.WaitGroup
 	for n := 1; n <= replicas; n++ {
-		if old := existing[n]; old != nil {
-			if old.ConfigHash == hash && old.State != StateExited {
-				continue
-			}
-			if err := e.remove(ctx, old.ID); err != nil {
-				return err
-			}
+		old := existing[n]
+		if old != nil && old.ConfigHash == hash && old.State != StateExited {
+			continue
 		}
-		if _, err := e.create(ctx, stack, svc, img, n, hash); err != nil {
-			return err
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if old != nil {
+				if err := e.remove(ctx, old.ID); err != nil {
+					errs[n] = err
+					return
+				}
+			}
+			_, errs[n] = e.create(ctx, stack, svc, img, n, hash)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	for n, old := range existing {
 		if n > replicas {

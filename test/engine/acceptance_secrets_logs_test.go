@@ -136,9 +136,16 @@ func TestAcceptanceLogsFollowAcrossReplicas(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range []string{"acc-logs-web-1", "acc-logs-web-2"} {
-		waitFor("start line of "+n, func(l string) bool { return strings.HasSuffix(l, "| started "+n) })
-	}
+	// Replicas start concurrently: their start lines may come in any order.
+	starts := map[string]bool{}
+	waitFor("start lines of both replicas", func(l string) bool {
+		for _, n := range []string{"acc-logs-web-1", "acc-logs-web-2"} {
+			if strings.HasSuffix(l, "| started "+n) {
+				starts[n] = true
+			}
+		}
+		return len(starts) == 2
+	})
 	// Then new lines, written after logs -f started, from both replicas.
 	if err := os.WriteFile(filepath.Join(shared, "go"), nil, 0o644); err != nil {
 		t.Fatal(err)
