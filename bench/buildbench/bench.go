@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/berth-dev/berth/bench/internal/benchkit"
+
 	"context"
 	"fmt"
 	"io"
@@ -39,7 +41,7 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (*output, er
 	progress := func(format string, args ...any) {
 		fmt.Fprintf(progressW, "buildbench: "+format+"\n", args...)
 	}
-	root, err := moduleRoot(ctx)
+	root, err := benchkit.ModuleRoot(ctx, "buildbench")
 	if err != nil {
 		return nil, err
 	}

@@ -21,21 +21,19 @@
 package main
 
 import (
+	"github.com/berth-dev/berth/bench/internal/benchkit"
+
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 )
 
 type options struct {
@@ -156,21 +154,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	md := markdown(out)
 	fmt.Fprint(stdout, md)
-	if o.mdPath != "" {
-		if err := os.WriteFile(o.mdPath, []byte(md), 0o644); err != nil {
-			fmt.Fprintln(stderr, "buildbench: write -md:", err)
-			return 2
-		}
-	}
-	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(out, "", "  ")
-		if err == nil {
-			err = os.WriteFile(o.jsonPath, append(b, '\n'), 0o644)
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "buildbench: write -json:", err)
-			return 2
-		}
+	if err := benchkit.WriteReports(o.mdPath, md, o.jsonPath, out); err != nil {
+		fmt.Fprintln(stderr, "buildbench:", err)
+		return 2
 	}
 	if o.enforce {
 		for _, t := range out.Targets {
@@ -182,34 +168,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// moduleRoot finds the berth checkout so the binaries and the example can be
-// found from any working directory inside it.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the berth module: run buildbench from the repository")
-	}
-	return filepath.Dir(gomod), nil
-}
-
 // hostMeta labels the run with the machine it ran on; missing facts are
 // left empty rather than failing the benchmark.
 func hostMeta() runMeta {
-	m := runMeta{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Versions: map[string]string{}}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = "Linux " + strings.TrimSpace(string(b))
-	}
-	return m
+	h := benchkit.ReadHost()
+	return runMeta{Date: h.Date, CPU: h.CPU, CPUs: h.CPUs, Kernel: h.Kernel, GoVersion: h.GoVersion, Versions: map[string]string{}}
 }

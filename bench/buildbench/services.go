@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/berth-dev/berth/bench/internal/benchkit"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -69,7 +71,7 @@ func startChild(name, logPath string, cmd *exec.Cmd) (*child, error) {
 	defer logFile.Close() // the child keeps its own descriptor
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = childProcAttr()
+		cmd.SysProcAttr = benchkit.ChildProcAttr()
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", name, cmd.Path, err)

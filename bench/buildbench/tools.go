@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/berth-dev/berth/bench/internal/benchkit"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -96,7 +98,7 @@ func timedCmd(ctx context.Context, r *runResult, label, dir string, env []string
 		stdout = &out
 	}
 	cmd.Stdout, cmd.Stderr = stdout, &errb
-	cmd.SysProcAttr = childProcAttr()
+	cmd.SysProcAttr = benchkit.ChildProcAttr()
 	start := time.Now()
 	err := cmd.Run()
 	d := time.Since(start).Seconds()

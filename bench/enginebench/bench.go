@@ -3,6 +3,8 @@
 package main
 
 import (
+	"github.com/berth-dev/berth/bench/internal/benchkit"
+
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +32,7 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 			return nil, fmt.Errorf("%s: %w (apt-get install runc busybox-static)", p, err)
 		}
 	}
-	root, err := moduleRoot(ctx)
+	root, err := benchkit.ModuleRoot(ctx, "enginebench")
 	if err != nil {
 		return nil, err
 	}

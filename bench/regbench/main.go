@@ -17,6 +17,8 @@
 package main
 
 import (
+	"github.com/berth-dev/berth/bench/internal/benchkit"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,7 +30,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -143,21 +144,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	md := markdown(out.Meta, out.Servers, out.Rows, out.Targets)
 	fmt.Fprint(stdout, md)
-	if o.mdPath != "" {
-		if err := os.WriteFile(o.mdPath, []byte(md), 0o644); err != nil {
-			fmt.Fprintln(stderr, "regbench: write -md:", err)
-			return 2
-		}
-	}
-	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(out, "", "  ")
-		if err == nil {
-			err = os.WriteFile(o.jsonPath, append(b, '\n'), 0o644)
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "regbench: write -json:", err)
-			return 2
-		}
+	if err := benchkit.WriteReports(o.mdPath, md, o.jsonPath, out); err != nil {
+		fmt.Fprintln(stderr, "regbench:", err)
+		return 2
 	}
 	code := 0
 	for _, s := range out.Servers {
@@ -179,7 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // turn. Servers are stopped and the temporary directory removed on every
 // return path, including interrupts.
 func benchmark(ctx context.Context, o options, progress io.Writer) (*output, error) {
-	root, err := moduleRoot(ctx)
+	root, err := benchkit.ModuleRoot(ctx, "regbench")
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +183,7 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 	}
 
 	regload := filepath.Join(tmp, "bin", "regload")
-	if err := goBuild(ctx, root, regload, "./bench/regload"); err != nil {
+	if err := benchkit.GoBuild(ctx, root, regload, "./bench/regload"); err != nil {
 		return nil, err
 	}
 	var specs []serverSpec
@@ -209,7 +198,7 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 			bin := o.berthBin
 			if bin == "" {
 				bin = filepath.Join(tmp, "bin", "berth")
-				if err := goBuild(ctx, root, bin, "./cmd/berth"); err != nil {
+				if err := benchkit.GoBuild(ctx, root, bin, "./cmd/berth"); err != nil {
 					return nil, err
 				}
 			}
@@ -329,7 +318,7 @@ func runLoad(ctx context.Context, srv *runningServer, regload string, loadArgs [
 	cmd := exec.CommandContext(ctx, regload, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = childProcAttr()
+	cmd.SysProcAttr = benchkit.ChildProcAttr()
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("interrupted while loading %s: %w", srv.spec.name, ctx.Err())
@@ -351,43 +340,9 @@ func runLoad(ctx context.Context, srv *runningServer, regload string, loadArgs [
 	return &rep, nil
 }
 
-// moduleRoot finds the berth checkout so the binaries can be built from any
-// working directory inside it.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the berth module: run regbench from the repository")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-func goBuild(ctx context.Context, root, outPath, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", outPath, pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-	}
-	return nil
-}
-
 // hostMeta labels the run with the machine it ran on; missing facts are
 // left empty rather than failing the benchmark.
 func hostMeta() runMeta {
-	m := runMeta{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = "Linux " + strings.TrimSpace(string(b))
-	}
-	return m
+	h := benchkit.ReadHost()
+	return runMeta{Date: h.Date, CPU: h.CPU, CPUs: h.CPUs, Kernel: h.Kernel, GoVersion: h.GoVersion}
 }

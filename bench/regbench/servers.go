@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/berth-dev/berth/bench/internal/benchkit"
+
 	"bytes"
 	"context"
 	"errors"
@@ -155,7 +157,7 @@ func startServer(ctx context.Context, spec serverSpec, dir string) (*runningServ
 	}
 	defer logFile.Close() // the child keeps its own descriptor
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = childProcAttr()
+	cmd.SysProcAttr = benchkit.ChildProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", spec.name, cmd.Path, err)
 	}
