@@ -52,27 +52,7 @@ func loadBerth(ctx context.Context, path string, o LoadOptions) (*Stack, []Warni
 		}
 	}
 
-	// internal/spec owns vars, images and the rest of berth.yaml but does
-	// not know compose's volumes/secrets/configs/networks keys: hide them
-	// from it, blanking their lines so its error positions stay right.
-	specData := data
-	if root != nil && root.Style&yaml.FlowStyle == 0 {
-		for i := 0; i+1 < len(root.Content); i += 2 {
-			k := root.Content[i]
-			if k.Value == "services" || !contains(composeKeys, k.Value) {
-				continue
-			}
-			end := -1 // to the end of the file
-			if i+2 < len(root.Content) {
-				end = root.Content[i+2].Line - 1
-			}
-			if end < 0 {
-				end = strings.Count(string(data), "\n") + 1
-			}
-			specData = blankLines(specData, k.Line, end)
-		}
-	}
-	f, err := spec.LoadBytes(path, specData, spec.LoadOptions{Set: o.Set, LookupEnv: o.LookupEnv})
+	f, err := spec.LoadBytes(path, data, spec.LoadOptions{Set: o.Set, LookupEnv: o.LookupEnv})
 	if err != nil {
 		return nil, nil, err
 	}

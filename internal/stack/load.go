@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -293,21 +292,4 @@ func displayName(abs string) string {
 		}
 	}
 	return abs
-}
-
-// blankLines replaces lines [from, to] (1-based, inclusive) with empty
-// lines, keeping every other line's number.
-func blankLines(data []byte, from, to int) []byte {
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	for i := from - 1; i < to && i < len(lines); i++ {
-		if i < 0 {
-			continue
-		}
-		if bytes.HasSuffix(lines[i], []byte("\n")) {
-			lines[i] = []byte("\n")
-		} else {
-			lines[i] = nil
-		}
-	}
-	return bytes.Join(lines, nil)
 }
