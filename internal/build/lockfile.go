@@ -1,13 +1,14 @@
 package build
 
 import (
+	"github.com/berth-dev/berth/internal/atomicfile"
+
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 )
@@ -87,7 +88,7 @@ func (l *Lockfile) Write(path string) error {
 		return err
 	}
 	raw = append(raw, '\n')
-	return writeFileAtomic(path, raw, 0o644)
+	return atomicfile.Write(path, raw, 0o644)
 }
 
 // Find returns the entry for a layer if it exists and still matches what
@@ -116,31 +117,4 @@ func (l *Lockfile) Put(ll LockLayer) {
 		}
 	}
 	l.Layers = append(l.Layers, ll)
-}
-
-// writeFileAtomic writes data to path through a temp file in the same
-// directory, fsync and rename, so readers see the old or the new file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

@@ -1,6 +1,8 @@
 package build
 
 import (
+	"github.com/berth-dev/berth/internal/atomicfile"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -66,5 +68,5 @@ func (l *PushLog) Record(registry, repository string, img v1.Image) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(l.path, raw, 0o644)
+	return atomicfile.Write(l.path, raw, 0o644)
 }

@@ -1,6 +1,8 @@
 package deb
 
 import (
+	"github.com/berth-dev/berth/internal/atomicfile"
+
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -343,36 +345,11 @@ func writeFileAtomic(dst string, data []byte) error {
 	})
 }
 
+// writeAtomic creates dst's directory and replaces dst crash-safely, so a
+// cached file is never truncated under its (content-addressed) name.
 func writeAtomic(dst string, fill func(io.Writer) error) error {
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // no-op after a successful rename
-	if err := fill(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), dst); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFrom(dst, 0o644, fill)
 }

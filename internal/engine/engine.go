@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/internal/atomicfile"
+
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/engine/restart"
 )
@@ -134,24 +136,7 @@ func (e *Engine) save(c Container) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".container-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(raw)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, "container.json"))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return atomicfile.Write(filepath.Join(dir, "container.json"), raw, 0o600)
 }
 
 func newID() string {

@@ -1,6 +1,8 @@
 package imageref
 
 import (
+	"github.com/berth-dev/berth/internal/atomicfile"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -93,7 +95,7 @@ func ensureLayout(dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(marker, []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"))
+	return atomicfile.Write(marker, []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"), 0o644)
 }
 
 // updateIndex adds desc to index.json. A tagged descriptor replaces every
@@ -128,7 +130,7 @@ func updateIndex(dir string, desc v1.Descriptor, tag string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(out, '\n'))
+	return atomicfile.Write(path, append(out, '\n'), 0o644)
 }
 
 func writeBlobBytes(dir string, h v1.Hash, b []byte) error {
@@ -170,15 +172,6 @@ func writeBlob(dir string, h v1.Hash, size int64, open func() (io.ReadCloser, er
 			return fmt.Errorf("content has digest sha256:%s", got)
 		}
 		return nil
-	})
-}
-
-// writeFileAtomic replaces path with data: temp file in the same directory,
-// fsync, rename, fsync of the directory.
-func writeFileAtomic(path string, data []byte) error {
-	return replaceFile(path, true, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
 	})
 }
 

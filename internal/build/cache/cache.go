@@ -10,6 +10,8 @@
 package cache
 
 import (
+	"github.com/berth-dev/berth/internal/atomicfile"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,7 +124,7 @@ func (c *Cache) Store(key string, b layer.Built) (layer.Built, error) {
 			if err := os.Rename(b.Path, bp); err != nil {
 				return layer.Built{}, fmt.Errorf("move layer %s into the cache: %w", b.Digest, err)
 			}
-			if err := syncDir(c.blobDir()); err != nil {
+			if err := atomicfile.SyncDir(c.blobDir()); err != nil {
 				return layer.Built{}, err
 			}
 		}
@@ -134,49 +136,10 @@ func (c *Cache) Store(key string, b layer.Built) (layer.Built, error) {
 	if err != nil {
 		return layer.Built{}, err
 	}
-	if err := writeAtomic(kp, data); err != nil {
+	if err := atomicfile.Write(kp, data, 0o644); err != nil {
 		return layer.Built{}, fmt.Errorf("record cache key %s: %w", key, err)
 	}
 	return b, nil
-}
-
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func cutDigest(d string) (alg, hex string, ok bool) {

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"github.com/berth-dev/berth/internal/atomicfile"
+
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,7 +29,7 @@ func WriteSpec(dir string, s *specs.Spec) error {
 	if err != nil {
 		return fmt.Errorf("encode runtime spec: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, ConfigFile), b, 0o600)
+	return atomicfile.Write(filepath.Join(dir, ConfigFile), b, 0o600)
 }
 
 // ReadSpec loads dir/config.json.
@@ -43,49 +45,12 @@ func ReadSpec(dir string) (*specs.Spec, error) {
 	return &s, nil
 }
 
-// writeFileAtomic writes name through a temporary file, fsync and rename,
-// then fsyncs the directory, so readers see either nothing or all of it,
-// even across a crash.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 func writeJSONAtomic(name string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(name, append(b, '\n'), 0o600)
+	return atomicfile.Write(name, append(b, '\n'), 0o600)
 }
 
 func readJSON(name string, v any) error {
