@@ -81,7 +81,7 @@ func TestExec(t *testing.T) {
 			// runc applies the size just after starting the process (as
 			// Docker does), so the script polls for it with a deadline.
 			Args: []string{"sh", "-c", `tty; echo term=$TERM
-for i in $(seq 100); do s=$(stty size 2>/dev/null) && [ "$s" != "0 0" ] && break; usleep 20000; done
+for i in $(seq 100); do s=$(stty size 2>/dev/null) && [ -n "$s" ] && [ "$s" != "0 0" ] && break; usleep 20000; done
 echo size=$s`},
 			Tty: true, Size: Size{Rows: 40, Cols: 100},
 			Stdout: &out,
