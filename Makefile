@@ -15,6 +15,7 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BERTH) ./cmd/berth
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/berth-shim ./cmd/berth-shim
 
 deps:
 	bash scripts/deps.sh
@@ -63,9 +64,11 @@ fuzz:
 		$(GO) test -run=NONE -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) ./$$pkg/; \
 	done
 
-# Benchmarks against the anchors (CNCF distribution for the registry).
+# Benchmarks against the anchors (CNCF distribution for the registry; nginx
+# and docker-compose for the proxy and berth deploy).
 bench: deps build
 	bash bench/registry.sh
+	bash bench/deploy.sh
 
 clean:
 	rm -rf $(BIN)

@@ -56,6 +56,10 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 		if err := runCmd(ctx, root, nil, "go", "build", "-o", berthBin, "./cmd/berth"); err != nil {
 			return nil, err
 		}
+		// The daemon runs berth-shim from next to its own binary.
+		if err := runCmd(ctx, root, nil, "go", "build", "-o", filepath.Join(tmp, "bin", "berth-shim"), "./cmd/berth-shim"); err != nil {
+			return nil, err
+		}
 	}
 	meta.Versions["berth"] = outputOf(ctx, berthBin, "version")
 	meta.Versions["runc"] = outputOf(ctx, o.runcBin, "--version")
@@ -77,7 +81,7 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 			err = cerr
 		}
 	}()
-	meta.Setup = append(meta.Setup, fmt.Sprintf("berth: `berth daemon --root R --run-dir D --socket S` (its defaults: runc %s from PATH, CNI bridge + portmap + firewall, overlay rootfs, JSON-lines logs, a `berth shim` per container).", o.runcBin))
+	meta.Setup = append(meta.Setup, fmt.Sprintf("berth: `berth daemon --root R --run-dir D --socket S` (its defaults: runc %s from PATH, CNI bridge + portmap + firewall, overlay rootfs, JSON-lines logs, a %s per container).", o.runcBin, supervisorName(berthBin)))
 	var dd *dockerDaemon
 	if slices.Contains(o.tools, "docker") {
 		progress("starting dockerd")
@@ -85,19 +89,19 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 		if err != nil {
 			return nil, err
 		}
-		cidr, err := freeSubnet()
+		cidr, err := benchkit.FreeSubnet()
 		if err != nil {
 			return nil, err
 		}
-		dd, err = startDockerd(ctx, o.dockerdBin, o.dockerBin, ddir, "ebench0", cidr)
+		dd, err = benchkit.StartDockerd(ctx, o.dockerdBin, o.dockerBin, ddir, "ebench0", cidr)
 		if err != nil {
 			return nil, err
 		}
-		defer dd.stop()
+		defer dd.Stop()
 		meta.Versions["docker"] = outputOf(ctx, o.dockerBin, "version", "--format", "{{.Server.Version}}")
 		meta.Versions["containerd"] = outputOf(ctx, "containerd", "--version")
 		if meta.Versions["docker"] == "" {
-			out, _ := dd.run(ctx, "version", "--format", "{{.Server.Version}}")
+			out, _ := dd.Run(ctx, "version", "--format", "{{.Server.Version}}")
 			meta.Versions["docker"] = strings.TrimSpace(out)
 		}
 		if err := img.loadIntoDocker(ctx, berthBin, dd, filepath.Join(tmp, "image")); err != nil {
@@ -220,8 +224,8 @@ func stopBerth(bd *berthDaemon) error {
 	for s := range stacks {
 		errs = append(errs, bd.down(ctx, s))
 	}
-	bd.stop(15 * time.Second)
-	if left := mountsUnder(bd.root); len(left) > 0 {
+	bd.Stop(15 * time.Second)
+	if left := benchkit.MountsUnder(bd.root); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("berth left mounts behind: %v", left))
 		for _, m := range left {
 			_ = syscall.Unmount(m, syscall.MNT_DETACH)

@@ -84,7 +84,7 @@ func (img *image) loadIntoDocker(ctx context.Context, berthBin string, d *docker
 	if err := runCmd(ctx, ctxDir, env, berthBin, "build", "-f", filepath.Join(ctxDir, "berth.yaml"), imageName, "--docker-archive", archive); err != nil {
 		return err
 	}
-	out, err := d.run(ctx, "load", "-i", archive)
+	out, err := d.Run(ctx, "load", "-i", archive)
 	if err != nil {
 		return err
 	}

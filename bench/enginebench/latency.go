@@ -159,11 +159,11 @@ func dockerMethod(d *dockerDaemon, ref, markerDir string) *method {
 	return &method{
 		Name: "docker", Title: "`docker run -d`", Tool: "docker", markerDir: markerDir,
 		start: func(ctx context.Context, run int) error {
-			_, err := d.run(ctx, append([]string{"run", "-d", "--name", name(run), "-v", markerDir + ":/m", ref}, markerCommand("ready")...)...)
+			_, err := d.Run(ctx, append([]string{"run", "-d", "--name", name(run), "-v", markerDir + ":/m", ref}, markerCommand("ready")...)...)
 			return err
 		},
 		stop: func(ctx context.Context, run int) error {
-			_, err := d.run(ctx, "rm", "-f", name(run))
+			_, err := d.Run(ctx, "rm", "-f", name(run))
 			return err
 		},
 	}

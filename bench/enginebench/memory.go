@@ -110,28 +110,39 @@ func sumMem(pids []int) (rss, pss int64, err error) {
 	return rss, pss, nil
 }
 
-// berthProcesses: the daemon, and the `berth shim` of each of its
-// containers (the shims are detached, so they are found by their --bundle
-// under the daemon's root).
+// berthProcesses: the daemon, and the supervisor (berth-shim, or `berth
+// shim` without it) of each of its containers (the shims are detached, so
+// they are found by their --bundle under the daemon's root).
 func berthProcesses(b *berthDaemon) (daemon, shims []int) {
 	prefix := filepath.Join(b.root, "containers") + "/"
 	for _, p := range processes() {
-		if len(p.args) > 1 && p.args[1] == "shim" && strings.Contains(strings.Join(p.args, " "), "--bundle "+prefix) {
+		isShim := len(p.args) > 1 && p.args[1] == "shim" || len(p.args) > 0 && filepath.Base(p.args[0]) == "berth-shim"
+		if isShim && strings.Contains(strings.Join(p.args, " "), "--bundle "+prefix) {
 			shims = append(shims, p.pid)
 		}
 	}
-	return []int{b.pid()}, shims
+	return []int{b.Pid()}, shims
+}
+
+// supervisorName is what the daemon of berthBin runs per container: the
+// dedicated berth-shim when it sits next to berth (where the daemon looks
+// first), else `berth shim`.
+func supervisorName(berthBin string) string {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(berthBin), "berth-shim")); err == nil {
+		return "berth-shim"
+	}
+	return "berth shim"
 }
 
 // dockerProcesses: dockerd, its containerd, and the containerd shims that
 // serve this dockerd's containerd (found by its socket under exec-root).
 func dockerProcesses(d *dockerDaemon) (daemons, shims []int) {
-	daemons = []int{d.pid()}
-	sock := filepath.Join(d.dir, "x")
+	daemons = []int{d.Pid()}
+	sock := filepath.Join(d.Dir, "x")
 	for _, p := range processes() {
 		line := strings.Join(p.args, " ")
 		switch {
-		case p.ppid == d.pid() && strings.HasSuffix(p.args[0], "containerd"):
+		case p.ppid == d.Pid() && strings.HasSuffix(p.args[0], "containerd"):
 			daemons = append(daemons, p.pid)
 		case strings.Contains(p.args[0], "containerd-shim") && strings.Contains(line, sock):
 			shims = append(shims, p.pid)
@@ -146,7 +157,7 @@ func measureBerthMemory(ctx context.Context, b *berthDaemon, ref, markerDir stri
 	if len(b.mustContainers(ctx)) != 0 {
 		return r, fmt.Errorf("berth daemon still runs containers before the memory measurement")
 	}
-	idle, err := readMem(b.pid())
+	idle, err := readMem(b.Pid())
 	if err != nil {
 		return r, err
 	}
@@ -161,9 +172,12 @@ func measureBerthMemory(ctx context.Context, b *berthDaemon, ref, markerDir stri
 	}
 	daemon, shims := berthProcesses(b)
 	if len(shims) != n {
-		return r, fmt.Errorf("berth: %d containers started but %d `berth shim` processes found", n, len(shims))
+		return r, fmt.Errorf("berth: %d containers started but %d supervisor processes (berth-shim / `berth shim`) found", n, len(shims))
 	}
 	r.Supervisors = len(shims)
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", shims[0])); err == nil && filepath.Base(exe) == "berth-shim" {
+		r.SupervisorName = "berth-shim"
+	}
 	if r.DaemonRSS, r.DaemonPSS, err = sumMem(daemon); err != nil {
 		return r, err
 	}
@@ -188,10 +202,10 @@ func measureDockerMemory(ctx context.Context, d *dockerDaemon, ref, markerDir st
 	}
 	r.IdleDaemonRSS = idle
 	t0 := time.Now()
-	defer d.removeAll(context.WithoutCancel(ctx)) //nolint:errcheck // best effort; stop removes the rest
+	defer d.RemoveAll(context.WithoutCancel(ctx)) //nolint:errcheck // best effort; stop removes the rest
 	for i := 1; i <= n; i++ {
 		args := append([]string{"run", "-d", "--name", fmt.Sprintf("eb-mem-%d", i), "-v", markerDir + ":/m", ref}, markerCommand("ready")...)
-		if _, err := d.run(ctx, args...); err != nil {
+		if _, err := d.Run(ctx, args...); err != nil {
 			return r, err
 		}
 	}

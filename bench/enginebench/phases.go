@@ -26,11 +26,11 @@ type phase struct {
 
 var berthPhases = []phase{
 	{"request reaches the engine, image resolved (container directory created)", ""},
-	{"rootfs overlay mount + netns + CNI attach (bridge, portmap, firewall) → etc/hosts written", "etc/hosts"},
+	{"rootfs overlay mount + network (a pooled namespace, or netns + CNI ADD) → etc/hosts written", "etc/hosts"},
 	{"OCI spec written (config.json)", "config.json"},
-	{"`berth shim` exec'd and running (shim.json)", "shim.json"},
-	{"`runc create` done (init.pid)", "init.pid"},
-	{"`runc start` done (init.json)", "init.json"},
+	{"supervisor (berth-shim) exec'd and running (shim.json)", "shim.json"},
+	{"`runc run --detach` done (init.pid)", "init.pid"},
+	{"init recorded (init.json)", "init.json"},
 }
 
 // phaseSample is one run's step end times, in ms after the command started.

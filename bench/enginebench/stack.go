@@ -100,14 +100,14 @@ func measureStack(ctx context.Context, w *markerWatcher, b *berthDaemon, berthBi
 		for i := 1; i <= services; i++ {
 			args := append([]string{"run", "-d", "--name", fmt.Sprintf("eb-stack-s%d", i), "-v", markerDir + ":/m", img.dockerRef},
 				"/bin/sh", "-c", fmt.Sprintf("touch /m/s%d; exec sleep 3600", i))
-			if _, err := d.run(ctx, args...); err != nil {
-				_ = d.removeAll(context.WithoutCancel(ctx))
+			if _, err := d.Run(ctx, args...); err != nil {
+				_ = d.RemoveAll(context.WithoutCancel(ctx))
 				return nil, err
 			}
 		}
 		returned = time.Now()
 		at, err = w.wait(30*time.Second, markers...)
-		if rerr := d.removeAll(context.WithoutCancel(ctx)); err == nil {
+		if rerr := d.RemoveAll(context.WithoutCancel(ctx)); err == nil {
 			err = rerr
 		}
 		if err != nil {

@@ -33,14 +33,23 @@ func (f *specFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE (repeatable; overrides vars: and the environment)")
 }
 
-func (f *specFlags) load() (*spec.File, error) {
+// parseSet reads --set KEY=VALUE flags.
+func parseSet(kvs []string) (map[string]string, error) {
 	set := map[string]string{}
-	for _, kv := range f.set {
+	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("--set %q: want KEY=VALUE", kv)
 		}
 		set[k] = v
+	}
+	return set, nil
+}
+
+func (f *specFlags) load() (*spec.File, error) {
+	set, err := parseSet(f.set)
+	if err != nil {
+		return nil, err
 	}
 	if f.dockerfile != "" {
 		return dockerfileAsSpec(f.dockerfile, set)

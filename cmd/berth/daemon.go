@@ -37,5 +37,6 @@ them again. Needs root, runc and the CNI plugins (containernetworking-plugins).`
 	// tests point it elsewhere to check a missing plugin is reported.
 	cmd.Flags().StringSliceVar(&o.CNIPath, "cni-path", nil, "directories holding the CNI plugins (default /usr/lib/cni, /opt/cni/bin)")
 	_ = cmd.Flags().MarkHidden("cni-path")
+	cmd.Flags().StringVar(&o.ProxyMetrics, "proxy-metrics", "", "serve the proxy's Prometheus metrics on this address (e.g. 127.0.0.1:9100)")
 	return cmd
 }

@@ -28,5 +28,6 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 	root.AddCommand(newDaemonCommand(), newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newShimCommand(), newConfigCommand())
 	root.AddCommand(newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newScaleCommand(), newPruneCommand())
 	root.AddCommand(newExecCommand(), newStatsCommand())
+	root.AddCommand(newDeployCommand(), newRollbackCommand(), newHistoryCommand(), newShipCommand(), newProxyCommand(), newPromoteCommand())
 	return root
 }

@@ -54,13 +54,9 @@ func (f *stackFlags) addRest(cmd *cobra.Command) {
 }
 
 func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, error) {
-	set := map[string]string{}
-	for _, kv := range f.set {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--set %q: want KEY=VALUE", kv)
-		}
-		set[k] = v
+	set, err := parseSet(f.set)
+	if err != nil {
+		return nil, err
 	}
 	st, warns, err := stack.Load(ctx, stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
 	if err != nil {
@@ -77,7 +73,16 @@ func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, 
 // the cache, and points the services at them. The daemon loads them from
 // there (same host).
 func (f *stackFlags) buildServiceImages(ctx context.Context, st *stack.Stack, progress io.Writer) error {
+	return f.buildServiceImagesTo(ctx, st, progress, nil)
+}
+
+// buildServiceImagesTo is buildServiceImages with another destination:
+// dest(image, variant) names the reference to push to ("" = the local
+// layout). Services then name what was pushed by digest, so what runs is
+// exactly what was built.
+func (f *stackFlags) buildServiceImagesTo(ctx context.Context, st *stack.Stack, progress io.Writer, dest func(image, variant string) string) error {
 	var file *spec.File
+	built := map[string]string{} // image/variant → reference, each built once
 	for i := range st.Services {
 		s := &st.Services[i]
 		if s.Build == nil || s.Image != "" && s.Build.Image == "" {
@@ -85,6 +90,11 @@ func (f *stackFlags) buildServiceImages(ctx context.Context, st *stack.Stack, pr
 		}
 		if s.Build.Image == "" {
 			return fmt.Errorf("service %s: build: a Dockerfile context is not supported by berth up yet; build it with `berth build --dockerfile` and set image:", s.Name)
+		}
+		key := s.Build.Image + "/" + s.Build.Variant
+		if ref, ok := built[key]; ok {
+			s.Image = ref
+			continue
 		}
 		if file == nil {
 			sf := specFlags{file: st.Files[0], set: f.set}
@@ -111,12 +121,32 @@ func (f *stackFlags) buildServiceImages(ctx context.Context, st *stack.Stack, pr
 			tag += "-" + s.Build.Variant
 		}
 		ref := imageref.LayoutPrefix + filepath.Join(b.CacheDir, "stack-images") + ":" + tag
+		if dest != nil {
+			ref = dest(s.Build.Image, s.Build.Variant)
+		}
 		if err := imageref.Write(ctx, r.Image, ref, b.RefOptions); err != nil {
 			return err
 		}
+		if dest != nil {
+			d, err := r.Image.Digest()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(progress, "pushed %s (%s)\n", ref, d)
+			ref = repoOf(ref) + "@" + d.String()
+		}
+		built[key] = ref
 		s.Image = ref
 	}
 	return nil
+}
+
+// repoOf strips a reference's tag (registry/repo:tag → registry/repo).
+func repoOf(ref string) string {
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref[:i]
+	}
+	return ref
 }
 
 // toSpec converts a loaded stack into what the engine runs.
@@ -176,9 +206,22 @@ func toSpec(st *stack.Stack) (engine.StackSpec, error) {
 		for dep, d := range s.DependsOn {
 			svc.DependsOn[dep] = d.Condition
 		}
+		if p := s.Proxy; p != nil {
+			svc.Proxy = &engine.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
+				DrainTimeout: p.DrainTimeout, TLSCert: p.TLSCert, TLSKey: p.TLSKey}
+		}
+		svc.Update, svc.Rollback = updateConfig(s.UpdateConfig), updateConfig(s.RollbackConfig)
 		spec.Services = append(spec.Services, svc)
 	}
 	return spec, nil
+}
+
+func updateConfig(u *stack.UpdateConfig) *engine.UpdateConfig {
+	if u == nil {
+		return nil
+	}
+	return &engine.UpdateConfig{Parallelism: u.Parallelism, Delay: u.Delay, FailureAction: u.FailureAction,
+		Monitor: u.Monitor, MaxFailureRatio: u.MaxFailureRatio, Order: u.Order}
 }
 
 var signalNames = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT,

@@ -1,6 +1,11 @@
 // Command goapp is berth's example web app: a static page, a JSON
 // endpoint that reports its version, and a health check that the image's
 // HEALTHCHECK runs with -healthcheck (distroless images have no curl).
+//
+// Two hooks serve berth's deploy tests and demo: /slow?ms=N answers like
+// /version after N ms (a request in flight while a replica is drained), and
+// a non-empty GOAPP_FAIL_HEALTH makes /healthz answer 503 (a release whose
+// health check fails, which berth deploy must roll back).
 package main
 
 import (
@@ -10,8 +15,13 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 )
+
+// maxSlowMillis bounds /slow, so a stray request cannot hold a
+// connection (and a drain) for long.
+const maxSlowMillis = 10 * 60 * 1000
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -25,21 +35,45 @@ func main() {
 	if *health {
 		c := http.Client{Timeout: 2 * time.Second}
 		resp, err := c.Get("http://127.0.0.1" + *addr + "/healthz")
-		if err != nil || resp.StatusCode != http.StatusOK {
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "unhealthy:", err)
+			os.Exit(1)
+		}
+		if resp.StatusCode != http.StatusOK {
+			fmt.Fprintln(os.Stderr, "unhealthy: /healthz answered", resp.Status)
 			os.Exit(1)
 		}
 		return
 	}
 
 	host, _ := os.Hostname()
+	failHealth := os.Getenv("GOAPP_FAIL_HEALTH") != ""
+	writeVersion := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"version": version, "host": host})
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if failHealth {
+			http.Error(w, "unhealthy: GOAPP_FAIL_HEALTH is set", http.StatusServiceUnavailable)
+			return
+		}
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/version", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"version": version, "host": host})
+		writeVersion(w)
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+		if err != nil || ms < 0 || ms > maxSlowMillis {
+			http.Error(w, fmt.Sprintf("ms=%q: want a whole number of milliseconds, 0 to %d", r.URL.Query().Get("ms"), maxSlowMillis), http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+			writeVersion(w)
+		case <-r.Context().Done(): // the client left: nobody to answer
+		}
 	})
 	mux.Handle("/", http.FileServer(http.Dir(*static)))
 	log.Printf("goapp %s listening on %s", version, *addr)

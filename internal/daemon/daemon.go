@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/network"
 	"github.com/berth-dev/berth/internal/engine/runtime"
+	proxyapi "github.com/berth-dev/berth/internal/proxy/api"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -27,6 +29,9 @@ type Options struct {
 	CNIPath []string
 	Version string
 	Log     *slog.Logger
+	// ProxyMetrics, when set, is a TCP address where the proxy serves
+	// Prometheus metrics (they are on its socket too).
+	ProxyMetrics string
 }
 
 // Run opens everything, serves the API until ctx ends, then stops serving.
@@ -77,12 +82,35 @@ func Run(ctx context.Context, o Options) error {
 	if err := eng.Restore(ctx); err != nil {
 		o.Log.Warn("restoring networks of adopted containers", "err", err)
 	}
+	// The proxy runs as its own process, like the containers' shims, so
+	// published ports keep answering while the daemon is away; a proxy
+	// left running by the previous daemon is reused.
+	proxySocket := filepath.Join(o.RunDir, "proxy.sock")
+	proxyDir := filepath.Join(o.Root, "proxy")
+	if err := os.MkdirAll(proxyDir, 0o700); err != nil {
+		return err
+	}
+	px, err := proxyapi.Ensure(ctx, proxyapi.EnsureOptions{Binary: exe, Socket: proxySocket,
+		State: filepath.Join(proxyDir, "state.json"), Metrics: o.ProxyMetrics, LogFile: filepath.Join(proxyDir, "proxy.log")})
+	if err != nil {
+		return fmt.Errorf("starting the proxy: %w", err)
+	}
+	if err := eng.SetRouter(ctx, px); err != nil {
+		o.Log.Warn("bringing the proxy up to date", "err", err)
+	}
+	dep, err := deploy.NewDeployer(eng, filepath.Join(o.Root, "deploy"), o.Log)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	dep.Routes(mux)
+	mux.Handle("/", eng.Handler(o.Version))
 
 	l, err := api.Listen(o.Socket)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: eng.Handler(o.Version), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	o.Log.Info("berth daemon listening", "socket", o.Socket, "root", o.Root, "containers", len(eng.Containers("")))
@@ -95,5 +123,12 @@ func Run(ctx context.Context, o Options) error {
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	os.Remove(o.Socket)
+	// With no container left nothing needs the proxy; otherwise it keeps
+	// serving for the next daemon.
+	if len(eng.Containers("")) == 0 {
+		if err := proxyapi.Stop(sctx, proxySocket); err != nil {
+			o.Log.Warn("stopping the proxy", "err", err)
+		}
+	}
 	return nil
 }

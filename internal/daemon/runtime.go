@@ -22,7 +22,7 @@ import (
 type containerRuntime struct {
 	runc       runtime.Runc
 	root       string // the daemon's root: containers/<id>, volumes/<name>
-	executable string // the berth binary that provides `berth shim`
+	executable string // the berth binary; berth-shim is looked for next to it
 }
 
 func (r *containerRuntime) dir(id string) string { return filepath.Join(r.root, "containers", id) }
@@ -65,8 +65,11 @@ func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) 
 	if err := runtime.WriteSpec(c.Dir, spec); err != nil {
 		return err
 	}
+	// Looked up per start (a few stats), so installing berth-shim next to
+	// a running daemon takes effect for the next container.
+	shimExe, shimArgs := runtime.FindShim(r.executable)
 	_, err = runtime.StartShim(ctx, runtime.ShimOptions{
-		Executable: r.executable, Bundle: c.Dir, ID: c.ID,
+		Executable: shimExe, Args: shimArgs, Bundle: c.Dir, ID: c.ID,
 		LogPath: filepath.Join(c.Dir, "container.log"), LogMaxSize: 10 << 20, LogMaxFiles: 3, Runtime: r.runc,
 	})
 	return err

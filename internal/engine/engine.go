@@ -28,11 +28,14 @@ import (
 // containers/<id>/container.json, so a restarted daemon knows its
 // containers).
 type Container struct {
-	ID         string        `json:"id"`
-	Name       string        `json:"name"` // <stack>-<service>-<replica>
-	Stack      string        `json:"stack"`
-	Service    string        `json:"service"`
-	Replica    int           `json:"replica"`
+	ID      string `json:"id"`
+	Name    string `json:"name"` // <stack>-<service>-<replica>
+	Stack   string `json:"stack"`
+	Service string `json:"service"`
+	Replica int    `json:"replica"`
+	// Revision is the deploy revision the container runs (berth deploy);
+	// 0 for containers of berth up.
+	Revision   int           `json:"revision,omitempty"`
 	Image      string        `json:"image"` // digest
 	ConfigHash string        `json:"configHash"`
 	IP         string        `json:"ip,omitempty"`
@@ -69,6 +72,10 @@ type Engine struct {
 	containers map[string]*managed  // by ID
 	gateways   map[string]string    // stack → its network's gateway (DNS server)
 	stacks     map[string]StackSpec // stack → the spec it was last brought up with (stacks.go)
+
+	router     Router
+	routeMu    sync.Mutex                        // serialises pushes to the router
+	routeSpecs map[string]map[string]ServiceSpec // stack → service → what it publishes (routing.go)
 }
 
 // managed is a container with its supervision state (not persisted).
@@ -77,6 +84,7 @@ type managed struct {
 	tracker   restart.Tracker
 	stopping  bool // stopped on purpose: no restart
 	unhealthy bool // killed for failing its health check: replace
+	retiring  bool // out of the proxy's rotation, draining before removal
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -87,7 +95,7 @@ func New(root string, images Images, rt Runtime, nets Networks, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}, stacks: map[string]StackSpec{}}
+	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}, stacks: map[string]StackSpec{}, routeSpecs: map[string]map[string]ServiceSpec{}}
 	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
 		return nil, err
 	}
@@ -123,6 +131,7 @@ func (e *Engine) adopt() error {
 			e.supervise(m, e.rt.Running(c.ID))
 		}
 	}
+	e.initRouteSpecs()
 	return nil
 }
 
@@ -148,6 +157,7 @@ func newID() string {
 // configHash identifies what a container runs: a change means replace it.
 func configHash(s ServiceSpec, digest string) string {
 	s.Replicas = 0 // scaling does not replace containers
+	s.Proxy, s.Update, s.Rollback = nil, nil, nil
 	raw, _ := json.Marshal(struct {
 		S ServiceSpec
 		D string
@@ -172,6 +182,21 @@ func (e *Engine) Up(ctx context.Context, spec StackSpec) (err error) {
 	if err := e.ensureNetwork(ctx, spec.Name); err != nil {
 		return err
 	}
+	// The proxy listens on the published ports first: a port that is
+	// taken fails the stack before any container exists.
+	prev := e.routeSpecsOf(spec.Name)
+	e.setRouteSpecs(spec.Name, spec.Services)
+	if err := e.syncRoutes(ctx); err != nil {
+		e.restoreRouteSpecs(spec.Name, prev)
+		e.resync()
+		if len(e.Containers(spec.Name)) == 0 {
+			_ = e.nets.Remove(context.WithoutCancel(ctx), spec.Name)
+			e.mu.Lock()
+			delete(e.gateways, spec.Name)
+			e.mu.Unlock()
+		}
+		return err
+	}
 	defer func() {
 		// A stack that failed before any of its containers existed leaves
 		// no network (nor DNS server) behind.
@@ -182,6 +207,8 @@ func (e *Engine) Up(ctx context.Context, spec StackSpec) (err error) {
 			e.mu.Lock()
 			delete(e.gateways, spec.Name)
 			e.mu.Unlock()
+			e.restoreRouteSpecs(spec.Name, prev)
+			e.resync()
 		}
 	}()
 	// Services start concurrently, each as soon as what it depends on is
@@ -307,7 +334,12 @@ func (e *Engine) byService(stack, service string) map[int]*managed {
 	defer e.mu.Unlock()
 	out := map[int]*managed{}
 	for _, m := range e.containers {
-		if m.Stack == stack && m.Service == service && m.State != StateRemoving {
+		if m.Stack != stack || m.Service != service || m.State == StateRemoving || m.retiring {
+			continue
+		}
+		// During a rollout a slot has an old and a new container: the
+		// newer revision is the slot's.
+		if o := out[m.Replica]; o == nil || m.Revision > o.Revision {
 			out[m.Replica] = m
 		}
 	}
@@ -317,9 +349,13 @@ func (e *Engine) byService(stack, service string) map[int]*managed {
 // create sets up and starts one container. On any failure everything set
 // up so far is undone: nothing half-created stays.
 func (e *Engine) create(ctx context.Context, stack string, svc ServiceSpec, img ImageInfo, replica int, hash string) (_ *managed, err error) {
+	return e.createRevision(ctx, stack, svc, img, replica, 0, hash)
+}
+
+func (e *Engine) createRevision(ctx context.Context, stack string, svc ServiceSpec, img ImageInfo, replica, revision int, hash string) (_ *managed, err error) {
 	c := Container{
 		ID: newID(), Name: fmt.Sprintf("%s-%s-%d", stack, svc.Name, replica), Stack: stack, Service: svc.Name,
-		Replica: replica, Image: img.Digest, ConfigHash: hash, Spec: svc, Ports: svc.Ports,
+		Replica: replica, Revision: revision, Image: img.Digest, ConfigHash: hash, Spec: svc, Ports: svc.Ports,
 	}
 	dir := filepath.Join(e.containersDir(), c.ID)
 	var undo []func()
@@ -346,12 +382,12 @@ func (e *Engine) create(ctx context.Context, stack string, svc ServiceSpec, img 
 	}
 	c.NetNS = netns
 	undo = append(undo, func() { _ = e.nets.DeleteNetNS(c.ID) })
-	ip, err := e.nets.Attach(ctx, stack, c.ID, netns, svc.Ports)
+	ip, err := e.nets.Attach(ctx, stack, c.ID, netns, cniPorts(svc.Ports))
 	if err != nil {
 		return nil, err
 	}
 	c.IP = ip.String()
-	undo = append(undo, func() { _ = e.nets.Detach(context.Background(), stack, c.ID, netns, svc.Ports) })
+	undo = append(undo, func() { _ = e.nets.Detach(context.Background(), stack, c.ID, netns, cniPorts(svc.Ports)) })
 
 	cfg := containerConfig(c, svc, img, rootfs, dir)
 	cfg.Nameserver, cfg.IP = e.gateway(stack), c.IP
@@ -372,6 +408,7 @@ func (e *Engine) create(ctx context.Context, stack string, svc ServiceSpec, img 
 	e.containers[c.ID] = m
 	e.mu.Unlock()
 	e.supervise(m, true)
+	e.resync()
 	return m, nil
 }
 
@@ -452,7 +489,11 @@ func (e *Engine) supervise(m *managed, running bool) {
 			}
 			e.mu.Lock()
 			m.ExitCode, m.OOMKilled, m.FinishedAt = exit.Code, exit.OOMKilled, exit.FinishedAt.UTC()
+			if m.State == StateRunning {
+				m.State = StateRestarting // out of rotation at once
+			}
 			e.mu.Unlock()
+			e.resync()
 			running = false
 			ran := exit.FinishedAt.Sub(m.StartedAt)
 			if !e.restartNow(ctx, m, restart.Exit{Code: exit.Code, OOMKilled: exit.OOMKilled, Ran: ran}) {
@@ -507,6 +548,7 @@ func (e *Engine) restartNow(ctx context.Context, m *managed, x restart.Exit) boo
 	c = m.Container
 	e.mu.Unlock()
 	_ = e.save(c)
+	e.resync()
 	return true
 }
 
@@ -552,6 +594,7 @@ func (e *Engine) onHealth(m *managed, s health.Status) {
 	c := m.Container
 	e.mu.Unlock()
 	_ = e.save(c)
+	e.resync()
 	if s == health.Unhealthy {
 		e.log.Warn("container unhealthy: replacing it", "container", m.Name)
 		_ = e.rt.Kill(m.ID, syscall.SIGKILL)
@@ -630,10 +673,12 @@ func (e *Engine) conditionHolds(stack, service, cond string) (bool, error) {
 func (e *Engine) remove(ctx context.Context, id string) error {
 	e.mu.Lock()
 	m := e.containers[id]
+	e.mu.Unlock()
 	if m == nil {
-		e.mu.Unlock()
 		return nil
 	}
+	e.drain(ctx, m)
+	e.mu.Lock()
 	m.stopping = true
 	m.State = StateRemoving
 	e.mu.Unlock()
@@ -656,7 +701,7 @@ func (e *Engine) remove(ctx context.Context, id string) error {
 	}
 	var errs []error
 	errs = append(errs, e.rt.Delete(id))
-	errs = append(errs, e.nets.Detach(ctx, m.Stack, id, m.NetNS, m.Ports))
+	errs = append(errs, e.nets.Detach(ctx, m.Stack, id, m.NetNS, cniPorts(m.Ports)))
 	errs = append(errs, e.nets.DeleteNetNS(id))
 	dir := filepath.Join(e.containersDir(), id)
 	errs = append(errs, e.images.ReleaseRootfs(dir))
@@ -669,6 +714,7 @@ func (e *Engine) remove(ctx context.Context, id string) error {
 	e.mu.Lock()
 	delete(e.containers, id)
 	e.mu.Unlock()
+	e.resync()
 	return nil
 }
 
@@ -701,6 +747,10 @@ func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
 		}()
 	}
 	wg.Wait()
+	e.mu.Lock()
+	delete(e.routeSpecs, stack)
+	e.mu.Unlock()
+	errs = append(errs, e.syncRoutes(ctx))
 	errs[len(ids)] = e.nets.Remove(ctx, stack)
 	errs = append(errs, e.forgetStack(stack))
 	if volumes {
@@ -754,7 +804,7 @@ func (e *Engine) Lookup(stack, name string) []net.IP {
 	defer e.mu.Unlock()
 	var out []net.IP
 	for _, m := range e.containers {
-		if m.Stack != stack || m.State != StateRunning || (m.Service != name && m.Name != name) {
+		if m.Stack != stack || m.State != StateRunning || m.retiring || (m.Service != name && m.Name != name) {
 			continue
 		}
 		if m.Health != "" && m.Health != health.Healthy {

@@ -318,7 +318,8 @@ func TestDownRemovesEverythingAndFailedCreateLeavesNothing(t *testing.T) {
 	e := newTestEngine(t, root, rt, nets)
 	defer e.Close()
 	nets.failPort = 8080
-	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Ports: []PortMapping{{HostPort: 8080, ContainerPort: 80}}}}}
+	// UDP: CNI publishes it (TCP ports go to the proxy, routing_test.go).
+	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Ports: []PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "udp"}}}}}
 	err := e.Up(context.Background(), spec)
 	if err == nil || !strings.Contains(err.Error(), "port 8080 is already in use") || len(e.Containers("s")) != 0 {
 		t.Fatalf("up with a taken port: %v, %d containers", err, len(e.Containers("s")))

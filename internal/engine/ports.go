@@ -44,6 +44,35 @@ type ServiceSpec struct {
 	DependsOn   map[string]string // service → condition (service_started, service_healthy, service_completed_successfully)
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
+	// Proxy says how the proxy serves the service's published TCP ports
+	// (nil: plain TCP, round robin). Update and Rollback are compose's
+	// deploy.update_config and rollback_config for berth deploy (nil: the
+	// deployer's defaults). None of the three changes what a container
+	// runs, so they are not part of its config hash.
+	Proxy    *ProxyOptions `json:",omitempty"`
+	Update   *UpdateConfig `json:",omitempty"`
+	Rollback *UpdateConfig `json:",omitempty"`
+}
+
+// ProxyOptions are a service's proxy settings (x-berth-proxy).
+type ProxyOptions struct {
+	Protocol     string        `json:"protocol,omitempty"` // http or tcp (default: http)
+	Hosts        []string      `json:"hosts,omitempty"`    // Host routing on a shared port
+	Balance      string        `json:"balance,omitempty"`  // round_robin (default) or least_conn
+	DrainTimeout time.Duration `json:"drainTimeout,omitempty"`
+	TLSCert      string        `json:"tlsCert,omitempty"` // PEM files: terminate TLS
+	TLSKey       string        `json:"tlsKey,omitempty"`
+}
+
+// UpdateConfig is compose's deploy.update_config / rollback_config. Zero
+// fields mean the deployer's defaults.
+type UpdateConfig struct {
+	Parallelism     *uint64       `json:"parallelism,omitempty"` // nil: default (1); 0: all at once
+	Delay           time.Duration `json:"delay,omitempty"`
+	FailureAction   string        `json:"failureAction,omitempty"` // rollback (berth's default) | pause | continue
+	Monitor         time.Duration `json:"monitor,omitempty"`
+	MaxFailureRatio float64       `json:"maxFailureRatio,omitempty"`
+	Order           string        `json:"order,omitempty"` // start-first | stop-first
 }
 
 // StackSpec is a stack's desired state.

@@ -292,8 +292,8 @@ func (b *berthDoc) build(svc *yaml.Node, path string) error {
 }
 
 // environment returns the override document of environment envName (nil
-// when it has no services:) and its vars in file order. Its other keys
-// (hosts, registry, ...) belong to berth's deployer and are not read here.
+// when it has no services:) and its vars in file order. registry: and
+// repository: are read by LoadTargets; any other key is an error.
 func (b *berthDoc) environment(ex *expander, envs *yaml.Node, envName string) (*yaml.Node, [][2]string, error) {
 	var known []string
 	var env *yaml.Node
@@ -322,7 +322,10 @@ func (b *berthDoc) environment(ex *expander, envs *yaml.Node, envName string) (*
 		return nil, nil, nil
 	}
 	if env.Kind != yaml.MappingNode {
-		return nil, nil, b.errAt(env, path, "expected a mapping (services:, vars:)")
+		return nil, nil, b.errAt(env, path, "expected a mapping (registry:, repository:, services:, vars:)")
+	}
+	if k := unknownEnvironmentKey(env); k != nil {
+		return nil, nil, b.errAt(k, path, unknownEnvironmentKeyMsg(k.Value))
 	}
 	var vars [][2]string
 	if vi := keyIndex(env, "vars"); vi >= 0 {

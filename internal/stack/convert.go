@@ -268,6 +268,13 @@ func (c *converter) service(s types.ServiceConfig) (Service, error) {
 		out.UpdateConfig = updateConfig(s.Deploy.UpdateConfig)
 		out.RollbackConfig = updateConfig(s.Deploy.RollbackConfig)
 	}
+	if v, ok := s.Extensions[extProxy]; ok {
+		p, err := parseProxy(v, c.p.WorkingDir)
+		if err != nil {
+			return out, fail(extProxy, "%v", err)
+		}
+		out.Proxy = p
+	}
 	return out, nil
 }
 

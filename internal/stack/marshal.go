@@ -118,3 +118,25 @@ func (u *UpdateConfig) UnmarshalJSON(b []byte) error {
 		time.Duration(w.Monitor), w.MaxFailureRatio, w.Order}
 	return nil
 }
+
+type proxyJSON Proxy
+
+type proxyWire struct {
+	*proxyJSON
+	DrainTimeout jsonDuration `json:"drain_timeout,omitempty"`
+}
+
+// MarshalJSON writes DrainTimeout as a duration string.
+func (p Proxy) MarshalJSON() ([]byte, error) {
+	return json.Marshal(proxyWire{(*proxyJSON)(&p), jsonDuration(p.DrainTimeout)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Proxy) UnmarshalJSON(b []byte) error {
+	w := proxyWire{proxyJSON: (*proxyJSON)(p)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	p.DrainTimeout = time.Duration(w.DrainTimeout)
+	return nil
+}

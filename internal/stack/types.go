@@ -82,6 +82,9 @@ type Service struct {
 	// deploy.rollback_config) are kept for rolling deploys; nil = not set.
 	UpdateConfig   *UpdateConfig `json:"update_config,omitempty"`
 	RollbackConfig *UpdateConfig `json:"rollback_config,omitempty"`
+	// Proxy (x-berth-proxy) says how berth's proxy serves the published
+	// TCP ports; nil = plain TCP.
+	Proxy *Proxy `json:"x-berth-proxy,omitempty"`
 }
 
 // Build says how to build a service's image when it has one to build.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,11 +28,18 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	berthBin = filepath.Join(dir, "berth")
-	build := exec.Command("go", "build", "-o", berthBin, "../../cmd/berth")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building berth:", err)
-		os.Exit(1)
+	// berth-shim goes next to berth, where the daemon looks for it first,
+	// so the tests run containers under the supervisor a release ships.
+	for _, b := range []struct{ out, pkg string }{
+		{berthBin, "../../cmd/berth"},
+		{filepath.Join(dir, "berth-shim"), "../../cmd/berth-shim"},
+	} {
+		build := exec.Command("go", "build", "-o", b.out, b.pkg)
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", b.pkg+":", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -124,6 +132,7 @@ func startDaemon(t *testing.T, root, runDir, sock string) *daemon {
 	}
 	d := &daemon{cmd: cmd, done: make(chan struct{})}
 	go func() { cmd.Wait(); logf.Close(); close(d.done) }()
+	t.Cleanup(func() { killProxies(t, runDir) })
 	eventually(t, "the daemon socket", 15*time.Second, func() (bool, string) {
 		c, err := net.Dial("unix", sock)
 		if err == nil {
@@ -139,6 +148,37 @@ func startDaemon(t *testing.T, root, runDir, sock string) *daemon {
 		return false, err.Error()
 	})
 	return d
+}
+
+// killProxies kills the `berth proxy` processes whose arguments name dir
+// (the daemon's run dir): the proxy runs detached so that it outlives
+// daemon restarts, hence it survives the daemon's kill at the end of a test
+// too. If the test failed, the proxy's log is printed.
+func killProxies(t *testing.T, dir string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		if len(args) < 2 || filepath.Base(args[0]) != "berth" || args[1] != "proxy" || !strings.Contains(string(raw), dir) {
+			continue
+		}
+		if t.Failed() {
+			for i, a := range args {
+				if a == "--state" && i+1 < len(args) {
+					log, _ := os.ReadFile(filepath.Join(filepath.Dir(args[i+1]), "proxy.log"))
+					t.Logf("proxy log:\n%s", log)
+				}
+			}
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err != nil {
+			continue
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 func TestStackUpServesSurvivesDaemonKillAndDownCleansUp(t *testing.T) {

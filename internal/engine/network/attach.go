@@ -28,6 +28,23 @@ type attachment struct {
 	IfName      string        `json:"ifName"`
 	Ports       []PortMapping `json:"ports,omitempty"`
 	IP          string        `json:"ip,omitempty"` // empty until the ADD succeeded
+	// CNIID is the container ID the CNI ADD ran under when it differs
+	// from ContainerID: a namespace taken from the network's pool was
+	// attached under its pool entry's ID, and DEL (leases, iptables
+	// comments, libcni's cache) must use that ID.
+	CNIID string `json:"cniID,omitempty"`
+	// Pooled marks a pool entry (ContainerID is the entry's ID): a
+	// pre-attached namespace waiting for a container, which owns its
+	// namespace (pinned at NetNS) and removes it on detach.
+	Pooled bool `json:"pooled,omitempty"`
+}
+
+// cniID is the container ID the plugins know this attachment by.
+func (a attachment) cniID() string {
+	if a.CNIID != "" {
+		return a.CNIID
+	}
+	return a.ContainerID
 }
 
 func (m *Manager) attachmentPath(netName, containerID string) string {
@@ -61,8 +78,10 @@ func (m *Manager) attachments(netName string) ([]attachment, error) {
 
 // confList renders the CNI configuration of network n for one interface.
 // Only a container's first interface (eth0) gets the default route, so a
-// container on several networks has one unambiguous way out.
-func (m *Manager) confList(n Network, ifName string) (*libcni.NetworkConfigList, error) {
+// container on several networks has one unambiguous way out. The portmap
+// plugin is only in the list when the attachment publishes ports: without
+// any it does nothing but cost a plugin exec on every ADD and DEL.
+func (m *Manager) confList(n Network, ifName string, withPorts bool) (*libcni.NetworkConfigList, error) {
 	ipam := map[string]any{
 		"type":    "host-local",
 		"dataDir": filepath.Join(m.stateDir, "ipam"),
@@ -89,14 +108,6 @@ func (m *Manager) confList(n Network, ifName string) (*libcni.NetworkConfigList,
 				"ipam":        ipam,
 			},
 			{
-				"type":         "portmap",
-				"capabilities": map[string]bool{"portMappings": true},
-				// snat makes portmap masquerade localhost and hairpin
-				// traffic and set route_localnet=1 on the bridge, which
-				// is what makes 127.0.0.1:HOSTPORT work.
-				"snat": true,
-			},
-			{
 				"type":    "firewall",
 				"backend": "iptables",
 				// Containers of different berth networks cannot talk to
@@ -104,6 +115,18 @@ func (m *Manager) confList(n Network, ifName string) (*libcni.NetworkConfigList,
 				"ingressPolicy": "same-bridge",
 			},
 		},
+	}
+	if withPorts {
+		plugins := conf["plugins"].([]map[string]any)
+		// Before the firewall, as CNI's own examples order them.
+		conf["plugins"] = []map[string]any{plugins[0], {
+			"type":         "portmap",
+			"capabilities": map[string]bool{"portMappings": true},
+			// snat makes portmap masquerade localhost and hairpin
+			// traffic and set route_localnet=1 on the bridge, which
+			// is what makes 127.0.0.1:HOSTPORT work.
+			"snat": true,
+		}, plugins[1]}
 	}
 	data, err := json.Marshal(conf)
 	if err != nil {
@@ -119,7 +142,7 @@ func (m *Manager) runtimeConf(a attachment) *libcni.RuntimeConf {
 		// plugins still release IPs and iptables state without one.
 		netns = ""
 	}
-	rt := &libcni.RuntimeConf{ContainerID: a.ContainerID, NetNS: netns, IfName: a.IfName}
+	rt := &libcni.RuntimeConf{ContainerID: a.cniID(), NetNS: netns, IfName: a.IfName}
 	if len(a.Ports) > 0 {
 		rt.CapabilityArgs = map[string]any{"portMappings": a.Ports}
 	}
@@ -203,7 +226,7 @@ func (m *Manager) Attach(ctx context.Context, netName, containerID, netnsPath st
 	if err := writeJSONAtomic(m.attachmentPath(netName, containerID), a); err != nil {
 		return nil, err
 	}
-	list, err := m.confList(n, ifName)
+	list, err := m.confList(n, ifName, len(ports) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +307,10 @@ func (m *Manager) Detach(ctx context.Context, netName, containerID, netnsPath st
 func (m *Manager) detachLocked(ctx context.Context, a attachment) error {
 	n, err := m.loadNetwork(a.Network)
 	if errors.Is(err, os.ErrNotExist) {
-		if err := sweepIPTables(ruleMatcher{cniName: cniNamePrefix + a.Network, containerID: a.ContainerID}); err != nil {
+		if err := sweepIPTables(ruleMatcher{cniName: cniNamePrefix + a.Network, containerID: a.cniID()}); err != nil {
+			return err
+		}
+		if err := m.deletePoolNetNS(a); err != nil {
 			return err
 		}
 		return removeDurably(m.attachmentPath(a.Network, a.ContainerID))
@@ -294,13 +320,14 @@ func (m *Manager) detachLocked(ctx context.Context, a attachment) error {
 	}
 	// The IP is needed to find firewall rules; when the ADD failed before
 	// it was recorded, host-local's lease files still know it.
+	id := a.cniID()
 	var ips []net.IP
 	if ip := net.ParseIP(a.IP); ip != nil {
 		ips = append(ips, ip)
 	} else {
-		ips = m.leasedIPs(n, a.ContainerID)
+		ips = m.leasedIPs(n, id)
 	}
-	list, err := m.confList(n, a.IfName)
+	list, err := m.confList(n, a.IfName, len(a.Ports) > 0)
 	if err != nil {
 		return err
 	}
@@ -313,11 +340,11 @@ func (m *Manager) detachLocked(ctx context.Context, a attachment) error {
 	if err := m.cni.DelNetworkList(ctx, list, m.runtimeConf(a)); err != nil && !alreadyGone(err) {
 		delErr = fmt.Errorf("detach %s from network %q: %w", a.ContainerID, a.Network, err)
 	}
-	m.releaseLeases(n, a.ContainerID)
-	match := ruleMatcher{cniName: n.CNIName(), containerID: a.ContainerID}
+	m.releaseLeases(n, id)
+	match := ruleMatcher{cniName: n.CNIName(), containerID: id}
 	for _, ip := range ips {
 		// Only if no other container holds the address by now.
-		if owner := m.leaseOwner(n, ip); owner == "" || owner == a.ContainerID {
+		if owner := m.leaseOwner(n, ip); owner == "" || owner == id {
 			match.ips = append(match.ips, ip)
 		}
 	}
@@ -326,6 +353,9 @@ func (m *Manager) detachLocked(ctx context.Context, a attachment) error {
 	}
 	if delErr != nil {
 		return delErr
+	}
+	if err := m.deletePoolNetNS(a); err != nil {
+		return fmt.Errorf("detach %s from network %q: %w", a.ContainerID, a.Network, err)
 	}
 	return removeDurably(m.attachmentPath(a.Network, a.ContainerID))
 }

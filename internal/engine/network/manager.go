@@ -300,6 +300,12 @@ func (m *Manager) RemoveNetwork(name string) error {
 		return err
 	}
 	defer l.unlock()
+	// No take may move a pool entry while the network goes.
+	pl, err := m.lockPool()
+	if err != nil {
+		return err
+	}
+	defer pl.unlock()
 
 	n, err := m.loadNetwork(name)
 	if errors.Is(err, os.ErrNotExist) {
@@ -309,6 +315,8 @@ func (m *Manager) RemoveNetwork(name string) error {
 		return err
 	}
 	var errs []error
+	// Pool entries are attachments too: detaching them also unpins their
+	// namespaces.
 	atts, err := m.attachments(name)
 	if err != nil {
 		errs = append(errs, err)
@@ -335,6 +343,9 @@ func (m *Manager) RemoveNetwork(name string) error {
 		errs = append(errs, err)
 	}
 	if err := removeSharedChainsIfUnused(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := m.unpinOrphansLocked(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

@@ -15,6 +15,16 @@ func (m *Manager) NetNSPath(id string) string {
 	return filepath.Join(m.runDir, "netns", id)
 }
 
+// ReserveNetNS validates id and returns the path its namespace will be
+// pinned at, creating nothing: TakeFromPool pins a pooled namespace there,
+// CreateNetNS a new one.
+func (m *Manager) ReserveNetNS(id string) (string, error) {
+	if err := validateID("container id", id); err != nil {
+		return "", err
+	}
+	return m.NetNSPath(id), nil
+}
+
 // CreateNetNS creates a network namespace with its loopback interface up and
 // pins it by bind-mounting it onto runDir/netns/<id>, so it outlives every
 // process (the runtime later joins it by path). Calling it again for a live
@@ -72,7 +82,11 @@ func (m *Manager) DeleteNetNS(id string) error {
 	if err := validateID("container id", id); err != nil {
 		return err
 	}
-	path := m.NetNSPath(id)
+	return unpinNetNS(m.NetNSPath(id))
+}
+
+// unpinNetNS unmounts a pinned namespace and removes its file. Idempotent.
+func unpinNetNS(path string) error {
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
 		return fmt.Errorf("unmount %s: %w", path, err)
 	}

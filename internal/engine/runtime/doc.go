@@ -1,6 +1,6 @@
 // Package runtime turns a container description into an OCI runtime spec
 // hardened like Docker's defaults, and drives runc: a small per-container
-// supervisor ("berth shim") runs the container, captures its output into
+// supervisor (cmd/berth-shim, or "berth shim") runs the container, captures its output into
 // rotated JSON-lines logs and records how it exited, so containers outlive
 // the daemon and a restarted daemon can adopt them again.
 //

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/engine/api"
+)
+
+func newDeployCommand() *cobra.Command {
+	var f stackFlags
+	var image string
+	var timeout time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "deploy [SERVICE]",
+		Short: "Roll out a new release with zero downtime",
+		Long: `deploy applies the stack file's desired state: services that are new are
+started, services whose image or configuration changed are rolled out, the
+rest are left alone. Tags are resolved once and the digest is what runs and
+what berth history records.
+
+A rollout follows the service's deploy.update_config (defaults: one replica
+at a time, start-first — stop-first when the service writes to a volume —,
+5 s monitor, failure_action rollback): start a new replica, wait until it is
+healthy, let the proxy switch to it, drain the old one (in-flight requests
+finish) and stop it. When new replicas fail their health check, exit or do
+not become ready in --timeout, the previous revision is restored and deploy
+exits non-zero.`,
+		Example: `  berth deploy
+  berth deploy --env prod
+  berth deploy app --image 127.0.0.1:5000/shop/app:2.1.0
+  berth deploy --set VERSION=2.1.0 --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if image != "" && len(args) == 0 {
+				return fmt.Errorf("--image needs the SERVICE it is for (berth deploy SERVICE --image REF)")
+			}
+			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			req := deploy.Request{ReadyTimeout: timeout}
+			if len(args) == 1 {
+				svc := st.Service(args[0])
+				if svc == nil {
+					var names []string
+					for _, s := range st.Services {
+						names = append(names, s.Name)
+					}
+					return fmt.Errorf("%s has no service %q (services: %s)", st.Files[0], args[0], strings.Join(names, ", "))
+				}
+				if image != "" {
+					svc.Image, svc.Build = image, nil
+				}
+				req.Services = []string{args[0]}
+			}
+			if err := f.buildServiceImages(cmd.Context(), st, cmd.ErrOrStderr()); err != nil {
+				return err
+			}
+			if req.Spec, err = toSpec(st); err != nil {
+				return err
+			}
+			return runDeploy(cmd.Context(), api.NewClient(f.socket), "/stacks/"+url.PathEscape(st.Name)+"/deploy", nil, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&image, "image", "", "deploy this image reference for SERVICE instead of the file's")
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// runDeploy sends a deploy or rollback and shows its progress: one line per
+// step, then what each service runs now.
+func runDeploy(ctx context.Context, c *api.Client, path string, q url.Values, body any, stdout, stderr io.Writer, asJSON bool) error {
+	var rep deploy.Report
+	var failed string
+	start := time.Now()
+	err := c.Stream(ctx, http.MethodPost, path, q, body, func(raw json.RawMessage) error {
+		var line deploy.StreamLine
+		if err := json.Unmarshal(raw, &line); err != nil {
+			return err
+		}
+		if e := line.Event; e != nil {
+			fmt.Fprintf(stderr, "%6.1fs  %s", time.Since(start).Seconds(), e.Service)
+			if e.Revision > 0 {
+				fmt.Fprintf(stderr, " rev %d", e.Revision)
+			}
+			if e.Slot > 0 {
+				fmt.Fprintf(stderr, " replica %d", e.Slot)
+			}
+			msg := e.Message
+			if msg == "" {
+				msg = e.Kind
+			}
+			fmt.Fprintf(stderr, ": %s\n", msg)
+		}
+		if line.Report != nil {
+			rep, failed = *line.Report, line.Failed
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := struct {
+			deploy.Report
+			Error string `json:"error,omitempty"`
+		}{rep, failed}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SERVICE\tOUTCOME\tREVISION\tRUNNING\tDIGEST")
+		for _, s := range rep.Services {
+			rev := "-"
+			if s.Revision > 0 {
+				rev = strconv.Itoa(s.Revision)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Service, strings.ReplaceAll(s.Outcome, "_", " "), rev, s.Current, shortDigest(s.Digest))
+		}
+		tw.Flush()
+		fmt.Fprintf(stderr, "took %.1fs\n", time.Since(start).Seconds())
+	}
+	if failed != "" {
+		return fmt.Errorf("%s", failed)
+	}
+	return nil
+}
+
+func newRollbackCommand() *cobra.Command {
+	var f stackFlags
+	var to int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "rollback SERVICE",
+		Short: "Roll a service back to an earlier revision",
+		Long: `rollback rolls SERVICE back, with the same zero-downtime rollout as deploy,
+to the deployed revision before the current one, or to --to REVISION (see
+berth history). The rollback is recorded as a new revision.`,
+		Example: "  berth rollback app\n  berth rollback app --to 3",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := f.stackName(cmd)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if to > 0 {
+				q.Set("to", strconv.Itoa(to))
+			}
+			path := "/stacks/" + url.PathEscape(name) + "/services/" + url.PathEscape(args[0]) + "/rollback"
+			return runDeploy(cmd.Context(), api.NewClient(f.socket), path, q, nil, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().IntVar(&to, "to", 0, "revision to roll back to (default: the one before the current)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func newHistoryCommand() *cobra.Command {
+	var f stackFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "history SERVICE",
+		Short: "List a service's deployed revisions",
+		Long: `history lists SERVICE's revisions, oldest first: the image and the digest
+it was pinned to, the configuration hash, when it was deployed, how the
+rollout ended, and which one runs now (*).`,
+		Example: "  berth history app\n  berth history -p shop app --json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := f.stackName(cmd)
+			if err != nil {
+				return err
+			}
+			var h []deploy.HistoryEntry
+			path := "/stacks/" + url.PathEscape(name) + "/services/" + url.PathEscape(args[0]) + "/history"
+			if err := api.NewClient(f.socket).Do(cmd.Context(), http.MethodGet, path, nil, nil, &h); err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(h)
+			}
+			if len(h) == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "no revisions of %s in stack %s yet (berth deploy records them)\n", args[0], name)
+				return nil
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "\tREVISION\tOUTCOME\tDIGEST\tCONFIG\tDEPLOYED\tIMAGE\tNOTE")
+			for _, r := range h {
+				mark := ""
+				if r.Current {
+					mark = "*"
+				}
+				note := r.Reason
+				if r.RollbackOf > 0 {
+					note = strings.TrimSpace(fmt.Sprintf("rollback to %d. %s", r.RollbackOf, note))
+				}
+				image, _, _ := strings.Cut(r.Image, "@") // the digest has its own column
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Number, strings.ReplaceAll(r.Outcome, "_", " "),
+					shortDigest(r.Digest), r.ConfigHash, r.Created.Local().Format("2006-01-02 15:04:05"), image, note)
+			}
+			return tw.Flush()
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// stackName is -p, else the name of the stack the file describes.
+func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
+	if f.project != "" {
+		return f.project, nil
+	}
+	st, err := f.load(cmd.Context(), io.Discard)
+	if err != nil {
+		return "", err
+	}
+	return st.Name, nil
+}

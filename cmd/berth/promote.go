@@ -1,0 +1,171 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/promote"
+	"github.com/berth-dev/berth/internal/registry/names"
+	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/stack"
+)
+
+// promoteOutput is `berth promote --json`.
+type promoteOutput struct {
+	promote.Result
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// newPromoteCommand is `berth promote`: copy an image, by digest, from
+// one environment's registry to another's.
+func newPromoteCommand() *cobra.Command {
+	var (
+		sf               specFlags
+		from, to, tag    string
+		asJSON, insecure bool
+	)
+	cmd := &cobra.Command{
+		Use:   "promote IMAGE[:TAG|@DIGEST] --from ENV --to ENV",
+		Short: "Copy an image from one environment's registry to another's, unchanged",
+		Long: `promote copies IMAGE (a name of berth.yaml's images:) from the registry of
+environment --from to the registry of environment --to (environments:
+NAME: {registry: HOST[:PORT], repository: PREFIX}). The image lives at
+REGISTRY/REPOSITORY/IMAGE in each.
+
+Nothing is rebuilt: the manifest is copied byte for byte, so the digest in
+the target is the digest tested in the source, and only the blobs the target
+does not have yet are sent (within one registry they are mounted). The
+promotion is recorded in the target repository as an OCI referrer of the
+image (artifact type ` + promote.ArtifactType + `): digest,
+from, to, time and host.
+
+The tag is --tag, else the one in IMAGE, else "latest". IMAGE@sha256:...
+promotes that digest; the target is then tagged only with --tag.`,
+		Example: `  # Promote app:1.2.0 from staging to prod
+  berth promote app:1.2.0 --from staging --to prod
+
+  # The same, naming the tag with a flag, as JSON
+  berth promote app --tag 1.2.0 --from staging --to prod --json
+
+  # Promote exactly the digest that was tested, and tag it 1.2.0 in prod
+  berth promote app@sha256:3f1c... --from staging --to prod --tag 1.2.0`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if from == "" || to == "" {
+				return errors.New("--from ENV and --to ENV are required")
+			}
+			if from == to {
+				return fmt.Errorf("--from and --to are both %q; promote copies between two environments", from)
+			}
+			image, id, err := parsePromoteImage(args[0], tag)
+			if err != nil {
+				return err
+			}
+			set, err := parseSet(sf.set)
+			if err != nil {
+				return err
+			}
+			f, err := spec.Load(sf.file, spec.LoadOptions{Set: set})
+			if err != nil {
+				return err
+			}
+			if _, ok := f.Images[image]; !ok {
+				return fmt.Errorf("no image %q in %s's images: (known: %s)", image, sf.file, strings.Join(f.ImageOrder, ", "))
+			}
+			targets, err := stack.LoadTargets(sf.file, stack.LoadOptions{Set: set})
+			if err != nil {
+				return err
+			}
+			src, err := envTarget(targets, from, "--from")
+			if err != nil {
+				return err
+			}
+			dst, err := envTarget(targets, to, "--to")
+			if err != nil {
+				return err
+			}
+			dstID := id
+			if strings.HasPrefix(id, "sha256:") && tag != "" {
+				dstID = tag
+			}
+			res, err := promote.Promote(cmd.Context(), promote.Options{
+				Src: src.Ref(image, id), Dst: dst.Ref(image, dstID), Insecure: insecure,
+				Record: promote.Provenance{FromEnv: from, ToEnv: to},
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeIndentedJSON(cmd.OutOrStdout(), promoteOutput{Result: res, From: from, To: to})
+			}
+			shown := src.Ref(image, id)
+			fmt.Fprintf(cmd.OutOrStdout(), "promoted %s → %s (%s): %d blobs copied (%s), %d already there",
+				shown, res.Dst, res.Digest, res.BlobsCopied, humanSize(res.BytesCopied), res.BlobsSkipped)
+			if res.BlobsMounted > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), ", %d mounted", res.BlobsMounted)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "; provenance recorded as %s\n", res.Provenance)
+			return nil
+		},
+	}
+	sf.add(cmd)
+	cmd.Flags().StringVar(&from, "from", "", "environment to promote from (environments: NAME in berth.yaml)")
+	cmd.Flags().StringVar(&to, "to", "", "environment to promote to")
+	cmd.Flags().StringVar(&tag, "tag", "", `tag to promote (default: the tag in IMAGE, else "latest")`)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain HTTP to registries (loopback registries always may)")
+	return cmd
+}
+
+// parsePromoteImage splits IMAGE[:TAG|@DIGEST] into the image name and what
+// to promote: flagTag, else the tag in IMAGE, else "latest"; or the digest.
+func parsePromoteImage(arg, flagTag string) (image, id string, err error) {
+	image = arg
+	if name, d, ok := strings.Cut(arg, "@"); ok {
+		if !strings.HasPrefix(d, "sha256:") || len(d) != len("sha256:")+64 || strings.Trim(d[len("sha256:"):], "0123456789abcdef") != "" {
+			return "", "", fmt.Errorf("%s: %q is not a digest (sha256: and 64 lower-case hex digits)", arg, d)
+		}
+		image, id = name, d
+	} else if name, t, ok := strings.Cut(arg, ":"); ok {
+		if t == "" {
+			return "", "", fmt.Errorf("%s: empty tag after ':'", arg)
+		}
+		image, id = name, t
+	}
+	if image == "" {
+		return "", "", fmt.Errorf("%q: missing image name (want IMAGE[:TAG|@DIGEST], IMAGE a name of images:)", arg)
+	}
+	if flagTag != "" {
+		if err := names.ValidateTag(flagTag); err != nil {
+			return "", "", fmt.Errorf("--tag: %v", err)
+		}
+	}
+	if !strings.HasPrefix(id, "sha256:") {
+		switch {
+		case flagTag != "":
+			id = flagTag
+		case id == "":
+			id = "latest"
+		}
+		if err := names.ValidateTag(id); err != nil {
+			return "", "", fmt.Errorf("%s: %v", arg, err)
+		}
+	}
+	return image, id, nil
+}
+
+// envTarget returns environment env's target, which must have a registry.
+func envTarget(targets map[string]stack.Target, env, flag string) (stack.Target, error) {
+	t, ok := targets[env]
+	if !ok {
+		return t, fmt.Errorf("%s %s: unknown environment %q (%s)", flag, env, env, stack.KnownEnvironments(targets))
+	}
+	if t.Registry == "" {
+		return t, fmt.Errorf("%s %s: environment %q has no registry (set environments.%s.registry: HOST[:PORT] in berth.yaml)", flag, env, env, env)
+	}
+	return t, nil
+}

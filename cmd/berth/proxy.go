@@ -1,0 +1,42 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	proxyapi "github.com/berth-dev/berth/internal/proxy/api"
+)
+
+// newProxyCommand is the reverse proxy process the daemon starts detached
+// (proxyapi.Ensure) and configures over its socket. It is internal, hence
+// hidden; it runs apart from the daemon so published ports keep answering
+// while the daemon restarts.
+func newProxyCommand() *cobra.Command {
+	var o proxyapi.RunOptions
+	cmd := &cobra.Command{
+		Use:   "proxy --socket PATH --state FILE [--metrics ADDR]",
+		Short: "Run the reverse proxy for published ports (started by the daemon)",
+		Long: `proxy serves the published ports of deployed stacks. The daemon starts it
+detached and pushes the desired config over the API on --socket; every
+applied config is saved to --state, so a restarted proxy serves the same
+ports at once. SIGTERM or SIGINT closes the ports, letting requests in flight
+finish (up to 5 s).`,
+		Example: `  berth proxy --socket /run/berth/proxy.sock --state /var/lib/berth/proxy/state.json
+  berth proxy --socket /run/berth/proxy.sock --state /var/lib/berth/proxy/state.json --metrics 127.0.0.1:9100`,
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			o.Log = newLogger("info")
+			return proxyapi.Run(ctx, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Socket, "socket", "/run/berth/proxy.sock", "unix socket for the API (mode 0600)")
+	cmd.Flags().StringVar(&o.State, "state", "/var/lib/berth/proxy/state.json", "file keeping the last applied config")
+	cmd.Flags().StringVar(&o.Metrics, "metrics", "", "also serve /metrics on this TCP address, e.g. 127.0.0.1:9100")
+	return cmd
+}

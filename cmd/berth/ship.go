@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/stack"
+)
+
+func newShipCommand() *cobra.Command {
+	var f stackFlags
+	var tag string
+	var timeout time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ship",
+		Short: "Build, push and deploy in one step",
+		Long: `ship builds the images of the stack's services that have build: (berth.yaml
+images:), pushes them to the environment's registry (environments: NAME:
+registry, repository) and deploys them by digest with a zero-downtime
+rollout — what runs is exactly what was pushed. Without --env the images go
+to the local cache and are deployed from there.`,
+		Example: `  berth ship
+  berth ship --env staging --tag 1.4.0
+  berth ship --env prod --set VERSION=1.4.0`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			var dest func(image, variant string) string
+			if f.env != "" {
+				set, err := parseSet(f.set)
+				if err != nil {
+					return err
+				}
+				targets, err := stack.LoadTargets(st.Files[0], stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
+				if err != nil {
+					return err
+				}
+				t, ok := targets[f.env]
+				if !ok || t.Registry == "" {
+					return fmt.Errorf("%s: environments.%s has no registry: to ship to", st.Files[0], f.env)
+				}
+				dest = func(image, variant string) string {
+					tg := tag
+					if tg == "" {
+						tg = "latest"
+					}
+					if variant != "" {
+						tg += "-" + variant
+					}
+					return t.Ref(image, tg)
+				}
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "building…")
+			if err := f.buildServiceImagesTo(cmd.Context(), st, cmd.ErrOrStderr(), dest); err != nil {
+				return err
+			}
+			spec, err := toSpec(st)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "deploying…")
+			req := deploy.Request{Spec: spec, ReadyTimeout: timeout}
+			return runDeploy(cmd.Context(), api.NewClient(f.socket), "/stacks/"+url.PathEscape(st.Name)+"/deploy", nil, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&tag, "tag", "", "tag to push the images as (default latest; deploys pin the digest either way)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}

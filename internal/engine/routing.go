@@ -1,0 +1,294 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/proxy"
+)
+
+// Router is the proxy that serves published TCP ports (internal/proxy,
+// running as its own process so ports stay up while the daemon restarts).
+// The engine owns the desired routing and pushes all of it on every change.
+type Router interface {
+	Apply(ctx context.Context, cfg proxy.Config) error
+	// Drain waits until a backend taken out of rotation has nothing in
+	// flight (or the route's drain timeout passes).
+	Drain(ctx context.Context, backendID string) error
+}
+
+// SetRouter connects the proxy and pushes the current routing to it (a
+// proxy that kept running while the daemon was away is brought up to
+// date). With no router (tests of pure orchestration) published TCP ports
+// are not served.
+func (e *Engine) SetRouter(ctx context.Context, r Router) error {
+	e.mu.Lock()
+	e.router = r
+	e.mu.Unlock()
+	return e.syncRoutes(ctx)
+}
+
+// proxied reports whether the proxy (not CNI's portmap) publishes p.
+func proxied(p PortMapping) bool { return p.Protocol == "" || strings.EqualFold(p.Protocol, "tcp") }
+
+// cniPorts are the ports CNI publishes itself: UDP, which the proxy does
+// not carry.
+func cniPorts(ports []PortMapping) []PortMapping {
+	var out []PortMapping
+	for _, p := range ports {
+		if !proxied(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// setRouteSpecs records what a stack's services publish before any of their
+// containers exist, so the proxy listens (and a taken port is reported)
+// first.
+func (e *Engine) setRouteSpecs(stack string, svcs []ServiceSpec) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := e.routeSpecs[stack]
+	if m == nil {
+		m = map[string]ServiceSpec{}
+		e.routeSpecs[stack] = m
+	}
+	for _, s := range svcs {
+		m[s.Name] = s
+	}
+}
+
+// routeKey identifies one route: a service on a listener.
+type routeKey struct{ addr, service string }
+
+// proxyConfig computes the proxy's whole desired state from the route specs
+// and the containers. Callers hold e.mu.
+func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
+	type listener struct {
+		l      proxy.Listener
+		routes map[string]*proxy.Route // by service
+		owner  string                  // the service that set Mode/TLS
+	}
+	listeners := map[string]*listener{}
+	routeOf := map[routeKey]*proxy.Route{}
+	stacks := make([]string, 0, len(e.routeSpecs))
+	for s := range e.routeSpecs {
+		stacks = append(stacks, s)
+	}
+	sort.Strings(stacks)
+	for _, stack := range stacks {
+		names := make([]string, 0, len(e.routeSpecs[stack]))
+		for n := range e.routeSpecs[stack] {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			svc := e.routeSpecs[stack][name]
+			service := stack + "/" + name
+			for _, p := range svc.Ports {
+				if !proxied(p) {
+					continue
+				}
+				if p.HostPort == 0 {
+					return proxy.Config{}, fmt.Errorf("service %s publishes container port %d without a host port; berth's proxy needs one (ports: [\"HOST_PORT:%d\"])", service, p.ContainerPort, p.ContainerPort)
+				}
+				host := p.HostIP
+				if host == "" {
+					host = "0.0.0.0"
+				}
+				addr := net.JoinHostPort(host, strconv.Itoa(p.HostPort))
+				mode, hosts, balance, drain, tls := proxy.ModeTCP, []string(nil), "", time.Duration(0), (*proxy.TLS)(nil)
+				if o := svc.Proxy; o != nil {
+					if o.Protocol != proxy.ModeTCP {
+						mode = proxy.ModeHTTP
+					}
+					hosts, balance, drain = o.Hosts, o.Balance, o.DrainTimeout
+					if o.TLSCert != "" {
+						tls = &proxy.TLS{CertFile: o.TLSCert, KeyFile: o.TLSKey}
+					}
+				}
+				ln := listeners[addr]
+				if ln == nil {
+					ln = &listener{l: proxy.Listener{Addr: addr, Mode: mode, TLS: tls}, routes: map[string]*proxy.Route{}, owner: service}
+					listeners[addr] = ln
+				} else if ln.l.Mode != mode || (ln.l.Mode == proxy.ModeTCP && ln.owner != service) {
+					return proxy.Config{}, fmt.Errorf("port %s is published by both %s and %s: several services share a port only as HTTP with x-berth-proxy hosts", addr, ln.owner, service)
+				}
+				if ln.routes[service] != nil {
+					continue // the same host port listed twice
+				}
+				r := &proxy.Route{Service: service, Hosts: hosts, Balance: balance, DrainTimeout: proxy.Duration(drain), Backends: []proxy.Backend{}}
+				ln.routes[service] = r
+				routeOf[routeKey{addr, service}] = r
+				// Backends: every container of the service that has this
+				// container port, ready or not (not ready: no traffic).
+				for _, m := range e.containers {
+					if m.Stack != stack || m.Service != name || m.IP == "" {
+						continue
+					}
+					if !publishesContainerPort(m.Spec, p.ContainerPort) {
+						continue
+					}
+					r.Backends = append(r.Backends, proxy.Backend{
+						ID:    m.ID,
+						Addr:  net.JoinHostPort(m.IP, strconv.Itoa(p.ContainerPort)),
+						Ready: routable(m),
+					})
+				}
+				sort.Slice(r.Backends, func(i, j int) bool { return r.Backends[i].ID < r.Backends[j].ID })
+			}
+		}
+	}
+	addrs := make([]string, 0, len(listeners))
+	for a := range listeners {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	cfg := proxy.Config{Listeners: []proxy.Listener{}}
+	for _, a := range addrs {
+		ln := listeners[a]
+		svcs := make([]string, 0, len(ln.routes))
+		for s := range ln.routes {
+			svcs = append(svcs, s)
+		}
+		sort.Strings(svcs)
+		for _, s := range svcs {
+			ln.l.Routes = append(ln.l.Routes, *ln.routes[s])
+		}
+		cfg.Listeners = append(cfg.Listeners, ln.l)
+	}
+	return cfg, nil
+}
+
+func publishesContainerPort(s ServiceSpec, port int) bool {
+	for _, p := range s.Ports {
+		if proxied(p) && p.ContainerPort == port {
+			return true
+		}
+	}
+	return false
+}
+
+// routable: running, healthy (or without a health check), not retiring.
+func routable(m *managed) bool {
+	return m.State == StateRunning && !m.retiring && (m.Health == "" || m.Health == health.Healthy)
+}
+
+// syncRoutes pushes the routing to the proxy. Pushes are serialised so an
+// older state never overwrites a newer one.
+func (e *Engine) syncRoutes(ctx context.Context) error {
+	e.routeMu.Lock()
+	defer e.routeMu.Unlock()
+	e.mu.Lock()
+	r := e.router
+	cfg, err := e.proxyConfigLocked()
+	e.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.Apply(ctx, cfg); err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	return nil
+}
+
+// resync is syncRoutes for state changes nobody waits on: failures are
+// logged (the next change pushes everything again).
+func (e *Engine) resync() {
+	if err := e.syncRoutes(context.Background()); err != nil {
+		e.log.Error("updating the proxy", "err", err)
+	}
+}
+
+// drain takes a container out of rotation and waits for its in-flight
+// requests, before it is stopped.
+func (e *Engine) drain(ctx context.Context, m *managed) {
+	e.mu.Lock()
+	r := e.router
+	has := false
+	for _, p := range m.Spec.Ports {
+		has = has || proxied(p)
+	}
+	if r == nil || !has {
+		e.mu.Unlock()
+		return
+	}
+	m.retiring = true
+	e.mu.Unlock()
+	e.resync()
+	timeout := 30 * time.Second
+	if m.Spec.Proxy != nil && m.Spec.Proxy.DrainTimeout > 0 {
+		timeout = m.Spec.Proxy.DrainTimeout
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+5*time.Second)
+	defer cancel()
+	if err := r.Drain(dctx, m.ID); err != nil {
+		e.log.Warn("draining container", "container", m.Name, "err", err)
+	}
+}
+
+// routeSpecsOf copies a stack's route specs (to restore on failure).
+func (e *Engine) routeSpecsOf(stack string) map[string]ServiceSpec {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.routeSpecs[stack] == nil {
+		return nil
+	}
+	out := make(map[string]ServiceSpec, len(e.routeSpecs[stack]))
+	for k, v := range e.routeSpecs[stack] {
+		out[k] = v
+	}
+	return out
+}
+
+func (e *Engine) restoreRouteSpecs(stack string, prev map[string]ServiceSpec) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if prev == nil {
+		delete(e.routeSpecs, stack)
+		return
+	}
+	e.routeSpecs[stack] = prev
+}
+
+// initRouteSpecs learns, at start, what the stacks publish: a stack's
+// recorded spec, and for services it lacks (an up that failed midway) the
+// spec of their newest container.
+func (e *Engine) initRouteSpecs() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	type serviceKey struct{ stack, service string }
+	newest := map[serviceKey]*managed{}
+	for _, m := range e.containers {
+		k := serviceKey{m.Stack, m.Service}
+		if o := newest[k]; o == nil || m.Revision > o.Revision {
+			newest[k] = m
+		}
+	}
+	for k, m := range newest {
+		if e.routeSpecs[k.stack] == nil {
+			e.routeSpecs[k.stack] = map[string]ServiceSpec{}
+		}
+		e.routeSpecs[k.stack][k.service] = m.Spec
+	}
+	for name, st := range e.stacks {
+		if e.routeSpecs[name] == nil {
+			e.routeSpecs[name] = map[string]ServiceSpec{}
+		}
+		for _, s := range st.Services {
+			e.routeSpecs[name][s.Name] = s
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/proxy"
+)
+
+// fakeRouter records what the engine pushes and the order of drains.
+type fakeRouter struct {
+	mu      sync.Mutex
+	cfg     proxy.Config
+	applies int
+	drained []string
+	failOn  string // Apply fails when a listener has this address
+	events  *[]string
+}
+
+func (r *fakeRouter) Apply(_ context.Context, cfg proxy.Config) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range cfg.Listeners {
+		if l.Addr == r.failOn {
+			return errors.New("listen tcp " + l.Addr + ": bind: address already in use")
+		}
+	}
+	r.cfg = cfg
+	r.applies++
+	return nil
+}
+
+func (r *fakeRouter) Drain(_ context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drained = append(r.drained, id)
+	if r.events != nil {
+		*r.events = append(*r.events, "drain "+id)
+	}
+	return nil
+}
+
+func (r *fakeRouter) backends(addr string) []proxy.Backend {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.cfg.Listeners {
+		if l.Addr == addr {
+			var out []proxy.Backend
+			for _, rt := range l.Routes {
+				out = append(out, rt.Backends...)
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func (r *fakeRouter) listener(addr string) (proxy.Listener, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.cfg.Listeners {
+		if l.Addr == addr {
+			return l, true
+		}
+	}
+	return proxy.Listener{}, false
+}
+
+func TestRoutingFollowsHealthAndDrainsBeforeStop(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	router := &fakeRouter{}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	rt.setExec(1) // health checks fail until told otherwise
+	spec := StackSpec{Name: "shop", Services: []ServiceSpec{
+		{Name: "web", Image: "web", Replicas: 2, Health: &health.Check{Test: []string{"CMD", "ok"}, Interval: 10 * time.Millisecond, Retries: 1000},
+			Ports: []PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Protocol: "udp"}},
+			Proxy: &ProxyOptions{Protocol: "http", Hosts: []string{"shop.example"}}},
+	}}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	l, ok := router.listener("127.0.0.1:8080")
+	if !ok || l.Mode != proxy.ModeHTTP || len(l.Routes) != 1 || l.Routes[0].Service != "shop/web" || l.Routes[0].Hosts[0] != "shop.example" {
+		t.Fatalf("listener %+v (found %v)", l, ok)
+	}
+	if _, ok := router.listener("0.0.0.0:5353"); ok {
+		t.Fatal("a UDP port went to the proxy")
+	}
+	bs := router.backends("127.0.0.1:8080")
+	if len(bs) != 2 || bs[0].Ready || bs[1].Ready || !strings.HasSuffix(bs[0].Addr, ":80") {
+		t.Fatalf("starting replicas must be out of rotation: %+v", bs)
+	}
+	rt.setExec(0)
+	eventually(t, "both replicas in rotation once healthy", func() bool {
+		bs := router.backends("127.0.0.1:8080")
+		return len(bs) == 2 && bs[0].Ready && bs[1].Ready
+	})
+	// Scaling down drains the surplus replica before stopping it.
+	spec.Services[0].Replicas = 1
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	router.mu.Lock()
+	drained := append([]string(nil), router.drained...)
+	router.mu.Unlock()
+	if len(drained) != 1 {
+		t.Fatalf("drained %v, want the one surplus replica", drained)
+	}
+	if bs := router.backends("127.0.0.1:8080"); len(bs) != 1 || bs[0].ID == drained[0] {
+		t.Fatalf("after scale down: %+v", bs)
+	}
+	if err := e.Down(context.Background(), "shop", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := router.listener("127.0.0.1:8080"); ok {
+		t.Fatal("the listener outlived the stack")
+	}
+}
+
+func TestRoutingPortTakenFailsUpBeforeAnyContainer(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	router := &fakeRouter{failOn: "0.0.0.0:9090"}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	spec := StackSpec{Name: "shop", Services: []ServiceSpec{{Name: "web", Image: "web", Ports: []PortMapping{{HostIP: "0.0.0.0", HostPort: 9090, ContainerPort: 80}}}}}
+	err := e.Up(context.Background(), spec)
+	if err == nil || !strings.Contains(err.Error(), "0.0.0.0:9090") {
+		t.Fatalf("Up: %v, want the taken address named", err)
+	}
+	if n := len(e.Containers("shop")); n != 0 || len(rt.starts) != 0 {
+		t.Fatalf("%d containers, %d starts after a refused up", n, len(rt.starts))
+	}
+	nets.mu.Lock()
+	defer nets.mu.Unlock()
+	if nets.nets["shop"] {
+		t.Fatal("network left behind")
+	}
+}
+
+func TestRoutingSharedPortNeedsHTTPHosts(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	router := &fakeRouter{}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	port := []PortMapping{{HostIP: "127.0.0.1", HostPort: 80, ContainerPort: 8080}}
+	spec := StackSpec{Name: "shop", Services: []ServiceSpec{
+		{Name: "api", Image: "api", Ports: port},
+		{Name: "web", Image: "web", Ports: port},
+	}}
+	if err := e.Up(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "published by both") {
+		t.Fatalf("two TCP services on one port: %v", err)
+	}
+	spec.Services[0].Proxy = &ProxyOptions{Protocol: "http", Hosts: []string{"api.example"}}
+	spec.Services[1].Proxy = &ProxyOptions{Protocol: "http"}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := router.listener("127.0.0.1:80")
+	if len(l.Routes) != 2 || l.Routes[0].Service != "shop/api" || l.Routes[1].Service != "shop/web" {
+		t.Fatalf("routes %+v", l.Routes)
+	}
+}

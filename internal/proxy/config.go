@@ -1,0 +1,90 @@
+// Package proxy is berth's built-in reverse proxy: for every published TCP
+// port of a stack it listens on the host and sends traffic to the service's
+// ready replicas (round robin or least connections), takes replicas that are
+// not ready or are draining out of rotation, lets in-flight requests finish
+// when a replica is drained, routes several services on one port by Host,
+// terminates TLS from certificate files, and counts everything in Prometheus
+// metrics labelled by service.
+//
+// The proxy runs as its own process (`berth proxy`, started by the daemon,
+// internal/proxy/api) so published ports keep answering while the daemon
+// restarts; the daemon pushes the whole desired Config on every change.
+package proxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Listener modes.
+const (
+	ModeHTTP = "http" // HTTP/1.1 reverse proxy: Host routing, retries, TLS, per-request metrics
+	ModeTCP  = "tcp"  // plain TCP: one backend per connection
+)
+
+// Balancing policies.
+const (
+	RoundRobin = "round_robin" // default
+	LeastConn  = "least_conn"
+)
+
+// Config is the proxy's whole desired state. Apply replaces the previous one.
+type Config struct {
+	Listeners []Listener `json:"listeners"`
+}
+
+// Listener is one host address the proxy listens on.
+type Listener struct {
+	Addr string `json:"addr"` // host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:80
+	Mode string `json:"mode"` // ModeHTTP or ModeTCP
+	TLS  *TLS   `json:"tls,omitempty"`
+	// Routes: ModeTCP has exactly one; ModeHTTP chooses by the request's
+	// Host (without port, case-insensitive); a route with no Hosts is the
+	// default for hosts no other route names.
+	Routes []Route `json:"routes"`
+}
+
+// TLS terminates TLS on an HTTP listener with a certificate and key file
+// (PEM). Files are read at Apply, so a renewed certificate takes effect on
+// the next Apply.
+type TLS struct {
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
+}
+
+// Route sends a listener's traffic (for some hosts) to one service.
+type Route struct {
+	Service      string    `json:"service"` // "<stack>/<service>": metrics label and error messages
+	Hosts        []string  `json:"hosts,omitempty"`
+	Balance      string    `json:"balance,omitempty"`      // RoundRobin (default) or LeastConn
+	DrainTimeout Duration  `json:"drainTimeout,omitempty"` // 0 = 30 s
+	Backends     []Backend `json:"backends"`
+}
+
+// Backend is one replica of a service.
+type Backend struct {
+	ID   string `json:"id"`   // container ID
+	Addr string `json:"addr"` // ip:port
+	// Ready false: running but not healthy yet, or being drained: it gets
+	// no new requests or connections; those in flight go on.
+	Ready bool `json:"ready"`
+}
+
+// Duration is a time.Duration that reads and writes as "30s" in JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

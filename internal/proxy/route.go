@@ -1,0 +1,91 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"sync/atomic"
+	"time"
+)
+
+const defaultDrainTimeout = 30 * time.Second
+
+// listenerState is the immutable routing snapshot of one listener. Apply
+// builds a new one and swaps it in atomically; requests read it without
+// locks. changed is closed when the snapshot is replaced, which wakes
+// requests waiting for a Ready backend.
+type listenerState struct {
+	addr    string
+	mode    string
+	cert    *tls.Certificate // nil: plain
+	routes  []*route
+	byHost  map[string]*route
+	def     *route // the route with no Hosts, if any
+	changed chan struct{}
+}
+
+// route resolves the Host header to a route; nil when none matches.
+func (s *listenerState) route(host string) *route {
+	if len(s.byHost) == 0 {
+		return s.def
+	}
+	if r, ok := s.byHost[normalizeHost(host)]; ok {
+		return r
+	}
+	return s.def
+}
+
+// route is one service on a listener with its Ready backends.
+type route struct {
+	cfg          Route
+	leastConn    bool
+	drainTimeout time.Duration
+	all          []*backend // in config order, for Status
+	ready        []*backend
+	rr           atomic.Uint64
+	m            *serviceMetrics // nil without metrics
+}
+
+// pick chooses a Ready backend not yet tried by this request (tried is a
+// bit set over indexes into ready). Backends whose dial failed recently are
+// used only when nothing else is left. nil: no candidate.
+func (r *route) pick(tried uint64) (*backend, int) {
+	n := len(r.ready)
+	if n == 0 {
+		return nil, -1
+	}
+	start := int(r.rr.Add(1) % uint64(n))
+	now := time.Now().UnixNano()
+	fallback, fallbackIdx := (*backend)(nil), -1
+	var best *backend
+	bestIdx := -1
+	var bestLoad int64
+	for i := 0; i < n; i++ {
+		j := start + i
+		if j >= n {
+			j -= n
+		}
+		if tried&bit(j) != 0 {
+			continue
+		}
+		b := r.ready[j]
+		if b.failed(now) {
+			if fallback == nil {
+				fallback, fallbackIdx = b, j
+			}
+			continue
+		}
+		if !r.leastConn {
+			return b, j
+		}
+		if load := b.inflight.Load(); best == nil || load < bestLoad {
+			best, bestIdx, bestLoad = b, j, load
+		}
+	}
+	if best != nil {
+		return best, bestIdx
+	}
+	return fallback, fallbackIdx
+}
+
+// bit maps a backend index to the tried set; beyond 64 backends indexes
+// share bits, which only means a few are skipped early.
+func bit(i int) uint64 { return 1 << (uint(i) & 63) }
