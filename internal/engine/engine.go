@@ -294,6 +294,14 @@ func (e *Engine) upService(ctx context.Context, stack string, svc ServiceSpec, i
 	}
 	hash := configHash(svc, img.Digest)
 	existing := e.byService(stack, svc.Name)
+	// New replicas of an unchanged service (scale) carry the deploy
+	// revision their siblings run.
+	revision := 0
+	for _, m := range existing {
+		if m.ConfigHash == hash {
+			revision = max(revision, m.Revision)
+		}
+	}
 	// Replicas are created concurrently; each is independent.
 	errs := make([]error, replicas+1)
 	var wg sync.WaitGroup
@@ -311,7 +319,7 @@ func (e *Engine) upService(ctx context.Context, stack string, svc ServiceSpec, i
 					return
 				}
 			}
-			_, errs[n] = e.create(ctx, stack, svc, img, n, hash)
+			_, errs[n] = e.createRevision(ctx, stack, svc, img, n, revision, hash)
 		}()
 	}
 	wg.Wait()

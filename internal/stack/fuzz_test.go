@@ -26,6 +26,8 @@ func FuzzLoad(f *testing.F) {
 		"services: {web: {image: x, healthcheck: {test: 5}, deploy: {replicas: -1}}}\n",
 		"services: {web: {image: x, secrets: [{source: s, mode: 99999999}]}}\nsecrets: {s: {file: /dev/null}}\n",
 		"name: \"\"\nservices: {\"\": {image: x}}\n",
+		"services: {web: {image: x, x-berth-proxy: {hosts: [a, 5], tls: {cert: 1, key: [2]}, drain_timeout: -1s}}}\n",
+		"services: {web: {image: x, x-berth-proxy: [1, 2]}}\n",
 	} {
 		f.Add([]byte(s))
 	}
