@@ -1,18 +1,15 @@
 package main
 
 import (
-	"github.com/berth-dev/berth/bench/internal/benchkit"
-
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 // step is one measured situation; every tool goes through the same steps.
@@ -38,25 +35,19 @@ type stepResult struct {
 
 func benchmark(ctx context.Context, o options, progressW io.Writer) (*output, error) {
 	start := time.Now()
-	progress := func(format string, args ...any) {
-		fmt.Fprintf(progressW, "buildbench: "+format+"\n", args...)
-	}
+	progress := benchkit.Progress(progressW, "buildbench")
 	root, err := benchkit.ModuleRoot(ctx, "buildbench")
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "buildbench-")
+	tmp, cleanup, err := benchkit.WorkDir("", "buildbench", o.Keep, progressW)
 	if err != nil {
 		return nil, err
 	}
-	if o.keep {
-		progress("keeping %s", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
-	meta := hostMeta()
+	defer cleanup()
+	meta := runMeta{Host: benchkit.ReadHost(), Versions: map[string]string{}}
 	meta.Rounds = o.rounds
-	meta.Versions["go"] = strings.TrimSpace(outputOf(ctx, "go", "version"))
+	meta.Versions["go"] = benchkit.VersionLine(ctx, nil, "go", "version")
 
 	// --- binaries ----------------------------------------------------------
 	berthBin := o.berthBin
@@ -67,13 +58,13 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (*output, er
 			return nil, err
 		}
 	}
-	meta.Versions["berth"] = strings.TrimSpace(outputOf(ctx, berthBin, "version"))
+	meta.Versions["berth"] = benchkit.VersionLine(ctx, nil, berthBin, "version")
 	var koBin string
 	if slices.Contains(o.tools, "ko") {
 		if koBin, err = findKo(ctx, root, o.koBin, progress); err != nil {
 			return nil, err
 		}
-		meta.Versions["ko"] = strings.TrimSpace(outputOf(ctx, koBin, "version"))
+		meta.Versions["ko"] = benchkit.VersionLine(ctx, nil, koBin, "version")
 	}
 
 	// --- services ----------------------------------------------------------
@@ -90,8 +81,8 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (*output, er
 	if err != nil {
 		return nil, err
 	}
-	defer reg.stop(10 * time.Second)
-	var dockerd *dockerDaemon
+	defer reg.Stop(10 * time.Second)
+	var dockerd *benchkit.Dockerd
 	if slices.Contains(o.tools, "docker") {
 		for _, bin := range []string{o.dockerBin, o.dockerdBin} {
 			if _, err := os.Stat(bin); err != nil {
@@ -103,11 +94,11 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (*output, er
 			return nil, err
 		}
 		progress("starting dockerd (%s storage)", o.dockerStorage)
-		if dockerd, err = startDockerd(ctx, o.dockerdBin, o.dockerStorage, dir); err != nil {
+		if dockerd, err = startDockerd(ctx, o.dockerdBin, o.dockerBin, o.dockerStorage, dir); err != nil {
 			return nil, err
 		}
-		defer dockerd.stop()
-		meta.Versions["docker"] = outputOfEnv(ctx, dockerd.env, o.dockerBin, "version", "-f", "client {{.Client.Version}}, daemon {{.Server.Version}}, "+o.dockerStorage)
+		defer dockerd.Stop()
+		meta.Versions["docker"] = benchkit.VersionLine(ctx, dockerd.Env, o.dockerBin, "version", "-f", "client {{.Client.Version}}, daemon {{.Server.Version}}, "+o.dockerStorage)
 	}
 
 	// --- workspaces, Go build caches, base image --------------------------
@@ -147,7 +138,7 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (*output, er
 			if err := runCmd(ctx, ws["berth"], baseEnv, berthBin, "build", "base", "--docker-archive", archive, "--tag", "v1"); err != nil {
 				return nil, err
 			}
-			if err := runCmd(ctx, "", dockerd.env, o.dockerBin, "load", "-q", "-i", archive); err != nil {
+			if err := runCmd(ctx, "", dockerd.Env, o.dockerBin, "load", "-q", "-i", archive); err != nil {
 				return nil, err
 			}
 			tools = append(tools, newDockerTool(o.dockerBin, dockerd, o.builder, ws[name], regAddr, env))
@@ -255,51 +246,24 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (*output, er
 		}
 		startup = append(startup, r.Seconds)
 	}
-	sort.Float64s(startup)
 
 	meta.TotalSecs = time.Since(start).Seconds()
 	out := &output{Meta: meta, Tools: o.tools, Steps: results, Sizes: sizes}
 	out.Targets = judgeTargets(out)
-	out.Notes = notes(out, startup[len(startup)/2])
+	out.Notes = notes(out, benchkit.Median(startup))
 	return out, nil
 }
 
-// summarise picks, per tool, the run with the median total time.
+// summarise picks, per tool, the run with the median total time (the
+// lower middle one for an even count).
 func (s *stepResult) summarise() {
 	s.Median, s.Detail, s.Layers = map[string]float64{}, map[string][]cmdTiming{}, map[string][]berthLayer{}
 	for name, runs := range s.Runs {
-		sorted := slices.Clone(runs)
-		slices.SortFunc(sorted, func(a, b runResult) int {
-			switch {
-			case a.Seconds < b.Seconds:
-				return -1
-			case a.Seconds > b.Seconds:
-				return 1
-			}
-			return 0
-		})
-		m := sorted[(len(sorted)-1)/2] // lower middle for an even count
+		m := benchkit.MedianBy(runs, benchkit.ByValue(func(r runResult) float64 { return r.Seconds }))
 		s.Median[name] = m.Seconds
 		s.Detail[name] = m.Commands
 		if len(m.BerthLayers) > 0 {
 			s.Layers[name] = m.BerthLayers
 		}
 	}
-}
-
-func outputOf(ctx context.Context, name string, args ...string) string {
-	return outputOfEnv(ctx, nil, name, args...)
-}
-
-// outputOfEnv returns the first line a command prints (for version labels);
-// "" when it fails.
-func outputOfEnv(ctx context.Context, env []string, name string, args ...string) string {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.Output()
-	if err != nil {
-		return ""
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return line
 }

@@ -22,21 +22,18 @@ package main
 
 import (
 	"github.com/berth-dev/berth/bench/internal/benchkit"
+	"github.com/berth-dev/berth/test/fixtures"
 
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 )
 
 type options struct {
+	benchkit.Flags
 	quick         bool
 	rounds        int
 	tools         []string
@@ -47,10 +44,6 @@ type options struct {
 	builder       string // buildkit or classic
 	koBin         string
 	aptRepo       string
-	mdPath        string
-	jsonPath      string
-	enforce       bool
-	keep          bool
 }
 
 var knownTools = []string{"berth", "docker", "ko"}
@@ -59,7 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("buildbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	home, _ := os.UserHomeDir()
+	aptRepo, _ := fixtures.AptRepoDir() // "" without a user cache directory
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 round")
 	fs.IntVar(&o.rounds, "rounds", 3, "measure every step this many times per tool and report the median")
 	tools := fs.String("tools", "berth,docker,ko", "tools to compare (berth, docker, ko); berth is always included")
@@ -69,16 +62,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dockerStorage, "docker-storage", "overlay2", "dockerd storage driver (overlay2 or vfs)")
 	fs.StringVar(&o.builder, "docker-builder", "buildkit", "docker builder: buildkit (DOCKER_BUILDKIT=1) or classic (DOCKER_BUILDKIT=0)")
 	fs.StringVar(&o.koBin, "ko-bin", "", "ko binary (default: bin/ko, then ko in PATH, else go install "+koModule+" into bin/)")
-	fs.StringVar(&o.aptRepo, "aptrepo", filepath.Join(home, ".cache", "berth-test", "aptrepo"), "local apt repository (made by scripts/aptrepo.sh if incomplete)")
-	fs.StringVar(&o.mdPath, "md", os.Getenv("BUILDBENCH_MD"), "also write the Markdown report to this file (env BUILDBENCH_MD)")
-	fs.StringVar(&o.jsonPath, "json", os.Getenv("BUILDBENCH_JSON"), "also write the full results as JSON to this file (env BUILDBENCH_JSON)")
-	fs.BoolVar(&o.enforce, "enforce", false, "exit 1 when a target is not PASS")
-	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (workspaces, caches, logs)")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.aptRepo, "aptrepo", aptRepo, "local apt repository (made by scripts/aptrepo.sh if incomplete)")
+	o.Register(fs, "workspaces, caches, logs")
+	if err := benchkit.Parse(fs, args); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	if o.quick {
 		o.rounds = 1
@@ -108,20 +95,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { benchkit.Main(run) }
 
 // runMeta describes the run for the report header and JSON.
 type runMeta struct {
-	Date      string            `json:"date"`
-	CPU       string            `json:"cpu"`
-	CPUs      int               `json:"cpus"`
-	Kernel    string            `json:"kernel"`
-	GoVersion string            `json:"go_version"`
+	benchkit.Host
 	Rounds    int               `json:"rounds"`
 	Versions  map[string]string `json:"versions"`
 	Setup     []string          `json:"setup"` // how each tool was run, one line each
@@ -140,37 +118,12 @@ type output struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseFlags(args, stderr)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "buildbench:", err)
+	return benchkit.Run(ctx, "buildbench", args, stdout, stderr, parseFlags, func(ctx context.Context, o options, progress io.Writer) (benchkit.Result, error) {
+		out, err := benchmark(ctx, o, progress)
+		if err != nil {
+			return benchkit.Result{}, err
 		}
-		return 2
-	}
-	out, err := benchmark(ctx, o, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "buildbench:", err)
-		return 2
-	}
-	md := markdown(out)
-	fmt.Fprint(stdout, md)
-	if err := benchkit.WriteReports(o.mdPath, md, o.jsonPath, out); err != nil {
-		fmt.Fprintln(stderr, "buildbench:", err)
-		return 2
-	}
-	if o.enforce {
-		for _, t := range out.Targets {
-			if t.Result != "PASS" {
-				return 1
-			}
-		}
-	}
-	return 0
-}
-
-// hostMeta labels the run with the machine it ran on; missing facts are
-// left empty rather than failing the benchmark.
-func hostMeta() runMeta {
-	h := benchkit.ReadHost()
-	return runMeta{Date: h.Date, CPU: h.CPU, CPUs: h.CPUs, Kernel: h.Kernel, GoVersion: h.GoVersion, Versions: map[string]string{}}
+		missed := slices.ContainsFunc(out.Targets, func(t target) bool { return t.Result != "PASS" })
+		return benchkit.Result{Markdown: markdown(out), Data: out, Missed: missed}, nil
+	})
 }

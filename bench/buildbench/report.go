@@ -134,7 +134,7 @@ func markdown(o *output) string {
 	var b strings.Builder
 	m := o.Meta
 	fmt.Fprintf(&b, "### Build benchmark (%s)\n\n", m.Date)
-	fmt.Fprintf(&b, "- Host: %s, %d CPUs, %s, %s.\n", m.CPU, m.CPUs, m.Kernel, m.GoVersion)
+	fmt.Fprintf(&b, "- Host: %s.\n", m.Host)
 	var vs []string
 	for _, k := range []string{"berth", "docker", "ko", "go"} {
 		if v, ok := m.Versions[k]; ok {

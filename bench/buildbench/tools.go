@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/berth-dev/berth/bench/internal/benchkit"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 // appVersion and goLdflags mirror examples/goapp/berth.yaml: berth appends
@@ -103,7 +103,7 @@ func timedCmd(ctx context.Context, r *runResult, label, dir string, env []string
 	err := cmd.Run()
 	d := time.Since(start).Seconds()
 	if err != nil {
-		return fmt.Errorf("%s %s: %v\n%s\n%s", name, strings.Join(args, " "), err, tail(stdout.Bytes(), 2000), tail(errb.Bytes(), 3000))
+		return fmt.Errorf("%s %s: %v\n%s\n%s", name, strings.Join(args, " "), err, benchkit.Tail(stdout.Bytes(), 2000), benchkit.Tail(errb.Bytes(), 3000))
 	}
 	r.Commands = append(r.Commands, cmdTiming{Name: label, Seconds: d})
 	r.Seconds += d
@@ -153,7 +153,7 @@ func newBerthTool(berthBin, ws, cacheDir, templateCache, registry string, env []
 			} `json:"layers"`
 		}
 		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-			return r, fmt.Errorf("berth build --json: %w\n%s", err, tail(out.Bytes(), 2000))
+			return r, fmt.Errorf("berth build --json: %w\n%s", err, benchkit.Tail(out.Bytes(), 2000))
 		}
 		for _, img := range res {
 			for _, l := range img.Layers {
@@ -165,13 +165,13 @@ func newBerthTool(berthBin, ws, cacheDir, templateCache, registry string, env []
 	return t
 }
 
-func newDockerTool(dockerBin string, d *dockerDaemon, builder, ws, registry string, env []string) *tool {
+func newDockerTool(dockerBin string, d *benchkit.Dockerd, builder, ws, registry string, env []string) *tool {
 	t := &tool{name: "docker", ws: ws, staticPath: "static/index.html", ref: registry + "/docker/goapp:latest"}
 	buildkit := "1"
 	if builder == "classic" {
 		buildkit = "0"
 	}
-	t.env = append(append(env, d.env...), "DOCKER_BUILDKIT="+buildkit)
+	t.env = append(append(env, d.Env...), "DOCKER_BUILDKIT="+buildkit)
 	t.setup = fmt.Sprintf("`go build -trimpath -buildvcs=false -ldflags %q` + `docker build` (%s builder, DOCKER_BUILDKIT=%s) [+ `docker push REG/docker/goapp:latest`]", goLdflags, builder, buildkit)
 	t.reset = func(ctx context.Context) error {
 		if err := runCmd(ctx, ws, t.env, dockerBin, "builder", "prune", "-af"); err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,11 +18,7 @@ import (
 
 // runMeta describes the run for the report header and JSON.
 type runMeta struct {
-	Date      string            `json:"date"`
-	CPU       string            `json:"cpu"`
-	CPUs      int               `json:"cpus"`
-	Kernel    string            `json:"kernel"`
-	GoVersion string            `json:"go_version"`
+	benchkit.Host
 	Versions  map[string]string `json:"versions"`
 	Load      string            `json:"load"`
 	SetupSecs float64           `json:"setup_seconds"`
@@ -44,9 +39,7 @@ type output struct {
 
 func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, err error) {
 	start := time.Now()
-	progress := func(format string, args ...any) {
-		fmt.Fprintf(progressW, "deploybench: "+format+"\n", args...)
-	}
+	progress := benchkit.Progress(progressW, "deploybench")
 	if os.Geteuid() != 0 {
 		return nil, errors.New("needs root (the berth daemon, dockerd)")
 	}
@@ -64,24 +57,19 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("/tmp", "deploybench-") // short: dockerd's sockets live below it
+	tmp, cleanup, err := benchkit.WorkDir("/tmp", "deploybench", o.Keep, progressW) // short: dockerd's sockets live below it
 	if err != nil {
 		return nil, err
 	}
-	if o.keep {
-		progress("keeping %s", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
+	defer cleanup()
 	berthBin, err := findBerth(ctx, o.berthBin, root, tmp, progress)
 	if err != nil {
 		return nil, err
 	}
-	h := benchkit.ReadHost()
-	out := &output{Meta: runMeta{Date: h.Date, CPU: h.CPU, CPUs: h.CPUs, Kernel: h.Kernel, GoVersion: h.GoVersion, Versions: map[string]string{}}}
-	out.Meta.Versions["berth"] = outputOf(ctx, berthBin, "version")
-	out.Meta.Versions["wrk"] = outputOf(ctx, o.wrkBin, "-v")
-	out.Meta.Versions["nginx"] = outputOf(ctx, o.nginxBin, "-v")
+	out := &output{Meta: runMeta{Host: benchkit.ReadHost(), Versions: map[string]string{}}}
+	out.Meta.Versions["berth"] = benchkit.VersionLine(ctx, nil, berthBin, "version")
+	out.Meta.Versions["wrk"] = benchkit.VersionLine(ctx, nil, o.wrkBin, "-v")
+	out.Meta.Versions["nginx"] = benchkit.VersionLine(ctx, nil, o.nginxBin, "-v")
 	out.Meta.Load = fmt.Sprintf("%d keep-alive connections, %g req/s in all (GET %s), counted from %s before to %s after the release command", o.workers, o.rate, benchPath, o.settle, o.settle)
 
 	progress("building the app (v%s, v%s) with berth build", appVersions[0], appVersions[1])
@@ -144,7 +132,7 @@ func measureReleases(ctx context.Context, o options, bd *berthDaemon, im *images
 	if v, err := dd.Run(ctx, "version", "--format", "{{.Server.Version}}"); err == nil {
 		out.Meta.Versions["docker"] = strings.TrimSpace(v)
 	}
-	out.Meta.Versions["docker-compose"] = outputOf(ctx, o.composeBin, "version", "--short")
+	out.Meta.Versions["docker-compose"] = benchkit.VersionLine(ctx, nil, o.composeBin, "version", "--short")
 	cr, err := startCompose(ctx, dd, o.composeBin, im, filepath.Join(tmp, "compose"))
 	if err != nil {
 		return err
@@ -190,11 +178,4 @@ func findBerth(ctx context.Context, flagBin, root, tmp string, progress func(str
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
-}
-
-// outputOf runs a command for a version string; failures give "".
-func outputOf(ctx context.Context, name string, args ...string) string {
-	out, _ := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return line
 }

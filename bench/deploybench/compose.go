@@ -99,7 +99,7 @@ func startCompose(ctx context.Context, dd *benchkit.Dockerd, bin string, im *ima
 			return nil, err
 		}
 	}
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -5,25 +5,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 // httpOK does one GET and wants a 2xx: readiness checks between phases.
 func httpOK(url string) error {
-	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
-	}
-	return nil
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	return benchkit.GetOK(c, url)
 }
 
 // waitHTTP polls url until it answers 2xx or timeout passes.
@@ -43,14 +34,4 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 		case <-time.After(100 * time.Millisecond): // polling a server; there is no event to wait on
 		}
 	}
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

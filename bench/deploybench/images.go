@@ -5,13 +5,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/berth-dev/berth/bench/internal/benchkit"
+	"github.com/berth-dev/berth/test/fixtures"
 )
 
 // The app is examples/goapp built twice with berth build, differing only in
@@ -34,12 +34,12 @@ func (im *images) berthRef(version string) string {
 // writes berth.lock next to berth.yaml) and builds them from the local apt
 // repository.
 func buildImages(ctx context.Context, berthBin, root, aptRepo, dir string, docker bool) (*images, error) {
-	if _, err := os.Stat(filepath.Join(aptRepo, ".complete")); err != nil {
+	if !fixtures.AptRepoComplete(aptRepo) {
 		return nil, fmt.Errorf("no local apt repository in %s (run scripts/aptrepo.sh %s, or give -aptrepo)", aptRepo, aptRepo)
 	}
 	src := filepath.Join(dir, "src")
 	for _, ex := range []string{"goapp", "nginx"} {
-		if err := copyTree(filepath.Join(root, "examples", ex), filepath.Join(src, ex)); err != nil {
+		if err := fixtures.CopyTree(filepath.Join(root, "examples", ex), filepath.Join(src, ex)); err != nil {
 			return nil, fmt.Errorf("copy examples/%s: %w", ex, err)
 		}
 	}
@@ -73,21 +73,4 @@ func buildImages(ctx context.Context, berthBin, root, aptRepo, dir string, docke
 		}
 	}
 	return im, nil
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
 }

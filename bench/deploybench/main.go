@@ -24,22 +24,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/bench/internal/benchkit"
+	"github.com/berth-dev/berth/test/fixtures"
 )
 
 type options struct {
+	benchkit.Flags
 	quick      bool
 	parts      []string // proxy, release
 	rounds     int
@@ -57,17 +54,13 @@ type options struct {
 	dockerdBin string
 	composeBin string
 	aptRepo    string
-	mdPath     string
-	jsonPath   string
-	enforce    bool
-	keep       bool
 }
 
 var knownParts = []string{"proxy", "release"}
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
-	home, _ := os.UserCacheDir()
+	aptRepo, _ := fixtures.AptRepoDir() // "" without a user cache directory
 	fs := flag.NewFlagSet("deploybench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 round of 3 s, 1 release per tool")
@@ -86,16 +79,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dockerBin, "docker-bin", "/usr/bin/docker", "docker CLI (Debian docker.io)")
 	fs.StringVar(&o.dockerdBin, "dockerd-bin", "/usr/sbin/dockerd", "dockerd (Debian docker.io)")
 	fs.StringVar(&o.composeBin, "compose-bin", "/usr/bin/docker-compose", "docker-compose (Debian's 1.29)")
-	fs.StringVar(&o.aptRepo, "aptrepo", filepath.Join(home, "berth-test", "aptrepo"), "local apt repository of scripts/aptrepo.sh (the app's Debian packages)")
-	fs.StringVar(&o.mdPath, "md", os.Getenv("DEPLOYBENCH_MD"), "also write the Markdown report to this file (env DEPLOYBENCH_MD)")
-	fs.StringVar(&o.jsonPath, "json", os.Getenv("DEPLOYBENCH_JSON"), "also write the full results as JSON to this file (env DEPLOYBENCH_JSON)")
-	fs.BoolVar(&o.enforce, "enforce", false, "exit 1 when a target is not PASS")
-	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, stack files)")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.aptRepo, "aptrepo", aptRepo, "local apt repository of scripts/aptrepo.sh (the app's Debian packages)")
+	o.Register(fs, "logs, stack files")
+	if err := benchkit.Parse(fs, args); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	if o.quick {
 		o.rounds, o.duration, o.releases = 1, 3*time.Second, 1
@@ -129,38 +116,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { benchkit.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseFlags(args, stderr)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "deploybench:", err)
+	return benchkit.Run(ctx, "deploybench", args, stdout, stderr, parseFlags, func(ctx context.Context, o options, progress io.Writer) (benchkit.Result, error) {
+		out, err := benchmark(ctx, o, progress)
+		if err != nil {
+			return benchkit.Result{}, err
 		}
-		return 2
-	}
-	out, err := benchmark(ctx, o, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "deploybench:", err)
-		return 2
-	}
-	md := markdown(out)
-	fmt.Fprint(stdout, md)
-	if err := benchkit.WriteReports(o.mdPath, md, o.jsonPath, out); err != nil {
-		fmt.Fprintln(stderr, "deploybench:", err)
-		return 2
-	}
-	if o.enforce {
-		for _, t := range out.Targets {
-			if t.Result != "PASS" {
-				return 1
-			}
-		}
-	}
-	return 0
+		missed := slices.ContainsFunc(out.Targets, func(t target) bool { return t.Result != "PASS" })
+		return benchkit.Result{Markdown: markdown(out), Data: out, Missed: missed}, nil
+	})
 }

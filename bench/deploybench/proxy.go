@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 // Proxy throughput: one app container under the berth daemon, reached
@@ -71,7 +72,7 @@ func proxyServiceYAML(image string, replicas, port int) string {
 
 func measureThroughput(ctx context.Context, o options, bd *berthDaemon, im *images, dir string, progress func(string, ...any)) (_ *throughputResult, err error) {
 	res := &throughputResult{Command: "wrk " + strings.Join(wrkArgs(o.threads, o.conns, o.duration, "URL"), " "), Rounds: o.rounds, Proxied: bd.hasProxy, Seconds: o.duration.Seconds()}
-	berthPort, err := freePort()
+	berthPort, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func measureThroughput(ctx context.Context, o options, bd *berthDaemon, im *imag
 		return nil, fmt.Errorf("berth ps -p %s: want one container with an address, got %+v", proxyStack, cs)
 	}
 	backend := cs[0].IP + ":8080"
-	nginxPort, err := freePort()
+	nginxPort, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func medianWrk(rs []wrkResult) wrkResult {
 		for i, r := range rs {
 			vs[i] = get(r)
 		}
-		return median(vs)
+		return benchkit.Median(vs)
 	}
 	m.ReqPerSec = pick(func(r wrkResult) float64 { return r.ReqPerSec })
 	m.P50ms = pick(func(r wrkResult) float64 { return r.P50ms })
@@ -177,17 +178,4 @@ func medianWrk(rs []wrkResult) wrkResult {
 		m.Non2xx += r.Non2xx
 	}
 	return m
-}
-
-// median of vs (the mean of the middle two for an even count); 0 for none.
-func median(vs []float64) float64 {
-	if len(vs) == 0 {
-		return 0
-	}
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

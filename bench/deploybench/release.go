@@ -8,11 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
+	"github.com/berth-dev/berth/test/loadgen"
 )
 
 // A release under steady load: the load starts, runs for -settle, the
 // release command runs (timed), the load goes on for -settle more; every
-// failed request in that window counts against the release. Then one more
+// failed request in that window counts against the release. The load is
+// test/loadgen's: every request is sent once, on a keep-alive connection,
+// and a non-2xx answer or a connection error both count, as with wrk. Then one more
 // second of load shows which version answers afterwards.
 
 const releaseStack = "dbrel"
@@ -25,8 +30,8 @@ type releaseResult struct {
 	Command string  `json:"command"`
 	Seconds float64 `json:"seconds"` // the release command's wall time
 	// Window is how long the counted load ran: settle + command + settle.
-	Window float64    `json:"window_seconds"`
-	Counts loadCounts `json:"counts"`
+	Window float64          `json:"window_seconds"`
+	Counts loadgen.Snapshot `json:"counts"`
 	// After are the versions that answered in the second after the window:
 	// only To once the release is complete.
 	After map[string]int64 `json:"after_versions"`
@@ -41,8 +46,11 @@ func (r releaseResult) complete() bool {
 
 // underLoad runs do in the middle of a steady load against addr.
 func underLoad(ctx context.Context, o options, addr string, r *releaseResult, do func(context.Context) error) error {
-	l := startLoad(ctx, addr, benchPath, o.workers, o.rate)
-	defer l.stop()
+	l, err := loadgen.Start(ctx, loadgen.Options{URL: "http://" + addr + benchPath, Concurrency: o.workers, Rate: o.rate})
+	if err != nil {
+		return err
+	}
+	defer l.Stop()
 	start := time.Now()
 	if err := pause(ctx, o.settle); err != nil {
 		return err
@@ -58,12 +66,12 @@ func underLoad(ctx context.Context, o options, addr string, r *releaseResult, do
 	if err := pause(ctx, o.settle); err != nil {
 		return err
 	}
-	r.Counts = l.snapshot()
+	r.Counts = l.Snapshot()
 	r.Window = time.Since(start).Seconds()
 	if err := pause(ctx, time.Second); err != nil {
 		return err
 	}
-	r.After = l.stop().sub(r.Counts).Versions
+	r.After = l.Stop().Sub(r.Counts).Versions
 	return nil
 }
 
@@ -98,7 +106,7 @@ func (b *berthRelease) deployArgs() []string {
 
 // startBerthRelease deploys the first version of the 3-replica stack.
 func startBerthRelease(ctx context.Context, bd *berthDaemon, im *images, dir string) (*berthRelease, error) {
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func judgeTargets(out *output) []target {
 	default:
 		ok := true
 		for _, r := range berth {
-			ok = ok && r.Counts.failed() == 0 && r.complete()
+			ok = ok && r.Counts.Failed() == 0 && r.complete()
 		}
 		rel.Measured = "berth " + failedList(berth)
 		rel.Result = passFail(ok)
@@ -76,7 +76,7 @@ func releasesOf(out *output, tool string) []releaseResult {
 func failedList(rs []releaseResult) string {
 	var s []string
 	for _, r := range rs {
-		v := fmt.Sprint(r.Counts.failed())
+		v := fmt.Sprint(r.Counts.Failed())
 		if !r.complete() {
 			v += " (incomplete)"
 		}
@@ -118,8 +118,8 @@ func notes(out *output) []string {
 		} else if !r.complete() {
 			ns = append(ns, fmt.Sprintf("%s release %d (v%s → v%s): afterwards the app still answered with %v, not only v%s.", r.Tool, r.Round, r.From, r.To, r.After, r.To))
 		}
-		if len(r.Counts.Errors) > 0 {
-			ns = append(ns, fmt.Sprintf("%s release %d, first failures: %s", r.Tool, r.Round, strings.Join(r.Counts.Errors[:min(3, len(r.Counts.Errors))], "; ")))
+		if f := r.Counts.Failures(); f != "" {
+			ns = append(ns, fmt.Sprintf("%s release %d, failed requests: %s", r.Tool, r.Round, f))
 		}
 	}
 	return ns
@@ -134,7 +134,7 @@ func markdown(out *output) string {
 	var b strings.Builder
 	m := out.Meta
 	fmt.Fprintf(&b, "### Run (%s)\n\n", m.Date)
-	fmt.Fprintf(&b, "- Host: %s, %d CPUs, %s, %s.\n", m.CPU, m.CPUs, m.Kernel, m.GoVersion)
+	fmt.Fprintf(&b, "- Host: %s.\n", m.Host)
 	var vs []string
 	for k, v := range m.Versions {
 		if v != "" {
@@ -171,7 +171,7 @@ func markdown(out *output) string {
 				after = "command failed: " + firstLine(r.Error)
 			}
 			fmt.Fprintf(&b, "| %s | %d: v%s → v%s | `%s` | %.2f | %d | %d (%d + %d) | %s |\n", r.Tool, r.Round, r.From, r.To, r.Command, r.Seconds,
-				r.Counts.OK+r.Counts.failed(), r.Counts.failed(), r.Counts.Non2xx, r.Counts.ConnErrors, after)
+				r.Counts.Requests, r.Counts.Failed(), r.Counts.Non2xx, r.Counts.ConnErrors, after)
 		}
 		if out.BerthRelease != "" {
 			fmt.Fprintf(&b, "| berth | — | `berth deploy` | — | — | — | %s |\n", out.BerthRelease)

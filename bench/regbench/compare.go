@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 // loadReport mirrors the part of regload's -json output regbench uses (see
@@ -91,30 +94,23 @@ func headline(r loadResult) float64 {
 // so it is never hidden behind a clean median by accident: with errors in
 // most rounds, the median round has errors too.
 func pickMedian(rounds []*loadReport) *loadReport {
-	sorted := slices.Clone(rounds)
 	key := func(r *loadReport) (bool, float64) {
 		if len(r.Scenarios) == 0 {
 			return false, 0
 		}
 		return r.Scenarios[0].Errors == 0, headline(r.Scenarios[0])
 	}
-	slices.SortStableFunc(sorted, func(a, b *loadReport) int {
+	return benchkit.MedianBy(rounds, func(a, b *loadReport) int {
 		okA, vA := key(a)
 		okB, vB := key(b)
-		switch {
-		case okA != okB:
+		if okA != okB {
 			if !okA {
 				return -1
 			}
 			return 1
-		case vA < vB:
-			return -1
-		case vA > vB:
-			return 1
 		}
-		return 0
+		return cmp.Compare(vA, vB)
 	})
-	return sorted[(len(sorted)-1)/2]
 }
 
 // serverResult is one registry's run: regload's report plus what the driver
@@ -336,7 +332,7 @@ func formatRatio(r *float64) string {
 func markdown(meta runMeta, servers []serverResult, rows []row, targets []target) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Registry benchmark (%s)\n\n", meta.Date)
-	fmt.Fprintf(&b, "- Host: %s, %d CPUs, %s, %s; load generator and server share the machine.\n", meta.CPU, meta.CPUs, meta.Kernel, meta.GoVersion)
+	fmt.Fprintf(&b, "- Host: %s; load generator and server share the machine.\n", meta.Host)
 	fmt.Fprintf(&b, "- Load: `regload`, concurrency %d, %gs per scenario after %gs warm-up; setup %d blobs per pull size, %d images, %d tags in one repository.",
 		meta.Concurrency, meta.DurationSeconds, meta.WarmupSeconds, meta.PullBlobs, meta.Images, meta.Tags)
 	if meta.Rounds > 1 {

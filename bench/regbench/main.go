@@ -17,8 +17,6 @@
 package main
 
 import (
-	"github.com/berth-dev/berth/bench/internal/benchkit"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,30 +26,27 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 type options struct {
-	quick        bool
-	duration     time.Duration
-	warmup       time.Duration
-	concurrency  int
-	scenarios    string
-	servers      []string
-	registryBin  string
-	berthBin     string
-	berthArgs    []string
-	mdPath       string
-	jsonPath     string
-	enforce      bool
-	rounds       int
-	keepTempDirs bool
-	prewarmGiB   int
+	benchkit.Flags
+	quick       bool
+	duration    time.Duration
+	warmup      time.Duration
+	concurrency int
+	scenarios   string
+	servers     []string
+	registryBin string
+	berthBin    string
+	berthArgs   []string
+	rounds      int
+	prewarmGiB  int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -67,17 +62,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.registryBin, "registry-bin", "/usr/bin/docker-registry", "CNCF distribution binary (Debian package docker-registry)")
 	fs.StringVar(&o.berthBin, "berth-bin", "", "prebuilt berth binary (default: go build ./cmd/berth)")
 	berthArgs := fs.String("berth-args", "", "extra space-separated arguments for `berth registry serve`")
-	fs.StringVar(&o.mdPath, "md", os.Getenv("REGBENCH_MD"), "also write the Markdown report to this file (env REGBENCH_MD)")
-	fs.StringVar(&o.jsonPath, "json", os.Getenv("REGBENCH_JSON"), "also write the full results as JSON to this file (env REGBENCH_JSON)")
-	fs.BoolVar(&o.enforce, "enforce", false, "exit 1 when a target is not PASS")
 	fs.IntVar(&o.rounds, "rounds", 1, "run every scenario this many times per server and report the median round")
 	fs.IntVar(&o.prewarmGiB, "prewarm-gib", 6, "touch this many GiB of fresh memory before each push run, for every server alike (0: off); see prewarm.go")
-	fs.BoolVar(&o.keepTempDirs, "keep", false, "keep the temporary directory (server logs and storage) for inspection")
-	if err := fs.Parse(args); err != nil {
+	o.Register(fs, "server logs and storage")
+	if err := benchkit.Parse(fs, args); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	for s := range strings.SplitSeq(*servers, ",") {
 		s = strings.TrimSpace(s)
@@ -97,20 +86,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { benchkit.Main(run) }
 
 // runMeta describes the run for the report header and JSON.
 type runMeta struct {
-	Date            string  `json:"date"`
-	CPU             string  `json:"cpu"`
-	CPUs            int     `json:"cpus"`
-	Kernel          string  `json:"kernel"`
-	GoVersion       string  `json:"go_version"`
+	benchkit.Host
 	Concurrency     int     `json:"concurrency"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	WarmupSeconds   float64 `json:"warmup_seconds"`
@@ -130,38 +110,18 @@ type output struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := parseFlags(args, stderr)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "regbench:", err)
+	return benchkit.Run(ctx, "regbench", args, stdout, stderr, parseFlags, func(ctx context.Context, o options, progress io.Writer) (benchkit.Result, error) {
+		out, err := benchmark(ctx, o, progress)
+		if err != nil {
+			return benchkit.Result{}, err
 		}
-		return 2
-	}
-	out, err := benchmark(ctx, o, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "regbench:", err)
-		return 2
-	}
-	md := markdown(out.Meta, out.Servers, out.Rows, out.Targets)
-	fmt.Fprint(stdout, md)
-	if err := benchkit.WriteReports(o.mdPath, md, o.jsonPath, out); err != nil {
-		fmt.Fprintln(stderr, "regbench:", err)
-		return 2
-	}
-	code := 0
-	for _, s := range out.Servers {
-		if s.Load.Flagged {
-			code = 1
-		}
-	}
-	if o.enforce {
-		for _, t := range out.Targets {
-			if t.Result != "PASS" {
-				code = 1
-			}
-		}
-	}
-	return code
+		return benchkit.Result{
+			Markdown: markdown(out.Meta, out.Servers, out.Rows, out.Targets),
+			Data:     out,
+			Missed:   slices.ContainsFunc(out.Targets, func(t target) bool { return t.Result != "PASS" }),
+			Flagged:  slices.ContainsFunc(out.Servers, func(s serverResult) bool { return s.Load.Flagged }),
+		}, nil
+	})
 }
 
 // benchmark builds the binaries, then starts, loads and stops each server in
@@ -172,15 +132,11 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "regbench-")
+	tmp, cleanup, err := benchkit.WorkDir("", "regbench", o.Keep, progress)
 	if err != nil {
 		return nil, err
 	}
-	if o.keepTempDirs {
-		fmt.Fprintf(progress, "regbench: keeping %s\n", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
+	defer cleanup()
 
 	regload := filepath.Join(tmp, "bin", "regload")
 	if err := benchkit.GoBuild(ctx, root, regload, "./bench/regload"); err != nil {
@@ -289,11 +245,11 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 			return nil, err
 		}
 		if results[i].Load.Flagged {
-			results[i].ServerLogTail = srv.logTail()
+			results[i].ServerLogTail = srv.LogTail()
 		}
 	}
 
-	meta := hostMeta()
+	meta := runMeta{Host: benchkit.ReadHost()}
 	meta.Rounds = o.rounds
 	meta.PrewarmGiB = o.prewarmGiB
 	if len(results) > 0 {
@@ -314,7 +270,7 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (*output, err
 
 // runLoad runs regload once against a running server and parses its report.
 func runLoad(ctx context.Context, srv *runningServer, regload string, loadArgs []string) (*loadReport, error) {
-	args := append([]string{"-url", srv.url, "-server-pid", fmt.Sprint(srv.cmd.Process.Pid)}, loadArgs...)
+	args := append([]string{"-url", srv.url, "-server-pid", fmt.Sprint(srv.Pid())}, loadArgs...)
 	cmd := exec.CommandContext(ctx, regload, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -324,25 +280,18 @@ func runLoad(ctx context.Context, srv *runningServer, regload string, loadArgs [
 		return nil, fmt.Errorf("interrupted while loading %s: %w", srv.spec.name, ctx.Err())
 	}
 	select {
-	case <-srv.exited:
-		return nil, fmt.Errorf("%s: %w (%v); log:\n%s", srv.spec.name, errServerDied, srv.waitErr, srv.logTail())
+	case <-srv.Exited():
+		return nil, fmt.Errorf("%s: %w (%v); log:\n%s", srv.spec.name, errServerDied, srv.WaitErr(), srv.LogTail())
 	default:
 	}
 	var exitErr *exec.ExitError
 	if runErr != nil && !(errors.As(runErr, &exitErr) && exitErr.ExitCode() == 1) {
 		// Exit 1 means "ran, some scenario had errors": still a report.
-		return nil, fmt.Errorf("regload against %s: %v\n%s\nserver log:\n%s", srv.spec.name, runErr, stderr.String(), srv.logTail())
+		return nil, fmt.Errorf("regload against %s: %v\n%s\nserver log:\n%s", srv.spec.name, runErr, stderr.String(), srv.LogTail())
 	}
 	var rep loadReport
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		return nil, fmt.Errorf("regload against %s printed no JSON report: %w\n%s", srv.spec.name, err, stderr.String())
 	}
 	return &rep, nil
-}
-
-// hostMeta labels the run with the machine it ran on; missing facts are
-// left empty rather than failing the benchmark.
-func hostMeta() runMeta {
-	h := benchkit.ReadHost()
-	return runMeta{Date: h.Date, CPU: h.CPU, CPUs: h.CPUs, Kernel: h.Kernel, GoVersion: h.GoVersion}
 }

@@ -1,21 +1,18 @@
 package main
 
 import (
-	"github.com/berth-dev/berth/bench/internal/benchkit"
-
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 // serverSpec says how to start one registry implementation on an address
@@ -120,29 +117,15 @@ func binaryVersion(bin string, args ...string) string {
 
 // runningServer is a started registry process.
 type runningServer struct {
-	spec    serverSpec
-	cmd     *exec.Cmd
-	url     string
-	logPath string
-	exited  chan struct{} // closed when the process has exited
-	waitErr error
-}
-
-// freeAddr asks the kernel for an unused loopback port. Another process could
-// take it before the server binds; startServer then fails clearly.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	*benchkit.Child
+	spec serverSpec
+	url  string
 }
 
 // startServer starts spec with its files under dir and waits until GET /v2/
 // answers 200 or 401.
 func startServer(ctx context.Context, spec serverSpec, dir string) (*runningServer, error) {
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -150,60 +133,27 @@ func startServer(ctx context.Context, spec serverSpec, dir string) (*runningServ
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, spec.name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("create %s log: %w", spec.name, err)
-	}
-	defer logFile.Close() // the child keeps its own descriptor
-	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = benchkit.ChildProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (%s): %w", spec.name, cmd.Path, err)
+	c, err := benchkit.StartChild(spec.name, filepath.Join(dir, spec.name+".log"), cmd)
+	if err != nil {
+		return nil, err
 	}
-	s := &runningServer{spec: spec, cmd: cmd, url: "http://" + addr, logPath: logPath, exited: make(chan struct{})}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(ctx, 30*time.Second); err != nil {
+	s := &runningServer{Child: c, spec: spec, url: "http://" + addr}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	err = c.WaitReady(ctx, 30*time.Second, func() error {
+		return benchkit.GetOK(client, s.url+"/v2/", http.StatusOK, http.StatusUnauthorized)
+	})
+	if err != nil {
 		s.stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *runningServer) waitReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
-	defer client.CloseIdleConnections()
-	var lastErr error
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("%s exited before answering /v2/ (%v); log:\n%s", s.spec.name, s.waitErr, s.logTail())
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		resp, err := client.Get(s.url + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
-				return nil
-			}
-			lastErr = fmt.Errorf("GET /v2/: HTTP %d", resp.StatusCode)
-		} else {
-			lastErr = err
-		}
-		time.Sleep(50 * time.Millisecond) // polling a child process's port; there is no event to wait on
-	}
-	return fmt.Errorf("%s not ready on %s after %s (last: %v); log:\n%s", s.spec.name, s.url, timeout, lastErr, s.logTail())
-}
-
 // peakRSS returns the server's lifetime peak resident set (VmHWM), in bytes.
 func (s *runningServer) peakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.Pid()))
 	if err != nil {
 		return 0, fmt.Errorf("%s peak RSS: %w", s.spec.name, err)
 	}
@@ -216,40 +166,12 @@ func (s *runningServer) peakRSS() (int64, error) {
 			return kb * 1024, nil
 		}
 	}
-	return 0, fmt.Errorf("%s peak RSS: no VmHWM in /proc/%d/status", s.spec.name, s.cmd.Process.Pid)
+	return 0, fmt.Errorf("%s peak RSS: no VmHWM in /proc/%d/status", s.spec.name, s.Pid())
 }
 
-// stop asks the server to exit (SIGTERM), then kills it after a grace period.
-// It is safe to call more than once.
-func (s *runningServer) stop() {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
-
-// logTail returns the end of the server's log for error messages.
-func (s *runningServer) logTail() string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return "(empty)"
-	}
-	return string(b)
-}
+// stop asks the server to exit (SIGTERM), then kills it after a grace
+// period. It is safe to call more than once.
+func (s *runningServer) stop() { s.Stop(10 * time.Second) }
 
 // errServerDied is returned when a server exits while being benchmarked.
 var errServerDied = errors.New("server exited during the benchmark")

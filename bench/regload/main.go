@@ -21,12 +21,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 // allScenarios lists every scenario in the order they run.
@@ -66,11 +65,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.repoPrefix, "repo-prefix", "regload", "namespace for the repositories regload creates")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "per-request timeout")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the setup fixtures; a rerun with the same seed reuses what is stored")
-	if err := fs.Parse(args); err != nil {
+	if err := benchkit.Parse(fs, args); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	if *quick {
 		o.duration, o.warmup, o.tags = time.Second, 0, 20
@@ -111,32 +107,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { benchkit.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "regload:", err)
-		}
-		return 2
+		return benchkit.Fail(stderr, "regload", err)
 	}
 	rep, err := bench(ctx, o, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "regload:", err)
-		return 2
+		return benchkit.Fail(stderr, "regload", err)
 	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintln(stderr, "regload:", err)
-			return 2
+			return benchkit.Fail(stderr, "regload", err)
 		}
 	} else {
 		rep.writeText(stdout)

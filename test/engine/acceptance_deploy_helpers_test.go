@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/test/fixtures"
 	"github.com/berth-dev/berth/test/loadgen"
 )
 
@@ -67,7 +67,7 @@ func buildGoappImages(aptRepo string) (goappImages, error) {
 	dir := filepath.Join(filepath.Dir(berthBin), "goapp-images")
 	imgs := goappImages{root: filepath.Join(dir, "registry"), digests: map[string]string{}}
 	src := filepath.Join(dir, "goapp")
-	if err := copyTree(filepath.Join("..", "..", "examples", "goapp"), src); err != nil {
+	if err := fixtures.CopyTree(filepath.Join(examplesDir, "goapp"), src); err != nil {
 		return imgs, err
 	}
 	reg, err := startRegistryProcess(imgs.root, filepath.Join(dir, "registry-build.log"))
@@ -100,24 +100,6 @@ func buildGoappImages(aptRepo string) (goappImages, error) {
 		return imgs, errors.New("versions 1.0.0 and 2.0.0 of the app built to the same digest: --set VERSION had no effect")
 	}
 	return imgs, nil
-}
-
-// copyTree copies the regular files and directories below src into dst.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
 }
 
 // registryProcess is a `berth registry serve` on a free loopback port.

@@ -2,28 +2,25 @@ package engine
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/test/fixtures"
 )
 
 // aptRepoDir is the local apt repository scripts/aptrepo.sh builds, shared
-// with the e2e suite: $BERTH_TEST_APTREPO, else <user cache>/berth-test/aptrepo.
+// with the e2e suite and the benchmarks (see fixtures.AptRepoDir).
 func aptRepoDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("BERTH_TEST_APTREPO")
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(base, "berth-test", "aptrepo")
+	dir, err := fixtures.AptRepoDir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err != nil {
+	if !fixtures.AptRepoComplete(dir) {
 		// Building it downloads Debian packages (minutes, cold): the e2e
 		// suite or `scripts/aptrepo.sh DIR` does that, not this suite.
 		if os.Getenv("CI") != "" {
@@ -34,27 +31,15 @@ func aptRepoDir(t *testing.T) string {
 	return dir
 }
 
+// examplesDir is examples/ of the source tree.
+var examplesDir = filepath.Join("..", "..", "examples")
+
 // copyExample copies examples/NAME into dir, so builds never write into the
 // source tree (berth.lock).
 func copyExample(t *testing.T, name, dir string) string {
 	t.Helper()
-	src := filepath.Join("..", "..", "examples", name)
 	dst := filepath.Join(dir, name)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := fixtures.CopyTree(filepath.Join(examplesDir, name), dst); err != nil {
 		t.Fatalf("copy example %s: %v", name, err)
 	}
 	return dst

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -70,17 +71,9 @@ func TestCountsByOutcomeVersionAndHost(t *testing.T) {
 }
 
 func TestKeepsConnectionsAlive(t *testing.T) {
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, conns := countingServer(t, false, func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok"))
-	}))
-	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
+	})
 
 	g, err := Start(context.Background(), Options{URL: srv.URL, Concurrency: 3})
 	if err != nil {
@@ -91,9 +84,8 @@ func TestKeepsConnectionsAlive(t *testing.T) {
 	if s.OK != s.Requests || len(s.Versions) != 0 {
 		t.Fatalf("plain-text answers: %s", s)
 	}
-	// At start-up the transport may dial a spare connection while
-	// another one frees up; without keep-alive it would be one per request.
-	if c := conns.Load(); c > 6 {
+	// One connection per worker, kept for every request.
+	if c := conns.Load(); c != 3 {
 		t.Fatalf("%d connections for 3 workers and %d requests: keep-alive is not used", c, s.Requests)
 	}
 }
@@ -206,6 +198,23 @@ func TestRunUntilContextDone(t *testing.T) {
 	}
 }
 
+// TestRate: the workers together keep the rate asked for.
+func TestRate(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	g, err := Start(context.Background(), Options{URL: srv.URL, Concurrency: 4, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // measuring a rate over a wall-clock second
+	s := g.Stop()
+	if s.OK != s.Requests || s.Requests < 150 || s.Requests > 250 {
+		t.Errorf("%s: want about 200 requests in 1 s at 200/s", s)
+	}
+}
+
 func TestInvalidOptions(t *testing.T) {
 	for _, o := range []Options{
 		{},
@@ -215,27 +224,14 @@ func TestInvalidOptions(t *testing.T) {
 		{URL: "http://h/", Concurrency: maxConcurrency + 1},
 		{URL: "http://h/", Interval: -time.Second},
 		{URL: "http://h/", Timeout: -time.Second},
+		{URL: "http://h/", Rate: -1},
+		{URL: "http://h/", Rate: math.NaN()},
+		{URL: "http://h/", Rate: 10, Interval: time.Second},
+		{URL: "http://user:pw@h/"},
 		{URL: "http://[::1/"},
 	} {
 		if _, err := Start(context.Background(), o); err == nil || !strings.HasPrefix(err.Error(), "loadgen: ") {
 			t.Errorf("Start(%+v) = %v, want a loadgen: error", o, err)
-		}
-	}
-}
-
-func TestVersionOf(t *testing.T) {
-	for body, want := range map[string][2]string{
-		`{"version":"1.2.3","host":"h"}` + "\n": {"1.2.3", "h"},
-		`  {"version":"x"}`:                     {"x", ""},
-		`{"version":1}`:                         {"", ""},
-		`["version"]`:                           {"", ""},
-		`{"version":`:                           {"", ""},
-		`ok`:                                    {"", ""},
-		``:                                      {"", ""},
-	} {
-		v, h := versionOf([]byte(body))
-		if v != want[0] || h != want[1] {
-			t.Errorf("versionOf(%q) = %q, %q; want %q, %q", body, v, h, want[0], want[1])
 		}
 	}
 }

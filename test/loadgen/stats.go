@@ -121,6 +121,56 @@ func (s *Stats) Snapshot() Snapshot {
 // Failed is the number of requests that did not get a 2xx response.
 func (s Snapshot) Failed() int64 { return s.Non2xx + s.ConnErrors }
 
+// Sub is what happened between earlier and s, two snapshots of one run: a
+// window's counts, e.g. around one release. MaxLatency stays s's (the
+// longest request of the run so far); error messages first seen before
+// earlier but seen again since keep the count since.
+func (s Snapshot) Sub(earlier Snapshot) Snapshot {
+	return Snapshot{
+		Requests: s.Requests - earlier.Requests, OK: s.OK - earlier.OK, Non2xx: s.Non2xx - earlier.Non2xx,
+		ConnErrors: s.ConnErrors - earlier.ConnErrors,
+		Versions:   subCounts(s.Versions, earlier.Versions), Hosts: subCounts(s.Hosts, earlier.Hosts),
+		Statuses: subCounts(s.Statuses, earlier.Statuses), Errors: subCounts(s.Errors, earlier.Errors),
+		Elapsed: s.Elapsed - earlier.Elapsed, MaxLatency: s.MaxLatency,
+	}
+}
+
+// subCounts is m - earlier, without the keys that did not change.
+func subCounts[K comparable](m, earlier map[K]int64) map[K]int64 {
+	var d map[K]int64
+	for k, n := range m {
+		if n -= earlier[k]; n != 0 {
+			if d == nil {
+				d = map[K]int64{}
+			}
+			d[k] = n
+		}
+	}
+	return d
+}
+
+// Failures lists the failed requests by what went wrong, e.g.
+// "statuses 502=57; errors: [3x read response: EOF]"; "" when none failed.
+func (s Snapshot) Failures() string {
+	var b strings.Builder
+	if len(s.Statuses) > 0 {
+		b.WriteString("statuses")
+		for _, k := range slices.Sorted(maps.Keys(s.Statuses)) {
+			fmt.Fprintf(&b, " %d=%d", k, s.Statuses[k])
+		}
+	}
+	if len(s.Errors) > 0 {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString("errors:")
+		for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
+			fmt.Fprintf(&b, " [%dx %s]", s.Errors[k], k)
+		}
+	}
+	return b.String()
+}
+
 // RPS is the mean rate of finished requests.
 func (s Snapshot) RPS() float64 {
 	if s.Elapsed <= 0 {
@@ -143,17 +193,8 @@ func (s Snapshot) String() string {
 		b.WriteString("; hosts")
 		writeCounts(&b, s.Hosts)
 	}
-	if len(s.Statuses) > 0 {
-		b.WriteString("; statuses")
-		for _, k := range slices.Sorted(maps.Keys(s.Statuses)) {
-			fmt.Fprintf(&b, " %d=%d", k, s.Statuses[k])
-		}
-	}
-	if len(s.Errors) > 0 {
-		b.WriteString("; errors:")
-		for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
-			fmt.Fprintf(&b, " [%dx %s]", s.Errors[k], k)
-		}
+	if f := s.Failures(); f != "" {
+		b.WriteString("; " + f)
 	}
 	return b.String()
 }

@@ -1,11 +1,12 @@
 // Package benchkit holds what every benchmark driver in bench/ does the same
-// way: find the repository, build binaries from it, describe the host, and
-// write the Markdown and JSON reports.
+// way: find the repository and build binaries from it, describe the host,
+// run helper processes (a private dockerd, servers) and wait for them, take
+// medians over rounds, and the command line itself: the -md, -json,
+// -enforce and -keep flags, the reports and the exit status (driver.go).
 package benchkit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,13 +41,19 @@ func GoBuild(ctx context.Context, root, outPath, pkg string) error {
 }
 
 // Host describes the machine a run happened on; facts that cannot be read
-// stay empty rather than failing the benchmark.
+// stay empty rather than failing the benchmark. A driver's report metadata
+// embeds it, so its JSON fields sit at the top of the "meta" object.
 type Host struct {
-	Date      string
-	CPU       string
-	CPUs      int
-	Kernel    string
-	GoVersion string
+	Date      string `json:"date"`
+	CPU       string `json:"cpu"`
+	CPUs      int    `json:"cpus"`
+	Kernel    string `json:"kernel"`
+	GoVersion string `json:"go_version"`
+}
+
+// String is the host as a report's "Host:" line shows it.
+func (h Host) String() string {
+	return fmt.Sprintf("%s, %d CPUs, %s, %s", h.CPU, h.CPUs, h.Kernel, h.GoVersion)
 }
 
 // ReadHost reads the host's facts now.
@@ -66,22 +73,20 @@ func ReadHost() Host {
 	return h
 }
 
-// WriteReports writes the Markdown report to mdPath and v as indented JSON
-// to jsonPath; an empty path skips that file.
-func WriteReports(mdPath, md, jsonPath string, v any) error {
-	if mdPath != "" {
-		if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
-			return fmt.Errorf("write -md: %w", err)
-		}
+// VersionLine is the first line a command prints, for a report's version
+// labels: its stdout, else its stderr (nginx -v and wrk -v print there, and
+// wrk -v exits 1, so the exit status is not looked at); "" when it prints
+// nothing or cannot start. env is added to this process's environment.
+func VersionLine(ctx context.Context, env []string, name string, args ...string) string {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	_ = cmd.Run()
+	out := strings.TrimSpace(stdout.String())
+	if out == "" {
+		out = strings.TrimSpace(stderr.String())
 	}
-	if jsonPath != "" {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err == nil {
-			err = os.WriteFile(jsonPath, append(b, '\n'), 0o644)
-		}
-		if err != nil {
-			return fmt.Errorf("write -json: %w", err)
-		}
-	}
-	return nil
+	line, _, _ := strings.Cut(out, "\n")
+	return line
 }

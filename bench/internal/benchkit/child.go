@@ -69,6 +69,10 @@ func (c *Child) WaitReady(ctx context.Context, timeout time.Duration, ok func() 
 // Exited is closed when the child has exited.
 func (c *Child) Exited() <-chan struct{} { return c.exited }
 
+// WaitErr is how the child exited (nil: status 0); read it once Exited is
+// closed.
+func (c *Child) WaitErr() error { return c.waitErr }
+
 // Stop sends SIGTERM, then SIGKILL after grace. Safe to call more than once.
 func (c *Child) Stop(grace time.Duration) {
 	select {
@@ -94,7 +98,10 @@ func (c *Child) LogTail() string {
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
 	}
-	return string(Tail(b, 4000))
+	if t := Tail(b, 4000); len(t) > 0 {
+		return string(t)
+	}
+	return "(empty log)"
 }
 
 // Tail is the last n bytes of b, trimmed: enough of a command's output to

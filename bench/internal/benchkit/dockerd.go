@@ -17,80 +17,117 @@ import (
 	"time"
 )
 
-// Dockerd is a private dockerd (as in bench/buildbench and
-// bench/enginebench): its own data root, exec root and socket, no iptables;
-// its default bridge is one the benchmark creates (and deletes), so the
-// host's docker setup, if any, is neither used nor changed.
+// Dockerd is a private dockerd (as in bench/buildbench, bench/deploybench
+// and bench/enginebench): its own data root, exec root and socket, no
+// iptables; its default bridge, if any, is one the benchmark creates (and
+// deletes), so the host's docker setup, if any, is neither used nor changed.
 type Dockerd struct {
 	*Child
 	Bin    string // the docker CLI
 	Dir    string
-	Bridge string
+	Bridge string   // "" when dockerd runs with --bridge=none
 	Env    []string // DOCKER_HOST and an isolated DOCKER_CONFIG for the CLI
 }
 
-// StartDockerd creates bridge with bridgeCIDR (its gateway address, e.g.
-// 10.213.240.1/24), starts bin (dockerd) with everything under dir and waits
-// until it answers /_ping. cli is the docker CLI later commands use.
+// DockerdConfig says how to run a private dockerd.
+type DockerdConfig struct {
+	Bin string // dockerd
+	CLI string // the docker CLI later commands use
+	Dir string // everything of this dockerd lives below it; keep it short (unix socket paths)
+	// Bridge is created with the gateway address BridgeCIDR (e.g.
+	// 10.213.240.1/24, see FreeSubnet) as dockerd's default network, and
+	// deleted on Stop. Empty: --bridge=none, for builds that need no
+	// container network.
+	Bridge, BridgeCIDR string
+	Storage            string // storage driver (default overlay2)
+}
+
+// StartDockerd creates bridge with bridgeCIDR, starts bin (dockerd) with
+// everything under dir and overlay2 storage, and waits until it answers
+// /_ping. cli is the docker CLI later commands use.
 func StartDockerd(ctx context.Context, bin, cli, dir, bridge, bridgeCIDR string) (*Dockerd, error) {
+	return StartDockerdWith(ctx, DockerdConfig{Bin: bin, CLI: cli, Dir: dir, Bridge: bridge, BridgeCIDR: bridgeCIDR})
+}
+
+// StartDockerdWith starts dockerd as cfg says and waits until it answers
+// /_ping.
+func StartDockerdWith(ctx context.Context, cfg DockerdConfig) (*Dockerd, error) {
+	if cfg.Bin == "" || cfg.CLI == "" || cfg.Dir == "" {
+		return nil, fmt.Errorf("dockerd: Bin %q, CLI %q and Dir %q are all required", cfg.Bin, cfg.CLI, cfg.Dir)
+	}
+	if (cfg.Bridge == "") != (cfg.BridgeCIDR == "") {
+		return nil, fmt.Errorf("dockerd: Bridge %q and BridgeCIDR %q go together", cfg.Bridge, cfg.BridgeCIDR)
+	}
+	if cfg.Storage == "" {
+		cfg.Storage = "overlay2"
+	}
+	dir := cfg.Dir
 	if err := os.MkdirAll(filepath.Join(dir, "cli"), 0o700); err != nil {
 		return nil, err
 	}
-	for _, args := range [][]string{
-		{"link", "add", bridge, "type", "bridge"},
-		{"addr", "add", bridgeCIDR, "dev", bridge},
-		{"link", "set", bridge, "up"},
-	} {
-		if err := runQuiet(ctx, "ip", args...); err != nil {
-			_ = runQuiet(context.Background(), "ip", "link", "del", bridge)
-			return nil, fmt.Errorf("bridge for dockerd: %w", err)
+	bridgeArg := "--bridge=none"
+	if cfg.Bridge != "" {
+		if err := addBridge(ctx, cfg.Bridge, cfg.BridgeCIDR); err != nil {
+			return nil, err
+		}
+		bridgeArg = "--bridge=" + cfg.Bridge
+	}
+	delBridge := func() {
+		if cfg.Bridge != "" {
+			_ = runQuiet(context.Background(), "ip", "link", "del", cfg.Bridge)
 		}
 	}
-	cfg := filepath.Join(dir, "daemon.json")
+	conf := filepath.Join(dir, "daemon.json")
 	// An empty config keeps the host's /etc/docker/daemon.json out.
-	if err := os.WriteFile(cfg, []byte("{}"), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte("{}"), 0o644); err != nil {
+		delBridge()
 		return nil, err
 	}
 	sock := filepath.Join(dir, "docker.sock")
-	cmd := exec.Command(bin,
-		"--config-file", cfg,
+	cmd := exec.Command(cfg.Bin,
+		"--config-file", conf,
 		"--data-root", filepath.Join(dir, "data"),
 		"--exec-root", filepath.Join(dir, "x"),
 		"--pidfile", filepath.Join(dir, "dockerd.pid"),
 		"--host", "unix://"+sock,
-		"--bridge", bridge,
+		bridgeArg,
 		"--iptables=false", "--ip-forward=false", "--ip-masq=false",
-		"--storage-driver=overlay2",
+		"--storage-driver="+cfg.Storage,
 		"--log-level=warn",
 	)
 	c, err := StartChild("dockerd", filepath.Join(dir, "dockerd.log"), cmd)
 	if err != nil {
-		_ = runQuiet(context.Background(), "ip", "link", "del", bridge)
+		delBridge()
 		return nil, err
 	}
-	d := &Dockerd{Child: c, Bin: cli, Dir: dir, Bridge: bridge,
+	d := &Dockerd{Child: c, Bin: cfg.CLI, Dir: dir, Bridge: cfg.Bridge,
 		Env: []string{"DOCKER_HOST=unix://" + sock, "DOCKER_CONFIG=" + filepath.Join(dir, "cli")}}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var dialer net.Dialer
 		return dialer.DialContext(ctx, "unix", sock)
 	}}}
 	defer client.CloseIdleConnections()
-	err = c.WaitReady(ctx, 60*time.Second, func() error {
-		resp, err := client.Get("http://docker/_ping")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /_ping: HTTP %d", resp.StatusCode)
-		}
-		return nil
-	})
+	err = c.WaitReady(ctx, 60*time.Second, func() error { return GetOK(client, "http://docker/_ping", http.StatusOK) })
 	if err != nil {
 		d.Stop()
 		return nil, err
 	}
 	return d, nil
+}
+
+// addBridge creates and raises a bridge with gateway address cidr.
+func addBridge(ctx context.Context, bridge, cidr string) error {
+	for _, args := range [][]string{
+		{"link", "add", bridge, "type", "bridge"},
+		{"addr", "add", cidr, "dev", bridge},
+		{"link", "set", bridge, "up"},
+	} {
+		if err := runQuiet(ctx, "ip", args...); err != nil {
+			_ = runQuiet(context.Background(), "ip", "link", "del", bridge)
+			return fmt.Errorf("bridge for dockerd: %w", err)
+		}
+	}
+	return nil
 }
 
 // Command is a docker CLI command against the private daemon.
@@ -122,7 +159,7 @@ func (d *Dockerd) RemoveAll(ctx context.Context) error {
 // Stop removes the containers and the networks they used (a compose
 // project's bridge would outlive dockerd), ends dockerd (it stops its own
 // containerd), unmounts whatever it left, removes its directory and the
-// bridge.
+// bridge, if it made one.
 func (d *Dockerd) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -133,7 +170,9 @@ func (d *Dockerd) Stop() {
 		_ = syscall.Unmount(m, syscall.MNT_DETACH)
 	}
 	_ = os.RemoveAll(d.Dir)
-	_ = runQuiet(ctx, "ip", "link", "del", d.Bridge)
+	if d.Bridge != "" {
+		_ = runQuiet(ctx, "ip", "link", "del", d.Bridge)
+	}
 }
 
 // MountsUnder lists mount points below dir, deepest first.

@@ -3,6 +3,7 @@
 package benchkit
 
 import (
+	"context"
 	"net"
 	"testing"
 )
@@ -24,5 +25,18 @@ func TestFreeSubnet(t *testing.T) {
 func TestMountsUnderNothing(t *testing.T) {
 	if m := MountsUnder(t.TempDir()); len(m) != 0 {
 		t.Errorf("MountsUnder(new dir) = %v, want none", m)
+	}
+}
+
+func TestStartDockerdWithRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []DockerdConfig{
+		{CLI: "docker", Dir: "/tmp/x"},
+		{Bin: "dockerd", CLI: "docker", Dir: "/tmp/x", Bridge: "br0"},
+		{Bin: "dockerd", CLI: "docker", Dir: "/tmp/x", BridgeCIDR: "10.0.0.1/24"},
+	} {
+		if d, err := StartDockerdWith(context.Background(), cfg); err == nil {
+			d.Stop()
+			t.Errorf("StartDockerdWith(%+v) started", cfg)
+		}
 	}
 }

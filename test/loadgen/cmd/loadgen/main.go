@@ -34,6 +34,7 @@ func run() int {
 	flag.IntVar(&o.Concurrency, "c", 8, "workers, each with one request in flight")
 	flag.DurationVar(&duration, "duration", 0, "how long to run (0: until SIGINT or SIGTERM)")
 	flag.DurationVar(&o.Interval, "interval", 0, "each worker's pause between requests")
+	flag.Float64Var(&o.Rate, "rate", 0, "requests per second of all workers together (0: as fast as answered; not with -interval)")
 	flag.DurationVar(&o.Timeout, "timeout", loadgen.DefaultTimeout, "timeout of one request")
 	flag.DurationVar(&progress, "progress", 0, "print the running counts to stderr this often (0: never)")
 	flag.BoolVar(&asJSON, "json", false, "print the summary as JSON")
