@@ -138,8 +138,16 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 	if err := os.WriteFile(cliFile, []byte(oneServiceYAML(img.ref, filepath.Join(markers, "berth-up"))), 0o644); err != nil {
 		return nil, err
 	}
+	// The CLI scale method's stack runs its first replica throughout.
+	if err := os.MkdirAll(filepath.Join(markers, "berth-scale-cli"), 0o777); err != nil {
+		return nil, err
+	}
+	if _, err := bd.up(ctx, engine.StackSpec{Name: "eb-scli", Services: []engine.ServiceSpec{benchService(img.ref, filepath.Join(markers, "berth-scale-cli"), 1)}}); err != nil {
+		return nil, fmt.Errorf("berth: the stack for berth scale: %w", err)
+	}
 	methods = append(methods,
 		berthScaleMethod(bd, img.ref, filepath.Join(markers, "berth-scale"), phases),
+		berthScaleCLIMethod(bd, berthBin, img.ref, filepath.Join(markers, "berth-scale-cli"), phases),
 		berthAPIMethod(bd, img.ref, filepath.Join(markers, "berth-api"), phases),
 		berthCLIMethod(bd, berthBin, cliFile, filepath.Join(markers, "berth-up"), phases))
 	if dd != nil {
@@ -149,16 +157,18 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 
 	out := &output{Meta: meta, Tools: o.tools}
 	cpu0 := machineCPU()
-	lat, err := measureLatency(ctx, w, methods, o.runs, progress)
+	lat, err := measureLatency(ctx, w, methods, o.runs, o.settle, progress)
 	if err != nil {
 		return nil, err
 	}
 	out.Meta.LatencyCPU = machineCPU().busySince(cpu0)
 	out.Latency = lat
 	out.Phases = phases.breakdowns()
-	// The scaled stack keeps its first replica until here.
-	if err := bd.down(ctx, "eb-warm"); err != nil {
-		return nil, err
+	// The scaled stacks keep their first replica until here.
+	for _, s := range []string{"eb-warm", "eb-scli"} {
+		if err := bd.down(ctx, s); err != nil {
+			return nil, err
+		}
 	}
 
 	// --- a multi-service stack -----------------------------------------------

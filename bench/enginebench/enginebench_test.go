@@ -40,7 +40,9 @@ func fakeOutput(berthUp, berthScale, runc, docker float64, berthDaemon, dockerDa
 	return &output{
 		Latency: []latencyResult{
 			{Name: "runc", Title: "runc", Median: runc},
+			{Name: "runc-berthspec", Title: "runc-spec", Median: runc},
 			{Name: "berth-scale", Title: "scale", Median: berthScale},
+			{Name: "berth-scale-cli", Title: "scale-cli", Median: berthScale},
 			{Name: "berth-up", Title: "up", Median: berthUp},
 			{Name: "docker", Title: "docker", Median: docker},
 		},
@@ -62,17 +64,31 @@ func TestJudgeTargets(t *testing.T) {
 	// Exactly 1.3× runc and exactly 4× faster than docker pass; equal
 	// memory does not ("less memory").
 	got := results(fakeOutput(13, 13, 10, 52, 10, 20))
-	want := []string{"PASS", "PASS", "PASS", "PASS", "PASS", "PASS", "PASS"}
+	want := strings.Split(strings.Repeat("PASS,", 9)[:44], ",")
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("targets %v, want %v", got, want)
 	}
 	got = results(fakeOutput(14, 13.1, 10, 52, 20, 20))
-	want = []string{"FAIL", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"}
+	want = strings.Split(strings.Repeat("FAIL,", 9)[:44], ",")
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("targets %v, want %v", got, want)
 	}
+	// Both runc baselines are judged: berth's config.json and the defaults.
+	var reqs []string
+	for _, tg := range judgeTargets(fakeOutput(13, 13, 10, 52, 10, 20)) {
+		reqs = append(reqs, tg.Name+": "+tg.Required)
+	}
+	for _, want := range []string{
+		"start latency, scale: berth ≤ 1.3× raw runc with berth's config.json (median)",
+		"start latency, scale: berth ≤ 1.3× raw runc (`runc spec` defaults) (median)",
+		"start latency, scale-cli: docker run ÷ berth ≥ 4× (median)",
+	} {
+		if !strings.Contains(strings.Join(reqs, "\n"), want) {
+			t.Errorf("no target %q among\n%s", want, strings.Join(reqs, "\n"))
+		}
+	}
 	o := fakeOutput(13, 13, 10, 52, 10, 20)
-	o.Latency, o.Memory = o.Latency[1:3], o.Memory[:1] // no runc, no docker
+	o.Latency, o.Memory = o.Latency[2:5], o.Memory[:1] // no runc, no docker
 	for _, tg := range judgeTargets(o) {
 		if tg.Result != "N/A" {
 			t.Errorf("%s (%s) = %s without the other engine, want N/A", tg.Name, tg.Required, tg.Result)
@@ -87,7 +103,7 @@ func TestMarkdown(t *testing.T) {
 	o.Targets = judgeTargets(o)
 	md := markdown(o)
 	for _, want := range []string{
-		"| up | 30.0 | 0.0 | 0.0 | 0.0 | 0.0 | 3.00× | 4.00× |",
+		"| up | 30.0 | 0.0 | 0.0 | 0.0 | 0.0 | 3.00× | 3.00× | 4.00× |",
 		"| `berth up` | 900 | 905 |",
 		"| start latency, up | docker run ÷ berth ≥ 4× (median) | berth 30.0 ms, docker 120.0 ms | 4.00× | PASS |",
 		"| daemon RSS, 50 containers | berth < dockerd + containerd | berth 0.0 MiB, docker 0.0 MiB | 0.50× | PASS |",
@@ -103,6 +119,7 @@ func TestParseFlags(t *testing.T) {
 		{"-tools", "podman"},
 		{"-runs", "0"},
 		{"-containers", "500"},
+		{"-settle", "-1s"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
@@ -194,8 +211,8 @@ func TestQuick(t *testing.T) {
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Latency) != 6 {
-		t.Errorf("%d latency methods, want 6", len(out.Latency))
+	if len(out.Latency) != 7 {
+		t.Errorf("%d latency methods, want 7", len(out.Latency))
 	}
 	for _, l := range out.Latency {
 		if len(l.Runs) != 5 || l.Median <= 0 || l.P90 < l.Median {
@@ -210,8 +227,8 @@ func TestQuick(t *testing.T) {
 			t.Errorf("memory %+v", m)
 		}
 	}
-	if len(out.Phases) != 3 {
-		t.Errorf("%d berth phase breakdowns, want 3", len(out.Phases))
+	if len(out.Phases) != 4 {
+		t.Errorf("%d berth phase breakdowns, want 4", len(out.Phases))
 	}
 	md, err := os.ReadFile(mdPath)
 	if err != nil {

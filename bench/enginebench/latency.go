@@ -55,7 +55,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // measureLatency runs every method runs times, interleaved: run i starts
 // the methods in an order rotated by i, so drift (page cache, other load)
 // falls on all of them alike. One untimed warm-up per method comes first.
-func measureLatency(ctx context.Context, w *markerWatcher, methods []*method, runs int, progress func(string, ...any)) ([]latencyResult, error) {
+func measureLatency(ctx context.Context, w *markerWatcher, methods []*method, runs int, settle time.Duration, progress func(string, ...any)) ([]latencyResult, error) {
 	results := make([]latencyResult, len(methods))
 	for i, m := range methods {
 		results[i] = latencyResult{Name: m.Name, Title: m.Title, Tool: m.Tool}
@@ -87,6 +87,14 @@ func measureLatency(ctx context.Context, w *markerWatcher, methods []*method, ru
 		}
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s, run %d: %w", m.Name, run, err)
+		}
+		// The same pause after every method's stop: what a start or stop
+		// leaves running in the background settles before the next
+		// measurement instead of landing on whichever method comes next.
+		select {
+		case <-time.After(settle):
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
 		}
 		return at.Sub(t0), returned.Sub(t0), nil
 	}
@@ -232,6 +240,39 @@ func berthCLIMethod(b *berthDaemon, bin, file, markerDir string, phases *phaseCo
 			return nil
 		},
 		stop: func(ctx context.Context, _ int) error { return b.down(ctx, stack) },
+	}
+}
+
+// berthScaleCLIMethod: `berth scale -p STACK app=2` against a running
+// one-service stack — one more container in a network that exists, from
+// a CLI process, as `docker run -d` is; the stop scales back to 1.
+func berthScaleCLIMethod(b *berthDaemon, bin, ref, markerDir string, phases *phaseCollector) *method {
+	const stack = "eb-scli"
+	return &method{
+		Name: "berth-scale-cli", Title: "`berth scale` (CLI), +1 replica in a running stack", Tool: "berth", markerDir: markerDir,
+		start: func(ctx context.Context, _ int) error {
+			cmd := exec.CommandContext(ctx, bin, "scale", "-p", stack, "--socket", b.socket, "app=2")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("berth scale: %v: %s", err, tail(out, 2000))
+			}
+			return nil
+		},
+		afterStart: func(ctx context.Context, run int, t0, marker, returned time.Time) error {
+			cs, err := b.containers(ctx, stack)
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				if c.Replica == 2 {
+					phases.add("berth-scale-cli", run, filepath.Join(b.root, "containers", c.ID), t0, marker, returned)
+					return nil
+				}
+			}
+			return fmt.Errorf("berth ps -p %s: no replica 2 among %d containers", stack, len(cs))
+		},
+		stop: func(ctx context.Context, _ int) error {
+			return b.client.Do(ctx, http.MethodPost, "/stacks/"+stack+"/scale", nil, map[string]int{"app": 1}, nil)
+		},
 	}
 }
 

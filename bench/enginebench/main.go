@@ -5,7 +5,10 @@
 // run, and prints a side-by-side Markdown table with ratios and the issue's
 // targets: start latency (from the start of the command until the
 // container's process runs, seen as a marker file it creates in a
-// bind-mounted directory, image already unpacked, methods interleaved),
+// bind-mounted directory, image already unpacked, methods interleaved; raw
+// runc both with `runc spec`'s defaults and with berth's own config.json,
+// berth as one more container through the API and through `berth scale`,
+// and as a new stack through the API and `berth up`),
 // `berth up` of a 10-service stack, and daemon memory with many running
 // containers (berth's daemon + its per-container `berth shim` supervisors
 // vs dockerd + containerd + a containerd-shim-runc-v2 per container).
@@ -33,6 +36,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 type options struct {
@@ -50,6 +54,7 @@ type options struct {
 	jsonPath   string
 	enforce    bool
 	keep       bool
+	settle     time.Duration // pause after every latency run's stop
 }
 
 var knownTools = []string{"berth", "runc", "docker"}
@@ -72,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.jsonPath, "json", os.Getenv("ENGINEBENCH_JSON"), "also write the full results as JSON to this file (env ENGINEBENCH_JSON)")
 	fs.BoolVar(&o.enforce, "enforce", false, "exit 1 when a target is not PASS")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (daemon logs, bundles)")
+	fs.DurationVar(&o.settle, "settle", 300*time.Millisecond, "pause after every latency run's stop, the same for every method, so background work settles")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -85,6 +91,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if v < 1 {
 			return o, fmt.Errorf("%s %d: need at least 1", name, v)
 		}
+	}
+	if o.settle < 0 || o.settle > time.Minute {
+		return o, fmt.Errorf("-settle %s: want 0 to 1m", o.settle)
 	}
 	if o.containers > 200 {
 		return o, fmt.Errorf("-containers %d: at most 200 (one /24 network per stack)", o.containers)

@@ -19,11 +19,29 @@ type target struct {
 
 // Targets from the issue.
 const (
-	maxVsRunc      = 1.3 // berth's start latency ≤ 1.3× raw runc
-	minVsDocker    = 4.0 // docker run ≥ 4× berth's start latency
-	berthHeadline  = "berth-up"
-	berthEngineRow = "berth-scale"
+	maxVsRunc   = 1.3 // berth's start latency ≤ 1.3× raw runc
+	minVsDocker = 4.0 // docker run ≥ 4× berth's start latency
 )
+
+// latencyTargets pairs berth's rows with the baselines they are judged
+// against. Like with like first: one more container in a network that
+// exists (what `docker run -d` and `runc run -d` do), the engine's own
+// overhead through the API against runc running the same config.json
+// (the fair reading of "≤ 1.3× raw runc"), and the CLI against docker's
+// CLI. `runc spec`'s defaults (no seccomp, fewer masked paths) and a new
+// stack via `berth up` (a network created too) are judged as well, so no
+// number is hidden.
+var latencyTargets = []struct {
+	berth, base string
+	vsDocker    bool
+}{
+	{"berth-scale", "runc-berthspec", false},
+	{"berth-scale", "runc", false},
+	{"berth-scale-cli", "docker", true},
+	{"berth-scale", "docker", true},
+	{"berth-up", "runc", false},
+	{"berth-up", "docker", true},
+}
 
 func ratio(num, den float64) *float64 {
 	if den == 0 || math.IsNaN(num) || math.IsNaN(den) {
@@ -60,24 +78,32 @@ func (o *output) memory(tool string) *memoryResult {
 
 func judgeTargets(o *output) []target {
 	var ts []target
-	runc, docker := o.latency("runc"), o.latency("docker")
-	for _, name := range []string{berthHeadline, berthEngineRow} {
-		b := o.latency(name)
+	for _, lt := range latencyTargets {
+		b := o.latency(lt.berth)
 		if b == nil {
 			continue
 		}
-		t := target{Name: "start latency, " + b.Title, Required: fmt.Sprintf("berth ≤ %g× raw runc (median)", maxVsRunc), Result: "N/A"}
-		if runc != nil {
-			t.Ratio = ratio(b.Median, runc.Median)
-			t.Value = fmt.Sprintf("berth %.1f ms, runc %.1f ms", b.Median, runc.Median)
-			t.Result = passFail(t.Ratio != nil && *t.Ratio <= maxVsRunc)
-		}
-		ts = append(ts, t)
-		t = target{Name: "start latency, " + b.Title, Required: fmt.Sprintf("docker run ÷ berth ≥ %g× (median)", minVsDocker), Result: "N/A"}
-		if docker != nil {
-			t.Ratio = ratio(docker.Median, b.Median)
-			t.Value = fmt.Sprintf("berth %.1f ms, docker %.1f ms", b.Median, docker.Median)
-			t.Result = passFail(t.Ratio != nil && *t.Ratio >= minVsDocker)
+		base := o.latency(lt.base)
+		t := target{Name: "start latency, " + b.Title, Result: "N/A"}
+		switch {
+		case lt.vsDocker:
+			t.Required = fmt.Sprintf("docker run ÷ berth ≥ %g× (median)", minVsDocker)
+			if base != nil {
+				t.Ratio = ratio(base.Median, b.Median)
+				t.Value = fmt.Sprintf("berth %.1f ms, docker %.1f ms", b.Median, base.Median)
+				t.Result = passFail(t.Ratio != nil && *t.Ratio >= minVsDocker)
+			}
+		default:
+			what := "raw runc (`runc spec` defaults)"
+			if lt.base == "runc-berthspec" {
+				what = "raw runc with berth's config.json"
+			}
+			t.Required = fmt.Sprintf("berth ≤ %g× %s (median)", maxVsRunc, what)
+			if base != nil {
+				t.Ratio = ratio(b.Median, base.Median)
+				t.Value = fmt.Sprintf("berth %.1f ms, runc %.1f ms", b.Median, base.Median)
+				t.Result = passFail(t.Ratio != nil && *t.Ratio <= maxVsRunc)
+			}
 		}
 		ts = append(ts, t)
 	}
@@ -112,6 +138,9 @@ func notes(o *output) []string {
 	if r, s := o.latency("runc"), o.latency("runc-berthspec"); r != nil && s != nil {
 		ns = append(ns, fmt.Sprintf("berth's hardened OCI spec alone (Docker's seccomp profile and capabilities, masked paths, a cgroup) costs runc %.1f ms more than `runc spec`'s defaults (%.1f vs %.1f ms, median).", s.Median-r.Median, s.Median, r.Median))
 	}
+	if a, c := o.latency("berth-scale"), o.latency("berth-scale-cli"); a != nil && c != nil {
+		ns = append(ns, fmt.Sprintf("The `berth` CLI process adds %.1f ms over the same change through the API (one more container in a running stack: %.1f vs %.1f ms); `docker run -d` pays its CLI too.", c.Median-a.Median, c.Median, a.Median))
+	}
 	if a, c := o.latency("berth-api"), o.latency("berth-up"); a != nil && c != nil {
 		ns = append(ns, fmt.Sprintf("The `berth up` CLI adds %.1f ms over the same API call (process start, loading the stack file with compose-go).", c.Median-a.Median))
 	}
@@ -125,7 +154,8 @@ func notes(o *output) []string {
 	if o.Meta.BackgroundCPU > 20 {
 		ns = append(ns, fmt.Sprintf("Noisy machine: other processes used %.0f%% of a CPU before the run started; latencies are inflated for every engine.", o.Meta.BackgroundCPU))
 	}
-	ns = append(ns, "Latency is the time from just before the command (or API call) starts until the container's `sh` creates /m/ready in a bind-mounted host directory, seen by inotify; every method is measured the same way, one container at a time, methods interleaved (run i rotates the order by i), after one untimed warm-up each. \"returned\" is when the command itself returned.")
+	ns = append(ns, "Latency is the time from just before the command (or API call) starts until the container's `sh` creates /m/ready in a bind-mounted host directory, seen by inotify; every method is measured the same way, one container at a time, methods interleaved (run i rotates the order by i), after one untimed warm-up each, with the same pause after every stop so that background work of one start (berth refilling its namespace pool, dockerd cleaning up) does not land on the next. \"returned\" is when the command itself returned.")
+	ns = append(ns, "What differs between berth and raw runc with berth's config.json besides berth's own work: berth mounts an overlay rootfs (raw runc gets the unpacked directory) and its container joins a namespace with a veth on the stack's bridge (raw runc's gets a fresh, empty network namespace).")
 	return ns
 }
 
@@ -155,17 +185,20 @@ func markdown(o *output) string {
 		fmt.Fprintf(&b, "- %s\n", s)
 	}
 
-	runc, docker := o.latency("runc"), o.latency("docker")
-	b.WriteString("\nStart latency, ms until the container's process runs:\n\n| method | median | p90 | min | max | returned (median) | ÷ runc | docker ÷ this |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	runc, spec, docker := o.latency("runc"), o.latency("runc-berthspec"), o.latency("docker")
+	b.WriteString("\nStart latency, ms until the container's process runs:\n\n| method | median | p90 | min | max | returned (median) | ÷ runc | ÷ runc, berth's config | docker ÷ this |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range o.Latency {
-		var vr, vd *float64
+		var vr, vs, vd *float64
 		if runc != nil {
 			vr = ratio(l.Median, runc.Median)
+		}
+		if spec != nil {
+			vs = ratio(l.Median, spec.Median)
 		}
 		if docker != nil {
 			vd = ratio(docker.Median, l.Median)
 		}
-		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %s | %s |\n", l.Title, l.Median, l.P90, l.Min, l.Max, l.MedianReturned, formatRatio(vr), formatRatio(vd))
+		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %s | %s | %s |\n", l.Title, l.Median, l.P90, l.Min, l.Max, l.MedianReturned, formatRatio(vr), formatRatio(vs), formatRatio(vd))
 	}
 
 	for _, p := range o.Phases {

@@ -101,13 +101,24 @@ func (n *networks) ensureDNS(name string, gateway net.IP) error {
 // namespace there or creates one.
 func (n *networks) CreateNetNS(id string) (string, error) { return n.m.ReserveNetNS(id) }
 
-func (n *networks) DeleteNetNS(id string) error { return n.m.DeleteNetNS(id) }
+func (n *networks) DeleteNetNS(id string) error {
+	starts.end(id)
+	return n.m.DeleteNetNS(id)
+}
 
 // Attach takes a pre-attached namespace from the network's pool when the
 // container publishes no ports through CNI (waiting for the one being
 // made rather than making its own, which would queue behind it on the
 // network lock anyway), else creates the namespace and runs the CNI ADD.
-func (n *networks) Attach(ctx context.Context, netName, id, netns string, ps []engine.PortMapping) (net.IP, error) {
+func (n *networks) Attach(ctx context.Context, netName, id, netns string, ps []engine.PortMapping) (_ net.IP, err error) {
+	// The start is in flight from here until the runtime's Start returns
+	// (or, on failure, until here or the engine's undo).
+	starts.begin(id)
+	defer func() {
+		if err != nil {
+			starts.end(id)
+		}
+	}()
 	if len(ps) == 0 {
 		n.mu.Lock()
 		p := n.pools[netName]
@@ -129,6 +140,7 @@ func (n *networks) Attach(ctx context.Context, netName, id, netns string, ps []e
 }
 
 func (n *networks) Detach(ctx context.Context, netName, id, netns string, ps []engine.PortMapping) error {
+	starts.end(id)
 	return n.m.Detach(ctx, netName, id, netns, ports(ps))
 }
 
@@ -189,10 +201,13 @@ type netPool struct {
 	stopped bool
 	changed chan struct{} // closed and replaced when an entry is added or filling stops
 	done    chan struct{} // closed when the running filler returns
+	quit    chan struct{} // closed by stop
+	wake    chan struct{} // a container started waiting: a filler held back by starts must go on
 }
 
 func newNetPool(m *network.Manager, name string, size int, log *slog.Logger) *netPool {
-	return &netPool{m: m, name: name, size: size, log: log, changed: make(chan struct{})}
+	return &netPool{m: m, name: name, size: size, log: log, changed: make(chan struct{}),
+		quit: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
 func (p *netPool) notifyLocked() {
@@ -219,15 +234,23 @@ func (p *netPool) fill(done chan struct{}) {
 		if err == nil {
 			p.mu.Lock()
 			more := !p.stopped && have < p.size+p.waiters
-			// An empty pool's next entry is as good as waited for (a new
-			// stack's first container is on its way); only refills
-			// beyond it run in the background.
-			urgent := p.waiters > 0 || have == 0
+			urgent := p.waiters > 0
 			p.mu.Unlock()
 			if !more {
 				break
 			}
-			err = p.addEntry(!urgent)
+			if !urgent {
+				// A refill nobody waits for holds back while containers
+				// are starting, then runs; a container that starts
+				// waiting meanwhile makes it urgent.
+				if !starts.waitIdle(p.quit, p.wake) {
+					continue
+				}
+			}
+			// An empty pool's next entry is as good as waited for (a
+			// new stack's first container is on its way): only refills
+			// beyond it run in the background.
+			err = p.addEntry(!urgent && have > 0)
 		}
 		if err != nil {
 			// Containers attach themselves meanwhile; the next take or
@@ -285,6 +308,10 @@ func (p *netPool) take(ctx context.Context, id, netns string) (ip net.IP, ok boo
 		ch := p.changed
 		p.mu.Unlock()
 		select {
+		case p.wake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+		select {
 		case <-ch:
 		case <-ctx.Done():
 		}
@@ -301,6 +328,9 @@ func (p *netPool) take(ctx context.Context, id, netns string) (ip net.IP, ok boo
 // removal must come after it, or the entry would outlive the network).
 func (p *netPool) stop() {
 	p.mu.Lock()
+	if !p.stopped {
+		close(p.quit)
+	}
 	p.stopped = true
 	done := p.done
 	p.notifyLocked()

@@ -95,11 +95,58 @@ func TestNetworksPoolFillsTakesAndRemoves(t *testing.T) {
 	if ipA.Equal(ipB) || ipA == nil || ipB == nil {
 		t.Fatalf("addresses %s and %s", ipA, ipB)
 	}
+	// The refill waits until the starts are over, which the runtime's
+	// Start reports once the supervisor has (here: at once).
+	starts.end(pooled)
+	starts.end(published)
 	waitPool(t, n, name, defaultPoolSize) // refilled after the take
 
 	for _, id := range []string{pooled, published} {
 		ns := filepath.Join(runDir, "netns", id)
 		if err := n.Detach(ctx, name, id, ns, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.DeleteNetNS(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Remove(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if left := netnsFiles(t, runDir); len(left) != 0 {
+		t.Errorf("namespaces left after Remove: %v", left)
+	}
+}
+
+// A refill nobody waits for holds back while starts are in flight, but a
+// container that finds the pool empty is served at once all the same.
+func TestNetworksPoolServesWaitersWhileStartsInFlight(t *testing.T) {
+	n, runDir := newTestNetworks(t)
+	ctx := context.Background()
+	name := fmt.Sprintf("dwait%d", time.Now().UnixNano()%1_000_000_000)
+	if _, err := n.Ensure(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Remove(context.Background(), name) })
+	waitPool(t, n, name, defaultPoolSize)
+	var ids []string
+	for i := range defaultPoolSize + 1 {
+		id := fmt.Sprintf("c%s%d", name, i)
+		ns, _ := n.CreateNetNS(id)
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second) // well under startGateExpiry
+		_, err := n.Attach(actx, name, id, ns, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("attach %d of %d with every start still in flight: %v", i+1, defaultPoolSize+1, err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		starts.end(id)
+	}
+	waitPool(t, n, name, defaultPoolSize)
+	for _, id := range ids {
+		if err := n.Detach(ctx, name, id, filepath.Join(runDir, "netns", id), nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := n.DeleteNetNS(id); err != nil {

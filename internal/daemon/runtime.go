@@ -30,6 +30,8 @@ func (r *containerRuntime) dir(id string) string { return filepath.Join(r.root, 
 // Start writes the container's host files (resolv.conf, hosts, hostname),
 // its secrets on a tmpfs, the OCI spec, and starts its supervisor.
 func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) error {
+	// Running or failed, the start is over (networks.Attach began it).
+	defer starts.end(c.ID)
 	etc := filepath.Join(c.Dir, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return err

@@ -75,6 +75,7 @@ type Engine struct {
 
 	router     Router
 	routeMu    sync.Mutex                        // serialises pushes to the router
+	applied    []byte                            // the routing the router last accepted, as JSON (routeMu)
 	routeSpecs map[string]map[string]ServiceSpec // stack → service → what it publishes (routing.go)
 }
 
@@ -378,24 +379,38 @@ func (e *Engine) createRevision(ctx context.Context, stack string, svc ServiceSp
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	rootfs, err := e.images.Rootfs(ctx, img.Digest, dir)
-	if err != nil {
+	// The rootfs mount and the network (a pooled namespace, or a CNI ADD)
+	// do not depend on each other: both at once.
+	var (
+		netns   string
+		ip      net.IP
+		netErr  error
+		netDone = make(chan struct{})
+	)
+	nsMade := false
+	go func() {
+		defer close(netDone)
+		if netns, netErr = e.nets.CreateNetNS(c.ID); netErr != nil {
+			return
+		}
+		nsMade = true
+		ip, netErr = e.nets.Attach(ctx, stack, c.ID, netns, cniPorts(svc.Ports))
+	}()
+	rootfs, rootErr := e.images.Rootfs(ctx, img.Digest, dir)
+	<-netDone
+	if rootErr == nil {
+		undo = append(undo, func() { _ = e.images.ReleaseRootfs(dir) })
+	}
+	if nsMade {
+		undo = append(undo, func() { _ = e.nets.DeleteNetNS(c.ID) })
+	}
+	if nsMade && netErr == nil {
+		undo = append(undo, func() { _ = e.nets.Detach(context.Background(), stack, c.ID, netns, cniPorts(svc.Ports)) })
+	}
+	if err := errors.Join(rootErr, netErr); err != nil {
 		return nil, err
 	}
-	c.Rootfs = rootfs
-	undo = append(undo, func() { _ = e.images.ReleaseRootfs(dir) })
-	netns, err := e.nets.CreateNetNS(c.ID)
-	if err != nil {
-		return nil, err
-	}
-	c.NetNS = netns
-	undo = append(undo, func() { _ = e.nets.DeleteNetNS(c.ID) })
-	ip, err := e.nets.Attach(ctx, stack, c.ID, netns, cniPorts(svc.Ports))
-	if err != nil {
-		return nil, err
-	}
-	c.IP = ip.String()
-	undo = append(undo, func() { _ = e.nets.Detach(context.Background(), stack, c.ID, netns, cniPorts(svc.Ports)) })
+	c.Rootfs, c.NetNS, c.IP = rootfs, netns, ip.String()
 
 	cfg := containerConfig(c, svc, img, rootfs, dir)
 	cfg.Nameserver, cfg.IP = e.gateway(stack), c.IP

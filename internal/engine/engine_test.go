@@ -364,3 +364,34 @@ func (fakeImages) Pull(ctx context.Context, ref string) (ImageInfo, error) {
 }
 func (fakeImages) List() ([]ImageSummary, error) { return nil, nil }
 func (fakeImages) Remove(string, bool) error     { return nil }
+
+// failingRootfs is fakeImages whose rootfs mount fails.
+type failingRootfs struct{ fakeImages }
+
+func (failingRootfs) Rootfs(context.Context, string, string) (string, error) {
+	return "", errors.New("overlay: no space left on device")
+}
+
+// The rootfs mount and the network are set up at once: when the mount
+// fails, the network the container got meanwhile is given back too.
+func TestFailedRootfsUndoesTheNetwork(t *testing.T) {
+	root := t.TempDir()
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e, err := New(root, failingRootfs{}, rt, nets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	err = e.Up(context.Background(), StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Replicas: 2}}})
+	if err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("up with a failing rootfs: %v", err)
+	}
+	nets.mu.Lock()
+	defer nets.mu.Unlock()
+	if len(nets.attached) != 0 || len(nets.netns) != 0 || len(rt.running) != 0 {
+		t.Fatalf("left behind: attached %v netns %v running %d", nets.attached, nets.netns, len(rt.running))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "containers")); len(entries) != 0 {
+		t.Fatalf("container dirs left: %d", len(entries))
+	}
+}

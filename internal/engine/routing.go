@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"sort"
@@ -31,6 +33,9 @@ func (e *Engine) SetRouter(ctx context.Context, r Router) error {
 	e.mu.Lock()
 	e.router = r
 	e.mu.Unlock()
+	e.routeMu.Lock()
+	e.applied = nil // a new proxy (or one kept from before) gets everything
+	e.routeMu.Unlock()
 	return e.syncRoutes(ctx)
 }
 
@@ -182,7 +187,10 @@ func routable(m *managed) bool {
 }
 
 // syncRoutes pushes the routing to the proxy. Pushes are serialised so an
-// older state never overwrites a newer one.
+// older state never overwrites a newer one. A routing equal to the one
+// the proxy last accepted is not pushed again: most changes (any
+// container of a stack that publishes nothing) leave it as it is, and a
+// push is a round trip to the proxy process on every container start.
 func (e *Engine) syncRoutes(ctx context.Context) error {
 	e.routeMu.Lock()
 	defer e.routeMu.Unlock()
@@ -196,11 +204,21 @@ func (e *Engine) syncRoutes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("proxy: encode routing: %w", err)
+	}
+	if e.applied != nil && bytes.Equal(raw, e.applied) {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := r.Apply(ctx, cfg); err != nil {
+		// Whatever the proxy holds now, the next change pushes again.
+		e.applied = nil
 		return fmt.Errorf("proxy: %w", err)
 	}
+	e.applied = raw
 	return nil
 }
 

@@ -175,3 +175,50 @@ func TestRoutingSharedPortNeedsHTTPHosts(t *testing.T) {
 		t.Fatalf("routes %+v", l.Routes)
 	}
 }
+
+// Containers of a stack that publishes nothing leave the routing as it
+// is: nothing is pushed for them. A change is pushed, and after a failed
+// push the next change pushes everything again.
+func TestRoutingPushesOnlyChanges(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	router := &fakeRouter{}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	applies := func() int {
+		router.mu.Lock()
+		defer router.mu.Unlock()
+		return router.applies
+	}
+	if n := applies(); n != 1 {
+		t.Fatalf("SetRouter pushed %d times, want 1", n)
+	}
+	if err := e.Up(context.Background(), StackSpec{Name: "quiet", Services: []ServiceSpec{{Name: "worker", Image: "w", Replicas: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := applies(); n != 1 {
+		t.Fatalf("a stack without published ports pushed the routing %d more times", n-1)
+	}
+	web := StackSpec{Name: "shop", Services: []ServiceSpec{{Name: "web", Image: "web", Ports: []PortMapping{{HostPort: 8081, ContainerPort: 80, Protocol: "tcp"}}}}}
+	if err := e.Up(context.Background(), web); err != nil {
+		t.Fatal(err)
+	}
+	if bs := router.backends("0.0.0.0:8081"); len(bs) != 1 || !bs[0].Ready {
+		t.Fatalf("published service's backends: %+v", bs)
+	}
+	pushed := applies()
+	router.mu.Lock()
+	router.failOn = "0.0.0.0:8082"
+	router.mu.Unlock()
+	web.Services[0].Ports = append(web.Services[0].Ports, PortMapping{HostPort: 8082, ContainerPort: 80, Protocol: "tcp"})
+	if err := e.Up(context.Background(), web); err == nil {
+		t.Fatal("up with a taken port succeeded")
+	}
+	// The rolled-back routing equals what the proxy had, but after a
+	// failed push the engine cannot know what the proxy holds: it pushes.
+	if n := applies(); n != pushed+1 {
+		t.Fatalf("%d pushes after the failed one, want 1 (the rollback)", n-pushed)
+	}
+}

@@ -242,6 +242,12 @@ func (m *Manager) EnsureNetwork(name string) (Network, error) {
 	if err := validateNetName(name); err != nil {
 		return Network{}, err
 	}
+	// An existing network is read without the lock: its record is
+	// replaced atomically, and the lock may be held for a whole CNI ADD
+	// by a pool refill, which a container start must not queue behind.
+	if n, err := m.loadNetwork(name); err == nil {
+		return n, nil
+	}
 	l, err := m.lock()
 	if err != nil {
 		return Network{}, err

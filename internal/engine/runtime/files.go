@@ -23,13 +23,16 @@ const (
 	RuncLogFile = "runc.log"
 )
 
-// WriteSpec stores s as dir/config.json, atomically.
+// WriteSpec stores s as dir/config.json, atomically but not fsynced: the
+// spec is regenerated for every start, so it only ever describes a
+// container that runs (or is about to), which a power loss ends. Compact
+// JSON: the seccomp profile makes it long, and only runc reads it.
 func WriteSpec(dir string, s *specs.Spec) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+	b, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("encode runtime spec: %w", err)
 	}
-	return atomicfile.Write(filepath.Join(dir, ConfigFile), b, 0o600)
+	return atomicfile.WriteNoSync(filepath.Join(dir, ConfigFile), b, 0o600)
 }
 
 // ReadSpec loads dir/config.json.
@@ -51,6 +54,16 @@ func writeJSONAtomic(name string, v any) error {
 		return err
 	}
 	return atomicfile.Write(name, append(b, '\n'), 0o600)
+}
+
+// writeJSONNoSync is writeJSONAtomic for records of live processes only
+// (atomicfile.WriteNoSync).
+func writeJSONNoSync(name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteNoSync(name, append(b, '\n'), 0o600)
 }
 
 func readJSON(name string, v any) error {

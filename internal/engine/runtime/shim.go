@@ -137,7 +137,10 @@ func runShim(o shimConfig) error {
 	if err != nil {
 		return fail(fmt.Errorf("read own start time: %w", err))
 	}
-	if err := writeJSONAtomic(filepath.Join(o.bundle, ShimFile), self); err != nil {
+	// Not fsynced (here and init.json): both describe live processes only,
+	// which a power loss ends too, and Adopt checks them against the
+	// process table.
+	if err := writeJSONNoSync(filepath.Join(o.bundle, ShimFile), self); err != nil {
 		return fail(fmt.Errorf("record shim pid: %w", err))
 	}
 	// As a subreaper the shim inherits the container's init when
@@ -145,15 +148,6 @@ func runShim(o shimConfig) error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("become subreaper: %w", err))
 	}
-	spec, err := ReadSpec(o.bundle)
-	if err != nil {
-		return fail(err)
-	}
-	cgroupsPath := ""
-	if spec.Linux != nil {
-		cgroupsPath = spec.Linux.CgroupsPath
-	}
-
 	logs, err := OpenLogWriter(o.logPath, o.logMaxSize, o.logMaxFiles)
 	if err != nil {
 		return fail(err)
@@ -173,7 +167,7 @@ func runShim(o shimConfig) error {
 	startedAt := time.Now().UTC()
 	rec, err := recordOf(initPid)
 	if err == nil {
-		err = writeJSONAtomic(filepath.Join(o.bundle, InitFile), initRecord{procRecord: rec, StartedAt: startedAt})
+		err = writeJSONNoSync(filepath.Join(o.bundle, InitFile), initRecord{procRecord: rec, StartedAt: startedAt})
 	}
 	if err != nil {
 		// init already exited (a very short-lived command): its zombie is
@@ -182,6 +176,15 @@ func runShim(o shimConfig) error {
 	}
 	logger.Printf("container started, init pid %d", initPid)
 	o.sendReport(shimReport{Pid: initPid})
+
+	// The spec (tens of KiB with the seccomp profile) is parsed only now,
+	// off the start path: the cgroup path is needed once init has exited.
+	cgroupsPath := ""
+	if spec, err := ReadSpec(o.bundle); err != nil {
+		logger.Printf("read spec for the cgroup path: %v", err)
+	} else if spec.Linux != nil {
+		cgroupsPath = spec.Linux.CgroupsPath
+	}
 
 	ws := reap(initPid)
 	exit := Exit{StartedAt: startedAt, FinishedAt: time.Now().UTC()}
