@@ -38,7 +38,8 @@ var (
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// ServeHTTP is the hot path: route by Host, pick a backend, forward, and
+// ServeHTTP serves TLS connections and the connections the fast path
+// (h1server.go) hands over: route by Host, pick a backend, forward, and
 // retry on another backend when that is safe.
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := l.state.Load()

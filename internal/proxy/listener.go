@@ -30,6 +30,12 @@ type listener struct {
 	closed    chan struct{}
 	done      chan struct{} // accept loop and http.Server returned
 
+	// Plain-HTTP connections served by the fast path (h1server.go).
+	fastMu      sync.Mutex
+	fastConns   map[*fastConn]struct{}
+	fastClosing atomic.Bool
+	fastWG      sync.WaitGroup
+
 	tcpWG    sync.WaitGroup // TCP connections being spliced
 	tcpMu    sync.Mutex
 	tcpConns map[*splice]struct{}
@@ -43,7 +49,8 @@ func newListener(p *Proxy, ln net.Listener, st *listenerState) *listener {
 		closed: make(chan struct{}),
 		done:   make(chan struct{}),
 
-		tcpConns: map[*splice]struct{}{},
+		tcpConns:  map[*splice]struct{}{},
+		fastConns: map[*fastConn]struct{}{},
 	}
 	l.state.Store(st)
 	l.tlsConf = &tls.Config{
@@ -67,9 +74,10 @@ func newListener(p *Proxy, ln net.Listener, st *listenerState) *listener {
 
 func (l *listener) start() {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); l.acceptLoop() }()
 	go func() { defer wg.Done(); _ = l.srv.Serve(chanListener{l}) }()
+	go func() { defer wg.Done(); l.sweep() }()
 	go func() { wg.Wait(); close(l.done) }()
 }
 
@@ -106,9 +114,12 @@ func (l *listener) acceptLoop() {
 			go func() { defer l.tcpWG.Done(); l.serveTCP(c, st) }()
 			continue
 		}
-		if st.cert != nil {
-			c = tls.Server(c, l.tlsConf) // the handshake runs in the server's connection goroutine
+		if st.cert == nil {
+			l.fastWG.Add(1)
+			go func() { defer l.fastWG.Done(); l.serveFast(c) }()
+			continue
 		}
+		c = tls.Server(c, l.tlsConf) // the handshake runs in the server's connection goroutine
 		select {
 		case l.conns <- c:
 		case <-l.closed:
@@ -125,9 +136,12 @@ func (l *listener) close(ctx context.Context) {
 		close(l.closed)
 		l.ln.Close()
 	})
+	fastDone := make(chan struct{})
+	go func() { l.closeFast(ctx); close(fastDone) }()
 	if err := l.srv.Shutdown(ctx); err != nil {
 		l.srv.Close()
 	}
+	<-fastDone
 	tcpDone := make(chan struct{})
 	go func() { l.tcpWG.Wait(); close(tcpDone) }()
 	select {
@@ -142,6 +156,7 @@ func (l *listener) close(ctx context.Context) {
 		<-tcpDone
 	}
 	<-l.done
+	l.fastWG.Wait()
 }
 
 // chanListener feeds the accept loop's HTTP connections to http.Server.

@@ -1,0 +1,494 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// handle routes and forwards the request in fc.req and writes the answer;
+// false when the client connection must close afterwards. The end of the
+// answer is flushed after the metrics are counted, so a client that has
+// its answer finds it counted.
+func (fc *fastConn) handle() bool {
+	keep := fc.route()
+	if err := fc.bw.Flush(); err != nil {
+		return false
+	}
+	return keep
+}
+
+func (fc *fastConn) route() bool {
+	st := fc.l.state.Load()
+	req := &fc.req
+	if st.mode != ModeHTTP {
+		fc.writeError(http.StatusServiceUnavailable, "listener is no longer in http mode\n", false)
+		return false
+	}
+	rt := st.route(string(req.host))
+	if rt == nil {
+		fc.writeError(http.StatusNotFound, fmt.Sprintf("no service for host %q\n", req.host), req.contentLength <= 0)
+		return !req.close && req.contentLength <= 0
+	}
+	m := rt.m
+	var start time.Time
+	if m != nil {
+		start = time.Now()
+		m.inflight.Inc()
+	}
+	code, keep := fc.forward(st, rt)
+	if m != nil {
+		m.inflight.Dec()
+		m.code(code).Inc()
+		m.duration.Observe(time.Since(start).Seconds())
+	}
+	return keep && !req.close
+}
+
+// forward is listener.forward for the fast path: the same choice of
+// backend, the same retries, the same hold while no backend is ready. It
+// returns the status sent (499 when the client left) and whether the
+// client connection can carry another request.
+func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
+	req := &fc.req
+	m := string(req.method)
+	replayable := req.contentLength <= 0 && (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions)
+
+	var tried uint64
+	var deadline time.Time
+	var lastErr error
+	sentFailed := false
+	staleRetries := 0
+	for {
+		b, idx := rt.pick(tried)
+		if b == nil {
+			if sentFailed {
+				return fc.badGateway(rt, lastErr, fc.bodyRead())
+			}
+			if deadline.IsZero() {
+				deadline = time.Now().Add(fc.l.p.holdTimeout)
+			}
+			next, ok := fc.waitForBackends(st, deadline, tried != 0)
+			if !ok {
+				if fc.gone.Load() {
+					return 499, false
+				}
+				if lastErr != nil {
+					return fc.badGateway(rt, lastErr, fc.bodyRead())
+				}
+				fc.writeError(http.StatusServiceUnavailable, "no ready backend for "+rt.cfg.Service+"\n", fc.bodyRead())
+				return http.StatusServiceUnavailable, fc.bodyRead()
+			}
+			if next != st {
+				st = next
+				if rt = st.route(string(req.host)); rt == nil {
+					fc.writeError(http.StatusNotFound, fmt.Sprintf("no service for host %q\n", req.host), fc.bodyRead())
+					return http.StatusNotFound, fc.bodyRead()
+				}
+			}
+			tried = 0
+			continue
+		}
+		if !b.acquire() {
+			tried |= bit(idx)
+			continue
+		}
+		bc, reused, err := b.getConn(context.Background(), !replayable)
+		if err != nil {
+			b.release()
+			lastErr = err
+			b.markFailed()
+			tried |= bit(idx)
+			fc.l.retried(rt, b, err)
+			continue
+		}
+		err = fc.writeRequest(bc)
+		if err == nil {
+			fc.armWatch(bc.abort, true)
+			err = fc.readResponseHead(bc)
+			fc.disarmWatch()
+		}
+		if err != nil {
+			bc.close()
+			b.release()
+			var ce *clientError
+			if fc.gone.Load() || errors.As(err, &ce) {
+				return 499, false
+			}
+			lastErr = err
+			if !isNoResponse(err) || !replayable {
+				b.failures.Add(1)
+				// A request body cut short leaves the client stream unframed.
+				return fc.badGateway(rt, err, fc.bodyRead())
+			}
+			if reused && staleRetries < 2 {
+				staleRetries++
+			} else {
+				b.markFailed()
+				tried |= bit(idx)
+				sentFailed = true
+			}
+			fc.l.retried(rt, b, err)
+			continue
+		}
+		return fc.copyResponse(bc)
+	}
+}
+
+// bodyRead reports whether the client's request body has been read (or
+// there is none): only then can the connection carry another request
+// after an error answer.
+func (fc *fastConn) bodyRead() bool { return fc.req.contentLength <= 0 }
+
+// clientError is the client failing while its request body was read.
+type clientError struct{ err error }
+
+func (e *clientError) Error() string { return "client: " + e.err.Error() }
+
+func (fc *fastConn) badGateway(rt *route, err error, keep bool) (int, bool) {
+	msg := "bad gateway: " + rt.cfg.Service
+	if err != nil {
+		msg += ": backend failed"
+	}
+	fc.writeError(http.StatusBadGateway, msg+"\n", keep)
+	return http.StatusBadGateway, keep
+}
+
+// writeError answers with a short text body, like http.Error.
+func (fc *fastConn) writeError(code int, msg string, keep bool) {
+	w := fc.bw
+	w.WriteString("HTTP/1.1 ")
+	w.WriteString(strconv.Itoa(code))
+	w.WriteByte(' ')
+	w.WriteString(http.StatusText(code))
+	w.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ")
+	w.WriteString(strconv.Itoa(len(msg)))
+	if !keep || fc.req.close || fc.l.fastClosing.Load() {
+		w.WriteString("\r\nConnection: close")
+	}
+	w.WriteString("\r\n\r\n")
+	w.WriteString(msg) // handle flushes
+}
+
+// writeRequest sends the request head (hop-by-hop headers out,
+// X-Forwarded-* in) and its body, read from the client as it goes.
+func (fc *fastConn) writeRequest(bc *backendConn) error {
+	req := &fc.req
+	w := bc.bw
+	w.Write(req.method)
+	w.WriteByte(' ')
+	w.Write(req.target)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.Write(req.host)
+	w.WriteString("\r\n")
+	for _, f := range req.fields {
+		w.Write(f.name)
+		w.WriteString(": ")
+		w.Write(f.value)
+		w.WriteString("\r\n")
+	}
+	switch {
+	case fc.ip == "" && len(req.xff) > 0:
+		w.WriteString("X-Forwarded-For: ")
+		w.Write(req.xff)
+		w.WriteString("\r\n")
+	case fc.ip != "":
+		w.WriteString("X-Forwarded-For: ")
+		if len(req.xff) > 0 {
+			w.Write(req.xff)
+			w.WriteString(", ")
+		}
+		w.WriteString(fc.ip)
+		w.WriteString("\r\n")
+	}
+	w.WriteString("X-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	w.Write(req.host)
+	w.WriteString("\r\n")
+	if req.contentLength >= 0 {
+		writeContentLength(w, req.contentLength)
+	}
+	w.WriteString("\r\n")
+	if req.contentLength > 0 {
+		rerr, werr := pump(w, fc.br, req.contentLength)
+		if rerr != nil {
+			return &clientError{rerr}
+		}
+		if werr != nil {
+			return &bodyError{werr}
+		}
+		req.contentLength = 0 // consumed: the client stream is framed again
+	}
+	if err := w.Flush(); err != nil {
+		return &errNoResponse{err}
+	}
+	return nil
+}
+
+// readResponseHead reads the backend's final response head into fc.resp,
+// skipping interim (1xx) responses.
+func (fc *fastConn) readResponseHead(bc *backendConn) error {
+	for {
+		buf := fc.rbuf[:0]
+		for {
+			line, err := bc.br.ReadSlice('\n')
+			if err != nil {
+				if errors.Is(err, bufio.ErrBufferFull) {
+					err = errBadResponse
+				}
+				return &errNoResponse{err}
+			}
+			buf = append(buf, line...)
+			if len(buf) > maxRespHead {
+				return &errNoResponse{errBadResponse}
+			}
+			if len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
+				break
+			}
+		}
+		fc.rbuf = buf
+		if err := parseResponseHead(buf, &fc.resp); err != nil {
+			return &errNoResponse{err}
+		}
+		switch s := fc.resp.status; {
+		case s == http.StatusSwitchingProtocols:
+			// Never asked for: upgrades go through net/http.
+			return &errNoResponse{errBadResponse}
+		case s < 200:
+			continue // 100 Continue, 103 Early Hints: not forwarded
+		}
+		return nil
+	}
+}
+
+// copyResponse writes the response head and streams the body to the
+// client, flushing whenever the backend has nothing more buffered, then
+// pools the backend connection (when the body was read to its end) and
+// releases the backend. The caller flushes what is left.
+func (fc *fastConn) copyResponse(bc *backendConn) (int, bool) {
+	b := bc.b
+	r := &fc.resp
+	w := fc.bw
+	w.WriteString("HTTP/1.1 ")
+	w.Write(r.statusLine)
+	w.WriteString("\r\n")
+	for _, f := range r.fields {
+		if len(r.conn) > 0 && r.connListed(f.name) {
+			continue
+		}
+		w.Write(f.name)
+		w.WriteString(": ")
+		w.Write(f.value)
+		w.WriteString("\r\n")
+	}
+	noBody := string(fc.req.method) == http.MethodHead || r.status == http.StatusNoContent || r.status == http.StatusNotModified
+	const (
+		framed = iota
+		chunked
+		untilClose
+	)
+	mode := framed
+	switch {
+	case noBody:
+		if r.contentLength >= 0 && r.status != http.StatusNoContent {
+			writeContentLength(w, r.contentLength)
+		}
+	case r.chunked:
+		mode = chunked
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	case r.contentLength >= 0:
+		writeContentLength(w, r.contentLength)
+	default:
+		// Delimited by the backend closing: re-framed as chunked.
+		mode = untilClose
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	keep := !fc.req.close && !fc.l.fastClosing.Load()
+	if !keep {
+		w.WriteString("Connection: close\r\n")
+	}
+	w.WriteString("\r\n")
+
+	var rerr, werr error
+	switch {
+	case noBody:
+	case mode == chunked:
+		rerr, werr = pumpChunked(w, bc.br)
+	case mode == untilClose:
+		rerr, werr = pumpUntilClose(w, bc.br)
+	default:
+		rerr, werr = pump(w, bc.br, r.contentLength)
+	}
+	// Done with the backend once its body is read: pool the connection
+	// and release the backend before the last flush to the client, so a
+	// drain does not wait on a slow client.
+	bodyDone := rerr == nil && werr == nil
+	if bodyDone && !fc.gone.Load() && mode != untilClose && !r.close {
+		b.putConn(bc)
+	} else {
+		bc.close()
+	}
+	if rerr != nil {
+		b.failures.Add(1)
+	}
+	b.release()
+	switch {
+	case fc.gone.Load():
+		return 499, false
+	case rerr != nil:
+		// The backend died mid-body: the status line is out, so the only
+		// honest signal left is to break the client connection.
+		return r.status, false
+	case werr != nil:
+		return 499, false // the client left
+	}
+	return r.status, keep // handle flushes the rest
+}
+
+func writeContentLength(w *bufio.Writer, n int64) {
+	w.WriteString("Content-Length: ")
+	w.Write(strconv.AppendInt(w.AvailableBuffer(), n, 10)) // no allocation
+	w.WriteString("\r\n")
+}
+
+// pump copies n bytes from src to dst, flushing dst before it waits on
+// src so streamed bodies are not held back. It returns the read and the
+// write error apart: they are different parties' failures.
+func pump(dst *bufio.Writer, src *bufio.Reader, n int64) (rerr, werr error) {
+	for n > 0 {
+		if src.Buffered() == 0 {
+			if dst.Buffered() > 0 {
+				if err := dst.Flush(); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := src.Peek(1); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return err, nil
+			}
+		}
+		k := src.Buffered()
+		if int64(k) > n {
+			k = int(n)
+		}
+		p, _ := src.Peek(k)
+		if _, err := dst.Write(p); err != nil {
+			return nil, err
+		}
+		src.Discard(k)
+		n -= int64(k)
+	}
+	return nil, nil
+}
+
+// readLine reads one line (without CRLF/LF) from src, flushing dst first
+// when src has nothing buffered.
+func readLine(dst *bufio.Writer, src *bufio.Reader) ([]byte, error, error) {
+	if src.Buffered() == 0 && dst.Buffered() > 0 {
+		if err := dst.Flush(); err != nil {
+			return nil, nil, err
+		}
+	}
+	line, err := src.ReadSlice('\n')
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err, nil
+	}
+	line, _ = cutLine(line)
+	return line, nil, nil
+}
+
+// pumpChunked passes a chunked body on chunk by chunk (extensions
+// dropped, trailers kept) after checking its framing.
+func pumpChunked(dst *bufio.Writer, src *bufio.Reader) (rerr, werr error) {
+	for {
+		line, rerr, werr := readLine(dst, src)
+		if rerr != nil || werr != nil {
+			return rerr, werr
+		}
+		size, ok := parseChunkSize(line)
+		if !ok {
+			return errBadResponse, nil
+		}
+		dst.Write(strconv.AppendInt(dst.AvailableBuffer(), size, 16))
+		dst.WriteString("\r\n")
+		if size == 0 {
+			break
+		}
+		if rerr, werr := pump(dst, src, size); rerr != nil || werr != nil {
+			return rerr, werr
+		}
+		line, rerr, werr = readLine(dst, src)
+		if rerr != nil || werr != nil {
+			return rerr, werr
+		}
+		if len(line) != 0 {
+			return errBadResponse, nil
+		}
+		if _, err := dst.WriteString("\r\n"); err != nil {
+			return nil, err
+		}
+	}
+	// Trailer section, then the empty line.
+	for {
+		line, rerr, werr := readLine(dst, src)
+		if rerr != nil || werr != nil {
+			return rerr, werr
+		}
+		if len(line) == 0 {
+			_, err := dst.WriteString("\r\n")
+			return nil, err
+		}
+		colon := 0
+		for colon < len(line) && isTokenChar(line[colon]) {
+			colon++
+		}
+		if colon == 0 || colon == len(line) || line[colon] != ':' {
+			return errBadResponse, nil
+		}
+		for _, c := range line {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return errBadResponse, nil
+			}
+		}
+		dst.Write(line)
+		dst.WriteString("\r\n")
+	}
+}
+
+// pumpUntilClose re-frames a body that ends when the backend closes as
+// chunks.
+func pumpUntilClose(dst *bufio.Writer, src *bufio.Reader) (rerr, werr error) {
+	for {
+		if src.Buffered() == 0 {
+			if dst.Buffered() > 0 {
+				if err := dst.Flush(); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := src.Peek(1); err != nil {
+				if err == io.EOF {
+					_, werr := dst.WriteString("0\r\n\r\n")
+					return nil, werr
+				}
+				return err, nil
+			}
+		}
+		p, _ := src.Peek(src.Buffered())
+		dst.Write(strconv.AppendInt(dst.AvailableBuffer(), int64(len(p)), 16))
+		dst.WriteString("\r\n")
+		dst.Write(p)
+		if _, err := dst.WriteString("\r\n"); err != nil {
+			return nil, err
+		}
+		src.Discard(len(p))
+	}
+}
