@@ -56,7 +56,10 @@ FUZZ_TARGETS := \
 	internal/deb:FuzzReadDeb \
 	internal/spec:FuzzLoad \
 	internal/spec:FuzzInterpolate \
-	internal/spec:FuzzParseDockerfile
+	internal/spec:FuzzParseDockerfile \
+	internal/stack:FuzzLoad \
+	internal/proxy:FuzzParseRequestHead \
+	internal/proxy:FuzzParseResponseHead
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -95,21 +95,9 @@ func parseRequestHead(h []byte, r *reqHead) error {
 		if len(line) == 0 {
 			break
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
+		name, value, ok := splitHeaderLine(line)
+		if !ok {
 			return errDelegate // includes obs-fold (a leading space is no token)
-		}
-		name := line[:colon]
-		for _, c := range name {
-			if !isTokenChar(c) {
-				return errDelegate
-			}
-		}
-		value := trimOWS(line[colon+1:])
-		for _, c := range value {
-			if c < ' ' && c != '\t' || c == 0x7f {
-				return errDelegate
-			}
 		}
 		switch {
 		case equalFold(name, "host"):
@@ -207,21 +195,9 @@ func parseResponseHead(h []byte, r *respHead) error {
 		if len(line) == 0 {
 			break
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
+		name, value, ok := splitHeaderLine(line)
+		if !ok {
 			return errBadResponse
-		}
-		name := line[:colon]
-		for _, c := range name {
-			if !isTokenChar(c) {
-				return errBadResponse
-			}
-		}
-		value := trimOWS(line[colon+1:])
-		for _, c := range value {
-			if c < ' ' && c != '\t' || c == 0x7f {
-				return errBadResponse
-			}
 		}
 		switch {
 		case equalFold(name, "content-length"):
@@ -250,6 +226,11 @@ func parseResponseHead(h []byte, r *respHead) error {
 		default:
 			r.fields = append(r.fields, field{name, value})
 		}
+	}
+	if http10 && r.chunked {
+		// RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has
+		// faulty framing (net/http would read it to the close instead).
+		return errBadResponse
 	}
 	if r.chunked && r.contentLength >= 0 {
 		// RFC 9112 6.3: chunked wins, and the connection is not reused.
@@ -293,6 +274,30 @@ func parseChunkSize(line []byte) (int64, bool) {
 }
 
 // cutLine splits off the first line, without its CRLF or LF.
+// splitHeaderLine splits a header field line into its name and its value
+// (optional whitespace trimmed). ok is false for anything RFC 9110 does not
+// allow: no colon, an empty name or one with a non-token byte (obs-fold
+// included: a leading space is no token), control bytes in the value.
+func splitHeaderLine(line []byte) (name, value []byte, ok bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return nil, nil, false
+	}
+	name = line[:colon]
+	for _, c := range name {
+		if !isTokenChar(c) {
+			return nil, nil, false
+		}
+	}
+	value = trimOWS(line[colon+1:])
+	for _, c := range value {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return nil, nil, false
+		}
+	}
+	return name, value, true
+}
+
 func cutLine(b []byte) (line, rest []byte) {
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
