@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPromoteStagingToProd is the promotion workflow on one host, with two
+// registries and two stacks standing for two environments: prod runs 1.0.0
+// from its registry; `berth ship --env staging` builds 2.0.0, pushes it to
+// staging's registry and deploys it there, where it is tested; `berth
+// promote --from staging --to prod` copies that digest to prod's registry
+// (only the blobs prod lacks: the base layers are already there); `berth
+// deploy` in prod then runs exactly the digest staging tested.
+func TestPromoteStagingToProd(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the example is built for linux/amd64")
+	}
+	s := newStackEnv(t, "staging")
+	t.Cleanup(func() {
+		if out, err := s.try("down", "-v", "-p", "prod"); err != nil {
+			t.Errorf("cleanup: berth down -p prod: %v\n%s", err, out)
+		}
+	})
+	s.env = append(s.env, "BERTH_APT_URL=file://"+aptRepoDir(t))
+	var regs [2]*registryProcess
+	for i, name := range []string{"staging", "prod"} {
+		reg, err := startRegistryProcess(filepath.Join(s.work, "registry-"+name), filepath.Join(s.work, "registry-"+name+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(reg.stop)
+		regs[i] = reg
+	}
+	staging, prod := regs[0].addr, regs[1].addr
+
+	dir := copyExample(t, "goapp", s.work)
+	file := filepath.Join(dir, "berth.yaml")
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = append(raw, "  staging: {registry: \"${STAGING}\", repository: example}\n  prod: {registry: \"${PROD}\", repository: example}\n"...)
+	if err := os.WriteFile(file, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stagingPort, prodPort := freePort(t), freePort(t)
+	vars := []string{"-f", file, "--set", "STAGING=" + staging, "--set", "PROD=" + prod}
+	in := func(project string, port int) []string {
+		return append([]string{"-p", project, "--set", "APP_PORT=" + strconv.Itoa(port)}, vars...)
+	}
+	answering := func(port int, want string) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("only %s answering on %d", want, port), 15*time.Second, func() (bool, string) {
+			for range 10 {
+				body, err := get(fmt.Sprintf("http://127.0.0.1:%d/version", port))
+				if err != nil {
+					return false, err.Error()
+				}
+				var v struct{ Version string }
+				if json.Unmarshal([]byte(body), &v); v.Version != want {
+					return false, body
+				}
+			}
+			return true, ""
+		})
+	}
+	type deployed struct {
+		Services []struct {
+			Service, Outcome, Digest string
+			Revision                 int
+		}
+	}
+	report := func(out string) deployed {
+		t.Helper()
+		var r deployed
+		i := strings.Index(out, "{\n")
+		if i < 0 || json.Unmarshal([]byte(out[i:]), &r) != nil || len(r.Services) != 1 || r.Services[0].Outcome != "deployed" {
+			t.Fatalf("no deployed service in:\n%s", out)
+		}
+		return r
+	}
+
+	// prod's current release, 1.0.0, in prod's registry and running.
+	s.berth(append([]string{"build", "app", "--set", "VERSION=1.0.0", "--push", prod + "/example/app:1.0.0"}, vars...)...)
+	report(s.berth(append([]string{"deploy", "app", "--image", prod + "/example/app:1.0.0", "--json"}, in("prod", prodPort)...)...))
+	answering(prodPort, "1.0.0")
+
+	// 2.0.0 shipped to staging and tested there.
+	tested := report(s.berth(append([]string{"ship", "--env", "staging", "--tag", "2.0.0", "--set", "VERSION=2.0.0", "--json"}, in("staging", stagingPort)...)...)).Services[0].Digest
+	answering(stagingPort, "2.0.0")
+
+	// Which of 2.0.0's blobs prod's registry lacks, asked of the registry.
+	var m struct {
+		Config struct{ Digest string }
+		Layers []struct{ Digest string }
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+staging+"/v2/example/app/manifests/"+tested, nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if err != nil || m.Config.Digest == "" || len(m.Layers) == 0 {
+		t.Fatalf("manifest %s from staging: %+v %v", tested, m, err)
+	}
+	blobs := []string{m.Config.Digest}
+	for _, l := range m.Layers {
+		blobs = append(blobs, l.Digest)
+	}
+	inProd := func(digest string) bool {
+		resp, err := http.Head("http://" + prod + "/v2/example/app/blobs/" + digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	var missing []string
+	for _, d := range blobs {
+		if !inProd(d) {
+			missing = append(missing, d)
+		}
+	}
+	if len(missing) == 0 || len(missing) == len(blobs) {
+		t.Fatalf("prod lacks %d of 2.0.0's %d blobs; want some shared (the base) and some new", len(missing), len(blobs))
+	}
+
+	out := s.berth(append([]string{"promote", "app:2.0.0", "--from", "staging", "--to", "prod", "--json"}, vars...)...)
+	var p struct {
+		Digest                    string
+		BlobsCopied, BlobsSkipped int
+		From, To                  string
+	}
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &p); err != nil {
+		t.Fatalf("promote output: %v\n%s", err, out)
+	}
+	if p.Digest != tested || p.From != "staging" || p.To != "prod" {
+		t.Fatalf("promoted %+v, staging tested %s", p, tested)
+	}
+	if p.BlobsCopied != len(missing) || p.BlobsSkipped != len(blobs)-len(missing) {
+		t.Fatalf("promote copied %d and skipped %d blobs; prod lacked %d of %d", p.BlobsCopied, p.BlobsSkipped, len(missing), len(blobs))
+	}
+	for _, d := range blobs {
+		if !inProd(d) {
+			t.Fatalf("after promote prod lacks %s", d)
+		}
+	}
+
+	// prod deploys its own registry's tag: the digest staging tested.
+	r := report(s.berth(append([]string{"deploy", "app", "--image", prod + "/example/app:2.0.0", "--json"}, in("prod", prodPort)...)...))
+	if got := r.Services[0].Digest; got != tested || r.Services[0].Revision != 2 {
+		t.Fatalf("prod deployed %s (revision %d), staging tested %s", got, r.Services[0].Revision, tested)
+	}
+	answering(prodPort, "2.0.0")
+	var h []struct {
+		Revision int
+		Digest   string
+		Current  bool
+	}
+	out = s.berth(append([]string{"history", "app", "--json"}, in("prod", prodPort)...)...)
+	if err := json.Unmarshal([]byte(out), &h); err != nil || len(h) != 2 || !h[1].Current || h[1].Digest != tested {
+		t.Fatalf("prod history: %v\n%s", err, out)
+	}
+}
