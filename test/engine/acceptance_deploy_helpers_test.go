@@ -535,3 +535,40 @@ func lineOf(t *testing.T, content, s string) int {
 	t.Fatalf("%q is not in:\n%s", s, content)
 	return 0
 }
+
+// waitOnlyVersion waits until 10 GETs of /version in a row on the
+// published port answer version.
+func waitOnlyVersion(t *testing.T, port int, version string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("only %s answering on port %d", version, port), 15*time.Second, func() (bool, string) {
+		for range 10 {
+			body, err := get(fmt.Sprintf("http://127.0.0.1:%d/version", port))
+			if err != nil {
+				return false, err.Error()
+			}
+			var v struct{ Version string }
+			if json.Unmarshal([]byte(body), &v); v.Version != version {
+				return false, body
+			}
+		}
+		return true, ""
+	})
+}
+
+// deployedService is one service of a `berth deploy|ship --json` report.
+type deployedService struct {
+	Service, Outcome, Digest string
+	Revision                 int
+}
+
+// deployedOne reads the JSON report at the end of a deploy's or ship's
+// output and fails unless it deployed exactly one service.
+func deployedOne(t *testing.T, out string) deployedService {
+	t.Helper()
+	var r struct{ Services []deployedService }
+	i := strings.Index(out, "{\n")
+	if i < 0 || json.Unmarshal([]byte(out[i:]), &r) != nil || len(r.Services) != 1 || r.Services[0].Outcome != "deployed" {
+		t.Fatalf("no single deployed service in:\n%s", out)
+	}
+	return r.Services[0]
+}

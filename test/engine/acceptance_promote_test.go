@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestPromoteStagingToProd is the promotion workflow on one host, with two
@@ -57,46 +55,14 @@ func TestPromoteStagingToProd(t *testing.T) {
 	in := func(project string, port int) []string {
 		return append([]string{"-p", project, "--set", "APP_PORT=" + strconv.Itoa(port)}, vars...)
 	}
-	answering := func(port int, want string) {
-		t.Helper()
-		eventually(t, fmt.Sprintf("only %s answering on %d", want, port), 15*time.Second, func() (bool, string) {
-			for range 10 {
-				body, err := get(fmt.Sprintf("http://127.0.0.1:%d/version", port))
-				if err != nil {
-					return false, err.Error()
-				}
-				var v struct{ Version string }
-				if json.Unmarshal([]byte(body), &v); v.Version != want {
-					return false, body
-				}
-			}
-			return true, ""
-		})
-	}
-	type deployed struct {
-		Services []struct {
-			Service, Outcome, Digest string
-			Revision                 int
-		}
-	}
-	report := func(out string) deployed {
-		t.Helper()
-		var r deployed
-		i := strings.Index(out, "{\n")
-		if i < 0 || json.Unmarshal([]byte(out[i:]), &r) != nil || len(r.Services) != 1 || r.Services[0].Outcome != "deployed" {
-			t.Fatalf("no deployed service in:\n%s", out)
-		}
-		return r
-	}
-
 	// prod's current release, 1.0.0, in prod's registry and running.
 	s.berth(append([]string{"build", "app", "--set", "VERSION=1.0.0", "--push", prod + "/example/app:1.0.0"}, vars...)...)
-	report(s.berth(append([]string{"deploy", "app", "--image", prod + "/example/app:1.0.0", "--json"}, in("prod", prodPort)...)...))
-	answering(prodPort, "1.0.0")
+	deployedOne(t, s.berth(append([]string{"deploy", "app", "--image", prod + "/example/app:1.0.0", "--json"}, in("prod", prodPort)...)...))
+	waitOnlyVersion(t, prodPort, "1.0.0")
 
 	// 2.0.0 shipped to staging and tested there.
-	tested := report(s.berth(append([]string{"ship", "--env", "staging", "--tag", "2.0.0", "--set", "VERSION=2.0.0", "--json"}, in("staging", stagingPort)...)...)).Services[0].Digest
-	answering(stagingPort, "2.0.0")
+	tested := deployedOne(t, s.berth(append([]string{"ship", "--env", "staging", "--tag", "2.0.0", "--set", "VERSION=2.0.0", "--json"}, in("staging", stagingPort)...)...)).Digest
+	waitOnlyVersion(t, stagingPort, "2.0.0")
 
 	// Which of 2.0.0's blobs prod's registry lacks, asked of the registry.
 	var m struct {
@@ -158,11 +124,11 @@ func TestPromoteStagingToProd(t *testing.T) {
 	}
 
 	// prod deploys its own registry's tag: the digest staging tested.
-	r := report(s.berth(append([]string{"deploy", "app", "--image", prod + "/example/app:2.0.0", "--json"}, in("prod", prodPort)...)...))
-	if got := r.Services[0].Digest; got != tested || r.Services[0].Revision != 2 {
-		t.Fatalf("prod deployed %s (revision %d), staging tested %s", got, r.Services[0].Revision, tested)
+	r := deployedOne(t, s.berth(append([]string{"deploy", "app", "--image", prod + "/example/app:2.0.0", "--json"}, in("prod", prodPort)...)...))
+	if r.Digest != tested || r.Revision != 2 {
+		t.Fatalf("prod deployed %s (revision %d), staging tested %s", r.Digest, r.Revision, tested)
 	}
-	answering(prodPort, "2.0.0")
+	waitOnlyVersion(t, prodPort, "2.0.0")
 	var h []struct {
 		Revision int
 		Digest   string

@@ -2,14 +2,12 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestShipThenRollback: `berth ship --env` builds the example app from
@@ -34,19 +32,9 @@ func TestShipThenRollback(t *testing.T) {
 	_, regPort, _ := strings.Cut(reg.addr, ":")
 	vars := []string{"-f", file, "--env", "demo", "--set", "REGISTRY_PORT=" + regPort, "--set", "APP_PORT=" + strconv.Itoa(port)}
 
-	type report struct {
-		Services []struct {
-			Service, Outcome, Digest string
-			Revision                 int
-		}
-	}
 	ship := func(version string) string {
 		t.Helper()
-		out := s.berth(append([]string{"ship", "--tag", version, "--set", "VERSION=" + version, "--json"}, vars...)...)
-		var r report
-		if err := json.Unmarshal([]byte(out[strings.Index(out, "{\n"):]), &r); err != nil || len(r.Services) != 1 || r.Services[0].Outcome != "deployed" {
-			t.Fatalf("ship %s: %v\n%s", version, err, out)
-		}
+		d := deployedOne(t, s.berth(append([]string{"ship", "--tag", version, "--set", "VERSION=" + version, "--json"}, vars...)...)).Digest
 		// What runs is what the registry holds under the tag.
 		req, _ := http.NewRequest(http.MethodHead, "http://"+reg.addr+"/v2/example/app/manifests/"+version, nil)
 		req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
@@ -55,31 +43,12 @@ func TestShipThenRollback(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if got := resp.Header.Get("Docker-Content-Digest"); got != r.Services[0].Digest {
-			t.Fatalf("ship %s deployed %s, the registry's tag is %s", version, r.Services[0].Digest, got)
+		if got := resp.Header.Get("Docker-Content-Digest"); got != d {
+			t.Fatalf("ship %s deployed %s, the registry's tag is %s", version, d, got)
 		}
-		return r.Services[0].Digest
+		return d
 	}
-	version := func() string {
-		body, err := get(fmt.Sprintf("http://127.0.0.1:%d/version", port))
-		if err != nil {
-			return err.Error()
-		}
-		var v struct{ Version string }
-		_ = json.Unmarshal([]byte(body), &v)
-		return v.Version
-	}
-	only := func(want string) {
-		t.Helper()
-		eventually(t, "only "+want+" answering", 15*time.Second, func() (bool, string) {
-			for range 10 {
-				if got := version(); got != want {
-					return false, got
-				}
-			}
-			return true, ""
-		})
-	}
+	only := func(want string) { t.Helper(); waitOnlyVersion(t, port, want) }
 
 	d7 := ship("7.0.0")
 	only("7.0.0")
