@@ -23,6 +23,7 @@ func newDeployCommand() *cobra.Command {
 	var image string
 	var timeout time.Duration
 	var asJSON bool
+	var tag string
 	cmd := &cobra.Command{
 		Use:   "deploy [SERVICE]",
 		Short: "Roll out a new release with zero downtime",
@@ -37,9 +38,14 @@ at a time, start-first — stop-first when the service writes to a volume —,
 healthy, let the proxy switch to it, drain the old one (in-flight requests
 finish) and stop it. When new replicas fail their health check, exit or do
 not become ready in --timeout, the previous revision is restored and deploy
-exits non-zero.`,
+exits non-zero.
+
+Services built from berth.yaml images (build: NAME) are built first, unless
+--tag is given with --env: then they run the images the environment's
+registry holds under that tag (pushed by berth ship, or copied there by
+berth promote), resolved to their digests; nothing is rebuilt.`,
 		Example: `  berth deploy
-  berth deploy --env prod
+  berth deploy --env prod --tag 2.1.0
   berth deploy app --image 127.0.0.1:5000/shop/app:2.1.0
   berth deploy --set VERSION=2.1.0 --json`,
 		Args: cobra.MaximumNArgs(1),
@@ -66,7 +72,23 @@ exits non-zero.`,
 				}
 				req.Services = []string{args[0]}
 			}
-			if err := f.buildServiceImages(cmd.Context(), st, cmd.ErrOrStderr()); err != nil {
+			if tag != "" {
+				// Deploy what the environment's registry holds (pushed by
+				// ship, copied there by promote): nothing is built.
+				if f.env == "" {
+					return fmt.Errorf("--tag %s needs --env NAME: it names images in that environment's registry", tag)
+				}
+				t, err := f.envTarget(st, "to deploy --tag from")
+				if err != nil {
+					return err
+				}
+				for i := range st.Services {
+					s := &st.Services[i]
+					if s.Build != nil && s.Build.Image != "" {
+						s.Image, s.Build = t.Ref(s.Build.Image, variantTag(tag, s.Build.Variant)), nil
+					}
+				}
+			} else if err := f.buildServiceImages(cmd.Context(), st, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			if req.Spec, err = toSpec(st); err != nil {
@@ -77,6 +99,7 @@ exits non-zero.`,
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&image, "image", "", "deploy this image reference for SERVICE instead of the file's")
+	cmd.Flags().StringVar(&tag, "tag", "", "with --env: deploy the images the environment's registry holds under this tag instead of building them")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd

@@ -9,7 +9,6 @@ import (
 
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine/api"
-	"github.com/berth-dev/berth/internal/stack"
 )
 
 func newShipCommand() *cobra.Command {
@@ -36,28 +35,15 @@ to the local cache and are deployed from there.`,
 			}
 			var dest func(image, variant string) string
 			if f.env != "" {
-				set, err := parseSet(f.set)
+				t, err := f.envTarget(st, "to ship to")
 				if err != nil {
 					return err
 				}
-				targets, err := stack.LoadTargets(st.Files[0], stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
-				if err != nil {
-					return err
+				tg := tag
+				if tg == "" {
+					tg = "latest"
 				}
-				t, ok := targets[f.env]
-				if !ok || t.Registry == "" {
-					return fmt.Errorf("%s: environments.%s has no registry: to ship to", st.Files[0], f.env)
-				}
-				dest = func(image, variant string) string {
-					tg := tag
-					if tg == "" {
-						tg = "latest"
-					}
-					if variant != "" {
-						tg += "-" + variant
-					}
-					return t.Ref(image, tg)
-				}
+				dest = func(image, variant string) string { return t.Ref(image, variantTag(tg, variant)) }
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "building…")
 			if err := f.buildServiceImagesTo(cmd.Context(), st, cmd.ErrOrStderr(), dest); err != nil {
@@ -77,4 +63,13 @@ to the local cache and are deployed from there.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// variantTag is the tag a variant of an image is pushed under: TAG-VARIANT
+// (ship) and looked up under (deploy --tag).
+func variantTag(tag, variant string) string {
+	if variant == "" {
+		return tag
+	}
+	return tag + "-" + variant
 }

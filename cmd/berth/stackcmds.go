@@ -72,6 +72,24 @@ func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, 
 // name with build: (an image of berth.yaml's images:), into an OCI layout in
 // the cache, and points the services at them. The daemon loads them from
 // there (same host).
+// envTarget is where --env's images live (environments: NAME: registry,
+// repository); purpose ends the error when it has no registry.
+func (f *stackFlags) envTarget(st *stack.Stack, purpose string) (stack.Target, error) {
+	set, err := parseSet(f.set)
+	if err != nil {
+		return stack.Target{}, err
+	}
+	targets, err := stack.LoadTargets(st.Files[0], stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
+	if err != nil {
+		return stack.Target{}, err
+	}
+	t, ok := targets[f.env]
+	if !ok || t.Registry == "" {
+		return stack.Target{}, fmt.Errorf("%s: environments.%s has no registry: %s", st.Files[0], f.env, purpose)
+	}
+	return t, nil
+}
+
 func (f *stackFlags) buildServiceImages(ctx context.Context, st *stack.Stack, progress io.Writer) error {
 	return f.buildServiceImagesTo(ctx, st, progress, nil)
 }

@@ -17,7 +17,8 @@ import (
 // staging's registry and deploys it there, where it is tested; `berth
 // promote --from staging --to prod` copies that digest to prod's registry
 // (only the blobs prod lacks: the base layers are already there); `berth
-// deploy` in prod then runs exactly the digest staging tested.
+// deploy --env prod --tag 2.0.0` then runs exactly the digest staging
+// tested, without building anything.
 func TestPromoteStagingToProd(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the example is built for linux/amd64")
@@ -57,7 +58,7 @@ func TestPromoteStagingToProd(t *testing.T) {
 	}
 	// prod's current release, 1.0.0, in prod's registry and running.
 	s.berth(append([]string{"build", "app", "--set", "VERSION=1.0.0", "--push", prod + "/example/app:1.0.0"}, vars...)...)
-	deployedOne(t, s.berth(append([]string{"deploy", "app", "--image", prod + "/example/app:1.0.0", "--json"}, in("prod", prodPort)...)...))
+	deployedOne(t, s.berth(append([]string{"deploy", "--env", "prod", "--tag", "1.0.0", "--json"}, in("prod", prodPort)...)...))
 	waitOnlyVersion(t, prodPort, "1.0.0")
 
 	// 2.0.0 shipped to staging and tested there.
@@ -123,8 +124,16 @@ func TestPromoteStagingToProd(t *testing.T) {
 		}
 	}
 
-	// prod deploys its own registry's tag: the digest staging tested.
-	r := deployedOne(t, s.berth(append([]string{"deploy", "app", "--image", prod + "/example/app:2.0.0", "--json"}, in("prod", prodPort)...)...))
+	// prod deploys its own registry's tag, building nothing: the digest
+	// staging tested.
+	if out := s.berthFail(append([]string{"deploy", "--tag", "2.0.0"}, in("prod", prodPort)...)...); !strings.Contains(out, "--tag 2.0.0 needs --env NAME") {
+		t.Errorf("deploy --tag without --env: %s", out)
+	}
+	out = s.berth(append([]string{"deploy", "--env", "prod", "--tag", "2.0.0", "--json"}, in("prod", prodPort)...)...)
+	if strings.Contains(out, "app/static:") {
+		t.Errorf("deploy --tag built the image:\n%s", out)
+	}
+	r := deployedOne(t, out)
 	if r.Digest != tested || r.Revision != 2 {
 		t.Fatalf("prod deployed %s (revision %d), staging tested %s", r.Digest, r.Revision, tested)
 	}
