@@ -250,15 +250,3 @@ rollout ended, and which one runs now (*).`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
-
-// stackName is -p, else the name of the stack the file describes.
-func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
-	if f.project != "" {
-		return f.project, nil
-	}
-	st, err := f.load(cmd.Context(), io.Discard)
-	if err != nil {
-		return "", err
-	}
-	return st.Name, nil
-}

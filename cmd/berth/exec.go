@@ -44,13 +44,9 @@ exits with the command's exit code.`,
 					return fmt.Errorf("--env %q: want KEY=VALUE", kv)
 				}
 			}
-			name := f.project
-			if name == "" {
-				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
-				if err != nil {
-					return err
-				}
-				name = st.Name
+			name, err := f.stackName(cmd)
+			if err != nil {
+				return err
 			}
 			// Flags stop at SERVICE, so the "--" before CMD arrives as an
 			// argument.

@@ -50,13 +50,9 @@ the next berth up.`,
 			if err != nil {
 				return err
 			}
-			name := f.project
-			if name == "" {
-				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
-				if err != nil {
-					return err
-				}
-				name = st.Name
+			name, err := f.stackName(cmd)
+			if err != nil {
+				return err
 			}
 			var cs []engine.Container
 			if err := api.NewClient(f.socket).Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(name)+"/scale", nil, replicas, &cs); err != nil {

@@ -72,6 +72,18 @@ func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, 
 // name with build: (an image of berth.yaml's images:), into an OCI layout in
 // the cache, and points the services at them. The daemon loads them from
 // there (same host).
+// stackName is -p, else the name of the stack the file describes.
+func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
+	if f.project != "" {
+		return f.project, nil
+	}
+	st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+	if err != nil {
+		return "", err
+	}
+	return st.Name, nil
+}
+
 // envTarget is where --env's images live (environments: NAME: registry,
 // repository); purpose ends the error when it has no registry.
 func (f *stackFlags) envTarget(st *stack.Stack, purpose string) (stack.Target, error) {
@@ -334,13 +346,9 @@ func newDownCommand() *cobra.Command {
 		Example: "  berth down\n  berth down -v -p shop",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name := f.project
-			if name == "" {
-				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
-				if err != nil {
-					return err
-				}
-				name = st.Name
+			name, err := f.stackName(cmd)
+			if err != nil {
+				return err
 			}
 			q := url.Values{}
 			if volumes {
@@ -421,13 +429,9 @@ func newLogsCommand() *cobra.Command {
 		Example: "  berth logs -f\n  berth logs web --tail 100 --since 10m",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := f.project
-			if name == "" {
-				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
-				if err != nil {
-					return err
-				}
-				name = st.Name
+			name, err := f.stackName(cmd)
+			if err != nil {
+				return err
 			}
 			q := url.Values{}
 			if len(args) == 1 {
@@ -443,7 +447,7 @@ func newLogsCommand() *cobra.Command {
 				q.Set("tail", fmt.Sprint(tail))
 			}
 			out := cmd.OutOrStdout()
-			err := api.NewClient(f.socket).Stream(cmd.Context(), http.MethodGet, "/stacks/"+url.PathEscape(name)+"/logs", q, nil, func(raw json.RawMessage) error {
+			err = api.NewClient(f.socket).Stream(cmd.Context(), http.MethodGet, "/stacks/"+url.PathEscape(name)+"/logs", q, nil, func(raw json.RawMessage) error {
 				var e logs.Entry
 				if err := json.Unmarshal(raw, &e); err != nil {
 					return err
