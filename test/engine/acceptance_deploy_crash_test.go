@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDeployDaemonKilledMidRollout: kill -9 of the daemon in the middle of
+// a rolling update (one replica already replaced, two to go). The proxy
+// runs on, so the load sees no failed request while no daemon runs; the
+// next daemon marks the rollout interrupted, and deploying again converges
+// to exactly the desired replicas of the new release, with nothing of the
+// old one left.
+func TestDeployDaemonKilledMidRollout(t *testing.T) {
+	d := newDeployEnv(t, "dep-crash", appStack{Replicas: 3})
+	d.deploy("--set", "VERSION=1.0.0")
+	d.waitServing(3, "1.0.0")
+
+	load := d.startLoad("/version", 8)
+
+	// The deploy of 2.0.0, in the background: it dies with the daemon.
+	ctx, cancel := context.WithTimeout(context.Background(), berthTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, berthBin, "deploy", "-f", d.file, "--set", "VERSION=2.0.0")
+	cmd.Env = append(os.Environ(), d.env...)
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deployDone := make(chan error, 1)
+	go func() { deployDone <- cmd.Wait() }()
+
+	// Mid-rollout: a replica of revision 2 is healthy and in rotation, and
+	// at least two of revision 1 still run.
+	eventually(t, "one replica replaced, the rest not yet", 60*time.Second, func() (bool, string) {
+		var rev1, rev2 int
+		for _, c := range d.app() {
+			switch {
+			case c.Revision == 2 && c.State == "running" && c.Health == "healthy":
+				rev2++
+			case c.Revision == 1 && c.State == "running":
+				rev1++
+			}
+		}
+		select {
+		case err := <-deployDone:
+			t.Fatalf("the deploy finished (%v) before the daemon was killed:\n%s", err, out.String())
+		default:
+		}
+		return rev2 >= 1 && rev1 >= 2, fmt.Sprintf("revision 1: %d, revision 2: %d", rev1, rev2)
+	})
+	d.stackEnv.d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.stackEnv.d.done
+	if err := <-deployDone; err == nil {
+		t.Errorf("berth deploy succeeded although its daemon was killed:\n%s", out.String())
+	}
+	t.Logf("the deploy when its daemon died:\n%s", out.String())
+
+	// No daemon: the published port keeps answering.
+	atKill := load.Snapshot()
+	eventually(t, "requests answered while no daemon runs", 10*time.Second, func() (bool, string) {
+		now := load.Snapshot()
+		return now.OK-atKill.OK >= 200, fmt.Sprintf("%d answered", now.OK-atKill.OK)
+	})
+
+	d.stackEnv.d = startDaemon(t, d.root, d.runDir, d.sock)
+	h := d.history("app")
+	if len(h) != 2 || h[1].Revision != 2 || h[1].Outcome != "interrupted" {
+		t.Fatalf("history after the restart: %v, want revision 2 interrupted", h)
+	}
+
+	// Deploying again finishes the job.
+	d.deploy("--set", "VERSION=2.0.0")
+	s := load.Stop()
+	noFailures(t, s)
+	if s.Versions["1.0.0"] == 0 || s.Versions["2.0.0"] == 0 {
+		t.Errorf("the load saw versions %v, want both", s.Versions)
+	}
+	d.onlyVersion(30, "2.0.0")
+	eventually(t, "3 healthy replicas of 2.0.0 and nothing else", 30*time.Second, func() (bool, string) {
+		cs := d.app()
+		var b strings.Builder
+		ok := len(cs) == 3
+		for _, c := range cs {
+			fmt.Fprintf(&b, "%s rev %d %s %s; ", c.Name, c.Revision, c.State, c.Health)
+			if c.Revision < 2 || c.State != "running" || c.Health != "healthy" {
+				ok = false
+			}
+		}
+		return ok, b.String()
+	})
+	h = d.history("app")
+	cur := current(t, h)
+	if cur.Digest != d.images.digests["2.0.0"] || cur.Outcome != "deployed" {
+		t.Errorf("current revision after the second deploy: %v", cur)
+	}
+	d.finish()
+}
