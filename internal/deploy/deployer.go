@@ -190,6 +190,13 @@ func (d *Deployer) rollout(ctx context.Context, c Cluster, stack string, svc eng
 	}
 	to := Revision{Number: number, Service: svc.Name, Image: svc.Image, Digest: digest,
 		ConfigHash: hash, Spec: svc, Created: time.Now().UTC(), Outcome: OutcomeInProgress, RollbackOf: rollbackOf}
+	if last, ok := d.resumable(stack, svc.Name, hash, rollbackOf, from); ok {
+		// The same release again after a daemon stop cut it short: carry
+		// on under its number, so the replicas it already started (and
+		// that turn out ready) are kept instead of replaced once more.
+		to.Number, to.Created = last.Number, last.Created
+		d.log.Info("resuming interrupted rollout", "stack", stack, "service", svc.Name, "revision", to.Number)
+	}
 	if err := d.hist.Put(stack, to); err != nil {
 		return res, svc, err
 	}
@@ -216,6 +223,21 @@ func (d *Deployer) rollout(ctx context.Context, c Cluster, stack string, svc eng
 		}
 	}
 	return res, spec, fmt.Errorf("%w: service %s revision %d %s: %s", ErrFailed, svc.Name, to.Number, strings.ReplaceAll(r.Outcome, "_", " "), r.Reason)
+}
+
+// resumable is the service's newest revision when a daemon stop
+// interrupted it and this deploy asks for exactly it again (same config
+// hash, same kind: not a rollback either way), and it is not what from
+// already runs.
+func (d *Deployer) resumable(stack, service, hash string, rollbackOf int, from *Revision) (Revision, bool) {
+	last, ok := d.hist.Get(stack, service, d.hist.Next(stack, service)-1)
+	if !ok || last.Outcome != OutcomeInterrupted || last.ConfigHash != hash || last.RollbackOf != 0 || rollbackOf != 0 {
+		return Revision{}, false
+	}
+	if from != nil && from.Number == last.Number {
+		return Revision{}, false
+	}
+	return last, true
 }
 
 // settled: every slot runs the config hash, with nothing else left over.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,9 +16,10 @@ import (
 // TestDeployDaemonKilledMidRollout: kill -9 of the daemon in the middle of
 // a rolling update (one replica already replaced, two to go). The proxy
 // runs on, so the load sees no failed request while no daemon runs; the
-// next daemon marks the rollout interrupted, and deploying again converges
-// to exactly the desired replicas of the new release, with nothing of the
-// old one left.
+// next daemon marks the rollout interrupted, and deploying the same release
+// again resumes it: the new replicas already started are kept, and the
+// stack converges to exactly the desired replicas of the new release, with
+// nothing of the old one left.
 func TestDeployDaemonKilledMidRollout(t *testing.T) {
 	d := newDeployEnv(t, "dep-crash", appStack{Replicas: 3})
 	d.deploy("--set", "VERSION=1.0.0")
@@ -58,6 +60,12 @@ func TestDeployDaemonKilledMidRollout(t *testing.T) {
 		}
 		return rev2 >= 1 && rev1 >= 2, fmt.Sprintf("revision 1: %d, revision 2: %d", rev1, rev2)
 	})
+	var started []string // revision 2's replicas when the daemon dies
+	for _, c := range d.app() {
+		if c.Revision == 2 && c.State == "running" && c.Health == "healthy" {
+			started = append(started, c.ID)
+		}
+	}
 	d.stackEnv.d.cmd.Process.Signal(syscall.SIGKILL)
 	<-d.stackEnv.d.done
 	if err := <-deployDone; err == nil {
@@ -78,7 +86,8 @@ func TestDeployDaemonKilledMidRollout(t *testing.T) {
 		t.Fatalf("history after the restart: %v, want revision 2 interrupted", h)
 	}
 
-	// Deploying again finishes the job.
+	// Deploying the same release again resumes revision 2: the replicas
+	// it had started are kept, the rest replaced.
 	d.deploy("--set", "VERSION=2.0.0")
 	s := load.Stop()
 	noFailures(t, s)
@@ -86,22 +95,27 @@ func TestDeployDaemonKilledMidRollout(t *testing.T) {
 		t.Errorf("the load saw versions %v, want both", s.Versions)
 	}
 	d.onlyVersion(30, "2.0.0")
-	eventually(t, "3 healthy replicas of 2.0.0 and nothing else", 30*time.Second, func() (bool, string) {
+	eventually(t, "3 healthy replicas of revision 2 and nothing else", 30*time.Second, func() (bool, string) {
 		cs := d.app()
 		var b strings.Builder
 		ok := len(cs) == 3
 		for _, c := range cs {
 			fmt.Fprintf(&b, "%s rev %d %s %s; ", c.Name, c.Revision, c.State, c.Health)
-			if c.Revision < 2 || c.State != "running" || c.Health != "healthy" {
+			if c.Revision != 2 || c.State != "running" || c.Health != "healthy" {
 				ok = false
 			}
 		}
 		return ok, b.String()
 	})
+	running := ids(d.app())
+	for _, id := range started {
+		if !slices.Contains(running, id) {
+			t.Errorf("replica %s of revision 2, healthy before the crash, was replaced by the resumed rollout (now %v)", id, running)
+		}
+	}
 	h = d.history("app")
-	cur := current(t, h)
-	if cur.Digest != d.images.digests["2.0.0"] || cur.Outcome != "deployed" {
-		t.Errorf("current revision after the second deploy: %v", cur)
+	if len(h) != 2 || !h[1].Current || h[1].Revision != 2 || h[1].Outcome != "deployed" || h[1].Digest != d.images.digests["2.0.0"] {
+		t.Errorf("history after the resumed deploy: %v, want revision 2 deployed and current", h)
 	}
 	d.finish()
 }
