@@ -90,14 +90,19 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(proxyDir, 0o700); err != nil {
 		return err
 	}
-	px, err := proxyapi.Ensure(ctx, proxyapi.EnsureOptions{Binary: exe, Socket: proxySocket,
-		State: filepath.Join(proxyDir, "state.json"), Metrics: o.ProxyMetrics, LogFile: filepath.Join(proxyDir, "proxy.log")})
+	proxyOpts := proxyapi.EnsureOptions{Binary: exe, Socket: proxySocket,
+		State: filepath.Join(proxyDir, "state.json"), Metrics: o.ProxyMetrics, LogFile: filepath.Join(proxyDir, "proxy.log")}
+	px, err := proxyapi.Ensure(ctx, proxyOpts)
 	if err != nil {
 		return fmt.Errorf("starting the proxy: %w", err)
 	}
 	if err := eng.SetRouter(ctx, px); err != nil {
 		o.Log.Warn("bringing the proxy up to date", "err", err)
 	}
+	superviseCtx, stopSupervising := context.WithCancel(ctx)
+	supervised := make(chan struct{})
+	go func() { defer close(supervised); superviseProxy(superviseCtx, proxyOpts, eng, o.Log) }()
+	defer func() { stopSupervising(); <-supervised }()
 	dep, err := deploy.NewDeployer(eng, filepath.Join(o.Root, "deploy"), o.Log)
 	if err != nil {
 		return err

@@ -119,3 +119,63 @@ func TestDeployDaemonKilledMidRollout(t *testing.T) {
 	}
 	d.finish()
 }
+
+// TestProxyKilledIsRestarted: kill -9 of the `berth proxy` process under
+// load. The daemon notices at once (it holds a connection to the proxy's
+// socket, which the kernel closes), starts the proxy again, which listens
+// on the published port with its saved config; the containers are not
+// touched. Requests that arrive while no process listens fail — the gap is
+// measured and bounded.
+func TestProxyKilledIsRestarted(t *testing.T) {
+	d := newDeployEnv(t, "dep-pxkill", appStack{Replicas: 2})
+	d.deploy("--set", "VERSION=1.0.0")
+	d.waitServing(2, "1.0.0")
+	before := ids(d.app())
+
+	procs := proxyProcesses(d.runDir)
+	if len(procs) != 1 {
+		t.Fatalf("%d berth proxy processes for %s, want 1", len(procs), d.runDir)
+	}
+	load := d.startLoad("/version", 8)
+	eventually(t, "load flowing", 10*time.Second, func() (bool, string) {
+		s := load.Snapshot()
+		return s.OK >= 100, fmt.Sprint(s.OK)
+	})
+	atKill := load.Snapshot()
+	killed := time.Now()
+	if err := syscall.Kill(procs[0].pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var back time.Duration
+	eventually(t, "a new proxy answering on the published port", 15*time.Second, func() (bool, string) {
+		now := proxyProcesses(d.runDir)
+		if len(now) != 1 || now[0].pid == procs[0].pid {
+			return false, fmt.Sprintf("proxies: %v", now)
+		}
+		v, err := d.getVersion()
+		if err != nil || v.Version != "1.0.0" {
+			return false, fmt.Sprint(v, err)
+		}
+		back = time.Since(killed)
+		return true, ""
+	})
+	// Well-behaved again: the load's requests since then all succeed.
+	recovered := load.Snapshot()
+	eventually(t, "requests answered by the new proxy", 10*time.Second, func() (bool, string) {
+		s := load.Snapshot()
+		return s.OK-recovered.OK >= 200, fmt.Sprint(s.OK - recovered.OK)
+	})
+	s := load.Stop()
+	lost := s.Sub(atKill).Failed()
+	t.Logf("port answering again %s after the kill; %d requests failed meanwhile; whole load: %s", back.Round(time.Millisecond), lost, s)
+	if back > 3*time.Second {
+		t.Errorf("the published port took %s to come back", back)
+	}
+	if after := s.Sub(recovered); after.Failed() != 0 {
+		t.Errorf("%d requests failed after the new proxy answered: %s", after.Failed(), after)
+	}
+	if now := ids(d.app()); !slices.Equal(now, before) {
+		t.Errorf("the proxy's restart touched the containers: %v, before %v", now, before)
+	}
+	d.finish()
+}

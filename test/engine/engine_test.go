@@ -155,30 +155,46 @@ func startDaemon(t *testing.T, root, runDir, sock string) *daemon {
 // daemon restarts, hence it survives the daemon's kill at the end of a test
 // too. If the test failed, the proxy's log is printed.
 func killProxies(t *testing.T, dir string) {
+	for _, p := range proxyProcesses(dir) {
+		if t.Failed() {
+			for i, a := range p.args {
+				if a == "--state" && i+1 < len(p.args) {
+					log, _ := os.ReadFile(filepath.Join(filepath.Dir(p.args[i+1]), "proxy.log"))
+					t.Logf("proxy log:\n%s", log)
+				}
+			}
+		}
+		_ = syscall.Kill(p.pid, syscall.SIGKILL)
+	}
+}
+
+// proxyProcess is a running `berth proxy`.
+type proxyProcess struct {
+	pid  int
+	args []string
+}
+
+// proxyProcesses lists the `berth proxy` processes whose arguments name
+// dir (zombies excluded: they serve nothing).
+func proxyProcesses(dir string) []proxyProcess {
+	var out []proxyProcess
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		raw, err := os.ReadFile(p)
-		if err != nil {
+		if err != nil || len(raw) == 0 {
 			continue
 		}
 		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
 		if len(args) < 2 || filepath.Base(args[0]) != "berth" || args[1] != "proxy" || !strings.Contains(string(raw), dir) {
 			continue
 		}
-		if t.Failed() {
-			for i, a := range args {
-				if a == "--state" && i+1 < len(args) {
-					log, _ := os.ReadFile(filepath.Join(filepath.Dir(args[i+1]), "proxy.log"))
-					t.Logf("proxy log:\n%s", log)
-				}
-			}
-		}
 		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		if err != nil {
 			continue
 		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		out = append(out, proxyProcess{pid: pid, args: args})
 	}
+	return out
 }
 
 func TestStackUpServesSurvivesDaemonKillAndDownCleansUp(t *testing.T) {
