@@ -72,7 +72,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	nets := newNetworks(nm)
 	defer nets.close()
-	rt := &containerRuntime{runc: runc, root: o.Root, executable: exe}
+	// One gate for both adapters: the runtime ends the starts the
+	// networks began (see startGate).
+	rt := &containerRuntime{runc: runc, root: o.Root, executable: exe, starts: nets.starts}
 	eng, err := engine.New(o.Root, images{s: st}, rt, nets, o.Log)
 	if err != nil {
 		return err

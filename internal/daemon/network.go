@@ -31,12 +31,15 @@ type networks struct {
 	// the pool off.
 	poolSize int
 	log      *slog.Logger
+	// starts counts the container starts in flight; pool refills wait for
+	// them. The daemon shares it with the runtime, which ends each start.
+	starts *startGate
 }
 
 func newNetworks(m *network.Manager) *networks {
 	up, _ := network.HostUpstreams("/etc/resolv.conf")
 	return &networks{m: m, dns: map[string]*network.DNSServer{}, pools: map[string]*netPool{}, upst: up,
-		poolSize: defaultPoolSize, log: slog.Default()}
+		poolSize: defaultPoolSize, log: slog.Default(), starts: newStartGate()}
 }
 
 func ports(ps []engine.PortMapping) []network.PortMapping {
@@ -61,7 +64,7 @@ func (n *networks) Ensure(_ context.Context, name string) (net.IP, error) {
 		n.mu.Lock()
 		p, created := n.pools[name], false
 		if p == nil {
-			p, created = newNetPool(n.m, name, n.poolSize, n.log), true
+			p, created = newNetPool(n.m, name, n.poolSize, n.starts, n.log), true
 			n.pools[name] = p
 		}
 		n.mu.Unlock()
@@ -102,7 +105,7 @@ func (n *networks) ensureDNS(name string, gateway net.IP) error {
 func (n *networks) CreateNetNS(id string) (string, error) { return n.m.ReserveNetNS(id) }
 
 func (n *networks) DeleteNetNS(id string) error {
-	starts.end(id)
+	n.starts.end(id)
 	return n.m.DeleteNetNS(id)
 }
 
@@ -113,10 +116,10 @@ func (n *networks) DeleteNetNS(id string) error {
 func (n *networks) Attach(ctx context.Context, netName, id, netns string, ps []engine.PortMapping) (_ net.IP, err error) {
 	// The start is in flight from here until the runtime's Start returns
 	// (or, on failure, until here or the engine's undo).
-	starts.begin(id)
+	n.starts.begin(id)
 	defer func() {
 		if err != nil {
-			starts.end(id)
+			n.starts.end(id)
 		}
 	}()
 	if len(ps) == 0 {
@@ -140,7 +143,7 @@ func (n *networks) Attach(ctx context.Context, netName, id, netns string, ps []e
 }
 
 func (n *networks) Detach(ctx context.Context, netName, id, netns string, ps []engine.PortMapping) error {
-	starts.end(id)
+	n.starts.end(id)
 	return n.m.Detach(ctx, netName, id, netns, ports(ps))
 }
 
@@ -190,10 +193,11 @@ const defaultPoolSize = 2
 // filler goroutine at a time adds entries until the pool holds size ready
 // ones plus one per container waiting for an entry.
 type netPool struct {
-	m    *network.Manager
-	name string
-	size int
-	log  *slog.Logger
+	m      *network.Manager
+	name   string
+	size   int
+	starts *startGate
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	waiters int
@@ -205,8 +209,8 @@ type netPool struct {
 	wake    chan struct{} // a container started waiting: a filler held back by starts must go on
 }
 
-func newNetPool(m *network.Manager, name string, size int, log *slog.Logger) *netPool {
-	return &netPool{m: m, name: name, size: size, log: log, changed: make(chan struct{}),
+func newNetPool(m *network.Manager, name string, size int, starts *startGate, log *slog.Logger) *netPool {
+	return &netPool{m: m, name: name, size: size, starts: starts, log: log, changed: make(chan struct{}),
 		quit: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
@@ -243,7 +247,7 @@ func (p *netPool) fill(done chan struct{}) {
 				// A refill nobody waits for holds back while containers
 				// are starting, then runs; a container that starts
 				// waiting meanwhile makes it urgent.
-				if !starts.waitIdle(p.quit, p.wake) {
+				if !p.starts.waitIdle(p.quit, p.wake) {
 					continue
 				}
 			}

@@ -97,8 +97,8 @@ func TestNetworksPoolFillsTakesAndRemoves(t *testing.T) {
 	}
 	// The refill waits until the starts are over, which the runtime's
 	// Start reports once the supervisor has (here: at once).
-	starts.end(pooled)
-	starts.end(published)
+	n.starts.end(pooled)
+	n.starts.end(published)
 	waitPool(t, n, name, defaultPoolSize) // refilled after the take
 
 	for _, id := range []string{pooled, published} {
@@ -142,7 +142,7 @@ func TestNetworksPoolServesWaitersWhileStartsInFlight(t *testing.T) {
 		ids = append(ids, id)
 	}
 	for _, id := range ids {
-		starts.end(id)
+		n.starts.end(id)
 	}
 	waitPool(t, n, name, defaultPoolSize)
 	for _, id := range ids {

@@ -21,8 +21,9 @@ import (
 // per container) to engine.Runtime.
 type containerRuntime struct {
 	runc       runtime.Runc
-	root       string // the daemon's root: containers/<id>, volumes/<name>
-	executable string // the berth binary; berth-shim is looked for next to it
+	root       string     // the daemon's root: containers/<id>, volumes/<name>
+	executable string     // the berth binary; berth-shim is looked for next to it
+	starts     *startGate // the networks' gate: Start ends the start they began
 }
 
 func (r *containerRuntime) dir(id string) string { return filepath.Join(r.root, "containers", id) }
@@ -31,7 +32,7 @@ func (r *containerRuntime) dir(id string) string { return filepath.Join(r.root, 
 // its secrets on a tmpfs, the OCI spec, and starts its supervisor.
 func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) error {
 	// Running or failed, the start is over (networks.Attach began it).
-	defer starts.end(c.ID)
+	defer r.starts.end(c.ID)
 	etc := filepath.Join(c.Dir, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return err
