@@ -110,18 +110,26 @@ func sumMem(pids []int) (rss, pss int64, err error) {
 	return rss, pss, nil
 }
 
-// berthProcesses: the daemon, and the supervisor (berth-shim, or `berth
-// shim` without it) of each of its containers (the shims are detached, so
-// they are found by their --bundle under the daemon's root).
-func berthProcesses(b *berthDaemon) (daemon, shims []int) {
+// berthProcesses: the daemon and its `berth proxy` (published ports and
+// the stacks' DNS servers; found by its socket under the run dir), and the
+// supervisor (berth-shim, or `berth shim` without it) of each container
+// (the shims are detached, so they are found by their --bundle under the
+// daemon's root).
+func berthProcesses(b *berthDaemon) (daemons, shims []int) {
+	daemons = []int{b.Pid()}
 	prefix := filepath.Join(b.root, "containers") + "/"
+	proxySock := "--socket " + filepath.Join(b.runDir, "proxy.sock")
 	for _, p := range processes() {
+		line := strings.Join(p.args, " ")
 		isShim := len(p.args) > 1 && p.args[1] == "shim" || len(p.args) > 0 && filepath.Base(p.args[0]) == "berth-shim"
-		if isShim && strings.Contains(strings.Join(p.args, " "), "--bundle "+prefix) {
+		switch {
+		case isShim && strings.Contains(line, "--bundle "+prefix):
 			shims = append(shims, p.pid)
+		case len(p.args) > 1 && p.args[1] == "proxy" && strings.Contains(line, proxySock):
+			daemons = append(daemons, p.pid)
 		}
 	}
-	return []int{b.Pid()}, shims
+	return daemons, shims
 }
 
 // supervisorName is what the daemon of berthBin runs per container: the
@@ -153,15 +161,19 @@ func dockerProcesses(d *dockerDaemon) (daemons, shims []int) {
 
 func measureBerthMemory(ctx context.Context, b *berthDaemon, ref, markerDir string, n int) (memoryResult, error) {
 	const stack = "eb-mem"
-	r := memoryResult{Tool: "berth", Containers: n, DaemonNames: "berth daemon", SupervisorName: "berth shim"}
+	r := memoryResult{Tool: "berth", Containers: n, DaemonNames: "berth daemon + berth proxy", SupervisorName: "berth shim"}
 	if len(b.mustContainers(ctx)) != 0 {
 		return r, fmt.Errorf("berth daemon still runs containers before the memory measurement")
 	}
-	idle, err := readMem(b.Pid())
+	daemons, _ := berthProcesses(b)
+	if len(daemons) != 2 {
+		return r, fmt.Errorf("berth: found %d of berth daemon + berth proxy", len(daemons))
+	}
+	idle, _, err := sumMem(daemons)
 	if err != nil {
 		return r, err
 	}
-	r.IdleDaemonRSS = idle.rss
+	r.IdleDaemonRSS = idle
 	svc := benchService(ref, markerDir, n)
 	t0 := time.Now()
 	_, err = b.up(ctx, engine.StackSpec{Name: stack, Services: []engine.ServiceSpec{svc}})

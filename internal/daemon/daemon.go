@@ -80,7 +80,6 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer eng.Close()
-	nets.lookup = eng.Lookup
 	if err := eng.Restore(ctx); err != nil {
 		o.Log.Warn("restoring networks of adopted containers", "err", err)
 	}

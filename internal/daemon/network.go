@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	goruntime "runtime"
@@ -15,18 +13,16 @@ import (
 	"github.com/berth-dev/berth/internal/engine/network"
 )
 
-// networks adapts internal/engine/network to engine.Networks, runs one
-// DNS server per stack network on its gateway address, and keeps a small
-// pool of pre-attached namespaces per network (netPool) so that a
-// container without published ports starts without a CNI ADD.
+// networks adapts internal/engine/network to engine.Networks and keeps a
+// small pool of pre-attached namespaces per network (netPool) so that a
+// container without published ports starts without a CNI ADD. (Each
+// network's DNS server runs in the `berth proxy` process, which outlives
+// the daemon: the engine pushes its zone with the routing.)
 type networks struct {
-	m      *network.Manager
-	lookup func(stack, name string) []net.IP // the engine's, set after it exists
+	m *network.Manager
 
 	mu    sync.Mutex
-	dns   map[string]*network.DNSServer
 	pools map[string]*netPool
-	upst  []string
 	// poolSize is how many ready namespaces each network keeps; 0 turns
 	// the pool off.
 	poolSize int
@@ -37,8 +33,7 @@ type networks struct {
 }
 
 func newNetworks(m *network.Manager) *networks {
-	up, _ := network.HostUpstreams("/etc/resolv.conf")
-	return &networks{m: m, dns: map[string]*network.DNSServer{}, pools: map[string]*netPool{}, upst: up,
+	return &networks{m: m, pools: map[string]*netPool{},
 		poolSize: defaultPoolSize, log: slog.Default(), starts: newStartGate()}
 }
 
@@ -50,14 +45,10 @@ func ports(ps []engine.PortMapping) []network.PortMapping {
 	return out
 }
 
-// Ensure creates the stack's network (idempotent), its DNS server and its
-// namespace pool.
+// Ensure creates the stack's network (idempotent) and its namespace pool.
 func (n *networks) Ensure(_ context.Context, name string) (net.IP, error) {
 	nw, err := n.m.EnsureNetwork(name)
 	if err != nil {
-		return nil, err
-	}
-	if err := n.ensureDNS(name, nw.Gateway); err != nil {
 		return nil, err
 	}
 	if n.poolSize > 0 {
@@ -79,25 +70,6 @@ func (n *networks) Ensure(_ context.Context, name string) (net.IP, error) {
 		p.kick()
 	}
 	return nw.Gateway, nil
-}
-
-func (n *networks) ensureDNS(name string, gateway net.IP) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if _, ok := n.dns[name]; ok {
-		return nil
-	}
-	stack := name
-	srv, err := network.NewDNS(net.JoinHostPort(gateway.String(), "53"), stack,
-		func(q string) []net.IP { return n.lookup(stack, q) }, n.upst)
-	if err != nil {
-		return fmt.Errorf("DNS for network %s: %w", name, err)
-	}
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("DNS for network %s on %s: %w", name, gateway, err)
-	}
-	n.dns[name] = srv
-	return nil
 }
 
 // CreateNetNS only names the namespace's path: Attach either pins a pooled
@@ -147,11 +119,9 @@ func (n *networks) Detach(ctx context.Context, netName, id, netns string, ps []e
 	return n.m.Detach(ctx, netName, id, netns, ports(ps))
 }
 
-// Remove stops the network's DNS server and removes the network.
+// Remove removes the network and its namespace pool.
 func (n *networks) Remove(_ context.Context, name string) error {
 	n.mu.Lock()
-	srv := n.dns[name]
-	delete(n.dns, name)
 	p := n.pools[name]
 	delete(n.pools, name)
 	n.mu.Unlock()
@@ -159,25 +129,16 @@ func (n *networks) Remove(_ context.Context, name string) error {
 		// No entry may be added after RemoveNetwork released them all.
 		p.stop()
 	}
-	var errs []error
-	if srv != nil {
-		errs = append(errs, srv.Stop())
-	}
-	errs = append(errs, n.m.RemoveNetwork(name))
-	return errors.Join(errs...)
+	return n.m.RemoveNetwork(name)
 }
 
-// close stops every DNS server and pool filler (the networks and their
+// close stops every pool filler (the networks and their
 // ready pool entries stay: containers keep running, the next daemon uses
 // the entries).
 func (n *networks) close() {
 	n.mu.Lock()
 	pools := n.pools
 	n.pools = map[string]*netPool{}
-	for name, srv := range n.dns {
-		_ = srv.Stop()
-		delete(n.dns, name)
-	}
 	n.mu.Unlock()
 	for _, p := range pools {
 		p.stop()

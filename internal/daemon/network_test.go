@@ -28,7 +28,6 @@ func newTestNetworks(t *testing.T) (*networks, string) {
 		t.Fatal(err)
 	}
 	n := newNetworks(m)
-	n.lookup = func(string, string) []net.IP { return nil }
 	t.Cleanup(n.close)
 	return n, runDir
 }
@@ -175,7 +174,6 @@ func TestNetworksPoolSurvivesDaemonRestart(t *testing.T) {
 	before := netnsFiles(t, runDir)
 
 	n2 := newNetworks(n.m)
-	n2.lookup = n.lookup
 	t.Cleanup(n2.close)
 	if _, err := n2.Ensure(ctx, name); err != nil {
 		t.Fatal(err)

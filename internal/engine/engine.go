@@ -73,10 +73,18 @@ type Engine struct {
 	gateways   map[string]string    // stack → its network's gateway (DNS server)
 	stacks     map[string]StackSpec // stack → the spec it was last brought up with (stacks.go)
 
-	router     Router
-	routeMu    sync.Mutex                        // serialises pushes to the router
-	applied    []byte                            // the routing the router last accepted, as JSON (routeMu)
-	routeSpecs map[string]map[string]ServiceSpec // stack → service → what it publishes (routing.go)
+	router    Router
+	routeMu   sync.Mutex // serialises pushes to the router
+	appliedMu sync.Mutex // guards applied and appliedShape
+	applied   []byte     // the routing the router last accepted, as JSON
+	// appliedShape is applied without the DNS names (routingShape); when
+	// only names changed, namePusher pushes in the background.
+	appliedShape []byte
+	namePushOnce sync.Once
+	namePush     chan struct{} // a kick for namePusher
+	closed       chan struct{} // closed by Close
+	closeOnce    sync.Once
+	routeSpecs   map[string]map[string]ServiceSpec // stack → service → what it publishes (routing.go)
 }
 
 // managed is a container with its supervision state (not persisted).
@@ -96,7 +104,7 @@ func New(root string, images Images, rt Runtime, nets Networks, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}, stacks: map[string]StackSpec{}, routeSpecs: map[string]map[string]ServiceSpec{}}
+	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}, stacks: map[string]StackSpec{}, routeSpecs: map[string]map[string]ServiceSpec{}, closed: make(chan struct{})}
 	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
 		return nil, err
 	}
@@ -772,6 +780,7 @@ func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
 	wg.Wait()
 	e.mu.Lock()
 	delete(e.routeSpecs, stack)
+	delete(e.gateways, stack) // its DNS zone goes with the routing push
 	e.mu.Unlock()
 	errs = append(errs, e.syncRoutes(ctx))
 	errs[len(ids)] = e.nets.Remove(ctx, stack)
@@ -827,10 +836,7 @@ func (e *Engine) Lookup(stack, name string) []net.IP {
 	defer e.mu.Unlock()
 	var out []net.IP
 	for _, m := range e.containers {
-		if m.Stack != stack || m.State != StateRunning || m.retiring || (m.Service != name && m.Name != name) {
-			continue
-		}
-		if m.Health != "" && m.Health != health.Healthy {
+		if m.Stack != stack || !routable(m) || (m.Service != name && m.Name != name) {
 			continue
 		}
 		if ip := net.ParseIP(m.IP); ip != nil {
@@ -843,6 +849,7 @@ func (e *Engine) Lookup(stack, name string) []net.IP {
 
 // Close stops supervising (containers keep running under their supervisors).
 func (e *Engine) Close() {
+	e.closeOnce.Do(func() { close(e.closed) })
 	e.mu.Lock()
 	ms := make([]*managed, 0, len(e.containers))
 	for _, m := range e.containers {

@@ -33,9 +33,9 @@ func (e *Engine) SetRouter(ctx context.Context, r Router) error {
 	e.mu.Lock()
 	e.router = r
 	e.mu.Unlock()
-	e.routeMu.Lock()
-	e.applied = nil // a new proxy (or one kept from before) gets everything
-	e.routeMu.Unlock()
+	e.appliedMu.Lock()
+	e.applied, e.appliedShape = nil, nil // a new proxy (or one kept from before) gets everything
+	e.appliedMu.Unlock()
 	return e.syncRoutes(ctx)
 }
 
@@ -169,7 +169,42 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 		}
 		cfg.Listeners = append(cfg.Listeners, ln.l)
 	}
+	cfg.DNS = e.dnsZonesLocked()
 	return cfg, nil
+}
+
+// dnsZonesLocked is every stack network's DNS zone: its gateway and the
+// names its containers answer to (service and container names, lower
+// case) with the addresses of the routable ones. The proxy process serves
+// them, so names resolve while no daemon runs.
+func (e *Engine) dnsZonesLocked() []proxy.DNSZone {
+	stacks := make([]string, 0, len(e.gateways))
+	for s, gw := range e.gateways {
+		if gw != "" {
+			stacks = append(stacks, s)
+		}
+	}
+	sort.Strings(stacks)
+	zones := make([]proxy.DNSZone, 0, len(stacks))
+	for _, stack := range stacks {
+		z := proxy.DNSZone{Addr: net.JoinHostPort(e.gateways[stack], "53"), Domain: stack}
+		for _, m := range e.containers {
+			if m.Stack != stack || !routable(m) || net.ParseIP(m.IP) == nil {
+				continue
+			}
+			if z.Names == nil {
+				z.Names = map[string][]string{}
+			}
+			for _, n := range []string{strings.ToLower(m.Service), strings.ToLower(m.Name)} {
+				z.Names[n] = append(z.Names[n], m.IP)
+			}
+		}
+		for _, ips := range z.Names {
+			sort.Strings(ips)
+		}
+		zones = append(zones, z)
+	}
+	return zones
 }
 
 func publishesContainerPort(s ServiceSpec, port int) bool {
@@ -188,10 +223,37 @@ func routable(m *managed) bool {
 
 // syncRoutes pushes the routing to the proxy. Pushes are serialised so an
 // older state never overwrites a newer one. A routing equal to the one
-// the proxy last accepted is not pushed again: most changes (any
-// container of a stack that publishes nothing) leave it as it is, and a
-// push is a round trip to the proxy process on every container start.
+// the proxy last accepted is not pushed again. A change of DNS names only
+// (a container of any stack started, stopped or changed health) is pushed
+// in the background (namePusher): it would otherwise cost a round trip to
+// the proxy process on every container start. Listeners, backends and the
+// set of DNS zones are pushed before syncRoutes returns: a new network's
+// DNS server answers before its first container starts.
 func (e *Engine) syncRoutes(ctx context.Context) error {
+	e.mu.Lock()
+	r := e.router
+	cfg, err := e.proxyConfigLocked()
+	e.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	shape := routingShape(cfg)
+	e.appliedMu.Lock()
+	same := e.appliedShape != nil && bytes.Equal(shape, e.appliedShape)
+	e.appliedMu.Unlock()
+	if same {
+		e.kickNamePusher()
+		return nil
+	}
+	return e.pushRoutes(ctx)
+}
+
+// pushRoutes pushes the current routing unless the proxy has it already.
+// It holds routeMu throughout, so pushes never overtake each other.
+func (e *Engine) pushRoutes(ctx context.Context) error {
 	e.routeMu.Lock()
 	defer e.routeMu.Unlock()
 	e.mu.Lock()
@@ -208,18 +270,62 @@ func (e *Engine) syncRoutes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("proxy: encode routing: %w", err)
 	}
-	if e.applied != nil && bytes.Equal(raw, e.applied) {
+	e.appliedMu.Lock()
+	same := e.applied != nil && bytes.Equal(raw, e.applied)
+	e.appliedMu.Unlock()
+	if same {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := r.Apply(ctx, cfg); err != nil {
+	err = r.Apply(ctx, cfg)
+	e.appliedMu.Lock()
+	defer e.appliedMu.Unlock()
+	if err != nil {
 		// Whatever the proxy holds now, the next change pushes again.
-		e.applied = nil
+		e.applied, e.appliedShape = nil, nil
 		return fmt.Errorf("proxy: %w", err)
 	}
-	e.applied = raw
+	e.applied, e.appliedShape = raw, routingShape(cfg)
 	return nil
+}
+
+// routingShape is the part of cfg a caller of syncRoutes waits for: all
+// but the DNS zones' names.
+func routingShape(cfg proxy.Config) []byte {
+	zones := make([]proxy.DNSZone, len(cfg.DNS))
+	for i, z := range cfg.DNS {
+		zones[i] = proxy.DNSZone{Addr: z.Addr, Domain: z.Domain}
+	}
+	cfg.DNS = zones
+	b, _ := json.Marshal(cfg) // encoded in full just before
+	return b
+}
+
+// kickNamePusher asks the background pusher (started once, on the first
+// kick) to push the current routing, names included.
+func (e *Engine) kickNamePusher() {
+	e.namePushOnce.Do(func() {
+		e.namePush = make(chan struct{}, 1)
+		go e.namePusher()
+	})
+	select {
+	case e.namePush <- struct{}{}:
+	default: // a push is pending already; it reads the state when it runs
+	}
+}
+
+func (e *Engine) namePusher() {
+	for {
+		select {
+		case <-e.closed:
+			return
+		case <-e.namePush:
+		}
+		if err := e.pushRoutes(context.Background()); err != nil {
+			e.log.Error("updating the proxy's DNS names", "err", err)
+		}
+	}
 }
 
 // resync is syncRoutes for state changes nobody waits on: failures are

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -20,10 +21,18 @@ type fakeRouter struct {
 	drained []string
 	failOn  string // Apply fails when a listener has this address
 	events  *[]string
+	// holdNames, when set, blocks a push that changes DNS names only until
+	// it is closed.
+	holdNames chan struct{}
 }
 
 func (r *fakeRouter) Apply(_ context.Context, cfg proxy.Config) error {
 	r.mu.Lock()
+	if hold := r.holdNames; hold != nil && r.applies > 0 && bytes.Equal(routingShape(cfg), routingShape(r.cfg)) {
+		r.mu.Unlock()
+		<-hold
+		r.mu.Lock()
+	}
 	defer r.mu.Unlock()
 	for _, l := range cfg.Listeners {
 		if l.Addr == r.failOn {
@@ -176,14 +185,15 @@ func TestRoutingSharedPortNeedsHTTPHosts(t *testing.T) {
 	}
 }
 
-// Containers of a stack that publishes nothing leave the routing as it
-// is: nothing is pushed for them. A change is pushed, and after a failed
-// push the next change pushes everything again.
+// Containers of a stack that publishes nothing cost no push their start
+// waits for: the new network's DNS zone is pushed before its containers
+// start, their names follow in the background. A change is pushed, and
+// after a failed push the next change pushes everything again.
 func TestRoutingPushesOnlyChanges(t *testing.T) {
 	rt, nets := newFakeRuntime(), newFakeNets()
 	e := newTestEngine(t, t.TempDir(), rt, nets)
 	defer e.Close()
-	router := &fakeRouter{}
+	router := &fakeRouter{holdNames: make(chan struct{})}
 	if err := e.SetRouter(context.Background(), router); err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +205,37 @@ func TestRoutingPushesOnlyChanges(t *testing.T) {
 	if n := applies(); n != 1 {
 		t.Fatalf("SetRouter pushed %d times, want 1", n)
 	}
-	if err := e.Up(context.Background(), StackSpec{Name: "quiet", Services: []ServiceSpec{{Name: "worker", Image: "w", Replicas: 3}}}); err != nil {
-		t.Fatal(err)
+	// Up returns although every names-only push is held.
+	upped := make(chan error, 1)
+	go func() {
+		upped <- e.Up(context.Background(), StackSpec{Name: "quiet", Services: []ServiceSpec{{Name: "worker", Image: "w", Replicas: 3}}})
+	}()
+	select {
+	case err := <-upped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("up waited for the DNS names to be pushed")
 	}
-	if n := applies(); n != 1 {
-		t.Fatalf("a stack without published ports pushed the routing %d more times", n-1)
+	zone := func(stack string) (proxy.DNSZone, bool) {
+		router.mu.Lock()
+		defer router.mu.Unlock()
+		for _, z := range router.cfg.DNS {
+			if z.Domain == stack {
+				return z, true
+			}
+		}
+		return proxy.DNSZone{}, false
 	}
+	if z, ok := zone("quiet"); !ok || z.Addr == "" {
+		t.Fatalf("the network's DNS zone was not pushed before its containers started: %+v", router.cfg.DNS)
+	}
+	close(router.holdNames)
+	eventually(t, "the workers' names pushed", func() bool {
+		z, _ := zone("quiet")
+		return len(z.Names["worker"]) == 3
+	})
 	web := StackSpec{Name: "shop", Services: []ServiceSpec{{Name: "web", Image: "web", Ports: []PortMapping{{HostPort: 8081, ContainerPort: 80, Protocol: "tcp"}}}}}
 	if err := e.Up(context.Background(), web); err != nil {
 		t.Fatal(err)
@@ -208,6 +243,10 @@ func TestRoutingPushesOnlyChanges(t *testing.T) {
 	if bs := router.backends("0.0.0.0:8081"); len(bs) != 1 || !bs[0].Ready {
 		t.Fatalf("published service's backends: %+v", bs)
 	}
+	eventually(t, "web's name pushed", func() bool {
+		z, _ := zone("shop")
+		return len(z.Names["web"]) == 1
+	})
 	pushed := applies()
 	router.mu.Lock()
 	router.failOn = "0.0.0.0:8082"
@@ -220,5 +259,36 @@ func TestRoutingPushesOnlyChanges(t *testing.T) {
 	// failed push the engine cannot know what the proxy holds: it pushes.
 	if n := applies(); n != pushed+1 {
 		t.Fatalf("%d pushes after the failed one, want 1 (the rollback)", n-pushed)
+	}
+}
+
+// A stack's DNS zone (its network's gateway) is pushed with the routing
+// while the stack exists, with the names of its routable containers, and
+// goes when the stack is taken down.
+func TestRoutingDNSZoneFollowsTheStack(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	router := &fakeRouter{}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	zones := func() []proxy.DNSZone {
+		router.mu.Lock()
+		defer router.mu.Unlock()
+		return router.cfg.DNS
+	}
+	if err := e.Up(context.Background(), StackSpec{Name: "quiet", Services: []ServiceSpec{{Name: "worker", Image: "w", Replicas: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the zone with both workers", func() bool {
+		z := zones()
+		return len(z) == 1 && z[0].Domain == "quiet" && len(z[0].Names["worker"]) == 2 && len(z[0].Names["quiet-worker-1"]) == 1
+	})
+	if err := e.Down(context.Background(), "quiet", false); err != nil {
+		t.Fatal(err)
+	}
+	if z := zones(); len(z) != 0 {
+		t.Fatalf("zones after down: %+v", z)
 	}
 }

@@ -32,6 +32,20 @@ const (
 // Config is the proxy's whole desired state. Apply replaces the previous one.
 type Config struct {
 	Listeners []Listener `json:"listeners"`
+	// DNS lists the stack networks' name servers. The `berth proxy`
+	// process hosts them (internal/proxy/api), so containers resolve
+	// service names while no daemon runs; the reverse proxy ignores them.
+	DNS []DNSZone `json:"dns,omitempty"`
+}
+
+// DNSZone is one stack network's resolver: it listens on Addr (the
+// network's gateway, port 53), answers the unqualified or
+// Domain-qualified names in Names (lower case: services and containers)
+// with their addresses, and forwards other names to the host's resolvers.
+type DNSZone struct {
+	Addr   string              `json:"addr"`
+	Domain string              `json:"domain"`
+	Names  map[string][]string `json:"names,omitempty"`
 }
 
 // Listener is one host address the proxy listens on.

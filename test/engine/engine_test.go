@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 var berthBin string
@@ -286,6 +288,14 @@ secrets:
 	if body, err := get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil || body != "hello from the engine\n" {
 		t.Fatalf("with the daemon dead: %q %v", body, err)
 	}
+	// Names keep resolving: the stack's DNS server runs in the proxy
+	// process. Asked the way a container asks, at the gateway.
+	gw := stackGateway(t, root)
+	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
+	resp, _, err := c.Exchange(new(dns.Msg).SetQuestion("web.", dns.TypeA), net.JoinHostPort(gw, "53"))
+	if err != nil || len(resp.Answer) != 2 {
+		t.Fatalf("with the daemon dead, web resolves to %v (%v), want its 2 replicas", resp, err)
+	}
 	d = startDaemon(t, root, runDir, sock)
 	after := run(t, env, "ps", "-p", "demo", "--json")
 	if strings.Count(after, `"state": "running"`) != 4 || strings.Contains(after, `"restarts": 1`) {
@@ -330,6 +340,24 @@ secrets:
 			t.Fatalf("cgroup of %s left behind", c.ID)
 		}
 	}
+}
+
+// stackGateway reads the gateway address of the (only) network under
+// root: the containers' DNS server.
+func stackGateway(t *testing.T, root string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(root, "networks", "networks", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("network records: %v", files)
+	}
+	raw, _ := os.ReadFile(files[0])
+	var n struct {
+		Gateway string `json:"gateway"`
+	}
+	if err := json.Unmarshal(raw, &n); err != nil || net.ParseIP(n.Gateway) == nil {
+		t.Fatalf("network record %s: %v\n%s", files[0], err, raw)
+	}
+	return n.Gateway
 }
 
 // stackBridge reads the bridge name of the (only) network under root.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/berth-dev/berth/internal/engine/network"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
@@ -87,6 +88,12 @@ func Run(ctx context.Context, o RunOptions) error {
 		debug.SetGCPercent(400)
 	}
 	p := proxy.New(proxy.Options{Log: log, Registerer: reg})
+	upstream, err := network.HostUpstreams("/etc/resolv.conf")
+	if err != nil {
+		log.Warn("reading the host's resolvers; containers resolve only service names", "err", err)
+	}
+	dnsZones := newDNSHost(upstream, log)
+	defer dnsZones.close()
 
 	// Serve what the last run served before anything else, so a restarted
 	// proxy process answers on its ports without waiting for the daemon.
@@ -101,11 +108,14 @@ func Run(ctx context.Context, o RunOptions) error {
 		} else {
 			log.Info("saved config applied", "state", o.State, "listeners", len(cfg.Listeners))
 		}
+		if err := dnsZones.apply(cfg.DNS); err != nil {
+			log.Error("the saved DNS zones do not apply", "state", o.State, "err", err)
+		}
 	}
 
 	shutdown := make(chan struct{})
 	srv, err := NewServer(ServerOptions{
-		Proxy: p, State: o.State, Gatherer: reg, Log: log,
+		Proxy: p, State: o.State, DNS: dnsZones, Gatherer: reg, Log: log,
 		Shutdown: func() { close(shutdown) },
 	})
 	if err != nil {

@@ -55,6 +55,7 @@ type errorBody struct {
 type ServerOptions struct {
 	Proxy    *proxy.Proxy
 	State    string              // state file written after every successful Apply
+	DNS      *dnsHost            // hosts Config.DNS; nil: DNS zones are ignored
 	Gatherer prometheus.Gatherer // for /metrics; nil: 404
 	Log      *slog.Logger
 	// Shutdown is called (once) for POST /shutdown; nil: 404.
@@ -126,6 +127,14 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, applyStatus(err), err)
 		return
 	}
+	if s.o.DNS != nil {
+		if err := s.o.DNS.apply(cfg.DNS); err != nil {
+			// The listeners are live, the state file not updated: the
+			// daemon sees the error and pushes again on its next change.
+			writeError(w, http.StatusConflict, fmt.Errorf("listeners applied, but %w", err))
+			return
+		}
+	}
 	if err := SaveState(s.o.State, cfg); err != nil {
 		// The config is live but would be lost on a restart; the daemon
 		// must know, and will push it again.
@@ -133,7 +142,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("applied, but %w", err))
 		return
 	}
-	s.log.Info("config applied", "listeners", len(cfg.Listeners))
+	s.log.Debug("config applied", "listeners", len(cfg.Listeners), "dns", len(cfg.DNS))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -151,7 +160,11 @@ func applyStatus(err error) int {
 }
 
 func (s *Server) getConfig(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.o.Proxy.Config())
+	cfg := s.o.Proxy.Config()
+	if s.o.DNS != nil {
+		cfg.DNS = s.o.DNS.current()
+	}
+	writeJSON(w, http.StatusOK, cfg)
 }
 
 func (s *Server) getStatus(w http.ResponseWriter, _ *http.Request) {

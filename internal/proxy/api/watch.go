@@ -31,14 +31,32 @@ func (c *Client) Watch(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err = c.Ping(pctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		if err := c.stillThere(ctx); err != nil {
 			return err
 		}
 	}
+}
+
+// stillThere asks the proxy whether it answers, after the watched
+// connection ended: nil when it does, ErrNotRunning when nothing listens.
+// A dying proxy may still accept a connection and then reset it; that is
+// asked again for a moment before it counts as gone.
+func (c *Client) stillThere(ctx context.Context) error {
+	var err error
+	for range 10 {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err = c.Ping(pctx)
+		cancel()
+		if err == nil || errors.Is(err, ErrNotRunning) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
