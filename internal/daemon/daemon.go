@@ -97,6 +97,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("starting the proxy: %w", err)
 	}
+	if px, err = replaceOtherBinaryProxy(ctx, px, proxyOpts, o.Log); err != nil {
+		return fmt.Errorf("starting the proxy: %w", err)
+	}
 	if err := eng.SetRouter(ctx, px); err != nil {
 		o.Log.Warn("bringing the proxy up to date", "err", err)
 	}

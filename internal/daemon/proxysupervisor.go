@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine"
@@ -45,4 +47,43 @@ func superviseProxy(ctx context.Context, o proxyapi.EnsureOptions, eng *engine.E
 			backoff = min(2*backoff, 5*time.Second)
 		}
 	}
+}
+
+// replaceOtherBinaryProxy restarts a proxy left running by another berth
+// binary (the daemon was upgraded or rebuilt since): the config format it
+// speaks may differ. The published ports pause for the restart (the new
+// proxy listens with the saved config at once); a proxy of the same
+// binary is kept as it is.
+func replaceOtherBinaryProxy(ctx context.Context, px *proxyapi.Client, o proxyapi.EnsureOptions, log *slog.Logger) (*proxyapi.Client, error) {
+	h, err := px.Health(ctx)
+	if err != nil {
+		return nil, err
+	}
+	same, err := sameExecutable(h.PID, o.Binary)
+	if err != nil {
+		log.Warn("cannot tell which binary the proxy runs; keeping it", "pid", h.PID, "err", err)
+		return px, nil
+	}
+	if same {
+		return px, nil
+	}
+	log.Info("the running proxy is another berth binary; restarting it", "pid", h.PID)
+	if err := proxyapi.Stop(ctx, o.Socket); err != nil {
+		return nil, fmt.Errorf("stopping the proxy of another berth binary: %w", err)
+	}
+	return proxyapi.Ensure(ctx, o)
+}
+
+// sameExecutable reports whether process pid runs the file at exe (the
+// same inode: a binary replaced at the same path is another one).
+func sameExecutable(pid int, exe string) (bool, error) {
+	running, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return false, err
+	}
+	want, err := os.Stat(exe)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(running, want), nil
 }
