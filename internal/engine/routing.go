@@ -230,14 +230,8 @@ func routable(m *managed) bool {
 // set of DNS zones are pushed before syncRoutes returns: a new network's
 // DNS server answers before its first container starts.
 func (e *Engine) syncRoutes(ctx context.Context) error {
-	e.mu.Lock()
-	r := e.router
-	cfg, err := e.proxyConfigLocked()
-	e.mu.Unlock()
-	if r == nil {
-		return nil
-	}
-	if err != nil {
+	r, cfg, err := e.routing()
+	if r == nil || err != nil {
 		return err
 	}
 	shape := routingShape(cfg)
@@ -256,14 +250,8 @@ func (e *Engine) syncRoutes(ctx context.Context) error {
 func (e *Engine) pushRoutes(ctx context.Context) error {
 	e.routeMu.Lock()
 	defer e.routeMu.Unlock()
-	e.mu.Lock()
-	r := e.router
-	cfg, err := e.proxyConfigLocked()
-	e.mu.Unlock()
-	if r == nil {
-		return nil
-	}
-	if err != nil {
+	r, cfg, err := e.routing()
+	if r == nil || err != nil {
 		return err
 	}
 	raw, err := json.Marshal(cfg)
@@ -288,6 +276,18 @@ func (e *Engine) pushRoutes(ctx context.Context) error {
 	}
 	e.applied, e.appliedShape = raw, routingShape(cfg)
 	return nil
+}
+
+// routing is the router and the config it should have now (no router:
+// nil, and nothing to push).
+func (e *Engine) routing() (Router, proxy.Config, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.router == nil {
+		return nil, proxy.Config{}, nil
+	}
+	cfg, err := e.proxyConfigLocked()
+	return e.router, cfg, err
 }
 
 // routingShape is the part of cfg a caller of syncRoutes waits for: all

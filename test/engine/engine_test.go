@@ -344,35 +344,27 @@ secrets:
 
 // stackGateway reads the gateway address of the (only) network under
 // root: the containers' DNS server.
-func stackGateway(t *testing.T, root string) string {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(root, "networks", "networks", "*.json"))
-	if len(files) != 1 {
-		t.Fatalf("network records: %v", files)
-	}
-	raw, _ := os.ReadFile(files[0])
-	var n struct {
-		Gateway string `json:"gateway"`
-	}
-	if err := json.Unmarshal(raw, &n); err != nil || net.ParseIP(n.Gateway) == nil {
-		t.Fatalf("network record %s: %v\n%s", files[0], err, raw)
-	}
-	return n.Gateway
-}
+func stackGateway(t *testing.T, root string) string { return stackNetwork(t, root).Gateway }
 
 // stackBridge reads the bridge name of the (only) network under root.
-func stackBridge(t *testing.T, root string) string {
+func stackBridge(t *testing.T, root string) string { return stackNetwork(t, root).Bridge }
+
+type networkRecord struct {
+	Bridge  string `json:"bridge"`
+	Gateway string `json:"gateway"`
+}
+
+// stackNetwork reads the record of the (only) network under root.
+func stackNetwork(t *testing.T, root string) networkRecord {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(root, "networks", "networks", "*.json"))
 	if len(files) != 1 {
 		t.Fatalf("network records: %v", files)
 	}
 	raw, _ := os.ReadFile(files[0])
-	var n struct {
-		Bridge string `json:"bridge"`
+	var n networkRecord
+	if err := json.Unmarshal(raw, &n); err != nil || n.Bridge == "" || net.ParseIP(n.Gateway) == nil {
+		t.Fatalf("network record %s: %v\n%s", files[0], err, raw)
 	}
-	if err := json.Unmarshal(raw, &n); err != nil || n.Bridge == "" {
-		t.Fatalf("network record %s: %v", files[0], err)
-	}
-	return n.Bridge
+	return n
 }
