@@ -828,25 +828,6 @@ func (e *Engine) Containers(stack string) []Container {
 	return out
 }
 
-// Lookup answers DNS for a stack's network: a service name gives the IPs
-// of its running replicas that are healthy (or have no health check).
-func (e *Engine) Lookup(stack, name string) []net.IP {
-	name = strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(name), "."), "."+stack)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []net.IP
-	for _, m := range e.containers {
-		if m.Stack != stack || !routable(m) || (m.Service != name && m.Name != name) {
-			continue
-		}
-		if ip := net.ParseIP(m.IP); ip != nil {
-			out = append(out, ip)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
-}
-
 // Close stops supervising (containers keep running under their supervisors).
 func (e *Engine) Close() {
 	e.closeOnce.Do(func() { close(e.closed) })

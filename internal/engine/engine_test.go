@@ -129,6 +129,19 @@ type fakeNets struct {
 func newFakeNets() *fakeNets {
 	return &fakeNets{next: 2, netns: map[string]bool{}, attached: map[string]bool{}, nets: map[string]bool{}}
 }
+
+// dnsNames is what the stack's DNS zone answers for name now.
+func dnsNames(e *Engine, stack, name string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, z := range e.dnsZonesLocked() {
+		if z.Domain == stack {
+			return z.Names[name]
+		}
+	}
+	return nil
+}
+
 func (n *fakeNets) Ensure(_ context.Context, name string) (net.IP, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -192,7 +205,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestUpDependsOnHealthyAndLookup(t *testing.T) {
+func TestUpDependsOnHealthyAndDNSNames(t *testing.T) {
 	rt, nets := newFakeRuntime(), newFakeNets()
 	e := newTestEngine(t, t.TempDir(), rt, nets)
 	defer e.Close()
@@ -208,11 +221,14 @@ func TestUpDependsOnHealthyAndLookup(t *testing.T) {
 	if len(cs) != 3 || cs[0].Name != "shop-app-1" || cs[1].Name != "shop-app-2" || cs[2].Name != "shop-db-1" {
 		t.Fatalf("containers: %+v", cs)
 	}
-	if got := e.Lookup("shop", "db"); len(got) != 1 || got[0].String() != cs[2].IP {
-		t.Fatalf("Lookup(db) = %v, want %s", got, cs[2].IP)
+	if got := dnsNames(e, "shop", "db"); len(got) != 1 || got[0] != cs[2].IP {
+		t.Fatalf("DNS names of db = %v, want %s", got, cs[2].IP)
 	}
-	if got := e.Lookup("shop", "app.shop."); len(got) != 2 {
-		t.Fatalf("Lookup(app.shop.) = %v", got)
+	if got := dnsNames(e, "shop", "app"); len(got) != 2 {
+		t.Fatalf("DNS names of app = %v", got)
+	}
+	if got := dnsNames(e, "shop", "shop-app-2"); len(got) != 1 || got[0] != cs[1].IP {
+		t.Fatalf("DNS names of shop-app-2 = %v, want %s", got, cs[1].IP)
 	}
 	// Up again with nothing changed creates nothing.
 	before := len(rt.starts)
@@ -275,7 +291,7 @@ func TestUnhealthyContainerIsReplaced(t *testing.T) {
 	eventually(t, "healthy", func() bool { return e.Containers("s")[0].Health == health.Healthy })
 	rt.setExec(1)
 	eventually(t, "a replacement start", func() bool { return e.Containers("s")[0].Restarts >= 1 })
-	if got := e.Lookup("s", "web"); len(got) != 0 {
+	if got := dnsNames(e, "s", "web"); len(got) != 0 {
 		t.Fatalf("unhealthy replica still in DNS: %v", got)
 	}
 	rt.setExec(0)
