@@ -20,7 +20,8 @@ import (
 // DNSServer is the per-network resolver containers use (the daemon writes
 // "nameserver <gateway>" into each container's /etc/resolv.conf). It runs
 // in the host's network namespace, bound to the network's gateway address,
-// and answers:
+// inside the `berth proxy` process (internal/proxy/api), which outlives the
+// daemon, and answers:
 //   - A/AAAA for bare service names ("web") and "<name>.<domain>" from the
 //     lookup function, with TTL 0 so replica changes are seen at once;
 //   - NXDOMAIN for unknown names in the domain;
