@@ -59,21 +59,19 @@ func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
 	m := string(req.method)
 	replayable := req.contentLength <= 0 && (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions)
 
-	var tried uint64
+	var a attempts
 	var deadline time.Time
 	var lastErr error
-	sentFailed := false
-	staleRetries := 0
 	for {
-		b, idx := rt.pick(tried)
+		b, idx := rt.pick(a.tried)
 		if b == nil {
-			if sentFailed {
+			if a.sentFailed {
 				return fc.badGateway(rt, lastErr, fc.bodyRead())
 			}
 			if deadline.IsZero() {
 				deadline = time.Now().Add(fc.l.p.holdTimeout)
 			}
-			next, ok := fc.waitForBackends(st, deadline, tried != 0)
+			next, ok := fc.waitForBackends(st, deadline, a.tried != 0)
 			if !ok {
 				if fc.gone.Load() {
 					return 499, false
@@ -91,19 +89,18 @@ func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
 					return http.StatusNotFound, fc.bodyRead()
 				}
 			}
-			tried = 0
+			a.tried = 0
 			continue
 		}
 		if !b.acquire() {
-			tried |= bit(idx)
+			a.skip(idx)
 			continue
 		}
 		bc, reused, err := b.getConn(context.Background(), !replayable)
 		if err != nil {
 			b.release()
 			lastErr = err
-			b.markFailed()
-			tried |= bit(idx)
+			a.notSent(b, idx)
 			fc.l.retried(rt, b, err)
 			continue
 		}
@@ -126,13 +123,7 @@ func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
 				// A request body cut short leaves the client stream unframed.
 				return fc.badGateway(rt, err, fc.bodyRead())
 			}
-			if reused && staleRetries < 2 {
-				staleRetries++
-			} else {
-				b.markFailed()
-				tried |= bit(idx)
-				sentFailed = true
-			}
+			a.noAnswer(b, idx, reused)
 			fc.l.retried(rt, b, err)
 			continue
 		}

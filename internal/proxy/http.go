@@ -86,21 +86,19 @@ func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerS
 	replayable := body == nil && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions)
 	ctx := r.Context()
 
-	var tried uint64
+	var a attempts
 	var deadline time.Time
 	var lastErr error
-	sentFailed := false // a failure after the request was sent: do not wait and retry again
-	staleRetries := 0
 	for {
-		b, idx := rt.pick(tried)
+		b, idx := rt.pick(a.tried)
 		if b == nil {
-			if sentFailed {
+			if a.sentFailed {
 				return badGateway(w, rt, lastErr)
 			}
 			if deadline.IsZero() {
 				deadline = time.Now().Add(l.p.holdTimeout)
 			}
-			next, ok := l.p.waitForBackends(st, l, deadline, tried != 0, ctx)
+			next, ok := l.p.waitForBackends(st, l, deadline, a.tried != 0, ctx)
 			if !ok {
 				if ctx.Err() != nil {
 					return 499
@@ -118,11 +116,11 @@ func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerS
 					return http.StatusNotFound
 				}
 			}
-			tried = 0
+			a.tried = 0
 			continue
 		}
 		if !b.acquire() {
-			tried |= bit(idx)
+			a.skip(idx)
 			continue
 		}
 		// Non-replayable requests only go on connections known to be open.
@@ -134,8 +132,7 @@ func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerS
 				return 499
 			}
 			lastErr = err
-			b.markFailed()
-			tried |= bit(idx)
+			a.notSent(b, idx)
 			l.retried(rt, b, err)
 			continue
 		}
@@ -153,15 +150,7 @@ func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerS
 				b.failures.Add(1)
 				return badGateway(w, rt, err)
 			}
-			if reused && staleRetries < 2 {
-				// Most likely the backend closed the idle connection as
-				// we sent on it: try again, on the same backend too.
-				staleRetries++
-			} else {
-				b.markFailed()
-				tried |= bit(idx)
-				sentFailed = true
-			}
+			a.noAnswer(b, idx, reused)
 			l.retried(rt, b, err)
 			continue
 		}
