@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // ExecOptions describes a process to run in a running container. It
@@ -102,8 +103,10 @@ func (r Runc) Exec(ctx context.Context, id string, o ExecOptions) (int, error) {
 		return -1, fmt.Errorf("exec in %s: %w", id, err)
 	}
 
-	stop := context.AfterFunc(ctx, func() { killPidFile(pidFile) })
+	finished := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { killUntilDone(pidFile, finished) })
 	werr := run()
+	close(finished)
 	stop()
 
 	var ee *exec.ExitError
@@ -126,14 +129,32 @@ func (r Runc) Exec(ctx context.Context, id string, o ExecOptions) (int, error) {
 	}
 }
 
-func killPidFile(pidFile string) {
+// killUntilDone kills the exec'd process once runc has written its pid
+// file. Cancellation can come before that (runc still starting, a loaded
+// host), so it keeps looking until the process is killed or runc returns.
+func killUntilDone(pidFile string, finished <-chan struct{}) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !killPidFile(pidFile) {
+		select {
+		case <-finished:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func killPidFile(pidFile string) bool {
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
-		return
+		return false
 	}
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
-		syscall.Kill(pid, syscall.SIGKILL)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return false // runc writes the file whole, but be strict
 	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	return true
 }
 
 // execPipes wires plain pipes. Stdin goes through a pipe of our own so

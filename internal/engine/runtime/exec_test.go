@@ -144,6 +144,22 @@ echo size=$s`},
 		}
 	})
 
+	// Cancelled before runc has even written the pid file (the CI run
+	// under load hung here for 10 minutes): the process is killed all
+	// the same once it exists.
+	t.Run("cancel before the process exists", func(t *testing.T) {
+		cctx, ccancel := context.WithCancel(ctx)
+		ccancel()
+		start := time.Now()
+		code, err := e.runc.Exec(cctx, e.id, ExecOptions{Args: []string{"sleep", "600"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != 128+int(syscall.SIGKILL) || time.Since(start) > 20*time.Second {
+			t.Errorf("exit code = %d after %v, want 137 soon after cancel", code, time.Since(start))
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		if _, err := e.runc.Exec(ctx, "no-such-container", ExecOptions{Args: []string{"true"}}); err == nil {
 			t.Error("exec in a missing container succeeded")
