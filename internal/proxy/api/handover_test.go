@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -105,15 +106,21 @@ func TestKilledProxyRefusesNobody(t *testing.T) {
 			pid := p.pid(t)
 			syscall.Kill(pid, syscall.SIGKILL)
 			waitGone(t, pid)
+			waitNotRunning(t, p.client)
 
-			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if !held {
-				if err == nil {
-					c.Close()
-					t.Fatal("without a holder the port still accepts after the kill")
+				// The kernel closes the last sockets as the killed
+				// process's threads finish exiting, a moment after.
+				deadline := time.Now().Add(5 * time.Second)
+				for !refused(addr) {
+					if time.Now().After(deadline) {
+						t.Fatalf("without a holder the port %s still accepts after the kill", addr)
+					}
+					time.Sleep(10 * time.Millisecond)
 				}
 				return
 			}
+			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if err != nil {
 				t.Fatalf("connect while no proxy runs: %v", err)
 			}
@@ -194,6 +201,77 @@ func waitLoad(t *testing.T, g *loadgen.Generator, ok int64) {
 	for g.Snapshot().OK < ok {
 		if time.Now().After(deadline) {
 			t.Fatalf("load: %s, want %d answered", g.Snapshot(), ok)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHolderKeepsSocketsOfAGoneProxy: a push that finds the proxy dead
+// (before the supervisor restarted it) must not drop the held sockets —
+// they are what keeps the port open — while a proxy that answers but does
+// not hand over makes the holder let go of everything.
+func TestHolderKeepsSocketsOfAGoneProxy(t *testing.T) {
+	o := ensureOptions(t, t.TempDir())
+	o.Holder = &Holder{}
+	t.Cleanup(o.Holder.Close)
+	p := startProxy(t, o)
+	addr := freeAddr(t)
+	held := p.client.Hold(o.Holder)
+	cfg := httpConfig(addr, "web", proxy.Backend{ID: "b1", Addr: backend(t, "b1", nil), Ready: true})
+	if err := held.Apply(ctxT(t, 5*time.Second), cfg); err != nil {
+		t.Fatal(err)
+	}
+	pid := p.pid(t)
+	syscall.Kill(pid, syscall.SIGKILL)
+	waitGone(t, pid)
+	if err := held.Apply(ctxT(t, 5*time.Second), cfg); err == nil {
+		t.Fatal("Apply to a dead proxy succeeded")
+	}
+	if err := o.Holder.Refresh(ctxT(t, 5*time.Second), p.client); err == nil {
+		t.Fatal("Refresh from a dead proxy succeeded")
+	}
+	if got := o.Holder.Addrs(); len(got) != 1 || got[0] != addr {
+		t.Fatalf("holder holds %v after the proxy died, want [%s]", got, addr)
+	}
+	if refused(addr) {
+		t.Fatal("the port refuses connections while the holder holds it")
+	}
+
+	// A live proxy that does not hand over (an older berth).
+	sock := t.TempDir() + "/old.sock"
+	ln, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			io.WriteString(w, `{"pid": 1}`)
+			return
+		}
+		http.NotFound(w, r)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	if err := o.Holder.Refresh(ctxT(t, 5*time.Second), NewClient(sock)); err == nil {
+		t.Fatal("Refresh from a proxy without GET /listeners succeeded")
+	}
+	if got := o.Holder.Addrs(); len(got) != 0 {
+		t.Fatalf("holder holds %v after a proxy that answers did not hand over, want nothing", got)
+	}
+}
+
+// waitNotRunning polls until nothing answers on c's socket: the threads of
+// a killed process close its sockets a moment after it is a zombie.
+func waitNotRunning(t *testing.T, c *Client) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := c.Ping(ctxT(t, time.Second))
+		if errors.Is(err, ErrNotRunning) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed proxy's socket still answers: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/berth-dev/berth/internal/proxy"
 )
@@ -24,10 +25,20 @@ type Holder struct {
 	apply sync.Mutex // one Apply + Refresh at a time, so the sockets match the last Apply
 }
 
-// Refresh replaces the held sockets with the proxy's current ones. On
-// error the holder holds nothing (see Holder).
+// Refresh replaces the held sockets with the proxy's current ones. When
+// the proxy answers but does not hand them over, the holder holds nothing
+// (see Holder); when it is gone, the held sockets are kept: they are what
+// the next proxy process inherits.
 func (h *Holder) Refresh(ctx context.Context, c *Client) error {
 	addrs, files, err := c.ListenerFiles(ctx)
+	if err != nil {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		perr := c.Ping(pctx)
+		cancel()
+		if perr != nil {
+			return err
+		}
+	}
 	h.mu.Lock()
 	old := h.files
 	h.addrs, h.files = addrs, files
@@ -74,11 +85,14 @@ func (c *Client) Hold(h *Holder) *HeldClient { return &HeldClient{Client: c, h: 
 
 // Apply is Client.Apply, then the holder takes the proxy's sockets as
 // they are now. A failed refresh does not fail the Apply (the config is
-// live); the holder then holds nothing until the next one.
+// live). A failed Apply changed nothing, and the held sockets stay (a
+// proxy that is gone is restarted with them).
 func (c *HeldClient) Apply(ctx context.Context, cfg proxy.Config) error {
 	c.h.apply.Lock()
 	defer c.h.apply.Unlock()
 	err := c.Client.Apply(ctx, cfg)
-	_ = c.h.Refresh(ctx, c.Client)
+	if err == nil {
+		_ = c.h.Refresh(ctx, c.Client)
+	}
 	return err
 }
