@@ -22,7 +22,9 @@ func newProxyCommand() *cobra.Command {
 		Long: `proxy serves the published ports of deployed stacks. The daemon starts it
 detached and pushes the desired config over the API on --socket; every
 applied config is saved to --state, so a restarted proxy serves the same
-ports at once. SIGTERM or SIGINT closes the ports, letting requests in flight
+ports at once. Listening sockets inherited from the daemon (descriptors 3,
+4, ... named in BERTH_PROXY_LISTEN_FDS) are served as they are, so the
+connections queued on them while no proxy ran are not lost. SIGTERM or SIGINT closes the ports, letting requests in flight
 finish (up to 5 s).`,
 		Example: `  berth proxy --socket /run/berth/proxy.sock --state /var/lib/berth/proxy/state.json
   berth proxy --socket /run/berth/proxy.sock --state /var/lib/berth/proxy/state.json --metrics 127.0.0.1:9100`,
@@ -38,5 +40,6 @@ finish (up to 5 s).`,
 	cmd.Flags().StringVar(&o.Socket, "socket", "/run/berth/proxy.sock", "unix socket for the API (mode 0600)")
 	cmd.Flags().StringVar(&o.State, "state", "/var/lib/berth/proxy/state.json", "file keeping the last applied config")
 	cmd.Flags().StringVar(&o.Metrics, "metrics", "", "also serve /metrics on this TCP address, e.g. 127.0.0.1:9100")
+	cmd.Flags().BoolVar(&o.Takeover, "takeover", false, "replace the proxy serving --socket (an upgrade: it gets SIGTERM once this one answers)")
 	return cmd
 }

@@ -91,8 +91,14 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(proxyDir, 0o700); err != nil {
 		return err
 	}
+	// The daemon holds a copy of the proxy's listening sockets, so they
+	// stay open (connections queue, none is refused) while the proxy
+	// process is restarted or upgraded; see proxyapi.Holder.
+	holder := &proxyapi.Holder{}
+	defer holder.Close()
 	proxyOpts := proxyapi.EnsureOptions{Binary: exe, Socket: proxySocket,
-		State: filepath.Join(proxyDir, "state.json"), Metrics: o.ProxyMetrics, LogFile: filepath.Join(proxyDir, "proxy.log")}
+		State: filepath.Join(proxyDir, "state.json"), Metrics: o.ProxyMetrics, LogFile: filepath.Join(proxyDir, "proxy.log"),
+		Holder: holder}
 	px, err := proxyapi.Ensure(ctx, proxyOpts)
 	if err != nil {
 		return fmt.Errorf("starting the proxy: %w", err)
@@ -100,7 +106,7 @@ func Run(ctx context.Context, o Options) error {
 	if px, err = replaceOtherBinaryProxy(ctx, px, proxyOpts, o.Log); err != nil {
 		return fmt.Errorf("starting the proxy: %w", err)
 	}
-	if err := eng.SetRouter(ctx, px); err != nil {
+	if err := eng.SetRouter(ctx, px.Hold(holder)); err != nil {
 		o.Log.Warn("bringing the proxy up to date", "err", err)
 	}
 	superviseCtx, stopSupervising := context.WithCancel(ctx)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,8 +14,10 @@ import (
 
 // superviseProxy keeps the `berth proxy` process running while the daemon
 // runs: when it exits (a crash, kill -9, the OOM killer) it is started
-// again at once — it reads its last config from its state file and listens
-// again — and the engine pushes the current routing to it. Restarts that
+// again at once with the listening sockets the daemon holds (o.Holder) —
+// the connections that arrived meanwhile waited in their backlog — and
+// its last config from its state file, and the engine pushes the current
+// routing to it. Restarts that
 // fail are retried with backoff (100 ms doubling to 5 s). It returns when
 // ctx ends.
 func superviseProxy(ctx context.Context, o proxyapi.EnsureOptions, eng *engine.Engine, log *slog.Logger) {
@@ -29,7 +32,7 @@ func superviseProxy(ctx context.Context, o proxyapi.EnsureOptions, eng *engine.E
 		for {
 			px, err := proxyapi.Ensure(ctx, o)
 			if err == nil {
-				if err := eng.SetRouter(ctx, px); err != nil {
+				if err := eng.SetRouter(ctx, px.Hold(o.Holder)); err != nil {
 					log.Warn("bringing the restarted proxy up to date", "err", err)
 				}
 				log.Info("proxy restarted")
@@ -49,11 +52,12 @@ func superviseProxy(ctx context.Context, o proxyapi.EnsureOptions, eng *engine.E
 	}
 }
 
-// replaceOtherBinaryProxy restarts a proxy left running by another berth
+// replaceOtherBinaryProxy replaces a proxy left running by another berth
 // binary (the daemon was upgraded or rebuilt since): the config format it
-// speaks may differ. The published ports pause for the restart (the new
-// proxy listens with the saved config at once); a proxy of the same
-// binary is kept as it is.
+// speaks may differ. The new proxy takes the old one's listening sockets
+// over (proxyapi.Upgrade), so no connection is refused; a proxy too old to
+// hand them over is stopped and started again, and its ports pause for
+// that restart. A proxy of the same binary is kept as it is.
 func replaceOtherBinaryProxy(ctx context.Context, px *proxyapi.Client, o proxyapi.EnsureOptions, log *slog.Logger) (*proxyapi.Client, error) {
 	h, err := px.Health(ctx)
 	if err != nil {
@@ -67,7 +71,18 @@ func replaceOtherBinaryProxy(ctx context.Context, px *proxyapi.Client, o proxyap
 	if same {
 		return px, nil
 	}
-	log.Info("the running proxy is another berth binary; restarting it", "pid", h.PID)
+	log.Info("the running proxy is another berth binary; handing its sockets to a new one", "pid", h.PID)
+	npx, err := proxyapi.Upgrade(ctx, o)
+	if npx != nil {
+		if err != nil {
+			log.Warn("upgrading the proxy", "err", err)
+		}
+		return npx, nil
+	}
+	if !errors.Is(err, proxyapi.ErrNoHandover) {
+		return nil, fmt.Errorf("upgrading the proxy: %w", err)
+	}
+	log.Warn("the running proxy cannot hand over its sockets; restarting it (its ports pause)", "pid", h.PID, "err", err)
 	if err := proxyapi.Stop(ctx, o.Socket); err != nil {
 		return nil, fmt.Errorf("stopping the proxy of another berth binary: %w", err)
 	}

@@ -122,11 +122,11 @@ func (l *listener) serveFast(c net.Conn) {
 // serve reads and forwards requests until the connection ends; true when
 // it was handed to net/http.
 func (fc *fastConn) serve() bool {
-	l := fc.l
 	for {
-		if l.fastClosing.Load() {
-			return false
-		}
+		// Once the listener closes (fastClosing), the next request is
+		// still read and answered, with "Connection: close": the client
+		// may have sent it already. closeFast closes the connection if
+		// none comes.
 		if _, err := fc.br.Peek(1); err != nil {
 			return false
 		}
@@ -267,14 +267,26 @@ func (l *listener) sweep() {
 	}
 }
 
-// closeFast ends the fast connections: idle ones at once, busy ones after
-// their current request, all of them when ctx ends.
+// closeIdleAfter is how long a keep-alive connection must have been idle
+// before closeFast closes it. A client busy on it has usually sent its
+// next request already, in the kernel's buffer unread: closing then would
+// reset that request. Within the grace the request arrives and is answered
+// with "Connection: close" instead.
+const closeIdleAfter = 250 * time.Millisecond
+
+// closeFast ends the fast connections: idle ones once idle for
+// closeIdleAfter, busy ones after their current request (answered with
+// "Connection: close"), all of them when ctx ends.
 func (l *listener) closeFast(ctx context.Context) {
 	l.fastClosing.Store(true)
 	closeIdle := func() bool {
 		l.fastMu.Lock()
 		defer l.fastMu.Unlock()
+		now := time.Now().UnixNano()
 		for fc := range l.fastConns {
+			if time.Duration(now-fc.since.Load()) < closeIdleAfter {
+				continue
+			}
 			if fc.state.CompareAndSwap(connIdle, connClosed) {
 				fc.c.Close()
 			}

@@ -19,6 +19,10 @@ import (
 type Options struct {
 	Log        *slog.Logger
 	Registerer prometheus.Registerer // nil: no metrics
+	// Listen opens the socket of a listener new in a config (Addr as
+	// configured); nil: net.Listen("tcp", addr). The proxy process passes
+	// one that first takes a socket inherited from its predecessor.
+	Listen func(addr string) (net.Listener, error)
 }
 
 // RouteStatus is one route of one listener as it runs now.
@@ -63,6 +67,7 @@ type Proxy struct {
 	stop      context.Context // ended by Close: removed listeners stop waiting too
 	stopNow   context.CancelFunc
 
+	listen      func(addr string) (net.Listener, error)
 	holdTimeout time.Duration // holdTimeout; tests shorten it
 	waiting     atomic.Int64  // requests and connections waiting for a backend
 }
@@ -79,7 +84,11 @@ func New(o Options) *Proxy {
 		listeners: map[string]*listener{},
 		backends:  map[string]*backend{},
 
+		listen:      o.Listen,
 		holdTimeout: holdTimeout,
+	}
+	if p.listen == nil {
+		p.listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
 	}
 	p.stop, p.stopNow = context.WithCancel(context.Background())
 	p.cfg.Store(&Config{})
@@ -120,7 +129,7 @@ func (p *Proxy) Apply(cfg Config) error {
 		if _, ok := p.listeners[l.Addr]; ok {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.Addr)
+		ln, err := p.listen(l.Addr)
 		if err != nil {
 			for _, o := range opened {
 				o.Close()

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/test/loadgen"
 )
 
 // TestDeployDaemonKilledMidRollout: kill -9 of the daemon in the middle of
@@ -122,10 +125,13 @@ func TestDeployDaemonKilledMidRollout(t *testing.T) {
 
 // TestProxyKilledIsRestarted: kill -9 of the `berth proxy` process under
 // load. The daemon notices at once (it holds a connection to the proxy's
-// socket, which the kernel closes), starts the proxy again, which listens
-// on the published port with its saved config; the containers are not
-// touched. Requests that arrive while no process listens fail — the gap is
-// measured and bounded.
+// socket, which the kernel closes) and starts the proxy again with the
+// listening sockets it holds a copy of, so the published port never
+// closes: connections made meanwhile wait in its backlog and none is
+// refused. The containers are not touched. What may fail is bounded by
+// the connections the killed process had open: a request sent on one of
+// them dies with it (the load generator never re-sends), at most one per
+// worker.
 func TestProxyKilledIsRestarted(t *testing.T) {
 	d := newDeployEnv(t, "dep-pxkill", appStack{Replicas: 2})
 	d.deploy("--set", "VERSION=1.0.0")
@@ -136,7 +142,8 @@ func TestProxyKilledIsRestarted(t *testing.T) {
 	if len(procs) != 1 {
 		t.Fatalf("%d berth proxy processes for %s, want 1", len(procs), d.runDir)
 	}
-	load := d.startLoad("/version", 8)
+	const workers = 8
+	load := d.startLoad("/version", workers)
 	eventually(t, "load flowing", 10*time.Second, func() (bool, string) {
 		s := load.Snapshot()
 		return s.OK >= 100, fmt.Sprint(s.OK)
@@ -167,15 +174,89 @@ func TestProxyKilledIsRestarted(t *testing.T) {
 	})
 	s := load.Stop()
 	lost := s.Sub(atKill).Failed()
-	t.Logf("port answering again %s after the kill; %d requests failed meanwhile; whole load: %s", back.Round(time.Millisecond), lost, s)
+	t.Logf("port answering again %s after the kill; %d requests failed meanwhile (%d refused); whole load: %s", back.Round(time.Millisecond), lost, refusedCount(s), s)
 	if back > 3*time.Second {
 		t.Errorf("the published port took %s to come back", back)
+	}
+	if n := refusedCount(s); n != 0 {
+		t.Errorf("%d connections were refused: the listening socket closed with the proxy: %s", n, s)
+	}
+	if lost > workers {
+		t.Errorf("%d requests failed, more than the %d connections the killed proxy had open: %s", lost, workers, s)
 	}
 	if after := s.Sub(recovered); after.Failed() != 0 {
 		t.Errorf("%d requests failed after the new proxy answered: %s", after.Failed(), after)
 	}
 	if now := ids(d.app()); !slices.Equal(now, before) {
 		t.Errorf("the proxy's restart touched the containers: %v, before %v", now, before)
+	}
+	d.finish()
+}
+
+// refusedCount is how many of the load's connection errors were refused
+// connections (the sampled error messages; the load keeps up to 8 kinds).
+func refusedCount(s loadgen.Snapshot) int64 {
+	var n int64
+	for msg, c := range s.Errors {
+		if strings.Contains(msg, "connection refused") {
+			n += c
+		}
+	}
+	return n
+}
+
+// TestProxyUpgradeUnderLoad: the daemon is restarted from another berth
+// binary (an upgrade) while the load runs. It finds the proxy of the old
+// binary and replaces it (proxyapi.Upgrade): the new proxy process starts
+// with the old one's listening sockets and serves them at once, the old
+// one answers what it had in flight with "Connection: close" and exits.
+// Not one request fails, none is refused, the containers are untouched.
+func TestProxyUpgradeUnderLoad(t *testing.T) {
+	d := newDeployEnv(t, "dep-pxupg", appStack{Replicas: 2})
+	d.deploy("--set", "VERSION=1.0.0")
+	d.waitServing(2, "1.0.0")
+	before := ids(d.app())
+	procs := proxyProcesses(d.runDir)
+	if len(procs) != 1 {
+		t.Fatalf("%d berth proxy processes for %s, want 1", len(procs), d.runDir)
+	}
+
+	// The "new release": the same build under another inode.
+	newBin := filepath.Join(t.TempDir(), "berth")
+	for _, name := range []string{"berth", "berth-shim"} {
+		raw, err := os.ReadFile(filepath.Join(filepath.Dir(berthBin), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(filepath.Dir(newBin), name), raw, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	load := d.startLoad("/version", 8)
+	d.stackEnv.d.cmd.Process.Signal(syscall.SIGTERM)
+	<-d.stackEnv.d.done
+	atUpgrade := load.Snapshot()
+	d.stackEnv.d = startDaemonBin(t, newBin, d.root, d.runDir, d.sock)
+
+	eventually(t, "the proxy runs the new binary", 20*time.Second, func() (bool, string) {
+		now := proxyProcesses(d.runDir)
+		if len(now) != 1 || now[0].pid == procs[0].pid {
+			return false, fmt.Sprintf("proxies: %v", now)
+		}
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", now[0].pid))
+		return err == nil && exe == newBin, fmt.Sprint(exe, err)
+	})
+	upgraded := load.Snapshot()
+	eventually(t, "requests answered by the new proxy", 10*time.Second, func() (bool, string) {
+		s := load.Snapshot()
+		return s.OK-upgraded.OK >= 200, fmt.Sprint(s.OK - upgraded.OK)
+	})
+	s := load.Stop()
+	t.Logf("across the upgrade: %s; %d refused", s.Sub(atUpgrade), refusedCount(s))
+	noFailures(t, s)
+	if now := ids(d.app()); !slices.Equal(now, before) {
+		t.Errorf("the proxy's upgrade touched the containers: %v, before %v", now, before)
 	}
 	d.finish()
 }

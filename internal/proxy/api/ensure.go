@@ -24,6 +24,10 @@ type EnsureOptions struct {
 	Env     []string
 	// StartTimeout bounds the wait for a started proxy to answer; default 5 s.
 	StartTimeout time.Duration
+	// Holder, if set, keeps duplicates of the proxy's listening sockets:
+	// a proxy Ensure starts inherits them, and it is brought up to date
+	// with the proxy Ensure returns.
+	Holder *Holder
 }
 
 // ensureMu serialises Ensure within the daemon, so two callers racing
@@ -47,6 +51,9 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Client, error) {
 	err := c.Ping(pctx)
 	cancel()
 	if err == nil {
+		if o.Holder != nil {
+			_ = o.Holder.Refresh(ctx, c)
+		}
 		return c, nil
 	}
 	if !errors.Is(err, ErrNotRunning) {
@@ -55,10 +62,20 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Client, error) {
 		return nil, fmt.Errorf("proxy on %s does not answer: %w", o.Socket, err)
 	}
 
+	c, _, err = start(ctx, o, false)
+	return c, err
+}
+
+// start starts `Binary proxy ...` with the held sockets (takeover: with
+// --takeover, replacing the API socket of a proxy still running) and
+// waits until it answers on the socket.
+func start(ctx context.Context, o EnsureOptions, takeover bool) (*Client, int, error) {
+	c := NewClient(o.Socket)
 	exe := o.Binary
 	if exe == "" {
+		var err error
 		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("locate own executable for the proxy: %w", err)
+			return nil, 0, fmt.Errorf("locate own executable for the proxy: %w", err)
 		}
 	}
 	logPath := o.LogFile
@@ -66,11 +83,11 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Client, error) {
 		logPath = filepath.Join(filepath.Dir(o.State), "proxy.log")
 	}
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
-		return nil, fmt.Errorf("proxy log: %w", err)
+		return nil, 0, fmt.Errorf("proxy log: %w", err)
 	}
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("proxy log: %w", err)
+		return nil, 0, fmt.Errorf("proxy log: %w", err)
 	}
 	defer logf.Close() // the child has its own copy
 	// The log accumulates runs; remember where this one starts so an
@@ -81,14 +98,37 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Client, error) {
 	if o.Metrics != "" {
 		args = append(args, "--metrics", o.Metrics)
 	}
+	if takeover {
+		args = append(args, "--takeover")
+	}
 	cmd := exec.Command(exe, args...)
 	cmd.Dir = "/"
 	cmd.Env = append(os.Environ(), o.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf // *os.File: handed over as is, no copying goroutine
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s proxy: %w", exe, err)
+	holder := o.Holder
+	if holder == nil {
+		holder = &Holder{}
 	}
+	// The held sockets become the child's descriptors 3, 4, ...: the
+	// connections queued on them meanwhile are the new process's first.
+	if err := holder.with(func(addrs []string, files []*os.File) error {
+		env, err := listenFDsEnv(addrs)
+		if err != nil {
+			return err
+		}
+		if env != "" {
+			cmd.Env = append(cmd.Env, env)
+			cmd.ExtraFiles = files
+		}
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start %s proxy: %w", exe, err)
+		}
+		return nil
+	}); err != nil {
+		return nil, 0, err
+	}
+	pid := cmd.Process.Pid
 	// Reap it whenever it exits so it never lingers as our zombie; once
 	// this daemon is gone, init reaps it instead.
 	exited := make(chan error, 1)
@@ -100,24 +140,31 @@ func Ensure(ctx context.Context, o EnsureOptions) (*Client, error) {
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := c.Ping(pctx)
+		h, err := c.Health(pctx)
 		cancel()
+		if err == nil && takeover && h.PID != pid {
+			// The proxy being taken over still answers.
+			err = fmt.Errorf("pid %d answers, not the started %d", h.PID, pid)
+		}
 		if err == nil {
-			return c, nil
+			if o.Holder != nil {
+				_ = o.Holder.Refresh(ctx, c)
+			}
+			return c, pid, nil
 		}
 		select {
 		case werr := <-exited:
-			return nil, fmt.Errorf("proxy exited before answering on %s (%v)%s", o.Socket, werr, logTail(logPath, logStart))
+			return nil, 0, fmt.Errorf("proxy exited before answering on %s (%v)%s", o.Socket, werr, logTail(logPath, logStart))
 		case <-deadline.C:
 			cmd.Process.Kill()
-			return nil, fmt.Errorf("proxy did not answer on %s within %s (killed it): %v%s", o.Socket, timeout, err, logTail(logPath, logStart))
+			return nil, 0, fmt.Errorf("proxy did not answer on %s within %s (killed it): %v%s", o.Socket, timeout, err, logTail(logPath, logStart))
 		case <-ctx.Done():
 			cmd.Process.Kill()
-			return nil, fmt.Errorf("waiting for the proxy on %s: %w", o.Socket, ctx.Err())
+			return nil, 0, fmt.Errorf("waiting for the proxy on %s: %w", o.Socket, ctx.Err())
 		case <-tick.C:
 		}
 	}

@@ -25,6 +25,23 @@ func Listen(path string) (*net.UnixListener, error) {
 		c.Close()
 		return nil, fmt.Errorf("proxy socket %s: another berth proxy is listening on it", path)
 	}
+	return bindRename(path)
+}
+
+// takeOver is Listen for a proxy replacing a running one (Upgrade): the
+// socket's name moves to the new process in one rename, so every API
+// call reaches one proxy or the other; the old one keeps its connections.
+func takeOver(path string) (*net.UnixListener, error) {
+	if path == "" {
+		return nil, errors.New("proxy socket: path is empty")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("proxy socket: %w", err)
+	}
+	return bindRename(path)
+}
+
+func bindRename(path string) (*net.UnixListener, error) {
 	// Bind under a temporary name, restrict it, then rename it into place:
 	// the socket never exists at path with looser permissions, not even
 	// for a moment, and whatever stale file was there is replaced in one

@@ -43,6 +43,7 @@ func proxyMain(args []string) int {
 	fs.StringVar(&o.Socket, "socket", "", "")
 	fs.StringVar(&o.State, "state", "", "")
 	fs.StringVar(&o.Metrics, "metrics", "", "")
+	fs.BoolVar(&o.Takeover, "takeover", false, "")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}

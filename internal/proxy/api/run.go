@@ -27,7 +27,10 @@ type RunOptions struct {
 	Socket  string // the API's unix socket
 	State   string // file holding the last applied Config
 	Metrics string // optional TCP address also serving /metrics
-	Log     *slog.Logger
+	// Takeover: another proxy (being upgraded) still serves Socket; take
+	// its name over instead of refusing to start (see Upgrade).
+	Takeover bool
+	Log      *slog.Logger
 }
 
 // apiShutdownTimeout bounds how long the API server waits for its own
@@ -54,7 +57,11 @@ func Run(ctx context.Context, o RunOptions) error {
 
 	// Claim the socket before opening any port: a second proxy must fail
 	// here, not after stealing nothing but logging bind errors.
-	apiLn, err := Listen(o.Socket)
+	listen := Listen
+	if o.Takeover {
+		listen = takeOver
+	}
+	apiLn, err := listen(o.Socket)
 	if err != nil {
 		return err
 	}
@@ -87,7 +94,15 @@ func Run(ctx context.Context, o RunOptions) error {
 		// the traffic. GOGC in the environment still wins.
 		debug.SetGCPercent(400)
 	}
-	p := proxy.New(proxy.Options{Log: log, Registerer: reg})
+	// The listening sockets the daemon handed down (see Holder) are
+	// served as they are: connections queued on them while no proxy ran
+	// are accepted now.
+	inh := inheritListeners(log)
+	if n := inh.count(); n > 0 {
+		log.Info("inherited listening sockets", "count", n)
+	}
+	checkBacklog(log)
+	p := proxy.New(proxy.Options{Log: log, Registerer: reg, Listen: inh.listen})
 	upstream, err := network.HostUpstreams("/etc/resolv.conf")
 	if err != nil {
 		log.Warn("reading the host's resolvers; containers resolve only service names", "err", err)
@@ -112,6 +127,7 @@ func Run(ctx context.Context, o RunOptions) error {
 			log.Error("the saved DNS zones do not apply", "state", o.State, "err", err)
 		}
 	}
+	inh.closeRest(log)
 
 	shutdown := make(chan struct{})
 	srv, err := NewServer(ServerOptions{

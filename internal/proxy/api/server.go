@@ -15,6 +15,7 @@
 //	POST /drain?backend=ID  returns (204) when the backend has nothing in flight
 //	GET  /metrics           Prometheus text
 //	GET  /healthz           {"pid": N}
+//	GET  /listeners         the listening sockets, as SCM_RIGHTS messages (handover.go)
 //	POST /shutdown          202, then the process closes and exits
 package api
 
@@ -89,6 +90,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 	s.mux.HandleFunc("GET /status", s.getStatus)
 	s.mux.HandleFunc("POST /drain", s.drain)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /listeners", s.listenerFiles)
 	if o.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	}
