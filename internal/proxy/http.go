@@ -364,7 +364,11 @@ func (l *listener) forwardUpgrade(w http.ResponseWriter, r *http.Request, st *li
 			code = resp.StatusCode
 			return nil
 		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				code = 499 // the client left: not the backend's failure
+				return
+			}
 			b.markFailed()
 			code = http.StatusBadGateway
 			http.Error(w, "bad gateway: "+rt.cfg.Service, http.StatusBadGateway)

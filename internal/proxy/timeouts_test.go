@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 )
@@ -220,6 +217,21 @@ func TestProxyClientErrorsAreNotBackendFailures(t *testing.T) {
 	}
 }
 
+// A client that leaves while its protocol upgrade waits on the backend is
+// not the backend's failure either.
+func TestProxyUpgradeClientLeavingIsNotBackendFailure(t *testing.T) {
+	b := startBackend(t, "a")
+	p, dial, _ := timeoutProxy(t, clientPaths[0], b.addr())
+	c := dial()
+	c.send("GET /stuck HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	<-b.started
+	c.c.Close()
+	waitFor(t, "the request to end", 5*time.Second, func() bool { return backendStatus(p).InFlight == 0 })
+	if s := backendStatus(p); s.Failures != 0 {
+		t.Fatalf("backend status %+v: a client that left counted as a backend failure", s)
+	}
+}
+
 // The read timeout bounds the wait for progress, not the whole body: a
 // body sent slowly but steadily goes through.
 func TestProxySlowSteadyBodyPasses(t *testing.T) {
@@ -239,7 +251,3 @@ func TestProxySlowSteadyBodyPasses(t *testing.T) {
 		})
 	}
 }
-
-var _ = io.EOF
-var _ = net.ErrClosed
-var _ = strings.Contains
