@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/engine/restart"
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -239,6 +240,10 @@ func toSpec(st *stack.Stack) (engine.StackSpec, error) {
 		if p := s.Proxy; p != nil {
 			svc.Proxy = &engine.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
 				DrainTimeout: p.DrainTimeout, TLSCert: p.TLSCert, TLSKey: p.TLSKey}
+			if t := p.Timeouts; t != nil {
+				svc.Proxy.Timeouts = proxy.Timeouts{ReadBody: proxy.Duration(t.ReadBody),
+					ResponseHeader: proxy.Duration(t.ResponseHeader), Write: proxy.Duration(t.Write)}
+			}
 		}
 		svc.Update, svc.Rollback = updateConfig(s.UpdateConfig), updateConfig(s.RollbackConfig)
 		spec.Services = append(spec.Services, svc)

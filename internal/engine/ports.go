@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/engine/restart"
+	"github.com/berth-dev/berth/internal/proxy"
 )
 
 // ServiceSpec is what the engine runs for one service: the stack file's
@@ -62,6 +63,9 @@ type ProxyOptions struct {
 	DrainTimeout time.Duration `json:"drainTimeout,omitempty"`
 	TLSCert      string        `json:"tlsCert,omitempty"` // PEM files: terminate TLS
 	TLSKey       string        `json:"tlsKey,omitempty"`
+	// Timeouts bound each phase of an HTTP request (zero: the proxy's
+	// defaults).
+	Timeouts proxy.Timeouts `json:"timeouts,omitzero"`
 }
 
 // UpdateConfig is compose's deploy.update_config / rollback_config. Zero

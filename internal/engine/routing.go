@@ -110,11 +110,12 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 				}
 				addr := net.JoinHostPort(host, strconv.Itoa(p.HostPort))
 				mode, hosts, balance, drain, tls := proxy.ModeTCP, []string(nil), "", time.Duration(0), (*proxy.TLS)(nil)
+				var timeouts proxy.Timeouts
 				if o := svc.Proxy; o != nil {
 					if o.Protocol != proxy.ModeTCP {
 						mode = proxy.ModeHTTP
 					}
-					hosts, balance, drain = o.Hosts, o.Balance, o.DrainTimeout
+					hosts, balance, drain, timeouts = o.Hosts, o.Balance, o.DrainTimeout, o.Timeouts
 					if o.TLSCert != "" {
 						tls = &proxy.TLS{CertFile: o.TLSCert, KeyFile: o.TLSKey}
 					}
@@ -129,7 +130,7 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 				if ln.routes[service] != nil {
 					continue // the same host port listed twice
 				}
-				r := &proxy.Route{Service: service, Hosts: hosts, Balance: balance, DrainTimeout: proxy.Duration(drain), Backends: []proxy.Backend{}}
+				r := &proxy.Route{Service: service, Hosts: hosts, Balance: balance, DrainTimeout: proxy.Duration(drain), Timeouts: timeouts, Backends: []proxy.Backend{}}
 				ln.routes[service] = r
 				routeOf[routeKey{addr, service}] = r
 				// Backends: every container of the service that has this

@@ -175,13 +175,18 @@ func TestRoutingSharedPortNeedsHTTPHosts(t *testing.T) {
 		t.Fatalf("two TCP services on one port: %v", err)
 	}
 	spec.Services[0].Proxy = &ProxyOptions{Protocol: "http", Hosts: []string{"api.example"}}
-	spec.Services[1].Proxy = &ProxyOptions{Protocol: "http"}
+	to := proxy.Timeouts{ReadBody: proxy.Duration(time.Second), ResponseHeader: proxy.Duration(2 * time.Second), Write: proxy.Duration(3 * time.Second)}
+	spec.Services[1].Proxy = &ProxyOptions{Protocol: "http", Timeouts: to}
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
 	l, _ := router.listener("127.0.0.1:80")
 	if len(l.Routes) != 2 || l.Routes[0].Service != "shop/api" || l.Routes[1].Service != "shop/web" {
 		t.Fatalf("routes %+v", l.Routes)
+	}
+	// Each route carries its service's timeouts (zero: the proxy's defaults).
+	if l.Routes[0].Timeouts != (proxy.Timeouts{}) || l.Routes[1].Timeouts != to {
+		t.Fatalf("timeouts %+v, %+v", l.Routes[0].Timeouts, l.Routes[1].Timeouts)
 	}
 }
 

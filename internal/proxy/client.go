@@ -143,7 +143,8 @@ func (e *errNoResponse) Unwrap() error { return e.err }
 
 // roundTrip writes r (with its headers already prepared) on bc and reads
 // the response header. body is nil for requests without one.
-func (bc *backendConn) roundTrip(r *http.Request, body io.Reader) (*http.Response, error) {
+// The response head must come within headerTimeout of the request sent.
+func (bc *backendConn) roundTrip(r *http.Request, body io.Reader, headerTimeout time.Duration) (*http.Response, error) {
 	w := bc.bw
 	uri := r.RequestURI
 	if uri == "" || uri[0] != '/' {
@@ -197,6 +198,7 @@ func (bc *backendConn) roundTrip(r *http.Request, body io.Reader) (*http.Respons
 	if err := w.Flush(); err != nil {
 		return nil, &errNoResponse{err}
 	}
+	bc.conn.SetReadDeadline(time.Now().Add(headerTimeout))
 	for {
 		resp, err := http.ReadResponse(bc.br, r)
 		if err != nil {
@@ -207,6 +209,7 @@ func (bc *backendConn) roundTrip(r *http.Request, body io.Reader) (*http.Respons
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue
 		}
+		bc.conn.SetReadDeadline(time.Time{})
 		return resp, nil
 	}
 }

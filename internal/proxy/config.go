@@ -73,7 +73,48 @@ type Route struct {
 	Hosts        []string  `json:"hosts,omitempty"`
 	Balance      string    `json:"balance,omitempty"`      // RoundRobin (default) or LeastConn
 	DrainTimeout Duration  `json:"drainTimeout,omitempty"` // 0 = 30 s
+	Timeouts     Timeouts  `json:"timeouts,omitzero"`
 	Backends     []Backend `json:"backends"`
+}
+
+// Timeouts bound the phases of an HTTP request, so a slow or stalled
+// client or backend holds a backend connection (and a drain) no longer
+// than its own timeout. Zero fields take the defaults (DefaultTimeouts).
+// Reading a request head (30 s) and idle keep-alive connections (2 min)
+// have fixed limits.
+type Timeouts struct {
+	// ReadBody: the longest wait for the next bytes of the client's
+	// request body (nginx client_body_timeout). Past it the client gets
+	// 408 and its connection is closed.
+	ReadBody Duration `json:"readBody,omitempty"`
+	// ResponseHeader: the longest wait for the backend's response head
+	// once the request was sent (nginx proxy_read_timeout, kamal-proxy
+	// --target-timeout). Past it the client gets 504.
+	ResponseHeader Duration `json:"responseHeader,omitempty"`
+	// Write: the longest wait for the client to take the next bytes of
+	// the answer (nginx send_timeout). Past it the connection is closed.
+	Write Duration `json:"write,omitempty"`
+}
+
+// DefaultTimeouts are the Timeouts a route gets for zero fields.
+var DefaultTimeouts = Timeouts{
+	ReadBody:       Duration(60 * time.Second),
+	ResponseHeader: Duration(60 * time.Second),
+	Write:          Duration(60 * time.Second),
+}
+
+// withDefaults fills zero fields from DefaultTimeouts.
+func (t Timeouts) withDefaults() Timeouts {
+	if t.ReadBody <= 0 {
+		t.ReadBody = DefaultTimeouts.ReadBody
+	}
+	if t.ResponseHeader <= 0 {
+		t.ResponseHeader = DefaultTimeouts.ResponseHeader
+	}
+	if t.Write <= 0 {
+		t.Write = DefaultTimeouts.Write
+	}
+	return t
 }
 
 // Backend is one replica of a service.

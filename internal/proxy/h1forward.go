@@ -35,6 +35,7 @@ func (fc *fastConn) route() bool {
 		fc.writeError(http.StatusNotFound, fmt.Sprintf("no service for host %q\n", req.host), req.contentLength <= 0)
 		return !req.close && req.contentLength <= 0
 	}
+	fc.tc.writeTimeout.Store(int64(rt.timeouts.write))
 	m := rt.m
 	var start time.Time
 	if m != nil {
@@ -88,6 +89,7 @@ func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
 					fc.writeError(http.StatusNotFound, fmt.Sprintf("no service for host %q\n", req.host), fc.bodyRead())
 					return http.StatusNotFound, fc.bodyRead()
 				}
+				fc.tc.writeTimeout.Store(int64(rt.timeouts.write))
 			}
 			a.tried = 0
 			continue
@@ -104,20 +106,40 @@ func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
 			fc.l.retried(rt, b, err)
 			continue
 		}
-		err = fc.writeRequest(bc)
+		err = fc.writeRequest(bc, rt.timeouts.readBody)
 		if err == nil {
+			bc.conn.SetReadDeadline(time.Now().Add(rt.timeouts.responseHeader))
 			fc.armWatch(bc.abort, true)
 			err = fc.readResponseHead(bc)
 			fc.disarmWatch()
+			if err == nil {
+				bc.conn.SetReadDeadline(time.Time{})
+			}
 		}
 		if err != nil {
 			bc.close()
 			b.release()
+			if fc.gone.Load() {
+				return 499, false
+			}
 			var ce *clientError
-			if fc.gone.Load() || errors.As(err, &ce) {
+			if errors.As(err, &ce) {
+				// The client's fault, not the backend's: a stalled body
+				// is answered 408, a client that left gets nothing.
+				if isTimeout(ce.err) {
+					fc.writeError(http.StatusRequestTimeout, "request body timeout\n", false)
+					return http.StatusRequestTimeout, false
+				}
 				return 499, false
 			}
 			lastErr = err
+			if isTimeout(err) && isNoResponse(err) {
+				// Sent, and no answer within the response header timeout:
+				// not retried (it would double the wait).
+				b.failures.Add(1)
+				fc.writeError(http.StatusGatewayTimeout, "gateway timeout: "+rt.cfg.Service+": no response from backend\n", fc.bodyRead())
+				return http.StatusGatewayTimeout, fc.bodyRead()
+			}
 			if !isNoResponse(err) || !replayable {
 				b.failures.Add(1)
 				// A request body cut short leaves the client stream unframed.
@@ -168,7 +190,7 @@ func (fc *fastConn) writeError(code int, msg string, keep bool) {
 
 // writeRequest sends the request head (hop-by-hop headers out,
 // X-Forwarded-* in) and its body, read from the client as it goes.
-func (fc *fastConn) writeRequest(bc *backendConn) error {
+func (fc *fastConn) writeRequest(bc *backendConn, readBody time.Duration) error {
 	req := &fc.req
 	w := bc.bw
 	w.Write(req.method)
@@ -205,7 +227,9 @@ func (fc *fastConn) writeRequest(bc *backendConn) error {
 	}
 	w.WriteString("\r\n")
 	if req.contentLength > 0 {
+		fc.tc.readBody(readBody)
 		rerr, werr := pump(w, fc.br, req.contentLength)
+		fc.tc.readBody(0)
 		if rerr != nil {
 			return &clientError{rerr}
 		}

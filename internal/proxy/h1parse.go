@@ -85,10 +85,8 @@ func parseRequestHead(h []byte, r *reqHead) error {
 		return errDelegate // absolute-form, "*", CONNECT, other versions
 	}
 	r.target = line[:sp]
-	for _, c := range r.target {
-		if c <= ' ' || c >= 0x7f {
-			return errDelegate
-		}
+	if !validTarget(r.target) {
+		return errDelegate
 	}
 	for {
 		line, rest = cutLine(rest)
@@ -386,6 +384,30 @@ func isTokenChar(c byte) bool {
 		return true
 	}
 	return c != 0 && strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// validTarget allows visible ASCII with every '%' starting a two-digit
+// hex escape: net/http refuses a target whose escapes do not decode (its
+// url.ParseRequestURI checks the path's), so such a request is delegated
+// and answered as net/http answers it (400).
+func validTarget(t []byte) bool {
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+		if c == '%' {
+			if i+2 >= len(t) || !isHex(t[i+1]) || !isHex(t[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // validHost allows what a Host header may hold (reg-name, IP literals,

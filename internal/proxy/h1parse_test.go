@@ -19,6 +19,9 @@ func TestScanHead(t *testing.T) {
 
 // Every request whose framing or meaning is not plain goes to net/http.
 func TestParseRequestHeadDelegates(t *testing.T) {
+	if err := parseRequestHead([]byte("GET /a%20b%2F?c=%41 HTTP/1.1\r\nHost: a\r\n\r\n"), new(reqHead)); err != nil {
+		t.Fatalf("valid escapes: %v", err)
+	}
 	ok := "GET /a?b=1 HTTP/1.1\r\nHost: example.com:80\r\nAccept: */*\r\n\r\n"
 	var r reqHead
 	if err := parseRequestHead([]byte(ok), &r); err != nil {
@@ -50,6 +53,10 @@ func TestParseRequestHeadDelegates(t *testing.T) {
 		"space in target":        "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
 		"lower-case version":     "GET / http/1.1\r\nHost: a\r\n\r\n",
 		"double space":           "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"lone percent":           "GET /% HTTP/1.1\r\nHost: a\r\n\r\n",
+		"short escape":           "GET /a%4 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"non-hex escape":         "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n",
+		"bad escape in query":    "GET /a?b=%g1 HTTP/1.1\r\nHost: a\r\n\r\n",
 	}
 	for name, head := range delegated {
 		if err := parseRequestHead([]byte(head), &r); err != errDelegate {

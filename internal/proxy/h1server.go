@@ -57,6 +57,7 @@ const (
 type fastConn struct {
 	l    *listener
 	c    net.Conn
+	tc   timedConn // c with the route's body read and write timeouts; br and bw use it
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	ip   string // client address for X-Forwarded-For
@@ -92,8 +93,11 @@ var fastConnPool = sync.Pool{New: func() any {
 func (l *listener) serveFast(c net.Conn) {
 	fc := fastConnPool.Get().(*fastConn)
 	fc.l, fc.c = l, c
-	fc.br.Reset(c)
-	fc.bw.Reset(c)
+	fc.tc.Conn = c
+	fc.tc.readTimeout.Store(0)
+	fc.tc.writeTimeout.Store(int64(l.state.Load().write))
+	fc.br.Reset(&fc.tc)
+	fc.bw.Reset(&fc.tc)
 	fc.ip = ""
 	if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
 		fc.ip = host
@@ -113,7 +117,7 @@ func (l *listener) serveFast(c net.Conn) {
 		return // net/http owns c and fc.br now
 	}
 	c.Close()
-	fc.l, fc.c = nil, nil
+	fc.l, fc.c, fc.tc.Conn = nil, nil, nil
 	fc.br.Reset(nil)
 	fc.bw.Reset(nil)
 	fastConnPool.Put(fc)
@@ -171,7 +175,7 @@ func (fc *fastConn) serve() bool {
 
 // delegate hands the connection, unread bytes included, to net/http.
 func (fc *fastConn) delegate() bool {
-	pc := &prefixConn{Conn: fc.c, br: fc.br}
+	pc := &prefixConn{Conn: &fc.tc, br: fc.br}
 	select {
 	case fc.l.conns <- pc:
 		return true

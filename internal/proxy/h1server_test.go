@@ -105,6 +105,7 @@ func TestFastPathDelegatesToNetHTTP(t *testing.T) {
 		"bad CL":      "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
 		"bad header":  "GET / HTTP/1.1\r\nHost: x\r\nX A: 1\r\n\r\n",
 		"bad version": "GET / HTTP/9.1\r\nHost: x\r\n\r\n",
+		"bad escape":  "GET /% HTTP/1.1\r\nHost: x\r\n\r\n",
 	} {
 		before := b.hits.Load()
 		c := dialRaw(t, addr)

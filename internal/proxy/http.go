@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/http/httputil"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -79,12 +81,19 @@ func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerS
 	if isUpgrade(r) {
 		return l.forwardUpgrade(w, r, st, rt)
 	}
+	ctx := r.Context()
+	tc := timedConnOf(ctx)
+	if tc != nil {
+		tc.writeTimeout.Store(int64(rt.timeouts.write))
+	}
 	var body io.Reader
+	var cb *clientBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = r.Body
+		cb = newClientBody(r.Body, tc, rt.timeouts.readBody)
+		defer cb.done()
+		body = cb
 	}
 	replayable := body == nil && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions)
-	ctx := r.Context()
 
 	var a attempts
 	var deadline time.Time
@@ -115,6 +124,9 @@ func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerS
 					notFound(w, r.Host)
 					return http.StatusNotFound
 				}
+				if tc != nil {
+					tc.writeTimeout.Store(int64(rt.timeouts.write))
+				}
 			}
 			a.tried = 0
 			continue
@@ -137,15 +149,29 @@ func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerS
 			continue
 		}
 		stop := context.AfterFunc(ctx, bc.abort)
-		resp, err := bc.roundTrip(r, body)
+		resp, err := bc.roundTrip(r, body, rt.timeouts.responseHeader)
+		if cb != nil {
+			cb.done()
+		}
 		if err != nil {
 			stop()
 			bc.close()
 			b.release()
+			if cb != nil && cb.err != nil {
+				// Checked first: a failed read of the body cancels ctx.
+				return clientBodyFailed(w, cb.err)
+			}
 			if ctx.Err() != nil {
 				return 499
 			}
 			lastErr = err
+			if isTimeout(err) && isNoResponse(err) {
+				// Sent, and no answer within the response header timeout:
+				// not retried (it would double the wait).
+				b.failures.Add(1)
+				http.Error(w, "gateway timeout: "+rt.cfg.Service+": no response from backend", http.StatusGatewayTimeout)
+				return http.StatusGatewayTimeout
+			}
 			if !isNoResponse(err) || !replayable {
 				b.failures.Add(1)
 				return badGateway(w, rt, err)
@@ -153,6 +179,9 @@ func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerS
 			a.noAnswer(b, idx, reused)
 			l.retried(rt, b, err)
 			continue
+		}
+		if ctx.Err() != nil {
+			bc.abort() // the client left as roundTrip cleared the deadline
 		}
 		return copyResponse(w, resp, bc, stop)
 	}
@@ -163,6 +192,23 @@ func (l *listener) retried(rt *route, b *backend, err error) {
 		rt.m.retries.Inc()
 	}
 	l.p.log.Debug("proxy: backend failed, retrying", "service", rt.cfg.Service, "backend", b.id, "err", err)
+}
+
+// clientBodyFailed answers a request whose body the client failed to
+// send: 408 when it stalled past the body read timeout, 400 when it was
+// malformed (bad chunked framing), nothing when the client left. The
+// backend is not to blame; the connection closes (the stream is unframed).
+func clientBodyFailed(w http.ResponseWriter, err error) int {
+	w.Header().Set("Connection", "close")
+	switch {
+	case isTimeout(err):
+		http.Error(w, "request body timeout", http.StatusRequestTimeout)
+		return http.StatusRequestTimeout
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET):
+		return 499 // the client left
+	}
+	http.Error(w, "bad request body", http.StatusBadRequest)
+	return http.StatusBadRequest
 }
 
 func badGateway(w http.ResponseWriter, rt *route, err error) int {
@@ -318,7 +364,11 @@ func (l *listener) forwardUpgrade(w http.ResponseWriter, r *http.Request, st *li
 			code = resp.StatusCode
 			return nil
 		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				code = 499 // the client left: not the backend's failure
+				return
+			}
 			b.markFailed()
 			code = http.StatusBadGateway
 			http.Error(w, "bad gateway: "+rt.cfg.Service, http.StatusBadGateway)

@@ -68,6 +68,11 @@ func newListener(p *Proxy, ln net.Listener, st *listenerState) *listener {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+		// The handler finds the client connection here to set the
+		// route's timeouts on it (timeouts.go).
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
 	}
 	return l
 }
@@ -119,7 +124,9 @@ func (l *listener) acceptLoop() {
 			go func() { defer l.fastWG.Done(); l.serveFast(c) }()
 			continue
 		}
-		c = tls.Server(c, l.tlsConf) // the handshake runs in the server's connection goroutine
+		tc := &timedConn{Conn: c}
+		tc.writeTimeout.Store(int64(st.write))
+		c = tls.Server(tc, l.tlsConf) // the handshake runs in the server's connection goroutine
 		select {
 		case l.conns <- c:
 		case <-l.closed:

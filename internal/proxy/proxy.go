@@ -250,6 +250,7 @@ func (p *Proxy) buildState(lc Listener, cert *tls.Certificate) *listenerState {
 			cfg:          rc,
 			leastConn:    rc.Balance == LeastConn,
 			drainTimeout: drainTimeout(rc),
+			timeouts:     resolveTimeouts(rc.Timeouts),
 			m:            p.m.service(rc.Service),
 		}
 		for _, bc := range rc.Backends {
@@ -260,6 +261,7 @@ func (p *Proxy) buildState(lc Listener, cert *tls.Certificate) *listenerState {
 			}
 		}
 		st.routes = append(st.routes, r)
+		st.write = max(st.write, r.timeouts.write)
 		if len(rc.Hosts) == 0 {
 			st.def = r
 			continue

@@ -13,13 +13,24 @@ const defaultDrainTimeout = 30 * time.Second
 // locks. changed is closed when the snapshot is replaced, which wakes
 // requests waiting for a Ready backend.
 type listenerState struct {
-	addr    string
-	mode    string
-	cert    *tls.Certificate // nil: plain
-	routes  []*route
+	addr   string
+	mode   string
+	cert   *tls.Certificate // nil: plain
+	routes []*route
+	// write is the longest write timeout of the routes: answers sent
+	// before a route is known (404) use it.
+	write   time.Duration
 	byHost  map[string]*route
 	def     *route // the route with no Hosts, if any
 	changed chan struct{}
+}
+
+// timeouts are a route's Timeouts with the defaults filled in.
+type timeouts struct{ readBody, responseHeader, write time.Duration }
+
+func resolveTimeouts(t Timeouts) timeouts {
+	t = t.withDefaults()
+	return timeouts{time.Duration(t.ReadBody), time.Duration(t.ResponseHeader), time.Duration(t.Write)}
 }
 
 // route resolves the Host header to a route; nil when none matches.
@@ -38,6 +49,7 @@ type route struct {
 	cfg          Route
 	leastConn    bool
 	drainTimeout time.Duration
+	timeouts     timeouts
 	all          []*backend // in config order, for Status
 	ready        []*backend
 	rr           atomic.Uint64

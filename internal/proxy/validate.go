@@ -91,6 +91,14 @@ func (r Route) validate() error {
 	if r.DrainTimeout < 0 {
 		return fmt.Errorf("drainTimeout %s is negative", time.Duration(r.DrainTimeout))
 	}
+	for _, f := range []struct {
+		name string
+		d    Duration
+	}{{"timeouts.readBody", r.Timeouts.ReadBody}, {"timeouts.responseHeader", r.Timeouts.ResponseHeader}, {"timeouts.write", r.Timeouts.Write}} {
+		if f.d < 0 {
+			return fmt.Errorf("%s %s is negative", f.name, time.Duration(f.d))
+		}
+	}
 	ids := map[string]bool{}
 	for k, b := range r.Backends {
 		if b.ID == "" {

@@ -32,6 +32,9 @@ func TestValidate(t *testing.T) {
 		{"backend no host", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", Backends: []Backend{{ID: "a", Addr: ":80"}}}}}}}, "host is empty"},
 		{"backend port 0", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", Backends: []Backend{{ID: "a", Addr: "10.0.0.2:0"}}}}}}}, "port 0"},
 		{"negative drain", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", DrainTimeout: -1}}}}}, "negative"},
+		{"negative body timeout", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", Timeouts: Timeouts{ReadBody: -1}}}}}}, "routes[0] (s/web): timeouts.readBody -1ns is negative"},
+		{"negative header timeout", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", Timeouts: Timeouts{ResponseHeader: -1}}}}}}, "timeouts.responseHeader -1ns is negative"},
+		{"negative write timeout", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", Timeouts: Timeouts{Write: -1}}}}}}, "timeouts.write -1ns is negative"},
 		{"dup host", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{
 			{Service: "s/api", Hosts: []string{"api.example.com"}},
 			{Service: "s/web", Hosts: []string{"API.example.com:80"}}}}}}, "s/api and s/web"},

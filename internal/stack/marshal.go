@@ -140,3 +140,24 @@ func (p *Proxy) UnmarshalJSON(b []byte) error {
 	p.DrainTimeout = time.Duration(w.DrainTimeout)
 	return nil
 }
+
+type proxyTimeoutsWire struct {
+	ReadBody       jsonDuration `json:"read_body,omitempty"`
+	ResponseHeader jsonDuration `json:"response_header,omitempty"`
+	Write          jsonDuration `json:"write,omitempty"`
+}
+
+// MarshalJSON writes the timeouts as x-berth-proxy spells them.
+func (t ProxyTimeouts) MarshalJSON() ([]byte, error) {
+	return json.Marshal(proxyTimeoutsWire{jsonDuration(t.ReadBody), jsonDuration(t.ResponseHeader), jsonDuration(t.Write)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *ProxyTimeouts) UnmarshalJSON(b []byte) error {
+	var w proxyTimeoutsWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*t = ProxyTimeouts{time.Duration(w.ReadBody), time.Duration(w.ResponseHeader), time.Duration(w.Write)}
+	return nil
+}

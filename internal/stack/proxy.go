@@ -17,12 +17,58 @@ const extProxy = "x-berth-proxy"
 // (unless protocol: tcp) — which adds Host routing, retries of requests a
 // failed replica never answered, TLS termination and per-request metrics.
 type Proxy struct {
-	Protocol     string        `json:"protocol"`                // http (default) or tcp
-	Hosts        []string      `json:"hosts,omitempty"`         // route by Host on a shared port
-	Balance      string        `json:"balance,omitempty"`       // round_robin (default) or least_conn
-	DrainTimeout time.Duration `json:"drain_timeout,omitempty"` // default 30 s
-	TLSCert      string        `json:"tls_cert,omitempty"`      // absolute
-	TLSKey       string        `json:"tls_key,omitempty"`       // absolute
+	Protocol     string         `json:"protocol"`                // http (default) or tcp
+	Hosts        []string       `json:"hosts,omitempty"`         // route by Host on a shared port
+	Balance      string         `json:"balance,omitempty"`       // round_robin (default) or least_conn
+	DrainTimeout time.Duration  `json:"drain_timeout,omitempty"` // default 30 s
+	TLSCert      string         `json:"tls_cert,omitempty"`      // absolute
+	TLSKey       string         `json:"tls_key,omitempty"`       // absolute
+	Timeouts     *ProxyTimeouts `json:"timeouts,omitempty"`      // nil: the proxy's defaults
+}
+
+// ProxyTimeouts bound the phases of an HTTP request (x-berth-proxy
+// timeouts); zero fields take the proxy's defaults (60 s each).
+type ProxyTimeouts struct {
+	ReadBody       time.Duration // wait for the client's next request body bytes
+	ResponseHeader time.Duration // wait for the backend's response head
+	Write          time.Duration // wait for the client to take the next answer bytes
+}
+
+// proxyFields lists x-berth-proxy's fields for error messages.
+const proxyFields = "protocol, hosts, balance, drain_timeout, timeouts, tls"
+
+// parseTimeouts reads x-berth-proxy timeouts: {read_body, response_header, write}.
+func parseTimeouts(v any) (*ProxyTimeouts, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("timeouts: want a mapping (read_body, response_header, write)")
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	t := &ProxyTimeouts{}
+	for _, k := range keys {
+		var dst *time.Duration
+		switch k {
+		case "read_body":
+			dst = &t.ReadBody
+		case "response_header":
+			dst = &t.ResponseHeader
+		case "write":
+			dst = &t.Write
+		default:
+			return nil, fmt.Errorf("timeouts: unknown field %q (read_body, response_header, write)", k)
+		}
+		s, _ := m[k].(string)
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("timeouts.%s %v: want a positive duration like 60s", k, m[k])
+		}
+		*dst = d
+	}
+	return t, nil
 }
 
 // parseProxy reads a service's x-berth-proxy value (as compose-go decoded
@@ -33,7 +79,7 @@ func parseProxy(v any, dir string) (*Proxy, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("want a mapping (protocol, hosts, balance, drain_timeout, tls)")
+		return nil, fmt.Errorf("want a mapping (%s)", proxyFields)
 	}
 	p := &Proxy{Protocol: "http"}
 	keys := make([]string, 0, len(m))
@@ -76,6 +122,12 @@ func parseProxy(v any, dir string) (*Proxy, error) {
 				return nil, fmt.Errorf("drain_timeout %v: want a positive duration like 30s", val)
 			}
 			p.DrainTimeout = d
+		case "timeouts":
+			t, err := parseTimeouts(val)
+			if err != nil {
+				return nil, err
+			}
+			p.Timeouts = t
 		case "tls":
 			t, ok := val.(map[string]any)
 			if !ok {
@@ -88,11 +140,11 @@ func parseProxy(v any, dir string) (*Proxy, error) {
 			}
 			p.TLSCert, p.TLSKey = absIn(dir, cert), absIn(dir, key)
 		default:
-			return nil, fmt.Errorf("unknown field %q (protocol, hosts, balance, drain_timeout, tls)", k)
+			return nil, fmt.Errorf("unknown field %q (%s)", k, proxyFields)
 		}
 	}
-	if p.Protocol == "tcp" && (len(p.Hosts) > 0 || p.TLSCert != "") {
-		return nil, fmt.Errorf("hosts and tls need protocol http")
+	if p.Protocol == "tcp" && (len(p.Hosts) > 0 || p.TLSCert != "" || p.Timeouts != nil) {
+		return nil, fmt.Errorf("hosts, timeouts and tls need protocol http")
 	}
 	return p, nil
 }

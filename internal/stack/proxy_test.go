@@ -14,7 +14,7 @@ func TestBerthProxyExtension(t *testing.T) {
   web:
     image: x
     ports: ["127.0.0.1:8080:80"]
-    x-berth-proxy: {hosts: [Shop.Example], balance: least_conn, drain_timeout: 5s, tls: {cert: c.pem, key: k.pem}}
+    x-berth-proxy: {hosts: [Shop.Example], balance: least_conn, drain_timeout: 5s, timeouts: {read_body: 10s, response_header: 2m, write: 500ms}, tls: {cert: c.pem, key: k.pem}}
   tcp:
     image: x
     x-berth-proxy: {protocol: tcp}
@@ -25,12 +25,34 @@ func TestBerthProxyExtension(t *testing.T) {
 		p.TLSCert != filepath.Join(dir, "c.pem") || p.TLSKey != filepath.Join(dir, "k.pem") {
 		t.Fatalf("proxy %+v", p)
 	}
+	if to := p.Timeouts; to == nil || *to != (ProxyTimeouts{ReadBody: 10 * time.Second, ResponseHeader: 2 * time.Minute, Write: 500 * time.Millisecond}) {
+		t.Fatalf("timeouts %+v", p.Timeouts)
+	}
 	if p := st.Service("tcp").Proxy; p == nil || p.Protocol != "tcp" {
 		t.Fatalf("tcp proxy %+v", p)
 	}
 	raw, err := json.Marshal(st.Service("web"))
-	if err != nil || !strings.Contains(string(raw), `"drain_timeout":"5s"`) {
+	if err != nil || !strings.Contains(string(raw), `"drain_timeout":"5s"`) || !strings.Contains(string(raw), `"timeouts":{"read_body":"10s","response_header":"2m0s","write":"500ms"}`) {
 		t.Fatalf("marshal: %s %v", raw, err)
+	}
+	var back Service
+	if err := json.Unmarshal(raw, &back); err != nil || back.Proxy == nil || back.Proxy.Timeouts == nil || *back.Proxy.Timeouts != *p.Timeouts {
+		t.Fatalf("unmarshal %s: %+v %v", raw, back.Proxy, err)
+	}
+	// Bad timeouts are named with their value.
+	for bad, want := range map[string]string{
+		"{timeouts: {read_body: soon}}":          "timeouts.read_body soon: want a positive duration",
+		"{timeouts: {write: -1s}}":               "timeouts.write -1s: want a positive duration",
+		"{timeouts: {response_header: 0s}}":      "timeouts.response_header 0s",
+		"{timeouts: {idle: 1s}}":                 `timeouts: unknown field "idle"`,
+		"{timeouts: 5s}":                         "timeouts: want a mapping",
+		"{protocol: tcp, timeouts: {write: 1s}}": "timeouts and tls need protocol http",
+	} {
+		dir := write(t, map[string]string{"berth.yaml": "services:\n  web:\n    image: x\n    x-berth-proxy: " + bad + "\n"})
+		_, _, err := Load(context.Background(), LoadOptions{Files: []string{filepath.Join(dir, "berth.yaml")}})
+		if err == nil || !strings.Contains(err.Error(), "services.web.x-berth-proxy") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", bad, err, want)
+		}
 	}
 	for _, bad := range []string{"{protocol: udp}", "{hosts: [a/b]}", "{balance: random}", "{drain_timeout: soon}", "{tls: {cert: a}}", "{bogus: 1}", "{protocol: tcp, hosts: [a]}"} {
 		dir := write(t, map[string]string{"berth.yaml": "services:\n  web:\n    image: x\n    x-berth-proxy: " + bad + "\n"})
