@@ -57,6 +57,7 @@ FUZZ_TARGETS := \
 	internal/spec:FuzzLoad \
 	internal/spec:FuzzInterpolate \
 	internal/spec:FuzzParseDockerfile \
+	internal/build/goflags:FuzzValidateLdflags \
 	internal/stack:FuzzLoad \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead

@@ -26,11 +26,15 @@ type specFlags struct {
 	file       string
 	set        []string
 	dockerfile string // build only: import a Dockerfile instead of berth.yaml
+	// root widens what the file may read (--context DIR); "" = the
+	// file's directory.
+	root string
 }
 
 func (f *specFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.file, "file", "f", "berth.yaml", "berth.yaml to read")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE (repeatable; overrides vars: and the environment)")
+	cmd.Flags().StringVar(&f.root, "context", "", "the directory the file may read from, and its build context unless it sets context: (default: the file's directory; the file's context:, sources, base images and keyrings must stay inside it)")
 }
 
 // parseSet reads --set KEY=VALUE flags.
@@ -52,26 +56,33 @@ func (f *specFlags) load() (*spec.File, error) {
 		return nil, err
 	}
 	if f.dockerfile != "" {
-		return dockerfileAsSpec(f.dockerfile, set)
+		return dockerfileAsSpec(f.dockerfile, f.root, set)
 	}
-	return spec.Load(f.file, spec.LoadOptions{Set: set})
+	return spec.Load(f.file, spec.LoadOptions{Set: set, Root: f.root})
 }
 
 // dockerfileAsSpec imports a Dockerfile (its ARGs set by --set) as a file
-// with one image named after the Dockerfile's directory; its directory is
-// the build context, as with `docker build DIR`.
-func dockerfileAsSpec(path string, args map[string]string) (*spec.File, error) {
+// with one image named "image"; the build context is root (--context), else
+// the Dockerfile's directory, as with `docker build -f FILE DIR`.
+func dockerfileAsSpec(path, root string, args map[string]string) (*spec.File, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	img, err := spec.ParseDockerfile(abs, args)
+	dir := filepath.Dir(abs)
+	if root == "" {
+		root = dir
+	}
+	ctxDir, err := spec.RealRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("build context %s: %w", root, err)
+	}
+	img, err := spec.ParseDockerfileContext(abs, ctxDir, args)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(abs)
 	img.Name = "image"
-	return &spec.File{Path: abs, Dir: dir, Context: dir, Vars: args,
+	return &spec.File{Path: abs, Dir: dir, Context: ctxDir, Root: ctxDir, Vars: args,
 		Images: map[string]*spec.Image{img.Name: img}, ImageOrder: []string{img.Name}}, nil
 }
 
@@ -261,11 +272,21 @@ func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []s
 	pushLog := build.OpenPushLog(b.CacheDir)
 	wopts := b.RefOptions
 	wopts.MountFrom = pushLog.MountFrom
-	for _, name := range names {
+	// Every image is built before any is written: a refused or failing
+	// image leaves the output (and the lock) as they were.
+	built := make([]*build.Result, len(names))
+	for i, name := range names {
 		r, err := b.Build(ctx, name, variant)
 		if err != nil {
 			return err
 		}
+		if _, err := out.destination(name, len(names) > 1); err != nil {
+			return err
+		}
+		built[i] = r
+	}
+	for i, name := range names {
+		r := built[i]
 		dest, err := out.destination(name, len(names) > 1)
 		if err != nil {
 			return err

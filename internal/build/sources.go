@@ -43,7 +43,7 @@ func (b *Builder) sourceFor(img *spec.Image, variant string, l spec.Layer, plat 
 		if l.Go.Dir != "" && l.Go.Dir != "." {
 			dir = filepath.Join(ctxDir, l.Go.Dir)
 		}
-		return source.NewGo(source.GoOptions{Dir: dir, Package: l.Go.Package, Output: l.Go.Output, Ldflags: l.Go.Ldflags,
+		return source.NewGo(source.GoOptions{Context: ctxDir, Dir: dir, Package: l.Go.Package, Output: l.Go.Output, Ldflags: l.Go.Ldflags,
 			Tags: l.Go.Tags, GOOS: plat.OS, GOARCH: plat.Architecture, StatCache: statCache})
 	case "accounts":
 		var o source.UsersOptions
@@ -74,12 +74,15 @@ func (b *Builder) sourceFor(img *spec.Image, variant string, l spec.Layer, plat 
 }
 
 // readIgnore reads .berthignore, or else .dockerignore, from the context.
+// The file must be a regular file of the context: a symlink to a host file
+// would have its lines echoed in pattern errors.
 func readIgnore(dir string) ([]string, error) {
 	for _, name := range []string{".berthignore", ".dockerignore"} {
-		f, err := os.Open(filepath.Join(dir, name))
-		if errors.Is(err, fs.ErrNotExist) {
+		p := filepath.Join(dir, name)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
+		f, err := source.OpenInContext(dir, name)
 		if err != nil {
 			return nil, err
 		}

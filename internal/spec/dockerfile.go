@@ -23,16 +23,29 @@ import (
 // defaults. The result has no Name; sources are relative to the Dockerfile's
 // directory, which is taken as the build context.
 func ParseDockerfile(path string, buildArgs map[string]string) (*Image, error) {
+	return ParseDockerfileContext(path, "", buildArgs)
+}
+
+// ParseDockerfileContext is ParseDockerfile with the build context named
+// (as `docker build -f FILE DIR` does); "" means the Dockerfile's directory.
+func ParseDockerfileContext(path, context string, buildArgs map[string]string) (*Image, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseDockerfileBytes(path, data, buildArgs)
+	return parseDockerfile(path, data, buildArgs, context)
 }
 
 // ParseDockerfileBytes is ParseDockerfile for content in memory; path names
 // the file in messages and locates the context for ADD archive detection.
 func ParseDockerfileBytes(path string, data []byte, buildArgs map[string]string) (*Image, error) {
+	return parseDockerfile(path, data, buildArgs, "")
+}
+
+func parseDockerfile(path string, data []byte, buildArgs map[string]string, context string) (*Image, error) {
+	if context == "" {
+		context = filepath.Dir(path)
+	}
 	insts, escape, err := lexDockerfile(string(data))
 	if err != nil {
 		line, msg, _ := strings.Cut(err.Error(), ": ")
@@ -41,7 +54,7 @@ func ParseDockerfileBytes(path string, data []byte, buildArgs map[string]string)
 	}
 	p := &dfParser{
 		file:      path,
-		dir:       filepath.Dir(path),
+		dir:       context,
 		buildArgs: buildArgs,
 		args:      map[string]string{},
 		global:    map[string]string{},
@@ -579,16 +592,16 @@ func (p *dfParser) copy(cmd, rest string) {
 		if !ok {
 			continue
 		}
-		if cmd == "ADD" && !p.addSourceOK(src) {
-			continue
-		}
 		// In a Dockerfile, "/x" names x at the root of the context.
 		c, err := cleanSource(strings.TrimLeft(src, "/"))
 		if src == "/" || strings.Trim(src, "/") == "" {
 			c, err = ".", nil
 		}
-		if err != nil {
+		if err != nil && !isRemote(src) {
 			p.errf("%s source %q is outside the build context", cmd, src)
+			continue
+		}
+		if cmd == "ADD" && !p.addSourceOK(src, c) {
 			continue
 		}
 		lay.Files = append(lay.Files, FileItem{Src: c, Dest: dest, Mode: cloneMode(mode), Owner: owner})
@@ -616,13 +629,12 @@ var archiveExts = []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz
 // addSourceOK refuses what ADD would fetch or unpack: remote sources, and
 // local archives, which Docker extracts but berth copies verbatim (a tar
 // layer is the explicit way to unpack one).
-func (p *dfParser) addSourceOK(src string) bool {
+// src is as written, clean the checked path relative to the context.
+func (p *dfParser) addSourceOK(src, clean string) bool {
 	lower := strings.ToLower(src)
-	for _, pre := range []string{"http://", "https://", "git@", "git://", "ssh://"} {
-		if strings.HasPrefix(lower, pre) {
-			p.errf("ADD %s: remote sources are not supported: download the file into the context (pinning its checksum) and copy it with a `files` layer", src)
-			return false
-		}
+	if isRemote(src) {
+		p.errf("ADD %s: remote sources are not supported: download the file into the context (pinning its checksum) and copy it with a `files` layer", src)
+		return false
 	}
 	archive := false
 	for _, ext := range archiveExts {
@@ -631,7 +643,7 @@ func (p *dfParser) addSourceOK(src string) bool {
 		}
 	}
 	if !archive {
-		archive = sniffArchive(filepath.Join(p.dir, filepath.FromSlash(strings.TrimLeft(src, "/"))))
+		archive = p.sniffArchive(clean)
 	}
 	if archive {
 		p.errf("ADD %s: ADD would extract this archive, which berth does not do implicitly: use a layer with tar: {src: %s} to unpack it, or COPY to copy the file as is", src, strings.TrimLeft(src, "/"))
@@ -640,11 +652,31 @@ func (p *dfParser) addSourceOK(src string) bool {
 	return true
 }
 
-// sniffArchive reports whether the file starts like a tar or a compressed
-// stream (which Docker's ADD would try to extract). Missing files are not
-// archives: the files source reports them at build time.
-func sniffArchive(path string) bool {
-	f, err := os.Open(path)
+// isRemote reports whether an ADD source names something to fetch.
+func isRemote(src string) bool {
+	lower := strings.ToLower(src)
+	for _, pre := range []string{"http://", "https://", "git@", "git://", "ssh://"} {
+		if strings.HasPrefix(lower, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// sniffArchive reports whether the context file rel starts like a tar or a
+// compressed stream (which Docker's ADD would try to extract). Missing files
+// are not archives: the files source reports them at build time. Only a file
+// that resolves inside the context is opened.
+func (p *dfParser) sniffArchive(rel string) bool {
+	root, err := realPath(filepath.Clean(p.dir))
+	if err != nil {
+		return false
+	}
+	real, ok, err := insideRoot(root, filepath.Join(p.dir, filepath.FromSlash(rel)))
+	if err != nil || !ok {
+		return false
+	}
+	f, err := os.Open(real)
 	if err != nil {
 		return false
 	}

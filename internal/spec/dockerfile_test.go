@@ -352,3 +352,28 @@ func FuzzParseDockerfile(f *testing.F) {
 		}
 	})
 }
+
+// TestDockerfileAddDoesNotReadOutside: ADD's archive sniffing opened the
+// source before checking it stays in the context, so ../file or a symlink
+// to a host file was read (its first bytes decided the error message).
+func TestDockerfileAddDoesNotReadOutside(t *testing.T) {
+	root := t.TempDir()
+	ctxDir := filepath.Join(root, "ctx")
+	os.Mkdir(ctxDir, 0o755)
+	os.WriteFile(filepath.Join(root, "secret"), []byte{0x1f, 0x8b, 8, 0}, 0o600)
+	os.Symlink(filepath.Join(root, "secret"), filepath.Join(ctxDir, "link"))
+	df := filepath.Join(ctxDir, "Dockerfile")
+
+	os.WriteFile(df, []byte("FROM scratch\nADD ../secret /x\n"), 0o644)
+	_, err := ParseDockerfile(df, nil)
+	if err == nil || !strings.Contains(err.Error(), "Dockerfile:2") || !strings.Contains(err.Error(), `ADD source "../secret" is outside the build context`) {
+		t.Fatalf("ADD ../secret: err = %v", err)
+	}
+
+	os.WriteFile(df, []byte("FROM scratch\nADD link /x\n"), 0o644)
+	if _, err := ParseDockerfile(df, nil); err != nil {
+		// Resolving the link is the files source's job at build time,
+		// which refuses it; the parser must not have opened it.
+		t.Fatalf("ADD link: the parser read the symlink's target: %v", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/berth-dev/berth/internal/build/goflags"
 )
 
 var (
@@ -147,7 +149,11 @@ func (l *loader) resolveFroms(nodes map[string]imageNodes) {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(l.f.Dir, p)
 			}
-			img.From, img.FromKind = prefix+filepath.Clean(p), kind
+			p = filepath.Clean(p)
+			if !l.fromPathInside(fn, fpath, s, p) {
+				continue
+			}
+			img.From, img.FromKind = prefix+p, kind
 		default:
 			img.FromKind = FromRegistry
 			if _, err := name.ParseReference(s); err != nil {
@@ -204,6 +210,31 @@ func (l *loader) resolveFroms(nodes map[string]imageNodes) {
 			d.errf(nodes[nm].platform, join(join("images", nm), "platform"), "%s differs from %s, the platform of image %q it is built from", img.Platform, parent, img.From)
 		}
 	}
+}
+
+// fromPathInside checks that an oci-layout:DIR[:TAG|@DIGEST] or
+// docker-archive:FILE[:REPO:TAG] base stays inside the root. Where the path
+// ends is only decided when the image is loaded (by what exists), so every
+// prefix ending before a ':' or '@' is checked, and the whole.
+func (l *loader) fromPathInside(n *yaml.Node, field, written, p string) bool {
+	cands := []string{p}
+	for i := 1; i < len(p); i++ {
+		if p[i] == ':' || p[i] == '@' {
+			cands = append(cands, p[:i])
+		}
+	}
+	for _, c := range cands {
+		real, ok, err := insideRoot(l.f.Root, filepath.Clean(c))
+		if err != nil {
+			l.d.errf(n, field, "%q: %v", written, err)
+			return false
+		}
+		if !ok {
+			l.d.errf(n, field, "%q: %s resolves to %s, outside %s; %s", written, c, real, l.rootName(), widenHint)
+			return false
+		}
+	}
+	return true
 }
 
 // layers decodes a layers: list. names holds the layer names already used in
@@ -429,8 +460,8 @@ func (l *loader) goBuild(n *yaml.Node, path string) *GoBuild {
 	if p := fs["package"]; p == nil {
 		d.errf(n, path, "missing field \"package\" (the main package, e.g. ./cmd/web)")
 	} else if s, ok := d.str(p, join(path, "package")); ok {
-		if strings.TrimSpace(s) == "" {
-			d.errf(p, join(path, "package"), "must not be empty")
+		if err := goflags.CheckPackage(s); err != nil {
+			d.errf(p, join(path, "package"), "%v", err)
 		}
 		g.Package = s
 	}
@@ -446,13 +477,18 @@ func (l *loader) goBuild(n *yaml.Node, path string) *GoBuild {
 		}
 	}
 	if p := fs["ldflags"]; p != nil {
-		g.Ldflags, _ = d.str(p, join(path, "ldflags"))
+		var ok bool
+		if g.Ldflags, ok = d.str(p, join(path, "ldflags")); ok {
+			if err := goflags.ValidateLdflags(g.Ldflags); err != nil {
+				d.errf(p, join(path, "ldflags"), "%v", err)
+			}
+		}
 	}
 	if p := fs["tags"]; p != nil {
 		tags, _ := d.strList(p, join(path, "tags"))
 		for i, t := range tags {
-			if t == "" || strings.ContainsAny(t, " ,\t") {
-				d.errf(itemNode(p, i), index(join(path, "tags"), i), "invalid build tag %q", t)
+			if err := goflags.CheckTag(t); err != nil {
+				d.errf(itemNode(p, i), index(join(path, "tags"), i), "%v", err)
 			}
 		}
 		g.Tags = tags

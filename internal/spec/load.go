@@ -23,6 +23,10 @@ type LoadOptions struct {
 	// LookupEnv reads the environment, which wins over vars: entries of the
 	// same name. Nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Root is the directory the file may read from (berth build --context
+	// DIR), and the context when the file has no context:. "" means the
+	// file's own directory. Nothing the file names may resolve outside it.
+	Root string
 }
 
 // topFields are berth.yaml's top-level keys.
@@ -52,12 +56,19 @@ func LoadBytes(path string, data []byte, o LoadOptions) (*File, error) {
 		}
 	}
 	f := &File{
-		Path:    abs,
-		Dir:     filepath.Dir(abs),
-		Vars:    map[string]string{},
-		Images:  map[string]*Image{},
-		Context: filepath.Dir(abs),
+		Path:   abs,
+		Dir:    filepath.Dir(abs),
+		Vars:   map[string]string{},
+		Images: map[string]*Image{},
 	}
+	if o.Root != "" {
+		if f.Root, err = RealRoot(o.Root); err != nil {
+			return nil, fmt.Errorf("--context %s: %w", o.Root, errors.Unwrap(err))
+		}
+	} else if f.Root, err = realPath(f.Dir); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	f.Context = f.Root
 	d := &decoder{file: path, budget: nodeBudget}
 	root, err := parseYAML(path, data)
 	if err != nil {
@@ -241,7 +252,48 @@ func (l *loader) context(n *yaml.Node) {
 		d.errf(n, "context", "%q is not a directory", s)
 		return
 	}
-	l.f.Context = dir
+	real, ok, err := insideRoot(l.f.Root, dir)
+	if err != nil {
+		d.errf(n, "context", "%q: %v", s, err)
+		return
+	}
+	if !ok {
+		d.errf(n, "context", "%q resolves to %s, outside %s; %s", s, real, l.rootName(), widenHint)
+		return
+	}
+	l.f.Context = real
+}
+
+// widenHint tells how a user who trusts the file lets it read elsewhere.
+const widenHint = "a berth.yaml reads only inside its directory unless `berth build --context DIR` names a wider one"
+
+// rootName describes the root for messages.
+func (l *loader) rootName() string {
+	if l.o.Root != "" {
+		return fmt.Sprintf("the --context directory %s", l.f.Root)
+	}
+	return fmt.Sprintf("the directory of %s (%s)", filepath.Base(l.f.Path), l.f.Root)
+}
+
+// hostPath resolves a path the file names on the build host (relative to
+// the file's directory) and refuses it outside the root. It reports the
+// problem on n and returns "" then.
+func (l *loader) hostPath(n *yaml.Node, field, s string) string {
+	p := s
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(l.f.Dir, p)
+	}
+	p = filepath.Clean(p)
+	real, ok, err := insideRoot(l.f.Root, p)
+	if err != nil {
+		l.d.errf(n, field, "%q: %v", s, err)
+		return ""
+	}
+	if !ok {
+		l.d.errf(n, field, "%q resolves to %s, outside %s; %s", s, real, l.rootName(), widenHint)
+		return ""
+	}
+	return p
 }
 
 var repoFields = []string{"name", "url", "suite", "components", "keyring"}
@@ -281,7 +333,7 @@ func (l *loader) repositories(n *yaml.Node) {
 		if fs["suite"] == nil {
 			d.errf(item, path, "missing field \"suite\" (e.g. bookworm)")
 		} else if s, ok := d.str(fs["suite"], join(path, "suite")); ok {
-			if s == "" || strings.ContainsAny(s, " \t") {
+			if s == "" || strings.ContainsAny(s, " \t") || hasDotDot(s) {
 				d.errf(fs["suite"], join(path, "suite"), "invalid suite %q", s)
 			}
 			r.Suite = s
@@ -292,7 +344,7 @@ func (l *loader) repositories(n *yaml.Node) {
 					d.errf(c, join(path, "components"), "must list at least one component (e.g. [main])")
 				}
 				for j, comp := range list {
-					if comp == "" || strings.ContainsAny(comp, " \t") {
+					if comp == "" || strings.ContainsAny(comp, " \t") || hasDotDot(comp) {
 						d.errf(itemNode(c, j), index(join(path, "components"), j), "invalid component %q", comp)
 					}
 				}
@@ -303,10 +355,8 @@ func (l *loader) repositories(n *yaml.Node) {
 			if s, ok := d.str(k, join(path, "keyring")); ok {
 				if s == "" {
 					d.errf(k, join(path, "keyring"), "must not be empty (omit it to skip signature verification)")
-				} else if filepath.IsAbs(s) {
-					r.Keyring = filepath.Clean(s)
 				} else {
-					r.Keyring = filepath.Join(l.f.Dir, s)
+					r.Keyring = l.keyring(k, join(path, "keyring"), s)
 				}
 			}
 		}
@@ -315,6 +365,45 @@ func (l *loader) repositories(n *yaml.Node) {
 		}
 		l.f.Repositories = append(l.f.Repositories, r)
 	}
+}
+
+// systemKeyrings are where Debian and apt keep public keyrings: a keyring
+// there is public data, so naming one reads nothing secret.
+var systemKeyrings = []string{"/usr/share/keyrings", "/etc/apt/trusted.gpg.d", "/etc/apt/keyrings"}
+
+// keyring resolves a keyring path: inside the root, or a system keyring.
+func (l *loader) keyring(n *yaml.Node, field, s string) string {
+	p := s
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(l.f.Dir, p)
+	}
+	p = filepath.Clean(p)
+	real, err := realPath(p)
+	if err != nil {
+		l.d.errf(n, field, "%q: %v", s, err)
+		return ""
+	}
+	if within(l.f.Root, real) {
+		return p
+	}
+	for _, dir := range systemKeyrings {
+		if within(dir, real) && real != dir {
+			return p
+		}
+	}
+	l.d.errf(n, field, "%q resolves to %s, outside %s and the system keyring directories (%s); %s", s, real, l.rootName(), strings.Join(systemKeyrings, ", "), widenHint)
+	return ""
+}
+
+// hasDotDot reports whether a slash path has a ".." element (a suite or
+// component climbing out of the repository's dists/).
+func hasDotDot(s string) bool {
+	for _, el := range strings.Split(s, "/") {
+		if el == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func checkRepoURL(s string) error {

@@ -96,7 +96,7 @@ images:
   layout:
     from: oci-layout:out/base
   archive:
-    from: docker-archive:/tmp/base.tar
+    from: docker-archive:base.tar
 `, LoadOptions{})
 
 	if want := []string{"base", "app", "remote", "layout", "archive"}; !slices.Equal(f.ImageOrder, want) {
@@ -124,7 +124,7 @@ images:
 	if l := f.Images["layout"]; l.FromKind != FromOCILayout || l.From != "oci-layout:"+filepath.Join(f.Dir, "out/base") {
 		t.Errorf("layout: %v %q", l.FromKind, l.From)
 	}
-	if a := f.Images["archive"]; a.FromKind != FromDockerArchive || a.From != "docker-archive:/tmp/base.tar" {
+	if a := f.Images["archive"]; a.FromKind != FromDockerArchive || a.From != "docker-archive:"+filepath.Join(f.Dir, "base.tar") {
 		t.Errorf("archive: %v %q", a.FromKind, a.From)
 	}
 
@@ -363,9 +363,9 @@ func TestContext(t *testing.T) {
 func TestKeyringResolved(t *testing.T) {
 	f := mustLoad(t, `repositories:
   - {name: r, url: "file:///srv/debian", suite: s, keyring: keys/k.gpg}
-  - {name: q, url: "file:///srv/debian", suite: s, keyring: /etc/k.gpg}
+  - {name: q, url: "file:///srv/debian", suite: s, keyring: /usr/share/keyrings/k.gpg}
 `, LoadOptions{})
-	if f.Repositories[0].Keyring != filepath.Join(f.Dir, "keys/k.gpg") || f.Repositories[1].Keyring != "/etc/k.gpg" {
+	if f.Repositories[0].Keyring != filepath.Join(f.Dir, "keys/k.gpg") || f.Repositories[1].Keyring != "/usr/share/keyrings/k.gpg" {
 		t.Errorf("keyrings: %+v", f.Repositories)
 	}
 }

@@ -15,7 +15,11 @@ import (
 type File struct {
 	Path    string // absolute path of the file
 	Dir     string // its directory (absolute)
-	Context string // absolute directory that files/go/tar sources are relative to; default Dir
+	Context string // absolute directory (symlinks resolved) that files/go/tar sources are relative to; default Root
+	// Root is the directory the file may read from (symlinks resolved):
+	// Dir, or LoadOptions.Root (berth build --context). Context, from:
+	// oci-layout:/docker-archive: paths and keyrings lie inside it.
+	Root string
 
 	// Vars holds the final value of every vars: entry (after --set and
 	// environment precedence and interpolation) plus every --set KEY. It is

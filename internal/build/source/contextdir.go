@@ -63,6 +63,34 @@ func (c contextDir) resolve(src string) (real, rel string, err error) {
 	return real, filepath.ToSlash(clean), nil
 }
 
+// contains reports whether p (clean, absolute) is the context or below it.
+// The context "/" contains everything (the plain prefix check would build
+// "//" and match nothing).
 func (c contextDir) contains(p string) bool {
+	if c.real == string(filepath.Separator) {
+		return strings.HasPrefix(p, c.real)
+	}
 	return p == c.real || strings.HasPrefix(p, c.real+string(filepath.Separator))
+}
+
+// OpenInContext opens the regular file name (relative to the context dir)
+// after checking that it resolves inside the context.
+func OpenInContext(dir, name string) (*os.File, error) {
+	c, err := openContext(dir)
+	if err != nil {
+		return nil, err
+	}
+	real, _, err := c.resolve(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file", name)
+	}
+	return f, nil
 }

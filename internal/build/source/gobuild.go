@@ -16,11 +16,16 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/berth-dev/berth/internal/build/goflags"
 	"github.com/berth-dev/berth/internal/build/layer"
 )
 
 // GoOptions configures a Go binary layer.
 type GoOptions struct {
+	// Context is the build context: Dir, the package and every local
+	// file the build reads must resolve inside it (the standard library
+	// and module-cache dependencies excepted). "" means Dir.
+	Context string   `json:"-"`
 	Dir     string   // module directory (go build runs here)
 	Package string   // main package, relative to Dir ("./cmd/web")
 	Output  string   // image path of the binary ("/app/web")
@@ -54,11 +59,32 @@ func NewGo(o GoOptions) (*Go, error) {
 	if o.Dir == "" {
 		return nil, errors.New("go: dir is empty")
 	}
-	if o.Package == "" {
-		return nil, errors.New("go: package is empty")
+	if err := goflags.CheckPackage(o.Package); err != nil {
+		return nil, fmt.Errorf("go: %w", err)
 	}
-	if strings.HasPrefix(o.Package, "-") {
-		return nil, fmt.Errorf("go: package %q looks like a flag", o.Package)
+	if err := goflags.ValidateLdflags(o.Ldflags); err != nil {
+		return nil, fmt.Errorf("go: ldflags: %w", err)
+	}
+	if o.Context == "" {
+		o.Context = o.Dir
+	}
+	c, err := openContext(o.Context)
+	if err != nil {
+		return nil, fmt.Errorf("go: %w", err)
+	}
+	// Dir is written under the context as given (maybe through a
+	// symlink); resolve it from there against the real context.
+	rel, err := filepath.Rel(o.Context, o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("go: dir %s: %w", o.Dir, err)
+	}
+	if _, _, err := c.resolve(rel); err != nil {
+		return nil, fmt.Errorf("go: dir: %w", err)
+	}
+	if goflags.IsLocalPackage(o.Package) {
+		if _, _, err := c.resolve(filepath.Join(rel, goflags.LocalPackagePath(o.Package))); err != nil {
+			return nil, fmt.Errorf("go: package: %w", err)
+		}
 	}
 	out, err := layer.CleanPath(o.Output)
 	if err != nil {
@@ -78,8 +104,8 @@ func NewGo(o GoOptions) (*Go, error) {
 		o.GOARCH = runtime.GOARCH
 	}
 	for _, tag := range o.Tags {
-		if tag == "" || strings.ContainsAny(tag, ", \t") {
-			return nil, fmt.Errorf("go: build tag %q: must be a single word", tag)
+		if err := goflags.CheckTag(tag); err != nil {
+			return nil, fmt.Errorf("go: %w", err)
 		}
 	}
 	for _, kv := range o.Env {
@@ -176,6 +202,10 @@ func (g *Go) run(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	// Before anything is compiled: every local input inside the context.
+	if err := g.checkInputs(ctx); err != nil {
+		return nil, err
+	}
 	out := filepath.Join(tmp, "bin")
 	args := append([]string{"build"}, g.buildFlags()...)
 	args = append(args, "-o", out, g.o.Package)
