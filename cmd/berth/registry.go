@@ -120,12 +120,7 @@ func serveRegistry(ctx context.Context, cfg registry.Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           reg.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := reg.HTTPServer(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	gcCtx, stopGC := context.WithCancel(ctx)
