@@ -9,7 +9,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 # The e2e suite drives real clients (docker, podman, skopeo, crane, regctl).
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build deps demo test unit e2e fuzz bench vet fmt clean
+.PHONY: all build deps demo test unit e2e conformance fuzz bench vet fmt clean
 
 all: build
 
@@ -35,6 +35,11 @@ unit:
 
 e2e:
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./test/e2e/...
+
+# The official OCI distribution-spec conformance suite (also part of `test`);
+# it expects the suite in ../shared/tools/oci-conformance.
+conformance:
+	$(GO) test -count=1 -v ./test/conformance/
 
 vet:
 	$(GO) vet ./...

@@ -80,6 +80,7 @@ func newLogger(level string) *slog.Logger {
 func newRegistryServeCommand() *cobra.Command {
 	var f registryFlags
 	var debugAddr string
+	var allowSparse bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the registry over HTTP(S)",
@@ -97,6 +98,9 @@ func newRegistryServeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("allow-sparse-manifests") {
+				cfg.AllowSparseManifests = allowSparse
+			}
 			if debugAddr != "" {
 				go serveDebug(debugAddr)
 			}
@@ -104,6 +108,8 @@ func newRegistryServeCommand() *cobra.Command {
 		},
 	}
 	f.add(cmd, true)
+	cmd.Flags().BoolVar(&allowSparse, "allow-sparse-manifests", false,
+		"accept manifests whose blobs or child manifests are not in the repository (partial mirrors of multi-platform images); overrides allowSparseManifests in the file")
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); keep it on loopback")
 	return cmd
 }
@@ -120,12 +126,7 @@ func serveRegistry(ctx context.Context, cfg registry.Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           reg.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := reg.HTTPServer(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	gcCtx, stopGC := context.WithCancel(ctx)
@@ -140,7 +141,8 @@ func serveRegistry(ctx context.Context, cfg registry.Config) error {
 			errc <- srv.Serve(ln)
 		}
 	}()
-	log.Info("registry listening", "addr", ln.Addr().String(), "root", cfg.Root, "tls", cfg.TLS.Cert != "", "auth", cfg.Auth != nil)
+	log.Info("registry listening", "addr", ln.Addr().String(), "root", cfg.Root, "tls", cfg.TLS.Cert != "", "auth", cfg.Auth != nil,
+		"allow_sparse_manifests", cfg.AllowSparseManifests)
 
 	select {
 	case err := <-errc:

@@ -20,6 +20,7 @@ func (r *Registry) serveAPI(w http.ResponseWriter, req *http.Request) {
 	}
 	if rt.repo != "" || rt.kind >= routeManifest {
 		if err := names.ValidateRepository(rt.repo); err != nil {
+			setInvalidName(req)
 			errcode.Write(w, &errcode.Error{Code: errcode.NameInvalid, Message: err.Error(), Detail: map[string]string{"name": rt.repo}})
 			return
 		}

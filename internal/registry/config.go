@@ -51,6 +51,11 @@ type Config struct {
 	UploadExpiry Duration `json:"uploadExpiry"`
 	// ChunkMinLength is advertised as OCI-Chunk-Min-Length.
 	ChunkMinLength int64 `json:"chunkMinLength"`
+	// AllowSparseManifests accepts manifests whose blobs, and indexes
+	// whose child manifests, are not in the repository (yet): what a
+	// partial mirror of a multi-platform image needs. Off, a manifest PUT
+	// naming a missing blob or child fails with MANIFEST_BLOB_UNKNOWN.
+	AllowSparseManifests bool `json:"allowSparseManifests"`
 	// ShutdownTimeout bounds how long a graceful shutdown waits for
 	// in-flight requests (uploads) to finish.
 	ShutdownTimeout Duration `json:"shutdownTimeout"`

@@ -44,16 +44,21 @@ var algorithms = []digest.Algorithm{digest.SHA256, digest.SHA512}
 
 // harness is one registry served over HTTP.
 type harness struct {
-	t      *testing.T
-	root   string
-	reg    *registry.Registry
-	srv    *httptest.Server
-	client *http.Client
+	t         *testing.T
+	root      string
+	configure func(*registry.Config)
+	reg       *registry.Registry
+	srv       *httptest.Server
+	client    *http.Client
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with configure applied to the registry's
+// configuration (after the suite's own settings) on every start.
+func newHarnessWith(t *testing.T, configure func(*registry.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, root: t.TempDir()}
+	h := &harness{t: t, root: t.TempDir(), configure: configure}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -67,6 +72,9 @@ func (h *harness) start() {
 	// The suite must not race an online collector: nothing here waits an
 	// hour, but say so rather than rely on it.
 	cfg.GC.Interval = 0
+	if h.configure != nil {
+		h.configure(&cfg)
+	}
 	reg, err := registry.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		h.t.Fatalf("registry.Open(%s): %v", h.root, err)

@@ -88,7 +88,9 @@ func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, rt rout
 		d = digest.FromBytes(body)
 		tags = append(tags, rt.ref)
 	}
+	queryTags := 0
 	for _, t := range req.URL.Query()["tag"] {
+		queryTags++
 		if err := names.ValidateTag(t); err != nil {
 			errcode.Write(w, &errcode.Error{Code: errcode.TagInvalid, Message: err.Error(), Detail: map[string]string{"tag": t}})
 			return
@@ -114,18 +116,14 @@ func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, rt rout
 	for _, c := range p.Manifests {
 		rec.Children = append(rec.Children, c.Digest)
 	}
-	release := r.fence.Hold()
 	for _, b := range p.Blobs() {
 		rec.Blobs = append(rec.Blobs, b.Digest)
-		if !manifest.RequiresBlob(b) {
-			continue
-		}
-		if _, ok := r.meta.Blob(rt.repo, b.Digest); !ok {
-			release()
-			errcode.Write(w, &errcode.Error{Code: errcode.ManifestBlobUnknown, Message: "blob unknown to registry: " + string(b.Digest), Detail: map[string]string{"digest": string(b.Digest)}})
-			return
-		}
-		r.fence.Touch(b.Digest)
+	}
+	release := r.fence.Hold()
+	if err := r.checkReferenced(rt.repo, p); err != nil {
+		release()
+		errcode.Write(w, err)
+		return
 	}
 	err = r.meta.PutManifest(rt.repo, rec, body, tags)
 	release()
@@ -140,9 +138,57 @@ func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, rt rout
 	if p.Subject != nil {
 		h.Set("OCI-Subject", string(p.Subject.Digest))
 	}
+	// One OCI-Tag per tag applied from the query (distribution-spec,
+	// "Pushing Manifests with Tags"): it tells the client those tags took,
+	// so it need not push again by tag (which, for a sha512 manifest,
+	// would store it under its sha256 digest too).
+	for _, t := range tags[len(tags)-queryTags:] {
+		h.Add("OCI-Tag", t)
+	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 }
+
+// checkReferenced makes sure the blobs and child manifests p names are in
+// repo, unless sparse manifests are allowed. It runs under the GC fence and
+// touches what it finds, so the collector cannot remove it before the
+// manifest is stored. Blobs that need not be pushed (non-distributable
+// layers, inline data) are never required; a missing subject is always
+// allowed, as the spec says.
+func (r *Registry) checkReferenced(repo string, p *manifest.Parsed) error {
+	var missing errcode.List
+	for _, b := range p.Blobs() {
+		if !manifest.RequiresBlob(b) {
+			continue
+		}
+		if _, ok := r.meta.Blob(repo, b.Digest); ok {
+			r.fence.Touch(b.Digest)
+		} else if !r.cfg.AllowSparseManifests {
+			missing = append(missing, &errcode.Error{Code: errcode.ManifestBlobUnknown, Message: "blob unknown to registry: " + string(b.Digest), Detail: map[string]string{"digest": string(b.Digest)}})
+		}
+	}
+	for _, c := range p.Manifests {
+		if _, ok := r.meta.Blob(repo, c.Digest); ok {
+			r.fence.Touch(c.Digest)
+		} else if !r.cfg.AllowSparseManifests {
+			missing = append(missing, &errcode.Error{Code: errcode.ManifestBlobUnknown,
+				Message: "manifest unknown to registry: " + string(c.Digest) + " (push the index's children first, or allow sparse manifests)",
+				Detail:  map[string]string{"digest": string(c.Digest)}})
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return nil
+	case len(missing) > maxMissingErrors:
+		missing = missing[:maxMissingErrors]
+	}
+	return missing
+}
+
+// maxMissingErrors bounds the errors one manifest PUT answers with (one per
+// missing blob or child, as the spec asks, but a 4 MiB manifest can name
+// tens of thousands).
+const maxMissingErrors = 100
 
 func (r *Registry) deleteManifest(w http.ResponseWriter, _ *http.Request, rt route) {
 	if err := checkReference(rt.ref); err != nil {

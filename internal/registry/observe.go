@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -79,6 +80,10 @@ func setRouteLabel(req *http.Request, k routeKind) {
 	}
 }
 
+// setInvalidName marks a request whose repository name failed validation:
+// such names are unbounded, so they are never labels, only "invalid".
+func setInvalidName(req *http.Request) { setRouteLabel(req, routeInvalidName) }
+
 func setUser(req *http.Request, user string) {
 	if ri, ok := req.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 		ri.user = user
@@ -133,18 +138,60 @@ func (r *Registry) withAccessLog(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		route := ri.route.String()
-		if ri.route == routeNone {
-			route = "other"
-		}
-		r.metrics.requests.WithLabelValues(route, req.Method, strconv.Itoa(sw.status)).Inc()
-		r.metrics.duration.WithLabelValues(route, req.Method).Observe(elapsed.Seconds())
+		// Every label value comes from a fixed set: a client that sends
+		// made-up methods, paths or names must not create new series.
+		route, method := ri.route.String(), methodLabel(req.Method)
+		r.metrics.requests.WithLabelValues(route, method, statusLabel(sw.status)).Inc()
+		r.metrics.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 		if access {
 			r.log.LogAttrs(req.Context(), slog.LevelInfo, "request",
-				slog.String("method", req.Method), slog.String("path", req.URL.Path),
+				slog.String("method", clip(req.Method, maxLogMethod)), slog.String("path", clip(req.URL.Path, maxLogPath)),
 				slog.Int("status", sw.status), slog.Int64("bytes", sw.written),
 				slog.Duration("duration", elapsed), slog.String("remote", req.RemoteAddr),
-				slog.String("user", ri.user), slog.String("agent", req.UserAgent()))
+				slog.String("user", clip(ri.user, maxLogUser)), slog.String("agent", clip(req.UserAgent(), maxLogAgent)))
 		}
 	})
+}
+
+// methodLabel maps a request method to the methods HTTP and the registry
+// know; anything else (a client may send any token, up to the header size
+// limit) is "other".
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// statusLabel is the response status as a label. Handlers choose it, but
+// keep it to the three-digit range regardless.
+func statusLabel(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
+}
+
+// Longest values of client-controlled access-log fields; longer ones are
+// cut, so a request cannot make one log line much bigger than this.
+const (
+	maxLogMethod = 32
+	maxLogPath   = 1024
+	maxLogUser   = 256
+	maxLogAgent  = 512
+)
+
+// clip shortens s to at most n bytes (on a rune boundary), saying how long
+// it was.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "...(" + strconv.Itoa(len(s)) + " bytes)"
 }

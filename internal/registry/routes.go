@@ -17,10 +17,12 @@ const (
 	routeUpload
 	routeTags
 	routeReferrers
+	// routeInvalidName labels requests whose repository name is invalid.
+	routeInvalidName
 )
 
 func (k routeKind) String() string {
-	return [...]string{"none", "base", "catalog", "manifest", "blob", "upload_start", "upload", "tags", "referrers"}[k]
+	return [...]string{"other", "base", "catalog", "manifest", "blob", "upload_start", "upload", "tags", "referrers", "invalid"}[k]
 }
 
 // route is a parsed /v2/ path. Repository names may contain '/', so the

@@ -65,6 +65,18 @@ func (e *Error) WithDetail(detail any) *Error {
 	return &c
 }
 
+// List is several errors answered together, as the spec asks for a
+// manifest that names several unknown blobs. The first one's code sets
+// the HTTP status. It must not be empty.
+type List []*Error
+
+func (l List) Error() string {
+	if len(l) == 1 {
+		return l[0].Error()
+	}
+	return fmt.Sprintf("%s (and %d more)", l[0].Error(), len(l)-1)
+}
+
 type wireError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -74,14 +86,21 @@ type wireError struct {
 // Write writes err as the spec's error body. Errors without a code become
 // UNKNOWN with status 500 and a generic message, so internals never leak.
 func Write(w http.ResponseWriter, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		e = &Error{Code: Unknown, Message: "internal error"}
+	var list List
+	if !errors.As(err, &list) || len(list) == 0 {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{Code: Unknown, Message: "internal error"}
+		}
+		list = List{e}
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(e.Code.Status)
+	w.WriteHeader(list[0].Code.Status)
 	body := struct {
 		Errors []wireError `json:"errors"`
-	}{Errors: []wireError{{Code: e.Code.Name, Message: e.Message, Detail: e.Detail}}}
+	}{Errors: make([]wireError, len(list))}
+	for i, e := range list {
+		body.Errors[i] = wireError{Code: e.Code.Name, Message: e.Message, Detail: e.Detail}
+	}
 	_ = json.NewEncoder(w).Encode(body)
 }
