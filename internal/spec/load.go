@@ -327,6 +327,8 @@ func (l *loader) repositories(n *yaml.Node) {
 		} else if s, ok := d.str(fs["url"], join(path, "url")); ok {
 			if err := checkRepoURL(s); err != nil {
 				d.errf(fs["url"], join(path, "url"), "%v", err)
+			} else {
+				l.localRepository(fs["url"], join(path, "url"), s)
 			}
 			r.URL = s
 		}
@@ -365,6 +367,33 @@ func (l *loader) repositories(n *yaml.Node) {
 		}
 		l.f.Repositories = append(l.f.Repositories, r)
 	}
+}
+
+// localRepository checks a file:// repository: it must lie inside the root,
+// or be the local repository the operator named in $BERTH_APT_URL (the
+// environment is the operator's, not the file's). Otherwise a berth.yaml
+// could read a host directory laid out as an apt repository.
+func (l *loader) localRepository(n *yaml.Node, field, s string) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "file" {
+		return
+	}
+	real, err := realPath(filepath.Clean(u.Path))
+	if err != nil {
+		l.d.errf(n, field, "%q: %v", s, err)
+		return
+	}
+	if within(l.f.Root, real) {
+		return
+	}
+	if op, ok := l.env("BERTH_APT_URL"); ok {
+		if ou, err := url.Parse(op); err == nil && ou.Scheme == "file" && ou.Path != "" {
+			if trusted, err := realPath(filepath.Clean(ou.Path)); err == nil && within(trusted, real) {
+				return
+			}
+		}
+	}
+	l.d.errf(n, field, "%q resolves to %s, outside %s (a local repository elsewhere must be the one $BERTH_APT_URL names); %s", s, real, l.rootName(), widenHint)
 }
 
 // systemKeyrings are where Debian and apt keep public keyrings: a keyring

@@ -362,8 +362,8 @@ func TestContext(t *testing.T) {
 
 func TestKeyringResolved(t *testing.T) {
 	f := mustLoad(t, `repositories:
-  - {name: r, url: "file:///srv/debian", suite: s, keyring: keys/k.gpg}
-  - {name: q, url: "file:///srv/debian", suite: s, keyring: /usr/share/keyrings/k.gpg}
+  - {name: r, url: "http://127.0.0.1/debian", suite: s, keyring: keys/k.gpg}
+  - {name: q, url: "http://127.0.0.1/debian", suite: s, keyring: /usr/share/keyrings/k.gpg}
 `, LoadOptions{})
 	if f.Repositories[0].Keyring != filepath.Join(f.Dir, "keys/k.gpg") || f.Repositories[1].Keyring != "/usr/share/keyrings/k.gpg" {
 		t.Errorf("keyrings: %+v", f.Repositories)

@@ -161,6 +161,28 @@ func TestHostPathEscapes(t *testing.T) {
 		_, file := project(t, "repositories:\n  - {name: r, url: \"file:///srv/d\", suite: s, components: [main/../../x]}\n")
 		wantLoadError(t, file, LoadOptions{}, "repositories[0].components[0]: invalid component")
 	})
+	t.Run("file repository", func(t *testing.T) {
+		_, file := project(t, "repositories:\n  - {name: r, url: \"file:///etc\", suite: s}\n")
+		wantLoadError(t, file, LoadOptions{LookupEnv: noEnv}, "repositories[0].url:", "\"file:///etc\" resolves to /etc, outside", "$BERTH_APT_URL")
+	})
+	t.Run("file repository of the operator", func(t *testing.T) {
+		root, file := project(t, "repositories:\n  - {name: r, url: \"${BERTH_APT_URL}\", suite: s}\n")
+		mirror := filepath.Join(root, "secret")
+		env := func(k string) (string, bool) {
+			if k == "BERTH_APT_URL" {
+				return "file://" + mirror, true
+			}
+			return "", false
+		}
+		if _, err := Load(file, LoadOptions{LookupEnv: env}); err != nil {
+			t.Fatalf("the operator's $BERTH_APT_URL: %v", err)
+		}
+		root, file = project(t, "repositories:\n  - {name: r, url: \"file://${PWD}/apt\", suite: s}\n")
+		pwd := func(k string) (string, bool) { return filepath.Join(root, "app"), k == "PWD" }
+		if _, err := Load(file, LoadOptions{LookupEnv: pwd}); err != nil {
+			t.Fatalf("a repository inside the root: %v", err)
+		}
+	})
 	t.Run("widened", func(t *testing.T) {
 		root, file := project(t, "images:\n  app: {from: \"oci-layout:../secret:app\"}\n")
 		if _, err := Load(file, LoadOptions{Root: root, LookupEnv: noEnv}); err != nil {
