@@ -55,7 +55,7 @@ func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) 
 		return err
 	}
 	svc := c.Service
-	spec, err := runtime.Spec(runtime.Container{
+	spec, err := runtime.Spec(ctx, runtime.Container{
 		ID: c.ID, Rootfs: c.Rootfs, Args: c.Args, Env: c.Env, Cwd: c.Cwd, User: c.User, Hostname: c.Hostname,
 		ReadOnlyRootfs: svc.ReadOnly, Mounts: mounts, NetNS: c.NetNS,
 		Resources: runtime.Resources{MemoryBytes: svc.MemoryBytes, CPUQuota: svc.CPUs, PidsLimit: svc.Pids},

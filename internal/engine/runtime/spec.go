@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -103,11 +104,11 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // adjusted by CapAdd/CapDrop, Docker's seccomp profile matching those
 // capabilities, no-new-privileges, masked and read-only /proc paths and a
 // device cgroup that only allows the standard devices.
-func Spec(c Container) (*specs.Spec, error) {
+func Spec(ctx context.Context, c Container) (*specs.Spec, error) {
 	if err := validate(c); err != nil {
 		return nil, err
 	}
-	user, err := resolveUser(c.Rootfs, c.User)
+	user, err := resolveUser(ctx, c.Rootfs, c.User)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.ID, err)
 	}
