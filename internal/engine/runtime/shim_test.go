@@ -280,3 +280,40 @@ func TestShimLossIsDetected(t *testing.T) {
 		t.Errorf("second delete: %v (cleanup must be idempotent)", err)
 	}
 }
+
+// Like Docker on cgroup v2 (and here on v1 too), a container has its own
+// cgroup namespace: /proc/self/cgroup shows "/" for its own cgroups, not
+// the host path that names the daemon's layout.
+func TestContainerHasCgroupNamespace(t *testing.T) {
+	requireRunc(t)
+	rootfs := busyboxRootfs(t)
+	e := newTestEnv(t)
+	c := e.container(rootfs, "sh", "-c", `cat /proc/self/cgroup; echo ns=$(readlink /proc/self/ns/cgroup)`)
+	if exit := e.run(c); exit.ExitCode != 0 {
+		t.Fatalf("exit = %+v; log %q", exit, logText(e.logLines(), "stderr"))
+	}
+	out := logText(e.logLines(), "stdout")
+	host, err := os.Readlink("/proc/self/ns/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "berth-test") || strings.Contains(out, e.id) {
+		t.Errorf("/proc/self/cgroup in the container shows host cgroup paths:\n%s", out)
+	}
+	if strings.Contains(out, "ns="+host) || !strings.Contains(out, "ns=cgroup:[") {
+		t.Errorf("container cgroup namespace is the host's (%s):\n%s", host, out)
+	}
+	lines := 0
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 && !strings.HasPrefix(l, "ns=") {
+			lines++
+			if f[2] != "/" {
+				t.Errorf("cgroup line %q: path %q, want / (namespaced)", l, f[2])
+			}
+		}
+	}
+	if lines == 0 {
+		t.Errorf("no cgroup lines in:\n%s", out)
+	}
+	e.assertGone()
+}

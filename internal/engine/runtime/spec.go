@@ -300,6 +300,11 @@ func namespaces(netns string) []specs.LinuxNamespace {
 		{Type: specs.IPCNamespace},
 		{Type: specs.UTSNamespace},
 		{Type: specs.MountNamespace},
+		// A private cgroup namespace (Docker's default on cgroup v2; runc
+		// supports it on v1 as well): /proc/self/cgroup and the mounted
+		// /sys/fs/cgroup show the container's own cgroups as "/" and reveal
+		// nothing of the host's hierarchy.
+		{Type: specs.CgroupNamespace},
 		// An empty path makes runc create the namespace and bring up lo.
 		{Type: specs.NetworkNamespace, Path: netns},
 	}

@@ -38,7 +38,7 @@ func TestSpecDockerDefaults(t *testing.T) {
 			t.Errorf("namespace %s joins %q, want a new one", ns.Type, ns.Path)
 		}
 	}
-	for _, want := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.NetworkNamespace} {
+	for _, want := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.NetworkNamespace, specs.CgroupNamespace} {
 		if !slices.Contains(nss, want) {
 			t.Errorf("namespace %s missing", want)
 		}
