@@ -36,6 +36,9 @@ type Container struct {
 	CapAdd       []string
 	CapDrop      []string
 	CgroupParent string // default "/berth"
+	// AppArmorProfile confines the container's processes when set (see
+	// SetupAppArmor); empty where the host has no AppArmor.
+	AppArmorProfile string
 	// Host files bind-mounted read-only at /etc/resolv.conf, /etc/hosts and
 	// /etc/hostname when set.
 	ResolvConf, Hosts, HostnameFile string
@@ -62,6 +65,8 @@ const DefaultCgroupParent = "/berth"
 
 // cpuPeriod is the CFS period CPU quotas are expressed against (Docker's).
 const cpuPeriod = 100000
+
+var appArmorName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
 
 var idPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
 
@@ -149,6 +154,7 @@ func Spec(ctx context.Context, c Container) (*specs.Spec, error) {
 			},
 			Rlimits:         []specs.POSIXRlimit{nofileLimit()},
 			NoNewPrivileges: true,
+			ApparmorProfile: c.AppArmorProfile,
 		},
 		Mounts: defaultMounts(),
 		Linux: &specs.Linux{
@@ -213,6 +219,9 @@ func validate(c Container) error {
 	}
 	if c.CgroupParent != "" && (!path.IsAbs(c.CgroupParent) || strings.Contains(c.CgroupParent, "..")) {
 		return fmt.Errorf("container %s: cgroup parent %q must be an absolute path without '..'", c.ID, c.CgroupParent)
+	}
+	if c.AppArmorProfile != "" && !appArmorName.MatchString(c.AppArmorProfile) {
+		return fmt.Errorf("container %s: AppArmor profile %q: must match %s", c.ID, c.AppArmorProfile, appArmorName)
 	}
 	if c.NetNS != "" && !filepath.IsAbs(c.NetNS) {
 		return fmt.Errorf("container %s: network namespace %q must be an absolute path", c.ID, c.NetNS)
