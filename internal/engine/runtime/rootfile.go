@@ -33,17 +33,18 @@ import (
 //     /proc/self/fd), O_NONBLOCK, and reads at most max bytes, checking ctx
 //     between chunks.
 //
-// Audit of the daemon's other accesses to a container root (see also the
-// security note in docs/architecture.md): the user lookup (/etc/passwd,
+// Audit of the daemon's other accesses to a container root (also in the
+// security notes of docs/architecture.md): the user lookup (/etc/passwd,
 // /etc/group, here) is the only place berth itself opens a file in a
 // container root. Mount points (volumes, binds, secrets, tmpfs,
 // /etc/resolv.conf, /etc/hosts, /etc/hostname) are created inside the root
-// by runc, which resolves them in the root (filepath-securejoin) and
-// refuses symlinked targets; the sources are host files under the
-// daemon's own directories. exec and health checks run through runc exec
-// (the working directory and a numeric user are resolved inside the
-// container). Layers are unpacked by internal/store with an O_NOFOLLOW
-// walk per entry. Volumes are never copied up from the image.
+// by runc, which resolves them inside the root; their sources are host
+// paths under the daemon's own directories (or a bind source the user
+// named). exec and health checks run through runc exec (the working
+// directory and a numeric user are resolved inside the container). Layers
+// are unpacked by internal/store with an O_NOFOLLOW walk per entry.
+// Volumes start empty (no copy-up from the image) and are measured with
+// WalkDir, which follows no symlink.
 
 // maxRootFile bounds what readFileInRoot reads: a passwd or group file of
 // a few MiB is already absurd.
