@@ -317,3 +317,39 @@ func TestContainerHasCgroupNamespace(t *testing.T) {
 	}
 	e.assertGone()
 }
+
+// Mount points are created by runc inside the root: a symlink in the image
+// at a mount destination, pointing at a host directory, resolves inside
+// the rootfs and the host directory is left alone (see rootfile.go's
+// audit).
+func TestMountDestinationSymlinkStaysInRoot(t *testing.T) {
+	requireRunc(t)
+	rootfs := busyboxRootfs(t)
+	host := t.TempDir() // exists on the host, not in the rootfs
+	if err := os.Symlink(host, filepath.Join(rootfs, "data")); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("volume"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t)
+	c := e.container(rootfs, "sh", "-c", `cat /data/f && echo written > /data/g`)
+	c.Mounts = []Mount{{Source: src, Destination: "/data", Type: "bind"}}
+	if exit := e.run(c); exit.ExitCode != 0 {
+		t.Fatalf("exit = %+v; log %q", exit, logText(e.logLines(), "stderr"))
+	}
+	if out := logText(e.logLines(), "stdout"); !strings.Contains(out, "volume") {
+		t.Errorf("the bind mount is not at /data: %q", out)
+	}
+	if entries, _ := os.ReadDir(host); len(entries) != 0 {
+		t.Errorf("the host directory %s the symlink named was written to: %v", host, entries)
+	}
+	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), host) {
+		t.Errorf("something is mounted on the host directory %s", host)
+	}
+	if st, err := os.Stat(filepath.Join(rootfs, host)); err != nil || !st.IsDir() {
+		t.Errorf("runc did not make the mount point inside the rootfs: %v", err)
+	}
+	e.assertGone()
+}
