@@ -59,6 +59,7 @@ FUZZ_TARGETS := \
 	internal/deb:FuzzParsePackages \
 	internal/deb:FuzzParseRelease \
 	internal/deb:FuzzReadDeb \
+	internal/engine/runtime:FuzzWalkInRoot \
 	internal/spec:FuzzLoad \
 	internal/spec:FuzzInterpolate \
 	internal/spec:FuzzParseDockerfile \

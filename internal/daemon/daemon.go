@@ -74,7 +74,14 @@ func Run(ctx context.Context, o Options) error {
 	defer nets.close()
 	// One gate for both adapters: the runtime ends the starts the
 	// networks began (see startGate).
-	rt := &containerRuntime{runc: runc, root: o.Root, executable: exe, starts: nets.starts}
+	aaProfile, aaSkipped, err := runtime.SetupAppArmor()
+	if err != nil {
+		return err
+	}
+	if aaSkipped != "" {
+		o.Log.Info("containers run without an AppArmor profile: " + aaSkipped)
+	}
+	rt := &containerRuntime{runc: runc, root: o.Root, executable: exe, starts: nets.starts, apparmor: aaProfile}
 	eng, err := engine.New(o.Root, images{s: st}, rt, nets, o.Log)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ type containerRuntime struct {
 	root       string     // the daemon's root: containers/<id>, volumes/<name>
 	executable string     // the berth binary; berth-shim is looked for next to it
 	starts     *startGate // the networks' gate: Start ends the start they began
+	apparmor   string     // the containers' AppArmor profile; "" without AppArmor
 }
 
 func (r *containerRuntime) dir(id string) string { return filepath.Join(r.root, "containers", id) }
@@ -55,11 +56,11 @@ func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) 
 		return err
 	}
 	svc := c.Service
-	spec, err := runtime.Spec(runtime.Container{
+	spec, err := runtime.Spec(ctx, runtime.Container{
 		ID: c.ID, Rootfs: c.Rootfs, Args: c.Args, Env: c.Env, Cwd: c.Cwd, User: c.User, Hostname: c.Hostname,
 		ReadOnlyRootfs: svc.ReadOnly, Mounts: mounts, NetNS: c.NetNS,
 		Resources: runtime.Resources{MemoryBytes: svc.MemoryBytes, CPUQuota: svc.CPUs, PidsLimit: svc.Pids},
-		CapAdd:    svc.CapAdd, CapDrop: svc.CapDrop,
+		CapAdd:    svc.CapAdd, CapDrop: svc.CapDrop, AppArmorProfile: r.apparmor,
 		ResolvConf: filepath.Join(etc, "resolv.conf"), Hosts: filepath.Join(etc, "hosts"), HostnameFile: filepath.Join(etc, "hostname"),
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
 )
 
 var berthBin string
@@ -295,12 +297,26 @@ secrets:
 		t.Fatalf("with the daemon dead: %q %v", body, err)
 	}
 	// Names keep resolving: the stack's DNS server runs in the proxy
-	// process. Asked the way a container asks, at the gateway.
-	gw := stackGateway(t, root)
-	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
-	resp, _, err := c.Exchange(new(dns.Msg).SetQuestion("web.", dns.TypeA), net.JoinHostPort(gw, "53"))
+	// process. Asked the way a container asks: from a container's network
+	// namespace, at the gateway. From anywhere else (here: the host) the
+	// server does not answer.
+	gw := net.JoinHostPort(stackGateway(t, root), "53")
+	nsFiles, _ := filepath.Glob(filepath.Join(runDir, "netns", "*"))
+	if len(nsFiles) == 0 {
+		t.Fatalf("no container network namespaces under %s", runDir)
+	}
+	var resp *dns.Msg
+	err := inNetNS(nsFiles[0], func() (err error) {
+		c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
+		resp, _, err = c.Exchange(new(dns.Msg).SetQuestion("web.", dns.TypeA), gw)
+		return err
+	})
 	if err != nil || len(resp.Answer) != 2 {
 		t.Fatalf("with the daemon dead, web resolves to %v (%v), want its 2 replicas", resp, err)
+	}
+	c := &dns.Client{Net: "udp", Timeout: time.Second}
+	if resp, _, err := c.Exchange(new(dns.Msg).SetQuestion("web.", dns.TypeA), gw); err == nil {
+		t.Fatalf("the stack's DNS server answered a query from outside its bridge: %v", resp)
 	}
 	d = startDaemon(t, root, runDir, sock)
 	after := run(t, env, "ps", "-p", "demo", "--json")
@@ -373,4 +389,35 @@ func stackNetwork(t *testing.T, root string) networkRecord {
 		t.Fatalf("network record %s: %v\n%s", files[0], err, raw)
 	}
 	return n
+}
+
+// inNetNS runs fn on an OS thread switched into the network namespace at
+// path (a container's).
+func inNetNS(path string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		errc <- func() error {
+			orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+			if err != nil {
+				return err
+			}
+			defer orig.Close()
+			target, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer target.Close()
+			if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+				return fmt.Errorf("setns %s: %w", path, err)
+			}
+			ferr := fn()
+			if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+				return fmt.Errorf("setns back: %w", err) // the thread stays locked and is discarded
+			}
+			runtime.UnlockOSThread()
+			return ferr
+		}()
+	}()
+	return <-errc
 }

@@ -21,7 +21,8 @@ import (
 // "nameserver <gateway>" into each container's /etc/resolv.conf). It runs
 // in the host's network namespace, bound to the network's gateway address,
 // inside the `berth proxy` process (internal/proxy/api), which outlives the
-// daemon, and answers:
+// daemon. Only its own bridge reaches it (INPUT rules, dnsguard.go). It
+// answers:
 //   - A/AAAA for bare service names ("web") and "<name>.<domain>" from the
 //     lookup function, with TTL 0 so replica changes are seen at once;
 //   - NXDOMAIN for unknown names in the domain;

@@ -19,6 +19,8 @@
 //   - filter: CNI-FORWARD accepts per container address, CNI-ISOLATION-
 //     STAGE-1/2 drop traffic between different bridges (firewall plugin,
 //     ingressPolicy same-bridge).
+//   - filter: two INPUT rules dropping DNS queries to the gateway that do
+//     not come from the bridge (EnsureNetwork, dnsguard.go).
 //
 // Detach and RemoveNetwork run the CNI DEL and then sweep iptables for any
 // rule still naming the container, address, subnet or bridge; the shared
@@ -38,6 +40,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/containernetworking/cni/libcni"
 )
@@ -77,6 +80,7 @@ type Manager struct {
 	runDir     string
 	pluginDirs []string
 	cni        *libcni.CNIConfig
+	dnsGuarded sync.Map // network name → its DNS rules are in place (dnsguard.go)
 }
 
 // NewManager checks that the CNI plugins and iptables are installed and
@@ -246,7 +250,7 @@ func (m *Manager) EnsureNetwork(name string) (Network, error) {
 	// replaced atomically, and the lock may be held for a whole CNI ADD
 	// by a pool refill, which a container start must not queue behind.
 	if n, err := m.loadNetwork(name); err == nil {
-		return n, nil
+		return n, m.guardDNS(n)
 	}
 	l, err := m.lock()
 	if err != nil {
@@ -255,7 +259,7 @@ func (m *Manager) EnsureNetwork(name string) (Network, error) {
 	defer l.unlock()
 
 	if n, err := m.loadNetwork(name); err == nil {
-		return n, nil
+		return n, m.guardDNS(n)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return Network{}, err
 	}
@@ -290,7 +294,7 @@ func (m *Manager) EnsureNetwork(name string) (Network, error) {
 	if err := writeJSONAtomic(m.networkPath(name), n); err != nil {
 		return Network{}, fmt.Errorf("save network %q: %w", name, err)
 	}
-	return n, nil
+	return n, m.guardDNS(n)
 }
 
 // RemoveNetwork detaches whatever is still attached, deletes the bridge
@@ -345,6 +349,8 @@ func (m *Manager) RemoveNetwork(name string) error {
 	if err := deleteLink(n.Bridge); err != nil {
 		errs = append(errs, fmt.Errorf("delete bridge %s: %w", n.Bridge, err))
 	}
+	// The sweep takes the DNS guard rules too (they name bridge and gateway).
+	m.dnsGuarded.Delete(name)
 	if err := sweepIPTables(ruleMatcher{subnet: &n.Subnet, iface: n.Bridge, cniName: n.CNIName()}); err != nil {
 		errs = append(errs, err)
 	}

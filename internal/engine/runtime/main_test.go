@@ -150,7 +150,7 @@ func (e *testEnv) container(rootfs string, args ...string) Container {
 
 func (e *testEnv) writeSpec(c Container) {
 	e.t.Helper()
-	s, err := Spec(c)
+	s, err := Spec(e.t.Context(), c)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -280,3 +280,76 @@ func TestShimLossIsDetected(t *testing.T) {
 		t.Errorf("second delete: %v (cleanup must be idempotent)", err)
 	}
 }
+
+// Like Docker on cgroup v2 (and here on v1 too), a container has its own
+// cgroup namespace: /proc/self/cgroup shows "/" for its own cgroups, not
+// the host path that names the daemon's layout.
+func TestContainerHasCgroupNamespace(t *testing.T) {
+	requireRunc(t)
+	rootfs := busyboxRootfs(t)
+	e := newTestEnv(t)
+	c := e.container(rootfs, "sh", "-c", `cat /proc/self/cgroup; echo ns=$(readlink /proc/self/ns/cgroup)`)
+	if exit := e.run(c); exit.ExitCode != 0 {
+		t.Fatalf("exit = %+v; log %q", exit, logText(e.logLines(), "stderr"))
+	}
+	out := logText(e.logLines(), "stdout")
+	host, err := os.Readlink("/proc/self/ns/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "berth-test") || strings.Contains(out, e.id) {
+		t.Errorf("/proc/self/cgroup in the container shows host cgroup paths:\n%s", out)
+	}
+	if strings.Contains(out, "ns="+host) || !strings.Contains(out, "ns=cgroup:[") {
+		t.Errorf("container cgroup namespace is the host's (%s):\n%s", host, out)
+	}
+	lines := 0
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 && !strings.HasPrefix(l, "ns=") {
+			lines++
+			if f[2] != "/" {
+				t.Errorf("cgroup line %q: path %q, want / (namespaced)", l, f[2])
+			}
+		}
+	}
+	if lines == 0 {
+		t.Errorf("no cgroup lines in:\n%s", out)
+	}
+	e.assertGone()
+}
+
+// Mount points are created by runc inside the root: a symlink in the image
+// at a mount destination, pointing at a host directory, resolves inside
+// the rootfs and the host directory is left alone (see rootfile.go's
+// audit).
+func TestMountDestinationSymlinkStaysInRoot(t *testing.T) {
+	requireRunc(t)
+	rootfs := busyboxRootfs(t)
+	host := t.TempDir() // exists on the host, not in the rootfs
+	if err := os.Symlink(host, filepath.Join(rootfs, "data")); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("volume"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t)
+	c := e.container(rootfs, "sh", "-c", `cat /data/f && echo written > /data/g`)
+	c.Mounts = []Mount{{Source: src, Destination: "/data", Type: "bind"}}
+	if exit := e.run(c); exit.ExitCode != 0 {
+		t.Fatalf("exit = %+v; log %q", exit, logText(e.logLines(), "stderr"))
+	}
+	if out := logText(e.logLines(), "stdout"); !strings.Contains(out, "volume") {
+		t.Errorf("the bind mount is not at /data: %q", out)
+	}
+	if entries, _ := os.ReadDir(host); len(entries) != 0 {
+		t.Errorf("the host directory %s the symlink named was written to: %v", host, entries)
+	}
+	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), host) {
+		t.Errorf("something is mounted on the host directory %s", host)
+	}
+	if st, err := os.Stat(filepath.Join(rootfs, host)); err != nil || !st.IsDir() {
+		t.Errorf("runc did not make the mount point inside the rootfs: %v", err)
+	}
+	e.assertGone()
+}

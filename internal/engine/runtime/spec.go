@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -35,6 +36,9 @@ type Container struct {
 	CapAdd       []string
 	CapDrop      []string
 	CgroupParent string // default "/berth"
+	// AppArmorProfile confines the container's processes when set (see
+	// SetupAppArmor); empty where the host has no AppArmor.
+	AppArmorProfile string
 	// Host files bind-mounted read-only at /etc/resolv.conf, /etc/hosts and
 	// /etc/hostname when set.
 	ResolvConf, Hosts, HostnameFile string
@@ -61,6 +65,8 @@ const DefaultCgroupParent = "/berth"
 
 // cpuPeriod is the CFS period CPU quotas are expressed against (Docker's).
 const cpuPeriod = 100000
+
+var appArmorName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
 
 var idPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
 
@@ -103,11 +109,11 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // adjusted by CapAdd/CapDrop, Docker's seccomp profile matching those
 // capabilities, no-new-privileges, masked and read-only /proc paths and a
 // device cgroup that only allows the standard devices.
-func Spec(c Container) (*specs.Spec, error) {
+func Spec(ctx context.Context, c Container) (*specs.Spec, error) {
 	if err := validate(c); err != nil {
 		return nil, err
 	}
-	user, err := resolveUser(c.Rootfs, c.User)
+	user, err := resolveUser(ctx, c.Rootfs, c.User)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.ID, err)
 	}
@@ -148,6 +154,7 @@ func Spec(c Container) (*specs.Spec, error) {
 			},
 			Rlimits:         []specs.POSIXRlimit{nofileLimit()},
 			NoNewPrivileges: true,
+			ApparmorProfile: c.AppArmorProfile,
 		},
 		Mounts: defaultMounts(),
 		Linux: &specs.Linux{
@@ -212,6 +219,9 @@ func validate(c Container) error {
 	}
 	if c.CgroupParent != "" && (!path.IsAbs(c.CgroupParent) || strings.Contains(c.CgroupParent, "..")) {
 		return fmt.Errorf("container %s: cgroup parent %q must be an absolute path without '..'", c.ID, c.CgroupParent)
+	}
+	if c.AppArmorProfile != "" && !appArmorName.MatchString(c.AppArmorProfile) {
+		return fmt.Errorf("container %s: AppArmor profile %q: must match %s", c.ID, c.AppArmorProfile, appArmorName)
 	}
 	if c.NetNS != "" && !filepath.IsAbs(c.NetNS) {
 		return fmt.Errorf("container %s: network namespace %q must be an absolute path", c.ID, c.NetNS)
@@ -299,6 +309,11 @@ func namespaces(netns string) []specs.LinuxNamespace {
 		{Type: specs.IPCNamespace},
 		{Type: specs.UTSNamespace},
 		{Type: specs.MountNamespace},
+		// A private cgroup namespace (Docker's default on cgroup v2; runc
+		// supports it on v1 as well): /proc/self/cgroup and the mounted
+		// /sys/fs/cgroup show the container's own cgroups as "/" and reveal
+		// nothing of the host's hierarchy.
+		{Type: specs.CgroupNamespace},
 		// An empty path makes runc create the namespace and bring up lo.
 		{Type: specs.NetworkNamespace, Path: netns},
 	}

@@ -10,7 +10,7 @@ import (
 
 func TestSpecDockerDefaults(t *testing.T) {
 	rootfs := busyboxRootfs(t)
-	s, err := Spec(Container{ID: "c1", Rootfs: rootfs, Args: []string{"sh"}})
+	s, err := Spec(t.Context(), Container{ID: "c1", Rootfs: rootfs, Args: []string{"sh"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestSpecDockerDefaults(t *testing.T) {
 			t.Errorf("namespace %s joins %q, want a new one", ns.Type, ns.Path)
 		}
 	}
-	for _, want := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.NetworkNamespace} {
+	for _, want := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.NetworkNamespace, specs.CgroupNamespace} {
 		if !slices.Contains(nss, want) {
 			t.Errorf("namespace %s missing", want)
 		}
@@ -61,11 +61,11 @@ func TestSpecSeccompFollowsCapabilities(t *testing.T) {
 		}
 		return false
 	}
-	plain, err := Spec(Container{ID: "c1", Rootfs: rootfs, Args: []string{"sh"}})
+	plain, err := Spec(t.Context(), Container{ID: "c1", Rootfs: rootfs, Args: []string{"sh"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := Spec(Container{ID: "c1", Rootfs: rootfs, Args: []string{"sh"}, CapAdd: []string{"sys_admin"}})
+	admin, err := Spec(t.Context(), Container{ID: "c1", Rootfs: rootfs, Args: []string{"sh"}, CapAdd: []string{"sys_admin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestSpecUserResolution(t *testing.T) {
 		{"4242", 4242, 0, nil, "/"},
 	}
 	for _, c := range cases {
-		s, err := Spec(Container{ID: "c1", Rootfs: rootfs, Args: []string{"id"}, User: c.user})
+		s, err := Spec(t.Context(), Container{ID: "c1", Rootfs: rootfs, Args: []string{"id"}, User: c.user})
 		if err != nil {
 			t.Fatalf("user %q: %v", c.user, err)
 		}
@@ -123,7 +123,7 @@ func TestSpecUserResolution(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"nobody", "app:nogroup", "app:"} {
-		if _, err := Spec(Container{ID: "c1", Rootfs: rootfs, Args: []string{"id"}, User: bad}); err == nil {
+		if _, err := Spec(t.Context(), Container{ID: "c1", Rootfs: rootfs, Args: []string{"id"}, User: bad}); err == nil {
 			t.Errorf("user %q accepted", bad)
 		}
 	}
@@ -151,7 +151,7 @@ func TestSpecRejectsBadInput(t *testing.T) {
 	for want, mutate := range cases {
 		c := ok
 		mutate(&c)
-		_, err := Spec(c)
+		_, err := Spec(t.Context(), c)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", want, err, want)
 		}
@@ -160,7 +160,7 @@ func TestSpecRejectsBadInput(t *testing.T) {
 
 func TestSpecResourcesAndMounts(t *testing.T) {
 	rootfs := busyboxRootfs(t)
-	s, err := Spec(Container{
+	s, err := Spec(t.Context(), Container{
 		ID: "c1", Rootfs: rootfs, Args: []string{"sh"}, ReadOnlyRootfs: true, NetNS: "/run/netns/x",
 		Resources: Resources{MemoryBytes: 64 << 20, CPUQuota: 1.5, PidsLimit: 100},
 		Mounts: []Mount{

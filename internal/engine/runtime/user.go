@@ -1,15 +1,12 @@
 package runtime
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // resolvedUser is the process identity a "user[:group]" string maps to.
@@ -37,7 +34,7 @@ type groupEntry struct {
 // using the image's own /etc/passwd and /etc/group, like Docker: a user
 // without an explicit group gets its passwd primary group, and every user
 // gets the supplementary groups that list it as a member.
-func resolveUser(rootfs, spec string) (resolvedUser, error) {
+func resolveUser(ctx context.Context, rootfs, spec string) (resolvedUser, error) {
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
 	if userPart == "" {
 		userPart = "0"
@@ -45,11 +42,11 @@ func resolveUser(rootfs, spec string) (resolvedUser, error) {
 	if hasGroup && groupPart == "" {
 		return resolvedUser{}, fmt.Errorf("user %q: empty group", spec)
 	}
-	passwd, err := readPasswd(rootfs)
+	passwd, err := readPasswd(ctx, rootfs)
 	if err != nil {
 		return resolvedUser{}, err
 	}
-	groups, err := readGroups(rootfs)
+	groups, err := readGroups(ctx, rootfs)
 	if err != nil {
 		return resolvedUser{}, err
 	}
@@ -110,9 +107,9 @@ func parseID(s string) (uint32, error) {
 	return uint32(n), err
 }
 
-func readPasswd(rootfs string) ([]passwdEntry, error) {
+func readPasswd(ctx context.Context, rootfs string) ([]passwdEntry, error) {
 	var out []passwdEntry
-	err := readColonFile(rootfs, "/etc/passwd", func(f []string) {
+	err := readColonFile(ctx, rootfs, "/etc/passwd", func(f []string) {
 		if len(f) < 7 {
 			return
 		}
@@ -126,9 +123,9 @@ func readPasswd(rootfs string) ([]passwdEntry, error) {
 	return out, err
 }
 
-func readGroups(rootfs string) ([]groupEntry, error) {
+func readGroups(ctx context.Context, rootfs string) ([]groupEntry, error) {
 	var out []groupEntry
-	err := readColonFile(rootfs, "/etc/group", func(f []string) {
+	err := readColonFile(ctx, rootfs, "/etc/group", func(f []string) {
 		if len(f) < 4 {
 			return
 		}
@@ -147,40 +144,24 @@ func readGroups(rootfs string) ([]groupEntry, error) {
 	return out, err
 }
 
-// readColonFile reads a passwd-style file of the image. It is opened with
-// RESOLVE_IN_ROOT so a symlink planted in the image (/etc/passwd ->
-// /host/path) resolves inside the rootfs, never on the host. A missing file
-// is not an error: numeric users need no database.
-func readColonFile(rootfs, name string, line func([]string)) error {
-	root, err := os.Open(rootfs)
-	if err != nil {
-		return fmt.Errorf("rootfs %q: %w", rootfs, err)
-	}
-	defer root.Close()
-	fd, err := unix.Openat2(int(root.Fd()), strings.TrimPrefix(name, "/"), &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if errors.Is(err, unix.ENOENT) {
+// readColonFile reads a passwd-style file of the image with
+// readFileInRoot: resolved inside the rootfs, a regular file only, at most
+// maxRootFile bytes. A missing file is not an error: numeric users need no
+// database.
+func readColonFile(ctx context.Context, rootfs, name string, line func([]string)) error {
+	b, err := readFileInRoot(ctx, rootfs, name, maxRootFile)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("open %s in rootfs %q: %w", name, rootfs, err)
+		return fmt.Errorf("user database: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	r := bufio.NewReader(io.LimitReader(f, 16<<20))
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		t := strings.TrimSpace(sc.Text())
+	for _, t := range strings.Split(string(b), "\n") {
+		t = strings.TrimSpace(t)
 		if t == "" || strings.HasPrefix(t, "#") {
 			continue
 		}
 		line(strings.Split(t, ":"))
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s in rootfs %q: %w", name, rootfs, err)
 	}
 	return nil
 }
