@@ -224,8 +224,7 @@ type Volume struct {
 	Name string `json:"name"`
 	// External volumes must exist already; berth neither creates nor
 	// removes them.
-	External bool              `json:"external,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
+	External bool `json:"external,omitempty"`
 }
 
 // Secret is where a secret's value comes from. The value itself is read by
@@ -247,10 +246,9 @@ type Config struct {
 
 // Network is a network of the stack (a bridge on the host).
 type Network struct {
-	Name     string            `json:"name"` // "<stack>_<key>" unless the file set name:
-	External bool              `json:"external,omitempty"`
-	Internal bool              `json:"internal,omitempty"` // no route outside the host
-	Labels   map[string]string `json:"labels,omitempty"`
+	Name     string `json:"name"` // "<stack>_<key>" unless the file set name:
+	External bool   `json:"external,omitempty"`
+	Internal bool   `json:"internal,omitempty"` // no route outside the host
 }
 
 // Warning is one attribute of the files that berth does not implement. It is
