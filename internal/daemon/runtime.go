@@ -30,9 +30,16 @@ func (r *containerRuntime) dir(id string) string { return filepath.Join(r.root, 
 
 // Start writes the container's host files (resolv.conf, hosts, hostname),
 // its secrets on a tmpfs, the OCI spec, and starts its supervisor.
-func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) error {
+func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) (err error) {
 	// Running or failed, the start is over (networks.Attach began it).
 	defer r.starts.end(c.ID)
+	// A failed start leaves no secrets tmpfs behind (the engine removes
+	// the container's directory, which a mount would keep busy).
+	defer func() {
+		if secrets := filepath.Join(c.Dir, "secrets"); err != nil && isMountpoint(secrets) {
+			_ = unix.Unmount(secrets, unix.MNT_DETACH)
+		}
+	}()
 	etc := filepath.Join(c.Dir, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return err
