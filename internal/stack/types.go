@@ -5,7 +5,9 @@
 // validation are compose-go's; this package chooses the inputs (environment,
 // berth.yaml's vars and environments), converts the result into berth's own
 // types, and reports every compose attribute berth does not implement as a
-// Warning instead of dropping it silently.
+// Warning instead of dropping it silently; a value of a supported attribute
+// that berth cannot honour (an environment secret, an internal network) is
+// an error naming the field.
 package stack
 
 import "time"
