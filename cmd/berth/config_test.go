@@ -35,11 +35,13 @@ services:
     healthcheck: {test: [CMD, "true"], interval: 2s}
     environment: {VERSION: "1.0"}
 secrets:
-  key: {environment: API_KEY}
+  key: {file: ./key.txt}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("API_KEY", "hunter2-secret-value")
+	if err := os.WriteFile(filepath.Join(dir, "key.txt"), []byte("hunter2-secret-value"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	out, stderr, err := runConfig(t, "-f", compose, "--set", "TAG=7")
 	if err != nil {
@@ -49,7 +51,7 @@ secrets:
 	if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("output is not YAML: %v\n%s", err, out)
 	}
-	for _, want := range []string{"name: demo", "image: web:7", "interval: 2s", "environment: API_KEY", `VERSION: "1.0"`} {
+	for _, want := range []string{"name: demo", "image: web:7", "interval: 2s", "key.txt", `VERSION: "1.0"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -59,6 +61,17 @@ secrets:
 	}
 	if !strings.Contains(stderr, "services.web.privileged") || strings.Count(stderr, "warning:") != 1 {
 		t.Errorf("stderr should list the unsupported attribute once:\n%s", stderr)
+	}
+
+	// A secret from the environment would have to travel in the spec the
+	// daemon keeps on disk: refused, naming the field, value unprinted.
+	envSecret := filepath.Join(dir, "env-secret.yaml")
+	if err := os.WriteFile(envSecret, []byte("services:\n  web:\n    image: x\n    secrets: [key]\nsecrets:\n  key: {environment: API_KEY}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("API_KEY", "hunter2-secret-value")
+	if out, stderr, err := runConfig(t, "-f", envSecret); err == nil || !strings.Contains(err.Error(), "secrets.key.environment") || strings.Contains(out+stderr+err.Error(), "hunter2") {
+		t.Errorf("environment secret: err %v\n%s%s", err, out, stderr)
 	}
 
 	out, _, err = runConfig(t, "-f", compose, "--json")

@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -180,75 +184,132 @@ func repoOf(ref string) string {
 	return ref
 }
 
-// toSpec converts a loaded stack into what the engine runs.
+// toSpec converts a loaded stack into what the engine runs. Every field
+// of a service is carried over or refused here, never dropped: the stack
+// loader has already refused what berth cannot honour.
 func toSpec(st *stack.Stack) (engine.StackSpec, error) {
 	spec := engine.StackSpec{Name: st.Name}
 	for _, s := range st.Services {
-		if s.Image == "" {
-			return spec, fmt.Errorf("service %s: no image and nothing to build", s.Name)
-		}
-		pol, err := restart.Parse(s.Restart.Mode)
+		svc, err := serviceSpec(st, s)
 		if err != nil {
 			return spec, fmt.Errorf("service %s: %w", s.Name, err)
 		}
-		pol.MaxRetries = s.Restart.MaxRetries
-		svc := engine.ServiceSpec{
-			Name: s.Name, Image: s.Image, Command: s.Command, Entrypoint: s.Entrypoint, Env: s.Environment,
-			User: s.User, WorkingDir: s.WorkingDir, Restart: pol, Replicas: s.Replicas,
-			MemoryBytes: s.Limits.MemoryBytes, CPUs: s.Limits.CPUs, Pids: s.Limits.Pids,
-			ReadOnly: s.ReadOnly, CapAdd: s.CapAdd, CapDrop: s.CapDrop, StopTimeout: s.StopGracePeriod,
-			DependsOn: map[string]string{},
-		}
-		if s.StopSignal != "" {
-			sig, ok := signalNames[strings.TrimPrefix(strings.ToUpper(s.StopSignal), "SIG")]
-			if !ok {
-				return spec, fmt.Errorf("service %s: stop_signal %q is not a known signal", s.Name, s.StopSignal)
-			}
-			svc.StopSignal = sig
-		}
-		for _, p := range s.Ports {
-			svc.Ports = append(svc.Ports, engine.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
-		}
-		for _, m := range s.Volumes {
-			src := m.Source
-			if m.Type == stack.MountVolume {
-				if v, ok := st.Volumes[m.Source]; ok {
-					src = v.Name
-				}
-			}
-			svc.Mounts = append(svc.Mounts, engine.Mount{Type: m.Type, Source: src, Target: m.Target, ReadOnly: m.ReadOnly})
-		}
-		for _, ref := range s.Secrets {
-			sec, ok := st.Secrets[ref.Source]
-			if !ok || sec.File == "" {
-				return spec, fmt.Errorf("service %s: secret %s: only file secrets are supported", s.Name, ref.Source)
-			}
-			target := strings.TrimPrefix(ref.Target, "/run/secrets/")
-			svc.Secrets = append(svc.Secrets, engine.Secret{Name: ref.Source, Target: target, File: sec.File})
-		}
-		if h := s.Healthcheck; h != nil {
-			test := h.Test
-			if h.Disable {
-				test = []string{"NONE"}
-			}
-			svc.Health = &health.Check{Test: test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
-				StartInterval: h.StartInterval, Retries: h.Retries}
-		}
-		for dep, d := range s.DependsOn {
-			svc.DependsOn[dep] = d.Condition
-		}
-		if p := s.Proxy; p != nil {
-			svc.Proxy = &engine.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
-				DrainTimeout: p.DrainTimeout, TLSCert: p.TLSCert, TLSKey: p.TLSKey}
-			if t := p.Timeouts; t != nil {
-				svc.Proxy.Timeouts = proxy.Timeouts{ReadBody: proxy.Duration(t.ReadBody),
-					ResponseHeader: proxy.Duration(t.ResponseHeader), Write: proxy.Duration(t.Write)}
-			}
-		}
-		svc.Update, svc.Rollback = updateConfig(s.UpdateConfig), updateConfig(s.RollbackConfig)
 		spec.Services = append(spec.Services, svc)
 	}
 	return spec, nil
+}
+
+func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
+	if s.Image == "" {
+		return engine.ServiceSpec{}, fmt.Errorf("no image and nothing to build")
+	}
+	pol, err := restart.Parse(s.Restart.Mode)
+	if err != nil {
+		return engine.ServiceSpec{}, err
+	}
+	pol.MaxRetries = s.Restart.MaxRetries
+	svc := engine.ServiceSpec{
+		Name: s.Name, Image: s.Image, Command: s.Command, Entrypoint: s.Entrypoint, Env: s.Environment,
+		User: s.User, WorkingDir: s.WorkingDir, Hostname: s.Hostname, Labels: s.Labels, Restart: pol, Replicas: s.Replicas,
+		MemoryBytes: s.Limits.MemoryBytes, CPUs: s.Limits.CPUs, Pids: s.Limits.Pids,
+		ReadOnly: s.ReadOnly, CapAdd: s.CapAdd, CapDrop: s.CapDrop, StopTimeout: s.StopGracePeriod,
+		DependsOn: map[string]string{},
+	}
+	if s.StopSignal != "" {
+		sig, ok := signalNames[strings.TrimPrefix(strings.ToUpper(s.StopSignal), "SIG")]
+		if !ok {
+			return svc, fmt.Errorf("stop_signal %q is not a known signal", s.StopSignal)
+		}
+		svc.StopSignal = sig
+	}
+	for _, p := range s.Ports {
+		svc.Ports = append(svc.Ports, engine.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+	}
+	for i, m := range s.Volumes {
+		em := engine.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
+			CreateHostPath: m.CreateHostPath, TmpfsSize: m.TmpfsSize, TmpfsMode: m.TmpfsMode}
+		if m.Type == stack.MountVolume {
+			v, ok := st.Volumes[m.Source]
+			if !ok {
+				return svc, fmt.Errorf("volumes[%d]: volume %q is not declared under the top-level volumes:", i, m.Source)
+			}
+			em.Source, em.External = v.Name, v.External
+		}
+		svc.Mounts = append(svc.Mounts, em)
+	}
+	for i, ref := range s.Secrets {
+		sec, ok := st.Secrets[ref.Source]
+		if !ok || sec.File == "" {
+			return svc, fmt.Errorf("secrets[%d]: secret %s: only secrets from a file (file:) are supported", i, ref.Source)
+		}
+		uid, gid, err := ids(ref.UID, ref.GID)
+		if err != nil {
+			return svc, fmt.Errorf("secrets[%d]: %w", i, err)
+		}
+		target := ref.Target
+		if path.Dir(target) == "/run/secrets" {
+			target = path.Base(target) // the /run/secrets directory
+		}
+		svc.Secrets = append(svc.Secrets, engine.Secret{Name: ref.Source, Target: target, File: sec.File, UID: uid, GID: gid, Mode: ref.Mode})
+	}
+	for i, ref := range s.Configs {
+		cfg, ok := st.Configs[ref.Source]
+		if !ok {
+			return svc, fmt.Errorf("configs[%d]: config %s is not declared under the top-level configs:", i, ref.Source)
+		}
+		if cfg.File == "" && cfg.Content == "" && cfg.Environment != "" {
+			return svc, fmt.Errorf("configs[%d]: config %s: variable %s is not set", i, ref.Source, cfg.Environment)
+		}
+		uid, gid, err := ids(ref.UID, ref.GID)
+		if err != nil {
+			return svc, fmt.Errorf("configs[%d]: %w", i, err)
+		}
+		svc.Configs = append(svc.Configs, engine.Config{Name: ref.Source, Target: ref.Target, File: cfg.File, Content: cfg.Content,
+			UID: uid, GID: gid, Mode: ref.Mode})
+	}
+	if h := s.Healthcheck; h != nil {
+		test := h.Test
+		if h.Disable {
+			test = []string{"NONE"}
+		}
+		svc.Health = &health.Check{Test: test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
+			StartInterval: h.StartInterval, Retries: h.Retries}
+	}
+	for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) {
+		d := s.DependsOn[dep]
+		svc.DependsOn[dep] = d.Condition
+		if !d.Required {
+			svc.OptionalDeps = append(svc.OptionalDeps, dep)
+		}
+	}
+	if p := s.Proxy; p != nil {
+		svc.Proxy = &engine.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
+			DrainTimeout: p.DrainTimeout, TLSCert: p.TLSCert, TLSKey: p.TLSKey}
+		if t := p.Timeouts; t != nil {
+			svc.Proxy.Timeouts = proxy.Timeouts{ReadBody: proxy.Duration(t.ReadBody),
+				ResponseHeader: proxy.Duration(t.ResponseHeader), Write: proxy.Duration(t.Write)}
+		}
+	}
+	svc.Update, svc.Rollback = updateConfig(s.UpdateConfig), updateConfig(s.RollbackConfig)
+	return svc, nil
+}
+
+// ids parses a secret's or config's uid and gid ("" = 0, root).
+func ids(uid, gid string) (u, g uint32, err error) {
+	for _, f := range []struct {
+		name, v string
+		out     *uint32
+	}{{"uid", uid, &u}, {"gid", gid, &g}} {
+		if f.v == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(f.v, 10, 32)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s %q must be a numeric id", f.name, f.v)
+		}
+		*f.out = uint32(n)
+	}
+	return u, g, nil
 }
 
 func updateConfig(u *stack.UpdateConfig) *engine.UpdateConfig {

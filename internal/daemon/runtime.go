@@ -31,9 +31,16 @@ func (r *containerRuntime) dir(id string) string { return filepath.Join(r.root, 
 
 // Start writes the container's host files (resolv.conf, hosts, hostname),
 // its secrets on a tmpfs, the OCI spec, and starts its supervisor.
-func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) error {
+func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) (err error) {
 	// Running or failed, the start is over (networks.Attach began it).
 	defer r.starts.end(c.ID)
+	// A failed start leaves no secrets tmpfs behind (the engine removes
+	// the container's directory, which a mount would keep busy).
+	defer func() {
+		if secrets := filepath.Join(c.Dir, "secrets"); err != nil && isMountpoint(secrets) {
+			_ = unix.Unmount(secrets, unix.MNT_DETACH)
+		}
+	}()
 	etc := filepath.Join(c.Dir, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return err
@@ -79,9 +86,10 @@ func (r *containerRuntime) Start(ctx context.Context, c engine.ContainerConfig) 
 	return err
 }
 
-// mounts turns volumes, bind mounts and secrets into runtime mounts.
-// Secrets are written to a tmpfs of the container's own (mode 0400), so
-// their values never touch a disk, and bind-mounted read-only.
+// mounts turns volumes, bind mounts, tmpfs mounts, secrets and configs
+// into runtime mounts. Secrets are written to a tmpfs of the container's
+// own, so their values never touch a disk; secrets and configs are
+// bind-mounted read-only, owned and moded as the service asked.
 func (r *containerRuntime) mounts(c engine.ContainerConfig) ([]runtime.Mount, error) {
 	var out []runtime.Mount
 	for _, m := range c.Mounts {
@@ -91,17 +99,32 @@ func (r *containerRuntime) mounts(c engine.ContainerConfig) ([]runtime.Mount, er
 				return nil, fmt.Errorf("volume name %q is invalid", m.Source)
 			}
 			src := filepath.Join(r.root, "volumes", m.Source, "_data")
-			if err := os.MkdirAll(src, 0o755); err != nil {
+			if m.External {
+				if fi, err := os.Stat(src); err != nil || !fi.IsDir() {
+					return nil, fmt.Errorf("external volume %s does not exist (external volumes are created by another stack)", m.Source)
+				}
+			} else if err := os.MkdirAll(src, 0o755); err != nil {
 				return nil, err
 			}
 			out = append(out, runtime.Mount{Source: src, Destination: m.Target, Type: "bind", ReadOnly: m.ReadOnly})
 		case "bind":
-			if _, err := os.Stat(m.Source); err != nil {
+			if !filepath.IsAbs(m.Source) {
+				return nil, fmt.Errorf("bind mount source %q must be an absolute path", m.Source)
+			}
+			if _, err := os.Stat(m.Source); errors.Is(err, os.ErrNotExist) && m.CreateHostPath {
+				if err := os.MkdirAll(m.Source, 0o755); err != nil {
+					return nil, fmt.Errorf("bind mount source %s: %w", m.Source, err)
+				}
+			} else if err != nil {
 				return nil, fmt.Errorf("bind mount source %s: %w", m.Source, err)
 			}
 			out = append(out, runtime.Mount{Source: m.Source, Destination: m.Target, Type: "bind", ReadOnly: m.ReadOnly})
 		case "tmpfs":
-			out = append(out, runtime.Mount{Destination: m.Target, Type: "tmpfs"})
+			opts, err := tmpfsOptions(m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, runtime.Mount{Destination: m.Target, Type: "tmpfs", ReadOnly: m.ReadOnly, Options: opts})
 		default:
 			return nil, fmt.Errorf("mount type %q is not supported", m.Type)
 		}
@@ -116,25 +139,38 @@ func (r *containerRuntime) mounts(c engine.ContainerConfig) ([]runtime.Mount, er
 				return nil, fmt.Errorf("secrets tmpfs: %w", err)
 			}
 		}
-		for _, s := range c.Secrets {
-			data, err := os.ReadFile(s.File)
-			if err != nil {
-				return nil, fmt.Errorf("secret %s: %w", s.Name, err)
-			}
-			target := s.Target
-			if target == "" {
-				target = s.Name
-			}
-			if strings.ContainsAny(target, "/\\") || target == "." || target == ".." {
-				return nil, fmt.Errorf("secret %s: target %q must be a plain file name", s.Name, target)
-			}
-			if err := os.WriteFile(filepath.Join(dir, target), data, 0o400); err != nil {
-				return nil, err
-			}
+		ms, err := secretsMounts(dir, c.Secrets)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, runtime.Mount{Source: dir, Destination: "/run/secrets", Type: "bind", ReadOnly: true})
+		out = append(out, ms...)
+	}
+	if len(c.Configs) > 0 {
+		ms, err := configsMounts(filepath.Join(c.Dir, "configs"), c.Configs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
 	}
 	return out, nil
+}
+
+// tmpfsOptions are a tmpfs mount's size and mode options.
+func tmpfsOptions(m engine.Mount) ([]string, error) {
+	var opts []string
+	if m.TmpfsSize < 0 {
+		return nil, fmt.Errorf("tmpfs %s: size %d must not be negative", m.Target, m.TmpfsSize)
+	}
+	if m.TmpfsSize > 0 {
+		opts = append(opts, "size="+strconv.FormatInt(m.TmpfsSize, 10))
+	}
+	if m.TmpfsMode > 0o7777 {
+		return nil, fmt.Errorf("tmpfs %s: mode %o out of range", m.Target, m.TmpfsMode)
+	}
+	if m.TmpfsMode != 0 {
+		opts = append(opts, "mode="+strconv.FormatUint(uint64(m.TmpfsMode), 8))
+	}
+	return opts, nil
 }
 
 func isMountpoint(dir string) bool {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -242,16 +243,22 @@ func (e *Engine) Up(ctx context.Context, spec StackSpec) (err error) {
 		go func() {
 			defer wg.Done()
 			defer close(done[svc.Name])
-			for dep := range svc.DependsOn {
+			wait := svc // its dependencies that did not fail
+			wait.DependsOn = map[string]string{}
+			for dep, cond := range svc.DependsOn {
 				if ch, ok := done[dep]; ok {
 					<-ch
 					if failed(dep) {
+						if slices.Contains(svc.OptionalDeps, dep) {
+							continue // required: false
+						}
 						errs[i] = fmt.Errorf("service %s: not started: it depends on %s, which failed", svc.Name, dep)
 						return
 					}
 				}
+				wait.DependsOn[dep] = cond
 			}
-			if err := e.waitDependencies(ctx, spec.Name, svc); err != nil {
+			if err := e.waitDependencies(ctx, spec.Name, wait); err != nil {
 				errs[i] = err
 				return
 			}
@@ -473,10 +480,14 @@ func containerConfig(c Container, svc ServiceSpec, img ImageInfo, rootfs, dir st
 	if cwd == "" {
 		cwd = "/"
 	}
+	hostname := c.Name
+	if svc.Hostname != "" {
+		hostname = svc.Hostname
+	}
 	return ContainerConfig{
 		ID: c.ID, Name: c.Name, Rootfs: rootfs, Args: append(append([]string(nil), entry...), cmd...), Env: env,
-		User: user, Cwd: cwd, Hostname: c.Name, NetNS: c.NetNS, Mounts: svc.Mounts, Secrets: svc.Secrets,
-		Service: svc, Dir: dir,
+		User: user, Cwd: cwd, Hostname: hostname, NetNS: c.NetNS, Mounts: svc.Mounts, Secrets: svc.Secrets,
+		Configs: svc.Configs, Service: svc, Dir: dir,
 	}
 }
 
@@ -652,8 +663,16 @@ func (e *Engine) waitDependencies(ctx context.Context, stack string, svc Service
 	sort.Strings(names)
 	for _, dep := range names {
 		cond := svc.DependsOn[dep]
+		optional := slices.Contains(svc.OptionalDeps, dep)
 		for {
+			if optional && len(e.byService(stack, dep)) == 0 {
+				break // required: false and nothing of it runs
+			}
 			ok, err := e.conditionHolds(stack, dep, cond)
+			if err != nil && optional {
+				e.log.Warn("optional dependency failed; starting anyway", "service", svc.Name, "dependency", dep, "err", err)
+				break
+			}
 			if err != nil {
 				return fmt.Errorf("service %s depends on %s: %w", svc.Name, dep, err)
 			}
@@ -759,7 +778,7 @@ func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
 		if m.Stack == stack {
 			ids = append(ids, id)
 			for _, mt := range m.Spec.Mounts {
-				if mt.Type == "volume" && mt.Source != "" {
+				if mt.Type == "volume" && mt.Source != "" && !mt.External {
 					vols[mt.Source] = true
 				}
 			}

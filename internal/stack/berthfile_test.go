@@ -41,7 +41,7 @@ services:
 volumes:
   state: {}
 secrets:
-  token: {environment: TOKEN}
+  token: {file: ./token.txt}
 environments:
   prod:
     vars:
@@ -88,7 +88,7 @@ func TestBerthYAMLServicesVarsAndBuild(t *testing.T) {
 	if worker.Build == nil || !reflect.DeepEqual(*worker.Build, Build{Image: "app", Variant: "dev"}) || worker.Replicas != 2 {
 		t.Errorf("worker build %+v replicas %d", worker.Build, worker.Replicas)
 	}
-	if st.Volumes["state"].Name == "" || st.Secrets["token"].Environment != "TOKEN" {
+	if st.Volumes["state"].Name == "" || !strings.HasSuffix(st.Secrets["token"].File, "/token.txt") {
 		t.Errorf("volumes %v secrets %v", st.Volumes, st.Secrets)
 	}
 	db := st.Service("db")

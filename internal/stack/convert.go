@@ -3,6 +3,8 @@ package stack
 import (
 	"fmt"
 	"path"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +51,9 @@ func convert(p *types.Project, lookup func(string) (string, bool)) (*Stack, []Wa
 		}
 		byName[name] = svc
 	}
+	if err := oneNetwork(st, byName); err != nil {
+		return nil, nil, err
+	}
 	order, err := dependencyOrder(byName)
 	if err != nil {
 		return nil, nil, err
@@ -78,6 +83,9 @@ func (c *converter) service(s types.ServiceConfig) (Service, error) {
 	}
 	fail := func(field, format string, args ...any) error {
 		return &fieldError{Path: "services." + s.Name + "." + field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if s.Hostname != "" && !hostnamePattern.MatchString(s.Hostname) {
+		return out, fail("hostname", "%q is not a host name (letters, digits, '-' and '.', at most 63 characters)", s.Hostname)
 	}
 	if s.Command != nil {
 		out.Command = append([]string{}, s.Command...)
@@ -133,7 +141,7 @@ func (c *converter) service(s types.ServiceConfig) (Service, error) {
 	}
 
 	for i, v := range s.Volumes {
-		m, ok, err := c.mount(s.Name, i, v)
+		m, ok, err := c.mount(v)
 		if err != nil {
 			return out, fail(fmt.Sprintf("volumes[%d]", i), "%v", err)
 		}
@@ -142,7 +150,7 @@ func (c *converter) service(s types.ServiceConfig) (Service, error) {
 		}
 	}
 	for i, t := range s.Tmpfs {
-		m, err := c.tmpfs(s.Name, t)
+		m, err := tmpfs(t)
 		if err != nil {
 			return out, fail(fmt.Sprintf("tmpfs[%d]", i), "%v", err)
 		}
@@ -241,17 +249,26 @@ func (c *converter) service(s types.ServiceConfig) (Service, error) {
 		return out, fail("restart", "%v", err)
 	}
 
+	targets := map[string]string{} // target → the field that mounts it
 	for i, r := range s.Secrets {
-		ref, err := fileRef(types.FileReferenceConfig(r), secretsDir, DefaultSecretMode)
+		field := fmt.Sprintf("secrets[%d]", i)
+		ref, err := fileRef(types.FileReferenceConfig(r), true)
+		if err == nil {
+			err = claimTarget(targets, ref.Target, field)
+		}
 		if err != nil {
-			return out, fail(fmt.Sprintf("secrets[%d]", i), "%v", err)
+			return out, fail(field, "%v", err)
 		}
 		out.Secrets = append(out.Secrets, SecretRef(ref))
 	}
 	for i, r := range s.Configs {
-		ref, err := fileRef(types.FileReferenceConfig(r), "/", DefaultConfigMode)
+		field := fmt.Sprintf("configs[%d]", i)
+		ref, err := fileRef(types.FileReferenceConfig(r), false)
+		if err == nil {
+			err = claimTarget(targets, ref.Target, field)
+		}
 		if err != nil {
-			return out, fail(fmt.Sprintf("configs[%d]", i), "%v", err)
+			return out, fail(field, "%v", err)
 		}
 		out.Configs = append(out.Configs, ConfigRef(ref))
 	}
@@ -310,17 +327,18 @@ func convertPort(p types.ServicePortConfig) ([]Port, error) {
 	return []Port{{HostIP: ip, HostPort: host, ContainerPort: int(p.Target), Protocol: proto}}, nil
 }
 
-func (c *converter) mount(svc string, i int, v types.ServiceVolumeConfig) (Mount, bool, error) {
+func (c *converter) mount(v types.ServiceVolumeConfig) (Mount, bool, error) {
 	if !path.IsAbs(v.Target) {
 		return Mount{}, false, fmt.Errorf("target %q must be an absolute container path", v.Target)
 	}
 	m := Mount{Type: v.Type, Source: v.Source, Target: path.Clean(v.Target), ReadOnly: v.ReadOnly}
 	switch v.Type {
 	case types.VolumeTypeVolume:
-		if v.Source != "" {
-			if _, ok := c.p.Volumes[v.Source]; !ok {
-				return m, false, fmt.Errorf("volume %q is not declared under the top-level volumes:", v.Source)
-			}
+		if v.Source == "" {
+			return m, false, fmt.Errorf("anonymous volume at %s: not supported by berth; name it (a key of the top-level volumes:)", v.Target)
+		}
+		if _, ok := c.p.Volumes[v.Source]; !ok {
+			return m, false, fmt.Errorf("volume %q is not declared under the top-level volumes:", v.Source)
 		}
 	case types.VolumeTypeBind:
 		if !path.IsAbs(v.Source) {
@@ -330,18 +348,23 @@ func (c *converter) mount(svc string, i int, v types.ServiceVolumeConfig) (Mount
 	case types.VolumeTypeTmpfs:
 		m.Source = ""
 		if v.Tmpfs != nil {
+			if v.Tmpfs.Size < 0 {
+				return m, false, fmt.Errorf("tmpfs.size %d must not be negative", v.Tmpfs.Size)
+			}
+			if v.Tmpfs.Mode > 0o7777 {
+				return m, false, fmt.Errorf("tmpfs.mode %o out of range (0-07777)", v.Tmpfs.Mode)
+			}
 			m.TmpfsSize = int64(v.Tmpfs.Size)
 			m.TmpfsMode = v.Tmpfs.Mode
 		}
 	default:
-		c.warn(svc, fmt.Sprintf("volumes[%d]", i), fmt.Sprintf("volume type %q not supported (volume, bind or tmpfs); mount skipped", v.Type))
-		return m, false, nil
+		return m, false, fmt.Errorf("volume type %q not supported by berth (volume, bind or tmpfs)", v.Type)
 	}
 	return m, true, nil
 }
 
 // tmpfs parses a service tmpfs: entry, "/run" or "/run:size=64m,mode=1777".
-func (c *converter) tmpfs(svc, spec string) (Mount, error) {
+func tmpfs(spec string) (Mount, error) {
 	target, opts, _ := strings.Cut(spec, ":")
 	if !path.IsAbs(target) {
 		return Mount{}, fmt.Errorf("%q: target must be an absolute container path", spec)
@@ -361,7 +384,7 @@ func (c *converter) tmpfs(svc, spec string) (Mount, error) {
 			m.TmpfsSize = n
 		case "mode":
 			n, err := strconv.ParseUint(v, 8, 32)
-			if err != nil {
+			if err != nil || n > 0o7777 {
 				return m, fmt.Errorf("%q: bad mode %q (octal, e.g. 1777)", spec, v)
 			}
 			m.TmpfsMode = uint32(n)
@@ -369,7 +392,7 @@ func (c *converter) tmpfs(svc, spec string) (Mount, error) {
 			m.ReadOnly = true
 		case "rw":
 		default:
-			c.warn(svc, "tmpfs", fmt.Sprintf("option %q of %s not supported (size, mode, ro); ignored", k, target))
+			return m, fmt.Errorf("%q: option %q not supported by berth (size, mode, ro, rw)", spec, k)
 		}
 	}
 	return m, nil
@@ -427,25 +450,67 @@ type ref = struct {
 	GID    string `json:"gid,omitempty"`
 }
 
-// fileRef fills in a secret or config reference: a relative target lives
-// under dir, the mode defaults to def.
-func fileRef(r types.FileReferenceConfig, dir string, def uint32) (ref, error) {
+// fileRef fills in a secret (secret true) or config reference as compose
+// does: the target defaults to /run/secrets/<source> or /<source>, a
+// relative secret target is a file name in /run/secrets, uid and gid are
+// numbers (default 0), the mode defaults to 0400 or 0444. Targets that
+// climb out with "..", name a directory of /run/secrets or are / itself
+// are refused, as are modes beyond the permission bits.
+func fileRef(r types.FileReferenceConfig, secret bool) (ref, error) {
+	dir, def := "/", uint32(DefaultConfigMode)
+	if secret {
+		dir, def = secretsDir, DefaultSecretMode
+	}
 	out := ref{Source: r.Source, Target: r.Target, Mode: def, UID: r.UID, GID: r.GID}
 	if out.Target == "" {
 		out.Target = r.Source
 	}
+	if strings.ContainsAny(out.Target, "\x00\\") || slices.Contains(strings.Split(out.Target, "/"), "..") {
+		return out, fmt.Errorf("target %q must not contain \"..\", a backslash or NUL", out.Target)
+	}
 	if !path.IsAbs(out.Target) {
+		if secret && strings.Contains(out.Target, "/") {
+			return out, fmt.Errorf("target %q: a relative secret target is a file name in %s", out.Target, secretsDir)
+		}
 		out.Target = path.Join(dir, out.Target)
 	}
 	out.Target = path.Clean(out.Target)
+	switch {
+	case out.Target == "/" || out.Target == secretsDir:
+		return out, fmt.Errorf("target %q is a directory; name a file", out.Target)
+	case strings.HasPrefix(out.Target, secretsDir+"/") && path.Dir(out.Target) != secretsDir:
+		return out, fmt.Errorf("target %q: files under %s must be directly in it", out.Target, secretsDir)
+	}
+	for _, id := range []struct{ name, v string }{{"uid", r.UID}, {"gid", r.GID}} {
+		if id.v == "" {
+			continue
+		}
+		if _, err := strconv.ParseUint(id.v, 10, 32); err != nil {
+			return out, fmt.Errorf("%s %q must be a numeric id", id.name, id.v)
+		}
+	}
 	if r.Mode != nil {
-		if *r.Mode < 0 || *r.Mode > 0o7777 {
-			return out, fmt.Errorf("mode %o out of range", *r.Mode)
+		if *r.Mode <= 0 || *r.Mode > 0o777 {
+			return out, fmt.Errorf("mode %#o: want permission bits between 0001 and 0777", *r.Mode)
 		}
 		out.Mode = uint32(*r.Mode)
 	}
 	return out, nil
 }
+
+// claimTarget records that field mounts a file at target, refusing a
+// second mount of the same path.
+func claimTarget(claimed map[string]string, target, field string) error {
+	if other, ok := claimed[target]; ok {
+		return fmt.Errorf("target %s is already mounted by %s", target, other)
+	}
+	claimed[target] = field
+	return nil
+}
+
+// hostnamePattern is an RFC 1123 host name short enough for the kernel
+// (64 bytes with the NUL).
+var hostnamePattern = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$`)
 
 func updateConfig(u *types.UpdateConfig) *UpdateConfig {
 	if u == nil {
@@ -464,15 +529,47 @@ func updateConfig(u *types.UpdateConfig) *UpdateConfig {
 func (c *converter) volumes() (map[string]Volume, error) {
 	out := map[string]Volume{}
 	for k, v := range c.p.Volumes {
-		out[k] = Volume{Name: v.Name, External: bool(v.External), Labels: cloneMap(v.Labels)}
+		out[k] = Volume{Name: v.Name, External: bool(v.External)}
 	}
 	return nilIfEmpty(out), nil
+}
+
+// oneNetwork refuses what berth's networking cannot honour: it gives each
+// stack one bridge, with a route outside, that every service joins.
+func oneNetwork(st *Stack, services map[string]Service) error {
+	for _, k := range sortedKeys(st.Networks) {
+		n := st.Networks[k]
+		switch {
+		case n.External:
+			return &fieldError{Path: "networks." + k + ".external", Msg: "not supported by berth: each stack gets a network of its own"}
+		case n.Internal:
+			return &fieldError{Path: "networks." + k + ".internal", Msg: "not supported by berth: a stack's network always has a route outside the host"}
+		}
+	}
+	first, firstSvc := "", ""
+	for _, name := range sortedKeys(services) {
+		nets := services[name].Networks
+		if len(nets) == 0 {
+			nets = []string{"default"}
+		}
+		for _, n := range nets {
+			if first == "" {
+				first, firstSvc = n, name
+				continue
+			}
+			if n != first {
+				return &fieldError{Path: "services." + name + ".networks", Msg: fmt.Sprintf(
+					"joins %s, but %s joins %s: berth puts all of a stack's services on one network, so it cannot keep networks apart", n, firstSvc, first)}
+			}
+		}
+	}
+	return nil
 }
 
 func (c *converter) networks() map[string]Network {
 	out := map[string]Network{}
 	for k, n := range c.p.Networks {
-		out[k] = Network{Name: n.Name, External: bool(n.External), Internal: n.Internal, Labels: cloneMap(n.Labels)}
+		out[k] = Network{Name: n.Name, External: bool(n.External), Internal: n.Internal}
 	}
 	return nilIfEmpty(out)
 }
@@ -483,8 +580,12 @@ func (c *converter) secrets() (map[string]Secret, error) {
 		switch {
 		case bool(s.External):
 			return nil, &fieldError{Path: "secrets." + k, Msg: "external secrets are not supported (berth has no secret store); use file: or environment:"}
-		case s.File == "" && s.Environment == "":
-			return nil, &fieldError{Path: "secrets." + k, Msg: "needs file: or environment:"}
+		case s.Environment != "":
+			// The daemon keeps each container's spec on disk to restart it,
+			// so a value carried in the spec would land in a state file.
+			return nil, &fieldError{Path: "secrets." + k + ".environment", Msg: "not supported by berth: a secret's value must come from a file (file:), which the daemon reads when it starts a container and keeps only in memory"}
+		case s.File == "":
+			return nil, &fieldError{Path: "secrets." + k, Msg: "needs file:"}
 		}
 		out[k] = Secret{Name: s.Name, File: s.File, Environment: s.Environment}
 	}
@@ -500,7 +601,17 @@ func (c *converter) configs() (map[string]Config, error) {
 		if s.File == "" && s.Environment == "" && s.Content == "" {
 			return nil, &fieldError{Path: "configs." + k, Msg: "needs file:, environment: or content:"}
 		}
-		out[k] = Config{Name: s.Name, File: s.File, Environment: s.Environment, Content: s.Content}
+		cfg := Config{Name: s.Name, File: s.File, Environment: s.Environment, Content: s.Content}
+		if cfg.Environment != "" && cfg.Content == "" {
+			// compose-go fills content: from the environment it was given;
+			// berth.yaml's vars and --set come through lookup.
+			v, ok := c.lookup(cfg.Environment)
+			if !ok {
+				return nil, &fieldError{Path: "configs." + k + ".environment", Msg: fmt.Sprintf("variable %s is not set", cfg.Environment)}
+			}
+			cfg.Content = v
+		}
+		out[k] = cfg
 	}
 	return nilIfEmpty(out), nil
 }

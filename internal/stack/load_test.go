@@ -66,7 +66,7 @@ func TestComposeEverySupportedField(t *testing.T) {
 	dir, _ := filepath.Abs("testdata/full")
 	st, warns := load(t, LoadOptions{
 		Files:     []string{filepath.Join(dir, "compose.yaml")},
-		LookupEnv: env("FROM_SHELL", "shell", "WEB_TAG", "2.1"),
+		LookupEnv: env("FROM_SHELL", "shell", "WEB_TAG", "2.1", "MIME_TYPES", "text/html html"),
 	})
 	if len(warns) != 0 {
 		t.Errorf("warnings for supported fields: %v", warns)

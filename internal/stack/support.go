@@ -56,9 +56,9 @@ var supported = []string{
 	"services.*.stop_signal", "services.*.stop_grace_period",
 
 	"volumes", "volumes.*", "volumes.*.name", "volumes.*.external", "volumes.*.external.name",
-	"volumes.*.labels", "volumes.*.labels.*", "volumes.*.driver",
+	"volumes.*.driver",
 	"networks", "networks.*", "networks.*.name", "networks.*.external", "networks.*.external.name",
-	"networks.*.internal", "networks.*.labels", "networks.*.labels.*", "networks.*.driver",
+	"networks.*.internal", "networks.*.driver",
 	"secrets", "secrets.*", "secrets.*.name", "secrets.*.file", "secrets.*.environment",
 	"configs", "configs.*", "configs.*.name", "configs.*.file", "configs.*.environment", "configs.*.content",
 }

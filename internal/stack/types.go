@@ -5,7 +5,9 @@
 // validation are compose-go's; this package chooses the inputs (environment,
 // berth.yaml's vars and environments), converts the result into berth's own
 // types, and reports every compose attribute berth does not implement as a
-// Warning instead of dropping it silently.
+// Warning instead of dropping it silently; a value of a supported attribute
+// that berth cannot honour (an environment secret, an internal network) is
+// an error naming the field.
 package stack
 
 import "time"
@@ -224,8 +226,7 @@ type Volume struct {
 	Name string `json:"name"`
 	// External volumes must exist already; berth neither creates nor
 	// removes them.
-	External bool              `json:"external,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
+	External bool `json:"external,omitempty"`
 }
 
 // Secret is where a secret's value comes from. The value itself is read by
@@ -247,10 +248,9 @@ type Config struct {
 
 // Network is a network of the stack (a bridge on the host).
 type Network struct {
-	Name     string            `json:"name"` // "<stack>_<key>" unless the file set name:
-	External bool              `json:"external,omitempty"`
-	Internal bool              `json:"internal,omitempty"` // no route outside the host
-	Labels   map[string]string `json:"labels,omitempty"`
+	Name     string `json:"name"` // "<stack>_<key>" unless the file set name:
+	External bool   `json:"external,omitempty"`
+	Internal bool   `json:"internal,omitempty"` // no route outside the host
 }
 
 // Warning is one attribute of the files that berth does not implement. It is

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/stack"
+)
+
+// TestToSpecCarriesEveryField: what the loader honours reaches the engine
+// (secrets' and configs' targets, owners and modes, tmpfs size and mode,
+// create_host_path, external volumes, hostname, labels, optional
+// dependencies) — nothing is dropped on the way.
+func TestToSpecCarriesEveryField(t *testing.T) {
+	st := &stack.Stack{
+		Name:    "shop",
+		Volumes: map[string]stack.Volume{"data": {Name: "shop_data"}, "shared": {Name: "shared", External: true}},
+		Secrets: map[string]stack.Secret{"tok": {Name: "shop_tok", File: "/srv/tok"}},
+		Configs: map[string]stack.Config{"conf": {Name: "shop_conf", Content: "a=1"}, "site": {Name: "shop_site", File: "/srv/site.conf"}},
+		Services: []stack.Service{{
+			Name: "app", Image: "app:1", Hostname: "app-host", Labels: map[string]string{"tier": "web"},
+			Restart: stack.RestartPolicy{Mode: stack.RestartNo}, Replicas: 1,
+			Volumes: []stack.Mount{
+				{Type: stack.MountVolume, Source: "data", Target: "/data"},
+				{Type: stack.MountVolume, Source: "shared", Target: "/shared", ReadOnly: true},
+				{Type: stack.MountBind, Source: "/srv/www", Target: "/www", CreateHostPath: true},
+				{Type: stack.MountTmpfs, Target: "/scratch", TmpfsSize: 1 << 20, TmpfsMode: 0o1770},
+			},
+			Secrets: []stack.SecretRef{
+				{Source: "tok", Target: "/run/secrets/tok", Mode: 0o400},
+				{Source: "tok", Target: "/etc/tok", Mode: 0o440, UID: "1000", GID: "1001"},
+			},
+			Configs: []stack.ConfigRef{
+				{Source: "conf", Target: "/conf", Mode: 0o444},
+				{Source: "site", Target: "/etc/site.conf", Mode: 0o400, UID: "101"},
+			},
+			DependsOn: map[string]stack.Dependency{
+				"db":    {Condition: stack.ConditionHealthy, Required: true},
+				"cache": {Condition: stack.ConditionStarted, Required: false},
+			},
+		}},
+	}
+	spec, err := toSpec(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := spec.Services[0]
+	wantMounts := []engine.Mount{
+		{Type: "volume", Source: "shop_data", Target: "/data"},
+		{Type: "volume", Source: "shared", Target: "/shared", ReadOnly: true, External: true},
+		{Type: "bind", Source: "/srv/www", Target: "/www", CreateHostPath: true},
+		{Type: "tmpfs", Target: "/scratch", TmpfsSize: 1 << 20, TmpfsMode: 0o1770},
+	}
+	if !reflect.DeepEqual(svc.Mounts, wantMounts) {
+		t.Errorf("mounts %+v\nwant %+v", svc.Mounts, wantMounts)
+	}
+	wantSecrets := []engine.Secret{
+		{Name: "tok", Target: "tok", File: "/srv/tok", Mode: 0o400},
+		{Name: "tok", Target: "/etc/tok", File: "/srv/tok", UID: 1000, GID: 1001, Mode: 0o440},
+	}
+	if !reflect.DeepEqual(svc.Secrets, wantSecrets) {
+		t.Errorf("secrets %+v\nwant %+v", svc.Secrets, wantSecrets)
+	}
+	wantConfigs := []engine.Config{
+		{Name: "conf", Target: "/conf", Content: "a=1", Mode: 0o444},
+		{Name: "site", Target: "/etc/site.conf", File: "/srv/site.conf", UID: 101, Mode: 0o400},
+	}
+	if !reflect.DeepEqual(svc.Configs, wantConfigs) {
+		t.Errorf("configs %+v\nwant %+v", svc.Configs, wantConfigs)
+	}
+	if svc.Hostname != "app-host" || svc.Labels["tier"] != "web" {
+		t.Errorf("hostname %q labels %v", svc.Hostname, svc.Labels)
+	}
+	if !reflect.DeepEqual(svc.OptionalDeps, []string{"cache"}) || svc.DependsOn["db"] != stack.ConditionHealthy {
+		t.Errorf("depends_on %v optional %v", svc.DependsOn, svc.OptionalDeps)
+	}
+
+	// A secret without a file (the loader refuses environment: already)
+	// and a non-numeric uid are refused, naming the service and field.
+	bad := *st
+	bad.Services = []stack.Service{st.Services[0]}
+	bad.Services[0].Secrets = []stack.SecretRef{{Source: "tok", Target: "/x", Mode: 0o400, UID: "www"}}
+	if _, err := toSpec(&bad); err == nil || !strings.Contains(err.Error(), "service app: secrets[0]: uid") {
+		t.Errorf("non-numeric uid: %v", err)
+	}
+	bad.Secrets = map[string]stack.Secret{"tok": {Environment: "TOK"}}
+	bad.Services[0].Secrets = []stack.SecretRef{{Source: "tok", Target: "/x", Mode: 0o400}}
+	if _, err := toSpec(&bad); err == nil || !strings.Contains(err.Error(), "service app: secrets[0]") {
+		t.Errorf("environment secret: %v", err)
+	}
+}
