@@ -279,6 +279,9 @@ func finish(project *types.Project, files []string, check *supportCheck, lookup 
 	}
 	st.Files = files
 	warns = append(check.warnings(project), warns...)
+	if warns, err = refused(displayName(files[0]), warns); err != nil {
+		return nil, nil, err
+	}
 	sortWarnings(warns)
 	return st, warns, nil
 }

@@ -96,6 +96,39 @@ var messages = map[string]string{
 	"deploy.placement": "ignored: berth runs on one host",
 }
 
+// restricting are unsupported service attributes that limit or confine a
+// container. Ignoring one would run the service with less confinement than
+// the file asks for, so they are refused, not warned about.
+var restricting = map[string]bool{
+	"ulimits": true, "security_opt": true, "sysctls": true, "memswap_limit": true, "mem_swappiness": true,
+	"cpu_shares": true, "cpu_quota": true, "cpu_period": true, "cpuset": true, "cpu_count": true, "cpu_percent": true,
+	"cpu_rt_runtime": true, "cpu_rt_period": true, "blkio_config": true, "storage_opt": true, "oom_score_adj": true,
+	"userns_mode": true, "cgroup_parent": true, "device_cgroup_rules": true, "shm_size": true,
+	"deploy.resources.limits.devices": true,
+}
+
+// refused splits off the warnings about restricting attributes, as one
+// error naming each.
+func refused(file string, ws []Warning) ([]Warning, error) {
+	var keep []Warning
+	var bad []string
+	for _, w := range ws {
+		field := w.Field
+		if i := strings.IndexAny(field, ".["); i >= 0 && !restricting[field] {
+			field = field[:i]
+		}
+		if w.Service != "" && restricting[field] {
+			bad = append(bad, "services."+w.Service+"."+w.Field)
+			continue
+		}
+		keep = append(keep, w)
+	}
+	if len(bad) == 0 {
+		return ws, nil
+	}
+	return keep, fmt.Errorf("%s: %s: not supported by berth, and ignoring it would run the service with fewer limits than the file sets; remove it", file, strings.Join(bad, ", "))
+}
+
 // supportCheck gathers compose-go's unsupported-attribute findings during
 // a load.
 type supportCheck struct {

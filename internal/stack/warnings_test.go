@@ -7,6 +7,34 @@ import (
 	"testing"
 )
 
+// TestRestrictingFieldsRefused: an attribute that limits or confines a
+// container is refused, not warned about and dropped (the service would
+// run with fewer limits than the file sets).
+func TestRestrictingFieldsRefused(t *testing.T) {
+	dir := write(t, map[string]string{"compose.yaml": `
+services:
+  app:
+    image: app
+    sysctls: {net.core.somaxconn: 1024}
+    ulimits: {nofile: 1024}
+    shm_size: 64m
+  other:
+    image: other
+    security_opt: ["apparmor:strict"]
+    cpu_shares: 512
+`})
+	_, _, err := Load(t.Context(), LoadOptions{Files: []string{filepath.Join(dir, "compose.yaml")}})
+	if err == nil {
+		t.Fatal("restricting attributes were accepted")
+	}
+	for _, want := range []string{"compose.yaml: ", "services.app.sysctls", "services.app.ulimits", "services.app.shm_size",
+		"services.other.security_opt", "services.other.cpu_shares", "fewer limits"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
 func TestUnsupportedFieldsWarnOncePerField(t *testing.T) {
 	dir := write(t, map[string]string{"compose.yaml": `
 services:
@@ -18,8 +46,6 @@ services:
     pid: host
     extra_hosts: ["db:10.0.0.1"]
     logging: {driver: syslog}
-    sysctls: {net.core.somaxconn: 1024}
-    ulimits: {nofile: 1024}
     expose: ["80", "81"]
     container_name: app1
     init: true
@@ -37,7 +63,7 @@ services:
       other: {condition: service_started, restart: true}
   other:
     image: other
-    security_opt: ["no-new-privileges:false"]
+    stdin_open: true
   off:
     image: off
     profiles: [debug]
@@ -70,10 +96,8 @@ networks:
 		"services.app.pid",
 		"services.app.ports[].app_protocol",
 		"services.app.privileged",
-		"services.app.sysctls",
-		"services.app.ulimits",
 		"services.app.volumes[].volume.nocopy",
-		"services.other.security_opt",
+		"services.other.stdin_open",
 		"volumes.v.driver",
 		"volumes.v.driver_opts",
 	}
@@ -98,7 +122,7 @@ networks:
 		}
 	}
 	msg := FormatWarnings(warns)
-	if !strings.HasPrefix(msg, "warning: 22 attribute(s) not supported") || strings.Count(msg, "\n") != 22 {
+	if !strings.HasPrefix(msg, "warning: 20 attribute(s) not supported") || strings.Count(msg, "\n") != 20 {
 		t.Errorf("FormatWarnings:\n%s", msg)
 	}
 	if FormatWarnings(nil) != "" {
