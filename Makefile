@@ -54,6 +54,7 @@ FUZZ_TARGETS := \
 	internal/deb:FuzzParsePackages \
 	internal/deb:FuzzParseRelease \
 	internal/deb:FuzzReadDeb \
+	internal/signals:FuzzParse \
 	internal/spec:FuzzLoad \
 	internal/spec:FuzzInterpolate \
 	internal/spec:FuzzParseDockerfile \
