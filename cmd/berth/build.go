@@ -236,7 +236,7 @@ printed; --json prints a machine-readable result.`,
 					return err
 				}
 			}
-			return runBuild(cmd.Context(), cmd.OutOrStdout(), b, names, variant, out, asJSON)
+			return runBuild(cmd.Context(), cmd.OutOrStdout(), b, names, variant, out, buildPrint{json: asJSON, quiet: quiet})
 		},
 	}
 	sf.add(cmd)
@@ -247,7 +247,7 @@ printed; --json prints a machine-readable result.`,
 	cmd.Flags().StringVar(&out.dockerArchive, "docker-archive", "", "write a docker-archive tar for `docker load`")
 	cmd.Flags().StringVar(&out.tag, "tag", "latest", "tag used with --docker-archive and with a --push prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only digests")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digests, one line per image")
 	return cmd
 }
 
@@ -256,7 +256,12 @@ type buildJSON struct {
 	Destination string `json:"destination,omitempty"`
 }
 
-func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []string, variant string, out buildOutput, asJSON bool) error {
+// buildPrint is what build prints on stdout: a line per image (name, digest,
+// destination) and the lock file it wrote; with quiet only the digests, one
+// per image; with json one document.
+type buildPrint struct{ json, quiet bool }
+
+func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []string, variant string, out buildOutput, p buildPrint) error {
 	var results []buildJSON
 	pushLog := build.OpenPushLog(b.CacheDir)
 	wopts := b.RefOptions
@@ -282,7 +287,11 @@ func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []s
 			}
 		}
 		results = append(results, buildJSON{Result: r, Destination: dest})
-		if !asJSON {
+		switch {
+		case p.json:
+		case p.quiet:
+			fmt.Fprintln(stdout, r.Digest)
+		default:
 			label := name
 			if variant != "" {
 				label += " (" + variant + ")"
@@ -300,11 +309,11 @@ func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []s
 		if err := b.Lock.Write(b.LockPath); err != nil {
 			return err
 		}
-		if !asJSON {
+		if !p.json && !p.quiet {
 			fmt.Fprintf(stdout, "wrote %s\n", b.LockPath)
 		}
 	}
-	if asJSON {
+	if p.json {
 		return writeIndentedJSON(stdout, results)
 	}
 	return nil
