@@ -244,7 +244,7 @@ printed; --json prints a machine-readable result.`,
 	cmd.Flags().StringVar(&variant, "variant", "", "build this variant (e.g. dev) instead of the plain (prod) image")
 	cmd.Flags().StringVar(&out.push, "push", "", "push to this registry reference (with several images: a prefix ending in '/')")
 	cmd.Flags().StringVar(&out.ociLayout, "oci-layout", "", "write into this OCI layout directory (tagged with the image name)")
-	cmd.Flags().StringVar(&out.dockerArchive, "docker-archive", "", "write a docker-archive tar for `docker load`")
+	cmd.Flags().StringVar(&out.dockerArchive, "docker-archive", "", "write a docker-archive tar into `FILE` (for docker load -i FILE)")
 	cmd.Flags().StringVar(&out.tag, "tag", "latest", "tag used with --docker-archive and with a --push prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digests, one line per image")
