@@ -42,7 +42,7 @@ type ServiceSpec struct {
 	CapAdd      []string
 	CapDrop     []string
 	DependsOn   map[string]string // service → condition (service_started, service_healthy, service_completed_successfully)
-	StopSignal  syscall.Signal // 0: the image's STOPSIGNAL, else SIGTERM
+	StopSignal  syscall.Signal    // 0: the image's STOPSIGNAL, else SIGTERM
 	StopTimeout time.Duration
 	// Proxy says how the proxy serves the service's published TCP ports
 	// (nil: plain TCP, round robin). Update and Rollback are compose's
