@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -187,7 +188,7 @@ func checkPlatform(p string) error {
 		sort.Strings(archs)
 		return fmt.Errorf("unsupported platform %q: unknown architecture %q (known: %s)", p, parts[1], strings.Join(archs, ", "))
 	}
-	if len(parts) == 3 && !contains(variants, parts[2]) {
+	if len(parts) == 3 && !slices.Contains(variants, parts[2]) {
 		if len(variants) == 0 {
 			return fmt.Errorf("invalid platform %q: %s has no variants", p, parts[1])
 		}

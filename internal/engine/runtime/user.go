@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -94,7 +95,7 @@ func resolveUser(rootfs, spec string) (resolvedUser, error) {
 	}
 	if name != "" {
 		for _, g := range groups {
-			if g.gid != u.GID && contains(g.members, name) {
+			if g.gid != u.GID && slices.Contains(g.members, name) {
 				u.AdditionalGids = append(u.AdditionalGids, g.gid)
 			}
 		}
