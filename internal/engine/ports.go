@@ -1,11 +1,12 @@
 // Package engine runs stacks of services on one host: it keeps the
 // containers of each service at the desired replica count, restarts them by
-// policy with backoff, replaces unhealthy ones, answers DNS for service
-// names, and tears everything down again. It drives three ports — images,
-// runtime, networks — implemented by internal/store, internal/engine/runtime
-// and internal/engine/network; the orchestration here is pure logic and is
-// tested against fakes of those ports, the ports themselves against the real
-// runc, overlayfs and CNI plugins.
+// policy with backoff, replaces unhealthy ones, keeps the proxy's routes and
+// DNS zones (service names, answered by the proxy process) up to date, and
+// tears everything down again. It drives three ports — images, runtime,
+// networks — implemented by internal/store, internal/engine/runtime and
+// internal/engine/network (this file declares them); the orchestration here
+// is pure logic and is tested against fakes of those ports, the ports
+// themselves against the real runc, overlayfs and CNI plugins.
 package engine
 
 import (
