@@ -20,8 +20,10 @@ build:
 deps:
 	bash scripts/deps.sh
 
-# Starts a registry, builds a small image from busybox-static, pushes it,
-# and lists what the registry holds.
+# Starts berth's registry, builds the example Go app from Debian packages
+# and pushes it, inspects it, then starts the engine and ships the app
+# (build, push, deploy 2 replicas behind the proxy) and ships a second
+# version under load with zero downtime (scripts/demo.sh).
 demo: deps build
 	bash scripts/demo.sh
 
@@ -60,6 +62,7 @@ FUZZ_TARGETS := \
 	internal/deb:FuzzParseRelease \
 	internal/deb:FuzzReadDeb \
 	internal/engine/runtime:FuzzWalkInRoot \
+	internal/signals:FuzzParse \
 	internal/spec:FuzzLoad \
 	internal/spec:FuzzInterpolate \
 	internal/spec:FuzzParseDockerfile \

@@ -69,6 +69,11 @@ func dockerfileAsSpec(path, root string, args map[string]string) (*spec.File, er
 	if err != nil {
 		return nil, err
 	}
+	// A missing Dockerfile is named as in every other command, before its
+	// (then missing too) directory is looked at as the context.
+	if _, err := os.Stat(abs); err != nil {
+		return nil, err
+	}
 	dir := filepath.Dir(abs)
 	if root == "" {
 		root = dir
@@ -247,7 +252,7 @@ printed; --json prints a machine-readable result.`,
 					return err
 				}
 			}
-			return runBuild(cmd.Context(), cmd.OutOrStdout(), b, names, variant, out, asJSON)
+			return runBuild(cmd.Context(), cmd.OutOrStdout(), b, names, variant, out, buildPrint{json: asJSON, quiet: quiet})
 		},
 	}
 	sf.add(cmd)
@@ -255,10 +260,10 @@ printed; --json prints a machine-readable result.`,
 	cmd.Flags().StringVar(&variant, "variant", "", "build this variant (e.g. dev) instead of the plain (prod) image")
 	cmd.Flags().StringVar(&out.push, "push", "", "push to this registry reference (with several images: a prefix ending in '/')")
 	cmd.Flags().StringVar(&out.ociLayout, "oci-layout", "", "write into this OCI layout directory (tagged with the image name)")
-	cmd.Flags().StringVar(&out.dockerArchive, "docker-archive", "", "write a docker-archive tar for `docker load`")
+	cmd.Flags().StringVar(&out.dockerArchive, "docker-archive", "", "write a docker-archive tar into `FILE` (for docker load -i FILE)")
 	cmd.Flags().StringVar(&out.tag, "tag", "latest", "tag used with --docker-archive and with a --push prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only digests")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digests, one line per image")
 	return cmd
 }
 
@@ -267,7 +272,12 @@ type buildJSON struct {
 	Destination string `json:"destination,omitempty"`
 }
 
-func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []string, variant string, out buildOutput, asJSON bool) error {
+// buildPrint is what build prints on stdout: a line per image (name, digest,
+// destination) and the lock file it wrote; with quiet only the digests, one
+// per image; with json one document.
+type buildPrint struct{ json, quiet bool }
+
+func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []string, variant string, out buildOutput, p buildPrint) error {
 	var results []buildJSON
 	pushLog := build.OpenPushLog(b.CacheDir)
 	wopts := b.RefOptions
@@ -303,7 +313,11 @@ func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []s
 			}
 		}
 		results = append(results, buildJSON{Result: r, Destination: dest})
-		if !asJSON {
+		switch {
+		case p.json:
+		case p.quiet:
+			fmt.Fprintln(stdout, r.Digest)
+		default:
 			label := name
 			if variant != "" {
 				label += " (" + variant + ")"
@@ -321,11 +335,11 @@ func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []s
 		if err := b.Lock.Write(b.LockPath); err != nil {
 			return err
 		}
-		if !asJSON {
+		if !p.json && !p.quiet {
 			fmt.Fprintf(stdout, "wrote %s\n", b.LockPath)
 		}
 	}
-	if asJSON {
+	if p.json {
 		return writeIndentedJSON(stdout, results)
 	}
 	return nil

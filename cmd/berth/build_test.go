@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -172,5 +173,45 @@ func assertNothingWritten(t *testing.T, out, fileDir string) {
 	}
 	if _, err := os.Stat(filepath.Join(fileDir, "berth.lock")); !os.IsNotExist(err) {
 		t.Errorf("a refused build wrote berth.lock")
+	}
+}
+
+// build -q prints the digests only, one line per image: no names, no
+// destinations, no "wrote berth.lock".
+func TestBuildQuietPrintsOnlyDigests(t *testing.T) {
+	t.Setenv("BERTH_CACHE", t.TempDir())
+	dir := t.TempDir()
+	yaml := filepath.Join(dir, "berth.yaml")
+	os.WriteFile(yaml, []byte(`images:
+  app:
+    layers:
+      - name: etc
+        paths: [{path: /etc/app, type: directory}]
+  worker:
+    layers:
+      - name: etc
+        paths: [{path: /etc/worker, type: directory}]
+`), 0o644)
+	stdout, stderr, err := runCLI(t, "build", "-q", "-f", yaml, "--oci-layout", filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatalf("build -q: %v\n%s", err, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("build -q printed %d lines, want 2 (one per image):\n%s", len(lines), stdout)
+	}
+	for _, l := range lines {
+		if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(l) {
+			t.Errorf("build -q line %q is not a digest", l)
+		}
+	}
+	if lines[0] == lines[1] {
+		t.Errorf("both images have digest %s", lines[0])
+	}
+	if _, err := os.Stat(filepath.Join(dir, "berth.lock")); err != nil {
+		t.Fatalf("no lock written (the quiet run must still write it): %v", err)
+	}
+	if stderr != "" {
+		t.Errorf("build -q wrote progress: %q", stderr)
 	}
 }

@@ -13,24 +13,33 @@ import (
 
 func newDiffCommand() *cobra.Command {
 	var (
-		flags  imageFlags
-		asJSON bool
+		flags    imageFlags
+		asJSON   bool
+		exitCode bool
 	)
 	cmd := &cobra.Command{
 		Use:   "diff A B",
-		Short: "Show the files and Debian packages that differ between two images",
+		Short: "Show the files, Debian packages and configuration that differ between two images",
 		Long: `Diff flattens both images' layers (whiteouts and opaque directories applied)
 and lists paths added (+), removed (-) and changed (~, with what changed:
 type, content, mode, owner, link), then the Debian packages added, removed
-or changed in version (from var/lib/dpkg/status and var/lib/dpkg/status.d/).
-Modification times are not compared.
+or changed in version (from var/lib/dpkg/status and var/lib/dpkg/status.d/),
+then the configuration settings that differ (platform, entrypoint, cmd, env,
+user, workdir, ports, volumes, labels, stop signal, health check, shell).
+Modification times, history and creation dates are not compared.
+
+With --exit-code, diff exits 1 when the images differ and 0 when they do
+not, as git diff --exit-code does.
 
 ` + imageRefHelp,
 		Example: `  # What a rebuild changed
   berth diff localhost:5000/app:1.2.3 localhost:5000/app:1.2.4
 
   # A local build against what is deployed, as JSON
-  berth diff localhost:5000/app:prod oci-layout:./out:app --json`,
+  berth diff localhost:5000/app:prod oci-layout:./out:app --json
+
+  # In a script: did anything change?
+  berth diff --exit-code localhost:5000/app:prod oci-layout:./out:app >/dev/null || echo changed`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := flags.options()
@@ -50,14 +59,19 @@ Modification times are not compared.
 				return err
 			}
 			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), r)
+				err = writeIndentedJSON(cmd.OutOrStdout(), r)
+			} else {
+				printDiff(cmd.OutOrStdout(), r)
 			}
-			printDiff(cmd.OutOrStdout(), r)
-			return nil
+			if err == nil && exitCode && !r.Empty() {
+				return exitStatus(1)
+			}
+			return err
 		},
 	}
 	flags.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the differences as JSON")
+	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when the images differ, 0 when they do not")
 	return cmd
 }
 
@@ -73,7 +87,7 @@ func changeMark(change string) string {
 }
 
 func printDiff(out io.Writer, r *inspect.DiffReport) {
-	if len(r.Files) == 0 && len(r.Packages) == 0 {
+	if r.Empty() {
 		fmt.Fprintf(out, "no differences between %s and %s\n", r.From, r.To)
 		return
 	}
@@ -97,6 +111,22 @@ func printDiff(out io.Writer, r *inspect.DiffReport) {
 				fmt.Fprintf(out, "- %s %s\n", p.Name, p.From)
 			default:
 				fmt.Fprintf(out, "~ %s %s → %s\n", p.Name, p.From, p.To)
+			}
+		}
+	}
+	if len(r.Config) > 0 {
+		if len(r.Files) > 0 || len(r.Packages) > 0 {
+			fmt.Fprintln(out)
+		}
+		fmt.Fprintln(out, "Config")
+		for _, c := range r.Config {
+			switch c.Change {
+			case "added":
+				fmt.Fprintf(out, "+ %s %s\n", c.Field, c.To)
+			case "removed":
+				fmt.Fprintf(out, "- %s %s\n", c.Field, c.From)
+			default:
+				fmt.Fprintf(out, "~ %s %s → %s\n", c.Field, c.From, c.To)
 			}
 		}
 	}

@@ -128,7 +128,7 @@ exits with the command's exit code.`,
 	cmd.Flags().SetInterspersed(false) // flags after SERVICE belong to CMD
 	f.addFile(cmd, "f")
 	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: from the file or its directory)")
-	cmd.Flags().StringVar(&f.socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	addSocketFlag(cmd, &f.socket)
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "forward standard input")
 	cmd.Flags().BoolVarP(&tty, "tty", "t", false, "give the command a terminal")
 	cmd.Flags().StringVarP(&user, "user", "u", "", "run as uid[:gid] (default: the container's user)")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,5 +159,50 @@ func TestImageCommands(t *testing.T) {
 	_, err = runImageCmd(t, newRebaseCommand(), lay("app"), "--old-base", lay("base2"), "--onto", lay("base1"), "--oci-layout", dir+":x")
 	if err == nil || !strings.Contains(err.Error(), "cannot rebase") {
 		t.Errorf("wrong old base: %v", err)
+	}
+}
+
+// diff compares the configurations too (it said "no differences" for
+// images with the same files), and --exit-code answers 1 / 0 like git.
+func TestDiffConfigAndExitCode(t *testing.T) {
+	t.Setenv("BERTH_CACHE", t.TempDir())
+	dir := t.TempDir()
+	yaml := filepath.Join(dir, "berth.yaml")
+	os.WriteFile(yaml, []byte(`images:
+  a:
+    layers:
+      - name: etc
+        paths: [{path: /etc/app, type: directory}]
+    config: {cmd: [/app], stopSignal: SIGTERM}
+  b:
+    layers:
+      - name: etc
+        paths: [{path: /etc/app, type: directory}]
+    config: {cmd: [/app, --debug], stopSignal: SIGQUIT}
+`), 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	if _, stderr, err := runCLI(t, "build", "-q", "-f", yaml, "--oci-layout", out); err != nil {
+		t.Fatalf("build: %v\n%s", err, stderr)
+	}
+	a, b := "oci-layout:"+out+":a", "oci-layout:"+out+":b"
+	stdout, _, err := runCLI(t, "diff", a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"Config\n", `~ cmd ["/app"] → ["/app","--debug"]`, "~ stopSignal SIGTERM → SIGQUIT"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("diff output lacks %q:\n%s", w, stdout)
+		}
+	}
+	if strings.Contains(stdout, "no differences") {
+		t.Errorf("diff says no differences:\n%s", stdout)
+	}
+	_, _, err = runCLI(t, "diff", "--exit-code", a, b)
+	if msg, code := describeError(err); err == nil || code != 1 || msg != "" {
+		t.Errorf("diff --exit-code of different images: err %v (exit %d, message %q)", err, code, msg)
+	}
+	stdout, _, err = runCLI(t, "diff", "--exit-code", a, a)
+	if err != nil || !strings.Contains(stdout, "no differences") {
+		t.Errorf("diff --exit-code of the same image: %v\n%s", err, stdout)
 	}
 }

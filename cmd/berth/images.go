@@ -74,7 +74,7 @@ layout (oci-layout:DIR[:TAG]) or a docker archive (docker-archive:FILE.tar).`,
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digest")
-	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	addSocketFlag(cmd, &socket)
 	return cmd
 }
 
@@ -99,7 +99,7 @@ func newImagesCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	addSocketFlag(cmd, &socket)
 	return cmd
 }
 
@@ -177,6 +177,6 @@ them, unless -f.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove even images that containers run")
-	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	addSocketFlag(cmd, &socket)
 	return cmd
 }

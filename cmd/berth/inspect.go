@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/imageref"
@@ -110,20 +111,13 @@ func writeIndentedJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// humanBytes formats decimal units as docker and dive do: "12.3 MB".
+// humanSize formats decimal units as docker images and dive do: "12.3 MB"
+// (and "999 B" below a kilobyte).
 func humanSize(n int64) string {
-	const unit = 1000
-	if n < unit {
+	if n < 1000 {
 		return fmt.Sprintf("%d B", n)
 	}
-	v := float64(n)
-	for _, u := range []string{"kB", "MB", "GB", "TB"} {
-		v /= unit
-		if v < unit {
-			return fmt.Sprintf("%.1f %s", v, u)
-		}
-	}
-	return fmt.Sprintf("%.1f PB", v/unit)
+	return units.CustomSize("%.1f %s", float64(n), 1000, []string{"B", "kB", "MB", "GB", "TB", "PB"})
 }
 
 func shortDigest(d string) string {

@@ -9,7 +9,10 @@ import (
 
 func main() {
 	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "berth:", err)
-		os.Exit(1)
+		msg, code := describeError(err)
+		if msg != "" {
+			fmt.Fprintln(os.Stderr, "berth:", msg)
+		}
+		os.Exit(code)
 	}
 }

@@ -42,7 +42,7 @@ container needs and, with --volumes, named volumes no container mounts.`,
 		},
 	}
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove named volumes no container mounts")
-	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	addSocketFlag(cmd, &socket)
 	return cmd
 }
 

@@ -1,33 +1,64 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 )
 
+// Command groups of the root help, in the order shown.
+var commandGroups = []*cobra.Group{
+	{ID: "images", Title: "Build and examine images:"},
+	{ID: "stacks", Title: "Run stacks on this host:"},
+	{ID: "deploy", Title: "Deploy releases:"},
+	{ID: "services", Title: "Run berth's services:"},
+	{ID: "other", Title: "Other commands:"},
+}
+
 func newRootCommand() *cobra.Command {
+	v := currentVersion()
 	root := &cobra.Command{
 		Use:   "berth",
 		Short: "Immutable container infrastructure in one binary",
 		Long: `berth builds minimal, reproducible OCI images, stores them in its own
 registry, runs them on one host and deploys new releases with zero downtime.`,
-		Example: `  # Start a private registry on loopback
-  berth registry serve --addr 127.0.0.1:5000 --root /var/lib/berth/registry
+		Example: `  # Build the images berth.yaml declares and push one
+  berth build app --push 127.0.0.1:5000/team/app:1.2.4
 
-  # Remove unreferenced blobs (what would go, without deleting)
-  berth registry gc --root /var/lib/berth/registry --dry-run
+  # Run the stack (compose.yaml or berth.yaml) on this host's daemon
+  berth up --wait
 
-  # Print the version
-  berth version`,
+  # Roll a new release of one service out with zero downtime
+  berth deploy app
+
+  # Build, push and deploy in one step
+  berth ship
+
+  # Start a private registry on loopback
+  berth registry serve --addr 127.0.0.1:5000 --root /var/lib/berth/registry`,
+		Version:       fmt.Sprintf("%s (%s, %s)", v.Version, v.GoVersion, v.Platform),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand())
-	root.AddCommand(newRegistryCommand())
-	root.AddCommand(newBuildCommand(), newLockCommand())
-	root.AddCommand(newInspectCommand(), newDiffCommand(), newRebaseCommand())
-	root.AddCommand(newDaemonCommand(), newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newShimCommand(), newConfigCommand())
-	root.AddCommand(newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newScaleCommand(), newPruneCommand())
-	root.AddCommand(newExecCommand(), newStatsCommand())
-	root.AddCommand(newDeployCommand(), newRollbackCommand(), newHistoryCommand(), newShipCommand(), newProxyCommand(), newPromoteCommand())
+	root.SetVersionTemplate("berth {{.Version}}\n")
+	root.AddGroup(commandGroups...)
+	add := func(group string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = group
+			root.AddCommand(c)
+		}
+	}
+	add("images", newBuildCommand(), newLockCommand(), newInspectCommand(), newDiffCommand(), newRebaseCommand(), newPromoteCommand())
+	add("stacks", newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newExecCommand(), newStatsCommand(),
+		newScaleCommand(), newConfigCommand(), newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newPruneCommand())
+	add("deploy", newDeployCommand(), newRollbackCommand(), newHistoryCommand(), newShipCommand())
+	add("services", newDaemonCommand(), newRegistryCommand(), newProxyCommand(), newShimCommand())
+	add("other", newVersionCommand(), newManCommand())
+	root.SetHelpCommandGroupID("other")
+	root.SetCompletionCommandGroupID("other")
+	root.InitDefaultCompletionCmd() // cobra adds it at Execute; here so it is grouped and strict too
+	completeServiceArgs(root)
+	nameArrayFlags(root)
+	strictSubcommands(root)
 	return root
 }

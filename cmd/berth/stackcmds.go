@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine/restart"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/signals"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -55,7 +55,7 @@ func (f *stackFlags) addRest(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.env, "env", "", "berth.yaml environment to apply (environments: NAME)")
 	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: from the file or its directory)")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE")
-	cmd.Flags().StringVar(&f.socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	addSocketFlag(cmd, &f.socket)
 }
 
 func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, error) {
@@ -216,9 +216,9 @@ func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
 		DependsOn: map[string]string{},
 	}
 	if s.StopSignal != "" {
-		sig, ok := signalNames[strings.TrimPrefix(strings.ToUpper(s.StopSignal), "SIG")]
-		if !ok {
-			return svc, fmt.Errorf("stop_signal %q is not a known signal", s.StopSignal)
+		sig, err := signals.Parse(s.StopSignal)
+		if err != nil {
+			return svc, fmt.Errorf("stop_signal: %w", err)
 		}
 		svc.StopSignal = sig
 	}
@@ -319,9 +319,6 @@ func updateConfig(u *stack.UpdateConfig) *engine.UpdateConfig {
 	return &engine.UpdateConfig{Parallelism: u.Parallelism, Delay: u.Delay, FailureAction: u.FailureAction,
 		Monitor: u.Monitor, MaxFailureRatio: u.MaxFailureRatio, Order: u.Order}
 }
-
-var signalNames = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT,
-	"KILL": syscall.SIGKILL, "HUP": syscall.SIGHUP, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH}
 
 func newUpCommand() *cobra.Command {
 	var f stackFlags
@@ -453,7 +450,7 @@ func newPsCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&project, "project-name", "p", "", "only this stack")
-	cmd.Flags().StringVar(&socket, "socket", "", "daemon socket")
+	addSocketFlag(cmd, &socket)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -77,7 +78,7 @@ stack with -p or --file, of all stacks otherwise.`,
 	}
 	f.addFile(cmd, "f")
 	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "only this stack (default: all)")
-	cmd.Flags().StringVar(&f.socket, "socket", "", "daemon socket (default $BERTH_SOCKET or "+api.DefaultSocket+")")
+	addSocketFlag(cmd, &f.socket)
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "print one sample and exit")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per container and sample (ndjson)")
 	return cmd
@@ -88,34 +89,14 @@ func printStats(w io.Writer, cs []engine.ContainerStats) error {
 	fmt.Fprintln(tw, "NAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tPIDS")
 	for _, c := range cs {
 		fmt.Fprintf(tw, "%s\t%.2f%%\t%s / %s\t%.2f%%\t%s / %s\t%d\n", c.Name, c.CPUPercent,
-			binarySize(c.MemoryBytes), binarySize(c.MemoryLimit), c.MemoryPercent,
-			decimalSize(c.NetRx), decimalSize(c.NetTx), c.Pids)
+			memorySize(c.MemoryBytes), memorySize(c.MemoryLimit), c.MemoryPercent,
+			networkSize(c.NetRx), networkSize(c.NetTx), c.Pids)
 	}
 	return tw.Flush()
 }
 
-// binarySize formats memory as docker stats does (KiB, MiB, GiB).
-func binarySize(n uint64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	v, i := float64(n), 0
-	for v >= 1024 && i < len(units)-1 {
-		v, i = v/1024, i+1
-	}
-	if i == 0 {
-		return fmt.Sprintf("%dB", n)
-	}
-	return fmt.Sprintf("%.4g%s", v, units[i])
-}
+// memorySize formats memory as docker stats does (KiB, MiB, GiB).
+func memorySize(n uint64) string { return units.BytesSize(float64(n)) }
 
-// decimalSize formats network bytes as docker stats does (kB, MB, GB).
-func decimalSize(n uint64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	v, i := float64(n), 0
-	for v >= 1000 && i < len(units)-1 {
-		v, i = v/1000, i+1
-	}
-	if i == 0 {
-		return fmt.Sprintf("%dB", n)
-	}
-	return fmt.Sprintf("%.4g%s", v, units[i])
-}
+// networkSize formats network bytes as docker stats does (kB, MB, GB).
+func networkSize(n uint64) string { return units.HumanSize(float64(n)) }

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/signals"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -39,6 +40,11 @@ func imageInfo(img store.Image) engine.ImageInfo {
 	info := engine.ImageInfo{Digest: img.Digest, Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, User: c.User, WorkingDir: c.WorkingDir}
 	if h := c.Healthcheck; h != nil && len(h.Test) > 0 {
 		info.Healthcheck = healthFrom(h)
+	}
+	// builds validate STOPSIGNAL; an unreadable one from elsewhere means
+	// SIGTERM, as with none.
+	if sig, err := signals.Parse(c.StopSignal); c.StopSignal != "" && err == nil {
+		info.StopSignal = sig
 	}
 	return info
 }

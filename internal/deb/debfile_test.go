@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -139,7 +140,7 @@ func TestReadDebReal(t *testing.T) {
 	if !strings.Contains(string(md5), "etc/protocols") && !strings.Contains(string(md5), "usr/share/doc/netbase") {
 		t.Errorf("md5sums: %q", md5)
 	}
-	if !contains(names, "etc/services") {
+	if !slices.Contains(names, "etc/services") {
 		t.Errorf("etc/services missing from %v", names)
 	}
 	dpkgDeb, err := exec.LookPath("dpkg-deb")
@@ -207,15 +208,6 @@ func downloadRealDeb(t *testing.T, dir, pkg string) string {
 		t.Fatalf("apt-get download left %v", matches)
 	}
 	return matches[0]
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func FuzzReadDeb(f *testing.F) {

@@ -51,6 +51,9 @@ type Container struct {
 	FinishedAt time.Time     `json:"finishedAt,omitzero"`
 	Ports      []PortMapping `json:"ports,omitempty"`
 	Spec       ServiceSpec   `json:"spec"`
+	// StopSignal stops the container: the service's stop_signal, else the
+	// image's STOPSIGNAL, else SIGTERM (resolved when it was created).
+	StopSignal syscall.Signal `json:"stopSignal,omitempty"`
 }
 
 // Container states.
@@ -380,6 +383,13 @@ func (e *Engine) createRevision(ctx context.Context, stack string, svc ServiceSp
 	c := Container{
 		ID: newID(), Name: fmt.Sprintf("%s-%s-%d", stack, svc.Name, replica), Stack: stack, Service: svc.Name,
 		Replica: replica, Revision: revision, Image: img.Digest, ConfigHash: hash, Spec: svc, Ports: svc.Ports,
+	}
+	c.StopSignal = svc.StopSignal
+	if c.StopSignal == 0 {
+		c.StopSignal = img.StopSignal
+	}
+	if c.StopSignal == 0 {
+		c.StopSignal = syscall.SIGTERM
 	}
 	dir := filepath.Join(e.containersDir(), c.ID)
 	var undo []func()
@@ -732,7 +742,10 @@ func (e *Engine) remove(ctx context.Context, id string) error {
 	m.stopping = true
 	m.State = StateRemoving
 	e.mu.Unlock()
-	sig := m.Spec.StopSignal
+	sig := m.StopSignal
+	if sig == 0 { // a container created before berth recorded it
+		sig = m.Spec.StopSignal
+	}
 	if sig == 0 {
 		sig = syscall.SIGTERM
 	}

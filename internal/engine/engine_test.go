@@ -29,6 +29,9 @@ func (fakeImages) Resolve(_ context.Context, ref string) (ImageInfo, error) {
 	if ref == "missing" {
 		return ImageInfo{}, errors.New("manifest unknown")
 	}
+	if ref == "quits" || ref == "sha256:quits" { // an image with STOPSIGNAL SIGQUIT
+		return ImageInfo{Digest: "sha256:quits", Cmd: []string{"/app"}, StopSignal: syscall.SIGQUIT}, nil
+	}
 	return ImageInfo{Digest: "sha256:" + ref, Cmd: []string{"/app"}, Env: []string{"PATH=/bin"}}, nil
 }
 func (fakeImages) Rootfs(_ context.Context, _ string, dir string) (string, error) {
@@ -51,6 +54,7 @@ type fakeRuntime struct {
 	deleted   int
 	startErrs int
 	execIO    func(ctx context.Context, id string, o ExecIO) (int, error) // berth exec; nil: exits 0
+	kills     map[string][]syscall.Signal                                 // by container ID, in order
 	stats     func(id string) (Stats, error)                              // nil: zeros
 }
 
@@ -86,6 +90,10 @@ func (r *fakeRuntime) Wait(ctx context.Context, id string) (Exit, error) {
 func (r *fakeRuntime) Kill(id string, sig syscall.Signal) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.kills == nil {
+		r.kills = map[string][]syscall.Signal{}
+	}
+	r.kills[id] = append(r.kills[id], sig)
 	if fc := r.running[id]; fc != nil {
 		select {
 		case fc.exit <- Exit{Code: 128 + int(sig), StartedAt: fc.started, FinishedAt: time.Now()}:
@@ -409,5 +417,35 @@ func TestFailedRootfsUndoesTheNetwork(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(root, "containers")); len(entries) != 0 {
 		t.Fatalf("container dirs left: %d", len(entries))
+	}
+}
+
+// The image's STOPSIGNAL stops its containers unless the service sets
+// stop_signal; with neither, SIGTERM.
+func TestStopSignalImageThenServiceThenTerm(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	spec := StackSpec{Name: "sig", Services: []ServiceSpec{
+		{Name: "image", Image: "quits", Replicas: 1},
+		{Name: "service", Image: "quits", Replicas: 1, StopSignal: syscall.SIGUSR2},
+		{Name: "plain", Image: "x", Replicas: 1},
+	}}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, c := range e.Containers("sig") {
+		ids[c.Service] = c.ID
+	}
+	if err := e.Down(context.Background(), "sig", true); err != nil {
+		t.Fatal(err)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for svc, want := range map[string]syscall.Signal{"image": syscall.SIGQUIT, "service": syscall.SIGUSR2, "plain": syscall.SIGTERM} {
+		if got := rt.kills[ids[svc]]; len(got) == 0 || got[0] != want {
+			t.Errorf("%s: signals sent %v, want %v first", svc, got, want)
+		}
 	}
 }

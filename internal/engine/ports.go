@@ -1,11 +1,12 @@
 // Package engine runs stacks of services on one host: it keeps the
 // containers of each service at the desired replica count, restarts them by
-// policy with backoff, replaces unhealthy ones, answers DNS for service
-// names, and tears everything down again. It drives three ports — images,
-// runtime, networks — implemented by internal/store, internal/engine/runtime
-// and internal/engine/network; the orchestration here is pure logic and is
-// tested against fakes of those ports, the ports themselves against the real
-// runc, overlayfs and CNI plugins.
+// policy with backoff, replaces unhealthy ones, keeps the proxy's routes and
+// DNS zones (service names, answered by the proxy process) up to date, and
+// tears everything down again. It drives three ports — images, runtime,
+// networks — implemented by internal/store, internal/engine/runtime and
+// internal/engine/network (this file declares them); the orchestration here
+// is pure logic and is tested against fakes of those ports, the ports
+// themselves against the real runc, overlayfs and CNI plugins.
 package engine
 
 import (
@@ -53,7 +54,7 @@ type ServiceSpec struct {
 	Hostname string `json:",omitempty"`
 	// Labels are the service's labels: metadata, shown by inspect.
 	Labels      map[string]string `json:",omitempty"`
-	StopSignal  syscall.Signal
+	StopSignal  syscall.Signal    // 0: the image's STOPSIGNAL, else SIGTERM
 	StopTimeout time.Duration
 	// Proxy says how the proxy serves the service's published TCP ports
 	// (nil: plain TCP, round robin). Update and Rollback are compose's
@@ -165,6 +166,7 @@ type ImageInfo struct {
 	User        string
 	WorkingDir  string
 	Healthcheck *health.Check
+	StopSignal  syscall.Signal // 0: none set (SIGTERM)
 }
 
 // Images resolves references and provides root filesystems.

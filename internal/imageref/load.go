@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -49,7 +51,7 @@ func loadLayout(l location, o Options) (v1.Image, error) {
 	if _, err := os.Stat(filepath.Join(l.path, "index.json")); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			if _, derr := os.Stat(l.path); derr != nil {
-				return nil, fmt.Errorf("no such directory")
+				return nil, syscall.ENOENT // "no such file or directory", as for every missing path
 			}
 			return nil, fmt.Errorf("no index.json")
 		}
@@ -221,7 +223,10 @@ func describeEntries(descs []v1.Descriptor) string {
 // loadArchive reads a `docker save` tarball, by REPO:TAG when there are several.
 func loadArchive(l location) (v1.Image, error) {
 	if _, err := os.Stat(l.path); err != nil {
-		return nil, fmt.Errorf("no such file")
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, syscall.ENOENT
+		}
+		return nil, err
 	}
 	var tag *name.Tag
 	if l.tag != "" {

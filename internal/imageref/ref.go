@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -116,13 +117,13 @@ func parse(s string, o Options, forWrite bool) (location, error) {
 			if forWrite {
 				return location{kind: kindArchive, path: s, orig: s}, nil
 			}
-			return location{}, fmt.Errorf("docker-archive:%s: %w", s, os.ErrNotExist)
+			return location{}, fmt.Errorf("docker-archive:%s: %w", s, syscall.ENOENT)
 		}
 		if looksLikePath(s) {
 			if forWrite {
 				return location{}, fmt.Errorf("%s: not an existing OCI layout; say %s%s or %s%s", s, LayoutPrefix, s, ArchivePrefix, s)
 			}
-			return location{}, fmt.Errorf("%s: no such file or directory", s)
+			return location{}, fmt.Errorf("%s: %w", s, syscall.ENOENT)
 		}
 	}
 	return parseRegistry(s, o)

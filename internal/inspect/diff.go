@@ -7,12 +7,19 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// DiffReport lists how image To's filesystem and packages differ from From's.
+// DiffReport lists how image To's filesystem, packages and configuration
+// differ from From's.
 type DiffReport struct {
 	From     string          `json:"from"` // digests
 	To       string          `json:"to"`
 	Files    []FileChange    `json:"files"`    // sorted by path
 	Packages []PackageChange `json:"packages"` // sorted by name
+	Config   []ConfigChange  `json:"config"`   // in diffConfig's order
+}
+
+// Empty says the two images do not differ in anything compared.
+func (r *DiffReport) Empty() bool {
+	return len(r.Files) == 0 && len(r.Packages) == 0 && len(r.Config) == 0
 }
 
 // FileChange is one path that differs.
@@ -26,7 +33,8 @@ type FileChange struct {
 }
 
 // Diff flattens both images (layers applied in order with whiteouts and
-// opaque directories; regular files hashed with sha256) and compares them.
+// opaque directories; regular files hashed with sha256) and compares them,
+// and their configurations (diffConfig).
 // Modification times are ignored: berth's builds pin them, and a rebuilt
 // file with the same bytes is not a change anyone acts on.
 func Diff(a, b v1.Image) (*DiffReport, error) {
@@ -62,6 +70,15 @@ func Diff(a, b v1.Image) (*DiffReport, error) {
 		}
 	}
 	r.Packages = diffPackages(packages(fa), packages(fb))
+	cfa, err := a.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("first image: config: %w", err)
+	}
+	cfb, err := b.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("second image: config: %w", err)
+	}
+	r.Config = diffConfig(cfa, cfb)
 	return r, nil
 }
 

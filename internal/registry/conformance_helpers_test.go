@@ -384,13 +384,3 @@ func (h *harness) tagList(repo string) []string {
 	}
 	return body.Tags
 }
-
-// contains reports whether list holds s.
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}

@@ -4,6 +4,7 @@ package registry_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 )
 
@@ -32,7 +33,7 @@ func TestConformanceDeleteManifest(t *testing.T) {
 			expectError(t, "GET deleted manifest as blob", h.do(http.MethodGet, "/v2/"+repo+"/blobs/"+string(img.digest), nil),
 				http.StatusNotFound, "BLOB_UNKNOWN")
 			tags := h.tagList(repo)
-			if contains(tags, "one") || contains(tags, "two") || !contains(tags, "keep") {
+			if slices.Contains(tags, "one") || slices.Contains(tags, "two") || !slices.Contains(tags, "keep") {
 				t.Fatalf("tags after delete: %v, want [keep]", tags)
 			}
 			h.expectManifest(repo, "keep", mtOCIManifest, keep.manifest, keep.digest)

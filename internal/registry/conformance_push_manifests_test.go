@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -164,7 +165,7 @@ func TestConformanceManifestPush(t *testing.T) {
 				h.expectManifest(repo, "a", mtOCIManifest, img2.manifest, d)
 				h.expectManifest(repo, "b", mtOCIManifest, img2.manifest, d)
 				tags := h.tagList(repo)
-				if !contains(tags, "a") || !contains(tags, "b") {
+				if !slices.Contains(tags, "a") || !slices.Contains(tags, "b") {
 					t.Fatalf("tag list %v lacks a or b", tags)
 				}
 				r = h.do(http.MethodPut, "/v2/"+repo+"/manifests/"+string(d)+"?tag=ok&tag=-bad", img2.manifest, "Content-Type", mtOCIManifest)

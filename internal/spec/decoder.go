@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -197,7 +198,7 @@ func (d *decoder) fieldsExt(n *yaml.Node, path string, extensions bool, known ..
 		if extensions && strings.HasPrefix(p.key, "x-") {
 			continue
 		}
-		if !contains(known, p.key) {
+		if !slices.Contains(known, p.key) {
 			msg := fmt.Sprintf("unknown field %q", p.key)
 			if s := suggest(p.key, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -356,15 +357,6 @@ func join(path, key string) string {
 
 func index(path string, i int) string {
 	return path + "[" + strconv.Itoa(i) + "]"
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // itemNode returns the i-th item of a list node (following aliases) for

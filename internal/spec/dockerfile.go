@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,7 +222,7 @@ func (p *dfParser) dispatch(in instruction) {
 
 var knownInstructions = []string{"FROM", "ARG", "ENV", "LABEL", "MAINTAINER", "COPY", "ADD", "USER", "WORKDIR", "ENTRYPOINT", "CMD", "SHELL", "EXPOSE", "VOLUME", "STOPSIGNAL", "HEALTHCHECK", "RUN", "ONBUILD"}
 
-func isKnownInstruction(s string) bool { return contains(knownInstructions, s) }
+func isKnownInstruction(s string) bool { return slices.Contains(knownInstructions, s) }
 
 func (p *dfParser) unknown(cmd string) {
 	msg := fmt.Sprintf("unknown instruction %q", cmd)
@@ -432,7 +433,7 @@ func (p *dfParser) volume(rest string) {
 			p.errf("VOLUME: %v", err)
 			continue
 		}
-		if !contains(p.img.Config.Volumes, s) {
+		if !slices.Contains(p.img.Config.Volumes, s) {
 			p.img.Config.Volumes = append(p.img.Config.Volumes, s)
 		}
 		p.img.Config.Set |= FieldVolumes

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -335,7 +336,7 @@ func (l *loader) debs(n *yaml.Node, path string) *Debs {
 		if list, ok := d.strList(r, join(path, "repositories")); ok {
 			known := l.repoNames()
 			for i, name := range list {
-				if !contains(known, name) {
+				if !slices.Contains(known, name) {
 					msg := fmt.Sprintf("unknown repository %q (defined: %s)", name, quoteList(known))
 					if s := suggest(name, known); s != "" {
 						msg = fmt.Sprintf("unknown repository %q (did you mean %q?)", name, s)

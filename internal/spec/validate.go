@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/signals"
 )
 
 // Value checks shared by berth.yaml and Dockerfile import. Each returns an
@@ -185,7 +188,7 @@ func checkPlatform(p string) error {
 		sort.Strings(archs)
 		return fmt.Errorf("unsupported platform %q: unknown architecture %q (known: %s)", p, parts[1], strings.Join(archs, ", "))
 	}
-	if len(parts) == 3 && !contains(variants, parts[2]) {
+	if len(parts) == 3 && !slices.Contains(variants, parts[2]) {
 		if len(variants) == 0 {
 			return fmt.Errorf("invalid platform %q: %s has no variants", p, parts[1])
 		}
@@ -257,30 +260,12 @@ func sortPorts(ps []string) []string {
 	return out
 }
 
-var signals = map[string]bool{
-	"HUP": true, "INT": true, "QUIT": true, "ILL": true, "TRAP": true, "ABRT": true, "IOT": true,
-	"BUS": true, "FPE": true, "KILL": true, "USR1": true, "SEGV": true, "USR2": true, "PIPE": true,
-	"ALRM": true, "TERM": true, "STKFLT": true, "CHLD": true, "CONT": true, "STOP": true,
-	"TSTP": true, "TTIN": true, "TTOU": true, "URG": true, "XCPU": true, "XFSZ": true,
-	"VTALRM": true, "PROF": true, "WINCH": true, "IO": true, "POLL": true, "PWR": true, "SYS": true,
-}
-
-var rtSignalRE = regexp.MustCompile(`^RTM(IN|AX)([+-]([0-9]|[1-2][0-9]|3[0-2]))?$`)
-
 // checkSignal accepts what Docker's STOPSIGNAL accepts: a Linux signal name
-// with or without "SIG", RTMIN+n, or a number 1-64.
+// with or without "SIG", RTMIN+n, or a number 1-64 (internal/signals, the
+// table the engine uses too).
 func checkSignal(s string) error {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n < 1 || n > 64 {
-			return fmt.Errorf("invalid signal %q: numbers must be 1-64", s)
-		}
-		return nil
-	}
-	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
-	if signals[name] || rtSignalRE.MatchString(name) {
-		return nil
-	}
-	return fmt.Errorf("invalid signal %q: expected a signal name such as SIGTERM or a number", s)
+	_, err := signals.Parse(s)
+	return err
 }
 
 // checkEnvName refuses names a process environment cannot carry.

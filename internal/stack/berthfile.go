@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -361,7 +362,7 @@ func (b *berthDoc) environment(ex *expander, envs *yaml.Node, envName string) (*
 		defined = s
 	}
 	for i := 0; i+1 < len(svcs.Content); i += 2 {
-		if !contains(defined, svcs.Content[i].Value) {
+		if !slices.Contains(defined, svcs.Content[i].Value) {
 			return nil, nil, b.errAt(svcs.Content[i], path+".services", fmt.Sprintf("no service %q in services: (known: %s)", svcs.Content[i].Value, strings.Join(defined, ", ")))
 		}
 	}
@@ -432,15 +433,6 @@ func keyIndex(m *yaml.Node, key string) int {
 
 func isNullNode(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,7 @@ var environmentKeys = []string{"registry", "repository", "services", "vars"}
 // would send images to the wrong place.
 func unknownEnvironmentKey(env *yaml.Node) *yaml.Node {
 	for i := 0; i+1 < len(env.Content); i += 2 {
-		if !contains(environmentKeys, env.Content[i].Value) {
+		if !slices.Contains(environmentKeys, env.Content[i].Value) {
 			return env.Content[i]
 		}
 	}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -96,17 +97,17 @@ func tweakCapabilities(add, drop []string) ([]string, error) {
 	}
 	var caps []string
 	switch {
-	case contains(capAdd, "ALL"):
+	case slices.Contains(capAdd, "ALL"):
 		for _, c := range availableCapabilities() {
-			if !contains(capDrop, c) {
+			if !slices.Contains(capDrop, c) {
 				caps = append(caps, c)
 			}
 		}
-	case contains(capDrop, "ALL"):
+	case slices.Contains(capDrop, "ALL"):
 		caps = appendUnique(caps, capAdd...)
 	default:
 		for _, c := range defaultCapabilities {
-			if !contains(capDrop, c) {
+			if !slices.Contains(capDrop, c) {
 				caps = append(caps, c)
 			}
 		}
@@ -118,18 +119,9 @@ func tweakCapabilities(add, drop []string) ([]string, error) {
 	return caps, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func appendUnique(list []string, items ...string) []string {
 	for _, s := range items {
-		if !contains(list, s) {
+		if !slices.Contains(list, s) {
 			list = append(list, s)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -91,7 +92,7 @@ func resolveUser(ctx context.Context, rootfs, spec string) (resolvedUser, error)
 	}
 	if name != "" {
 		for _, g := range groups {
-			if g.gid != u.GID && contains(g.members, name) {
+			if g.gid != u.GID && slices.Contains(g.members, name) {
 				u.AdditionalGids = append(u.AdditionalGids, g.gid)
 			}
 		}
