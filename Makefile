@@ -57,6 +57,7 @@ FUZZ_TARGETS := \
 	internal/registry/manifest:FuzzParse \
 	internal/registry/manifest:FuzzDecodeObject \
 	internal/registry/names:FuzzValidateRepository \
+	internal/registry:FuzzYAMLToJSON \
 	internal/deb:FuzzCompareVersions \
 	internal/deb:FuzzParsePackages \
 	internal/deb:FuzzParseRelease \

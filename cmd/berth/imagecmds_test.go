@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/imageref"
@@ -84,8 +85,8 @@ func TestImageCommands(t *testing.T) {
 	app := cmdImage(t, base1, []string{"app"}, cmdLayer(t, "app", "binary", "etc/os-release", "dup"))
 	b1d, _ := base1.Digest()
 	app = mutate.Annotations(app, map[string]string{
-		inspect.BaseNameAnnotation:   lay("base1"),
-		inspect.BaseDigestAnnotation: b1d.String(),
+		ocispec.AnnotationBaseImageName:   lay("base1"),
+		ocispec.AnnotationBaseImageDigest: b1d.String(),
 	}).(v1.Image)
 	for tag, img := range map[string]v1.Image{"base1": base1, "base2": base2, "app": app} {
 		if err := imageref.Write(ctx, img, lay(tag), imageref.Options{}); err != nil {

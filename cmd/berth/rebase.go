@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/imageref"
-	"github.com/berth-dev/berth/internal/inspect"
+	"github.com/berth-dev/berth/internal/rebase"
 )
 
 // rebaseResult is rebase's --json output.
@@ -76,11 +76,11 @@ overwrites the image it read unless told to with --push.
 			}
 			from := oldBase
 			if from == "" {
-				if from, err = inspect.OldBaseRef(img); err != nil {
+				if from, err = rebase.OldBaseRef(img); err != nil {
 					return fmt.Errorf("%s: %w (--old-base)", args[0], err)
 				}
 			}
-			out, err := inspect.RebaseFrom(ctx, img, from, onto, o)
+			out, err := rebase.From(ctx, img, from, onto, o)
 			if err != nil {
 				return err
 			}

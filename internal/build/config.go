@@ -5,8 +5,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/berth-dev/berth/internal/inspect"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -31,12 +31,12 @@ func (b *Builder) applyConfig(cur v1.Image, img *spec.Image, plat platform, base
 	// Annotations: the base image's (for rebase) and the file's.
 	ann := map[string]string{}
 	if base.digest != "" {
-		ann[inspect.BaseDigestAnnotation] = base.digest
+		ann[ocispec.AnnotationBaseImageDigest] = base.digest
 		// A base of the same file has no reference anyone could pull it
 		// by (it is built, not pushed, with this image): name only real
 		// references, which is what rebase loads.
 		if !base.local {
-			ann[inspect.BaseNameAnnotation] = base.name
+			ann[ocispec.AnnotationBaseImageName] = base.name
 		}
 	}
 	maps.Copy(ann, c.Annotations)

@@ -118,16 +118,3 @@ func mustDigest(t *testing.T, img v1.Image) v1.Hash {
 	}
 	return d
 }
-
-func layerDigests(t *testing.T, img v1.Image) []v1.Hash {
-	t.Helper()
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []v1.Hash
-	for _, d := range m.Layers {
-		out = append(out, d.Digest)
-	}
-	return out
-}

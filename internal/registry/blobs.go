@@ -9,7 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/berth-dev/berth/internal/registry/blobstore"
+	"github.com/berth-dev/berth/internal/blobstore"
 	"github.com/berth-dev/berth/internal/registry/errcode"
 	"github.com/berth-dev/berth/internal/registry/httprange"
 )

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/berth-dev/berth/internal/registry/auth"
 )
@@ -98,7 +99,7 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("registry config: %w", err)
 	}
-	js, err := yaml.YAMLToJSON(raw)
+	js, err := yamlToJSON(raw)
 	if err != nil {
 		return c, fmt.Errorf("registry config %s: %w", path, err)
 	}
@@ -111,6 +112,70 @@ func LoadConfig(path string) (Config, error) {
 		return c, fmt.Errorf("registry config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// yamlToJSON reads a YAML document as JSON, so the config types need only
+// JSON tags and one set of (Un)Marshalers, and the JSON decoder can refuse
+// unknown fields by name. An empty document is null (the defaults stay).
+func yamlToJSON(raw []byte) ([]byte, error) {
+	var v any
+	if err := yaml.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	v, err := jsonValue(v, "")
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// jsonValue turns what the YAML decoder produced into what encoding/json
+// can write: mappings with non-string keys get their keys formatted, and
+// the floats JSON lacks (.inf, .nan) are errors naming their path.
+func jsonValue(v any, path string) (any, error) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			e, err := jsonValue(e, joinKey(path, k))
+			if err != nil {
+				return nil, err
+			}
+			v[k] = e
+		}
+		return v, nil
+	case map[any]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			key := fmt.Sprint(k)
+			e, err := jsonValue(e, joinKey(path, key))
+			if err != nil {
+				return nil, err
+			}
+			out[key] = e
+		}
+		return out, nil
+	case []any:
+		for i, e := range v {
+			e, err := jsonValue(e, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			v[i] = e
+		}
+		return v, nil
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, fmt.Errorf("%s: %v is not a number a config can hold", path, v)
+		}
+	}
+	return v, nil
+}
+
+func joinKey(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 // Validate checks values a file or flags may get wrong.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/registry"
 )
@@ -36,5 +37,83 @@ func TestLoadConfigAllowSparseManifests(t *testing.T) {
 	p := write("typo.yaml", "root: /srv/reg\nallowSparseManifest: true\n")
 	if _, err := registry.LoadConfig(p); err == nil || !strings.Contains(err.Error(), "allowSparseManifest") || !strings.Contains(err.Error(), p) {
 		t.Fatalf("a misspelt allowSparseManifests: error %v, want one naming the field and %s", err, p)
+	}
+}
+
+// The auth section is read through the same YAML → JSON path as the rest
+// (moved from the auth package, which no longer parses YAML itself).
+func TestLoadConfigAuthSection(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "reg.yaml")
+	doc := `
+root: /srv/reg
+auth:
+  htpasswd: /etc/berth/htpasswd
+  anonymousPull: true
+  token:
+    service: reg.example
+    expiry: 10m
+    keyFile: /var/lib/berth/token.key
+  groups:
+    devs: [alice, bob]
+  rules:
+    - repositories: ["team/**"]
+      groups: [devs]
+      actions: [pull, push]
+`
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := registry.LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.Auth
+	if cfg == nil {
+		t.Fatal("auth section not read")
+	}
+	if cfg.Token == nil || cfg.Token.Expiry != 10*time.Minute || cfg.Token.Service != "reg.example" || cfg.Token.KeyFile != "/var/lib/berth/token.key" {
+		t.Fatalf("token config = %+v", cfg.Token)
+	}
+	if !cfg.AnonymousPull || len(cfg.Rules) != 1 || cfg.Rules[0].Groups[0] != "devs" || len(cfg.Groups["devs"]) != 2 {
+		t.Fatalf("config = %+v", cfg)
+	}
+}
+
+func TestLoadConfigYAML(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	load := func(name, body string) (registry.Config, error) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return registry.LoadConfig(p)
+	}
+	// An empty file keeps every default.
+	c, err := load("empty.yaml", "")
+	if err != nil || c.Root != registry.DefaultConfig().Root || c.GC.Grace != registry.DefaultConfig().GC.Grace {
+		t.Fatalf("empty file: %+v, %v", c, err)
+	}
+	// Durations as strings or seconds; anchors and aliases.
+	c, err = load("durations.yaml", "root: /r\ngc: {interval: &i 90s, grace: 60}\nuploadExpiry: *i\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GC.Interval != registry.Duration(90*time.Second) || c.GC.Grace != registry.Duration(time.Minute) || c.UploadExpiry != registry.Duration(90*time.Second) {
+		t.Fatalf("durations: %+v", c)
+	}
+	// Non-string keys do not crash the conversion; JSON refuses them by name.
+	if _, err := load("intkey.yaml", "root: /r\n1: x\n"); err == nil || !strings.Contains(err.Error(), `"1"`) {
+		t.Errorf("integer key: err = %v, want one naming the field \"1\"", err)
+	}
+	// JSON has no infinity.
+	if _, err := load("inf.yaml", "root: /r\nchunkMinLength: .inf\n"); err == nil || !strings.Contains(err.Error(), "chunkMinLength") {
+		t.Errorf(".inf: err = %v, want one naming chunkMinLength", err)
+	}
+	// YAML syntax errors name the file and the line.
+	p := filepath.Join(dir, "syntax.yaml")
+	if _, err := load("syntax.yaml", "root: /r\ngc:\n  interval: 1h\n   grace: 2h\n"); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "line ") {
+		t.Errorf("syntax error: err = %v, want one naming %s and a line", err, p)
 	}
 }

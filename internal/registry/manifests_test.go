@@ -53,7 +53,7 @@ func TestManifestPutOCITag(t *testing.T) {
 			// An invalid tag parameter stores nothing.
 			r = h.do(http.MethodPut, "/v2/"+repo+"/manifests/"+string(img.digest)+"?tag=ok&tag=-bad", img.manifest, "Content-Type", mtOCIManifest)
 			expectError(t, "PUT with an invalid tag parameter", r, http.StatusBadRequest, "TAG_INVALID")
-			if tags := h.tagList(repo); contains(tags, "ok") {
+			if tags := h.tagList(repo); slices.Contains(tags, "ok") {
 				t.Fatalf("tag list after a refused PUT: %v, must not hold \"ok\"", tags)
 			}
 		})
@@ -152,7 +152,7 @@ func TestSparseManifests(t *testing.T) {
 			if got := missingDigests(t, r); !slices.Equal(got, want) {
 				t.Fatalf("missing digests %v, want %v", got, want)
 			}
-			if tags := h.tagList(repo); contains(tags, "sparse") {
+			if tags := h.tagList(repo); slices.Contains(tags, "sparse") {
 				t.Fatalf("refused pushes left tag \"sparse\": %v", tags)
 			}
 			for _, body := range [][]byte{s.image, s.index, two} {

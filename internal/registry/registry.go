@@ -15,8 +15,8 @@ import (
 
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/berth-dev/berth/internal/blobstore"
 	"github.com/berth-dev/berth/internal/registry/auth"
-	"github.com/berth-dev/berth/internal/registry/blobstore"
 	"github.com/berth-dev/berth/internal/registry/gc"
 	"github.com/berth-dev/berth/internal/registry/metadata"
 	"github.com/berth-dev/berth/internal/registry/upload"

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // LoadOptions supplies the values variables can take besides vars:.
@@ -85,8 +85,6 @@ func LoadBytes(path string, data []byte, o LoadOptions) (*File, error) {
 	return f, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parseYAML returns the document's root node, nil for an empty document.
 func parseYAML(path string, data []byte) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -109,27 +107,42 @@ func parseYAML(path string, data []byte) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
-// yamlError turns "yaml: line 3: did not find ..." into "berth.yaml:3: did
-// not find ...", the same shape as every other error.
+// yamlError turns the parser's "yaml: while parsing a block mapping at
+// line 2, column 3: line 3, column 4: did not find expected key" into
+// "berth.yaml:3:4: invalid YAML: did not find expected key", the same shape
+// as every other error: the last position named is where the parser found
+// the problem, and the words after it say what the problem is.
 func yamlError(path string, data []byte, err error) error {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		text := "invalid YAML: " + m[2]
-		// ${VAR} unquoted inside [...] or {...}: its braces are YAML
-		// flow syntax, a trap worth naming.
-		if lines := strings.Split(string(data), "\n"); strings.Contains(m[2], "did not find expected") &&
-			line >= 1 && line <= len(lines) && strings.Contains(lines[line-1], "${") {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	pos := Pos{File: path}
+	if all := yamlPosRE.FindAllStringSubmatchIndex(msg, -1); all != nil {
+		last := all[len(all)-1]
+		if last[2] >= 0 {
+			pos.Line, _ = strconv.Atoi(msg[last[2]:last[3]])
+		}
+		if last[4] >= 0 {
+			pos.Column, _ = strconv.Atoi(msg[last[4]:last[5]])
+		}
+		if rest := msg[last[1]:]; rest != "" {
+			msg = rest
+		}
+	}
+	text := "invalid YAML: " + msg
+	// ${VAR} unquoted inside [...] or {...}: its braces are YAML flow
+	// syntax, a trap worth naming.
+	if strings.Contains(msg, "did not find expected") {
+		lines := strings.Split(string(data), "\n")
+		if pos.Line >= 1 && pos.Line <= len(lines) && strings.Contains(lines[pos.Line-1], "${") ||
+			pos.Line == 0 && bytes.Contains(data, []byte("${")) {
 			text += flowHint
 		}
-		return Errors{{Pos: Pos{File: path, Line: line}, Msg: text}}
 	}
-	text := "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
-	if strings.Contains(msg, "did not find expected") && bytes.Contains(data, []byte("${")) {
-		text += flowHint
-	}
-	return Errors{{Pos: Pos{File: path}, Msg: text}}
+	return Errors{{Pos: pos, Msg: text}}
 }
+
+// yamlPosRE matches the positions in the parser's messages: "line 3: ",
+// "line 3, column 4: " or "<unknown position>: ".
+var yamlPosRE = regexp.MustCompile(`(?:line (\d+)(?:, column (\d+))?|<unknown position>): `)
 
 const flowHint = ` (quote values that contain ${...} inside [...] or {...}: "${VAR}")`
 

@@ -540,6 +540,8 @@ func TestLoadErrors(t *testing.T) {
 			nil, []string{"berth.yaml:2:1: more than one YAML document"}},
 		{"yaml syntax", "images:\n  app: [\n",
 			nil, []string{"berth.yaml:", "invalid YAML"}},
+		{"yaml syntax with column", "images: {}\nvars: b\n  c: d\n",
+			nil, []string{"berth.yaml:3:4: invalid YAML: mapping values are not allowed in this context"}},
 		{"unquoted variable in flow mapping", "vars: {A: x, B: ${A}y}\n",
 			nil, []string{"berth.yaml: invalid YAML", "quote values that contain ${...}"}},
 		{"key not a string", "images:\n  [a]: {}\n",

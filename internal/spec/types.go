@@ -8,7 +8,7 @@ package spec
 import (
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // File is a loaded berth.yaml.

@@ -7,8 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-	yaml4 "go.yaml.in/yaml/v4"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/berth-dev/berth/internal/spec"
 )
@@ -34,12 +33,6 @@ func (s *sources) add(file, display string, data []byte) error {
 	var doc yaml.Node
 	var root *yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// compose-go parses with yaml v4, whose messages carry columns
-		// and better lines than v3's: report its words.
-		var v4 yaml4.Node
-		if err4 := yaml4.Unmarshal(data, &v4); err4 != nil {
-			err = err4
-		}
 		return yamlSyntaxError(display, err)
 	}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {

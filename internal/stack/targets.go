@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/berth-dev/berth/internal/registry/names"
 	"github.com/berth-dev/berth/internal/spec"

@@ -13,7 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/berth-dev/berth/internal/registry/blobstore"
+	"github.com/berth-dev/berth/internal/blobstore"
 )
 
 // Image is a stored image.

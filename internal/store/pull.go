@@ -14,8 +14,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/berth-dev/berth/internal/blobstore"
 	"github.com/berth-dev/berth/internal/imageref"
-	"github.com/berth-dev/berth/internal/registry/blobstore"
 )
 
 // Pull loads ref (a registry reference, oci-layout:DIR[:TAG|@DIGEST],

@@ -29,7 +29,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/berth-dev/berth/internal/registry/blobstore"
+	"github.com/berth-dev/berth/internal/blobstore"
 )
 
 // ErrNotFound is returned when no image matches a name or digest.

@@ -5,36 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/yaml"
 )
-
-func TestConfigLoadsFromYAML(t *testing.T) {
-	doc := `
-htpasswd: /etc/berth/htpasswd
-anonymousPull: true
-token:
-  service: reg.example
-  expiry: 10m
-  keyFile: /var/lib/berth/token.key
-groups:
-  devs: [alice, bob]
-rules:
-  - repositories: ["team/**"]
-    groups: [devs]
-    actions: [pull, push]
-`
-	var cfg Config
-	if err := yaml.Unmarshal([]byte(doc), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Token == nil || cfg.Token.Expiry != 10*time.Minute || cfg.Token.Service != "reg.example" || cfg.Token.KeyFile != "/var/lib/berth/token.key" {
-		t.Fatalf("token config = %+v", cfg.Token)
-	}
-	if !cfg.AnonymousPull || len(cfg.Rules) != 1 || cfg.Rules[0].Groups[0] != "devs" || len(cfg.Groups["devs"]) != 2 {
-		t.Fatalf("config = %+v", cfg)
-	}
-}
 
 func TestTokenExpiryJSON(t *testing.T) {
 	tests := []struct {

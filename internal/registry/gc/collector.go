@@ -8,7 +8,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/berth-dev/berth/internal/registry/blobstore"
+	"github.com/berth-dev/berth/internal/blobstore"
 	"github.com/berth-dev/berth/internal/registry/metadata"
 	"github.com/berth-dev/berth/internal/registry/upload"
 )

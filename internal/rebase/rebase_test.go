@@ -1,4 +1,4 @@
-package inspect
+package rebase
 
 import (
 	"compress/gzip"
@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/inspect"
 )
 
 type rebaseFixture struct {
@@ -47,15 +48,15 @@ func newRebaseFixture(t *testing.T) rebaseFixture {
 	}
 	cf = cf.DeepCopy()
 	cf.Config.Env = []string{"A=1"}
-	cf.Config.Labels = map[string]string{BaseDigestAnnotation: mustDigest(t, f.base1).String(), "keep": "me"}
+	cf.Config.Labels = map[string]string{baseDigestAnnotation: mustDigest(t, f.base1).String(), "keep": "me"}
 	// An empty-layer entry among the app's own entries must survive.
 	cf.History = append(cf.History[:2], v1.History{CreatedBy: "ENV A=1", EmptyLayer: true}, cf.History[2])
 	if app, err = mutate.ConfigFile(app, cf); err != nil {
 		t.Fatal(err)
 	}
 	f.app = mutate.Annotations(app, map[string]string{
-		BaseNameAnnotation:   "example.com/base:1",
-		BaseDigestAnnotation: mustDigest(t, f.base1).String(),
+		baseNameAnnotation:   "example.com/base:1",
+		baseDigestAnnotation: mustDigest(t, f.base1).String(),
 		"other":              "kept",
 	}).(v1.Image)
 	return f
@@ -63,7 +64,7 @@ func newRebaseFixture(t *testing.T) rebaseFixture {
 
 func TestRebase(t *testing.T) {
 	f := newRebaseFixture(t)
-	out, err := RebaseWith(f.app, f.base1, f.base2, RebaseOptions{BaseName: "example.com/base:2"})
+	out, err := Image(f.app, f.base1, f.base2, Options{BaseName: "example.com/base:2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,19 +95,19 @@ func TestRebase(t *testing.T) {
 		t.Errorf("history %q, want %q", hist, want)
 	}
 	if !reflect.DeepEqual(cf.Config.Env, []string{"A=1"}) || cf.Config.Labels["keep"] != "me" ||
-		cf.Config.Labels[BaseDigestAnnotation] != mustDigest(t, f.base2).String() {
+		cf.Config.Labels[baseDigestAnnotation] != mustDigest(t, f.base2).String() {
 		t.Errorf("config %+v", cf.Config)
 	}
 	m, err := out.Manifest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Annotations[BaseDigestAnnotation] != mustDigest(t, f.base2).String() ||
-		m.Annotations[BaseNameAnnotation] != "example.com/base:2" || m.Annotations["other"] != "kept" {
+	if m.Annotations[baseDigestAnnotation] != mustDigest(t, f.base2).String() ||
+		m.Annotations[baseNameAnnotation] != "example.com/base:2" || m.Annotations["other"] != "kept" {
 		t.Errorf("annotations %v", m.Annotations)
 	}
 	// The result is a consistent image: Inspect reads every layer.
-	r, err := Inspect(out)
+	r, err := inspect.Inspect(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestRebase(t *testing.T) {
 	}
 	// Rebasing back restores the original image exactly (labels/annotations
 	// carry the old base's digest again).
-	back, err := RebaseWith(out, f.base2, f.base1, RebaseOptions{BaseName: "example.com/base:1"})
+	back, err := Image(out, f.base2, f.base1, Options{BaseName: "example.com/base:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestRebase(t *testing.T) {
 
 func TestRebaseRefusesForeignBase(t *testing.T) {
 	f := newRebaseFixture(t)
-	_, err := Rebase(f.app, f.base2, f.base1)
+	_, err := Image(f.app, f.base2, f.base1, Options{})
 	base1Layers, _ := f.base1.Layers()
 	appDiff, _ := base1Layers[0].DiffID()
 	b2Diff, _ := f.base2Layers[0].DiffID()
@@ -149,13 +150,13 @@ func TestRebaseRefusesForeignBase(t *testing.T) {
 	if d1, _ := recompressed.Digest(); d1 == layerDigests(t, f.base1)[0] {
 		t.Skip("compression levels gave identical blobs")
 	}
-	_, err = Rebase(f.app, other, f.base2)
+	_, err = Image(f.app, other, f.base2, Options{})
 	if err == nil || !strings.Contains(err.Error(), "layer 0 differs: digest") || !strings.HasSuffix(err.Error(), "cannot rebase") {
 		t.Fatalf("err = %v", err)
 	}
 
 	// An image with fewer layers than the old base.
-	_, err = Rebase(f.base1, f.app, f.base2)
+	_, err = Image(f.base1, f.app, f.base2, Options{})
 	if err == nil || !strings.Contains(err.Error(), "the image has only 1 layers") {
 		t.Fatalf("err = %v", err)
 	}
@@ -170,7 +171,7 @@ func TestOldBaseRef(t *testing.T) {
 	if want := "example.com/base@" + mustDigest(t, f.base1).String(); ref != want {
 		t.Errorf("OldBaseRef = %s, want %s", ref, want)
 	}
-	if _, err := OldBaseRef(f.base1); err == nil || !strings.Contains(err.Error(), BaseNameAnnotation) {
+	if _, err := OldBaseRef(f.base1); err == nil || !strings.Contains(err.Error(), baseNameAnnotation) {
 		t.Errorf("no annotations: err = %v", err)
 	}
 }
@@ -208,7 +209,7 @@ func TestRebaseOntoRegistryPushesOnlyConfigAndManifest(t *testing.T) {
 	if err := imageref.Write(ctx, f.base2, host+"/base:2", imageref.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	app := mutate.Annotations(f.app, map[string]string{BaseNameAnnotation: host + "/base:1"}).(v1.Image)
+	app := mutate.Annotations(f.app, map[string]string{baseNameAnnotation: host + "/base:1"}).(v1.Image)
 	if err := imageref.Write(ctx, app, host+"/app:1", imageref.Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func TestRebaseOntoRegistryPushesOnlyConfigAndManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := RebaseOnto(ctx, pulled, host+"/base:2", imageref.Options{})
+	out, err := Onto(ctx, pulled, host+"/base:2", imageref.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestRebaseOntoRegistryPushesOnlyConfigAndManifest(t *testing.T) {
 		t.Errorf("pushed %s, rebased %s", mustDigest(t, got), mustDigest(t, out))
 	}
 	m, _ := got.Manifest()
-	if m.Annotations[BaseNameAnnotation] != host+"/base:2" {
-		t.Errorf("base.name = %q", m.Annotations[BaseNameAnnotation])
+	if m.Annotations[baseNameAnnotation] != host+"/base:2" {
+		t.Errorf("base.name = %q", m.Annotations[baseNameAnnotation])
 	}
 }

@@ -1,4 +1,7 @@
-package inspect
+// Package rebase swaps an image's base layers for another base's without
+// rebuilding: the one image operation that writes (produces a new image);
+// internal/inspect only reads.
+package rebase
 
 import (
 	"bytes"
@@ -9,30 +12,26 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/internal/imageref"
 )
 
-// Base image annotations (image-spec annotations.md); berth also honours
-// them as config labels, where some builders put them.
+// The base image annotations (image-spec annotations.md) name the old base;
+// berth also honours them as config labels, where some builders put them.
 const (
-	BaseNameAnnotation   = "org.opencontainers.image.base.name"
-	BaseDigestAnnotation = "org.opencontainers.image.base.digest"
+	baseNameAnnotation   = ocispec.AnnotationBaseImageName
+	baseDigestAnnotation = ocispec.AnnotationBaseImageDigest
 )
 
-// RebaseOptions tune Rebase.
-type RebaseOptions struct {
+// Options tune Image.
+type Options struct {
 	// BaseName, when set, becomes the base.name annotation (and label, if the
 	// image has that label); otherwise the image's value is kept.
 	BaseName string
 }
 
-// Rebase is RebaseWith without options.
-func Rebase(img, oldBase, newBase v1.Image) (v1.Image, error) {
-	return RebaseWith(img, oldBase, newBase, RebaseOptions{})
-}
-
-// RebaseWith replaces img's first layers, which must be exactly oldBase's
+// Image replaces img's first layers, which must be exactly oldBase's
 // layers (same diffIDs and same compressed digests), with newBase's layers.
 //
 // Nothing is recompressed: the result references the very blobs of newBase
@@ -41,7 +40,7 @@ func Rebase(img, oldBase, newBase v1.Image) (v1.Image, error) {
 // (newBase's history, then img's entries after the old base's) and the
 // base.digest label updated; the manifest is img's with the new layer list
 // and base annotations. Unknown fields of both documents are kept.
-func RebaseWith(img, oldBase, newBase v1.Image, o RebaseOptions) (v1.Image, error) {
+func Image(img, oldBase, newBase v1.Image, o Options) (v1.Image, error) {
 	in, err := readParts(img)
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)
@@ -71,13 +70,13 @@ func RebaseWith(img, oldBase, newBase v1.Image, o RebaseOptions) (v1.Image, erro
 		history = append(baseHistory(nb), historyAfterBase(in.config.History, old.config.History, n)...)
 	}
 	labels := in.config.Config.Labels
-	if _, ok := labels[BaseDigestAnnotation]; ok || (o.BaseName != "" && labels[BaseNameAnnotation] != "") {
+	if _, ok := labels[baseDigestAnnotation]; ok || (o.BaseName != "" && labels[baseNameAnnotation] != "") {
 		labels = copyMap(labels)
-		if _, ok := labels[BaseDigestAnnotation]; ok {
-			labels[BaseDigestAnnotation] = nb.digest.String()
+		if _, ok := labels[baseDigestAnnotation]; ok {
+			labels[baseDigestAnnotation] = nb.digest.String()
 		}
-		if o.BaseName != "" && labels[BaseNameAnnotation] != "" {
-			labels[BaseNameAnnotation] = o.BaseName
+		if o.BaseName != "" && labels[baseNameAnnotation] != "" {
+			labels[baseNameAnnotation] = o.BaseName
 		}
 	}
 	rawConfig, err := patchConfig(in.rawConfig, diffIDs, history, labels)
@@ -101,9 +100,9 @@ func RebaseWith(img, oldBase, newBase v1.Image, o RebaseOptions) (v1.Image, erro
 	annotations := in.manifest.Annotations
 	if manifestType == types.OCIManifestSchema1 || len(annotations) > 0 {
 		annotations = copyMap(annotations)
-		annotations[BaseDigestAnnotation] = nb.digest.String()
+		annotations[baseDigestAnnotation] = nb.digest.String()
 		if o.BaseName != "" {
-			annotations[BaseNameAnnotation] = o.BaseName
+			annotations[baseNameAnnotation] = o.BaseName
 		}
 	}
 	rawManifest, err := patchManifest(in.rawManifest, cfgDesc, layerDescs, annotations)
@@ -124,20 +123,20 @@ func RebaseWith(img, oldBase, newBase v1.Image, o RebaseOptions) (v1.Image, erro
 	}, nil
 }
 
-// RebaseOnto rebases img onto the image newBaseRef names (any form imageref
+// Onto rebases img onto the image newBaseRef names (any form imageref
 // loads). The old base is found from the image's base.name/base.digest
 // annotations (or labels) and loaded pinned to its digest; the platform
 // defaults to the image's own.
-func RebaseOnto(ctx context.Context, img v1.Image, newBaseRef string, o imageref.Options) (v1.Image, error) {
+func Onto(ctx context.Context, img v1.Image, newBaseRef string, o imageref.Options) (v1.Image, error) {
 	oldRef, err := OldBaseRef(img)
 	if err != nil {
 		return nil, err
 	}
-	return RebaseFrom(ctx, img, oldRef, newBaseRef, o)
+	return From(ctx, img, oldRef, newBaseRef, o)
 }
 
-// RebaseFrom is RebaseOnto with the old base given explicitly.
-func RebaseFrom(ctx context.Context, img v1.Image, oldBaseRef, newBaseRef string, o imageref.Options) (v1.Image, error) {
+// From is Onto with the old base given explicitly.
+func From(ctx context.Context, img v1.Image, oldBaseRef, newBaseRef string, o imageref.Options) (v1.Image, error) {
 	if o.Platform == nil {
 		if cf, err := img.ConfigFile(); err == nil && cf.OS != "" {
 			// The variant only where it tells images apart (arm/v6 vs
@@ -160,7 +159,7 @@ func RebaseFrom(ctx context.Context, img v1.Image, oldBaseRef, newBaseRef string
 	if err != nil {
 		return nil, err
 	}
-	return RebaseWith(img, oldBase, newBase, RebaseOptions{BaseName: baseName})
+	return Image(img, oldBase, newBase, Options{BaseName: baseName})
 }
 
 // OldBaseRef is the reference of the image img was built on, from its
@@ -169,31 +168,31 @@ func RebaseFrom(ctx context.Context, img v1.Image, oldBaseRef, newBaseRef string
 func OldBaseRef(img v1.Image) (string, error) {
 	var nameV, digestV string
 	if m, err := img.Manifest(); err == nil {
-		nameV, digestV = m.Annotations[BaseNameAnnotation], m.Annotations[BaseDigestAnnotation]
+		nameV, digestV = m.Annotations[baseNameAnnotation], m.Annotations[baseDigestAnnotation]
 	}
 	if nameV == "" {
 		if cf, err := img.ConfigFile(); err == nil {
-			nameV, digestV = cf.Config.Labels[BaseNameAnnotation], cf.Config.Labels[BaseDigestAnnotation]
+			nameV, digestV = cf.Config.Labels[baseNameAnnotation], cf.Config.Labels[baseDigestAnnotation]
 		}
 	}
 	if nameV == "" {
-		return "", fmt.Errorf("the image does not record its base (no %s annotation or label); name the old base explicitly", BaseNameAnnotation)
+		return "", fmt.Errorf("the image does not record its base (no %s annotation or label); name the old base explicitly", baseNameAnnotation)
 	}
 	if digestV == "" {
 		return nameV, nil
 	}
 	h, err := v1.NewHash(digestV)
 	if err != nil {
-		return "", fmt.Errorf("the image's %s %q is not a digest: %v", BaseDigestAnnotation, digestV, err)
+		return "", fmt.Errorf("the image's %s %q is not a digest: %v", baseDigestAnnotation, digestV, err)
 	}
 	ref, err := imageref.PinDigest(nameV, h)
 	if err != nil {
-		return "", fmt.Errorf("the image's %s %q: %v", BaseNameAnnotation, nameV, err)
+		return "", fmt.Errorf("the image's %s %q: %v", baseNameAnnotation, nameV, err)
 	}
 	return ref, nil
 }
 
-// imageParts is what Rebase needs of one image.
+// imageParts is what Image needs of one image.
 type imageParts struct {
 	digest      v1.Hash
 	mediaType   types.MediaType

@@ -1,0 +1,231 @@
+package internal_test
+
+// The import-direction test: berth's architecture written down as the
+// packages of this module each package may depend on (directly or not),
+// checked against `go list -deps`. Data flows build → registry → engine →
+// deploy; each stage is a tree under internal/ that knows nothing of the
+// stages after it, and cmd/berth only wires them together. A failure here
+// means a new dependency crosses a boundary: move the code (or the type it
+// needs) instead of widening a list, or, if the architecture really
+// changed, change the list and docs/architecture.md together.
+//
+// In the spirit of go-containerregistry's pkg/registry/depcheck_test.go.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/berth-dev/berth/"
+
+// shared are leaf packages any package may use: no berth dependencies,
+// no concept of their own beyond the one they implement.
+var shared = []string{
+	"internal/atomicfile", // temp file + fsync + rename
+	"internal/signals",    // the one signal-name table
+}
+
+// allowed maps a package pattern ("x" is the package x, "x/..." x and every
+// package below it; the longest matching pattern wins) to the patterns of
+// the module's packages it may depend on, besides itself, its own subtree
+// and shared. Every package under internal/ must match a pattern.
+var allowed = map[string][]string{
+	// Pure leaves.
+	"internal/atomicfile": {},
+	"internal/signals":    {},
+	"internal/blobstore":  {}, // content-addressed files, shared by registry and store
+	"internal/deb":        {},
+	"internal/imageref":   {},
+	"internal/inspect":    {}, // read-only: inspect, diff
+	"internal/promote":    {},
+
+	// berth.yaml. goflags is the allowlist of go flags berth.yaml may
+	// pass; spec validates with it, build applies it.
+	"internal/build/goflags": {},
+	"internal/spec":          {"internal/build/goflags"},
+
+	// Build: berth.yaml → images. Nothing of the registry server, the
+	// engine, the proxy or deploy: images leave through imageref.
+	"internal/build/...": {"internal/spec", "internal/build/goflags", "internal/deb", "internal/imageref"},
+	// Rebase writes a new image from existing ones.
+	"internal/rebase": {"internal/imageref"},
+
+	// Registry: the OCI distribution server over its stores. Nothing of
+	// build, the engine, the proxy or deploy.
+	"internal/registry/...": {"internal/blobstore"},
+
+	// Engine side. The image store pulls through imageref (a client), never
+	// from the registry's packages.
+	"internal/store": {"internal/blobstore", "internal/imageref"},
+	// Compose files and berth.yaml services → a Stack.
+	"internal/stack": {"internal/spec", "internal/build/goflags", "internal/registry/names"},
+	// Orchestration: nothing of build, deploy, the registry or the store
+	// (images reach it through a port the daemon adapts). It pushes the
+	// desired routing in the proxy's config types.
+	"internal/engine/...": {"internal/proxy"},
+	// Rollouts over the engine.
+	"internal/deploy": {"internal/engine/...", "internal/proxy"},
+
+	// The proxy imports nothing of berth (it runs as its own process and
+	// outlives the daemon) ...
+	"internal/proxy": {},
+	// ... except that its process also serves the stack networks' DNS.
+	// TODO: the DNS server moves to internal/dns; then this exception goes.
+	"internal/proxy/...": {"internal/proxy", "internal/engine/network"},
+
+	// The composition root of `berth daemon`: the engine side, adapted.
+	"internal/daemon": {
+		"internal/engine/...", "internal/proxy/...", "internal/deploy",
+		"internal/store", "internal/blobstore", "internal/imageref",
+	},
+}
+
+// match reports whether pkg (module-relative) matches pattern.
+func match(pattern, pkg string) bool {
+	if base, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return pkg == base || strings.HasPrefix(pkg, base+"/")
+	}
+	return pkg == pattern
+}
+
+// rule returns the longest pattern of allowed matching pkg.
+func rule(pkg string) (string, bool) {
+	best := ""
+	for p := range allowed {
+		if match(p, pkg) && len(p) > len(best) {
+			best = p
+		}
+	}
+	return best, best != ""
+}
+
+// moduleDeps lists every package of the module with the module's packages
+// it depends on (transitively, without tests), module-relative.
+func moduleDeps(t *testing.T) map[string][]string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, module+"...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	deps := map[string][]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		pkg := strings.TrimPrefix(fields[0], module)
+		deps[pkg] = nil
+		for _, d := range fields[1:] {
+			if rel, ok := strings.CutPrefix(d, module); ok {
+				deps[pkg] = append(deps[pkg], rel)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(deps) == 0 {
+		t.Fatal("go list found no packages")
+	}
+	return deps
+}
+
+func TestImportDirections(t *testing.T) {
+	deps := moduleDeps(t)
+	var pkgs []string
+	for p := range deps {
+		pkgs = append(pkgs, p)
+	}
+	sort.Strings(pkgs)
+	for _, pkg := range pkgs {
+		if !strings.HasPrefix(pkg, "internal/") {
+			continue // cmd/, test/, bench/: wiring and tests may use anything
+		}
+		r, ok := rule(pkg)
+		if !ok {
+			t.Errorf("%s has no entry in allowed: decide which of berth's packages it may depend on", pkg)
+			continue
+		}
+		for _, d := range deps[pkg] {
+			if ok, why := permitted(pkg, r, d); !ok {
+				t.Errorf("%s depends on %s: %s", pkg, d, why)
+			}
+		}
+	}
+}
+
+// permitted reports whether pkg, under rule r, may depend on d.
+func permitted(pkg, r, d string) (bool, string) {
+	if !strings.HasPrefix(d, "internal/") {
+		return false, "nothing under internal/ may depend on cmd/, test/ or bench/ (cmd only wires)"
+	}
+	if strings.HasPrefix(d, pkg+"/") {
+		return true, ""
+	}
+	for _, s := range shared {
+		if d == s {
+			return true, ""
+		}
+	}
+	// A subtree rule covers dependencies inside that subtree.
+	if strings.HasSuffix(r, "/...") && match(r, d) {
+		return true, ""
+	}
+	for _, a := range allowed[r] {
+		if match(a, d) {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("not in allowed[%q] (the architecture: docs/architecture.md)", r)
+}
+
+// The rules themselves catch what they are meant to: a sample of
+// dependencies the architecture forbids.
+func TestImportDirectionsRules(t *testing.T) {
+	for _, c := range []struct {
+		pkg, dep string
+		ok       bool
+	}{
+		{"internal/registry", "internal/build", false},
+		{"internal/registry/gc", "internal/engine", false},
+		{"internal/registry", "internal/blobstore", true},
+		{"internal/build", "internal/engine", false},
+		{"internal/build", "internal/deploy", false},
+		{"internal/build", "internal/registry", false},
+		{"internal/build", "internal/inspect", false},
+		{"internal/build/source", "internal/build/layer", true},
+		{"internal/engine", "internal/deploy", false},
+		{"internal/engine", "internal/build", false},
+		{"internal/engine", "internal/store", false},
+		{"internal/engine/runtime", "internal/engine/network", true},
+		{"internal/deploy", "internal/engine/api", true},
+		{"internal/deploy", "internal/build", false},
+		{"internal/proxy", "internal/engine", false},
+		{"internal/proxy", "internal/proxy/api", true},
+		{"internal/proxy/api", "internal/engine/network", true}, // the DNS exception (TODO)
+		{"internal/proxy/api", "internal/engine", false},
+		{"internal/inspect", "internal/imageref", false},
+		{"internal/store", "internal/registry/metadata", false},
+		{"internal/daemon", "internal/build", false},
+		{"internal/stack", "cmd/berth", false},
+	} {
+		r, ok := rule(c.pkg)
+		if !ok {
+			t.Errorf("%s: no rule", c.pkg)
+			continue
+		}
+		if got, why := permitted(c.pkg, r, c.dep); got != c.ok {
+			t.Errorf("%s → %s: permitted = %v (%s), want %v", c.pkg, c.dep, got, why, c.ok)
+		}
+	}
+}
