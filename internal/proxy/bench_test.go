@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
 	"testing"
@@ -24,8 +25,25 @@ func BenchmarkHTTPDirect(b *testing.B) {
 	benchGet(b, "http://"+back.addr()+"/")
 }
 
+// BenchmarkHTTPSProxy is BenchmarkHTTPProxy over TLS, which the
+// net/http path (http.go) serves: the TLS and net/http costs included.
+func BenchmarkHTTPSProxy(b *testing.B) {
+	back := startBackend(b, "a")
+	certFile, keyFile, pool := selfSigned(b)
+	p := newTestProxy(b, Options{})
+	addr := freeAddr(b)
+	cfg := httpConfig(addr, Route{Service: "s/web", Backends: []Backend{be("a", back.addr(), true)}})
+	cfg.Listeners[0].TLS = &TLS{CertFile: certFile, KeyFile: keyFile}
+	mustApply(b, p, cfg)
+	benchGetWith(b, &http.Transport{MaxIdleConnsPerHost: 64, TLSClientConfig: &tls.Config{RootCAs: pool}}, "https://"+addr+"/")
+}
+
 func benchGet(b *testing.B, url string) {
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	benchGetWith(b, &http.Transport{MaxIdleConnsPerHost: 64}, url)
+}
+
+func benchGetWith(b *testing.B, tr *http.Transport, url string) {
+	c := &http.Client{Transport: tr}
 	mustGet(b, c, url)
 	b.ReportAllocs()
 	b.ResetTimer()
