@@ -35,7 +35,7 @@ func (fc *fastConn) route() bool {
 		fc.writeError(http.StatusNotFound, fmt.Sprintf("no service for host %q\n", req.host), req.contentLength <= 0)
 		return !req.close && req.contentLength <= 0
 	}
-	fc.tc.writeTimeout.Store(int64(rt.timeouts.write))
+	fc.useRoute(rt)
 	m := rt.m
 	var start time.Time
 	if m != nil {
@@ -51,106 +51,71 @@ func (fc *fastConn) route() bool {
 	return keep && !req.close
 }
 
-// forward is listener.forward for the fast path: the same choice of
-// backend, the same retries, the same hold while no backend is ready. It
-// returns the status sent (499 when the client left) and whether the
-// client connection can carry another request.
+// forward sends the request through listener.forward, with fc as the
+// exchange. It returns the status sent (499 when the client left) and
+// whether the client connection can carry another request.
 func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
-	req := &fc.req
-	m := string(req.method)
-	replayable := req.contentLength <= 0 && (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions)
+	fc.keep = false // set by the answer, if one is sent
+	code := fc.l.forward(context.Background(), fc, st, rt)
+	return code, fc.keep
+}
 
-	var a attempts
-	var deadline time.Time
-	var lastErr error
-	for {
-		b, idx := rt.pick(a.tried)
-		if b == nil {
-			if a.sentFailed {
-				return fc.badGateway(rt, lastErr, fc.bodyRead())
-			}
-			if deadline.IsZero() {
-				deadline = time.Now().Add(fc.l.p.holdTimeout)
-			}
-			next, ok := fc.waitForBackends(st, deadline, a.tried != 0)
-			if !ok {
-				if fc.gone.Load() {
-					return 499, false
-				}
-				if lastErr != nil {
-					return fc.badGateway(rt, lastErr, fc.bodyRead())
-				}
-				fc.writeError(http.StatusServiceUnavailable, "no ready backend for "+rt.cfg.Service+"\n", fc.bodyRead())
-				return http.StatusServiceUnavailable, fc.bodyRead()
-			}
-			if next != st {
-				st = next
-				if rt = st.route(string(req.host)); rt == nil {
-					fc.writeError(http.StatusNotFound, fmt.Sprintf("no service for host %q\n", req.host), fc.bodyRead())
-					return http.StatusNotFound, fc.bodyRead()
-				}
-				fc.tc.writeTimeout.Store(int64(rt.timeouts.write))
-			}
-			a.tried = 0
-			continue
-		}
-		if !b.acquire() {
-			a.skip(idx)
-			continue
-		}
-		bc, reused, err := b.getConn(context.Background(), !replayable)
-		if err != nil {
-			b.release()
-			lastErr = err
-			a.notSent(b, idx)
-			fc.l.retried(rt, b, err)
-			continue
-		}
-		err = fc.writeRequest(bc, rt.timeouts.readBody)
-		if err == nil {
-			bc.conn.SetReadDeadline(time.Now().Add(rt.timeouts.responseHeader))
-			fc.armWatch(bc.abort, true)
-			err = fc.readResponseHead(bc)
-			fc.disarmWatch()
-			if err == nil {
-				bc.conn.SetReadDeadline(time.Time{})
-			}
-		}
-		if err != nil {
-			bc.close()
-			b.release()
-			if fc.gone.Load() {
-				return 499, false
-			}
-			var ce *clientError
-			if errors.As(err, &ce) {
-				// The client's fault, not the backend's: a stalled body
-				// is answered 408, a client that left gets nothing.
-				if isTimeout(ce.err) {
-					fc.writeError(http.StatusRequestTimeout, "request body timeout\n", false)
-					return http.StatusRequestTimeout, false
-				}
-				return 499, false
-			}
-			lastErr = err
-			if isTimeout(err) && isNoResponse(err) {
-				// Sent, and no answer within the response header timeout:
-				// not retried (it would double the wait).
-				b.failures.Add(1)
-				fc.writeError(http.StatusGatewayTimeout, "gateway timeout: "+rt.cfg.Service+": no response from backend\n", fc.bodyRead())
-				return http.StatusGatewayTimeout, fc.bodyRead()
-			}
-			if !isNoResponse(err) || !replayable {
-				b.failures.Add(1)
-				// A request body cut short leaves the client stream unframed.
-				return fc.badGateway(rt, err, fc.bodyRead())
-			}
-			a.noAnswer(b, idx, reused)
-			fc.l.retried(rt, b, err)
-			continue
-		}
-		return fc.copyResponse(bc)
+// The fast path's single steps for listener.forward (see exchange).
+
+func (fc *fastConn) replayable() bool {
+	m := string(fc.req.method)
+	return fc.req.contentLength <= 0 && (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions)
+}
+
+func (fc *fastConn) host() string { return string(fc.req.host) }
+
+func (fc *fastConn) useRoute(rt *route) { fc.tc.writeTimeout.Store(int64(rt.timeouts.write)) }
+
+func (fc *fastConn) clientGone() bool { return fc.gone.Load() }
+
+func (fc *fastConn) send(rt *route, bc *backendConn) error {
+	if err := fc.writeRequest(bc, rt.timeouts.readBody); err != nil {
+		return err
 	}
+	bc.conn.SetReadDeadline(time.Now().Add(rt.timeouts.responseHeader))
+	fc.armWatch(bc.abort, true)
+	err := fc.readResponseHead(bc)
+	fc.disarmWatch()
+	if err == nil {
+		bc.conn.SetReadDeadline(time.Time{})
+	}
+	return err
+}
+
+func (fc *fastConn) clientFailed(err error) (int, bool) {
+	if fc.gone.Load() {
+		return 499, true
+	}
+	var ce *clientError
+	if errors.As(err, &ce) {
+		// A stalled body is answered 408, a client that left gets
+		// nothing. The connection closes: its stream is unframed.
+		if isTimeout(ce.err) {
+			fc.writeError(http.StatusRequestTimeout, "request body timeout\n", false)
+			return http.StatusRequestTimeout, true
+		}
+		return 499, true
+	}
+	return 0, false
+}
+
+func (fc *fastConn) respond(bc *backendConn) int {
+	code, keep := fc.copyResponse(bc)
+	fc.keep = keep
+	return code
+}
+
+// fail answers with an error; the connection carries on when the
+// request's body has been read (a request body cut short leaves the
+// client stream unframed).
+func (fc *fastConn) fail(code int, msg string) {
+	fc.keep = fc.bodyRead()
+	fc.writeError(code, msg+"\n", fc.keep)
 }
 
 // bodyRead reports whether the client's request body has been read (or
@@ -162,15 +127,6 @@ func (fc *fastConn) bodyRead() bool { return fc.req.contentLength <= 0 }
 type clientError struct{ err error }
 
 func (e *clientError) Error() string { return "client: " + e.err.Error() }
-
-func (fc *fastConn) badGateway(rt *route, err error, keep bool) (int, bool) {
-	msg := "bad gateway: " + rt.cfg.Service
-	if err != nil {
-		msg += ": backend failed"
-	}
-	fc.writeError(http.StatusBadGateway, msg+"\n", keep)
-	return http.StatusBadGateway, keep
-}
 
 // writeError answers with a short text body, like http.Error.
 func (fc *fastConn) writeError(code int, msg string, keep bool) {
