@@ -81,7 +81,12 @@ func (l *listener) forwardNet(w http.ResponseWriter, r *http.Request, st *listen
 		return l.forwardUpgrade(w, r, st, rt)
 	}
 	ctx := r.Context()
-	e := &netExchange{l: l, w: w, r: r, ctx: ctx, tc: timedConnOf(ctx)}
+	e := netExchangePool.Get().(*netExchange)
+	*e = netExchange{l: l, w: w, r: r, ctx: ctx, tc: timedConnOf(ctx)}
+	defer func() {
+		*e = netExchange{}
+		netExchangePool.Put(e)
+	}()
 	e.useRoute(rt)
 	if r.Body != nil && r.Body != http.NoBody {
 		e.cb = newClientBody(r.Body, e.tc, rt.timeouts.readBody)
@@ -105,6 +110,10 @@ type netExchange struct {
 	resp *http.Response // read by send
 	stop func() bool    // ends the client-gone watch send started
 }
+
+// netExchangePool saves an allocation per request: passed as an
+// exchange, a netExchange would escape to the heap.
+var netExchangePool = sync.Pool{New: func() any { return new(netExchange) }}
 
 func (e *netExchange) replayable() bool {
 	m := e.r.Method
