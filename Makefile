@@ -70,7 +70,8 @@ FUZZ_TARGETS := \
 	internal/build/goflags:FuzzValidateLdflags \
 	internal/stack:FuzzLoad \
 	internal/proxy:FuzzParseRequestHead \
-	internal/proxy:FuzzParseResponseHead
+	internal/proxy:FuzzParseResponseHead \
+	internal/proxy:FuzzPumpChunked
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -1,8 +1,8 @@
 package proxy
 
-// attempts is one HTTP request's way through a route's backends. Both
-// HTTP paths (the fast path, h1forward.go, and net/http's, http.go) follow
-// the same policy through it.
+// attempts is one HTTP request's way through a route's backends: the
+// retry rules of listener.forward (forward.go), which both HTTP paths go
+// through.
 type attempts struct {
 	tried        uint64 // backends route.pick leaves out
 	staleRetries int

@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -24,8 +26,45 @@ func BenchmarkHTTPDirect(b *testing.B) {
 	benchGet(b, "http://"+back.addr()+"/")
 }
 
+// BenchmarkHTTPSProxy is BenchmarkHTTPProxy over TLS, which the
+// net/http path (http.go) serves: the TLS and net/http costs included.
+func BenchmarkHTTPSProxy(b *testing.B) {
+	back := startBackend(b, "a")
+	certFile, keyFile, pool := selfSigned(b)
+	p := newTestProxy(b, Options{})
+	addr := freeAddr(b)
+	cfg := httpConfig(addr, Route{Service: "s/web", Backends: []Backend{be("a", back.addr(), true)}})
+	cfg.Listeners[0].TLS = &TLS{CertFile: certFile, KeyFile: keyFile}
+	mustApply(b, p, cfg)
+	benchGetWith(b, &http.Transport{MaxIdleConnsPerHost: 64, TLSClientConfig: &tls.Config{RootCAs: pool}}, "https://"+addr+"/")
+}
+
+// BenchmarkHTTPProxyHandler is the net/http path's handler alone
+// (listener.ServeHTTP), without the client's, TLS's and net/http's
+// server costs: the proxy's own share of the net/http path.
+func BenchmarkHTTPProxyHandler(b *testing.B) {
+	back := startBackend(b, "a")
+	p := newTestProxy(b, Options{})
+	addr := freeAddr(b)
+	mustApply(b, p, httpConfig(addr, Route{Service: "s/web", Backends: []Backend{be("a", back.addr(), true)}}))
+	l := p.listeners[addr]
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+		w := httptest.NewRecorder()
+		l.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
+
 func benchGet(b *testing.B, url string) {
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	benchGetWith(b, &http.Transport{MaxIdleConnsPerHost: 64}, url)
+}
+
+func benchGetWith(b *testing.B, tr *http.Transport, url string) {
+	c := &http.Client{Transport: tr}
 	mustGet(b, c, url)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -35,7 +35,7 @@ func (fc *fastConn) route() bool {
 		fc.writeError(http.StatusNotFound, fmt.Sprintf("no service for host %q\n", req.host), req.contentLength <= 0)
 		return !req.close && req.contentLength <= 0
 	}
-	fc.tc.writeTimeout.Store(int64(rt.timeouts.write))
+	fc.useRoute(rt)
 	m := rt.m
 	var start time.Time
 	if m != nil {
@@ -51,106 +51,71 @@ func (fc *fastConn) route() bool {
 	return keep && !req.close
 }
 
-// forward is listener.forward for the fast path: the same choice of
-// backend, the same retries, the same hold while no backend is ready. It
-// returns the status sent (499 when the client left) and whether the
-// client connection can carry another request.
+// forward sends the request through listener.forward, with fc as the
+// exchange. It returns the status sent (499 when the client left) and
+// whether the client connection can carry another request.
 func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
-	req := &fc.req
-	m := string(req.method)
-	replayable := req.contentLength <= 0 && (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions)
+	fc.keep = false // set by the answer, if one is sent
+	code := fc.l.forward(context.Background(), fc, st, rt)
+	return code, fc.keep
+}
 
-	var a attempts
-	var deadline time.Time
-	var lastErr error
-	for {
-		b, idx := rt.pick(a.tried)
-		if b == nil {
-			if a.sentFailed {
-				return fc.badGateway(rt, lastErr, fc.bodyRead())
-			}
-			if deadline.IsZero() {
-				deadline = time.Now().Add(fc.l.p.holdTimeout)
-			}
-			next, ok := fc.waitForBackends(st, deadline, a.tried != 0)
-			if !ok {
-				if fc.gone.Load() {
-					return 499, false
-				}
-				if lastErr != nil {
-					return fc.badGateway(rt, lastErr, fc.bodyRead())
-				}
-				fc.writeError(http.StatusServiceUnavailable, "no ready backend for "+rt.cfg.Service+"\n", fc.bodyRead())
-				return http.StatusServiceUnavailable, fc.bodyRead()
-			}
-			if next != st {
-				st = next
-				if rt = st.route(string(req.host)); rt == nil {
-					fc.writeError(http.StatusNotFound, fmt.Sprintf("no service for host %q\n", req.host), fc.bodyRead())
-					return http.StatusNotFound, fc.bodyRead()
-				}
-				fc.tc.writeTimeout.Store(int64(rt.timeouts.write))
-			}
-			a.tried = 0
-			continue
-		}
-		if !b.acquire() {
-			a.skip(idx)
-			continue
-		}
-		bc, reused, err := b.getConn(context.Background(), !replayable)
-		if err != nil {
-			b.release()
-			lastErr = err
-			a.notSent(b, idx)
-			fc.l.retried(rt, b, err)
-			continue
-		}
-		err = fc.writeRequest(bc, rt.timeouts.readBody)
-		if err == nil {
-			bc.conn.SetReadDeadline(time.Now().Add(rt.timeouts.responseHeader))
-			fc.armWatch(bc.abort, true)
-			err = fc.readResponseHead(bc)
-			fc.disarmWatch()
-			if err == nil {
-				bc.conn.SetReadDeadline(time.Time{})
-			}
-		}
-		if err != nil {
-			bc.close()
-			b.release()
-			if fc.gone.Load() {
-				return 499, false
-			}
-			var ce *clientError
-			if errors.As(err, &ce) {
-				// The client's fault, not the backend's: a stalled body
-				// is answered 408, a client that left gets nothing.
-				if isTimeout(ce.err) {
-					fc.writeError(http.StatusRequestTimeout, "request body timeout\n", false)
-					return http.StatusRequestTimeout, false
-				}
-				return 499, false
-			}
-			lastErr = err
-			if isTimeout(err) && isNoResponse(err) {
-				// Sent, and no answer within the response header timeout:
-				// not retried (it would double the wait).
-				b.failures.Add(1)
-				fc.writeError(http.StatusGatewayTimeout, "gateway timeout: "+rt.cfg.Service+": no response from backend\n", fc.bodyRead())
-				return http.StatusGatewayTimeout, fc.bodyRead()
-			}
-			if !isNoResponse(err) || !replayable {
-				b.failures.Add(1)
-				// A request body cut short leaves the client stream unframed.
-				return fc.badGateway(rt, err, fc.bodyRead())
-			}
-			a.noAnswer(b, idx, reused)
-			fc.l.retried(rt, b, err)
-			continue
-		}
-		return fc.copyResponse(bc)
+// The fast path's single steps for listener.forward (see exchange).
+
+func (fc *fastConn) replayable() bool {
+	m := string(fc.req.method)
+	return fc.req.contentLength <= 0 && (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions)
+}
+
+func (fc *fastConn) host() string { return string(fc.req.host) }
+
+func (fc *fastConn) useRoute(rt *route) { fc.tc.writeTimeout.Store(int64(rt.timeouts.write)) }
+
+func (fc *fastConn) clientGone() bool { return fc.gone.Load() }
+
+func (fc *fastConn) send(rt *route, bc *backendConn) error {
+	if err := fc.writeRequest(bc, rt.timeouts.readBody); err != nil {
+		return err
 	}
+	bc.conn.SetReadDeadline(time.Now().Add(rt.timeouts.responseHeader))
+	fc.armWatch(bc.abort, true)
+	err := fc.readResponseHead(bc)
+	fc.disarmWatch()
+	if err == nil {
+		bc.conn.SetReadDeadline(time.Time{})
+	}
+	return err
+}
+
+func (fc *fastConn) clientFailed(err error) (int, bool) {
+	if fc.gone.Load() {
+		return 499, true
+	}
+	var ce *clientError
+	if errors.As(err, &ce) {
+		// A stalled body is answered 408, a client that left gets
+		// nothing. The connection closes: its stream is unframed.
+		if isTimeout(ce.err) {
+			fc.writeError(http.StatusRequestTimeout, "request body timeout\n", false)
+			return http.StatusRequestTimeout, true
+		}
+		return 499, true
+	}
+	return 0, false
+}
+
+func (fc *fastConn) respond(bc *backendConn) int {
+	code, keep := fc.copyResponse(bc)
+	fc.keep = keep
+	return code
+}
+
+// fail answers with an error; the connection carries on when the
+// request's body has been read (a request body cut short leaves the
+// client stream unframed).
+func (fc *fastConn) fail(code int, msg string) {
+	fc.keep = fc.bodyRead()
+	fc.writeError(code, msg+"\n", fc.keep)
 }
 
 // bodyRead reports whether the client's request body has been read (or
@@ -162,15 +127,6 @@ func (fc *fastConn) bodyRead() bool { return fc.req.contentLength <= 0 }
 type clientError struct{ err error }
 
 func (e *clientError) Error() string { return "client: " + e.err.Error() }
-
-func (fc *fastConn) badGateway(rt *route, err error, keep bool) (int, bool) {
-	msg := "bad gateway: " + rt.cfg.Service
-	if err != nil {
-		msg += ": backend failed"
-	}
-	fc.writeError(http.StatusBadGateway, msg+"\n", keep)
-	return http.StatusBadGateway, keep
-}
 
 // writeError answers with a short text body, like http.Error.
 func (fc *fastConn) writeError(code int, msg string, keep bool) {
@@ -228,13 +184,13 @@ func (fc *fastConn) writeRequest(bc *backendConn, readBody time.Duration) error 
 	w.WriteString("\r\n")
 	if req.contentLength > 0 {
 		fc.tc.readBody(readBody)
-		rerr, werr := pump(w, fc.br, req.contentLength)
+		err := pump(w, fc.br, req.contentLength)
 		fc.tc.readBody(0)
-		if rerr != nil {
-			return &clientError{rerr}
-		}
-		if werr != nil {
+		if werr := writeErr(err); werr != nil {
 			return &bodyError{werr}
+		}
+		if err != nil {
+			return &clientError{err}
 		}
 		req.contentLength = 0 // consumed: the client stream is framed again
 	}
@@ -328,37 +284,38 @@ func (fc *fastConn) copyResponse(bc *backendConn) (int, bool) {
 	}
 	w.WriteString("\r\n")
 
-	var rerr, werr error
+	var err error
 	switch {
 	case noBody:
 	case mode == chunked:
-		rerr, werr = pumpChunked(w, bc.br)
+		err = pumpChunked(w, bc.br)
 	case mode == untilClose:
-		rerr, werr = pumpUntilClose(w, bc.br)
+		err = pumpUntilClose(w, bc.br)
 	default:
-		rerr, werr = pump(w, bc.br, r.contentLength)
+		err = pump(w, bc.br, r.contentLength)
 	}
+	clientLeft := writeErr(err) != nil
+	backendFailed := err != nil && !clientLeft
 	// Done with the backend once its body is read: pool the connection
 	// and release the backend before the last flush to the client, so a
 	// drain does not wait on a slow client.
-	bodyDone := rerr == nil && werr == nil
-	if bodyDone && !fc.gone.Load() && mode != untilClose && !r.close {
+	if err == nil && !fc.gone.Load() && mode != untilClose && !r.close {
 		b.putConn(bc)
 	} else {
 		bc.close()
 	}
-	if rerr != nil {
+	if backendFailed {
 		b.failures.Add(1)
 	}
 	b.release()
 	switch {
 	case fc.gone.Load():
 		return 499, false
-	case rerr != nil:
+	case backendFailed:
 		// The backend died mid-body: the status line is out, so the only
 		// honest signal left is to break the client connection.
 		return r.status, false
-	case werr != nil:
+	case clientLeft:
 		return 499, false // the client left
 	}
 	return r.status, keep // handle flushes the rest
@@ -370,22 +327,39 @@ func writeContentLength(w *bufio.Writer, n int64) {
 	w.WriteString("\r\n")
 }
 
+// dstError is a pump failing to write its destination: the other party
+// than a failed read of its source. The pumps return their destination's
+// errors wrapped in it and their source's bare.
+type dstError struct{ err error }
+
+func (e *dstError) Error() string { return "write: " + e.err.Error() }
+func (e *dstError) Unwrap() error { return e.err }
+
+// writeErr is the error with which a pump failed to write its
+// destination; nil when err is not that.
+func writeErr(err error) error {
+	if e, ok := err.(*dstError); ok {
+		return e.err
+	}
+	return nil
+}
+
 // pump copies n bytes from src to dst, flushing dst before it waits on
-// src so streamed bodies are not held back. It returns the read and the
-// write error apart: they are different parties' failures.
-func pump(dst *bufio.Writer, src *bufio.Reader, n int64) (rerr, werr error) {
+// src so streamed bodies are not held back. A failure to write dst is
+// returned as a *dstError: the read and the write are different parties.
+func pump(dst *bufio.Writer, src *bufio.Reader, n int64) error {
 	for n > 0 {
 		if src.Buffered() == 0 {
 			if dst.Buffered() > 0 {
 				if err := dst.Flush(); err != nil {
-					return nil, err
+					return &dstError{err}
 				}
 			}
 			if _, err := src.Peek(1); err != nil {
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF
 				}
-				return err, nil
+				return err
 			}
 		}
 		k := src.Buffered()
@@ -394,20 +368,20 @@ func pump(dst *bufio.Writer, src *bufio.Reader, n int64) (rerr, werr error) {
 		}
 		p, _ := src.Peek(k)
 		if _, err := dst.Write(p); err != nil {
-			return nil, err
+			return &dstError{err}
 		}
 		src.Discard(k)
 		n -= int64(k)
 	}
-	return nil, nil
+	return nil
 }
 
 // readLine reads one line (without CRLF/LF) from src, flushing dst first
-// when src has nothing buffered.
-func readLine(dst *bufio.Writer, src *bufio.Reader) ([]byte, error, error) {
+// when src has nothing buffered (its failure as a *dstError).
+func readLine(dst *bufio.Writer, src *bufio.Reader) ([]byte, error) {
 	if src.Buffered() == 0 && dst.Buffered() > 0 {
 		if err := dst.Flush(); err != nil {
-			return nil, nil, err
+			return nil, &dstError{err}
 		}
 	}
 	line, err := src.ReadSlice('\n')
@@ -415,63 +389,65 @@ func readLine(dst *bufio.Writer, src *bufio.Reader) ([]byte, error, error) {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, err, nil
+		return nil, err
 	}
 	line, _ = cutLine(line)
-	return line, nil, nil
+	return line, nil
 }
 
 // pumpChunked passes a chunked body on chunk by chunk (extensions
-// dropped, trailers kept) after checking its framing.
-func pumpChunked(dst *bufio.Writer, src *bufio.Reader) (rerr, werr error) {
+// dropped, trailers kept) after checking its framing. Errors as pump's.
+func pumpChunked(dst *bufio.Writer, src *bufio.Reader) error {
 	for {
-		line, rerr, werr := readLine(dst, src)
-		if rerr != nil || werr != nil {
-			return rerr, werr
+		line, err := readLine(dst, src)
+		if err != nil {
+			return err
 		}
 		size, ok := parseChunkSize(line)
 		if !ok {
-			return errBadResponse, nil
+			return errBadResponse
 		}
 		dst.Write(strconv.AppendInt(dst.AvailableBuffer(), size, 16))
 		dst.WriteString("\r\n")
 		if size == 0 {
 			break
 		}
-		if rerr, werr := pump(dst, src, size); rerr != nil || werr != nil {
-			return rerr, werr
+		if err := pump(dst, src, size); err != nil {
+			return err
 		}
-		line, rerr, werr = readLine(dst, src)
-		if rerr != nil || werr != nil {
-			return rerr, werr
+		line, err = readLine(dst, src)
+		if err != nil {
+			return err
 		}
 		if len(line) != 0 {
-			return errBadResponse, nil
+			return errBadResponse
 		}
 		if _, err := dst.WriteString("\r\n"); err != nil {
-			return nil, err
+			return &dstError{err}
 		}
 	}
 	// Trailer section, then the empty line.
 	for {
-		line, rerr, werr := readLine(dst, src)
-		if rerr != nil || werr != nil {
-			return rerr, werr
+		line, err := readLine(dst, src)
+		if err != nil {
+			return err
 		}
 		if len(line) == 0 {
-			_, err := dst.WriteString("\r\n")
-			return nil, err
+			if _, err := dst.WriteString("\r\n"); err != nil {
+				return &dstError{err}
+			}
+			return nil
 		}
 		colon := 0
 		for colon < len(line) && isTokenChar(line[colon]) {
 			colon++
 		}
 		if colon == 0 || colon == len(line) || line[colon] != ':' {
-			return errBadResponse, nil
+			return errBadResponse
 		}
 		for _, c := range line {
 			if c < ' ' && c != '\t' || c == 0x7f {
-				return errBadResponse, nil
+				return errBadResponse
 			}
 		}
 		dst.Write(line)
@@ -480,21 +456,23 @@ func pumpChunked(dst *bufio.Writer, src *bufio.Reader) (rerr, werr error) {
 }
 
 // pumpUntilClose re-frames a body that ends when the backend closes as
-// chunks.
-func pumpUntilClose(dst *bufio.Writer, src *bufio.Reader) (rerr, werr error) {
+// chunks. Errors as pump's.
+func pumpUntilClose(dst *bufio.Writer, src *bufio.Reader) error {
 	for {
 		if src.Buffered() == 0 {
 			if dst.Buffered() > 0 {
 				if err := dst.Flush(); err != nil {
-					return nil, err
+					return &dstError{err}
 				}
 			}
 			if _, err := src.Peek(1); err != nil {
 				if err == io.EOF {
-					_, werr := dst.WriteString("0\r\n\r\n")
-					return nil, werr
+					if _, err := dst.WriteString("0\r\n\r\n"); err != nil {
+						return &dstError{err}
+					}
+					return nil
 				}
-				return err, nil
+				return err
 			}
 		}
 		p, _ := src.Peek(src.Buffered())
@@ -502,7 +480,7 @@ func pumpUntilClose(dst *bufio.Writer, src *bufio.Reader) (rerr, werr error) {
 		dst.WriteString("\r\n")
 		dst.Write(p)
 		if _, err := dst.WriteString("\r\n"); err != nil {
-			return nil, err
+			return &dstError{err}
 		}
 		src.Discard(len(p))
 	}

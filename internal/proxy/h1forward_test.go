@@ -2,10 +2,13 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -104,4 +107,47 @@ func TestFastPathClientGoneAbortsBackend(t *testing.T) {
 	waitFor(t, "request waiting", 5*time.Second, func() bool { return waitingRequests(p) == 1 })
 	c.c.Close()
 	waitFor(t, "the wait to end", 5*time.Second, func() bool { return waitingRequests(p) == 0 })
+}
+
+type failingWriter struct{}
+
+var (
+	errWriteBroken = errors.New("write broken")
+	errReadBroken  = errors.New("read broken")
+)
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errWriteBroken }
+
+// The pumps tell their source's failures (the backend's, for a response)
+// from their destination's (the client's): one error, the destination's
+// marked.
+func TestPumpsTellReadFromWriteFailures(t *testing.T) {
+	pumps := map[string]struct {
+		pump func(dst *bufio.Writer, src *bufio.Reader) error
+		body string // complete, for the write failure
+	}{
+		"length":      {func(dst *bufio.Writer, src *bufio.Reader) error { return pump(dst, src, 5) }, "hello"},
+		"chunked":     {pumpChunked, "5\r\nhello\r\n0\r\n\r\n"},
+		"until close": {pumpUntilClose, "hello"},
+	}
+	for name, p := range pumps {
+		t.Run(name, func(t *testing.T) {
+			var out strings.Builder
+			if err := p.pump(bufio.NewWriter(&out), bufio.NewReader(strings.NewReader(p.body))); err != nil {
+				t.Fatalf("complete body: %v", err)
+			}
+			// A destination that fails (bufio.Writer size 1: every write
+			// reaches it).
+			err := p.pump(bufio.NewWriterSize(failingWriter{}, 1), bufio.NewReader(strings.NewReader(p.body)))
+			if werr := writeErr(err); !errors.Is(werr, errWriteBroken) {
+				t.Fatalf("write failure: %v, writeErr %v", err, werr)
+			}
+			// A source that fails part way.
+			src := io.MultiReader(strings.NewReader(p.body[:3]), iotest.ErrReader(errReadBroken))
+			err = p.pump(bufio.NewWriter(io.Discard), bufio.NewReader(src))
+			if !errors.Is(err, errReadBroken) || writeErr(err) != nil {
+				t.Fatalf("read failure: %v, writeErr %v", err, writeErr(err))
+			}
+		})
+	}
 }

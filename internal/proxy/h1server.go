@@ -65,6 +65,7 @@ type fastConn struct {
 	req  reqHead
 	resp respHead
 	rbuf []byte // current response head; resp points into it
+	keep bool   // the answer sent leaves the connection usable
 
 	state atomic.Int32
 	since atomic.Int64 // unix nanos of the last state change the sweeper times
@@ -239,7 +240,7 @@ func (fc *fastConn) waitForBackends(st *listenerState, deadline time.Time, pause
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	fc.armWatch(cancel, false)
-	next, ok := fc.l.p.waitForBackends(st, fc.l, deadline, pause, ctx)
+	next, ok := fc.l.p.waitForBackends(ctx, st, fc.l, deadline, pause)
 	fc.disarmWatch()
 	return next, ok && !fc.gone.Load()
 }

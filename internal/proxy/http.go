@@ -60,7 +60,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		start = time.Now()
 		m.inflight.Inc()
 	}
-	code := l.forward(w, r, st, rt)
+	code := l.forwardNet(w, r, st, rt)
 	if m != nil {
 		m.inflight.Dec()
 		m.code(code).Inc()
@@ -69,130 +69,104 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func notFound(w http.ResponseWriter, host string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusNotFound)
-	fmt.Fprintf(w, "no service for host %q\n", host)
+	http.Error(w, fmt.Sprintf("no service for host %q", host), http.StatusNotFound)
 }
 
-// forward sends the request to a backend and copies the answer back; it
-// returns the status code sent to the client (499 when the client left).
-func (l *listener) forward(w http.ResponseWriter, r *http.Request, st *listenerState, rt *route) int {
+// forwardNet prepares the request for its backend and forwards it
+// (listener.forward, or forwardUpgrade for a protocol switch); it returns
+// the status code sent to the client (499 when the client left).
+func (l *listener) forwardNet(w http.ResponseWriter, r *http.Request, st *listenerState, rt *route) int {
 	prepareHeaders(r)
 	if isUpgrade(r) {
 		return l.forwardUpgrade(w, r, st, rt)
 	}
 	ctx := r.Context()
-	tc := timedConnOf(ctx)
-	if tc != nil {
-		tc.writeTimeout.Store(int64(rt.timeouts.write))
-	}
-	var body io.Reader
-	var cb *clientBody
+	e := netExchangePool.Get().(*netExchange)
+	*e = netExchange{l: l, w: w, r: r, ctx: ctx, tc: timedConnOf(ctx)}
+	defer func() {
+		*e = netExchange{}
+		netExchangePool.Put(e)
+	}()
+	e.useRoute(rt)
 	if r.Body != nil && r.Body != http.NoBody {
-		cb = newClientBody(r.Body, tc, rt.timeouts.readBody)
-		defer cb.done()
-		body = cb
+		e.cb = newClientBody(r.Body, e.tc, rt.timeouts.readBody)
+		defer e.cb.done()
+		e.body = e.cb
 	}
-	replayable := body == nil && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions)
+	return l.forward(ctx, e, st, rt)
+}
 
-	var a attempts
-	var deadline time.Time
-	var lastErr error
-	for {
-		b, idx := rt.pick(a.tried)
-		if b == nil {
-			if a.sentFailed {
-				return badGateway(w, rt, lastErr)
-			}
-			if deadline.IsZero() {
-				deadline = time.Now().Add(l.p.holdTimeout)
-			}
-			next, ok := l.p.waitForBackends(st, l, deadline, a.tried != 0, ctx)
-			if !ok {
-				if ctx.Err() != nil {
-					return 499
-				}
-				if lastErr != nil {
-					return badGateway(w, rt, lastErr)
-				}
-				http.Error(w, "no ready backend for "+rt.cfg.Service, http.StatusServiceUnavailable)
-				return http.StatusServiceUnavailable
-			}
-			if next != st {
-				st = next
-				if rt = st.route(r.Host); rt == nil {
-					notFound(w, r.Host)
-					return http.StatusNotFound
-				}
-				if tc != nil {
-					tc.writeTimeout.Store(int64(rt.timeouts.write))
-				}
-			}
-			a.tried = 0
-			continue
-		}
-		if !b.acquire() {
-			a.skip(idx)
-			continue
-		}
-		// Non-replayable requests only go on connections known to be open.
-		bc, reused, err := b.getConn(ctx, !replayable)
-		if err != nil {
-			// Nothing was sent: any request may go elsewhere.
-			b.release()
-			if ctx.Err() != nil {
-				return 499
-			}
-			lastErr = err
-			a.notSent(b, idx)
-			l.retried(rt, b, err)
-			continue
-		}
-		stop := context.AfterFunc(ctx, bc.abort)
-		resp, err := bc.roundTrip(r, body, rt.timeouts.responseHeader)
-		if cb != nil {
-			cb.done()
-		}
-		if err != nil {
-			stop()
-			bc.close()
-			b.release()
-			if cb != nil && cb.err != nil {
-				// Checked first: a failed read of the body cancels ctx.
-				return clientBodyFailed(w, cb.err)
-			}
-			if ctx.Err() != nil {
-				return 499
-			}
-			lastErr = err
-			if isTimeout(err) && isNoResponse(err) {
-				// Sent, and no answer within the response header timeout:
-				// not retried (it would double the wait).
-				b.failures.Add(1)
-				http.Error(w, "gateway timeout: "+rt.cfg.Service+": no response from backend", http.StatusGatewayTimeout)
-				return http.StatusGatewayTimeout
-			}
-			if !isNoResponse(err) || !replayable {
-				b.failures.Add(1)
-				return badGateway(w, rt, err)
-			}
-			a.noAnswer(b, idx, reused)
-			l.retried(rt, b, err)
-			continue
-		}
-		if ctx.Err() != nil {
-			bc.abort() // the client left as roundTrip cleared the deadline
-		}
-		return copyResponse(w, resp, bc, stop)
+// netExchange is a request net/http serves, as listener.forward carries
+// it (see exchange).
+type netExchange struct {
+	l    *listener
+	w    http.ResponseWriter
+	r    *http.Request
+	ctx  context.Context
+	tc   *timedConn  // nil: no per-route timeouts on the client connection
+	cb   *clientBody // nil without a request body
+	body io.Reader   // cb, or nil: a nil *clientBody is not a nil io.Reader
+
+	resp *http.Response // read by send
+	stop func() bool    // ends the client-gone watch send started
+}
+
+// netExchangePool saves an allocation per request: passed as an
+// exchange, a netExchange would escape to the heap.
+var netExchangePool = sync.Pool{New: func() any { return new(netExchange) }}
+
+func (e *netExchange) replayable() bool {
+	m := e.r.Method
+	return e.body == nil && (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions)
+}
+
+func (e *netExchange) host() string { return e.r.Host }
+
+func (e *netExchange) useRoute(rt *route) {
+	if e.tc != nil {
+		e.tc.writeTimeout.Store(int64(rt.timeouts.write))
 	}
 }
 
-func (l *listener) retried(rt *route, b *backend, err error) {
-	if rt.m != nil {
-		rt.m.retries.Inc()
-	}
-	l.p.log.Debug("proxy: backend failed, retrying", "service", rt.cfg.Service, "backend", b.id, "err", err)
+func (e *netExchange) waitForBackends(st *listenerState, deadline time.Time, pause bool) (*listenerState, bool) {
+	return e.l.p.waitForBackends(e.ctx, st, e.l, deadline, pause)
 }
+
+func (e *netExchange) clientGone() bool { return e.ctx.Err() != nil }
+
+func (e *netExchange) send(rt *route, bc *backendConn) error {
+	e.stop = context.AfterFunc(e.ctx, bc.abort)
+	resp, err := bc.roundTrip(e.r, e.body, rt.timeouts.responseHeader)
+	if e.cb != nil {
+		e.cb.done()
+	}
+	if err != nil {
+		e.stop()
+		return err
+	}
+	e.resp = resp
+	return nil
+}
+
+func (e *netExchange) clientFailed(error) (int, bool) {
+	if e.cb != nil && e.cb.err != nil {
+		// Checked first: a failed read of the body cancels ctx.
+		return clientBodyFailed(e.w, e.cb.err), true
+	}
+	if e.ctx.Err() != nil {
+		return 499, true
+	}
+	return 0, false
+}
+
+func (e *netExchange) respond(bc *backendConn) int {
+	if e.ctx.Err() != nil {
+		bc.abort() // the client left as roundTrip cleared the deadline
+	}
+	return copyResponse(e.w, e.resp, bc, e.stop)
+}
+
+func (e *netExchange) fail(code int, msg string) { http.Error(e.w, msg, code) }
 
 // clientBodyFailed answers a request whose body the client failed to
 // send: 408 when it stalled past the body read timeout, 400 when it was
@@ -209,15 +183,6 @@ func clientBodyFailed(w http.ResponseWriter, err error) int {
 	}
 	http.Error(w, "bad request body", http.StatusBadRequest)
 	return http.StatusBadRequest
-}
-
-func badGateway(w http.ResponseWriter, rt *route, err error) int {
-	msg := "bad gateway: " + rt.cfg.Service
-	if err != nil {
-		msg += ": backend failed"
-	}
-	http.Error(w, msg, http.StatusBadGateway)
-	return http.StatusBadGateway
 }
 
 // prepareHeaders edits the incoming request's headers in place (the
@@ -383,7 +348,7 @@ func (l *listener) forwardUpgrade(w http.ResponseWriter, r *http.Request, st *li
 // every Ready backend failed) a short pause passes, or the deadline, the
 // listener closing or ctx. It returns the current snapshot and false when
 // the caller should give up.
-func (p *Proxy) waitForBackends(st *listenerState, l *listener, deadline time.Time, pause bool, ctx context.Context) (*listenerState, bool) {
+func (p *Proxy) waitForBackends(ctx context.Context, st *listenerState, l *listener, deadline time.Time, pause bool) (*listenerState, bool) {
 	if cur := l.state.Load(); cur != st {
 		return cur, true // changed while we were busy
 	}

@@ -100,7 +100,7 @@ func (p *Proxy) connectTCP(st *listenerState, l *listener) (*backend, net.Conn) 
 			if deadline.IsZero() {
 				deadline = time.Now().Add(p.holdTimeout)
 			}
-			next, ok := p.waitForBackends(st, l, deadline, tried != 0, context.Background())
+			next, ok := p.waitForBackends(context.Background(), st, l, deadline, tried != 0)
 			if !ok {
 				p.log.Warn("proxy: no backend for tcp connection", "listener", st.addr, "service", rt.cfg.Service)
 				return nil, nil

@@ -21,7 +21,7 @@ import (
 
 // selfSigned writes a certificate for 127.0.0.1 and its key and returns
 // the file names and a pool trusting it.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+func selfSigned(t testing.TB) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
