@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/berth-dev/berth/internal/engine/network"
+	"github.com/berth-dev/berth/internal/dns"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
@@ -28,7 +28,7 @@ type dnsHost struct {
 
 type hostedZone struct {
 	domain string
-	srv    *network.DNSServer
+	srv    *dns.Server
 	names  atomic.Pointer[map[string][]net.IP]
 }
 
@@ -83,7 +83,7 @@ func (h *dnsHost) apply(zones []proxy.DNSZone) error {
 			continue
 		}
 		hz := &hostedZone{domain: want[z.Addr]}
-		srv, err := network.NewDNS(z.Addr, z.Domain, hz.lookup, h.upstream)
+		srv, err := dns.NewServer(z.Addr, z.Domain, hz.lookup, h.upstream)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/berth-dev/berth/internal/engine/network"
+	"github.com/berth-dev/berth/internal/dns"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
@@ -103,7 +103,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	}
 	checkBacklog(log)
 	p := proxy.New(proxy.Options{Log: log, Registerer: reg, Listen: inh.listen})
-	upstream, err := network.HostUpstreams("/etc/resolv.conf")
+	upstream, err := dns.HostUpstreams("/etc/resolv.conf")
 	if err != nil {
 		log.Warn("reading the host's resolvers; containers resolve only service names", "err", err)
 	}
