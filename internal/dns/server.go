@@ -1,7 +1,7 @@
 // Package dns is the resolver of berth's stack networks: one Server per
 // network, answering the service names of its stack and forwarding other
 // names to the host's resolvers. It runs in the `berth proxy` process
-// (internal/proxy/api), which outlives the daemon; the engine computes
+// (internal/proxy/proxyd), which outlives the daemon; the engine computes
 // what each zone holds and pushes it there (proxy.Config.DNS).
 package dns
 
@@ -25,7 +25,7 @@ import (
 // Server is the per-network resolver containers use (the daemon writes
 // "nameserver <gateway>" into each container's /etc/resolv.conf). It runs
 // in the host's network namespace, bound to the network's gateway address,
-// inside the `berth proxy` process (internal/proxy/api), which outlives the
+// inside the `berth proxy` process (internal/proxy/proxyd), which outlives the
 // daemon. Only its own bridge reaches it (INPUT rules the engine adds,
 // internal/engine/network/dnsguard.go). It answers:
 //   - A/AAAA for bare service names ("web") and "<name>.<domain>" from the

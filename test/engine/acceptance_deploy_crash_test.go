@@ -207,7 +207,7 @@ func refusedCount(s loadgen.Snapshot) int64 {
 
 // TestProxyUpgradeUnderLoad: the daemon is restarted from another berth
 // binary (an upgrade) while the load runs. It finds the proxy of the old
-// binary and replaces it (proxyapi.Upgrade): the new proxy process starts
+// binary and replaces it (proxyd.Upgrade): the new proxy process starts
 // with the old one's listening sockets and serves them at once, the old
 // one answers what it had in flight with "Connection: close" and exits.
 // Not one request fails, none is refused, the containers are untouched.
