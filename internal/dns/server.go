@@ -7,7 +7,6 @@ package dns
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,11 +14,10 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	mdns "github.com/miekg/dns"
-	"golang.org/x/sys/unix"
 )
 
 // Server is the per-network resolver containers use (the daemon writes
@@ -35,11 +33,12 @@ import (
 //     if there are none.
 type Server struct {
 	addr     string
-	domain   string // lower case, no trailing dot
+	domain   atomic.Pointer[string] // lower case, no trailing dot
 	lookup   func(name string) []net.IP
 	upstream []string
 
 	mu      sync.Mutex
+	socks   Sockets
 	servers []*mdns.Server
 	done    chan struct{} // closed when every serve loop has returned
 }
@@ -64,9 +63,9 @@ func NewServer(addr, domain string, lookup func(name string) []net.IP, upstream 
 	if _, err := net.LookupPort("udp", port); err != nil {
 		return nil, fmt.Errorf("DNS listen address %q: bad port: %w", addr, err)
 	}
-	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
-	if _, ok := mdns.IsDomainName(domain); !ok || domain == "" {
-		return nil, fmt.Errorf("DNS domain %q is not a valid domain name", domain)
+	domain, err = NormalizeDomain(domain)
+	if err != nil {
+		return nil, err
 	}
 	if lookup == nil {
 		return nil, errors.New("DNS lookup function is nil")
@@ -79,7 +78,33 @@ func NewServer(addr, domain string, lookup func(name string) []net.IP, upstream 
 		}
 		ups = append(ups, hp)
 	}
-	return &Server{addr: addr, domain: domain, lookup: lookup, upstream: ups}, nil
+	s := &Server{addr: addr, lookup: lookup, upstream: ups}
+	s.domain.Store(&domain)
+	return s, nil
+}
+
+// NormalizeDomain checks a zone's domain and returns it in the form the
+// server compares names with: lower case, no trailing dot.
+func NormalizeDomain(domain string) (string, error) {
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	if _, ok := mdns.IsDomainName(d); !ok || d == "" {
+		return "", fmt.Errorf("DNS domain %q is not a valid domain name", domain)
+	}
+	return d, nil
+}
+
+// Domain is the zone's domain, normalised.
+func (s *Server) Domain() string { return *s.domain.Load() }
+
+// SetDomain changes the zone's domain while the server runs on the same
+// sockets (a network of another stack on the same gateway address).
+func (s *Server) SetDomain(domain string) error {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return err
+	}
+	s.domain.Store(&d)
+	return nil
 }
 
 func normalizeUpstream(u string) (string, error) {
@@ -93,35 +118,34 @@ func normalizeUpstream(u string) (string, error) {
 	return u, nil
 }
 
-// Start binds UDP and TCP on the address and serves in the background.
-// IP_FREEBIND lets it bind the gateway address even before the bridge
-// carrying it exists (the bridge plugin creates it on the first Attach).
+// Start binds the address (Listen) and serves in the background.
 func (s *Server) Start() error {
+	socks, err := Listen(s.addr)
+	if err != nil {
+		return err
+	}
+	if err := s.Serve(socks); err != nil {
+		socks.Close()
+		return err
+	}
+	return nil
+}
+
+// Serve answers on socks — bound by Listen, or inherited from another
+// process — in the background. The server owns them from now on: Stop
+// closes them.
+func (s *Server) Serve(socks Sockets) error {
+	if socks.UDP == nil || socks.TCP == nil {
+		return fmt.Errorf("DNS server on %s: want both a UDP and a TCP socket", s.addr)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.servers != nil {
 		return fmt.Errorf("DNS server on %s already started", s.addr)
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		if err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_FREEBIND, 1)
-		}); err != nil {
-			return err
-		}
-		return serr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), "udp", s.addr)
-	if err != nil {
-		return fmt.Errorf("DNS server: listen on udp %s: %w", s.addr, err)
-	}
-	ln, err := lc.Listen(context.Background(), "tcp", s.addr)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("DNS server: listen on tcp %s: %w", s.addr, err)
-	}
-	udp := &mdns.Server{PacketConn: pc, Handler: s, UDPSize: mdns.DefaultMsgSize}
-	tcp := &mdns.Server{Listener: ln, Handler: s}
+	udp := &mdns.Server{PacketConn: socks.UDP, Handler: s, UDPSize: mdns.DefaultMsgSize}
+	tcp := &mdns.Server{Listener: socks.TCP, Handler: s}
+	s.socks = socks
 	s.servers = []*mdns.Server{udp, tcp}
 	s.done = make(chan struct{})
 
@@ -133,7 +157,7 @@ func (s *Server) Start() error {
 		srv.NotifyStartedFunc = markStarted
 		go func() {
 			defer served.Done()
-			// If serving fails before it starts, still release Start.
+			// If serving fails before it starts, still release Serve.
 			defer markStarted()
 			_ = srv.ActivateAndServe()
 		}()
@@ -142,6 +166,19 @@ func (s *Server) Start() error {
 	// Shutdown refuses a server that has not started yet, so wait for both.
 	started.Wait()
 	return nil
+}
+
+// Files returns duplicates of the running server's UDP and TCP sockets,
+// for handing to another process (which serves them with Serve): queries
+// keep queueing on them while any process holds them. The caller closes
+// the files.
+func (s *Server) Files() (udp, tcp *os.File, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.servers == nil {
+		return nil, nil, fmt.Errorf("DNS server on %s is not running", s.addr)
+	}
+	return s.socks.files()
 }
 
 // Stop closes the sockets and waits for the serve loops to end.
@@ -158,7 +195,7 @@ func (s *Server) Stop() error {
 		}
 	}
 	<-s.done
-	s.servers = nil
+	s.servers, s.socks = nil, Sockets{}
 	return errors.Join(errs...)
 }
 
@@ -173,8 +210,9 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 		return
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.Question[0].Name, "."))
+	domain := s.Domain()
 	switch {
-	case name == s.domain:
+	case name == domain:
 		s.reply(w, r, mdns.RcodeSuccess, nil) // the zone exists, holds no address
 	case name != "" && !strings.Contains(name, "."):
 		// Bare names: services first; other single labels (search-list
@@ -185,8 +223,8 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 			return
 		}
 		s.answer(w, r, ips)
-	case strings.HasSuffix(name, "."+s.domain):
-		s.answer(w, r, s.lookup(strings.TrimSuffix(name, "."+s.domain)))
+	case strings.HasSuffix(name, "."+domain):
+		s.answer(w, r, s.lookup(strings.TrimSuffix(name, "."+domain)))
 	default:
 		s.forward(w, r)
 	}

@@ -35,7 +35,7 @@ func lookupA(t *testing.T, server, name string) ([]string, int) {
 // names replace old ones in place, a zone no longer pushed stops, and a
 // bad zone changes nothing.
 func TestDNSHostServesPushedZones(t *testing.T) {
-	h := newDNSHost(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := newDNSHost(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	defer h.close()
 	a, b := dnstest.FreeAddr(t), dnstest.FreeAddr(t)
 	zones := []proxy.DNSZone{

@@ -7,28 +7,33 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/berth-dev/berth/internal/dns"
 )
 
-// envListenFDs names the listening sockets a proxy process inherits:
-// comma-separated configured addresses, the first one descriptor 3, the
-// next 4, and so on (exec.Cmd.ExtraFiles order).
+// envListenFDs names the sockets a proxy process inherits: comma-separated
+// names (a listener's configured address, or "dns/udp|tcp/ADDR" for a DNS
+// zone's sockets), the first one descriptor 3, the next 4, and so on
+// (exec.Cmd.ExtraFiles order).
 const envListenFDs = "BERTH_PROXY_LISTEN_FDS"
 
 // firstInheritedFD is the descriptor of the first inherited socket.
 const firstInheritedFD = 3
 
 // inherited holds the sockets a proxy process was started with until its
-// config claims them.
+// config claims them: the proxy's listeners and the DNS zones' sockets.
 type inherited struct {
-	mu  sync.Mutex
-	lns map[string]net.Listener
+	mu     sync.Mutex
+	lns    map[string]net.Listener   // by configured address
+	dnsUDP map[string]net.PacketConn // by zone address
+	dnsTCP map[string]net.Listener   // by zone address
 }
 
 // inheritListeners takes the sockets named in the environment (and
-// removes the variable). A descriptor that is not a listening socket is
-// logged and skipped: its address is bound afresh.
+// removes the variable). A descriptor that is not a socket of the kind
+// its name says is logged and skipped: its address is bound afresh.
 func inheritListeners(log *slog.Logger) *inherited {
-	in := &inherited{lns: map[string]net.Listener{}}
+	in := &inherited{lns: map[string]net.Listener{}, dnsUDP: map[string]net.PacketConn{}, dnsTCP: map[string]net.Listener{}}
 	v, ok := os.LookupEnv(envListenFDs)
 	os.Unsetenv(envListenFDs)
 	if !ok || v == "" {
@@ -37,19 +42,52 @@ func inheritListeners(log *slog.Logger) *inherited {
 	for i, addr := range strings.Split(v, ",") {
 		fd := firstInheritedFD + i
 		f := os.NewFile(uintptr(fd), "inherited "+addr)
-		ln, err := net.FileListener(f) // a close-on-exec duplicate
+		if err := in.add(addr, f); err != nil {
+			log.Warn("an inherited socket is unusable; binding afresh", "addr", addr, "fd", fd, "err", err)
+		}
 		f.Close()
-		if err != nil {
-			log.Warn("an inherited listening socket is unusable; binding afresh", "addr", addr, "fd", fd, "err", err)
-			continue
-		}
-		if _, dup := in.lns[addr]; dup {
-			ln.Close()
-			continue
-		}
-		in.lns[addr] = ln
 	}
 	return in
+}
+
+// add takes a close-on-exec duplicate of f, the socket handed over under
+// name (a listener's address, or dnsHandoverName); a second one for the
+// same name is dropped.
+func (in *inherited) add(name string, f *os.File) error {
+	transport, addr, isDNS := parseDNSHandoverName(name)
+	switch {
+	case isDNS && transport == "udp":
+		pc, err := net.FilePacketConn(f)
+		if err != nil {
+			return err
+		}
+		if _, dup := in.dnsUDP[addr]; dup {
+			pc.Close()
+			return nil
+		}
+		in.dnsUDP[addr] = pc
+	case isDNS:
+		ln, err := net.FileListener(f)
+		if err != nil {
+			return err
+		}
+		if _, dup := in.dnsTCP[addr]; dup {
+			ln.Close()
+			return nil
+		}
+		in.dnsTCP[addr] = ln
+	default:
+		ln, err := net.FileListener(f)
+		if err != nil {
+			return err
+		}
+		if _, dup := in.lns[name]; dup {
+			ln.Close()
+			return nil
+		}
+		in.lns[name] = ln
+	}
+	return nil
 }
 
 // listen is proxy.Options.Listen: an inherited socket for addr if there
@@ -65,11 +103,33 @@ func (in *inherited) listen(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
+// listenDNS is dnsHost's listen: the inherited sockets of the zone on
+// addr if there are (once), the missing ones bound afresh.
+func (in *inherited) listenDNS(addr string) (dns.Sockets, error) {
+	in.mu.Lock()
+	socks := dns.Sockets{UDP: in.dnsUDP[addr], TCP: in.dnsTCP[addr]}
+	delete(in.dnsUDP, addr)
+	delete(in.dnsTCP, addr)
+	in.mu.Unlock()
+	var err error
+	if socks.UDP == nil {
+		socks.UDP, err = dns.ListenUDP(addr)
+	}
+	if err == nil && socks.TCP == nil {
+		socks.TCP, err = dns.ListenTCP(addr)
+	}
+	if err != nil {
+		socks.Close()
+		return dns.Sockets{}, err
+	}
+	return socks, nil
+}
+
 // count is how many inherited sockets are still unclaimed.
 func (in *inherited) count() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return len(in.lns)
+	return len(in.lns) + len(in.dnsUDP) + len(in.dnsTCP)
 }
 
 // closeRest closes the sockets no config claimed: their ports are no
@@ -81,6 +141,16 @@ func (in *inherited) closeRest(log *slog.Logger) {
 		log.Info("closing an inherited socket the config does not use", "addr", addr)
 		ln.Close()
 		delete(in.lns, addr)
+	}
+	for addr, pc := range in.dnsUDP {
+		log.Info("closing an inherited DNS socket no zone uses", "addr", addr, "transport", "udp")
+		pc.Close()
+		delete(in.dnsUDP, addr)
+	}
+	for addr, ln := range in.dnsTCP {
+		log.Info("closing an inherited DNS socket no zone uses", "addr", addr, "transport", "tcp")
+		ln.Close()
+		delete(in.dnsTCP, addr)
 	}
 }
 

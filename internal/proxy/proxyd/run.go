@@ -94,9 +94,9 @@ func Run(ctx context.Context, o RunOptions) error {
 		// the traffic. GOGC in the environment still wins.
 		debug.SetGCPercent(400)
 	}
-	// The listening sockets the daemon handed down (see Holder) are
-	// served as they are: connections queued on them while no proxy ran
-	// are accepted now.
+	// The sockets the daemon handed down (see Holder) are served as they
+	// are: connections and DNS queries queued on them while no proxy ran
+	// are answered now.
 	inh := inheritListeners(log)
 	if n := inh.count(); n > 0 {
 		log.Info("inherited listening sockets", "count", n)
@@ -107,7 +107,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		log.Warn("reading the host's resolvers; containers resolve only service names", "err", err)
 	}
-	dnsZones := newDNSHost(upstream, log)
+	dnsZones := newDNSHost(upstream, log, inh.listenDNS)
 	defer dnsZones.close()
 
 	// Serve what the last run served before anything else, so a restarted
