@@ -21,8 +21,8 @@ const upgradeExitTimeout = 10 * time.Second
 // process starts with the old one's listening and DNS sockets (o.Holder
 // takes them over SCM_RIGHTS first) and the saved config, serves them at
 // once alongside the old one, and takes the API socket's name over; then
-// the old one gets SIGTERM: it stops accepting, answers its requests in flight (each with
-// "Connection: close") and exits. The sockets are never closed, so no
+// the old one gets SIGTERM: it stops accepting, answers its requests in
+// flight (each with "Connection: close") and exits. The sockets are never closed, so no
 // client is refused and none waits for a restart.
 //
 // With a proxy that cannot hand over its sockets it returns ErrNoHandover
