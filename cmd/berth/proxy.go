@@ -7,15 +7,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	proxyapi "github.com/berth-dev/berth/internal/proxy/api"
+	"github.com/berth-dev/berth/internal/proxy/proxyd"
 )
 
 // newProxyCommand is the reverse proxy process the daemon starts detached
-// (proxyapi.Ensure) and configures over its socket. It is internal, hence
+// (proxyd.Ensure) and configures over its socket. It is internal, hence
 // hidden; it runs apart from the daemon so published ports keep answering
 // while the daemon restarts.
 func newProxyCommand() *cobra.Command {
-	var o proxyapi.RunOptions
+	var o proxyd.RunOptions
 	cmd := &cobra.Command{
 		Use:   "proxy --socket PATH --state FILE [--metrics ADDR]",
 		Short: "Run the reverse proxy for published ports (started by the daemon)",
@@ -34,7 +34,7 @@ finish (up to 5 s).`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o.Log = newLogger("info")
-			return proxyapi.Run(ctx, o)
+			return proxyd.Run(ctx, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Socket, "socket", "/run/berth/proxy.sock", "unix socket for the API (mode 0600)")

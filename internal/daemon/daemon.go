@@ -15,7 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/network"
 	"github.com/berth-dev/berth/internal/engine/runtime"
-	proxyapi "github.com/berth-dev/berth/internal/proxy/api"
+	"github.com/berth-dev/berth/internal/proxy/proxyd"
 	"github.com/berth-dev/berth/internal/store"
 )
 
@@ -100,13 +100,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// The daemon holds a copy of the proxy's listening sockets, so they
 	// stay open (connections queue, none is refused) while the proxy
-	// process is restarted or upgraded; see proxyapi.Holder.
-	holder := &proxyapi.Holder{}
+	// process is restarted or upgraded; see proxyd.Holder.
+	holder := &proxyd.Holder{}
 	defer holder.Close()
-	proxyOpts := proxyapi.EnsureOptions{Binary: exe, Socket: proxySocket,
+	proxyOpts := proxyd.EnsureOptions{Binary: exe, Socket: proxySocket,
 		State: filepath.Join(proxyDir, "state.json"), Metrics: o.ProxyMetrics, LogFile: filepath.Join(proxyDir, "proxy.log"),
 		Holder: holder}
-	px, err := proxyapi.Ensure(ctx, proxyOpts)
+	px, err := proxyd.Ensure(ctx, proxyOpts)
 	if err != nil {
 		return fmt.Errorf("starting the proxy: %w", err)
 	}
@@ -148,7 +148,7 @@ func Run(ctx context.Context, o Options) error {
 	// With no container left nothing needs the proxy; otherwise it keeps
 	// serving for the next daemon.
 	if len(eng.Containers("")) == 0 {
-		if err := proxyapi.Stop(sctx, proxySocket); err != nil {
+		if err := proxyd.Stop(sctx, proxySocket); err != nil {
 			o.Log.Warn("stopping the proxy", "err", err)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine"
-	proxyapi "github.com/berth-dev/berth/internal/proxy/api"
+	"github.com/berth-dev/berth/internal/proxy/proxyd"
 )
 
 // superviseProxy keeps the `berth proxy` process running while the daemon
@@ -20,8 +20,8 @@ import (
 // routing to it. Restarts that
 // fail are retried with backoff (100 ms doubling to 5 s). It returns when
 // ctx ends.
-func superviseProxy(ctx context.Context, o proxyapi.EnsureOptions, eng *engine.Engine, log *slog.Logger) {
-	c := proxyapi.NewClient(o.Socket)
+func superviseProxy(ctx context.Context, o proxyd.EnsureOptions, eng *engine.Engine, log *slog.Logger) {
+	c := proxyd.NewClient(o.Socket)
 	for {
 		err := c.Watch(ctx)
 		if ctx.Err() != nil {
@@ -30,7 +30,7 @@ func superviseProxy(ctx context.Context, o proxyapi.EnsureOptions, eng *engine.E
 		log.Warn("the proxy is gone; starting it again", "err", err)
 		backoff := 100 * time.Millisecond
 		for {
-			px, err := proxyapi.Ensure(ctx, o)
+			px, err := proxyd.Ensure(ctx, o)
 			if err == nil {
 				if err := eng.SetRouter(ctx, px.Hold(o.Holder)); err != nil {
 					log.Warn("bringing the restarted proxy up to date", "err", err)
@@ -55,10 +55,10 @@ func superviseProxy(ctx context.Context, o proxyapi.EnsureOptions, eng *engine.E
 // replaceOtherBinaryProxy replaces a proxy left running by another berth
 // binary (the daemon was upgraded or rebuilt since): the config format it
 // speaks may differ. The new proxy takes the old one's listening sockets
-// over (proxyapi.Upgrade), so no connection is refused; a proxy too old to
+// over (proxyd.Upgrade), so no connection is refused; a proxy too old to
 // hand them over is stopped and started again, and its ports pause for
 // that restart. A proxy of the same binary is kept as it is.
-func replaceOtherBinaryProxy(ctx context.Context, px *proxyapi.Client, o proxyapi.EnsureOptions, log *slog.Logger) (*proxyapi.Client, error) {
+func replaceOtherBinaryProxy(ctx context.Context, px *proxyd.Client, o proxyd.EnsureOptions, log *slog.Logger) (*proxyd.Client, error) {
 	h, err := px.Health(ctx)
 	if err != nil {
 		return nil, err
@@ -72,21 +72,21 @@ func replaceOtherBinaryProxy(ctx context.Context, px *proxyapi.Client, o proxyap
 		return px, nil
 	}
 	log.Info("the running proxy is another berth binary; handing its sockets to a new one", "pid", h.PID)
-	npx, err := proxyapi.Upgrade(ctx, o)
+	npx, err := proxyd.Upgrade(ctx, o)
 	if npx != nil {
 		if err != nil {
 			log.Warn("upgrading the proxy", "err", err)
 		}
 		return npx, nil
 	}
-	if !errors.Is(err, proxyapi.ErrNoHandover) {
+	if !errors.Is(err, proxyd.ErrNoHandover) {
 		return nil, fmt.Errorf("upgrading the proxy: %w", err)
 	}
 	log.Warn("the running proxy cannot hand over its sockets; restarting it (its ports pause)", "pid", h.PID, "err", err)
-	if err := proxyapi.Stop(ctx, o.Socket); err != nil {
+	if err := proxyd.Stop(ctx, o.Socket); err != nil {
 		return nil, fmt.Errorf("stopping the proxy of another berth binary: %w", err)
 	}
-	return proxyapi.Ensure(ctx, o)
+	return proxyd.Ensure(ctx, o)
 }
 
 // sameExecutable reports whether process pid runs the file at exe (the

@@ -7,7 +7,7 @@
 // metrics labelled by service.
 //
 // The proxy runs as its own process (`berth proxy`, started by the daemon,
-// internal/proxy/api) so published ports keep answering while the daemon
+// internal/proxy/proxyd) so published ports keep answering while the daemon
 // restarts; the daemon pushes the whole desired Config on every change.
 package proxy
 
@@ -33,7 +33,7 @@ const (
 type Config struct {
 	Listeners []Listener `json:"listeners"`
 	// DNS lists the stack networks' name servers. The `berth proxy`
-	// process hosts them (internal/proxy/api), so containers resolve
+	// process hosts them (internal/proxy/proxyd), so containers resolve
 	// service names while no daemon runs; the reverse proxy ignores them.
 	DNS []DNSZone `json:"dns,omitempty"`
 }

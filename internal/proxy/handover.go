@@ -10,7 +10,7 @@ import (
 
 // ListenerFiles returns a duplicate of every listening socket, by the
 // configured Addr, for handing to another process (see package
-// proxy/api): the kernel keeps a socket open, and keeps queueing
+// proxy/proxyd): the kernel keeps a socket open, and keeps queueing
 // connections on it, for as long as any process holds a descriptor of it,
 // so a proxy process that dies or is replaced does not refuse anyone while
 // its successor starts. The caller closes the files; the proxy's own

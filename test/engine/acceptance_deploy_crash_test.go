@@ -131,7 +131,8 @@ func TestDeployDaemonKilledMidRollout(t *testing.T) {
 // refused. The containers are not touched. What may fail is bounded by
 // the connections the killed process had open: a request sent on one of
 // them dies with it (the load generator never re-sends), at most one per
-// worker.
+// worker. Names resolve throughout (the daemon holds the DNS sockets too):
+// at most one query from a container is lost.
 func TestProxyKilledIsRestarted(t *testing.T) {
 	d := newDeployEnv(t, "dep-pxkill", appStack{Replicas: 2})
 	d.deploy("--set", "VERSION=1.0.0")
@@ -148,6 +149,11 @@ func TestProxyKilledIsRestarted(t *testing.T) {
 		s := load.Snapshot()
 		return s.OK >= 100, fmt.Sprint(s.OK)
 	})
+	// A container keeps resolving the service's name through the kill:
+	// the daemon holds the DNS sockets too, so a query sent meanwhile
+	// waits for the new proxy.
+	names := startContainerDNSProbe(t, d.root, d.runDir, "app", 2*time.Second)
+	names.waitAnswered(t, 20)
 	atKill := load.Snapshot()
 	killed := time.Now()
 	if err := syscall.Kill(procs[0].pid, syscall.SIGKILL); err != nil {
@@ -172,9 +178,16 @@ func TestProxyKilledIsRestarted(t *testing.T) {
 		s := load.Snapshot()
 		return s.OK-recovered.OK >= 200, fmt.Sprint(s.OK - recovered.OK)
 	})
+	names.waitAnswered(t, names.answered()+20)
+	dnsOK, dnsFailed, dnsSlowest := names.end()
 	s := load.Stop()
 	lost := s.Sub(atKill).Failed()
 	t.Logf("port answering again %s after the kill; %d requests failed meanwhile (%d refused); whole load: %s", back.Round(time.Millisecond), lost, refusedCount(s), s)
+	t.Logf("DNS from a container across the kill: %d answered, %d failed %v, slowest answer %s", dnsOK, len(dnsFailed), dnsFailed, dnsSlowest.Round(time.Millisecond))
+	// At most the query the killed process had read and not answered.
+	if len(dnsFailed) > 1 {
+		t.Errorf("%d DNS queries from the container failed across the kill, want at most 1: %v", len(dnsFailed), dnsFailed)
+	}
 	if back > 3*time.Second {
 		t.Errorf("the published port took %s to come back", back)
 	}
@@ -207,10 +220,11 @@ func refusedCount(s loadgen.Snapshot) int64 {
 
 // TestProxyUpgradeUnderLoad: the daemon is restarted from another berth
 // binary (an upgrade) while the load runs. It finds the proxy of the old
-// binary and replaces it (proxyapi.Upgrade): the new proxy process starts
-// with the old one's listening sockets and serves them at once, the old
-// one answers what it had in flight with "Connection: close" and exits.
-// Not one request fails, none is refused, the containers are untouched.
+// binary and replaces it (proxyd.Upgrade): the new proxy process starts
+// with the old one's listening and DNS sockets and serves them at once,
+// the old one answers what it had in flight with "Connection: close" and
+// exits. Not one request fails, none is refused, not one name lookup from
+// a container fails, the containers are untouched.
 func TestProxyUpgradeUnderLoad(t *testing.T) {
 	d := newDeployEnv(t, "dep-pxupg", appStack{Replicas: 2})
 	d.deploy("--set", "VERSION=1.0.0")
@@ -234,6 +248,8 @@ func TestProxyUpgradeUnderLoad(t *testing.T) {
 	}
 
 	load := d.startLoad("/version", 8)
+	names := startContainerDNSProbe(t, d.root, d.runDir, "app", time.Second)
+	names.waitAnswered(t, 20)
 	d.stackEnv.d.cmd.Process.Signal(syscall.SIGTERM)
 	<-d.stackEnv.d.done
 	atUpgrade := load.Snapshot()
@@ -252,9 +268,15 @@ func TestProxyUpgradeUnderLoad(t *testing.T) {
 		s := load.Snapshot()
 		return s.OK-upgraded.OK >= 200, fmt.Sprint(s.OK - upgraded.OK)
 	})
+	names.waitAnswered(t, names.answered()+20)
+	dnsOK, dnsFailed, dnsSlowest := names.end()
 	s := load.Stop()
 	t.Logf("across the upgrade: %s; %d refused", s.Sub(atUpgrade), refusedCount(s))
+	t.Logf("DNS from a container across the upgrade: %d answered, %d failed %v, slowest answer %s", dnsOK, len(dnsFailed), dnsFailed, dnsSlowest.Round(time.Millisecond))
 	noFailures(t, s)
+	if len(dnsFailed) != 0 {
+		t.Errorf("%d DNS queries from the container failed across the upgrade: %v", len(dnsFailed), dnsFailed)
+	}
 	if now := ids(d.app()); !slices.Equal(now, before) {
 		t.Errorf("the proxy's upgrade touched the containers: %v, before %v", now, before)
 	}

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	mdns "github.com/miekg/dns"
+
+	"github.com/berth-dev/berth/internal/dns"
+	"github.com/berth-dev/berth/internal/dns/dnstest"
 )
 
 // outsideNetNS is a network namespace standing for a machine next to the
@@ -57,12 +60,12 @@ func TestDNSAnswersOnlyTheBridge(t *testing.T) {
 	}
 	t.Cleanup(func() { m.RemoveNetwork(name) })
 	gw := net.JoinHostPort(n.Gateway.String(), "53")
-	s, err := NewDNS(gw, name, func(svc string) []net.IP {
+	s, err := dns.NewServer(gw, name, func(svc string) []net.IP {
 		if svc == "web" {
 			return []net.IP{net.ParseIP("10.89.200.5")}
 		}
 		return nil
-	}, []string{fakeUpstream(t)})
+	}, []string{dnstest.FakeUpstream(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +86,12 @@ func TestDNSAnswersOnlyTheBridge(t *testing.T) {
 	t.Cleanup(func() { m.Detach(ctx, name, id, cns, nil) })
 	outside := outsideNetNS(t, m)
 
-	query := func(ns, netw, qname string) (*dns.Msg, error) {
-		var resp *dns.Msg
+	query := func(ns, netw, qname string) (*mdns.Msg, error) {
+		var resp *mdns.Msg
 		err := inNetNS(ns, func() error {
-			c := &dns.Client{Net: netw, Timeout: time.Second}
+			c := &mdns.Client{Net: netw, Timeout: time.Second}
 			var err error
-			resp, _, err = c.Exchange(new(dns.Msg).SetQuestion(dns.Fqdn(qname), dns.TypeA), gw)
+			resp, _, err = c.Exchange(new(mdns.Msg).SetQuestion(mdns.Fqdn(qname), mdns.TypeA), gw)
 			return err
 		})
 		return resp, err
@@ -96,7 +99,7 @@ func TestDNSAnswersOnlyTheBridge(t *testing.T) {
 	// The container resolves (eventually: its veth comes up).
 	eventually(t, "the container resolving web", func() error {
 		r, err := query(cns, "udp", "web")
-		if err == nil && len(answerIPs(r)) != 1 {
+		if err == nil && len(dnstest.AnswerIPs(r)) != 1 {
 			return errors.New("no answer")
 		}
 		return err
@@ -125,7 +128,7 @@ func TestDNSAnswersOnlyTheBridge(t *testing.T) {
 			}
 		}
 	}
-	if r, err := query(cns, "tcp", "example.org"); err != nil || len(answerIPs(r)) != 1 {
+	if r, err := query(cns, "tcp", "example.org"); err != nil || len(dnstest.AnswerIPs(r)) != 1 {
 		t.Errorf("container over TCP: %v, %v", r, err)
 	}
 

@@ -1,4 +1,4 @@
-package api
+package proxyd
 
 import (
 	"context"
@@ -17,12 +17,12 @@ var ErrNoHandover = errors.New("the running proxy cannot hand over its listening
 const upgradeExitTimeout = 10 * time.Second
 
 // Upgrade replaces the proxy running on o.Socket with a new process of
-// o.Binary without refusing a connection: the new process starts with the
-// old one's listening sockets (o.Holder takes them over SCM_RIGHTS first)
-// and the saved config, accepts on them at once alongside the old one,
-// and takes the API socket's name over; then the old one gets SIGTERM: it
-// stops accepting, answers its requests in flight (each with
-// "Connection: close") and exits. The sockets are never closed, so no
+// o.Binary without refusing a connection or dropping a DNS query: the new
+// process starts with the old one's listening and DNS sockets (o.Holder
+// takes them over SCM_RIGHTS first) and the saved config, serves them at
+// once alongside the old one, and takes the API socket's name over; then
+// the old one gets SIGTERM: it stops accepting, answers its requests in
+// flight (each with "Connection: close") and exits. The sockets are never closed, so no
 // client is refused and none waits for a restart.
 //
 // With a proxy that cannot hand over its sockets it returns ErrNoHandover

@@ -1,5 +1,5 @@
-// Package api runs berth's reverse proxy as its own process (`berth
-// proxy`) and lets the daemon drive it. The proxy must keep serving
+// Package proxyd is the proxy process: it runs berth's reverse proxy as
+// its own process (`berth proxy`) and lets the daemon drive it. The proxy must keep serving
 // published ports while the daemon restarts or crashes, so it lives in a
 // detached process like the container shims; the daemon finds it (or
 // starts it: Ensure) and pushes the whole desired Config over an HTTP API
@@ -17,7 +17,7 @@
 //	GET  /healthz           {"pid": N}
 //	GET  /listeners         the listening sockets, as SCM_RIGHTS messages (handover.go)
 //	POST /shutdown          202, then the process closes and exits
-package api
+package proxyd
 
 import (
 	"encoding/json"

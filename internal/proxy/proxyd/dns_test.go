@@ -1,49 +1,29 @@
-package api
+package proxyd
 
 import (
 	"io"
 	"log/slog"
-	"net"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	mdns "github.com/miekg/dns"
 
+	"github.com/berth-dev/berth/internal/dns/dnstest"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
-// freeDNSAddr is a 127.0.0.1 port free for both UDP and TCP.
-func freeDNSAddr(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := pc.LocalAddr().String()
-		l, err := net.Listen("tcp4", addr)
-		pc.Close()
-		if err == nil {
-			l.Close()
-			return addr
-		}
-	}
-	t.Fatal("no port free on both udp and tcp")
-	return ""
-}
-
 func lookupA(t *testing.T, server, name string) ([]string, int) {
 	t.Helper()
-	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
-	resp, _, err := c.Exchange(new(dns.Msg).SetQuestion(dns.Fqdn(name), dns.TypeA), server)
+	c := &mdns.Client{Net: "udp", Timeout: 2 * time.Second}
+	resp, _, err := c.Exchange(new(mdns.Msg).SetQuestion(mdns.Fqdn(name), mdns.TypeA), server)
 	if err != nil {
 		t.Fatalf("query %s at %s: %v", name, server, err)
 	}
 	var ips []string
 	for _, rr := range resp.Answer {
-		if a, ok := rr.(*dns.A); ok {
+		if a, ok := rr.(*mdns.A); ok {
 			ips = append(ips, a.A.String())
 		}
 	}
@@ -55,9 +35,9 @@ func lookupA(t *testing.T, server, name string) ([]string, int) {
 // names replace old ones in place, a zone no longer pushed stops, and a
 // bad zone changes nothing.
 func TestDNSHostServesPushedZones(t *testing.T) {
-	h := newDNSHost(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := newDNSHost(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	defer h.close()
-	a, b := freeDNSAddr(t), freeDNSAddr(t)
+	a, b := dnstest.FreeAddr(t), dnstest.FreeAddr(t)
 	zones := []proxy.DNSZone{
 		{Addr: a, Domain: "shop", Names: map[string][]string{"web": {"10.89.0.2", "10.89.0.3"}, "shop-web-1": {"10.89.0.2"}}},
 		{Addr: b, Domain: "blog"},
@@ -71,8 +51,8 @@ func TestDNSHostServesPushedZones(t *testing.T) {
 	if ips, _ := lookupA(t, a, "shop-web-1.shop"); strings.Join(ips, ",") != "10.89.0.2" {
 		t.Errorf("shop-web-1.shop: %v", ips)
 	}
-	if _, rcode := lookupA(t, b, "web.blog"); rcode != dns.RcodeNameError {
-		t.Errorf("web.blog in an empty zone: rcode %s", dns.RcodeToString[rcode])
+	if _, rcode := lookupA(t, b, "web.blog"); rcode != mdns.RcodeNameError {
+		t.Errorf("web.blog in an empty zone: rcode %s", mdns.RcodeToString[rcode])
 	}
 
 	// New names, same servers; blog's zone gone.
@@ -86,8 +66,8 @@ func TestDNSHostServesPushedZones(t *testing.T) {
 	if got := h.current(); len(got) != 1 || got[0].Addr != a || strings.Join(got[0].Names["web"], ",") != "10.89.0.4" {
 		t.Errorf("current: %+v", got)
 	}
-	c := &dns.Client{Net: "udp", Timeout: 300 * time.Millisecond}
-	if _, _, err := c.Exchange(new(dns.Msg).SetQuestion("web.blog.", dns.TypeA), b); err == nil {
+	c := &mdns.Client{Net: "udp", Timeout: 300 * time.Millisecond}
+	if _, _, err := c.Exchange(new(mdns.Msg).SetQuestion("web.blog.", mdns.TypeA), b); err == nil {
 		t.Error("the removed zone's server still answers")
 	}
 

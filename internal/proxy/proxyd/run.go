@@ -1,4 +1,4 @@
-package api
+package proxyd
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/berth-dev/berth/internal/engine/network"
+	"github.com/berth-dev/berth/internal/dns"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
@@ -94,20 +94,20 @@ func Run(ctx context.Context, o RunOptions) error {
 		// the traffic. GOGC in the environment still wins.
 		debug.SetGCPercent(400)
 	}
-	// The listening sockets the daemon handed down (see Holder) are
-	// served as they are: connections queued on them while no proxy ran
-	// are accepted now.
+	// The sockets the daemon handed down (see Holder) are served as they
+	// are: connections and DNS queries queued on them while no proxy ran
+	// are answered now.
 	inh := inheritListeners(log)
 	if n := inh.count(); n > 0 {
 		log.Info("inherited listening sockets", "count", n)
 	}
 	checkBacklog(log)
 	p := proxy.New(proxy.Options{Log: log, Registerer: reg, Listen: inh.listen})
-	upstream, err := network.HostUpstreams("/etc/resolv.conf")
+	upstream, err := dns.HostUpstreams("/etc/resolv.conf")
 	if err != nil {
 		log.Warn("reading the host's resolvers; containers resolve only service names", "err", err)
 	}
-	dnsZones := newDNSHost(upstream, log)
+	dnsZones := newDNSHost(upstream, log, inh.listenDNS)
 	defer dnsZones.close()
 
 	// Serve what the last run served before anything else, so a restarted

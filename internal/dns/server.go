@@ -1,8 +1,12 @@
-package network
+// Package dns is the resolver of berth's stack networks: one Server per
+// network, answering the service names of its stack and forwarding other
+// names to the host's resolvers. It runs in the `berth proxy` process
+// (internal/proxy/proxyd), which outlives the daemon; the engine computes
+// what each zone holds and pushes it there (proxy.Config.DNS).
+package dns
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,32 +14,32 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 
-	"github.com/miekg/dns"
-	"golang.org/x/sys/unix"
+	mdns "github.com/miekg/dns"
 )
 
-// DNSServer is the per-network resolver containers use (the daemon writes
+// Server is the per-network resolver containers use (the daemon writes
 // "nameserver <gateway>" into each container's /etc/resolv.conf). It runs
 // in the host's network namespace, bound to the network's gateway address,
-// inside the `berth proxy` process (internal/proxy/api), which outlives the
-// daemon. Only its own bridge reaches it (INPUT rules, dnsguard.go). It
-// answers:
+// inside the `berth proxy` process (internal/proxy/proxyd), which outlives the
+// daemon. Only its own bridge reaches it (INPUT rules the engine adds,
+// internal/engine/network/dnsguard.go). It answers:
 //   - A/AAAA for bare service names ("web") and "<name>.<domain>" from the
 //     lookup function, with TTL 0 so replica changes are seen at once;
 //   - NXDOMAIN for unknown names in the domain;
 //   - everything else by forwarding to the upstream resolvers, or SERVFAIL
 //     if there are none.
-type DNSServer struct {
+type Server struct {
 	addr     string
-	domain   string // lower case, no trailing dot
+	domain   atomic.Pointer[string] // lower case, no trailing dot
 	lookup   func(name string) []net.IP
 	upstream []string
 
 	mu      sync.Mutex
-	servers []*dns.Server
+	socks   Sockets
+	servers []*mdns.Server
 	done    chan struct{} // closed when every serve loop has returned
 }
 
@@ -43,12 +47,12 @@ type DNSServer struct {
 // retry after 5 s, so answering SERVFAIL sooner lets them move on.
 const upstreamTimeout = 2 * time.Second
 
-// NewDNS validates the configuration; Start binds the sockets. addr is the
+// NewServer validates the configuration; Start binds the sockets. addr is the
 // gateway "IP:port" (port 53 for containers), domain the network name that
 // qualified names end in, lookup maps a service name (lower case, domain
 // stripped) to its current addresses, upstream lists "IP" or "IP:port"
 // resolvers for other names.
-func NewDNS(addr, domain string, lookup func(name string) []net.IP, upstream []string) (*DNSServer, error) {
+func NewServer(addr, domain string, lookup func(name string) []net.IP, upstream []string) (*Server, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("DNS listen address %q: %w", addr, err)
@@ -59,9 +63,9 @@ func NewDNS(addr, domain string, lookup func(name string) []net.IP, upstream []s
 	if _, err := net.LookupPort("udp", port); err != nil {
 		return nil, fmt.Errorf("DNS listen address %q: bad port: %w", addr, err)
 	}
-	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
-	if _, ok := dns.IsDomainName(domain); !ok || domain == "" {
-		return nil, fmt.Errorf("DNS domain %q is not a valid domain name", domain)
+	domain, err = NormalizeDomain(domain)
+	if err != nil {
+		return nil, err
 	}
 	if lookup == nil {
 		return nil, errors.New("DNS lookup function is nil")
@@ -74,7 +78,33 @@ func NewDNS(addr, domain string, lookup func(name string) []net.IP, upstream []s
 		}
 		ups = append(ups, hp)
 	}
-	return &DNSServer{addr: addr, domain: domain, lookup: lookup, upstream: ups}, nil
+	s := &Server{addr: addr, lookup: lookup, upstream: ups}
+	s.domain.Store(&domain)
+	return s, nil
+}
+
+// NormalizeDomain checks a zone's domain and returns it in the form the
+// server compares names with: lower case, no trailing dot.
+func NormalizeDomain(domain string) (string, error) {
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	if _, ok := mdns.IsDomainName(d); !ok || d == "" {
+		return "", fmt.Errorf("DNS domain %q is not a valid domain name", domain)
+	}
+	return d, nil
+}
+
+// Domain is the zone's domain, normalised.
+func (s *Server) Domain() string { return *s.domain.Load() }
+
+// SetDomain changes the zone's domain while the server runs on the same
+// sockets (a network of another stack on the same gateway address).
+func (s *Server) SetDomain(domain string) error {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return err
+	}
+	s.domain.Store(&d)
+	return nil
 }
 
 func normalizeUpstream(u string) (string, error) {
@@ -88,36 +118,35 @@ func normalizeUpstream(u string) (string, error) {
 	return u, nil
 }
 
-// Start binds UDP and TCP on the address and serves in the background.
-// IP_FREEBIND lets it bind the gateway address even before the bridge
-// carrying it exists (the bridge plugin creates it on the first Attach).
-func (s *DNSServer) Start() error {
+// Start binds the address (Listen) and serves in the background.
+func (s *Server) Start() error {
+	socks, err := Listen(s.addr)
+	if err != nil {
+		return err
+	}
+	if err := s.Serve(socks); err != nil {
+		socks.Close()
+		return err
+	}
+	return nil
+}
+
+// Serve answers on socks — bound by Listen, or inherited from another
+// process — in the background. The server owns them from now on: Stop
+// closes them.
+func (s *Server) Serve(socks Sockets) error {
+	if socks.UDP == nil || socks.TCP == nil {
+		return fmt.Errorf("DNS server on %s: want both a UDP and a TCP socket", s.addr)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.servers != nil {
 		return fmt.Errorf("DNS server on %s already started", s.addr)
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		if err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_FREEBIND, 1)
-		}); err != nil {
-			return err
-		}
-		return serr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), "udp", s.addr)
-	if err != nil {
-		return fmt.Errorf("DNS server: listen on udp %s: %w", s.addr, err)
-	}
-	ln, err := lc.Listen(context.Background(), "tcp", s.addr)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("DNS server: listen on tcp %s: %w", s.addr, err)
-	}
-	udp := &dns.Server{PacketConn: pc, Handler: s, UDPSize: dns.DefaultMsgSize}
-	tcp := &dns.Server{Listener: ln, Handler: s}
-	s.servers = []*dns.Server{udp, tcp}
+	udp := &mdns.Server{PacketConn: socks.UDP, Handler: s, UDPSize: mdns.DefaultMsgSize}
+	tcp := &mdns.Server{Listener: socks.TCP, Handler: s}
+	s.socks = socks
+	s.servers = []*mdns.Server{udp, tcp}
 	s.done = make(chan struct{})
 
 	var started, served sync.WaitGroup
@@ -128,7 +157,7 @@ func (s *DNSServer) Start() error {
 		srv.NotifyStartedFunc = markStarted
 		go func() {
 			defer served.Done()
-			// If serving fails before it starts, still release Start.
+			// If serving fails before it starts, still release Serve.
 			defer markStarted()
 			_ = srv.ActivateAndServe()
 		}()
@@ -139,8 +168,21 @@ func (s *DNSServer) Start() error {
 	return nil
 }
 
+// Files returns duplicates of the running server's UDP and TCP sockets,
+// for handing to another process (which serves them with Serve): queries
+// keep queueing on them while any process holds them. The caller closes
+// the files.
+func (s *Server) Files() (udp, tcp *os.File, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.servers == nil {
+		return nil, nil, fmt.Errorf("DNS server on %s is not running", s.addr)
+	}
+	return s.socks.files()
+}
+
 // Stop closes the sockets and waits for the serve loops to end.
-func (s *DNSServer) Stop() error {
+func (s *Server) Stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.servers == nil {
@@ -153,24 +195,25 @@ func (s *DNSServer) Stop() error {
 		}
 	}
 	<-s.done
-	s.servers = nil
+	s.servers, s.socks = nil, Sockets{}
 	return errors.Join(errs...)
 }
 
-// ServeDNS implements dns.Handler.
-func (s *DNSServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	if r.Opcode != dns.OpcodeQuery || len(r.Question) != 1 {
-		m := new(dns.Msg).SetRcode(r, dns.RcodeNotImplemented)
+// ServeDNS implements mdns.Handler.
+func (s *Server) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
+	if r.Opcode != mdns.OpcodeQuery || len(r.Question) != 1 {
+		m := new(mdns.Msg).SetRcode(r, mdns.RcodeNotImplemented)
 		if len(r.Question) != 1 {
-			m.Rcode = dns.RcodeFormatError
+			m.Rcode = mdns.RcodeFormatError
 		}
 		_ = w.WriteMsg(m)
 		return
 	}
 	name := strings.ToLower(strings.TrimSuffix(r.Question[0].Name, "."))
+	domain := s.Domain()
 	switch {
-	case name == s.domain:
-		s.reply(w, r, dns.RcodeSuccess, nil) // the zone exists, holds no address
+	case name == domain:
+		s.reply(w, r, mdns.RcodeSuccess, nil) // the zone exists, holds no address
 	case name != "" && !strings.Contains(name, "."):
 		// Bare names: services first; other single labels (search-list
 		// names of the host) go upstream like Docker does.
@@ -180,8 +223,8 @@ func (s *DNSServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 			return
 		}
 		s.answer(w, r, ips)
-	case strings.HasSuffix(name, "."+s.domain):
-		s.answer(w, r, s.lookup(strings.TrimSuffix(name, "."+s.domain)))
+	case strings.HasSuffix(name, "."+domain):
+		s.answer(w, r, s.lookup(strings.TrimSuffix(name, "."+domain)))
 	default:
 		s.forward(w, r)
 	}
@@ -189,40 +232,40 @@ func (s *DNSServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 
 // answer replies authoritatively with the addresses of the question's type;
 // no addresses at all means the name does not exist.
-func (s *DNSServer) answer(w dns.ResponseWriter, r *dns.Msg, ips []net.IP) {
+func (s *Server) answer(w mdns.ResponseWriter, r *mdns.Msg, ips []net.IP) {
 	if len(ips) == 0 {
-		s.reply(w, r, dns.RcodeNameError, nil)
+		s.reply(w, r, mdns.RcodeNameError, nil)
 		return
 	}
 	q := r.Question[0]
 	// Shuffled so clients that take the first address spread over replicas.
 	ips = append([]net.IP(nil), ips...)
 	rand.Shuffle(len(ips), func(i, j int) { ips[i], ips[j] = ips[j], ips[i] })
-	var rrs []dns.RR
+	var rrs []mdns.RR
 	for _, ip := range ips {
-		hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: 0}
+		hdr := mdns.RR_Header{Name: q.Name, Class: mdns.ClassINET, Ttl: 0}
 		if v4 := ip.To4(); v4 != nil {
-			if q.Qtype == dns.TypeA || q.Qtype == dns.TypeANY {
-				hdr.Rrtype = dns.TypeA
-				rrs = append(rrs, &dns.A{Hdr: hdr, A: v4})
+			if q.Qtype == mdns.TypeA || q.Qtype == mdns.TypeANY {
+				hdr.Rrtype = mdns.TypeA
+				rrs = append(rrs, &mdns.A{Hdr: hdr, A: v4})
 			}
-		} else if q.Qtype == dns.TypeAAAA || q.Qtype == dns.TypeANY {
-			hdr.Rrtype = dns.TypeAAAA
-			rrs = append(rrs, &dns.AAAA{Hdr: hdr, AAAA: ip})
+		} else if q.Qtype == mdns.TypeAAAA || q.Qtype == mdns.TypeANY {
+			hdr.Rrtype = mdns.TypeAAAA
+			rrs = append(rrs, &mdns.AAAA{Hdr: hdr, AAAA: ip})
 		}
 	}
 	// Other types of an existing name: NOERROR with no records (NODATA).
-	s.reply(w, r, dns.RcodeSuccess, rrs)
+	s.reply(w, r, mdns.RcodeSuccess, rrs)
 }
 
-func (s *DNSServer) reply(w dns.ResponseWriter, r *dns.Msg, rcode int, rrs []dns.RR) {
-	m := new(dns.Msg).SetRcode(r, rcode)
+func (s *Server) reply(w mdns.ResponseWriter, r *mdns.Msg, rcode int, rrs []mdns.RR) {
+	m := new(mdns.Msg).SetRcode(r, rcode)
 	m.Authoritative = true
 	m.RecursionAvailable = len(s.upstream) > 0
 	m.Answer = rrs
-	max := dns.MaxMsgSize
+	max := mdns.MaxMsgSize
 	if _, isUDP := w.LocalAddr().(*net.UDPAddr); isUDP {
-		max = dns.MinMsgSize
+		max = mdns.MinMsgSize
 		if opt := r.IsEdns0(); opt != nil {
 			max = int(opt.UDPSize())
 		}
@@ -233,13 +276,13 @@ func (s *DNSServer) reply(w dns.ResponseWriter, r *dns.Msg, rcode int, rrs []dns
 
 // forward relays r to the upstream resolvers in order over the transport
 // the client used, returning the first answer.
-func (s *DNSServer) forward(w dns.ResponseWriter, r *dns.Msg) {
+func (s *Server) forward(w mdns.ResponseWriter, r *mdns.Msg) {
 	network := "udp"
 	if _, isTCP := w.LocalAddr().(*net.TCPAddr); isTCP {
 		network = "tcp"
 	}
 	for _, up := range s.upstream {
-		c := &dns.Client{Net: network, Timeout: upstreamTimeout}
+		c := &mdns.Client{Net: network, Timeout: upstreamTimeout}
 		resp, _, err := c.Exchange(r, up)
 		if err != nil || resp == nil {
 			continue
@@ -247,14 +290,14 @@ func (s *DNSServer) forward(w dns.ResponseWriter, r *dns.Msg) {
 		_ = w.WriteMsg(resp)
 		return
 	}
-	m := new(dns.Msg).SetRcode(r, dns.RcodeServerFailure)
+	m := new(mdns.Msg).SetRcode(r, mdns.RcodeServerFailure)
 	m.RecursionAvailable = len(s.upstream) > 0
 	_ = w.WriteMsg(m)
 }
 
 // HostUpstreams reads the nameservers of a resolv.conf (normally the host's
 // /etc/resolv.conf) as "IP:53" entries. Loopback resolvers such as
-// systemd-resolved's 127.0.0.53 are kept: DNSServer forwards from the host's
+// systemd-resolved's 127.0.0.53 are kept: Server forwards from the host's
 // network namespace, where they are reachable (unlike from a container).
 // A missing file yields no upstreams.
 func HostUpstreams(path string) ([]string, error) {

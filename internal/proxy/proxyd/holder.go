@@ -1,4 +1,4 @@
-package api
+package proxyd
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
-// Holder keeps a duplicate of each of the proxy's listening sockets in
-// the daemon, so that they stay open — and keep queueing connections —
-// while the proxy process is restarted or replaced, and hands them to the
-// proxy process Ensure starts. It must hold exactly the proxy's current
+// Holder keeps a duplicate of each of the proxy's listening sockets (and
+// of its DNS zones' UDP and TCP sockets) in the daemon, so that they stay
+// open — and keep queueing connections and queries — while the proxy
+// process is restarted or replaced, and hands them to the proxy process
+// Ensure starts. It must hold exactly the proxy's current
 // sockets: a socket it kept after the proxy dropped its port would keep
 // that port bound (new connections would wait unanswered, and binding it
 // again would fail), so it is brought up to date after every Apply

@@ -1,4 +1,4 @@
-package api
+package proxyd
 
 import (
 	"bufio"
@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// Listener handover. The proxy's listening sockets must outlive the proxy
-// process: the kernel keeps a listening socket open — and keeps completing
+// Listener handover. The proxy's listening sockets (and the DNS zones'
+// sockets, named by dnsHandoverName) must outlive the proxy process: the kernel keeps a listening socket open — and keeps completing
 // handshakes into its backlog — for as long as any process holds a
 // descriptor of it. So the daemon holds a duplicate of every one (Holder),
 // fetched over the API socket with SCM_RIGHTS (GET /listeners), and hands
@@ -44,6 +44,17 @@ func (s *Server) listenerFiles(w http.ResponseWriter, _ *http.Request) {
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
 		return
+	}
+	if s.o.DNS != nil {
+		names, dnsFiles, err := s.o.DNS.files()
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		addrs, files = append(addrs, names...), append(files, dnsFiles...)
 	}
 	defer func() {
 		for _, f := range files {

@@ -1,4 +1,4 @@
-package api
+package proxyd
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 // proxyEnv switches the test binary into being `berth proxy`, so the
 // process tests need neither cmd/berth (which other work may have broken
 // for a moment) nor a build step.
-const proxyEnv = "BERTH_PROXY_API_TEST_AS_PROXY"
+const proxyEnv = "BERTH_PROXYD_TEST_AS_PROXY"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(proxyEnv) == "1" {
