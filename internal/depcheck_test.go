@@ -74,13 +74,14 @@ var allowed = map[string][]string{
 	// The proxy imports nothing of berth (it runs as its own process and
 	// outlives the daemon) ...
 	"internal/proxy": {},
-	// ... except that its process also serves the stack networks' DNS.
-	// TODO: the DNS server moves to internal/dns; then this exception goes.
-	"internal/proxy/...": {"internal/proxy", "internal/engine/network"},
+	// ... and its process (proxyd) also serves the stack networks' DNS.
+	"internal/proxy/...": {"internal/proxy", "internal/dns"},
+	// The stack networks' DNS server: a leaf the proxy process runs.
+	"internal/dns/...": {},
 
 	// The composition root of `berth daemon`: the engine side, adapted.
 	"internal/daemon": {
-		"internal/engine/...", "internal/proxy/...", "internal/deploy",
+		"internal/engine/...", "internal/proxy/...", "internal/dns", "internal/deploy",
 		"internal/store", "internal/blobstore", "internal/imageref",
 	},
 }
@@ -211,9 +212,10 @@ func TestImportDirectionsRules(t *testing.T) {
 		{"internal/deploy", "internal/engine/api", true},
 		{"internal/deploy", "internal/build", false},
 		{"internal/proxy", "internal/engine", false},
-		{"internal/proxy", "internal/proxy/api", true},
-		{"internal/proxy/api", "internal/engine/network", true}, // the DNS exception (TODO)
-		{"internal/proxy/api", "internal/engine", false},
+		{"internal/proxy", "internal/proxy/proxyd", true},
+		{"internal/proxy/proxyd", "internal/dns", true},
+		{"internal/proxy/proxyd", "internal/engine/network", false},
+		{"internal/proxy/proxyd", "internal/engine", false},
 		{"internal/inspect", "internal/imageref", false},
 		{"internal/store", "internal/registry/metadata", false},
 		{"internal/daemon", "internal/build", false},
