@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/release"
 )
 
 func newDeployCommand() *cobra.Command {
@@ -59,39 +60,13 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 			}
 			req := deploy.Request{ReadyTimeout: timeout}
 			if len(args) == 1 {
-				svc := st.Service(args[0])
-				if svc == nil {
-					var names []string
-					for _, s := range st.Services {
-						names = append(names, s.Name)
-					}
-					return fmt.Errorf("%s has no service %q (services: %s)", st.Files[0], args[0], strings.Join(names, ", "))
-				}
-				if image != "" {
-					svc.Image, svc.Build = image, nil
+				if err := release.SelectService(st, args[0], image); err != nil {
+					return err
 				}
 				req.Services = []string{args[0]}
 			}
-			if tag != "" {
-				// Deploy what the environment's registry holds (pushed by
-				// ship, copied there by promote): nothing is built.
-				if f.env == "" {
-					return fmt.Errorf("--tag %s needs --env NAME: it names images in that environment's registry", tag)
-				}
-				t, err := f.envTarget(st, "to deploy --tag from")
-				if err != nil {
-					return err
-				}
-				for i := range st.Services {
-					s := &st.Services[i]
-					if s.Build != nil && s.Build.Image != "" {
-						s.Image, s.Build = t.Ref(s.Build.Image, variantTag(tag, s.Build.Variant)), nil
-					}
-				}
-			} else if err := f.buildServiceImages(cmd.Context(), st, cmd.ErrOrStderr()); err != nil {
-				return err
-			}
-			if req.Spec, err = toSpec(st); err != nil {
+			r := release.Request{Mode: release.Deploy, Env: f.env, Tag: tag, Targets: f.targets(st)}
+			if req.Spec, err = f.pipeline(cmd, st).Prepare(cmd.Context(), st, r); err != nil {
 				return err
 			}
 			return runDeploy(cmd.Context(), api.NewClient(f.socket), "/stacks/"+url.PathEscape(st.Name)+"/deploy", nil, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
