@@ -44,7 +44,7 @@ to the local cache and are deployed from there.`,
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&tag, "tag", "", "tag to push the images as (default latest; deploys pin the digest either way)")
+	cmd.Flags().StringVar(&tag, "tag", "", "with --env: tag to push the images as (default latest; deploys pin the digest either way)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
