@@ -42,7 +42,9 @@ var allowed = map[string][]string{
 	"internal/deb":        {},
 	"internal/imageref":   {},
 	"internal/inspect":    {}, // read-only: inspect, diff
-	"internal/promote":    {},
+	"internal/errtext":    {}, // how errors read to a user
+	"internal/logging":    {}, // the services' slog setup
+	"internal/termio":     {}, // raw terminals for exec
 
 	// berth.yaml. goflags is the allowlist of go flags berth.yaml may
 	// pass; spec validates with it, build applies it.
@@ -64,6 +66,15 @@ var allowed = map[string][]string{
 	"internal/store": {"internal/blobstore", "internal/imageref"},
 	// Compose files and berth.yaml services → a Stack.
 	"internal/stack": {"internal/spec", "internal/build/goflags", "internal/registry/names"},
+	// Stack → what the engine runs.
+	"internal/stack/enginespec": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names",
+		"internal/engine/...", "internal/proxy"},
+	// Copy an image between the environments of a berth.yaml.
+	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names"},
+	// The release pipeline: build → push → pin by digest → what the engine
+	// runs. The one place build and the engine side meet (besides cmd).
+	"internal/release": {"internal/build/...", "internal/spec", "internal/deb", "internal/imageref",
+		"internal/stack/...", "internal/registry/names", "internal/engine/...", "internal/proxy"},
 	// Orchestration: nothing of build, deploy, the registry or the store
 	// (images reach it through a port the daemon adapts). It pushes the
 	// desired routing in the proxy's config types.

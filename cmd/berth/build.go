@@ -5,19 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
-	gcrname "github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
-	"github.com/berth-dev/berth/internal/build/cache"
-	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -56,145 +48,14 @@ func (f *specFlags) load() (*spec.File, error) {
 		return nil, err
 	}
 	if f.dockerfile != "" {
-		return dockerfileAsSpec(f.dockerfile, f.root, set)
+		return spec.FromDockerfile(f.dockerfile, f.root, set)
 	}
 	return spec.Load(f.file, spec.LoadOptions{Set: set, Root: f.root})
 }
 
-// dockerfileAsSpec imports a Dockerfile (its ARGs set by --set) as a file
-// with one image named "image"; the build context is root (--context), else
-// the Dockerfile's directory, as with `docker build -f FILE DIR`.
-func dockerfileAsSpec(path, root string, args map[string]string) (*spec.File, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
-	}
-	// A missing Dockerfile is named as in every other command, before its
-	// (then missing too) directory is looked at as the context.
-	if _, err := os.Stat(abs); err != nil {
-		return nil, err
-	}
-	dir := filepath.Dir(abs)
-	if root == "" {
-		root = dir
-	}
-	ctxDir, err := spec.RealRoot(root)
-	if err != nil {
-		return nil, fmt.Errorf("build context %s: %w", root, err)
-	}
-	img, err := spec.ParseDockerfileContext(abs, ctxDir, args)
-	if err != nil {
-		return nil, err
-	}
-	img.Name = "image"
-	return &spec.File{Path: abs, Dir: dir, Context: ctxDir, Root: ctxDir, Vars: args,
-		Images: map[string]*spec.Image{img.Name: img}, ImageOrder: []string{img.Name}}, nil
-}
-
-// cacheDir is where berth keeps build cache, downloads and indexes:
-// $BERTH_CACHE, else $XDG_CACHE_HOME/berth, else ~/.cache/berth.
-func cacheDir() (string, error) {
-	if d := os.Getenv("BERTH_CACHE"); d != "" {
-		return d, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache directory (set BERTH_CACHE): %w", err)
-	}
-	return filepath.Join(d, "berth"), nil
-}
-
-// sourceDateEpoch reads SOURCE_DATE_EPOCH (the reproducible-builds
-// convention); unset means the Unix epoch.
-func sourceDateEpoch() (time.Time, error) {
-	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
-	if !ok || s == "" {
-		return time.Unix(0, 0).UTC(), nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want a non-negative number of seconds", s)
-	}
-	return time.Unix(n, 0).UTC(), nil
-}
-
-func newBuilder(file *spec.File, progress io.Writer) (*build.Builder, error) {
-	dir, err := cacheDir()
-	if err != nil {
-		return nil, err
-	}
-	c, err := cache.Open(filepath.Join(dir, "layers"))
-	if err != nil {
-		return nil, err
-	}
-	epoch, err := sourceDateEpoch()
-	if err != nil {
-		return nil, err
-	}
-	lockPath := filepath.Join(file.Dir, "berth.lock")
-	lock, err := build.ReadLockfile(lockPath)
-	if err != nil {
-		return nil, err
-	}
-	b := &build.Builder{
-		File: file, Cache: c, CacheDir: dir, HTTP: &http.Client{Timeout: 10 * time.Minute},
-		Epoch: epoch, Lock: lock, LockPath: lockPath, Frozen: lock != nil,
-	}
-	if progress != nil {
-		b.Progress = func(e build.Event) {
-			line := fmt.Sprintf("%s/%s: %s", e.Image, e.Layer, e.Status)
-			if e.Detail != "" {
-				line += " " + e.Detail
-			}
-			if e.Duration > 0 {
-				line += fmt.Sprintf(" (%s)", e.Duration.Round(time.Millisecond))
-			}
-			fmt.Fprintln(progress, line)
-		}
-	}
-	return b, nil
-}
-
-type buildOutput struct {
-	push, ociLayout, dockerArchive string
-	tag                            string
-}
-
-func (o buildOutput) count() int {
-	n := 0
-	for _, s := range []string{o.push, o.ociLayout, o.dockerArchive} {
-		if s != "" {
-			n++
-		}
-	}
-	return n
-}
-
-// destination is where image name goes, given how many images are built.
-func (o buildOutput) destination(name string, several bool) (string, error) {
-	switch {
-	case o.push != "":
-		if several {
-			if !strings.HasSuffix(o.push, "/") {
-				return "", fmt.Errorf("--push %q: with several images, give a repository prefix ending in '/' (each image goes to PREFIX<image>:%s)", o.push, o.tag)
-			}
-			return o.push + name + ":" + o.tag, nil
-		}
-		return o.push, nil
-	case o.ociLayout != "":
-		return imageref.LayoutPrefix + o.ociLayout + ":" + name, nil
-	case o.dockerArchive != "":
-		if several {
-			return "", errors.New("--docker-archive takes one image; name the image to build")
-		}
-		return imageref.ArchivePrefix + o.dockerArchive + ":" + name + ":" + o.tag, nil
-	}
-	return "", nil
-}
-
 func newBuildCommand() *cobra.Command {
 	var sf specFlags
-	var out buildOutput
+	var out build.Output
 	var variant string
 	var asJSON, quiet bool
 	cmd := &cobra.Command{
@@ -223,7 +84,7 @@ printed; --json prints a machine-readable result.`,
   # Import a Dockerfile (RUN is refused with the declarative equivalent)
   berth build --dockerfile ./Dockerfile --set VERSION=2 --oci-layout ./out`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out.count() > 1 {
+			if out.Count() > 1 {
 				return errors.New("give at most one of --push, --oci-layout, --docker-archive")
 			}
 			file, err := sf.load()
@@ -238,7 +99,7 @@ printed; --json prints a machine-readable result.`,
 			if quiet || asJSON {
 				progress = nil
 			}
-			b, err := newBuilder(file, progress)
+			b, err := build.New(file, progress)
 			if err != nil {
 				return err
 			}
@@ -258,10 +119,10 @@ printed; --json prints a machine-readable result.`,
 	sf.add(cmd)
 	cmd.Flags().StringVar(&sf.dockerfile, "dockerfile", "", "import this Dockerfile (FROM, COPY, ADD, ENV, ARG, ... but no RUN) instead of berth.yaml; its image is named \"image\"")
 	cmd.Flags().StringVar(&variant, "variant", "", "build this variant (e.g. dev) instead of the plain (prod) image")
-	cmd.Flags().StringVar(&out.push, "push", "", "push to this registry reference (with several images: a prefix ending in '/')")
-	cmd.Flags().StringVar(&out.ociLayout, "oci-layout", "", "write into this OCI layout directory (tagged with the image name)")
-	cmd.Flags().StringVar(&out.dockerArchive, "docker-archive", "", "write a docker-archive tar into `FILE` (for docker load -i FILE)")
-	cmd.Flags().StringVar(&out.tag, "tag", "latest", "tag used with --docker-archive and with a --push prefix")
+	cmd.Flags().StringVar(&out.Push, "push", "", "push to this registry reference (with several images: a prefix ending in '/')")
+	cmd.Flags().StringVar(&out.OCILayout, "oci-layout", "", "write into this OCI layout directory (tagged with the image name)")
+	cmd.Flags().StringVar(&out.DockerArchive, "docker-archive", "", "write a docker-archive tar into `FILE` (for docker load -i FILE)")
+	cmd.Flags().StringVar(&out.Tag, "tag", "latest", "tag used with --docker-archive and with a --push prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digests, one line per image")
 	return cmd
@@ -277,67 +138,31 @@ type buildJSON struct {
 // per image; with json one document.
 type buildPrint struct{ json, quiet bool }
 
-func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []string, variant string, out buildOutput, p buildPrint) error {
+func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []string, variant string, out build.Output, p buildPrint) error {
 	var results []buildJSON
-	pushLog := build.OpenPushLog(b.CacheDir)
-	wopts := b.RefOptions
-	wopts.MountFrom = pushLog.MountFrom
-	// Every image is built before any is written: a refused or failing
-	// image leaves the output (and the lock) as they were.
-	built := make([]*build.Result, len(names))
-	for i, name := range names {
-		r, err := b.Build(ctx, name, variant)
-		if err != nil {
-			return err
-		}
-		if _, err := out.destination(name, len(names) > 1); err != nil {
-			return err
-		}
-		built[i] = r
-	}
-	for i, name := range names {
-		r := built[i]
-		dest, err := out.destination(name, len(names) > 1)
-		if err != nil {
-			return err
-		}
-		if dest != "" {
-			if err := imageref.Write(ctx, r.Image, dest, wopts); err != nil {
-				return fmt.Errorf("image %s: writing %s: %w", name, dest, err)
-			}
-			if out.push != "" {
-				if ref, err := gcrname.ParseReference(dest); err == nil {
-					// Only a hint for later pushes: failing to save it is not an error.
-					_ = pushLog.Record(ref.Context().RegistryStr(), ref.Context().RepositoryStr(), r.Image)
-				}
-			}
-		}
-		results = append(results, buildJSON{Result: r, Destination: dest})
+	lockWritten, err := b.BuildTo(ctx, names, variant, out, func(w build.Written) {
+		results = append(results, buildJSON{Result: w.Result, Destination: w.Destination})
 		switch {
 		case p.json:
 		case p.quiet:
-			fmt.Fprintln(stdout, r.Digest)
+			fmt.Fprintln(stdout, w.Result.Digest)
 		default:
-			label := name
+			label := w.Name
 			if variant != "" {
 				label += " (" + variant + ")"
 			}
-			if dest != "" {
-				fmt.Fprintf(stdout, "%s %s -> %s\n", label, r.Digest, dest)
+			if w.Destination != "" {
+				fmt.Fprintf(stdout, "%s %s -> %s\n", label, w.Result.Digest, w.Destination)
 			} else {
-				fmt.Fprintf(stdout, "%s %s\n", label, r.Digest)
+				fmt.Fprintf(stdout, "%s %s\n", label, w.Result.Digest)
 			}
 		}
+	})
+	if err != nil {
+		return err
 	}
-	// The lock is written only after everything built: a failed build
-	// leaves the old lock (or none) in place.
-	if b.LockChanged() {
-		if err := b.Lock.Write(b.LockPath); err != nil {
-			return err
-		}
-		if !p.json && !p.quiet {
-			fmt.Fprintf(stdout, "wrote %s\n", b.LockPath)
-		}
+	if lockWritten && !p.json && !p.quiet {
+		fmt.Fprintf(stdout, "wrote %s\n", b.LockPath)
 	}
 	if p.json {
 		return writeIndentedJSON(stdout, results)
@@ -361,7 +186,7 @@ resolves again; run lock to take in updates.`,
 			if err != nil {
 				return err
 			}
-			b, err := newBuilder(file, cmd.ErrOrStderr())
+			b, err := build.New(file, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

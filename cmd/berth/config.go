@@ -1,14 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v4"
 
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -49,7 +45,7 @@ only where they come from.`,
 			if err != nil {
 				return err
 			}
-			if err := printStack(cmd.OutOrStdout(), st, asJSON); err != nil {
+			if err := stack.Print(cmd.OutOrStdout(), st, asJSON); err != nil {
 				return err
 			}
 			if msg := stack.FormatWarnings(warns); msg != "" {
@@ -67,56 +63,3 @@ only where they come from.`,
 	fl.BoolVar(&asJSON, "json", false, "print JSON instead of YAML")
 	return cmd
 }
-
-// printStack writes the stack as indented JSON or as YAML with the fields
-// in the model's order (not sorted), going through the JSON form so both
-// outputs carry the same names and duration strings.
-func printStack(w io.Writer, st *stack.Stack, asJSON bool) error {
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		_, err = fmt.Fprintf(w, "%s\n", data)
-		return err
-	}
-	// JSON is YAML: parse it into nodes (which keep key order) and drop
-	// the JSON flow and quoting styles before encoding.
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return err
-	}
-	blockStyle(&doc)
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return err
-	}
-	return enc.Close()
-}
-
-func blockStyle(n *yaml.Node) {
-	n.Style = 0
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-		switch {
-		case strings.Contains(n.Value, "\n"):
-			n.Style = yaml.LiteralStyle
-		case yaml11Bools[strings.ToLower(n.Value)]:
-			// YAML 1.1 readers take these for booleans.
-			n.Style = yaml.DoubleQuotedStyle
-		}
-	}
-	for i, c := range n.Content {
-		blockStyle(c)
-		// File modes read better in octal, as they are written.
-		if n.Kind == yaml.MappingNode && i%2 == 1 && c.Tag == "!!int" {
-			if k := n.Content[i-1].Value; k == "mode" || k == "tmpfs_mode" {
-				if v, err := strconv.ParseUint(c.Value, 10, 32); err == nil {
-					c.Value = "0o" + strconv.FormatUint(v, 8)
-				}
-			}
-		}
-	}
-}
-
-var yaml11Bools = map[string]bool{"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true}

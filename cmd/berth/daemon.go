@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/daemon"
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/logging"
 )
 
 func newDaemonCommand() *cobra.Command {
@@ -26,7 +27,7 @@ them again. Needs root, runc and the CNI plugins (containernetworking-plugins).`
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o.Version = version
-			o.Log = newLogger("info")
+			o.Log = logging.New("info")
 			return daemon.Run(ctx, o)
 		},
 	}

@@ -8,14 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/release"
 )
 
 func newDeployCommand() *cobra.Command {
@@ -59,39 +58,13 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 			}
 			req := deploy.Request{ReadyTimeout: timeout}
 			if len(args) == 1 {
-				svc := st.Service(args[0])
-				if svc == nil {
-					var names []string
-					for _, s := range st.Services {
-						names = append(names, s.Name)
-					}
-					return fmt.Errorf("%s has no service %q (services: %s)", st.Files[0], args[0], strings.Join(names, ", "))
-				}
-				if image != "" {
-					svc.Image, svc.Build = image, nil
+				if err := release.SelectService(st, args[0], image); err != nil {
+					return err
 				}
 				req.Services = []string{args[0]}
 			}
-			if tag != "" {
-				// Deploy what the environment's registry holds (pushed by
-				// ship, copied there by promote): nothing is built.
-				if f.env == "" {
-					return fmt.Errorf("--tag %s needs --env NAME: it names images in that environment's registry", tag)
-				}
-				t, err := f.envTarget(st, "to deploy --tag from")
-				if err != nil {
-					return err
-				}
-				for i := range st.Services {
-					s := &st.Services[i]
-					if s.Build != nil && s.Build.Image != "" {
-						s.Image, s.Build = t.Ref(s.Build.Image, variantTag(tag, s.Build.Variant)), nil
-					}
-				}
-			} else if err := f.buildServiceImages(cmd.Context(), st, cmd.ErrOrStderr()); err != nil {
-				return err
-			}
-			if req.Spec, err = toSpec(st); err != nil {
+			r := release.Request{Mode: release.Deploy, Env: f.env, Tag: tag, Targets: f.targets(st)}
+			if req.Spec, err = f.pipeline(cmd, st).Prepare(cmd.Context(), st, r); err != nil {
 				return err
 			}
 			return runDeploy(cmd.Context(), api.NewClient(f.socket), "/stacks/"+url.PathEscape(st.Name)+"/deploy", nil, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
@@ -117,18 +90,7 @@ func runDeploy(ctx context.Context, c *api.Client, path string, q url.Values, bo
 			return err
 		}
 		if e := line.Event; e != nil {
-			fmt.Fprintf(stderr, "%6.1fs  %s", time.Since(start).Seconds(), e.Service)
-			if e.Revision > 0 {
-				fmt.Fprintf(stderr, " rev %d", e.Revision)
-			}
-			if e.Slot > 0 {
-				fmt.Fprintf(stderr, " replica %d", e.Slot)
-			}
-			msg := e.Message
-			if msg == "" {
-				msg = e.Kind
-			}
-			fmt.Fprintf(stderr, ": %s\n", msg)
+			fmt.Fprintln(stderr, deploy.FormatEvent(*e, time.Since(start)))
 		}
 		if line.Report != nil {
 			rep, failed = *line.Report, line.Failed
@@ -143,22 +105,11 @@ func runDeploy(ctx context.Context, c *api.Client, path string, q url.Values, bo
 			deploy.Report
 			Error string `json:"error,omitempty"`
 		}{rep, failed}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeIndentedJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SERVICE\tOUTCOME\tREVISION\tRUNNING\tDIGEST")
-		for _, s := range rep.Services {
-			rev := "-"
-			if s.Revision > 0 {
-				rev = strconv.Itoa(s.Revision)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Service, strings.ReplaceAll(s.Outcome, "_", " "), rev, s.Current, shortDigest(s.Digest))
-		}
-		tw.Flush()
+		deploy.WriteReport(stdout, rep, shortDigest)
 		fmt.Fprintf(stderr, "took %.1fs\n", time.Since(start).Seconds())
 	}
 	if failed != "" {
@@ -220,30 +171,13 @@ rollout ended, and which one runs now (*).`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(h)
+				return writeIndentedJSON(cmd.OutOrStdout(), h)
 			}
 			if len(h) == 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no revisions of %s in stack %s yet (berth deploy records them)\n", args[0], name)
 				return nil
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "\tREVISION\tOUTCOME\tDIGEST\tCONFIG\tDEPLOYED\tIMAGE\tNOTE")
-			for _, r := range h {
-				mark := ""
-				if r.Current {
-					mark = "*"
-				}
-				note := r.Reason
-				if r.RollbackOf > 0 {
-					note = strings.TrimSpace(fmt.Sprintf("rollback to %d. %s", r.RollbackOf, note))
-				}
-				image, _, _ := strings.Cut(r.Image, "@") // the digest has its own column
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Number, strings.ReplaceAll(r.Outcome, "_", " "),
-					shortDigest(r.Digest), r.ConfigHash, r.Created.Local().Format("2006-01-02 15:04:05"), image, note)
-			}
-			return tw.Flush()
+			return deploy.WriteHistory(cmd.OutOrStdout(), h, shortDigest)
 		},
 	}
 	f.add(cmd)

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/imageref"
@@ -61,7 +57,7 @@ not, as git diff --exit-code does.
 			if asJSON {
 				err = writeIndentedJSON(cmd.OutOrStdout(), r)
 			} else {
-				printDiff(cmd.OutOrStdout(), r)
+				inspect.WriteDiff(cmd.OutOrStdout(), r)
 			}
 			if err == nil && exitCode && !r.Empty() {
 				return exitStatus(1)
@@ -73,61 +69,4 @@ not, as git diff --exit-code does.
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the differences as JSON")
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when the images differ, 0 when they do not")
 	return cmd
-}
-
-func changeMark(change string) string {
-	switch change {
-	case "added":
-		return "+"
-	case "removed":
-		return "-"
-	default:
-		return "~"
-	}
-}
-
-func printDiff(out io.Writer, r *inspect.DiffReport) {
-	if r.Empty() {
-		fmt.Fprintf(out, "no differences between %s and %s\n", r.From, r.To)
-		return
-	}
-	for _, f := range r.Files {
-		if f.Change == "changed" {
-			fmt.Fprintf(out, "~ %s (%s)\n", f.Path, strings.Join(f.What, ", "))
-		} else {
-			fmt.Fprintf(out, "%s %s\n", changeMark(f.Change), f.Path)
-		}
-	}
-	if len(r.Packages) > 0 {
-		if len(r.Files) > 0 {
-			fmt.Fprintln(out)
-		}
-		fmt.Fprintln(out, "Packages")
-		for _, p := range r.Packages {
-			switch p.Change {
-			case "added":
-				fmt.Fprintf(out, "+ %s %s\n", p.Name, p.To)
-			case "removed":
-				fmt.Fprintf(out, "- %s %s\n", p.Name, p.From)
-			default:
-				fmt.Fprintf(out, "~ %s %s → %s\n", p.Name, p.From, p.To)
-			}
-		}
-	}
-	if len(r.Config) > 0 {
-		if len(r.Files) > 0 || len(r.Packages) > 0 {
-			fmt.Fprintln(out)
-		}
-		fmt.Fprintln(out, "Config")
-		for _, c := range r.Config {
-			switch c.Change {
-			case "added":
-				fmt.Fprintf(out, "+ %s %s\n", c.Field, c.To)
-			case "removed":
-				fmt.Fprintf(out, "- %s %s\n", c.Field, c.From)
-			default:
-				fmt.Fprintf(out, "~ %s %s → %s\n", c.Field, c.From, c.To)
-			}
-		}
-	}
 }

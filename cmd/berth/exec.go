@@ -4,16 +4,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
-	"golang.org/x/term"
 
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/termio"
 )
 
 // exitProcess ends berth with the remote process's exit code (main only
@@ -64,58 +61,19 @@ exits with the command's exit code.`,
 			}
 
 			var resize chan [2]uint16
-			var restore func() // the terminal's mode before raw
+			restore := func() {} // the terminal as it was, before the exit below
 			if tty {
-				in, out := int(os.Stdin.Fd()), int(os.Stdout.Fd())
-				if w, h, err := term.GetSize(out); err == nil {
-					req.Width, req.Height = uint16(w), uint16(h)
-				}
-				// Raw mode: keys (^C, ^D, arrows) go to the remote
-				// terminal as they are, not to our own line discipline.
-				// Without input, only output processing is turned off:
-				// the remote terminal already turned \n into \r\n, and
-				// ^C still stops berth.
-				var err error
-				switch {
-				case interactive && term.IsTerminal(in):
-					var old *term.State
-					if old, err = term.MakeRaw(in); err == nil {
-						restore = func() { term.Restore(in, old) }
-					}
-				case term.IsTerminal(out):
-					restore, err = rawOutput(out)
-				}
+				t, err := termio.Setup(interactive)
 				if err != nil {
-					return fmt.Errorf("setting up the terminal: %w", err)
+					return err
 				}
-				defer func() {
-					if restore != nil {
-						restore()
-					}
-				}()
-				if term.IsTerminal(out) {
-					resize = make(chan [2]uint16, 1)
-					winch := make(chan os.Signal, 1)
-					signal.Notify(winch, syscall.SIGWINCH)
-					defer signal.Stop(winch)
-					go func() {
-						for range winch {
-							if w, h, err := term.GetSize(out); err == nil {
-								select {
-								case resize <- [2]uint16{uint16(h), uint16(w)}:
-								default: // one pending is enough: it is re-read on the next signal
-								}
-							}
-						}
-					}()
-				}
+				defer t.Restore()
+				req.Width, req.Height, resize = t.Width, t.Height, t.Resize
+				restore = t.Restore
 			}
 			code, err := api.NewClient(f.socket).Exec(cmd.Context(), name+"-"+service+"-"+strconv.Itoa(replica), req,
 				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), resize)
-			if restore != nil {
-				restore()
-				restore = nil
-			}
+			restore()
 			if err != nil {
 				return err
 			}
@@ -150,19 +108,4 @@ func parseServiceReplica(s string) (string, int, error) {
 		return "", 0, fmt.Errorf("%q: replica %q must be a number from 1", s, n)
 	}
 	return service, replica, nil
-}
-
-// rawOutput turns off the output processing of the terminal fd and returns
-// how to turn it back on.
-func rawOutput(fd int) (func(), error) {
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return nil, err
-	}
-	old := *t
-	t.Oflag &^= unix.OPOST
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
-		return nil, err
-	}
-	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, &old) }, nil
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,22 +17,8 @@ import (
 	"github.com/berth-dev/berth/internal/imageref"
 )
 
-// daemonRef makes the path of a local reference (oci-layout:DIR,
-// docker-archive:FILE, or a bare ./path) absolute: the daemon resolves
-// references in its own working directory, not the client's.
-// filepath.Abs is lexical, so a ":TAG" or "@DIGEST" suffix survives.
-func daemonRef(ref string) (string, error) {
-	for _, p := range []string{imageref.LayoutPrefix, imageref.ArchivePrefix} {
-		if rest, ok := strings.CutPrefix(ref, p); ok && rest != "" {
-			abs, err := filepath.Abs(rest)
-			return p + abs, err
-		}
-	}
-	if strings.HasPrefix(ref, "./") || strings.HasPrefix(ref, "../") || ref == "." || ref == ".." {
-		return filepath.Abs(ref)
-	}
-	return ref, nil
-}
+// daemonRef makes a local reference's path absolute: see imageref.Absolute.
+var daemonRef = imageref.Absolute
 
 func newPullCommand() *cobra.Command {
 	var socket string

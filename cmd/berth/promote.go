@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/promote"
-	"github.com/berth-dev/berth/internal/registry/names"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -80,11 +79,11 @@ promotes that digest; the target is then tagged only with --tag.`,
 			if err != nil {
 				return err
 			}
-			src, err := envTarget(targets, from, "--from")
+			src, err := promote.EnvTarget(targets, from, "--from")
 			if err != nil {
 				return err
 			}
-			dst, err := envTarget(targets, to, "--to")
+			dst, err := promote.EnvTarget(targets, to, "--to")
 			if err != nil {
 				return err
 			}
@@ -121,51 +120,5 @@ promotes that digest; the target is then tagged only with --tag.`,
 	return cmd
 }
 
-// parsePromoteImage splits IMAGE[:TAG|@DIGEST] into the image name and what
-// to promote: flagTag, else the tag in IMAGE, else "latest"; or the digest.
-func parsePromoteImage(arg, flagTag string) (image, id string, err error) {
-	image = arg
-	if name, d, ok := strings.Cut(arg, "@"); ok {
-		if !strings.HasPrefix(d, "sha256:") || len(d) != len("sha256:")+64 || strings.Trim(d[len("sha256:"):], "0123456789abcdef") != "" {
-			return "", "", fmt.Errorf("%s: %q is not a digest (sha256: and 64 lower-case hex digits)", arg, d)
-		}
-		image, id = name, d
-	} else if name, t, ok := strings.Cut(arg, ":"); ok {
-		if t == "" {
-			return "", "", fmt.Errorf("%s: empty tag after ':'", arg)
-		}
-		image, id = name, t
-	}
-	if image == "" {
-		return "", "", fmt.Errorf("%q: missing image name (want IMAGE[:TAG|@DIGEST], IMAGE a name of images:)", arg)
-	}
-	if flagTag != "" {
-		if err := names.ValidateTag(flagTag); err != nil {
-			return "", "", fmt.Errorf("--tag: %v", err)
-		}
-	}
-	if !strings.HasPrefix(id, "sha256:") {
-		switch {
-		case flagTag != "":
-			id = flagTag
-		case id == "":
-			id = "latest"
-		}
-		if err := names.ValidateTag(id); err != nil {
-			return "", "", fmt.Errorf("%s: %v", arg, err)
-		}
-	}
-	return image, id, nil
-}
-
-// envTarget returns environment env's target, which must have a registry.
-func envTarget(targets map[string]stack.Target, env, flag string) (stack.Target, error) {
-	t, ok := targets[env]
-	if !ok {
-		return t, fmt.Errorf("%s %s: unknown environment %q (%s)", flag, env, env, stack.KnownEnvironments(targets))
-	}
-	if t.Registry == "" {
-		return t, fmt.Errorf("%s %s: environment %q has no registry (set environments.%s.registry: HOST[:PORT] in berth.yaml)", flag, env, env, env)
-	}
-	return t, nil
-}
+// parsePromoteImage splits IMAGE[:TAG|@DIGEST]: see promote.ParseImageArg.
+var parsePromoteImage = promote.ParseImageArg

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/logging"
 	"github.com/berth-dev/berth/internal/proxy/proxyd"
 )
 
@@ -33,7 +34,7 @@ finish (up to 5 s).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			o.Log = newLogger("info")
+			o.Log = logging.New("info")
 			return proxyd.Run(ctx, o)
 		},
 	}

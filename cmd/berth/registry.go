@@ -3,19 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/logging"
 	"github.com/berth-dev/berth/internal/registry"
 )
 
@@ -64,19 +57,6 @@ func (f *registryFlags) load(cmd *cobra.Command) (registry.Config, error) {
 	return cfg, cfg.Validate()
 }
 
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	switch level {
-	case "debug":
-		l = slog.LevelDebug
-	case "warn":
-		l = slog.LevelWarn
-	case "error":
-		l = slog.LevelError
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
 func newRegistryServeCommand() *cobra.Command {
 	var f registryFlags
 	var debugAddr string
@@ -102,7 +82,7 @@ func newRegistryServeCommand() *cobra.Command {
 				cfg.AllowSparseManifests = allowSparse
 			}
 			if debugAddr != "" {
-				go serveDebug(debugAddr)
+				go registry.ServeDebug(debugAddr)
 			}
 			return serveRegistry(cmd.Context(), cfg)
 		},
@@ -114,53 +94,9 @@ func newRegistryServeCommand() *cobra.Command {
 	return cmd
 }
 
+// serveRegistry serves cfg until ctx ends or SIGTERM/SIGINT.
 func serveRegistry(ctx context.Context, cfg registry.Config) error {
-	log := newLogger(cfg.Log.Level)
-	reg, err := registry.Open(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	srv := reg.HTTPServer(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	gcCtx, stopGC := context.WithCancel(ctx)
-	defer stopGC()
-	go reg.RunGC(gcCtx)
-
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLS.Cert != "" {
-			errc <- srv.ServeTLS(ln, cfg.TLS.Cert, cfg.TLS.Key)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	log.Info("registry listening", "addr", ln.Addr().String(), "root", cfg.Root, "tls", cfg.TLS.Cert != "", "auth", cfg.Auth != nil,
-		"allow_sparse_manifests", cfg.AllowSparseManifests)
-
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	case <-ctx.Done():
-	}
-	// Graceful shutdown: stop accepting, let in-flight requests (uploads)
-	// finish within the timeout.
-	log.Info("shutting down: waiting for in-flight requests", "timeout", time.Duration(cfg.ShutdownTimeout))
-	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
-	}
-	return nil
+	return registry.Serve(ctx, cfg, logging.New(cfg.Log.Level))
 }
 
 func newRegistryGCCommand() *cobra.Command {
@@ -192,7 +128,7 @@ command works on a root that no server holds open.`,
 				cfg.GC.DeleteUntagged = deleteUntagged
 			}
 			cfg.Log.Access = false
-			reg, err := registry.Open(cfg, newLogger(cfg.Log.Level))
+			reg, err := registry.Open(cfg, logging.New(cfg.Log.Level))
 			if err != nil {
 				return err
 			}
@@ -228,16 +164,4 @@ command works on a root that no server holds open.`,
 	cmd.Flags().BoolVar(&deleteUntagged, "delete-untagged", false, "also remove manifests that no tag, index or live subject keeps")
 	cmd.Flags().DurationVar(&grace, "grace", 0, "keep blobs, manifests and uploads younger than this (default from config: 2h)")
 	return cmd
-}
-
-// serveDebug serves net/http/pprof on its own listener, never on the
-// registry's port, so profiles are not exposed to registry clients.
-func serveDebug(addr string) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	if err := http.ListenAndServe(addr, mux); err != nil {
-		slog.Error("debug server", "addr", addr, "err", err)
-	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/release"
 )
 
 func newShipCommand() *cobra.Command {
@@ -33,23 +34,7 @@ to the local cache and are deployed from there.`,
 			if err != nil {
 				return err
 			}
-			var dest func(image, variant string) string
-			if f.env != "" {
-				t, err := f.envTarget(st, "to ship to")
-				if err != nil {
-					return err
-				}
-				tg := tag
-				if tg == "" {
-					tg = "latest"
-				}
-				dest = func(image, variant string) string { return t.Ref(image, variantTag(tg, variant)) }
-			}
-			fmt.Fprintln(cmd.ErrOrStderr(), "building…")
-			if err := f.buildServiceImagesTo(cmd.Context(), st, cmd.ErrOrStderr(), dest); err != nil {
-				return err
-			}
-			spec, err := toSpec(st)
+			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.env, Tag: tag, Targets: f.targets(st)})
 			if err != nil {
 				return err
 			}
@@ -59,17 +44,8 @@ to the local cache and are deployed from there.`,
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&tag, "tag", "", "tag to push the images as (default latest; deploys pin the digest either way)")
+	cmd.Flags().StringVar(&tag, "tag", "", "with --env: tag to push the images as (default latest; deploys pin the digest either way)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
-}
-
-// variantTag is the tag a variant of an image is pushed under: TAG-VARIANT
-// (ship) and looked up under (deploy --tag).
-func variantTag(tag, variant string) string {
-	if variant == "" {
-		return tag
-	}
-	return tag + "-" + variant
 }

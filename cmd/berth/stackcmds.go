@@ -6,28 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
-	"path"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
-	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/engine/logs"
-	"github.com/berth-dev/berth/internal/engine/restart"
-	"github.com/berth-dev/berth/internal/imageref"
-	"github.com/berth-dev/berth/internal/proxy"
-	"github.com/berth-dev/berth/internal/signals"
-	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/stack"
 )
 
@@ -73,10 +64,6 @@ func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, 
 	return st, nil
 }
 
-// buildServiceImages builds, with `berth build`, the images that services
-// name with build: (an image of berth.yaml's images:), into an OCI layout in
-// the cache, and points the services at them. The daemon loads them from
-// there (same host).
 // stackName is -p, else the name of the stack the file describes.
 func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
 	if f.project != "" {
@@ -89,235 +76,49 @@ func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
 	return st.Name, nil
 }
 
-// envTarget is where --env's images live (environments: NAME: registry,
-// repository); purpose ends the error when it has no registry.
-func (f *stackFlags) envTarget(st *stack.Stack, purpose string) (stack.Target, error) {
-	set, err := parseSet(f.set)
-	if err != nil {
-		return stack.Target{}, err
+// targets reads the environments' registries of the stack's file, with the
+// same variables.
+func (f *stackFlags) targets(st *stack.Stack) func() (map[string]stack.Target, error) {
+	return func() (map[string]stack.Target, error) {
+		set, err := parseSet(f.set)
+		if err != nil {
+			return nil, err
+		}
+		return stack.LoadTargets(st.Files[0], stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
 	}
-	targets, err := stack.LoadTargets(st.Files[0], stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
-	if err != nil {
-		return stack.Target{}, err
-	}
-	t, ok := targets[f.env]
-	if !ok || t.Registry == "" {
-		return stack.Target{}, fmt.Errorf("%s: environments.%s has no registry: %s", st.Files[0], f.env, purpose)
-	}
-	return t, nil
 }
 
-func (f *stackFlags) buildServiceImages(ctx context.Context, st *stack.Stack, progress io.Writer) error {
-	return f.buildServiceImagesTo(ctx, st, progress, nil)
-}
-
-// buildServiceImagesTo is buildServiceImages with another destination:
-// dest(image, variant) names the reference to push to ("" = the local
-// layout). Services then name what was pushed by digest, so what runs is
-// exactly what was built.
-func (f *stackFlags) buildServiceImagesTo(ctx context.Context, st *stack.Stack, progress io.Writer, dest func(image, variant string) string) error {
-	var file *spec.File
-	built := map[string]string{} // image/variant → reference, each built once
-	for i := range st.Services {
-		s := &st.Services[i]
-		if s.Build == nil || s.Image != "" && s.Build.Image == "" {
-			continue
-		}
-		if s.Build.Image == "" {
-			return fmt.Errorf("service %s: build: a Dockerfile context is not supported by berth up yet; build it with `berth build --dockerfile` and set image:", s.Name)
-		}
-		key := s.Build.Image + "/" + s.Build.Variant
-		if ref, ok := built[key]; ok {
-			s.Image = ref
-			continue
-		}
-		if file == nil {
-			sf := specFlags{file: st.Files[0], set: f.set}
-			var err error
-			if file, err = sf.load(); err != nil {
-				return err
-			}
-		}
-		b, err := newBuilder(file, progress)
-		if err != nil {
-			return err
-		}
-		r, err := b.Build(ctx, s.Build.Image, s.Build.Variant)
-		if err != nil {
-			return fmt.Errorf("service %s: %w", s.Name, err)
-		}
-		if b.LockChanged() {
-			if err := b.Lock.Write(b.LockPath); err != nil {
-				return err
-			}
-		}
-		tag := s.Build.Image
-		if s.Build.Variant != "" {
-			tag += "-" + s.Build.Variant
-		}
-		ref := imageref.LayoutPrefix + filepath.Join(b.CacheDir, "stack-images") + ":" + tag
-		if dest != nil {
-			ref = dest(s.Build.Image, s.Build.Variant)
-		}
-		if err := imageref.Write(ctx, r.Image, ref, b.RefOptions); err != nil {
-			return err
-		}
-		if dest != nil {
-			d, err := r.Image.Digest()
+// pipeline wires the release pipeline to berth's builder (berth.yaml with
+// --set, progress on stderr), the registries and the daemon on --socket.
+func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipeline {
+	progress := cmd.ErrOrStderr()
+	return &release.Pipeline{
+		Builder: func() (release.Builder, error) {
+			file, err := (&specFlags{file: st.Files[0], set: f.set}).load()
 			if err != nil {
-				return err
+				return nil, err
 			}
-			fmt.Fprintf(progress, "pushed %s (%s)\n", ref, d)
-			ref = repoOf(ref) + "@" + d.String()
-		}
-		built[key] = ref
-		s.Image = ref
+			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(progress, build.FormatEvent(e)) })
+		},
+		Registry: release.RemoteRegistry{},
+		Daemon:   daemonPort{api.NewClient(f.socket)},
+		LocalDir: build.CacheDir,
+		Progress: progress,
 	}
-	return nil
 }
 
-// repoOf strips a reference's tag (registry/repo:tag → registry/repo).
-func repoOf(ref string) string {
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		return ref[:i]
-	}
-	return ref
+// daemonPort is the daemon as the release pipeline sees it.
+type daemonPort struct{ c *api.Client }
+
+func (d daemonPort) Ping(ctx context.Context) error {
+	_, err := d.c.Ping(ctx, 10*time.Second)
+	return err
 }
 
-// toSpec converts a loaded stack into what the engine runs. Every field
-// of a service is carried over or refused here, never dropped: the stack
-// loader has already refused what berth cannot honour.
-func toSpec(st *stack.Stack) (engine.StackSpec, error) {
-	spec := engine.StackSpec{Name: st.Name}
-	for _, s := range st.Services {
-		svc, err := serviceSpec(st, s)
-		if err != nil {
-			return spec, fmt.Errorf("service %s: %w", s.Name, err)
-		}
-		spec.Services = append(spec.Services, svc)
-	}
-	return spec, nil
-}
-
-func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
-	if s.Image == "" {
-		return engine.ServiceSpec{}, fmt.Errorf("no image and nothing to build")
-	}
-	pol, err := restart.Parse(s.Restart.Mode)
-	if err != nil {
-		return engine.ServiceSpec{}, err
-	}
-	pol.MaxRetries = s.Restart.MaxRetries
-	svc := engine.ServiceSpec{
-		Name: s.Name, Image: s.Image, Command: s.Command, Entrypoint: s.Entrypoint, Env: s.Environment,
-		User: s.User, WorkingDir: s.WorkingDir, Hostname: s.Hostname, Labels: s.Labels, Restart: pol, Replicas: s.Replicas,
-		MemoryBytes: s.Limits.MemoryBytes, CPUs: s.Limits.CPUs, Pids: s.Limits.Pids,
-		ReadOnly: s.ReadOnly, CapAdd: s.CapAdd, CapDrop: s.CapDrop, StopTimeout: s.StopGracePeriod,
-		DependsOn: map[string]string{},
-	}
-	if s.StopSignal != "" {
-		sig, err := signals.Parse(s.StopSignal)
-		if err != nil {
-			return svc, fmt.Errorf("stop_signal: %w", err)
-		}
-		svc.StopSignal = sig
-	}
-	for _, p := range s.Ports {
-		svc.Ports = append(svc.Ports, engine.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
-	}
-	for i, m := range s.Volumes {
-		em := engine.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
-			CreateHostPath: m.CreateHostPath, TmpfsSize: m.TmpfsSize, TmpfsMode: m.TmpfsMode}
-		if m.Type == stack.MountVolume {
-			v, ok := st.Volumes[m.Source]
-			if !ok {
-				return svc, fmt.Errorf("volumes[%d]: volume %q is not declared under the top-level volumes:", i, m.Source)
-			}
-			em.Source, em.External = v.Name, v.External
-		}
-		svc.Mounts = append(svc.Mounts, em)
-	}
-	for i, ref := range s.Secrets {
-		sec, ok := st.Secrets[ref.Source]
-		if !ok || sec.File == "" {
-			return svc, fmt.Errorf("secrets[%d]: secret %s: only secrets from a file (file:) are supported", i, ref.Source)
-		}
-		uid, gid, err := ids(ref.UID, ref.GID)
-		if err != nil {
-			return svc, fmt.Errorf("secrets[%d]: %w", i, err)
-		}
-		target := ref.Target
-		if path.Dir(target) == "/run/secrets" {
-			target = path.Base(target) // the /run/secrets directory
-		}
-		svc.Secrets = append(svc.Secrets, engine.Secret{Name: ref.Source, Target: target, File: sec.File, UID: uid, GID: gid, Mode: ref.Mode})
-	}
-	for i, ref := range s.Configs {
-		cfg, ok := st.Configs[ref.Source]
-		if !ok {
-			return svc, fmt.Errorf("configs[%d]: config %s is not declared under the top-level configs:", i, ref.Source)
-		}
-		if cfg.File == "" && cfg.Content == "" && cfg.Environment != "" {
-			return svc, fmt.Errorf("configs[%d]: config %s: variable %s is not set", i, ref.Source, cfg.Environment)
-		}
-		uid, gid, err := ids(ref.UID, ref.GID)
-		if err != nil {
-			return svc, fmt.Errorf("configs[%d]: %w", i, err)
-		}
-		svc.Configs = append(svc.Configs, engine.Config{Name: ref.Source, Target: ref.Target, File: cfg.File, Content: cfg.Content,
-			UID: uid, GID: gid, Mode: ref.Mode})
-	}
-	if h := s.Healthcheck; h != nil {
-		test := h.Test
-		if h.Disable {
-			test = []string{"NONE"}
-		}
-		svc.Health = &health.Check{Test: test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
-			StartInterval: h.StartInterval, Retries: h.Retries}
-	}
-	for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) {
-		d := s.DependsOn[dep]
-		svc.DependsOn[dep] = d.Condition
-		if !d.Required {
-			svc.OptionalDeps = append(svc.OptionalDeps, dep)
-		}
-	}
-	if p := s.Proxy; p != nil {
-		svc.Proxy = &engine.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
-			DrainTimeout: p.DrainTimeout, TLSCert: p.TLSCert, TLSKey: p.TLSKey}
-		if t := p.Timeouts; t != nil {
-			svc.Proxy.Timeouts = proxy.Timeouts{ReadBody: proxy.Duration(t.ReadBody),
-				ResponseHeader: proxy.Duration(t.ResponseHeader), Write: proxy.Duration(t.Write)}
-		}
-	}
-	svc.Update, svc.Rollback = updateConfig(s.UpdateConfig), updateConfig(s.RollbackConfig)
-	return svc, nil
-}
-
-// ids parses a secret's or config's uid and gid ("" = 0, root).
-func ids(uid, gid string) (u, g uint32, err error) {
-	for _, f := range []struct {
-		name, v string
-		out     *uint32
-	}{{"uid", uid, &u}, {"gid", gid, &g}} {
-		if f.v == "" {
-			continue
-		}
-		n, err := strconv.ParseUint(f.v, 10, 32)
-		if err != nil {
-			return 0, 0, fmt.Errorf("%s %q must be a numeric id", f.name, f.v)
-		}
-		*f.out = uint32(n)
-	}
-	return u, g, nil
-}
-
-func updateConfig(u *stack.UpdateConfig) *engine.UpdateConfig {
-	if u == nil {
-		return nil
-	}
-	return &engine.UpdateConfig{Parallelism: u.Parallelism, Delay: u.Delay, FailureAction: u.FailureAction,
-		Monitor: u.Monitor, MaxFailureRatio: u.MaxFailureRatio, Order: u.Order}
+func (d daemonPort) Containers(ctx context.Context, stack string) ([]engine.Container, error) {
+	var cs []engine.Container
+	err := d.c.Do(ctx, http.MethodGet, "/containers", url.Values{"stack": {stack}}, nil, &cs)
+	return cs, err
 }
 
 func newUpCommand() *cobra.Command {
@@ -341,10 +142,7 @@ compose users. --wait returns only once every container runs and is healthy.`,
 			if err != nil {
 				return err
 			}
-			if err := f.buildServiceImages(cmd.Context(), st, cmd.ErrOrStderr()); err != nil {
-				return err
-			}
-			spec, err := toSpec(st)
+			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
 			if err != nil {
 				return err
 			}
@@ -354,7 +152,7 @@ compose users. --wait returns only once every container runs and is healthy.`,
 				return err
 			}
 			if wait {
-				if cs, err = waitReady(cmd.Context(), c, st.Name, waitTimeout); err != nil {
+				if cs, err = release.WaitReady(cmd.Context(), daemonPort{c}, st.Name, waitTimeout, release.PollInterval); err != nil {
 					printContainers(cmd.ErrOrStderr(), cs)
 					return err
 				}
@@ -368,36 +166,6 @@ compose users. --wait returns only once every container runs and is healthy.`,
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every container is running and healthy")
 	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", 2*time.Minute, "how long --wait waits")
 	return cmd
-}
-
-// waitReady polls the stack until every container runs and those with a
-// health check are healthy.
-func waitReady(ctx context.Context, c *api.Client, stack string, timeout time.Duration) ([]engine.Container, error) {
-	deadline := time.Now().Add(timeout)
-	q := url.Values{"stack": {stack}}
-	for {
-		var cs []engine.Container
-		if err := c.Do(ctx, http.MethodGet, "/containers", q, nil, &cs); err != nil {
-			return nil, err
-		}
-		ready := len(cs) > 0
-		for _, ct := range cs {
-			if ct.State != engine.StateRunning || (ct.Health != "" && ct.Health != health.Healthy) {
-				ready = false
-			}
-		}
-		if ready {
-			return cs, nil
-		}
-		if time.Now().After(deadline) {
-			return cs, fmt.Errorf("stack %s not ready after %s", stack, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return cs, ctx.Err()
-		case <-time.After(200 * time.Millisecond): // polling interval
-		}
-	}
 }
 
 func newDownCommand() *cobra.Command {

@@ -1,4 +1,4 @@
-package main
+package enginespec
 
 import (
 	"reflect"
@@ -42,7 +42,7 @@ func TestToSpecCarriesEveryField(t *testing.T) {
 			},
 		}},
 	}
-	spec, err := toSpec(st)
+	spec, err := FromStack(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,12 +82,12 @@ func TestToSpecCarriesEveryField(t *testing.T) {
 	bad := *st
 	bad.Services = []stack.Service{st.Services[0]}
 	bad.Services[0].Secrets = []stack.SecretRef{{Source: "tok", Target: "/x", Mode: 0o400, UID: "www"}}
-	if _, err := toSpec(&bad); err == nil || !strings.Contains(err.Error(), "service app: secrets[0]: uid") {
+	if _, err := FromStack(&bad); err == nil || !strings.Contains(err.Error(), "service app: secrets[0]: uid") {
 		t.Errorf("non-numeric uid: %v", err)
 	}
 	bad.Secrets = map[string]stack.Secret{"tok": {Environment: "TOK"}}
 	bad.Services[0].Secrets = []stack.SecretRef{{Source: "tok", Target: "/x", Mode: 0o400}}
-	if _, err := toSpec(&bad); err == nil || !strings.Contains(err.Error(), "service app: secrets[0]") {
+	if _, err := FromStack(&bad); err == nil || !strings.Contains(err.Error(), "service app: secrets[0]") {
 		t.Errorf("environment secret: %v", err)
 	}
 }

@@ -1,0 +1,199 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/stack"
+	"github.com/berth-dev/berth/internal/stack/enginespec"
+)
+
+// Mode is what a command does with the images of services that have
+// build: (a name of berth.yaml's images:).
+type Mode int
+
+const (
+	// Up builds them into the local cache (berth up, berth deploy).
+	Up Mode = iota
+	// Ship builds them and, with an environment, pushes them to its
+	// registry under Tag (default latest); without one, as Up.
+	Ship
+	// Deploy is Up, or with Tag (and an environment) runs what the
+	// environment's registry holds under Tag: nothing is built.
+	Deploy
+)
+
+// Request says what to prepare.
+type Request struct {
+	Mode Mode
+	Env  string // --env; "" = none
+	Tag  string // --tag
+	// Targets reads the environments' registries from the stack file; it
+	// is called only when the request needs one.
+	Targets func() (map[string]stack.Target, error)
+}
+
+// Pipeline prepares a stack for the daemon.
+type Pipeline struct {
+	// Builder returns the builder; called once, when the first image is
+	// built (a compose file has no images: to load).
+	Builder  func() (Builder, error)
+	Registry Registry
+	Daemon   Daemon
+	// LocalDir is the OCI layout local builds go to; called when needed.
+	LocalDir func() (string, error)
+	// Progress gets one line per step (stderr).
+	Progress io.Writer
+}
+
+// Prepare checks the daemon (and the environment's registry) first, then
+// builds, pushes and pins the services' images as r asks, and returns what
+// the engine is to run. Nothing is built or pushed when a check fails.
+func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (engine.StackSpec, error) {
+	fromRegistry := r.Mode == Deploy && r.Tag != ""
+	if (r.Mode == Deploy || r.Mode == Ship) && r.Tag != "" && r.Env == "" {
+		what := "it names images in that environment's registry"
+		if r.Mode == Ship {
+			what = "ship pushes to that environment's registry (without --env images go to the local cache, untagged)"
+		}
+		return engine.StackSpec{}, fmt.Errorf("--tag %s needs --env NAME: %s", r.Tag, what)
+	}
+	var target *stack.Target
+	if r.Env != "" && (r.Mode == Ship || fromRegistry) {
+		purpose := "to ship to"
+		if fromRegistry {
+			purpose = "to deploy --tag from"
+		}
+		targets, err := r.Targets()
+		if err != nil {
+			return engine.StackSpec{}, err
+		}
+		t, err := EnvTarget(targets, st.Files[0], r.Env, purpose)
+		if err != nil {
+			return engine.StackSpec{}, err
+		}
+		target = &t
+	}
+	if err := p.Daemon.Ping(ctx); err != nil {
+		return engine.StackSpec{}, err
+	}
+	if target != nil {
+		if err := p.Registry.Ping(ctx, target.Registry); err != nil {
+			return engine.StackSpec{}, fmt.Errorf("environments.%s.registry %s: %w", r.Env, target.Registry, err)
+		}
+	}
+	var err error
+	switch {
+	case fromRegistry:
+		err = p.pinTag(ctx, st, *target, r.Tag)
+	case target != nil:
+		tag := r.Tag
+		if tag == "" {
+			tag = "latest"
+		}
+		fmt.Fprintln(p.Progress, "building…")
+		err = p.build(ctx, st, func(image, variant string) (string, bool, error) {
+			return target.Ref(image, VariantTag(tag, variant)), true, nil
+		})
+	default:
+		if r.Mode == Ship {
+			fmt.Fprintln(p.Progress, "building…")
+		}
+		err = p.build(ctx, st, p.local)
+	}
+	if err != nil {
+		return engine.StackSpec{}, err
+	}
+	return enginespec.FromStack(st)
+}
+
+// local names where an image built for this host goes: the cache's
+// stack-images layout, tagged IMAGE[-VARIANT].
+func (p *Pipeline) local(image, variant string) (string, bool, error) {
+	dir, err := p.LocalDir()
+	if err != nil {
+		return "", false, err
+	}
+	return imageref.LayoutPrefix + filepath.Join(dir, "stack-images") + ":" + VariantTag(image, variant), false, nil
+}
+
+// build builds the images services name with build: (each image and
+// variant once), writes each to dest(image, variant) and points the
+// services at it; a pushed image is pinned by digest (repository@digest),
+// so what runs is exactly what was built.
+func (p *Pipeline) build(ctx context.Context, st *stack.Stack, dest func(image, variant string) (ref string, pushed bool, err error)) error {
+	var b Builder
+	built := map[string]string{} // image/variant → reference
+	for i := range st.Services {
+		s := &st.Services[i]
+		if s.Build == nil || s.Image != "" && s.Build.Image == "" {
+			continue
+		}
+		if s.Build.Image == "" {
+			return fmt.Errorf("service %s: build: a Dockerfile context is not supported by berth up yet; build it with `berth build --dockerfile` and set image:", s.Name)
+		}
+		key := s.Build.Image + "/" + s.Build.Variant
+		if ref, ok := built[key]; ok {
+			s.Image = ref
+			continue
+		}
+		if b == nil {
+			var err error
+			if b, err = p.Builder(); err != nil {
+				return err
+			}
+		}
+		img, err := b.Build(ctx, s.Build.Image, s.Build.Variant)
+		if err != nil {
+			return fmt.Errorf("service %s: %w", s.Name, err)
+		}
+		ref, pushed, err := dest(s.Build.Image, s.Build.Variant)
+		if err != nil {
+			return err
+		}
+		if err := p.Registry.Write(ctx, img, ref); err != nil {
+			return err
+		}
+		if pushed {
+			d, err := img.Digest()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(p.Progress, "pushed %s (%s)\n", ref, d)
+			ref = RepoOf(ref) + "@" + d.String()
+		}
+		built[key] = ref
+		s.Image = ref
+	}
+	return nil
+}
+
+// pinTag points the services built from berth.yaml images at what the
+// target's registry holds under tag (TAG-VARIANT for a variant), resolved
+// here to its digest (REPO:TAG@DIGEST): nothing is built, and what runs is
+// what the tag named when deploy started.
+func (p *Pipeline) pinTag(ctx context.Context, st *stack.Stack, t stack.Target, tag string) error {
+	resolved := map[string]string{}
+	for i := range st.Services {
+		s := &st.Services[i]
+		if s.Build == nil || s.Build.Image == "" {
+			continue
+		}
+		ref := t.Ref(s.Build.Image, VariantTag(tag, s.Build.Variant))
+		if pinned, ok := resolved[ref]; ok {
+			s.Image, s.Build = pinned, nil
+			continue
+		}
+		d, err := p.Registry.Resolve(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("service %s: %s: %w", s.Name, ref, err)
+		}
+		resolved[ref] = ref + "@" + d.String()
+		s.Image, s.Build = resolved[ref], nil
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+// Package enginespec converts a loaded stack (internal/stack) into what the
+// engine runs (engine.StackSpec). It sits beside internal/stack so that
+// neither stack nor engine imports the other.
+package enginespec
+
+import (
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strconv"
+
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/engine/restart"
+	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/signals"
+	"github.com/berth-dev/berth/internal/stack"
+)
+
+// FromStack converts a loaded stack into what the engine runs. Every field
+// of a service is carried over or refused here, never dropped: the stack
+// loader has already refused what berth cannot honour.
+func FromStack(st *stack.Stack) (engine.StackSpec, error) {
+	spec := engine.StackSpec{Name: st.Name}
+	for _, s := range st.Services {
+		svc, err := serviceSpec(st, s)
+		if err != nil {
+			return spec, fmt.Errorf("service %s: %w", s.Name, err)
+		}
+		spec.Services = append(spec.Services, svc)
+	}
+	return spec, nil
+}
+func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
+	if s.Image == "" {
+		return engine.ServiceSpec{}, fmt.Errorf("no image and nothing to build")
+	}
+	pol, err := restart.Parse(s.Restart.Mode)
+	if err != nil {
+		return engine.ServiceSpec{}, err
+	}
+	pol.MaxRetries = s.Restart.MaxRetries
+	svc := engine.ServiceSpec{
+		Name: s.Name, Image: s.Image, Command: s.Command, Entrypoint: s.Entrypoint, Env: s.Environment,
+		User: s.User, WorkingDir: s.WorkingDir, Hostname: s.Hostname, Labels: s.Labels, Restart: pol, Replicas: s.Replicas,
+		MemoryBytes: s.Limits.MemoryBytes, CPUs: s.Limits.CPUs, Pids: s.Limits.Pids,
+		ReadOnly: s.ReadOnly, CapAdd: s.CapAdd, CapDrop: s.CapDrop, StopTimeout: s.StopGracePeriod,
+		DependsOn: map[string]string{},
+	}
+	if s.StopSignal != "" {
+		sig, err := signals.Parse(s.StopSignal)
+		if err != nil {
+			return svc, fmt.Errorf("stop_signal: %w", err)
+		}
+		svc.StopSignal = sig
+	}
+	for _, p := range s.Ports {
+		svc.Ports = append(svc.Ports, engine.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+	}
+	for i, m := range s.Volumes {
+		em := engine.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
+			CreateHostPath: m.CreateHostPath, TmpfsSize: m.TmpfsSize, TmpfsMode: m.TmpfsMode}
+		if m.Type == stack.MountVolume {
+			v, ok := st.Volumes[m.Source]
+			if !ok {
+				return svc, fmt.Errorf("volumes[%d]: volume %q is not declared under the top-level volumes:", i, m.Source)
+			}
+			em.Source, em.External = v.Name, v.External
+		}
+		svc.Mounts = append(svc.Mounts, em)
+	}
+	for i, ref := range s.Secrets {
+		sec, ok := st.Secrets[ref.Source]
+		if !ok || sec.File == "" {
+			return svc, fmt.Errorf("secrets[%d]: secret %s: only secrets from a file (file:) are supported", i, ref.Source)
+		}
+		uid, gid, err := ids(ref.UID, ref.GID)
+		if err != nil {
+			return svc, fmt.Errorf("secrets[%d]: %w", i, err)
+		}
+		target := ref.Target
+		if path.Dir(target) == "/run/secrets" {
+			target = path.Base(target) // the /run/secrets directory
+		}
+		svc.Secrets = append(svc.Secrets, engine.Secret{Name: ref.Source, Target: target, File: sec.File, UID: uid, GID: gid, Mode: ref.Mode})
+	}
+	for i, ref := range s.Configs {
+		cfg, ok := st.Configs[ref.Source]
+		if !ok {
+			return svc, fmt.Errorf("configs[%d]: config %s is not declared under the top-level configs:", i, ref.Source)
+		}
+		if cfg.File == "" && cfg.Content == "" && cfg.Environment != "" {
+			return svc, fmt.Errorf("configs[%d]: config %s: variable %s is not set", i, ref.Source, cfg.Environment)
+		}
+		uid, gid, err := ids(ref.UID, ref.GID)
+		if err != nil {
+			return svc, fmt.Errorf("configs[%d]: %w", i, err)
+		}
+		svc.Configs = append(svc.Configs, engine.Config{Name: ref.Source, Target: ref.Target, File: cfg.File, Content: cfg.Content,
+			UID: uid, GID: gid, Mode: ref.Mode})
+	}
+	if h := s.Healthcheck; h != nil {
+		test := h.Test
+		if h.Disable {
+			test = []string{"NONE"}
+		}
+		svc.Health = &health.Check{Test: test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
+			StartInterval: h.StartInterval, Retries: h.Retries}
+	}
+	for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) {
+		d := s.DependsOn[dep]
+		svc.DependsOn[dep] = d.Condition
+		if !d.Required {
+			svc.OptionalDeps = append(svc.OptionalDeps, dep)
+		}
+	}
+	if p := s.Proxy; p != nil {
+		svc.Proxy = &engine.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
+			DrainTimeout: p.DrainTimeout, TLSCert: p.TLSCert, TLSKey: p.TLSKey}
+		if t := p.Timeouts; t != nil {
+			svc.Proxy.Timeouts = proxy.Timeouts{ReadBody: proxy.Duration(t.ReadBody),
+				ResponseHeader: proxy.Duration(t.ResponseHeader), Write: proxy.Duration(t.Write)}
+		}
+	}
+	svc.Update, svc.Rollback = updateConfig(s.UpdateConfig), updateConfig(s.RollbackConfig)
+	return svc, nil
+}
+
+// ids parses a secret's or config's uid and gid ("" = 0, root).
+func ids(uid, gid string) (u, g uint32, err error) {
+	for _, f := range []struct {
+		name, v string
+		out     *uint32
+	}{{"uid", uid, &u}, {"gid", gid, &g}} {
+		if f.v == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(f.v, 10, 32)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s %q must be a numeric id", f.name, f.v)
+		}
+		*f.out = uint32(n)
+	}
+	return u, g, nil
+}
+
+func updateConfig(u *stack.UpdateConfig) *engine.UpdateConfig {
+	if u == nil {
+		return nil
+	}
+	return &engine.UpdateConfig{Parallelism: u.Parallelism, Delay: u.Delay, FailureAction: u.FailureAction,
+		Monitor: u.Monitor, MaxFailureRatio: u.MaxFailureRatio, Order: u.Order}
+}
