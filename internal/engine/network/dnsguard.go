@@ -3,6 +3,8 @@ package network
 import (
 	"fmt"
 	"os/exec"
+	"slices"
+	"strings"
 )
 
 // The DNS server of a network listens on the gateway address in the host's
@@ -26,6 +28,37 @@ import (
 // RemoveNetwork's iptables sweep deletes the rules with the network (they
 // name its bridge and gateway).
 
+// dropStaleDNSGuards deletes guard rules for n's gateway that name another
+// bridge: left by a network removed halfway (a daemon killed in
+// RemoveNetwork), they would drop every query from n's bridge, since
+// "! -i OLD" matches it. Two live networks never share a gateway.
+func dropStaleDNSGuards(n Network) error {
+	t, err := readTable("filter")
+	if err != nil {
+		return err
+	}
+	gw := n.Gateway.String() + "/32"
+	for _, r := range t.rulesOf("INPUT") {
+		if !isDNSGuard(r) || !slices.Contains(r.args, gw) || slices.Contains(r.args, n.Bridge) {
+			continue
+		}
+		if err := iptables(append([]string{"-t", "filter", "-D", "INPUT"}, r.args...)...); err != nil {
+			return fmt.Errorf("removing a stale DNS rule: %w", err)
+		}
+	}
+	return nil
+}
+
+// isDNSGuard reports whether r is one of dnsGuardRules' rules.
+func isDNSGuard(r iptRule) bool {
+	for i, a := range r.args {
+		if a == "--comment" && i+1 < len(r.args) && strings.HasPrefix(strings.Trim(r.args[i+1], `"`), "berth: DNS of ") {
+			return true
+		}
+	}
+	return false
+}
+
 // dnsPort is the port containers' resolv.conf points at on the gateway.
 const dnsPort = "53"
 
@@ -47,6 +80,9 @@ func dnsGuardRules(n Network) [][]string {
 func (m *Manager) guardDNS(n Network) error {
 	if _, done := m.dnsGuarded.Load(n.Name); done {
 		return nil
+	}
+	if err := dropStaleDNSGuards(n); err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	for _, r := range dnsGuardRules(n) {
 		check := append([]string{"-w", "-t", "filter", "-C", "INPUT"}, r...)

@@ -144,3 +144,32 @@ func TestDNSAnswersOnlyTheBridge(t *testing.T) {
 		t.Errorf("rules naming the removed network remain:\n%s", out)
 	}
 }
+
+// TestStaleDNSGuardsDropped: a network removed halfway (daemon killed in
+// RemoveNetwork) leaves "-d GW ! -i OLD -j DROP"; a new network given the
+// same gateway must not have its own bridge's queries dropped by it.
+func TestStaleDNSGuardsDropped(t *testing.T) {
+	requireRoot(t)
+	gw := net.IPv4(10, 89, 254, 1).To4()
+	stale := Network{Name: "gone", Bridge: "br-00000000dead", Gateway: gw}
+	live := Network{Name: "live", Bridge: "br-00000000beef", Gateway: gw}
+	other := Network{Name: "other", Bridge: "br-00000000cafe", Gateway: net.IPv4(10, 89, 253, 1).To4()}
+	for _, n := range []Network{stale, live, other} {
+		for _, r := range dnsGuardRules(n) {
+			if err := iptables(append([]string{"-t", "filter", "-I", "INPUT", "1"}, r...)...); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { iptables(append([]string{"-t", "filter", "-D", "INPUT"}, r...)...) })
+		}
+	}
+	if err := dropStaleDNSGuards(live); err != nil {
+		t.Fatal(err)
+	}
+	rules := iptablesSave(t)
+	if strings.Contains(rules, stale.Bridge) {
+		t.Errorf("stale rules for %s's gateway left:\n%s", stale.Bridge, rules)
+	}
+	if strings.Count(rules, live.Bridge) != 2 || strings.Count(rules, other.Bridge) != 2 {
+		t.Errorf("live rules removed:\n%s", rules)
+	}
+}
