@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/engine/client"
 )
 
 // exitProcess ends berth with the remote process's exit code (main only
@@ -110,7 +111,7 @@ exits with the command's exit code.`,
 					}()
 				}
 			}
-			code, err := api.NewClient(f.socket).Exec(cmd.Context(), name+"-"+service+"-"+strconv.Itoa(replica), req,
+			code, err := client.New(f.socket).Exec(cmd.Context(), name+"-"+service+"-"+strconv.Itoa(replica), req,
 				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), resize)
 			if restore != nil {
 				restore()

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
-	"net/url"
 	"path"
 	"path/filepath"
 	"slices"
@@ -20,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/engine/client"
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/engine/restart"
@@ -348,9 +345,9 @@ compose users. --wait returns only once every container runs and is healthy.`,
 			if err != nil {
 				return err
 			}
-			c := api.NewClient(f.socket)
-			var cs []engine.Container
-			if err := c.Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(st.Name)+"/up", nil, spec, &cs); err != nil {
+			c := client.New(f.socket)
+			cs, err := c.Up(cmd.Context(), spec)
+			if err != nil {
 				return err
 			}
 			if wait {
@@ -372,12 +369,11 @@ compose users. --wait returns only once every container runs and is healthy.`,
 
 // waitReady polls the stack until every container runs and those with a
 // health check are healthy.
-func waitReady(ctx context.Context, c *api.Client, stack string, timeout time.Duration) ([]engine.Container, error) {
+func waitReady(ctx context.Context, c *client.Client, stack string, timeout time.Duration) ([]engine.Container, error) {
 	deadline := time.Now().Add(timeout)
-	q := url.Values{"stack": {stack}}
 	for {
-		var cs []engine.Container
-		if err := c.Do(ctx, http.MethodGet, "/containers", q, nil, &cs); err != nil {
+		cs, err := c.Containers(ctx, stack)
+		if err != nil {
 			return nil, err
 		}
 		ready := len(cs) > 0
@@ -413,11 +409,7 @@ func newDownCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			if volumes {
-				q.Set("volumes", "1")
-			}
-			return api.NewClient(f.socket).Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(name)+"/down", q, nil, nil)
+			return client.New(f.socket).Down(cmd.Context(), name, client.DownOptions{Volumes: volumes})
 		},
 	}
 	f.add(cmd)
@@ -434,12 +426,8 @@ func newPsCommand() *cobra.Command {
 		Example: "  berth ps\n  berth ps -p shop --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var cs []engine.Container
-			q := url.Values{}
-			if project != "" {
-				q.Set("stack", project)
-			}
-			if err := api.NewClient(socket).Do(cmd.Context(), http.MethodGet, "/containers", q, nil, &cs); err != nil {
+			cs, err := client.New(socket).Containers(cmd.Context(), project)
+			if err != nil {
 				return err
 			}
 			if asJSON {
@@ -496,25 +484,12 @@ func newLogsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
+			o := client.LogsOptions{Follow: follow, Since: since, Tail: tail}
 			if len(args) == 1 {
-				q.Set("service", args[0])
-			}
-			if follow {
-				q.Set("follow", "1")
-			}
-			if since != "" {
-				q.Set("since", since)
-			}
-			if tail > 0 {
-				q.Set("tail", fmt.Sprint(tail))
+				o.Service = args[0]
 			}
 			out := cmd.OutOrStdout()
-			err = api.NewClient(f.socket).Stream(cmd.Context(), http.MethodGet, "/stacks/"+url.PathEscape(name)+"/logs", q, nil, func(raw json.RawMessage) error {
-				var e logs.Entry
-				if err := json.Unmarshal(raw, &e); err != nil {
-					return err
-				}
+			err = client.New(f.socket).Logs(cmd.Context(), name, o, func(e logs.Entry) error {
 				return logs.Format(out, e, len(name)+8, timestamps)
 			})
 			if errors.Is(err, context.Canceled) {
