@@ -28,7 +28,7 @@ const (
 	PullImage       Endpoint = "POST /images/pull"                               // PullRequest → ndjson PullEvent
 	RemoveImage     Endpoint = "DELETE /images/{ref...}"                         // ?force=1 (references contain slashes: the client escapes them)
 	ListVolumes     Endpoint = "GET /volumes"                                    // → []Volume
-	RemoveVolume    Endpoint = "DELETE /volumes/{name}"                          //
+	RemoveVolume    Endpoint = "DELETE /volumes/{name}"                          // → {"removed": name}; 404 unknown, 409 in use
 	Prune           Endpoint = "POST /prune"                                     // ?volumes=1 → PruneReport (207 when something failed)
 	StackDeploy     Endpoint = "POST /stacks/{name}/deploy"                      // deploy.Request → ndjson deploy.StreamLine
 	ServiceRollback Endpoint = "POST /stacks/{name}/services/{service}/rollback" // ?to=N → ndjson deploy.StreamLine
