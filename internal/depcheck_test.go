@@ -90,6 +90,10 @@ var allowed = map[string][]string{
 	// The stack networks' DNS server: a leaf the proxy process runs.
 	"internal/dns/...": {},
 
+	// The daemon's typed client: the engine's and deploy's API, paths from
+	// the one route table.
+	"internal/client": {"internal/engine/...", "internal/deploy", "internal/proxy"},
+
 	// The composition root of `berth daemon`: the engine side, adapted.
 	"internal/daemon": {
 		"internal/engine/...", "internal/proxy/...", "internal/dns", "internal/deploy",

@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/deploy"
-	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/release"
 )
 
@@ -67,7 +63,9 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 			if req.Spec, err = f.pipeline(cmd, st).Prepare(cmd.Context(), st, r); err != nil {
 				return err
 			}
-			return runDeploy(cmd.Context(), api.NewClient(f.socket), "/stacks/"+url.PathEscape(st.Name)+"/deploy", nil, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			return runDeploy(cmd.Context(), func(fn func(deploy.StreamLine) error) error {
+				return client.New(f.socket).Deploy(cmd.Context(), req, fn)
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 		},
 	}
 	f.add(cmd)
@@ -80,15 +78,11 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 
 // runDeploy sends a deploy or rollback and shows its progress: one line per
 // step, then what each service runs now.
-func runDeploy(ctx context.Context, c *api.Client, path string, q url.Values, body any, stdout, stderr io.Writer, asJSON bool) error {
+func runDeploy(ctx context.Context, send func(func(deploy.StreamLine) error) error, stdout, stderr io.Writer, asJSON bool) error {
 	var rep deploy.Report
 	var failed string
 	start := time.Now()
-	err := c.Stream(ctx, http.MethodPost, path, q, body, func(raw json.RawMessage) error {
-		var line deploy.StreamLine
-		if err := json.Unmarshal(raw, &line); err != nil {
-			return err
-		}
+	err := send(func(line deploy.StreamLine) error {
 		if e := line.Event; e != nil {
 			fmt.Fprintln(stderr, deploy.FormatEvent(*e, time.Since(start)))
 		}
@@ -135,12 +129,9 @@ berth history). The rollback is recorded as a new revision.`,
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			if to > 0 {
-				q.Set("to", strconv.Itoa(to))
-			}
-			path := "/stacks/" + url.PathEscape(name) + "/services/" + url.PathEscape(args[0]) + "/rollback"
-			return runDeploy(cmd.Context(), api.NewClient(f.socket), path, q, nil, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			return runDeploy(cmd.Context(), func(fn func(deploy.StreamLine) error) error {
+				return client.New(f.socket).Rollback(cmd.Context(), name, args[0], to, fn)
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 		},
 	}
 	f.add(cmd)
@@ -165,9 +156,8 @@ rollout ended, and which one runs now (*).`,
 			if err != nil {
 				return err
 			}
-			var h []deploy.HistoryEntry
-			path := "/stacks/" + url.PathEscape(name) + "/services/" + url.PathEscape(args[0]) + "/history"
-			if err := api.NewClient(f.socket).Do(cmd.Context(), http.MethodGet, path, nil, nil, &h); err != nil {
+			h, err := client.New(f.socket).History(cmd.Context(), name, args[0])
+			if err != nil {
 				return err
 			}
 			if asJSON {

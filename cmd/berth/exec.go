@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/termio"
 )
 
@@ -71,7 +72,7 @@ exits with the command's exit code.`,
 				req.Width, req.Height, resize = t.Width, t.Height, t.Resize
 				restore = t.Restore
 			}
-			code, err := api.NewClient(f.socket).Exec(cmd.Context(), name+"-"+service+"-"+strconv.Itoa(replica), req,
+			code, err := client.New(f.socket).Exec(cmd.Context(), name+"-"+service+"-"+strconv.Itoa(replica), req,
 				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), resize)
 			restore()
 			if err != nil {

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/imageref"
 )
 
@@ -38,11 +36,7 @@ layout (oci-layout:DIR[:TAG]) or a docker archive (docker-archive:FILE.tar).`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			return api.NewClient(socket).Stream(cmd.Context(), http.MethodPost, "/images/pull", nil, engine.PullRequest{Ref: ref}, func(raw json.RawMessage) error {
-				var ev engine.PullEvent
-				if err := json.Unmarshal(raw, &ev); err != nil {
-					return fmt.Errorf("pull event from the daemon: %w", err)
-				}
+			return client.New(socket).Pull(cmd.Context(), ref, func(ev engine.PullEvent) error {
 				switch {
 				case ev.Status == "pulled":
 					if quiet {
@@ -71,8 +65,8 @@ func newImagesCommand() *cobra.Command {
 		Example: "  berth images\n  berth images --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var imgs []engine.Image
-			if err := api.NewClient(socket).Do(cmd.Context(), http.MethodGet, "/images", nil, nil, &imgs); err != nil {
+			imgs, err := client.New(socket).Images(cmd.Context())
+			if err != nil {
 				return err
 			}
 			if asJSON {
@@ -137,16 +131,12 @@ them, unless -f.`,
 		Example: "  berth rmi alpine:3.20\n  berth rmi -f sha256:3f1e…",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c := api.NewClient(socket)
-			q := url.Values{}
-			if force {
-				q.Set("force", "1")
-			}
+			c := client.New(socket)
 			var errs []error
 			for _, a := range args {
 				ref, err := daemonRef(a)
 				if err == nil {
-					err = c.Do(cmd.Context(), http.MethodDelete, "/images/"+url.PathEscape(ref), q, nil, nil)
+					err = c.RemoveImage(cmd.Context(), ref, force)
 				}
 				if err != nil {
 					if errors.Is(err, api.ErrNoDaemon) {

@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 )
 
 func newPruneCommand() *cobra.Command {
@@ -26,12 +24,8 @@ container needs and, with --volumes, named volumes no container mounts.`,
 		Example: "  berth prune\n  berth prune --volumes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			if volumes {
-				q.Set("volumes", "1")
-			}
-			var rep engine.PruneReport
-			if err := api.NewClient(socket).Do(cmd.Context(), http.MethodPost, "/prune", q, nil, &rep); err != nil {
+			rep, err := client.New(socket).Prune(cmd.Context(), volumes)
+			if err != nil {
 				return err
 			}
 			printPrune(cmd.OutOrStdout(), rep, volumes)

@@ -2,15 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 )
 
 // parseScale reads SERVICE=N arguments.
@@ -54,8 +51,8 @@ the next berth up.`,
 			if err != nil {
 				return err
 			}
-			var cs []engine.Container
-			if err := api.NewClient(f.socket).Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(name)+"/scale", nil, replicas, &cs); err != nil {
+			cs, err := client.New(f.socket).Scale(cmd.Context(), name, replicas)
+			if err != nil {
 				return err
 			}
 			printContainers(cmd.OutOrStdout(), cs)

@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/deploy"
-	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/release"
 )
 
@@ -40,7 +39,9 @@ to the local cache and are deployed from there.`,
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "deploying…")
 			req := deploy.Request{Spec: spec, ReadyTimeout: timeout}
-			return runDeploy(cmd.Context(), api.NewClient(f.socket), "/stacks/"+url.PathEscape(st.Name)+"/deploy", nil, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			return runDeploy(cmd.Context(), func(fn func(deploy.StreamLine) error) error {
+				return client.New(f.socket).Deploy(cmd.Context(), req, fn)
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 		},
 	}
 	f.add(cmd)

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,7 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/stack"
@@ -101,24 +98,24 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(progress, build.FormatEvent(e)) })
 		},
 		Registry: release.RemoteRegistry{},
-		Daemon:   daemonPort{api.NewClient(f.socket)},
+		Daemon:   daemonPort{client.New(f.socket)},
 		LocalDir: build.CacheDir,
 		Progress: progress,
 	}
 }
 
 // daemonPort is the daemon as the release pipeline sees it.
-type daemonPort struct{ c *api.Client }
+type daemonPort struct{ c *client.Client }
 
 func (d daemonPort) Ping(ctx context.Context) error {
-	_, err := d.c.Ping(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := d.c.Version(ctx)
 	return err
 }
 
 func (d daemonPort) Containers(ctx context.Context, stack string) ([]engine.Container, error) {
-	var cs []engine.Container
-	err := d.c.Do(ctx, http.MethodGet, "/containers", url.Values{"stack": {stack}}, nil, &cs)
-	return cs, err
+	return d.c.Containers(ctx, stack)
 }
 
 func newUpCommand() *cobra.Command {
@@ -146,9 +143,9 @@ compose users. --wait returns only once every container runs and is healthy.`,
 			if err != nil {
 				return err
 			}
-			c := api.NewClient(f.socket)
-			var cs []engine.Container
-			if err := c.Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(st.Name)+"/up", nil, spec, &cs); err != nil {
+			c := client.New(f.socket)
+			cs, err := c.Up(cmd.Context(), spec)
+			if err != nil {
 				return err
 			}
 			if wait {
@@ -181,11 +178,7 @@ func newDownCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			if volumes {
-				q.Set("volumes", "1")
-			}
-			return api.NewClient(f.socket).Do(cmd.Context(), http.MethodPost, "/stacks/"+url.PathEscape(name)+"/down", q, nil, nil)
+			return client.New(f.socket).Down(cmd.Context(), name, client.DownOptions{Volumes: volumes})
 		},
 	}
 	f.add(cmd)
@@ -202,12 +195,8 @@ func newPsCommand() *cobra.Command {
 		Example: "  berth ps\n  berth ps -p shop --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var cs []engine.Container
-			q := url.Values{}
-			if project != "" {
-				q.Set("stack", project)
-			}
-			if err := api.NewClient(socket).Do(cmd.Context(), http.MethodGet, "/containers", q, nil, &cs); err != nil {
+			cs, err := client.New(socket).Containers(cmd.Context(), project)
+			if err != nil {
 				return err
 			}
 			if asJSON {
@@ -264,25 +253,12 @@ func newLogsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
+			o := client.LogsOptions{Follow: follow, Since: since, Tail: tail}
 			if len(args) == 1 {
-				q.Set("service", args[0])
-			}
-			if follow {
-				q.Set("follow", "1")
-			}
-			if since != "" {
-				q.Set("since", since)
-			}
-			if tail > 0 {
-				q.Set("tail", fmt.Sprint(tail))
+				o.Service = args[0]
 			}
 			out := cmd.OutOrStdout()
-			err = api.NewClient(f.socket).Stream(cmd.Context(), http.MethodGet, "/stacks/"+url.PathEscape(name)+"/logs", q, nil, func(raw json.RawMessage) error {
-				var e logs.Entry
-				if err := json.Unmarshal(raw, &e); err != nil {
-					return err
-				}
+			err = client.New(f.socket).Logs(cmd.Context(), name, o, func(e logs.Entry) error {
 				return logs.Format(out, e, len(name)+8, timestamps)
 			})
 			if errors.Is(err, context.Canceled) {

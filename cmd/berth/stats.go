@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"text/tabwriter"
 
@@ -16,7 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 )
 
 func newStatsCommand() *cobra.Command {
@@ -30,19 +28,13 @@ stack with -p or --file, of all stacks otherwise.`,
 		Example: "  berth stats\n  berth stats -p shop --no-stream\n  berth stats --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			switch {
-			case f.project != "":
-				q.Set("stack", f.project)
-			case len(f.files) > 0:
+			stack := f.project
+			if stack == "" && len(f.files) > 0 {
 				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
-				q.Set("stack", st.Name)
-			}
-			if !noStream {
-				q.Set("stream", "1")
+				stack = st.Name
 			}
 			out := cmd.OutOrStdout()
 			// Redraw in place only on a terminal; piped output gets one
@@ -51,11 +43,7 @@ stack with -p or --file, of all stacks otherwise.`,
 			if fl, ok := out.(*os.File); ok && term.IsTerminal(int(fl.Fd())) && !asJSON && !noStream {
 				redraw = true
 			}
-			err := api.NewClient(f.socket).Stream(cmd.Context(), http.MethodGet, "/stats", q, nil, func(raw json.RawMessage) error {
-				var s engine.StatsSample
-				if err := json.Unmarshal(raw, &s); err != nil {
-					return fmt.Errorf("stats from the daemon: %w", err)
-				}
+			err := client.New(f.socket).Stats(cmd.Context(), stack, !noStream, func(s engine.StatsSample) error {
 				if asJSON {
 					enc := json.NewEncoder(out)
 					for _, c := range s.Containers {

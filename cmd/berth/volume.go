@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 
@@ -13,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/client"
 )
 
 func newVolumeCommand() *cobra.Command {
@@ -35,8 +34,8 @@ func newVolumeLsCommand() *cobra.Command {
 		Example: "  berth volume ls\n  berth volume ls --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var vs []engine.Volume
-			if err := api.NewClient(socket).Do(cmd.Context(), http.MethodGet, "/volumes", nil, nil, &vs); err != nil {
+			vs, err := client.New(socket).Volumes(cmd.Context())
+			if err != nil {
 				return err
 			}
 			if asJSON {
@@ -73,10 +72,10 @@ func newVolumeRmCommand() *cobra.Command {
 		Example: "  berth volume rm shop_data",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c := api.NewClient(socket)
+			c := client.New(socket)
 			var errs []error
 			for _, name := range args {
-				if err := c.Do(cmd.Context(), http.MethodDelete, "/volumes/"+url.PathEscape(name), nil, nil, nil); err != nil {
+				if err := c.RemoveVolume(cmd.Context(), name); err != nil {
 					if errors.Is(err, api.ErrNoDaemon) {
 						return err
 					}

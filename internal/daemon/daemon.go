@@ -124,9 +124,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	dep.Routes(mux)
-	mux.Handle("/", eng.Handler(o.Version))
+	// The one route table: every endpoint of the API and what serves it.
+	mux := api.Mux(api.Routes(api.VersionInfo{Version: o.Version, Root: o.Root}, eng, dep))
 
 	l, err := api.Listen(o.Socket)
 	if err != nil {

@@ -16,12 +16,6 @@ import (
 	"github.com/berth-dev/berth/internal/engine/api"
 )
 
-func init() {
-	routes = append(routes, func(e *Engine, mux *http.ServeMux) {
-		mux.HandleFunc("POST /v1/containers/{name}/exec", e.serveExec)
-	})
-}
-
 // containerByName finds a container by its name (<stack>-<service>-<n>).
 func (e *Engine) containerByName(name string) (Container, bool) {
 	e.mu.Lock()
@@ -34,11 +28,11 @@ func (e *Engine) containerByName(name string) (Container, bool) {
 	return Container{}, false
 }
 
-// serveExec runs a process in a container (berth exec). The request is
+// ServeExec (api.ContainerExec) runs a process in a container (berth exec). The request is
 // checked while it is still plain HTTP, so errors get a status code; then
 // the connection is taken over (101 Switching Protocols) and carries
 // frames both ways until the process exits.
-func (e *Engine) serveExec(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) ServeExec(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if !strings.EqualFold(r.Header.Get("Upgrade"), api.ExecUpgrade) {
 		api.WriteError(w, http.StatusBadRequest, fmt.Errorf("exec needs the header Upgrade: %s", api.ExecUpgrade))

@@ -24,7 +24,7 @@ func serveAPI(t *testing.T, e *Engine) *api.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: e.Handler("test")}
+	srv := &http.Server{Handler: testHandler(e)}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return api.NewClient(sock)

@@ -138,49 +138,50 @@ func (e *Engine) containersNamedIn(msg string) []string {
 	return out
 }
 
-func init() {
-	routes = append(routes, func(e *Engine, mux *http.ServeMux) {
-		mux.HandleFunc("GET /v1/images", func(w http.ResponseWriter, r *http.Request) {
-			imgs, err := e.Images()
-			if err != nil {
-				api.WriteError(w, http.StatusInternalServerError, err)
-				return
-			}
-			api.WriteJSON(w, http.StatusOK, imgs)
-		})
-		mux.HandleFunc("POST /v1/images/pull", func(w http.ResponseWriter, r *http.Request) {
-			var req PullRequest
-			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-				api.WriteError(w, http.StatusBadRequest, fmt.Errorf("pull: %w", err))
-				return
-			}
-			if strings.TrimSpace(req.Ref) == "" {
-				api.WriteError(w, http.StatusBadRequest, errors.New("pull: ref is empty"))
-				return
-			}
-			ew := api.NewEventWriter(w)
-			_ = ew.Send(PullEvent{Status: "pulling", Ref: req.Ref})
-			// A client that goes away cancels the pull: nothing depends on it.
-			info, err := e.images.Pull(r.Context(), req.Ref)
-			if err != nil {
-				ew.Fail(err) // the store names the reference
-				return
-			}
-			_ = ew.Send(PullEvent{Status: "pulled", Ref: req.Ref, Digest: info.Digest})
-		})
-		// {ref...}: references contain slashes (registry paths, oci-layout
-		// directories); the client escapes them.
-		mux.HandleFunc("DELETE /v1/images/{ref...}", func(w http.ResponseWriter, r *http.Request) {
-			ref := r.PathValue("ref")
-			err := e.RemoveImage(ref, r.URL.Query().Get("force") == "1")
-			switch {
-			case err == nil:
-				api.WriteJSON(w, http.StatusOK, map[string]string{"removed": ref})
-			case errors.As(err, new(inputError)):
-				api.WriteError(w, http.StatusBadRequest, err)
-			default:
-				api.WriteError(w, http.StatusConflict, err)
-			}
-		})
-	})
+// ServeImages lists the stored images (api.ListImages).
+func (e *Engine) ServeImages(w http.ResponseWriter, r *http.Request) {
+	imgs, err := e.Images()
+	if err != nil {
+		api.WriteError(w, http.StatusInternalServerError, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, imgs)
+}
+
+// ServePull pulls an image (api.PullImage), streaming PullEvents.
+func (e *Engine) ServePull(w http.ResponseWriter, r *http.Request) {
+	var req PullRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		api.WriteError(w, http.StatusBadRequest, fmt.Errorf("pull: %w", err))
+		return
+	}
+	if strings.TrimSpace(req.Ref) == "" {
+		api.WriteError(w, http.StatusBadRequest, errors.New("pull: ref is empty"))
+		return
+	}
+	ew := api.NewEventWriter(w)
+	_ = ew.Send(PullEvent{Status: "pulling", Ref: req.Ref})
+	// A client that goes away cancels the pull: nothing depends on it.
+	info, err := e.images.Pull(r.Context(), req.Ref)
+	if err != nil {
+		ew.Fail(err) // the store names the reference
+		return
+	}
+	_ = ew.Send(PullEvent{Status: "pulled", Ref: req.Ref, Digest: info.Digest})
+}
+
+// ServeRemoveImage removes an image or one of its names (api.RemoveImage,
+// {ref...}: references contain slashes — registry paths, oci-layout
+// directories —; the client escapes them).
+func (e *Engine) ServeRemoveImage(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	err := e.RemoveImage(ref, r.URL.Query().Get("force") == "1")
+	switch {
+	case err == nil:
+		api.WriteJSON(w, http.StatusOK, map[string]string{"removed": ref})
+	case errors.As(err, new(inputError)):
+		api.WriteError(w, http.StatusBadRequest, err)
+	default:
+		api.WriteError(w, http.StatusConflict, err)
+	}
 }

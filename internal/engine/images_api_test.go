@@ -145,7 +145,7 @@ func serveManageAPI(t *testing.T, root string, imgs *fakeImageStore, rt *fakeRun
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: e.Handler("test")}
+	srv := &http.Server{Handler: testHandler(e)}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close(); e.Close() })
 	return e, api.NewClient(sock)

@@ -103,17 +103,14 @@ func (e *Engine) Prune(ctx context.Context, volumes bool) (PruneReport, error) {
 	return rep, errors.Join(errs...)
 }
 
-func init() {
-	routes = append(routes, func(e *Engine, mux *http.ServeMux) {
-		mux.HandleFunc("POST /v1/prune", func(w http.ResponseWriter, r *http.Request) {
-			// The report carries the failures; the status says whether
-			// there were any, so the CLI can print what went either way.
-			rep, err := e.Prune(context.WithoutCancel(r.Context()), r.URL.Query().Get("volumes") == "1")
-			status := http.StatusOK
-			if err != nil {
-				status = http.StatusMultiStatus
-			}
-			api.WriteJSON(w, status, rep)
-		})
-	})
+// ServePrune prunes (api.Prune), volumes too with volumes=1. The report
+// carries the failures; the status (207) says whether there were any, so
+// the CLI can print what went either way.
+func (e *Engine) ServePrune(w http.ResponseWriter, r *http.Request) {
+	rep, err := e.Prune(context.WithoutCancel(r.Context()), r.URL.Query().Get("volumes") == "1")
+	status := http.StatusOK
+	if err != nil {
+		status = http.StatusMultiStatus
+	}
+	api.WriteJSON(w, status, rep)
 }

@@ -91,27 +91,25 @@ type inputError struct{ err error }
 func (e inputError) Error() string { return e.err.Error() }
 func (e inputError) Unwrap() error { return e.err }
 
-func init() {
-	routes = append(routes, func(e *Engine, mux *http.ServeMux) {
-		mux.HandleFunc("POST /v1/stacks/{name}/scale", func(w http.ResponseWriter, r *http.Request) {
-			var replicas map[string]int
-			if err := json.NewDecoder(r.Body).Decode(&replicas); err != nil {
-				api.WriteError(w, http.StatusBadRequest, fmt.Errorf("scale: want a JSON object of service → replicas: %w", err))
-				return
-			}
-			name := r.PathValue("name")
-			// Like up, the change completes when the client goes away.
-			err := e.Scale(context.WithoutCancel(r.Context()), name, replicas)
-			switch {
-			case errors.Is(err, ErrUnknownStack):
-				api.WriteError(w, http.StatusNotFound, err)
-			case errors.As(err, new(inputError)):
-				api.WriteError(w, http.StatusBadRequest, err)
-			case err != nil:
-				api.WriteError(w, http.StatusConflict, err)
-			default:
-				api.WriteJSON(w, http.StatusOK, e.Containers(name))
-			}
-		})
-	})
+// ServeScale changes replica counts (api.StackScale) and answers the
+// stack's containers. Like up, the change completes when the client goes
+// away.
+func (e *Engine) ServeScale(w http.ResponseWriter, r *http.Request) {
+	var replicas map[string]int
+	if err := json.NewDecoder(r.Body).Decode(&replicas); err != nil {
+		api.WriteError(w, http.StatusBadRequest, fmt.Errorf("scale: want a JSON object of service → replicas: %w", err))
+		return
+	}
+	name := r.PathValue("name")
+	err := e.Scale(context.WithoutCancel(r.Context()), name, replicas)
+	switch {
+	case errors.Is(err, ErrUnknownStack):
+		api.WriteError(w, http.StatusNotFound, err)
+	case errors.As(err, new(inputError)):
+		api.WriteError(w, http.StatusBadRequest, err)
+	case err != nil:
+		api.WriteError(w, http.StatusConflict, err)
+	default:
+		api.WriteJSON(w, http.StatusOK, e.Containers(name))
+	}
 }

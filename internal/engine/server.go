@@ -20,50 +20,44 @@ func (e *Engine) LogFile(id string) string {
 	return filepath.Join(e.containersDir(), id, "container.log")
 }
 
-// routes are registered by the files that implement them (init funcs), so
-// each API area lives in its own file.
-var routes []func(e *Engine, mux *http.ServeMux)
+// The engine's HTTP handlers: the route table (api.Routes) maps the
+// endpoints to them; the daemon serves it.
 
-// Handler serves the engine's API (internal/engine/api) for the daemon.
-func (e *Engine) Handler(version string) http.Handler {
-	mux := http.NewServeMux()
-	for _, r := range routes {
-		r(e, mux)
+// ServeUp brings a stack up (api.StackUp) and answers its containers. The
+// stack keeps coming up when the client goes away mid-up.
+func (e *Engine) ServeUp(w http.ResponseWriter, r *http.Request) {
+	var spec StackSpec
+	if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
+		api.WriteError(w, http.StatusBadRequest, fmt.Errorf("stack: %w", err))
+		return
 	}
-	mux.HandleFunc("GET /v1/version", func(w http.ResponseWriter, r *http.Request) {
-		api.WriteJSON(w, http.StatusOK, api.VersionInfo{Version: version, API: "v1", PID: os.Getpid(), Root: e.root})
-	})
-	mux.HandleFunc("POST /v1/stacks/{name}/up", func(w http.ResponseWriter, r *http.Request) {
-		var spec StackSpec
-		if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
-			api.WriteError(w, http.StatusBadRequest, fmt.Errorf("stack: %w", err))
-			return
-		}
-		spec.Name = r.PathValue("name")
-		// The stack keeps running when the client goes away mid-up.
-		if err := e.Up(context.WithoutCancel(r.Context()), spec); err != nil {
-			api.WriteError(w, http.StatusConflict, err)
-			return
-		}
-		api.WriteJSON(w, http.StatusOK, e.Containers(spec.Name))
-	})
-	mux.HandleFunc("POST /v1/stacks/{name}/down", func(w http.ResponseWriter, r *http.Request) {
-		if err := e.Down(context.WithoutCancel(r.Context()), r.PathValue("name"), r.URL.Query().Get("volumes") == "1"); err != nil {
-			api.WriteError(w, http.StatusInternalServerError, err)
-			return
-		}
-		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "removed"})
-	})
-	mux.HandleFunc("GET /v1/containers", func(w http.ResponseWriter, r *http.Request) {
-		api.WriteJSON(w, http.StatusOK, e.Containers(r.URL.Query().Get("stack")))
-	})
-	mux.HandleFunc("GET /v1/stacks/{name}/logs", e.serveLogs)
-	return mux
+	spec.Name = r.PathValue("name")
+	if err := e.Up(context.WithoutCancel(r.Context()), spec); err != nil {
+		api.WriteError(w, http.StatusConflict, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, e.Containers(spec.Name))
 }
 
-// serveLogs streams the logs of a stack's containers (optionally one
+// ServeDown takes a stack down (api.StackDown), its volumes too with
+// volumes=1.
+func (e *Engine) ServeDown(w http.ResponseWriter, r *http.Request) {
+	if err := e.Down(context.WithoutCancel(r.Context()), r.PathValue("name"), r.URL.Query().Get("volumes") == "1"); err != nil {
+		api.WriteError(w, http.StatusInternalServerError, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]string{"status": "removed"})
+}
+
+// ServeContainers lists the containers (api.ListContainers), of one stack
+// with stack=NAME.
+func (e *Engine) ServeContainers(w http.ResponseWriter, r *http.Request) {
+	api.WriteJSON(w, http.StatusOK, e.Containers(r.URL.Query().Get("stack")))
+}
+
+// ServeLogs streams the logs of a stack's containers (optionally one
 // service's), merged in time order, as ndjson logs.Entry values.
-func (e *Engine) serveLogs(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) ServeLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var o logs.Options
 	if s := q.Get("tail"); s != "" {

@@ -24,7 +24,7 @@ func TestAPIUpPsLogsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: e.Handler("test")}
+	srv := &http.Server{Handler: testHandler(e)}
 	go srv.Serve(l)
 	defer srv.Close()
 	c := api.NewClient(sock)
@@ -77,4 +77,10 @@ func asAPIError(err error, target **api.Error) bool {
 		*target = e
 	}
 	return ok
+}
+
+// testHandler serves the engine's part of the real route table (the
+// daemon adds the deployer's).
+func testHandler(e *Engine) http.Handler {
+	return api.Mux(api.Routes(api.VersionInfo{Version: "test", Root: e.root}, e, nil))
 }

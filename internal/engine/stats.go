@@ -8,12 +8,6 @@ import (
 	"github.com/berth-dev/berth/internal/engine/api"
 )
 
-func init() {
-	routes = append(routes, func(e *Engine, mux *http.ServeMux) {
-		mux.HandleFunc("GET /v1/stats", e.serveStats)
-	})
-}
-
 // ContainerStats is one container's line of berth stats.
 type ContainerStats struct {
 	Name          string  `json:"name"`
@@ -115,9 +109,9 @@ func (e *Engine) running(stack string) []Container {
 	return out
 }
 
-// serveStats streams a StatsSample per statsInterval as ndjson
+// ServeStats (api.GetStats) streams a StatsSample per statsInterval as ndjson
 // (stream=1), or sends one sample, computed over one interval, and ends.
-func (e *Engine) serveStats(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) ServeStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	stack, stream := q.Get("stack"), q.Get("stream") == "1"
 	s := newStatsSampler()

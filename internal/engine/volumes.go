@@ -124,29 +124,28 @@ func (e *Engine) removeVolume(name string) error {
 	return e.RemoveVolume(name)
 }
 
-func init() {
-	routes = append(routes, func(e *Engine, mux *http.ServeMux) {
-		mux.HandleFunc("GET /v1/volumes", func(w http.ResponseWriter, r *http.Request) {
-			vs, err := e.Volumes()
-			if err != nil {
-				api.WriteError(w, http.StatusInternalServerError, err)
-				return
-			}
-			api.WriteJSON(w, http.StatusOK, vs)
-		})
-		mux.HandleFunc("DELETE /v1/volumes/{name}", func(w http.ResponseWriter, r *http.Request) {
-			name := r.PathValue("name")
-			err := e.removeVolume(name)
-			switch {
-			case err == nil:
-				api.WriteJSON(w, http.StatusOK, map[string]string{"removed": name})
-			case errors.Is(err, ErrUnknownVolume):
-				api.WriteError(w, http.StatusNotFound, err)
-			case errors.As(err, new(inputError)):
-				api.WriteError(w, http.StatusBadRequest, err)
-			default:
-				api.WriteError(w, http.StatusConflict, err)
-			}
-		})
-	})
+// ServeVolumes lists the volumes (api.ListVolumes).
+func (e *Engine) ServeVolumes(w http.ResponseWriter, r *http.Request) {
+	vs, err := e.Volumes()
+	if err != nil {
+		api.WriteError(w, http.StatusInternalServerError, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, vs)
+}
+
+// ServeRemoveVolume removes a volume no container uses (api.RemoveVolume).
+func (e *Engine) ServeRemoveVolume(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	err := e.removeVolume(name)
+	switch {
+	case err == nil:
+		api.WriteJSON(w, http.StatusOK, map[string]string{"removed": name})
+	case errors.Is(err, ErrUnknownVolume):
+		api.WriteError(w, http.StatusNotFound, err)
+	case errors.As(err, new(inputError)):
+		api.WriteError(w, http.StatusBadRequest, err)
+	default:
+		api.WriteError(w, http.StatusConflict, err)
+	}
 }

@@ -61,15 +61,15 @@ var supported = []string{
 	"networks.*.internal", "networks.*.driver",
 	"secrets", "secrets.*", "secrets.*.name", "secrets.*.file", "secrets.*.environment",
 	"configs", "configs.*", "configs.*.name", "configs.*.file", "configs.*.environment", "configs.*.content",
-}
 
-func init() {
-	for _, o := range []string{"update_config", "rollback_config"} {
-		supported = append(supported, "services.*.deploy."+o)
-		for _, f := range []string{"parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order"} {
-			supported = append(supported, "services.*.deploy."+o+"."+f)
-		}
-	}
+	"services.*.deploy.update_config", "services.*.deploy.update_config.parallelism",
+	"services.*.deploy.update_config.delay", "services.*.deploy.update_config.failure_action",
+	"services.*.deploy.update_config.monitor", "services.*.deploy.update_config.max_failure_ratio",
+	"services.*.deploy.update_config.order",
+	"services.*.deploy.rollback_config", "services.*.deploy.rollback_config.parallelism",
+	"services.*.deploy.rollback_config.delay", "services.*.deploy.rollback_config.failure_action",
+	"services.*.deploy.rollback_config.monitor", "services.*.deploy.rollback_config.max_failure_ratio",
+	"services.*.deploy.rollback_config.order",
 }
 
 // unsupportedValues are supported attributes with values berth does not

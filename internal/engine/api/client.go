@@ -87,6 +87,25 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
+// Call sends a request to an endpoint, its wildcards filled with args
+// (see Endpoint.Path), and decodes the JSON response into out (if non-nil).
+func (c *Client) Call(ctx context.Context, e Endpoint, args []string, query url.Values, body, out any) error {
+	path, err := e.Path(args...)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, e.Method(), path, query, body, out)
+}
+
+// CallStream is Stream for an endpoint (see Call).
+func (c *Client) CallStream(ctx context.Context, e Endpoint, args []string, query url.Values, body any, fn func(json.RawMessage) error) error {
+	path, err := e.Path(args...)
+	if err != nil {
+		return err
+	}
+	return c.Stream(ctx, e.Method(), path, query, body, fn)
+}
+
 // Stream sends a request and calls fn for every newline-delimited JSON
 // value of the response until it ends or fn returns an error.
 func (c *Client) Stream(ctx context.Context, method, path string, query url.Values, body any, fn func(json.RawMessage) error) error {
@@ -159,6 +178,6 @@ func (c *Client) Ping(ctx context.Context, timeout time.Duration) (VersionInfo, 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var v VersionInfo
-	err := c.Do(ctx, http.MethodGet, "/version", nil, nil, &v)
+	err := c.Call(ctx, GetVersion, nil, nil, nil, &v)
 	return v, err
 }

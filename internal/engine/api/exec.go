@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 )
@@ -139,6 +138,10 @@ func (f FrameWriter) Write(p []byte) (int, error) {
 // every size on resize (rows, cols) is passed on to the terminal. Cancelling
 // ctx cuts the connection, which kills the process.
 func (c *Client) Exec(ctx context.Context, name string, req ExecRequest, stdin io.Reader, stdout, stderr io.Writer, resize <-chan [2]uint16) (int, error) {
+	path, err := ContainerExec.Path(name)
+	if err != nil {
+		return -1, err
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return -1, err
@@ -152,7 +155,7 @@ func (c *Client) Exec(ctx context.Context, name string, req ExecRequest, stdin i
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	hreq, err := http.NewRequest(http.MethodPost, "http://berth"+Version+"/containers/"+url.PathEscape(name)+"/exec", bytes.NewReader(body))
+	hreq, err := http.NewRequest(ContainerExec.Method(), "http://berth"+Version+path, bytes.NewReader(body))
 	if err != nil {
 		return -1, err
 	}
