@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // LogFile is where a container's supervisor writes its JSON-lines log.
@@ -34,7 +35,7 @@ func (e *Engine) Handler(version string) http.Handler {
 		api.WriteJSON(w, http.StatusOK, api.VersionInfo{Version: version, API: "v1", PID: os.Getpid(), Root: e.root})
 	})
 	mux.HandleFunc("POST /v1/stacks/{name}/up", func(w http.ResponseWriter, r *http.Request) {
-		var spec StackSpec
+		var spec model.StackSpec
 		if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
 			api.WriteError(w, http.StatusBadRequest, fmt.Errorf("stack: %w", err))
 			return

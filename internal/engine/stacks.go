@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
-// The engine keeps the last StackSpec each stack was brought up with, so
+// The engine keeps the last model.StackSpec each stack was brought up with, so
 // commands that change one aspect of a running stack (berth scale) can
 // reapply the rest unchanged, also after a daemon restart. Specs are
 // persisted at <root>/stacks/<name>.json.
@@ -44,7 +46,7 @@ func (e *Engine) loadStacks() error {
 		if err != nil {
 			return err
 		}
-		var spec StackSpec
+		var spec model.StackSpec
 		if err := json.Unmarshal(raw, &spec); err != nil || spec.Name != name {
 			e.log.Warn("ignoring unreadable stack record; run berth up again", "file", de.Name(), "err", err)
 			continue
@@ -56,7 +58,7 @@ func (e *Engine) loadStacks() error {
 
 // rememberStack persists spec as its stack's desired state (temp file,
 // fsync, rename: a crash leaves the old or the new record, never half).
-func (e *Engine) rememberStack(spec StackSpec) error {
+func (e *Engine) rememberStack(spec model.StackSpec) error {
 	if err := validName("stack", spec.Name); err != nil {
 		return err
 	}
@@ -107,7 +109,7 @@ func (e *Engine) forgetStack(name string) error {
 }
 
 // Stack returns the spec a stack was last brought up with.
-func (e *Engine) Stack(name string) (StackSpec, bool) {
+func (e *Engine) Stack(name string) (model.StackSpec, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s, ok := e.stacks[name]
