@@ -152,8 +152,8 @@ func TestPreModelEncodingReads(t *testing.T) {
 	want := ServiceSpec{Name: "web", WorkingDir: "/srv", Restart: RestartPolicy{Mode: RestartOnFailure, MaxRetries: 3},
 		Health:     &HealthCheck{Test: []string{"CMD", "true"}, Interval: 2 * time.Second, Timeout: 1500 * time.Millisecond, StartInterval: 500 * time.Millisecond, Retries: 4},
 		StopSignal: 3, StopTimeout: 25 * time.Second, CPUs: 1.5, MemoryBytes: 1024,
-		Proxy:      &ProxyOptions{Protocol: "http", DrainTimeout: 7 * time.Second, Timeouts: ProxyTimeouts{ReadBody: 30 * time.Second, Write: 90 * time.Second}},
-		Update:     &UpdateConfig{Delay: 3 * time.Second, Monitor: 20 * time.Second, Order: "start-first"}}
+		Proxy:  &ProxyOptions{Protocol: "http", DrainTimeout: 7 * time.Second, Timeouts: ProxyTimeouts{ReadBody: 30 * time.Second, Write: 90 * time.Second}},
+		Update: &UpdateConfig{Delay: 3 * time.Second, Monitor: 20 * time.Second, Order: "start-first"}}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("got  %#v\nwant %#v", s, want)
 	}

@@ -1,9 +1,9 @@
 // Package health runs a container's health check (model.HealthCheck):
 // Docker's exec form (CMD, CMD-SHELL) through the engine, plus HTTP and TCP
 // probes that need nothing inside the image (distroless images have no
-// curl). The states and
-// timings are Docker's: starting until the first success, unhealthy after
-// Retries consecutive failures, failures during StartPeriod not counted.
+// curl). The states and timings are Docker's: starting until the first
+// success, unhealthy after Retries consecutive failures, failures during
+// StartPeriod not counted.
 package health
 
 import (
