@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/model"
 
 	"github.com/berth-dev/berth/internal/engine/health"
@@ -130,13 +129,9 @@ func (e *Engine) adopt() error {
 		return err
 	}
 	for _, de := range entries {
-		raw, err := os.ReadFile(filepath.Join(e.containersDir(), de.Name(), "container.json"))
+		c, err := e.loadContainer(filepath.Join(e.containersDir(), de.Name()))
 		if err != nil {
 			continue // a half-created container: its directory is cleaned by Down or prune
-		}
-		var c Container
-		if err := json.Unmarshal(raw, &c); err != nil {
-			continue
 		}
 		m := &managed{Container: c}
 		m.tracker.Policy = c.Spec.Restart
@@ -147,19 +142,6 @@ func (e *Engine) adopt() error {
 	}
 	e.initRouteSpecs()
 	return nil
-}
-
-// save persists a container record atomically.
-func (e *Engine) save(c Container) error {
-	dir := filepath.Join(e.containersDir(), c.ID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	raw, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(filepath.Join(dir, "container.json"), raw, 0o600)
 }
 
 func newID() string {
