@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/errtext":    {}, // how errors read to a user
 	"internal/logging":    {}, // the services' slog setup
 	"internal/termio":     {}, // raw terminals for exec
+	"internal/model":      {}, // what runs: the specs the engine side shares
 
 	// berth.yaml. goflags is the allowlist of go flags berth.yaml may
 	// pass; spec validates with it, build applies it.
@@ -67,20 +68,20 @@ var allowed = map[string][]string{
 	// Compose files and berth.yaml services → a Stack.
 	"internal/stack": {"internal/spec", "internal/build/goflags", "internal/registry/names"},
 	// Stack → what the engine runs.
-	"internal/stack/enginespec": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names",
+	"internal/stack/enginespec": {"internal/model", "internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names",
 		"internal/engine/...", "internal/proxy"},
 	// Copy an image between the environments of a berth.yaml.
 	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
-	"internal/release": {"internal/build/...", "internal/spec", "internal/deb", "internal/imageref",
+	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref",
 		"internal/stack/...", "internal/registry/names", "internal/engine/...", "internal/proxy"},
 	// Orchestration: nothing of build, deploy, the registry or the store
 	// (images reach it through a port the daemon adapts). It pushes the
 	// desired routing in the proxy's config types.
-	"internal/engine/...": {"internal/proxy"},
+	"internal/engine/...": {"internal/model", "internal/proxy"},
 	// Rollouts over the engine.
-	"internal/deploy": {"internal/engine/...", "internal/proxy"},
+	"internal/deploy": {"internal/model", "internal/engine/...", "internal/proxy"},
 
 	// The proxy imports nothing of berth (it runs as its own process and
 	// outlives the daemon) ...
@@ -92,11 +93,11 @@ var allowed = map[string][]string{
 
 	// The daemon's typed client: the engine's and deploy's API, paths from
 	// the one route table.
-	"internal/client": {"internal/engine/...", "internal/deploy", "internal/proxy"},
+	"internal/client": {"internal/model", "internal/engine/...", "internal/deploy", "internal/proxy"},
 
 	// The composition root of `berth daemon`: the engine side, adapted.
 	"internal/daemon": {
-		"internal/engine/...", "internal/proxy/...", "internal/dns", "internal/deploy",
+		"internal/engine/...", "internal/proxy/...", "internal/dns", "internal/deploy", "internal/model",
 		"internal/store", "internal/blobstore", "internal/imageref",
 	},
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"github.com/berth-dev/berth/bench/internal/benchkit"
+	"github.com/berth-dev/berth/internal/model"
 
 	"context"
 	"errors"
@@ -15,8 +16,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/berth-dev/berth/internal/engine"
 )
 
 func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, err error) {
@@ -142,7 +141,7 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 	if err := os.MkdirAll(filepath.Join(markers, "berth-scale-cli"), 0o777); err != nil {
 		return nil, err
 	}
-	if _, err := bd.up(ctx, engine.StackSpec{Name: "eb-scli", Services: []engine.ServiceSpec{benchService(img.ref, filepath.Join(markers, "berth-scale-cli"), 1)}}); err != nil {
+	if _, err := bd.up(ctx, model.StackSpec{Name: "eb-scli", Services: []model.ServiceSpec{benchService(img.ref, filepath.Join(markers, "berth-scale-cli"), 1)}}); err != nil {
 		return nil, fmt.Errorf("berth: the stack for berth scale: %w", err)
 	}
 	methods = append(methods,
@@ -209,7 +208,7 @@ func berthSpecFromDaemon(ctx context.Context, bd *berthDaemon, ref, srcMarkers, 
 	if err := os.MkdirAll(srcMarkers, 0o777); err != nil {
 		return err
 	}
-	cs, err := bd.up(ctx, engine.StackSpec{Name: stack, Services: []engine.ServiceSpec{benchService(ref, srcMarkers, 1)}})
+	cs, err := bd.up(ctx, model.StackSpec{Name: stack, Services: []model.ServiceSpec{benchService(ref, srcMarkers, 1)}})
 	defer bd.down(context.WithoutCancel(ctx), stack) //nolint:errcheck // checked at the end of the run
 	if err != nil {
 		return fmt.Errorf("berth: first container: %w", err)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/restart"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // method is one way of starting a container, measured the same way as all
@@ -182,11 +182,11 @@ func dockerMethod(d *dockerDaemon, ref, markerDir string) *method {
 // benchService is the one-service stack's service as the engine receives
 // it. SIGKILL stops it at once: sleep as PID 1 ignores SIGTERM, and the
 // stop is not measured anyway.
-func benchService(ref, markerDir string, replicas int) engine.ServiceSpec {
-	return engine.ServiceSpec{
+func benchService(ref, markerDir string, replicas int) model.ServiceSpec {
+	return model.ServiceSpec{
 		Name: "app", Image: ref, Entrypoint: markerCommand("ready"), Replicas: replicas,
-		Mounts:     []engine.Mount{{Type: "bind", Source: markerDir, Target: "/m"}},
-		Restart:    restart.Policy{Mode: restart.No},
+		Mounts:     []model.Mount{{Type: "bind", Source: markerDir, Target: "/m"}},
+		Restart:    model.RestartPolicy{Mode: model.RestartNo},
 		StopSignal: syscall.SIGKILL,
 	}
 }
@@ -202,7 +202,7 @@ func oneServiceYAML(ref, markerDir string) string {
 `, ref, markerDir)
 }
 
-func (b *berthDaemon) up(ctx context.Context, spec engine.StackSpec) ([]engine.Container, error) {
+func (b *berthDaemon) up(ctx context.Context, spec model.StackSpec) ([]engine.Container, error) {
 	var cs []engine.Container
 	err := b.client.Do(ctx, http.MethodPost, "/stacks/"+url.PathEscape(spec.Name)+"/up", nil, spec, &cs)
 	return cs, err
@@ -283,7 +283,7 @@ func berthAPIMethod(b *berthDaemon, ref, markerDir string, phases *phaseCollecto
 	return &method{
 		Name: "berth-api", Title: "berth API `POST /v1/stacks/…/up` (new 1-service stack)", Tool: "berth", markerDir: markerDir,
 		start: func(ctx context.Context, run int) error {
-			cs, err := b.up(ctx, engine.StackSpec{Name: stack, Services: []engine.ServiceSpec{benchService(ref, markerDir, 1)}})
+			cs, err := b.up(ctx, model.StackSpec{Name: stack, Services: []model.ServiceSpec{benchService(ref, markerDir, 1)}})
 			if err == nil && len(cs) == 1 {
 				phases.pending = filepath.Join(b.root, "containers", cs[0].ID)
 			}
@@ -303,8 +303,8 @@ func berthAPIMethod(b *berthDaemon, ref, markerDir string, phases *phaseCollecto
 // container" call.
 func berthScaleMethod(b *berthDaemon, ref, markerDir string, phases *phaseCollector) *method {
 	const stack = "eb-warm"
-	spec := func(n int) engine.StackSpec {
-		return engine.StackSpec{Name: stack, Services: []engine.ServiceSpec{benchService(ref, markerDir, n)}}
+	spec := func(n int) model.StackSpec {
+		return model.StackSpec{Name: stack, Services: []model.ServiceSpec{benchService(ref, markerDir, n)}}
 	}
 	return &method{
 		Name: "berth-scale", Title: "berth API, +1 replica in a running stack", Tool: "berth", markerDir: markerDir,

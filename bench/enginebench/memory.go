@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // memoryResult is one engine's memory with N containers running (and idle).
@@ -176,7 +177,7 @@ func measureBerthMemory(ctx context.Context, b *berthDaemon, ref, markerDir stri
 	r.IdleDaemonRSS = idle
 	svc := benchService(ref, markerDir, n)
 	t0 := time.Now()
-	_, err = b.up(ctx, engine.StackSpec{Name: stack, Services: []engine.ServiceSpec{svc}})
+	_, err = b.up(ctx, model.StackSpec{Name: stack, Services: []model.ServiceSpec{svc}})
 	r.StartSecs = time.Since(t0).Seconds()
 	defer b.down(context.WithoutCancel(ctx), stack) //nolint:errcheck // best effort; the run's end checks again
 	if err != nil {

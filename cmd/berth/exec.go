@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/termio"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/engine"
 )
 
 func newStatsCommand() *cobra.Command {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
-	"github.com/berth-dev/berth/internal/client"
 )
 
 func newVolumeCommand() *cobra.Command {

@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // Client talks to a daemon.
@@ -38,7 +39,7 @@ func (c *Client) Version(ctx context.Context) (api.VersionInfo, error) {
 }
 
 // Up brings spec.Name up as spec says and returns its containers.
-func (c *Client) Up(ctx context.Context, spec engine.StackSpec) ([]engine.Container, error) {
+func (c *Client) Up(ctx context.Context, spec model.StackSpec) ([]engine.Container, error) {
 	var cs []engine.Container
 	err := c.c.Call(ctx, api.StackUp, []string{spec.Name}, nil, spec, &cs)
 	return cs, err

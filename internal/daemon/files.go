@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/runtime"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // maxFileValue bounds one secret's or config's value: both are small
@@ -26,7 +26,7 @@ const maxFileValue = 1 << 20
 // moded as the service asked, and returns the mounts that show them: the
 // directory dir/run at /run/secrets for the plain-name targets, one file
 // bind per absolute target.
-func secretsMounts(dir string, secrets []engine.Secret) ([]runtime.Mount, error) {
+func secretsMounts(dir string, secrets []model.Secret) ([]runtime.Mount, error) {
 	run := filepath.Join(dir, "run")
 	files := filepath.Join(dir, "files")
 	// run is the root of the /run/secrets mount: a non-root user must be
@@ -52,7 +52,7 @@ func secretsMounts(dir string, secrets []engine.Secret) ([]runtime.Mount, error)
 		}
 		mode := s.Mode
 		if mode == 0 {
-			mode = engine.DefaultSecretMode
+			mode = model.DefaultSecretMode
 		}
 		if mode > 0o777 {
 			return nil, fmt.Errorf("secret %s: mode %o: only permission bits (0-0777)", s.Name, mode)
@@ -80,7 +80,7 @@ func secretsMounts(dir string, secrets []engine.Secret) ([]runtime.Mount, error)
 
 // secretTarget is where a secret goes: a plain file name (under
 // /run/secrets) or a clean absolute path.
-func secretTarget(s engine.Secret) (string, error) {
+func secretTarget(s model.Secret) (string, error) {
 	target := s.Target
 	if target == "" {
 		target = s.Name
@@ -100,7 +100,7 @@ func secretTarget(s engine.Secret) (string, error) {
 // configsMounts writes a container's configs to dir (on disk: they are not
 // secret), each owned and moded as the service asked, and returns one
 // read-only file bind per config.
-func configsMounts(dir string, configs []engine.Config) ([]runtime.Mount, error) {
+func configsMounts(dir string, configs []model.Config) ([]runtime.Mount, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func configsMounts(dir string, configs []engine.Config) ([]runtime.Mount, error)
 		}
 		mode := c.Mode
 		if mode == 0 {
-			mode = engine.DefaultConfigMode
+			mode = model.DefaultConfigMode
 		}
 		if mode > 0o777 {
 			return nil, fmt.Errorf("config %s: mode %o: only permission bits (0-0777)", c.Name, mode)

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func statOwner(t *testing.T, p string) (uid, gid uint32, mode os.FileMode) {
@@ -37,7 +37,7 @@ func TestSecretsMountsOwnersModesTargets(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "run", "token")); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := secretsMounts(dir, []engine.Secret{
+	ms, err := secretsMounts(dir, []model.Secret{
 		{Name: "token", File: val, UID: 1000, GID: 1001, Mode: 0o440},
 		{Name: "pem", Target: "/etc/app/key.pem", File: val},
 	})
@@ -61,7 +61,7 @@ func TestSecretsMountsOwnersModesTargets(t *testing.T) {
 		t.Errorf("/run/secrets root mode %v: a non-root user could not look its secret up", m)
 	}
 
-	for _, bad := range []engine.Secret{
+	for _, bad := range []model.Secret{
 		{Name: "a", Target: "../x", File: val},
 		{Name: "a", Target: "sub/x", File: val},
 		{Name: "a", Target: "/etc/../x", File: val},
@@ -70,7 +70,7 @@ func TestSecretsMountsOwnersModesTargets(t *testing.T) {
 		{Name: "a", File: src}, // a directory
 		{Name: "a", File: "relative"},
 	} {
-		if _, err := secretsMounts(t.TempDir(), []engine.Secret{bad}); err == nil {
+		if _, err := secretsMounts(t.TempDir(), []model.Secret{bad}); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
@@ -85,7 +85,7 @@ func TestConfigsMountsContentFileOwnerMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "configs")
-	ms, err := configsMounts(dir, []engine.Config{
+	ms, err := configsMounts(dir, []model.Config{
 		{Name: "inline", Target: "/etc/app.conf", Content: "level=debug", UID: 101, Mode: 0o440},
 		{Name: "site", Target: "/site", File: src},
 	})
@@ -106,20 +106,20 @@ func TestConfigsMountsContentFileOwnerMode(t *testing.T) {
 	if _, _, m := statOwner(t, ms[1].Source); m != 0o444 {
 		t.Errorf("site: mode %v, want 0444 (the default)", m)
 	}
-	if _, err := configsMounts(dir, []engine.Config{{Name: "x", Target: "etc/x", Content: "a"}}); err == nil || !strings.Contains(err.Error(), "config x") {
+	if _, err := configsMounts(dir, []model.Config{{Name: "x", Target: "etc/x", Content: "a"}}); err == nil || !strings.Contains(err.Error(), "config x") {
 		t.Errorf("relative target: %v", err)
 	}
 }
 
 func TestTmpfsOptions(t *testing.T) {
-	got, err := tmpfsOptions(engine.Mount{Target: "/t", TmpfsSize: 1 << 20, TmpfsMode: 0o1770})
+	got, err := tmpfsOptions(model.Mount{Target: "/t", TmpfsSize: 1 << 20, TmpfsMode: 0o1770})
 	if err != nil || !reflect.DeepEqual(got, []string{"size=1048576", "mode=1770"}) {
 		t.Errorf("%v %v", got, err)
 	}
-	if got, err := tmpfsOptions(engine.Mount{Target: "/t"}); err != nil || got != nil {
+	if got, err := tmpfsOptions(model.Mount{Target: "/t"}); err != nil || got != nil {
 		t.Errorf("defaults: %v %v", got, err)
 	}
-	for _, bad := range []engine.Mount{{Target: "/t", TmpfsSize: -1}, {Target: "/t", TmpfsMode: 0o17777}} {
+	for _, bad := range []model.Mount{{Target: "/t", TmpfsSize: -1}, {Target: "/t", TmpfsMode: 0o17777}} {
 		if _, err := tmpfsOptions(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}

@@ -11,8 +11,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/signals"
 	"github.com/berth-dev/berth/internal/store"
 )
@@ -49,8 +49,8 @@ func imageInfo(img store.Image) engine.ImageInfo {
 	return info
 }
 
-func healthFrom(h *v1.HealthConfig) *health.Check {
-	return &health.Check{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+func healthFrom(h *v1.HealthConfig) *model.HealthCheck {
+	return &model.HealthCheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
 }
 
 // Rootfs mounts the image's layers with a writable upper layer in dir (the

@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/network"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // networks adapts internal/engine/network to engine.Networks and keeps a
@@ -37,7 +37,7 @@ func newNetworks(m *network.Manager) *networks {
 		poolSize: defaultPoolSize, log: slog.Default(), starts: newStartGate()}
 }
 
-func ports(ps []engine.PortMapping) []network.PortMapping {
+func ports(ps []model.PortMapping) []network.PortMapping {
 	out := make([]network.PortMapping, len(ps))
 	for i, p := range ps {
 		out[i] = network.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol}
@@ -85,7 +85,7 @@ func (n *networks) DeleteNetNS(id string) error {
 // container publishes no ports through CNI (waiting for the one being
 // made rather than making its own, which would queue behind it on the
 // network lock anyway), else creates the namespace and runs the CNI ADD.
-func (n *networks) Attach(ctx context.Context, netName, id, netns string, ps []engine.PortMapping) (_ net.IP, err error) {
+func (n *networks) Attach(ctx context.Context, netName, id, netns string, ps []model.PortMapping) (_ net.IP, err error) {
 	// The start is in flight from here until the runtime's Start returns
 	// (or, on failure, until here or the engine's undo).
 	n.starts.begin(id)
@@ -114,7 +114,7 @@ func (n *networks) Attach(ctx context.Context, netName, id, netns string, ps []e
 	return n.m.Attach(ctx, netName, id, netns, ports(ps))
 }
 
-func (n *networks) Detach(ctx context.Context, netName, id, netns string, ps []engine.PortMapping) error {
+func (n *networks) Detach(ctx context.Context, netName, id, netns string, ps []model.PortMapping) error {
 	n.starts.end(id)
 	return n.m.Detach(ctx, netName, id, netns, ports(ps))
 }

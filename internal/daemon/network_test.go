@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/network"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func newTestNetworks(t *testing.T) (*networks, string) {
@@ -89,7 +89,7 @@ func TestNetworksPoolFillsTakesAndRemoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	nsB, _ := n.CreateNetNS(published)
-	ipB, err := n.Attach(ctx, name, published, nsB, []engine.PortMapping{{HostIP: "127.0.0.1", HostPort: freeTCPPort(t), ContainerPort: 80, Protocol: "tcp"}})
+	ipB, err := n.Attach(ctx, name, published, nsB, []model.PortMapping{{HostIP: "127.0.0.1", HostPort: freeTCPPort(t), ContainerPort: 80, Protocol: "tcp"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/runtime"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // containerRuntime adapts internal/engine/runtime (runc under a supervisor
@@ -156,7 +157,7 @@ func (r *containerRuntime) mounts(c engine.ContainerConfig) ([]runtime.Mount, er
 }
 
 // tmpfsOptions are a tmpfs mount's size and mode options.
-func tmpfsOptions(m engine.Mount) ([]string, error) {
+func tmpfsOptions(m model.Mount) ([]string, error) {
 	var opts []string
 	if m.TmpfsSize < 0 {
 		return nil, fmt.Errorf("tmpfs %s: size %d must not be negative", m.Target, m.TmpfsSize)

@@ -14,7 +14,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // Replica is one container of a service as a rollout sees it.
@@ -45,21 +45,21 @@ type Cluster interface {
 	Retire(ctx context.Context, id string) error
 	// HasWritableVolumes reports whether the service mounts a volume or bind
 	// read-write (its default update order is then stop-first).
-	HasWritableVolumes(svc engine.ServiceSpec) bool
+	HasWritableVolumes(svc model.ServiceSpec) bool
 }
 
 // Revision is one deployed (or attempted) version of a service.
 type Revision struct {
-	Number     int                `json:"revision"`
-	Service    string             `json:"service"`
-	Image      string             `json:"image"`  // the reference as given (tag)
-	Digest     string             `json:"digest"` // what the tag resolved to when deployed: pinned
-	ConfigHash string             `json:"configHash"`
-	Spec       engine.ServiceSpec `json:"spec"` // Spec.Image is the pinned reference (repo@digest)
-	Created    time.Time          `json:"created"`
-	Finished   time.Time          `json:"finished,omitzero"`
-	Outcome    string             `json:"outcome"` // Outcome* constants
-	Reason     string             `json:"reason,omitempty"`
+	Number     int               `json:"revision"`
+	Service    string            `json:"service"`
+	Image      string            `json:"image"`  // the reference as given (tag)
+	Digest     string            `json:"digest"` // what the tag resolved to when deployed: pinned
+	ConfigHash string            `json:"configHash"`
+	Spec       model.ServiceSpec `json:"spec"` // Spec.Image is the pinned reference (repo@digest)
+	Created    time.Time         `json:"created"`
+	Finished   time.Time         `json:"finished,omitzero"`
+	Outcome    string            `json:"outcome"` // Outcome* constants
+	Reason     string            `json:"reason,omitempty"`
 	// RollbackOf: this revision restores revision RollbackOf's spec (berth
 	// rollback, or an automatic rollback).
 	RollbackOf int `json:"rollbackOf,omitempty"`

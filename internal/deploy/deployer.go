@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // Deployer applies new desired states to the engine's stacks by rolling
@@ -55,7 +56,7 @@ func (d *Deployer) lock(stack string) func() {
 
 // Request is one deploy: the stack's whole new desired state.
 type Request struct {
-	Spec engine.StackSpec `json:"spec"`
+	Spec model.StackSpec `json:"spec"`
 	// Services limits the deploy to these services (default: all).
 	Services []string `json:"services,omitempty"`
 	// ReadyTimeout bounds how long one new replica may take to become
@@ -125,7 +126,7 @@ func (d *Deployer) Deploy(ctx context.Context, req Request, progress func(Event)
 		return rep, err
 	}
 	cluster := engineCluster{eng: d.eng, stack: stack}
-	running := map[string]engine.ServiceSpec{} // what each service runs after the deploy
+	running := map[string]model.ServiceSpec{} // what each service runs after the deploy
 	var failed error
 	for i, svc := range selected {
 		res, spec, err := d.rollout(ctx, cluster, stack, svc, digests[i], req.ReadyTimeout, 0, progress)
@@ -173,7 +174,7 @@ func (d *Deployer) from(stack, service string) *Revision {
 // rollout moves one service to svc running digest (rollbackOf: this
 // revision restores that one). It returns the result and the spec the
 // service runs afterwards.
-func (d *Deployer) rollout(ctx context.Context, c Cluster, stack string, svc engine.ServiceSpec, digest string, readyTimeout time.Duration, rollbackOf int, progress func(Event)) (ServiceResult, engine.ServiceSpec, error) {
+func (d *Deployer) rollout(ctx context.Context, c Cluster, stack string, svc model.ServiceSpec, digest string, readyTimeout time.Duration, rollbackOf int, progress func(Event)) (ServiceResult, model.ServiceSpec, error) {
 	from := d.from(stack, svc.Name)
 	hash := engine.ConfigHash(svc, digest)
 	replicas := max(svc.Replicas, 1)
@@ -255,12 +256,12 @@ func (d *Deployer) settled(stack, service, hash string, replicas int) bool {
 }
 
 // record remembers the stack's spec with each service as it runs now.
-func (d *Deployer) record(stack string, want engine.StackSpec, running map[string]engine.ServiceSpec) error {
+func (d *Deployer) record(stack string, want model.StackSpec, running map[string]model.ServiceSpec) error {
 	spec, ok := d.eng.Stack(stack)
 	if !ok {
-		spec = engine.StackSpec{Name: stack}
+		spec = model.StackSpec{Name: stack}
 	}
-	spec.Services = append([]engine.ServiceSpec(nil), spec.Services...)
+	spec.Services = append([]model.ServiceSpec(nil), spec.Services...)
 	for _, svc := range want.Services { // dependency order
 		run, deployed := running[svc.Name]
 		if !deployed {
@@ -305,12 +306,12 @@ func (d *Deployer) Rollback(ctx context.Context, stack, service string, to int, 
 			return rep, fmt.Errorf("revision %d of %s is already the current one", to, service)
 		}
 	}
-	if err := d.eng.PrepareStack(ctx, stack, []engine.ServiceSpec{target.Spec}); err != nil {
+	if err := d.eng.PrepareStack(ctx, stack, []model.ServiceSpec{target.Spec}); err != nil {
 		return rep, err
 	}
 	res, spec, err := d.rollout(ctx, engineCluster{eng: d.eng, stack: stack}, stack, target.Spec, target.Digest, readyTimeout, target.Number, progress)
 	rep.Services = append(rep.Services, res)
-	if rerr := d.record(stack, engine.StackSpec{Name: stack, Services: []engine.ServiceSpec{spec}}, map[string]engine.ServiceSpec{service: spec}); rerr != nil {
+	if rerr := d.record(stack, model.StackSpec{Name: stack, Services: []model.ServiceSpec{spec}}, map[string]model.ServiceSpec{service: spec}); rerr != nil {
 		return rep, errors.Join(err, rerr)
 	}
 	return rep, err
@@ -332,7 +333,7 @@ func (d *Deployer) History(stack, service string) []HistoryEntry {
 	return out
 }
 
-func indexOf(svcs []engine.ServiceSpec, name string) int {
+func indexOf(svcs []model.ServiceSpec, name string) int {
 	for i, s := range svcs {
 		if s.Name == name {
 			return i
@@ -341,7 +342,7 @@ func indexOf(svcs []engine.ServiceSpec, name string) int {
 	return -1
 }
 
-func serviceNames(svcs []engine.ServiceSpec) string {
+func serviceNames(svcs []model.ServiceSpec) string {
 	var names []string
 	for _, s := range svcs {
 		names = append(names, s.Name)

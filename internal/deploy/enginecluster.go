@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // engineCluster is the Cluster of one stack on the real engine.
@@ -38,7 +39,7 @@ func (c engineCluster) Retire(ctx context.Context, id string) error {
 	return c.eng.RemoveContainer(ctx, id)
 }
 
-func (c engineCluster) HasWritableVolumes(svc engine.ServiceSpec) bool {
+func (c engineCluster) HasWritableVolumes(svc model.ServiceSpec) bool {
 	for _, m := range svc.Mounts {
 		if (m.Type == "volume" || m.Type == "bind") && !m.ReadOnly {
 			return true

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/internal/engine"
 )
 
 // MaxRevisions is how many revisions History keeps per service; the oldest
@@ -20,9 +22,10 @@ import (
 const MaxRevisions = 20
 
 // History is the revision history of every stack's services: one JSON file
-// per stack under a directory, each change written atomically, so a crash
-// leaves the file before or after the change. It is safe for concurrent
-// use.
+// per stack under a directory (internal/model's encoding for the specs),
+// each change written atomically, so a crash leaves the file before or
+// after the change; a file in an older encoding is rewritten in the
+// current one when first read. It is safe for concurrent use.
 type History struct {
 	dir string
 
@@ -89,13 +92,38 @@ func (h *History) load(stack string) (map[string][]Revision, error) {
 	for _, revs := range f.Services {
 		sort.Slice(revs, func(i, j int) bool { return revs[i].Number < revs[j].Number })
 	}
+	if cur, err := encodeHistory(f.Services); err != nil || !bytes.Equal(cur, raw) {
+		// An older encoding (see upgrade): rewritten once, now. A file
+		// that cannot be rewritten still loads; the next Put rewrites it.
+		upgrade(f.Services)
+		_ = h.save(stack, f.Services)
+	}
 	h.stacks[stack] = f.Services
 	return f.Services, nil
 }
 
+// upgrade brings revisions read from a file in an older encoding (before
+// internal/model: the spec's keys upper-case, durations in nanoseconds) up
+// to date: a config hash is a hash of the spec's encoding, so each
+// revision gets the hash its spec has now, the one a container running it
+// records (the engine recomputes those the same way) and the same spec
+// deployed again is given.
+func upgrade(services map[string][]Revision) {
+	for _, revs := range services {
+		for i := range revs {
+			revs[i].ConfigHash = engine.ConfigHash(revs[i].Spec, revs[i].Digest)
+		}
+	}
+}
+
+// encodeHistory is a stack's history file content.
+func encodeHistory(s map[string][]Revision) ([]byte, error) {
+	return json.MarshalIndent(historyFile{Services: s}, "", "  ")
+}
+
 // save writes a stack's revisions and, once they are on disk, caches them.
 func (h *History) save(stack string, s map[string][]Revision) error {
-	raw, err := json.MarshalIndent(historyFile{Services: s}, "", "  ")
+	raw, err := encodeHistory(s)
 	if err != nil {
 		return fmt.Errorf("history of stack %s: %w", stack, err)
 	}

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func revision(svc string, n int, outcome string) Revision {
 	return Revision{
 		Number: n, Service: svc, Image: "web:" + fmt.Sprint(n), Digest: fmt.Sprintf("sha256:%064d", n),
 		ConfigHash: fmt.Sprintf("hash%d", n), Created: time.Date(2025, 1, 1, 0, n, 0, 0, time.UTC),
-		Spec:    engine.ServiceSpec{Name: svc, Image: "web@sha256:x", Env: map[string]string{"N": fmt.Sprint(n)}, Replicas: 2},
+		Spec:    model.ServiceSpec{Name: svc, Image: "web@sha256:x", Env: map[string]string{"N": fmt.Sprint(n)}, Replicas: 2},
 		Outcome: outcome,
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // DefaultReadyTimeout bounds how long one new replica may take to become
@@ -25,10 +25,10 @@ type Plan struct {
 	To   Revision // the new one (Number assigned by the caller)
 	// Replicas is the desired count for To; it may differ from how many
 	// From has (scaling within the rollout). 0 means 1, as in
-	// engine.ServiceSpec, so that an unset count never removes a service.
+	// model.ServiceSpec, so that an unset count never removes a service.
 	Replicas int
-	Update   engine.UpdateConfig // To.Spec.Update resolved by Defaults
-	Rollback engine.UpdateConfig // To.Spec.Rollback resolved by Defaults
+	Update   model.UpdateConfig // To.Spec.Update resolved by Defaults
+	Rollback model.UpdateConfig // To.Spec.Rollback resolved by Defaults
 	// ReadyTimeout is how long one new replica may take to become ready
 	// (0: DefaultReadyTimeout).
 	ReadyTimeout time.Duration
@@ -509,7 +509,7 @@ func (r *rollout) rollback(ctx context.Context) Result {
 // rollbackRun is the state of one rollback.
 type rollbackRun struct {
 	r        *rollout
-	cfg      engine.UpdateConfig
+	cfg      model.UpdateConfig
 	from     Revision
 	total    int // slots that need a From replica started
 	mu       sync.Mutex
@@ -597,7 +597,7 @@ func (r *rollout) warn(msg string) {
 }
 
 // exceeded reports whether the failures so far are over cfg's ratio.
-func (r *rollout) exceeded(cfg *engine.UpdateConfig) bool {
+func (r *rollout) exceeded(cfg *model.UpdateConfig) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.failures) > 0 && float64(len(r.failures))/float64(r.p.Replicas) > cfg.MaxFailureRatio

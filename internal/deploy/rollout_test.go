@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // behavior is how the fake makes one replica (by revision and slot) act.
@@ -201,7 +201,7 @@ func (f *fakeCluster) Retire(ctx context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeCluster) HasWritableVolumes(engine.ServiceSpec) bool { return f.writable }
+func (f *fakeCluster) HasWritableVolumes(model.ServiceSpec) bool { return f.writable }
 
 // state is slot → revisions of the replicas there, sorted.
 func (f *fakeCluster) state() map[int][]int {
@@ -245,14 +245,14 @@ func (f *fakeCluster) emptiedSlots() []int {
 }
 
 func rev(n, replicas int) Revision {
-	return Revision{Number: n, Service: "web", Image: fmt.Sprintf("web:%d", n), Spec: engine.ServiceSpec{Name: "web", Replicas: replicas}}
+	return Revision{Number: n, Service: "web", Image: fmt.Sprintf("web:%d", n), Spec: model.ServiceSpec{Name: "web", Replicas: replicas}}
 }
 
 func par(n uint64) *uint64 { return &n }
 
 // plan is a rollout from revision 1 (when from > 0 replicas) to revision 2
 // with a short monitor, so tests don't wait the default 5 s.
-func plan(from, to int, u engine.UpdateConfig) Plan {
+func plan(from, to int, u model.UpdateConfig) Plan {
 	if u.Monitor == 0 {
 		u.Monitor = 10 * time.Millisecond
 	}
@@ -307,7 +307,7 @@ func TestStartFirstNeverEmptiesASlot(t *testing.T) {
 	// Slow new replicas widen the window in which a wrong order would show.
 	f.behave = func(rev, slot int) behavior { return behavior{readyDelay: 5 * time.Millisecond} }
 	var ev events
-	res := Rollout(t.Context(), f, plan(3, 3, engine.UpdateConfig{}), ev.add)
+	res := Rollout(t.Context(), f, plan(3, 3, model.UpdateConfig{}), ev.add)
 	wantOutcome(t, res, OutcomeDeployed)
 	if res.Updated != 3 || res.Failed != 0 {
 		t.Fatalf("updated %d failed %d, want 3 and 0", res.Updated, res.Failed)
@@ -332,7 +332,7 @@ func TestStopFirstWithWritableVolumes(t *testing.T) {
 	f := newFake()
 	f.writable = true // and no explicit order: stop-first
 	f.seed(1, 3)
-	res := Rollout(t.Context(), f, plan(3, 3, engine.UpdateConfig{}), nil)
+	res := Rollout(t.Context(), f, plan(3, 3, model.UpdateConfig{}), nil)
 	wantOutcome(t, res, OutcomeDeployed)
 	wantState(t, f, map[int][]int{1: {2}, 2: {2}, 3: {2}})
 	for s := 1; s <= 3; s++ {
@@ -351,7 +351,7 @@ func TestParallelismTwoOverFiveIsThreeBatches(t *testing.T) {
 	f.seed(1, 5)
 	f.behave = func(rev, slot int) behavior { return behavior{hold: rev == 2} }
 	done := make(chan Result, 1)
-	go func() { done <- Rollout(t.Context(), f, plan(5, 5, engine.UpdateConfig{Parallelism: par(2)}), nil) }()
+	go func() { done <- Rollout(t.Context(), f, plan(5, 5, model.UpdateConfig{Parallelism: par(2)}), nil) }()
 
 	for _, batch := range [][]int{{1, 2}, {3, 4}, {5}} {
 		// Poll (with a deadline) until exactly this batch is waiting.
@@ -403,7 +403,7 @@ func TestDelayBetweenBatches(t *testing.T) {
 	f.seed(1, 3)
 	const delay = 40 * time.Millisecond
 	begin := time.Now()
-	res := Rollout(t.Context(), f, plan(3, 3, engine.UpdateConfig{Delay: delay, Monitor: time.Millisecond}), nil)
+	res := Rollout(t.Context(), f, plan(3, 3, model.UpdateConfig{Delay: delay, Monitor: time.Millisecond}), nil)
 	wantOutcome(t, res, OutcomeDeployed)
 	for s := 2; s <= 3; s++ {
 		prevEnd := f.opAt(f.index("retire", 1, s-1)).at
@@ -428,7 +428,7 @@ func TestFailureRollsBackTouchedSlots(t *testing.T) {
 		return behavior{}
 	}
 	var ev events
-	res := Rollout(t.Context(), f, plan(3, 3, engine.UpdateConfig{}), ev.add)
+	res := Rollout(t.Context(), f, plan(3, 3, model.UpdateConfig{}), ev.add)
 	wantOutcome(t, res, OutcomeRolledBack)
 	if want := "replica 2 of revision 2 did not become ready: exited with code 1"; res.Reason != want {
 		t.Fatalf("reason %q, want %q", res.Reason, want)
@@ -463,7 +463,7 @@ func TestMonitorFailureRollsBackAll(t *testing.T) {
 		return behavior{}
 	}
 	// All at once, a monitor long enough that the failure comes first.
-	res := Rollout(t.Context(), f, plan(3, 3, engine.UpdateConfig{Parallelism: par(0), Monitor: time.Minute}), nil)
+	res := Rollout(t.Context(), f, plan(3, 3, model.UpdateConfig{Parallelism: par(0), Monitor: time.Minute}), nil)
 	wantOutcome(t, res, OutcomeRolledBack)
 	if !strings.Contains(res.Reason, "replica 3 of revision 2 failed within the 1m0s monitor: exited with code 137") {
 		t.Fatalf("reason %q", res.Reason)
@@ -484,7 +484,7 @@ func TestRollbackStopFirst(t *testing.T) {
 		}
 		return behavior{}
 	}
-	res := Rollout(t.Context(), f, plan(2, 2, engine.UpdateConfig{}), nil)
+	res := Rollout(t.Context(), f, plan(2, 2, model.UpdateConfig{}), nil)
 	wantOutcome(t, res, OutcomeRolledBack)
 	wantState(t, f, map[int][]int{1: {1}, 2: {1}})
 	// Stop-first rollback: the new replica goes before the old comes back.
@@ -502,7 +502,7 @@ func TestReadyTimeout(t *testing.T) {
 		}
 		return behavior{}
 	}
-	p := plan(1, 1, engine.UpdateConfig{})
+	p := plan(1, 1, model.UpdateConfig{})
 	p.ReadyTimeout = 30 * time.Millisecond
 	res := Rollout(t.Context(), f, p, nil)
 	wantOutcome(t, res, OutcomeRolledBack)
@@ -522,7 +522,7 @@ func TestPauseLeavesItAsItIs(t *testing.T) {
 		return behavior{}
 	}
 	var ev events
-	res := Rollout(t.Context(), f, plan(3, 3, engine.UpdateConfig{FailureAction: ActionPause}), ev.add)
+	res := Rollout(t.Context(), f, plan(3, 3, model.UpdateConfig{FailureAction: ActionPause}), ev.add)
 	wantOutcome(t, res, OutcomeFailed)
 	if want := "replica 2 of revision 2 could not start: no such image"; res.Reason != want {
 		t.Fatalf("reason %q, want %q", res.Reason, want)
@@ -547,7 +547,7 @@ func TestContinueAndMaxFailureRatio(t *testing.T) {
 	f := newFake()
 	f.seed(1, 4)
 	f.behave = failing(2, 3)
-	res := Rollout(t.Context(), f, plan(4, 4, engine.UpdateConfig{MaxFailureRatio: 0.5}), nil)
+	res := Rollout(t.Context(), f, plan(4, 4, model.UpdateConfig{MaxFailureRatio: 0.5}), nil)
 	wantOutcome(t, res, OutcomeDeployed)
 	if res.Failed != 2 || res.Updated != 2 || !strings.Contains(res.Reason, "2 of 4 replicas failed") {
 		t.Fatalf("result %+v", res)
@@ -558,7 +558,7 @@ func TestContinueAndMaxFailureRatio(t *testing.T) {
 	f = newFake()
 	f.seed(1, 4)
 	f.behave = failing(1, 2, 3)
-	res = Rollout(t.Context(), f, plan(4, 4, engine.UpdateConfig{MaxFailureRatio: 0.5, FailureAction: ActionContinue}), nil)
+	res = Rollout(t.Context(), f, plan(4, 4, model.UpdateConfig{MaxFailureRatio: 0.5, FailureAction: ActionContinue}), nil)
 	wantOutcome(t, res, OutcomeFailed)
 	if res.Failed != 3 || res.Updated != 1 {
 		t.Fatalf("result %+v", res)
@@ -569,7 +569,7 @@ func TestContinueAndMaxFailureRatio(t *testing.T) {
 func TestScaleUpWithinRollout(t *testing.T) {
 	f := newFake()
 	f.seed(1, 2)
-	res := Rollout(t.Context(), f, plan(2, 4, engine.UpdateConfig{Parallelism: par(0)}), nil)
+	res := Rollout(t.Context(), f, plan(2, 4, model.UpdateConfig{Parallelism: par(0)}), nil)
 	wantOutcome(t, res, OutcomeDeployed)
 	if res.Updated != 4 {
 		t.Fatalf("updated %d, want 4", res.Updated)
@@ -583,7 +583,7 @@ func TestScaleUpWithinRollout(t *testing.T) {
 func TestScaleDownWithinRollout(t *testing.T) {
 	f := newFake()
 	f.seed(1, 4)
-	res := Rollout(t.Context(), f, plan(4, 2, engine.UpdateConfig{}), nil)
+	res := Rollout(t.Context(), f, plan(4, 2, model.UpdateConfig{}), nil)
 	wantOutcome(t, res, OutcomeDeployed)
 	wantState(t, f, map[int][]int{1: {2}, 2: {2}})
 	// The surplus goes last, once the new replicas have been watched.
@@ -606,7 +606,7 @@ func TestFailedScaleUpRollsBackNewSlots(t *testing.T) {
 		}
 		return behavior{}
 	}
-	res := Rollout(t.Context(), f, plan(1, 3, engine.UpdateConfig{}), nil)
+	res := Rollout(t.Context(), f, plan(1, 3, model.UpdateConfig{}), nil)
 	wantOutcome(t, res, OutcomeRolledBack)
 	// Back to one replica of revision 1: slot 2 did not exist before.
 	wantState(t, f, map[int][]int{1: {1}})
@@ -618,7 +618,7 @@ func TestLeftoversAreOldReplicasOfTheirSlot(t *testing.T) {
 	f.mu.Lock()
 	f.add(7, 2, false) // an interrupted rollout's replica
 	f.mu.Unlock()
-	res := Rollout(t.Context(), f, plan(2, 2, engine.UpdateConfig{}), nil)
+	res := Rollout(t.Context(), f, plan(2, 2, model.UpdateConfig{}), nil)
 	wantOutcome(t, res, OutcomeDeployed)
 	wantState(t, f, map[int][]int{1: {2}, 2: {2}})
 }
@@ -629,7 +629,7 @@ func TestAdoptsReadyReplicaOfSameRevision(t *testing.T) {
 	f.mu.Lock()
 	f.add(2, 1, true) // an earlier attempt at revision 2 got this far
 	f.mu.Unlock()
-	res := Rollout(t.Context(), f, plan(2, 2, engine.UpdateConfig{}), nil)
+	res := Rollout(t.Context(), f, plan(2, 2, model.UpdateConfig{}), nil)
 	wantOutcome(t, res, OutcomeDeployed)
 	wantState(t, f, map[int][]int{1: {2}, 2: {2}})
 	starts := 0
@@ -660,7 +660,7 @@ func TestCancelInterrupts(t *testing.T) {
 		}
 	}
 	begin := time.Now()
-	res := Rollout(ctx, f, plan(3, 3, engine.UpdateConfig{Monitor: time.Hour}), nil)
+	res := Rollout(ctx, f, plan(3, 3, model.UpdateConfig{Monitor: time.Hour}), nil)
 	wantOutcome(t, res, OutcomeInterrupted)
 	if el := time.Since(begin); el > 2*time.Second {
 		t.Fatalf("took %s to stop", el)
@@ -674,7 +674,7 @@ func TestCancelInterrupts(t *testing.T) {
 
 func TestFirstDeploy(t *testing.T) {
 	f := newFake()
-	res := Rollout(t.Context(), f, plan(0, 3, engine.UpdateConfig{Parallelism: par(0)}), nil)
+	res := Rollout(t.Context(), f, plan(0, 3, model.UpdateConfig{Parallelism: par(0)}), nil)
 	wantOutcome(t, res, OutcomeDeployed)
 	wantState(t, f, map[int][]int{1: {2}, 2: {2}, 3: {2}})
 
@@ -686,7 +686,7 @@ func TestFirstDeploy(t *testing.T) {
 		}
 		return behavior{}
 	}
-	res = Rollout(t.Context(), f, plan(0, 2, engine.UpdateConfig{}), nil)
+	res = Rollout(t.Context(), f, plan(0, 2, model.UpdateConfig{}), nil)
 	wantOutcome(t, res, OutcomeFailed)
 	if !strings.Contains(res.Reason, "nothing to roll back to") {
 		t.Fatalf("reason %q", res.Reason)
@@ -708,7 +708,7 @@ func TestInvalidPlan(t *testing.T) {
 	} {
 		f := newFake()
 		f.seed(1, 1)
-		p := plan(1, 1, engine.UpdateConfig{})
+		p := plan(1, 1, model.UpdateConfig{})
 		tc.mod(&p)
 		res := Rollout(t.Context(), f, p, nil)
 		if res.Outcome != OutcomeFailed || !strings.Contains(res.Reason, tc.want) {
@@ -724,7 +724,7 @@ func TestNewPlan(t *testing.T) {
 	f := newFake()
 	f.writable = true
 	to := rev(3, 0)
-	to.Spec.Rollback = &engine.UpdateConfig{Order: OrderStartFirst}
+	to.Spec.Rollback = &model.UpdateConfig{Order: OrderStartFirst}
 	p := NewPlan(f, nil, to)
 	if p.Service != "web" || p.Replicas != 0 || p.Update.Order != OrderStopFirst || p.Rollback.Order != OrderStartFirst || *p.Update.Parallelism != 1 {
 		t.Fatalf("plan %+v", p)

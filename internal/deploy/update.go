@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // Update orders and failure actions: the values of compose's
@@ -41,8 +41,8 @@ const DefaultMonitor = 5 * time.Second
 //
 // A zero Monitor in an update_config means the default; Monitor 0 cannot
 // be asked for (as in Swarm, which treats 0 as unset as well).
-func Defaults(u *engine.UpdateConfig, rollback bool, writableVolumes bool) engine.UpdateConfig {
-	var out engine.UpdateConfig
+func Defaults(u *model.UpdateConfig, rollback bool, writableVolumes bool) model.UpdateConfig {
+	var out model.UpdateConfig
 	if u != nil {
 		out = *u
 	}
@@ -75,7 +75,7 @@ func Defaults(u *engine.UpdateConfig, rollback bool, writableVolumes bool) engin
 
 // CheckUpdateConfig validates an update_config (rollback false) or
 // rollback_config (rollback true); nil is valid. Errors name the field.
-func CheckUpdateConfig(u *engine.UpdateConfig, rollback bool) error {
+func CheckUpdateConfig(u *model.UpdateConfig, rollback bool) error {
 	if u == nil {
 		return nil
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func TestDefaults(t *testing.T) {
@@ -23,7 +23,7 @@ func TestDefaults(t *testing.T) {
 	}
 
 	zero := uint64(0)
-	given := &engine.UpdateConfig{Parallelism: &zero, Delay: time.Second, FailureAction: ActionContinue, Monitor: time.Minute, MaxFailureRatio: 0.3, Order: OrderStartFirst}
+	given := &model.UpdateConfig{Parallelism: &zero, Delay: time.Second, FailureAction: ActionContinue, Monitor: time.Minute, MaxFailureRatio: 0.3, Order: OrderStartFirst}
 	got := Defaults(given, false, true)
 	if *got.Parallelism != 0 || got.Delay != time.Second || got.FailureAction != ActionContinue || got.Monitor != time.Minute || got.MaxFailureRatio != 0.3 || got.Order != OrderStartFirst {
 		t.Fatalf("explicit settings were overridden: %+v", got)
@@ -41,21 +41,21 @@ func TestCheckUpdateConfig(t *testing.T) {
 	if err := CheckUpdateConfig(nil, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckUpdateConfig(&engine.UpdateConfig{FailureAction: ActionRollback, Order: OrderStopFirst, MaxFailureRatio: 1}, false); err != nil {
+	if err := CheckUpdateConfig(&model.UpdateConfig{FailureAction: ActionRollback, Order: OrderStopFirst, MaxFailureRatio: 1}, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		u        engine.UpdateConfig
+		u        model.UpdateConfig
 		rollback bool
 		want     string
 	}{
-		{engine.UpdateConfig{Order: "first"}, false, `update_config.order "first"`},
-		{engine.UpdateConfig{FailureAction: "retry"}, false, `update_config.failure_action "retry"`},
-		{engine.UpdateConfig{FailureAction: ActionRollback}, true, `rollback_config.failure_action "rollback"`},
-		{engine.UpdateConfig{MaxFailureRatio: 1.5}, false, "update_config.max_failure_ratio 1.5"},
-		{engine.UpdateConfig{MaxFailureRatio: math.NaN()}, true, "rollback_config.max_failure_ratio NaN"},
-		{engine.UpdateConfig{Delay: -time.Second}, false, "update_config.delay -1s"},
-		{engine.UpdateConfig{Monitor: -time.Second}, true, "rollback_config.monitor -1s"},
+		{model.UpdateConfig{Order: "first"}, false, `update_config.order "first"`},
+		{model.UpdateConfig{FailureAction: "retry"}, false, `update_config.failure_action "retry"`},
+		{model.UpdateConfig{FailureAction: ActionRollback}, true, `rollback_config.failure_action "rollback"`},
+		{model.UpdateConfig{MaxFailureRatio: 1.5}, false, "update_config.max_failure_ratio 1.5"},
+		{model.UpdateConfig{MaxFailureRatio: math.NaN()}, true, "rollback_config.max_failure_ratio NaN"},
+		{model.UpdateConfig{Delay: -time.Second}, false, "update_config.delay -1s"},
+		{model.UpdateConfig{Monitor: -time.Second}, true, "rollback_config.monitor -1s"},
 	} {
 		err := CheckUpdateConfig(&tc.u, tc.rollback)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

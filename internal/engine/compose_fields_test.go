@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // TestOptionalDependencyDoesNotHoldBack: depends_on with required: false
@@ -16,7 +18,7 @@ func TestOptionalDependencyDoesNotHoldBack(t *testing.T) {
 	e := newTestEngine(t, t.TempDir(), rt, nets)
 	defer e.Close()
 	rt.exitCode["migrate"] = 1
-	spec := StackSpec{Name: "s", Services: []ServiceSpec{
+	spec := model.StackSpec{Name: "s", Services: []model.ServiceSpec{
 		{Name: "migrate", Image: "m", Replicas: 1},
 		{Name: "app", Image: "a", Replicas: 1, DependsOn: map[string]string{"migrate": "service_completed_successfully"}, OptionalDeps: []string{"migrate"}},
 	}}
@@ -45,7 +47,7 @@ func TestDownKeepsExternalVolumes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Replicas: 1, Mounts: []Mount{
+	spec := model.StackSpec{Name: "s", Services: []model.ServiceSpec{{Name: "web", Image: "x", Replicas: 1, Mounts: []model.Mount{
 		{Type: "volume", Source: "s_data", Target: "/data"},
 		{Type: "volume", Source: "shared", Target: "/shared", External: true},
 	}}}}
@@ -64,7 +66,7 @@ func TestDownKeepsExternalVolumes(t *testing.T) {
 }
 
 func TestContainerConfigHostnameAndConfigs(t *testing.T) {
-	svc := ServiceSpec{Name: "web", Hostname: "web-host", Configs: []Config{{Name: "c", Target: "/c", Content: "x"}}}
+	svc := model.ServiceSpec{Name: "web", Hostname: "web-host", Configs: []model.Config{{Name: "c", Target: "/c", Content: "x"}}}
 	cfg := containerConfig(Container{ID: "id", Name: "s-web-1"}, svc, ImageInfo{}, "/rootfs", "/dir")
 	if cfg.Hostname != "web-host" || len(cfg.Configs) != 1 {
 		t.Errorf("hostname %q configs %v", cfg.Hostname, cfg.Configs)

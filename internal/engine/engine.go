@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/internal/model"
 
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/engine/restart"
@@ -36,21 +36,21 @@ type Container struct {
 	Replica int    `json:"replica"`
 	// Revision is the deploy revision the container runs (berth deploy);
 	// 0 for containers of berth up.
-	Revision   int           `json:"revision,omitempty"`
-	Image      string        `json:"image"` // digest
-	ConfigHash string        `json:"configHash"`
-	IP         string        `json:"ip,omitempty"`
-	NetNS      string        `json:"netns,omitempty"`
-	Rootfs     string        `json:"rootfs"`
-	State      string        `json:"state"` // running, restarting, exited, removing
-	Health     health.Status `json:"health,omitempty"`
-	Restarts   int           `json:"restarts"`
-	ExitCode   int           `json:"exitCode"`
-	OOMKilled  bool          `json:"oomKilled"`
-	StartedAt  time.Time     `json:"startedAt"`
-	FinishedAt time.Time     `json:"finishedAt,omitzero"`
-	Ports      []PortMapping `json:"ports,omitempty"`
-	Spec       ServiceSpec   `json:"spec"`
+	Revision   int                 `json:"revision,omitempty"`
+	Image      string              `json:"image"` // digest
+	ConfigHash string              `json:"configHash"`
+	IP         string              `json:"ip,omitempty"`
+	NetNS      string              `json:"netns,omitempty"`
+	Rootfs     string              `json:"rootfs"`
+	State      string              `json:"state"` // running, restarting, exited, removing
+	Health     health.Status       `json:"health,omitempty"`
+	Restarts   int                 `json:"restarts"`
+	ExitCode   int                 `json:"exitCode"`
+	OOMKilled  bool                `json:"oomKilled"`
+	StartedAt  time.Time           `json:"startedAt"`
+	FinishedAt time.Time           `json:"finishedAt,omitzero"`
+	Ports      []model.PortMapping `json:"ports,omitempty"`
+	Spec       model.ServiceSpec   `json:"spec"`
 	// StopSignal stops the container: the service's stop_signal, else the
 	// image's STOPSIGNAL, else SIGTERM (resolved when it was created).
 	StopSignal syscall.Signal `json:"stopSignal,omitempty"`
@@ -73,9 +73,9 @@ type Engine struct {
 	log    *slog.Logger
 
 	mu         sync.Mutex
-	containers map[string]*managed  // by ID
-	gateways   map[string]string    // stack → its network's gateway (DNS server)
-	stacks     map[string]StackSpec // stack → the spec it was last brought up with (stacks.go)
+	containers map[string]*managed        // by ID
+	gateways   map[string]string          // stack → its network's gateway (DNS server)
+	stacks     map[string]model.StackSpec // stack → the spec it was last brought up with (stacks.go)
 
 	router    Router
 	routeMu   sync.Mutex // serialises pushes to the router
@@ -88,7 +88,7 @@ type Engine struct {
 	namePush     chan struct{} // a kick for namePusher
 	closed       chan struct{} // closed by Close
 	closeOnce    sync.Once
-	routeSpecs   map[string]map[string]ServiceSpec // stack → service → what it publishes (routing.go)
+	routeSpecs   map[string]map[string]model.ServiceSpec // stack → service → what it publishes (routing.go)
 }
 
 // managed is a container with its supervision state (not persisted).
@@ -108,7 +108,7 @@ func New(root string, images Images, rt Runtime, nets Networks, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}, stacks: map[string]StackSpec{}, routeSpecs: map[string]map[string]ServiceSpec{}, closed: make(chan struct{})}
+	e := &Engine{root: root, images: images, rt: rt, nets: nets, log: log, containers: map[string]*managed{}, gateways: map[string]string{}, stacks: map[string]model.StackSpec{}, routeSpecs: map[string]map[string]model.ServiceSpec{}, closed: make(chan struct{})}
 	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
 		return nil, err
 	}
@@ -129,13 +129,9 @@ func (e *Engine) adopt() error {
 		return err
 	}
 	for _, de := range entries {
-		raw, err := os.ReadFile(filepath.Join(e.containersDir(), de.Name(), "container.json"))
+		c, err := e.loadContainer(filepath.Join(e.containersDir(), de.Name()))
 		if err != nil {
 			continue // a half-created container: its directory is cleaned by Down or prune
-		}
-		var c Container
-		if err := json.Unmarshal(raw, &c); err != nil {
-			continue
 		}
 		m := &managed{Container: c}
 		m.tracker.Policy = c.Spec.Restart
@@ -148,19 +144,6 @@ func (e *Engine) adopt() error {
 	return nil
 }
 
-// save persists a container record atomically.
-func (e *Engine) save(c Container) error {
-	dir := filepath.Join(e.containersDir(), c.ID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	raw, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(filepath.Join(dir, "container.json"), raw, 0o600)
-}
-
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
@@ -168,11 +151,11 @@ func newID() string {
 }
 
 // configHash identifies what a container runs: a change means replace it.
-func configHash(s ServiceSpec, digest string) string {
+func configHash(s model.ServiceSpec, digest string) string {
 	s.Replicas = 0 // scaling does not replace containers
 	s.Proxy, s.Update, s.Rollback = nil, nil, nil
 	raw, _ := json.Marshal(struct {
-		S ServiceSpec
+		S model.ServiceSpec
 		D string
 	}{s, digest})
 	h := sha256.Sum256(raw)
@@ -183,7 +166,7 @@ func configHash(s ServiceSpec, digest string) string {
 // replaces those whose configuration or image changed, removes surplus ones,
 // starting services in dependency order and waiting for depends_on
 // conditions.
-func (e *Engine) Up(ctx context.Context, spec StackSpec) (err error) {
+func (e *Engine) Up(ctx context.Context, spec model.StackSpec) (err error) {
 	// Every image first: an unknown one fails the stack before anything
 	// of it is created.
 	imgs := make([]ImageInfo, len(spec.Services))
@@ -306,7 +289,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (e *Engine) upService(ctx context.Context, stack string, svc ServiceSpec, img ImageInfo) error {
+func (e *Engine) upService(ctx context.Context, stack string, svc model.ServiceSpec, img ImageInfo) error {
 	replicas := svc.Replicas
 	if replicas <= 0 {
 		replicas = 1
@@ -375,11 +358,11 @@ func (e *Engine) byService(stack, service string) map[int]*managed {
 
 // create sets up and starts one container. On any failure everything set
 // up so far is undone: nothing half-created stays.
-func (e *Engine) create(ctx context.Context, stack string, svc ServiceSpec, img ImageInfo, replica int, hash string) (_ *managed, err error) {
+func (e *Engine) create(ctx context.Context, stack string, svc model.ServiceSpec, img ImageInfo, replica int, hash string) (_ *managed, err error) {
 	return e.createRevision(ctx, stack, svc, img, replica, 0, hash)
 }
 
-func (e *Engine) createRevision(ctx context.Context, stack string, svc ServiceSpec, img ImageInfo, replica, revision int, hash string) (_ *managed, err error) {
+func (e *Engine) createRevision(ctx context.Context, stack string, svc model.ServiceSpec, img ImageInfo, replica, revision int, hash string) (_ *managed, err error) {
 	c := Container{
 		ID: newID(), Name: fmt.Sprintf("%s-%s-%d", stack, svc.Name, replica), Stack: stack, Service: svc.Name,
 		Replica: replica, Revision: revision, Image: img.Digest, ConfigHash: hash, Spec: svc, Ports: svc.Ports,
@@ -462,7 +445,7 @@ func (e *Engine) createRevision(ctx context.Context, stack string, svc ServiceSp
 
 // containerConfig merges the service over the image's config, as Docker
 // does: entrypoint/command replace, environment adds.
-func containerConfig(c Container, svc ServiceSpec, img ImageInfo, rootfs, dir string) ContainerConfig {
+func containerConfig(c Container, svc model.ServiceSpec, img ImageInfo, rootfs, dir string) ContainerConfig {
 	entry := img.Entrypoint
 	cmd := img.Cmd
 	if svc.Entrypoint != nil {
@@ -618,7 +601,7 @@ func (e *Engine) imageInfoOf(ctx context.Context, m *managed) ImageInfo {
 	return img
 }
 
-func (e *Engine) healthCheck(m *managed) *health.Check {
+func (e *Engine) healthCheck(m *managed) *model.HealthCheck {
 	if m.Spec.Health != nil {
 		if m.Spec.Health.Disabled() {
 			return nil
@@ -665,7 +648,7 @@ func (t target) Exec(ctx context.Context, args []string) (int, string, error) {
 func (t target) Addr() string { return t.m.IP }
 
 // waitDependencies blocks until svc's depends_on conditions hold.
-func (e *Engine) waitDependencies(ctx context.Context, stack string, svc ServiceSpec) error {
+func (e *Engine) waitDependencies(ctx context.Context, stack string, svc model.ServiceSpec) error {
 	names := make([]string, 0, len(svc.DependsOn))
 	for n := range svc.DependsOn {
 		names = append(names, n)

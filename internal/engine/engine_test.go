@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine/health"
-	"github.com/berth-dev/berth/internal/engine/restart"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // The fakes below stand in for the three ports so the orchestration logic
@@ -168,7 +168,7 @@ func (n *fakeNets) DeleteNetNS(id string) error {
 	delete(n.netns, id)
 	return nil
 }
-func (n *fakeNets) Attach(_ context.Context, _, id, _ string, ports []PortMapping) (net.IP, error) {
+func (n *fakeNets) Attach(_ context.Context, _, id, _ string, ports []model.PortMapping) (net.IP, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, p := range ports {
@@ -180,7 +180,7 @@ func (n *fakeNets) Attach(_ context.Context, _, id, _ string, ports []PortMappin
 	n.next++
 	return net.IPv4(10, 89, 0, n.next), nil
 }
-func (n *fakeNets) Detach(_ context.Context, _, id, _ string, _ []PortMapping) error {
+func (n *fakeNets) Detach(_ context.Context, _, id, _ string, _ []model.PortMapping) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.attached, id)
@@ -217,10 +217,10 @@ func TestUpDependsOnHealthyAndDNSNames(t *testing.T) {
 	rt, nets := newFakeRuntime(), newFakeNets()
 	e := newTestEngine(t, t.TempDir(), rt, nets)
 	defer e.Close()
-	spec := StackSpec{Name: "shop", Services: []ServiceSpec{
-		{Name: "db", Image: "db", Replicas: 1, Health: &health.Check{Test: []string{"CMD", "ok"}, Interval: 10 * time.Millisecond}},
+	spec := model.StackSpec{Name: "shop", Services: []model.ServiceSpec{
+		{Name: "db", Image: "db", Replicas: 1, Health: &model.HealthCheck{Test: []string{"CMD", "ok"}, Interval: 10 * time.Millisecond}},
 		{Name: "app", Image: "app", Replicas: 2, DependsOn: map[string]string{"db": "service_healthy"},
-			Ports: []PortMapping{{HostIP: "127.0.0.1", HostPort: 0, ContainerPort: 8080}}},
+			Ports: []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 0, ContainerPort: 8080}}},
 	}}
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
@@ -263,7 +263,7 @@ func TestCrashRestartsWithGrowingBackoff(t *testing.T) {
 	rt.exitCode["crashy"] = 1
 	e := newTestEngine(t, t.TempDir(), rt, nets)
 	defer e.Close()
-	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "crashy", Image: "x", Restart: restart.Policy{Mode: restart.Always}}}}
+	spec := model.StackSpec{Name: "s", Services: []model.ServiceSpec{{Name: "crashy", Image: "x", Restart: model.RestartPolicy{Mode: model.RestartAlways}}}}
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
@@ -291,8 +291,8 @@ func TestUnhealthyContainerIsReplaced(t *testing.T) {
 	rt, nets := newFakeRuntime(), newFakeNets()
 	e := newTestEngine(t, t.TempDir(), rt, nets)
 	defer e.Close()
-	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x",
-		Health: &health.Check{Test: []string{"CMD", "check"}, Interval: 10 * time.Millisecond, Retries: 2}}}}
+	spec := model.StackSpec{Name: "s", Services: []model.ServiceSpec{{Name: "web", Image: "x",
+		Health: &model.HealthCheck{Test: []string{"CMD", "check"}, Interval: 10 * time.Millisecond, Retries: 2}}}}
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestDaemonRestartReadopts(t *testing.T) {
 	root := t.TempDir()
 	rt, nets := newFakeRuntime(), newFakeNets()
 	e := newTestEngine(t, root, rt, nets)
-	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Replicas: 2, Restart: restart.Policy{Mode: restart.Always}}}}
+	spec := model.StackSpec{Name: "s", Services: []model.ServiceSpec{{Name: "web", Image: "x", Replicas: 2, Restart: model.RestartPolicy{Mode: model.RestartAlways}}}}
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestDownRemovesEverythingAndFailedCreateLeavesNothing(t *testing.T) {
 	defer e.Close()
 	nets.failPort = 8080
 	// UDP: CNI publishes it (TCP ports go to the proxy, routing_test.go).
-	spec := StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Ports: []PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "udp"}}}}}
+	spec := model.StackSpec{Name: "s", Services: []model.ServiceSpec{{Name: "web", Image: "x", Ports: []model.PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "udp"}}}}}
 	err := e.Up(context.Background(), spec)
 	if err == nil || !strings.Contains(err.Error(), "port 8080 is already in use") || len(e.Containers("s")) != 0 {
 		t.Fatalf("up with a taken port: %v, %d containers", err, len(e.Containers("s")))
@@ -351,7 +351,7 @@ func TestDownRemovesEverythingAndFailedCreateLeavesNothing(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(root, "containers")); len(entries) != 0 || len(nets.netns) != 0 {
 		t.Fatalf("half-created state left: %d dirs, netns %v", len(entries), nets.netns)
 	}
-	if err := e.Up(context.Background(), StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "missing"}}}); err == nil {
+	if err := e.Up(context.Background(), model.StackSpec{Name: "s", Services: []model.ServiceSpec{{Name: "web", Image: "missing"}}}); err == nil {
 		t.Fatal("unknown image accepted")
 	}
 	nets.failPort = 0
@@ -406,7 +406,7 @@ func TestFailedRootfsUndoesTheNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	err = e.Up(context.Background(), StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "x", Replicas: 2}}})
+	err = e.Up(context.Background(), model.StackSpec{Name: "s", Services: []model.ServiceSpec{{Name: "web", Image: "x", Replicas: 2}}})
 	if err == nil || !strings.Contains(err.Error(), "no space left") {
 		t.Fatalf("up with a failing rootfs: %v", err)
 	}
@@ -426,7 +426,7 @@ func TestStopSignalImageThenServiceThenTerm(t *testing.T) {
 	rt, nets := newFakeRuntime(), newFakeNets()
 	e := newTestEngine(t, t.TempDir(), rt, nets)
 	defer e.Close()
-	spec := StackSpec{Name: "sig", Services: []ServiceSpec{
+	spec := model.StackSpec{Name: "sig", Services: []model.ServiceSpec{
 		{Name: "image", Image: "quits", Replicas: 1},
 		{Name: "service", Image: "quits", Replicas: 1, StopSignal: syscall.SIGUSR2},
 		{Name: "plain", Image: "x", Replicas: 1},

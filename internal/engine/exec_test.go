@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // serveAPI starts the engine's API on a real unix socket and returns a
@@ -32,7 +33,7 @@ func serveAPI(t *testing.T, e *Engine) *api.Client {
 
 func upDemo(t *testing.T, e *Engine) {
 	t.Helper()
-	spec := StackSpec{Name: "demo", Services: []ServiceSpec{{Name: "web", Image: "x", Replicas: 2}}}
+	spec := model.StackSpec{Name: "demo", Services: []model.ServiceSpec{{Name: "web", Image: "x", Replicas: 2}}}
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // fakeImageStore is fakeImages with state: what was pulled, what is
@@ -188,7 +189,7 @@ func TestAPIImagesPullListRemove(t *testing.T) {
 	}
 	wantAPIError(t, "pull without ref", c.Do(ctx, http.MethodPost, "/images/pull", nil, PullRequest{}, nil), http.StatusBadRequest, "ref is empty")
 
-	spec := StackSpec{Services: []ServiceSpec{{Name: "web", Image: ref, Replicas: 2}}}
+	spec := model.StackSpec{Services: []model.ServiceSpec{{Name: "web", Image: ref, Replicas: 2}}}
 	if err := c.Do(ctx, http.MethodPost, "/stacks/demo/up", nil, spec, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestRemoveImageNamesContainersTheStoreReports(t *testing.T) {
 	// into container names.
 	imgs := newFakeImageStore()
 	e, _ := serveManageAPI(t, t.TempDir(), imgs, newFakeRuntime(), newFakeNets())
-	if err := e.Up(context.Background(), StackSpec{Name: "s", Services: []ServiceSpec{{Name: "web", Image: "app"}}}); err != nil {
+	if err := e.Up(context.Background(), model.StackSpec{Name: "s", Services: []model.ServiceSpec{{Name: "web", Image: "app"}}}); err != nil {
 		t.Fatal(err)
 	}
 	imgs.mu.Lock()

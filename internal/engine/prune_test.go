@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/engine/restart"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func TestAPIPruneRemovesOnlyWhatIsUnused(t *testing.T) {
@@ -19,11 +19,11 @@ func TestAPIPruneRemovesOnlyWhatIsUnused(t *testing.T) {
 	rt.exitCode["crashy"] = 1
 	e, c := serveManageAPI(t, root, imgs, rt, newFakeNets())
 	ctx := context.Background()
-	spec := StackSpec{Services: []ServiceSpec{
-		{Name: "web", Image: "app", Mounts: []Mount{{Type: "volume", Source: "data", Target: "/data"}}},
-		{Name: "job", Image: "jobimg", Restart: restart.Policy{Mode: restart.No}},
+	spec := model.StackSpec{Services: []model.ServiceSpec{
+		{Name: "web", Image: "app", Mounts: []model.Mount{{Type: "volume", Source: "data", Target: "/data"}}},
+		{Name: "job", Image: "jobimg", Restart: model.RestartPolicy{Mode: model.RestartNo}},
 		// Restarted by policy: never pruned, whatever its state.
-		{Name: "crashy", Image: "app", Restart: restart.Policy{Mode: restart.Always}},
+		{Name: "crashy", Image: "app", Restart: model.RestartPolicy{Mode: model.RestartAlways}},
 	}}
 	if err := c.Do(ctx, http.MethodPost, "/stacks/demo/up", nil, spec, nil); err != nil {
 		t.Fatal(err)

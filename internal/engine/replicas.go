@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // The primitives a rolling deploy (internal/deploy) drives: containers of
@@ -39,12 +40,12 @@ func (e *Engine) ResolveImage(ctx context.Context, ref string) (ImageInfo, error
 
 // ConfigHash is what a container of svc running the image digest would
 // record: equal hashes mean nothing to replace.
-func ConfigHash(svc ServiceSpec, digest string) string { return configHash(svc, digest) }
+func ConfigHash(svc model.ServiceSpec, digest string) string { return configHash(svc, digest) }
 
 // PrepareStack makes sure the stack's network exists and the proxy listens
 // on what svcs publish, before any of their new containers start. A port
 // that cannot be listened on fails here, with the routing left as it was.
-func (e *Engine) PrepareStack(ctx context.Context, stack string, svcs []ServiceSpec) error {
+func (e *Engine) PrepareStack(ctx context.Context, stack string, svcs []model.ServiceSpec) error {
 	if err := validName("stack", stack); err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func (e *Engine) PrepareStack(ctx context.Context, stack string, svcs []ServiceS
 // StartReplica creates and starts a container of svc at revision in slot,
 // running exactly the image digest. It returns once the container runs;
 // the proxy sends it traffic only when it is ready.
-func (e *Engine) StartReplica(ctx context.Context, stack string, svc ServiceSpec, digest string, slot, revision int) (Container, error) {
+func (e *Engine) StartReplica(ctx context.Context, stack string, svc model.ServiceSpec, digest string, slot, revision int) (Container, error) {
 	img, err := e.images.Resolve(ctx, digest)
 	if err != nil {
 		return Container{}, fmt.Errorf("service %s: image %s: %w", svc.Name, digest, err)
@@ -150,7 +151,7 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string) error { return 
 
 // RecordStack remembers a stack's spec after a deploy changed it (what
 // scale, restarts after reboot and berth ps work from).
-func (e *Engine) RecordStack(spec StackSpec) error {
+func (e *Engine) RecordStack(spec model.StackSpec) error {
 	e.setRouteSpecs(spec.Name, spec.Services)
 	return e.rememberStack(spec)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // hits records which endpoints of the route table were served.
@@ -85,7 +86,7 @@ func TestClientMethodsCoverTheRouteTable(t *testing.T) {
 	c := client.New(sock)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	spec := engine.StackSpec{Name: "demo", Services: []engine.ServiceSpec{{Name: "web", Image: "shop/app:1", Replicas: 2}}}
+	spec := model.StackSpec{Name: "demo", Services: []model.ServiceSpec{{Name: "web", Image: "shop/app:1", Replicas: 2}}}
 
 	wantStatus := func(err error, status int) error {
 		var ae *api.Error

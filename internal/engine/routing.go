@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
@@ -40,12 +41,14 @@ func (e *Engine) SetRouter(ctx context.Context, r Router) error {
 }
 
 // proxied reports whether the proxy (not CNI's portmap) publishes p.
-func proxied(p PortMapping) bool { return p.Protocol == "" || strings.EqualFold(p.Protocol, "tcp") }
+func proxied(p model.PortMapping) bool {
+	return p.Protocol == "" || strings.EqualFold(p.Protocol, "tcp")
+}
 
 // cniPorts are the ports CNI publishes itself: UDP, which the proxy does
 // not carry.
-func cniPorts(ports []PortMapping) []PortMapping {
-	var out []PortMapping
+func cniPorts(ports []model.PortMapping) []model.PortMapping {
+	var out []model.PortMapping
 	for _, p := range ports {
 		if !proxied(p) {
 			out = append(out, p)
@@ -57,12 +60,12 @@ func cniPorts(ports []PortMapping) []PortMapping {
 // setRouteSpecs records what a stack's services publish before any of their
 // containers exist, so the proxy listens (and a taken port is reported)
 // first.
-func (e *Engine) setRouteSpecs(stack string, svcs []ServiceSpec) {
+func (e *Engine) setRouteSpecs(stack string, svcs []model.ServiceSpec) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	m := e.routeSpecs[stack]
 	if m == nil {
-		m = map[string]ServiceSpec{}
+		m = map[string]model.ServiceSpec{}
 		e.routeSpecs[stack] = m
 	}
 	for _, s := range svcs {
@@ -115,7 +118,9 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 					if o.Protocol != proxy.ModeTCP {
 						mode = proxy.ModeHTTP
 					}
-					hosts, balance, drain, timeouts = o.Hosts, o.Balance, o.DrainTimeout, o.Timeouts
+					hosts, balance, drain = o.Hosts, o.Balance, o.DrainTimeout
+					timeouts = proxy.Timeouts{ReadBody: proxy.Duration(o.Timeouts.ReadBody),
+						ResponseHeader: proxy.Duration(o.Timeouts.ResponseHeader), Write: proxy.Duration(o.Timeouts.Write)}
 					if o.TLSCert != "" {
 						tls = &proxy.TLS{CertFile: o.TLSCert, KeyFile: o.TLSKey}
 					}
@@ -208,7 +213,7 @@ func (e *Engine) dnsZonesLocked() []proxy.DNSZone {
 	return zones
 }
 
-func publishesContainerPort(s ServiceSpec, port int) bool {
+func publishesContainerPort(s model.ServiceSpec, port int) bool {
 	for _, p := range s.Ports {
 		if proxied(p) && p.ContainerPort == port {
 			return true
@@ -365,20 +370,20 @@ func (e *Engine) drain(ctx context.Context, m *managed) {
 }
 
 // routeSpecsOf copies a stack's route specs (to restore on failure).
-func (e *Engine) routeSpecsOf(stack string) map[string]ServiceSpec {
+func (e *Engine) routeSpecsOf(stack string) map[string]model.ServiceSpec {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.routeSpecs[stack] == nil {
 		return nil
 	}
-	out := make(map[string]ServiceSpec, len(e.routeSpecs[stack]))
+	out := make(map[string]model.ServiceSpec, len(e.routeSpecs[stack]))
 	for k, v := range e.routeSpecs[stack] {
 		out[k] = v
 	}
 	return out
 }
 
-func (e *Engine) restoreRouteSpecs(stack string, prev map[string]ServiceSpec) {
+func (e *Engine) restoreRouteSpecs(stack string, prev map[string]model.ServiceSpec) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if prev == nil {
@@ -404,13 +409,13 @@ func (e *Engine) initRouteSpecs() {
 	}
 	for k, m := range newest {
 		if e.routeSpecs[k.stack] == nil {
-			e.routeSpecs[k.stack] = map[string]ServiceSpec{}
+			e.routeSpecs[k.stack] = map[string]model.ServiceSpec{}
 		}
 		e.routeSpecs[k.stack][k.service] = m.Spec
 	}
 	for name, st := range e.stacks {
 		if e.routeSpecs[name] == nil {
-			e.routeSpecs[name] = map[string]ServiceSpec{}
+			e.routeSpecs[name] = map[string]model.ServiceSpec{}
 		}
 		for _, s := range st.Services {
 			e.routeSpecs[name][s.Name] = s

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/engine/health"
+	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/proxy"
 )
 
@@ -89,10 +89,10 @@ func TestRoutingFollowsHealthAndDrainsBeforeStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt.setExec(1) // health checks fail until told otherwise
-	spec := StackSpec{Name: "shop", Services: []ServiceSpec{
-		{Name: "web", Image: "web", Replicas: 2, Health: &health.Check{Test: []string{"CMD", "ok"}, Interval: 10 * time.Millisecond, Retries: 1000},
-			Ports: []PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Protocol: "udp"}},
-			Proxy: &ProxyOptions{Protocol: "http", Hosts: []string{"shop.example"}}},
+	spec := model.StackSpec{Name: "shop", Services: []model.ServiceSpec{
+		{Name: "web", Image: "web", Replicas: 2, Health: &model.HealthCheck{Test: []string{"CMD", "ok"}, Interval: 10 * time.Millisecond, Retries: 1000},
+			Ports: []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Protocol: "udp"}},
+			Proxy: &model.ProxyOptions{Protocol: "http", Hosts: []string{"shop.example"}}},
 	}}
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestRoutingPortTakenFailsUpBeforeAnyContainer(t *testing.T) {
 	if err := e.SetRouter(context.Background(), router); err != nil {
 		t.Fatal(err)
 	}
-	spec := StackSpec{Name: "shop", Services: []ServiceSpec{{Name: "web", Image: "web", Ports: []PortMapping{{HostIP: "0.0.0.0", HostPort: 9090, ContainerPort: 80}}}}}
+	spec := model.StackSpec{Name: "shop", Services: []model.ServiceSpec{{Name: "web", Image: "web", Ports: []model.PortMapping{{HostIP: "0.0.0.0", HostPort: 9090, ContainerPort: 80}}}}}
 	err := e.Up(context.Background(), spec)
 	if err == nil || !strings.Contains(err.Error(), "0.0.0.0:9090") {
 		t.Fatalf("Up: %v, want the taken address named", err)
@@ -166,17 +166,17 @@ func TestRoutingSharedPortNeedsHTTPHosts(t *testing.T) {
 	if err := e.SetRouter(context.Background(), router); err != nil {
 		t.Fatal(err)
 	}
-	port := []PortMapping{{HostIP: "127.0.0.1", HostPort: 80, ContainerPort: 8080}}
-	spec := StackSpec{Name: "shop", Services: []ServiceSpec{
+	port := []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 80, ContainerPort: 8080}}
+	spec := model.StackSpec{Name: "shop", Services: []model.ServiceSpec{
 		{Name: "api", Image: "api", Ports: port},
 		{Name: "web", Image: "web", Ports: port},
 	}}
 	if err := e.Up(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "published by both") {
 		t.Fatalf("two TCP services on one port: %v", err)
 	}
-	spec.Services[0].Proxy = &ProxyOptions{Protocol: "http", Hosts: []string{"api.example"}}
+	spec.Services[0].Proxy = &model.ProxyOptions{Protocol: "http", Hosts: []string{"api.example"}}
 	to := proxy.Timeouts{ReadBody: proxy.Duration(time.Second), ResponseHeader: proxy.Duration(2 * time.Second), Write: proxy.Duration(3 * time.Second)}
-	spec.Services[1].Proxy = &ProxyOptions{Protocol: "http", Timeouts: to}
+	spec.Services[1].Proxy = &model.ProxyOptions{Protocol: "http", Timeouts: model.ProxyTimeouts{ReadBody: time.Second, ResponseHeader: 2 * time.Second, Write: 3 * time.Second}}
 	if err := e.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestRoutingPushesOnlyChanges(t *testing.T) {
 	// Up returns although every names-only push is held.
 	upped := make(chan error, 1)
 	go func() {
-		upped <- e.Up(context.Background(), StackSpec{Name: "quiet", Services: []ServiceSpec{{Name: "worker", Image: "w", Replicas: 3}}})
+		upped <- e.Up(context.Background(), model.StackSpec{Name: "quiet", Services: []model.ServiceSpec{{Name: "worker", Image: "w", Replicas: 3}}})
 	}()
 	select {
 	case err := <-upped:
@@ -241,7 +241,7 @@ func TestRoutingPushesOnlyChanges(t *testing.T) {
 		z, _ := zone("quiet")
 		return len(z.Names["worker"]) == 3
 	})
-	web := StackSpec{Name: "shop", Services: []ServiceSpec{{Name: "web", Image: "web", Ports: []PortMapping{{HostPort: 8081, ContainerPort: 80, Protocol: "tcp"}}}}}
+	web := model.StackSpec{Name: "shop", Services: []model.ServiceSpec{{Name: "web", Image: "web", Ports: []model.PortMapping{{HostPort: 8081, ContainerPort: 80, Protocol: "tcp"}}}}}
 	if err := e.Up(context.Background(), web); err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestRoutingPushesOnlyChanges(t *testing.T) {
 	router.mu.Lock()
 	router.failOn = "0.0.0.0:8082"
 	router.mu.Unlock()
-	web.Services[0].Ports = append(web.Services[0].Ports, PortMapping{HostPort: 8082, ContainerPort: 80, Protocol: "tcp"})
+	web.Services[0].Ports = append(web.Services[0].Ports, model.PortMapping{HostPort: 8082, ContainerPort: 80, Protocol: "tcp"})
 	if err := e.Up(context.Background(), web); err == nil {
 		t.Fatal("up with a taken port succeeded")
 	}
@@ -283,7 +283,7 @@ func TestRoutingDNSZoneFollowsTheStack(t *testing.T) {
 		defer router.mu.Unlock()
 		return router.cfg.DNS
 	}
-	if err := e.Up(context.Background(), StackSpec{Name: "quiet", Services: []ServiceSpec{{Name: "worker", Image: "w", Replicas: 2}}}); err != nil {
+	if err := e.Up(context.Background(), model.StackSpec{Name: "quiet", Services: []model.ServiceSpec{{Name: "worker", Image: "w", Replicas: 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the zone with both workers", func() bool {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // ErrUnknownStack means no spec is recorded for a stack (never brought up,
@@ -29,7 +30,7 @@ func (e *Engine) Scale(ctx context.Context, stack string, replicas map[string]in
 		return inputError{errors.New("scale: no services given (want SERVICE=N)")}
 	}
 	// Copy before changing: the recorded spec's slice is shared.
-	spec.Services = append([]ServiceSpec(nil), spec.Services...)
+	spec.Services = append([]model.ServiceSpec(nil), spec.Services...)
 	index := map[string]int{}
 	var names []string
 	for i, s := range spec.Services {
@@ -42,7 +43,7 @@ func (e *Engine) Scale(ctx context.Context, stack string, replicas map[string]in
 			return inputError{fmt.Errorf("stack %s has no service %q (services: %s)", stack, svc, strings.Join(names, ", "))}
 		}
 		if n < 1 {
-			// Replicas 0 means "unset" (1) in a ServiceSpec; stopping a
+			// Replicas 0 means "unset" (1) in a model.ServiceSpec; stopping a
 			// service altogether is berth down's job.
 			return inputError{fmt.Errorf("service %s: replicas %d: want at least 1", svc, n)}
 		}
@@ -69,7 +70,7 @@ func (e *Engine) Scale(ctx context.Context, stack string, replicas map[string]in
 // currentImage is the image a service's replicas run now (so new replicas
 // match them even if the reference has since been re-pulled to another
 // digest), or the reference resolved when it has no replicas.
-func (e *Engine) currentImage(ctx context.Context, stack string, svc ServiceSpec) (ImageInfo, error) {
+func (e *Engine) currentImage(ctx context.Context, stack string, svc model.ServiceSpec) (ImageInfo, error) {
 	existing := e.byService(stack, svc.Name)
 	ns := make([]int, 0, len(existing))
 	for n := range existing {

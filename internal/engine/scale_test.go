@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func TestAPIScaleKeepsReplicasAndSurvivesDaemonRestart(t *testing.T) {
@@ -14,7 +16,7 @@ func TestAPIScaleKeepsReplicasAndSurvivesDaemonRestart(t *testing.T) {
 	imgs, rt, nets := newFakeImageStore(), newFakeRuntime(), newFakeNets()
 	e, c := serveManageAPI(t, root, imgs, rt, nets)
 	ctx := context.Background()
-	spec := StackSpec{Services: []ServiceSpec{{Name: "db", Image: "db"}, {Name: "web", Image: "app", Replicas: 1}}}
+	spec := model.StackSpec{Services: []model.ServiceSpec{{Name: "db", Image: "db"}, {Name: "web", Image: "app", Replicas: 1}}}
 	if err := c.Do(ctx, http.MethodPost, "/stacks/demo/up", nil, spec, nil); err != nil {
 		t.Fatal(err)
 	}

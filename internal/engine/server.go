@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // LogFile is where a container's supervisor writes its JSON-lines log.
@@ -26,7 +27,7 @@ func (e *Engine) LogFile(id string) string {
 // ServeUp brings a stack up (api.StackUp) and answers its containers. The
 // stack keeps coming up when the client goes away mid-up.
 func (e *Engine) ServeUp(w http.ResponseWriter, r *http.Request) {
-	var spec StackSpec
+	var spec model.StackSpec
 	if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
 		api.WriteError(w, http.StatusBadRequest, fmt.Errorf("stack: %w", err))
 		return

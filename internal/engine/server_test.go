@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func TestAPIUpPsLogsDown(t *testing.T) {
@@ -30,7 +31,7 @@ func TestAPIUpPsLogsDown(t *testing.T) {
 	c := api.NewClient(sock)
 	ctx := context.Background()
 
-	spec := StackSpec{Services: []ServiceSpec{{Name: "web", Image: "x", Replicas: 2}}}
+	spec := model.StackSpec{Services: []model.ServiceSpec{{Name: "web", Image: "x", Replicas: 2}}}
 	var cs []Container
 	if err := c.Do(ctx, http.MethodPost, "/stacks/demo/up", nil, spec, &cs); err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestAPIUpPsLogsDown(t *testing.T) {
 		t.Fatalf("ps after down: %+v %v", ps, err)
 	}
 	// Bad input gets a clear error, not a 500.
-	err = c.Do(ctx, http.MethodPost, "/stacks/demo/up", nil, StackSpec{Services: []ServiceSpec{{Name: "web", Image: "missing"}}}, nil)
+	err = c.Do(ctx, http.MethodPost, "/stacks/demo/up", nil, model.StackSpec{Services: []model.ServiceSpec{{Name: "web", Image: "missing"}}}, nil)
 	var ae *api.Error
 	if err == nil || !asAPIError(err, &ae) || ae.Status != http.StatusConflict {
 		t.Fatalf("unknown image: %v", err)

@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
-// The engine keeps the last StackSpec each stack was brought up with, so
+// The engine keeps the last model.StackSpec each stack was brought up with, so
 // commands that change one aspect of a running stack (berth scale) can
 // reapply the rest unchanged, also after a daemon restart. Specs are
-// persisted at <root>/stacks/<name>.json.
+// persisted at <root>/stacks/<name>.json (records.go).
 
 func (e *Engine) stacksDir() string { return filepath.Join(e.root, "stacks") }
 
@@ -44,45 +46,24 @@ func (e *Engine) loadStacks() error {
 		if err != nil {
 			return err
 		}
-		var spec StackSpec
+		var spec model.StackSpec
 		if err := json.Unmarshal(raw, &spec); err != nil || spec.Name != name {
 			e.log.Warn("ignoring unreadable stack record; run berth up again", "file", de.Name(), "err", err)
 			continue
 		}
+		e.upgradeStack(spec, raw)
 		e.stacks[name] = spec
 	}
 	return nil
 }
 
-// rememberStack persists spec as its stack's desired state (temp file,
-// fsync, rename: a crash leaves the old or the new record, never half).
-func (e *Engine) rememberStack(spec StackSpec) error {
+// rememberStack persists spec as its stack's desired state (atomically: a
+// crash leaves the old or the new record, never half).
+func (e *Engine) rememberStack(spec model.StackSpec) error {
 	if err := validName("stack", spec.Name); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(e.stacksDir(), 0o700); err != nil {
-		return err
-	}
-	raw, err := json.MarshalIndent(spec, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(e.stacksDir(), ".stack-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(raw)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(e.stacksDir(), spec.Name+".json"))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := e.writeStack(spec); err != nil {
 		return fmt.Errorf("recording stack %s: %w", spec.Name, err)
 	}
 	e.mu.Lock()
@@ -107,7 +88,7 @@ func (e *Engine) forgetStack(name string) error {
 }
 
 // Stack returns the spec a stack was last brought up with.
-func (e *Engine) Stack(name string) (StackSpec, bool) {
+func (e *Engine) Stack(name string) (model.StackSpec, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s, ok := e.stacks[name]

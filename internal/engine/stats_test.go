@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func TestStatsSampleMath(t *testing.T) {
@@ -57,7 +59,7 @@ func TestStatsAPIStreamsSamples(t *testing.T) {
 	e := newTestEngine(t, t.TempDir(), rt, nets)
 	defer e.Close()
 	upDemo(t, e)
-	other := StackSpec{Name: "other", Services: []ServiceSpec{{Name: "db", Image: "x", Replicas: 1}}}
+	other := model.StackSpec{Name: "other", Services: []model.ServiceSpec{{Name: "db", Image: "x", Replicas: 1}}}
 	if err := e.Up(context.Background(), other); err != nil {
 		t.Fatal(err)
 	}

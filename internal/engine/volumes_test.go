@@ -7,14 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
 func TestAPIVolumesListAndRemove(t *testing.T) {
 	root := t.TempDir()
 	e, c := serveManageAPI(t, root, newFakeImageStore(), newFakeRuntime(), newFakeNets())
 	ctx := context.Background()
-	spec := StackSpec{Services: []ServiceSpec{{Name: "web", Image: "app", Replicas: 2,
-		Mounts: []Mount{{Type: "volume", Source: "data", Target: "/data"}, {Type: "bind", Source: "/etc", Target: "/host"}}}}}
+	spec := model.StackSpec{Services: []model.ServiceSpec{{Name: "web", Image: "app", Replicas: 2,
+		Mounts: []model.Mount{{Type: "volume", Source: "data", Target: "/data"}, {Type: "bind", Source: "/etc", Target: "/host"}}}}}
 	if err := c.Do(ctx, http.MethodPost, "/stacks/demo/up", nil, spec, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/stack"
 	"github.com/berth-dev/berth/internal/stack/enginespec"
 )
@@ -53,14 +53,14 @@ type Pipeline struct {
 // Prepare checks the daemon (and the environment's registry) first, then
 // builds, pushes and pins the services' images as r asks, and returns what
 // the engine is to run. Nothing is built or pushed when a check fails.
-func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (engine.StackSpec, error) {
+func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (model.StackSpec, error) {
 	fromRegistry := r.Mode == Deploy && r.Tag != ""
 	if (r.Mode == Deploy || r.Mode == Ship) && r.Tag != "" && r.Env == "" {
 		what := "it names images in that environment's registry"
 		if r.Mode == Ship {
 			what = "ship pushes to that environment's registry (without --env images go to the local cache, untagged)"
 		}
-		return engine.StackSpec{}, fmt.Errorf("--tag %s needs --env NAME: %s", r.Tag, what)
+		return model.StackSpec{}, fmt.Errorf("--tag %s needs --env NAME: %s", r.Tag, what)
 	}
 	var target *stack.Target
 	if r.Env != "" && (r.Mode == Ship || fromRegistry) {
@@ -70,20 +70,20 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (eng
 		}
 		targets, err := r.Targets()
 		if err != nil {
-			return engine.StackSpec{}, err
+			return model.StackSpec{}, err
 		}
 		t, err := EnvTarget(targets, st.Files[0], r.Env, purpose)
 		if err != nil {
-			return engine.StackSpec{}, err
+			return model.StackSpec{}, err
 		}
 		target = &t
 	}
 	if err := p.Daemon.Ping(ctx); err != nil {
-		return engine.StackSpec{}, err
+		return model.StackSpec{}, err
 	}
 	if target != nil {
 		if err := p.Registry.Ping(ctx, target.Registry); err != nil {
-			return engine.StackSpec{}, fmt.Errorf("environments.%s.registry %s: %w", r.Env, target.Registry, err)
+			return model.StackSpec{}, fmt.Errorf("environments.%s.registry %s: %w", r.Env, target.Registry, err)
 		}
 	}
 	var err error
@@ -106,7 +106,7 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (eng
 		err = p.build(ctx, st, p.local)
 	}
 	if err != nil {
-		return engine.StackSpec{}, err
+		return model.StackSpec{}, err
 	}
 	return enginespec.FromStack(st)
 }

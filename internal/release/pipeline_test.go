@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/stack"
 )
 
@@ -139,7 +140,7 @@ var targets = func() (map[string]stack.Target, error) {
 	}, nil
 }
 
-func images(spec engine.StackSpec) map[string]string {
+func images(spec model.StackSpec) map[string]string {
 	out := map[string]string{}
 	for _, s := range spec.Services {
 		out[s.Name] = s.Image

@@ -1,19 +1,21 @@
-// Package health runs a container's health check: Docker's exec form
-// (CMD, CMD-SHELL) through the engine, plus HTTP and TCP probes that need
-// nothing inside the image (distroless images have no curl). The states and
-// timings are Docker's: starting until the first success, unhealthy after
-// Retries consecutive failures, failures during StartPeriod not counted.
+// Package health runs a container's health check (model.HealthCheck):
+// Docker's exec form (CMD, CMD-SHELL) through the engine, plus HTTP and TCP
+// probes that need nothing inside the image (distroless images have no
+// curl). The states and timings are Docker's: starting until the first
+// success, unhealthy after Retries consecutive failures, failures during
+// StartPeriod not counted.
 package health
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // Status is a container's health.
@@ -34,50 +36,8 @@ const (
 	DefaultStartInterval = 5 * time.Second
 )
 
-// Check is a health check definition.
-type Check struct {
-	// Test is ["CMD", arg...], ["CMD-SHELL", command], ["HTTP", url] (a
-	// url whose host may be empty, "http://:8080/healthz", meaning the
-	// container's address; 2xx/3xx is healthy) or ["TCP", ":port"].
-	Test          []string
-	Interval      time.Duration
-	Timeout       time.Duration
-	StartPeriod   time.Duration
-	StartInterval time.Duration
-	Retries       int
-}
-
-// Validate checks the test form.
-func (c Check) Validate() error {
-	if len(c.Test) == 0 {
-		return errors.New("healthcheck: test is empty")
-	}
-	switch c.Test[0] {
-	case "NONE":
-		return nil
-	case "CMD":
-		if len(c.Test) < 2 {
-			return errors.New("healthcheck: CMD needs a command")
-		}
-	case "CMD-SHELL", "HTTP", "TCP":
-		if len(c.Test) != 2 || c.Test[1] == "" {
-			return fmt.Errorf("healthcheck: %s takes exactly one argument", c.Test[0])
-		}
-	default:
-		return fmt.Errorf("healthcheck: test must start with NONE, CMD, CMD-SHELL, HTTP or TCP, not %q", c.Test[0])
-	}
-	if c.Test[0] == "TCP" {
-		if _, _, err := net.SplitHostPort(c.Test[1]); err != nil {
-			return fmt.Errorf("healthcheck: TCP %q: want [host]:port", c.Test[1])
-		}
-	}
-	return nil
-}
-
-// Disabled reports whether the check is NONE (or absent).
-func (c Check) Disabled() bool { return len(c.Test) == 0 || c.Test[0] == "NONE" }
-
-func (c Check) withDefaults() Check {
+// withDefaults fills in Docker's defaults for zero fields.
+func withDefaults(c model.HealthCheck) model.HealthCheck {
 	if c.Interval <= 0 {
 		c.Interval = DefaultInterval
 	}
@@ -111,8 +71,8 @@ type Result struct {
 }
 
 // Probe runs the check once.
-func Probe(ctx context.Context, c Check, t Target) Result {
-	c = c.withDefaults()
+func Probe(ctx context.Context, c model.HealthCheck, t Target) Result {
+	c = withDefaults(c)
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	r := Result{Start: time.Now()}
@@ -182,7 +142,7 @@ func hostPort(containerAddr, host string) string {
 
 // Monitor runs a check periodically and tracks the status.
 type Monitor struct {
-	check    Check
+	check    model.HealthCheck
 	target   Target
 	onChange func(Status)
 
@@ -194,8 +154,8 @@ type Monitor struct {
 
 // NewMonitor returns a monitor in the starting state. onChange (may be
 // nil) is called on every status change, from the monitor's goroutine.
-func NewMonitor(c Check, t Target, onChange func(Status)) *Monitor {
-	return &Monitor{check: c.withDefaults(), target: t, onChange: onChange, status: Starting}
+func NewMonitor(c model.HealthCheck, t Target, onChange func(Status)) *Monitor {
+	return &Monitor{check: withDefaults(c), target: t, onChange: onChange, status: Starting}
 }
 
 // Status returns the current status, the consecutive failure count and the

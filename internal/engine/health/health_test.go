@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // execTarget is a fake for the exec form only; HTTP and TCP probes run
@@ -39,7 +41,7 @@ func waitStatus(t *testing.T, m *Monitor, want Status) {
 func TestExecCheckTurnsUnhealthyAndBack(t *testing.T) {
 	tgt := &execTarget{addr: "127.0.0.1"}
 	var changes []Status
-	m := NewMonitor(Check{Test: []string{"CMD-SHELL", "true"}, Interval: 10 * time.Millisecond, Retries: 3}, tgt,
+	m := NewMonitor(model.HealthCheck{Test: []string{"CMD-SHELL", "true"}, Interval: 10 * time.Millisecond, Retries: 3}, tgt,
 		func(s Status) { changes = append(changes, s) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -57,7 +59,7 @@ func TestExecCheckTurnsUnhealthyAndBack(t *testing.T) {
 func TestStartPeriodFailuresDoNotCount(t *testing.T) {
 	tgt := &execTarget{addr: "127.0.0.1"}
 	tgt.code.Store(1)
-	m := NewMonitor(Check{Test: []string{"CMD", "x"}, Interval: 10 * time.Millisecond, StartInterval: 5 * time.Millisecond,
+	m := NewMonitor(model.HealthCheck{Test: []string{"CMD", "x"}, Interval: 10 * time.Millisecond, StartInterval: 5 * time.Millisecond,
 		StartPeriod: 300 * time.Millisecond, Retries: 1}, tgt, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -92,7 +94,7 @@ func TestHTTPAndTCPProbes(t *testing.T) {
 	defer srv.Close()
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 	tgt := &execTarget{addr: "127.0.0.1"}
-	httpCheck := Check{Test: []string{"HTTP", "http://:" + port + "/healthz"}, Timeout: time.Second}
+	httpCheck := model.HealthCheck{Test: []string{"HTTP", "http://:" + port + "/healthz"}, Timeout: time.Second}
 	if r := Probe(context.Background(), httpCheck, tgt); r.ExitCode != 1 {
 		t.Fatalf("503 counted healthy: %+v", r)
 	}
@@ -100,7 +102,7 @@ func TestHTTPAndTCPProbes(t *testing.T) {
 	if r := Probe(context.Background(), httpCheck, tgt); r.ExitCode != 0 {
 		t.Fatalf("200 counted unhealthy: %+v", r)
 	}
-	tcp := Check{Test: []string{"TCP", ":" + port}, Timeout: time.Second}
+	tcp := model.HealthCheck{Test: []string{"TCP", ":" + port}, Timeout: time.Second}
 	if r := Probe(context.Background(), tcp, tgt); r.ExitCode != 0 {
 		t.Fatalf("TCP to a listening port: %+v", r)
 	}
@@ -112,7 +114,7 @@ func TestHTTPAndTCPProbes(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	slow := &slowTarget{}
-	r := Probe(context.Background(), Check{Test: []string{"CMD", "sleep"}, Timeout: 20 * time.Millisecond}, slow)
+	r := Probe(context.Background(), model.HealthCheck{Test: []string{"CMD", "sleep"}, Timeout: 20 * time.Millisecond}, slow)
 	if r.ExitCode != 1 || !strings.Contains(r.Output, "timed out") {
 		t.Fatalf("%+v", r)
 	}
@@ -125,16 +127,3 @@ func (slowTarget) Exec(ctx context.Context, _ []string) (int, string, error) {
 	return -1, "", ctx.Err()
 }
 func (slowTarget) Addr() string { return "127.0.0.1" }
-
-func TestValidate(t *testing.T) {
-	for _, bad := range [][]string{nil, {"CMD"}, {"CMD-SHELL"}, {"HTTP", "a", "b"}, {"TCP", "8080"}, {"RUN", "x"}} {
-		if err := (Check{Test: bad}).Validate(); err == nil {
-			t.Errorf("%v accepted", bad)
-		}
-	}
-	for _, good := range [][]string{{"NONE"}, {"CMD", "x"}, {"CMD-SHELL", "x"}, {"HTTP", "http://:80/"}, {"TCP", ":5432"}} {
-		if err := (Check{Test: good}).Validate(); err != nil {
-			t.Errorf("%v: %v", good, err)
-		}
-	}
-}

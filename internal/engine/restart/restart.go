@@ -1,68 +1,14 @@
 // Package restart decides whether and when the engine restarts a container
-// that exited: the restart policy (no, always, on-failure[:N],
-// unless-stopped) and Docker's backoff (100 ms doubling to one minute, reset
-// once a container has run for 10 s).
+// that exited: it applies the restart policy (model.RestartPolicy: no,
+// always, on-failure[:N], unless-stopped) with Docker's backoff (100 ms
+// doubling to one minute, reset once a container has run for 10 s).
 package restart
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/model"
 )
-
-// Mode is a restart policy mode.
-type Mode string
-
-// The modes compose and Docker know.
-const (
-	No            Mode = "no"
-	Always        Mode = "always"
-	OnFailure     Mode = "on-failure"
-	UnlessStopped Mode = "unless-stopped"
-)
-
-// Policy is a restart policy.
-type Policy struct {
-	Mode       Mode
-	MaxRetries int // on-failure only; 0 = unlimited
-}
-
-// Parse reads "no", "always", "on-failure", "on-failure:3", "unless-stopped"
-// (and compose's deploy.restart_policy conditions "none" and "any").
-func Parse(s string) (Policy, error) {
-	mode, n, hasN := strings.Cut(strings.TrimSpace(s), ":")
-	p := Policy{Mode: Mode(mode)}
-	switch mode {
-	case "", "no", "none":
-		p.Mode = No
-	case "always", "any":
-		p.Mode = Always
-	case "unless-stopped":
-	case "on-failure":
-		if hasN {
-			v, err := strconv.Atoi(n)
-			if err != nil || v < 0 {
-				return Policy{}, fmt.Errorf("restart policy %q: the retry count must be a non-negative number", s)
-			}
-			p.MaxRetries = v
-		}
-		return p, nil
-	default:
-		return Policy{}, fmt.Errorf("restart policy %q: want no, always, on-failure[:N] or unless-stopped", s)
-	}
-	if hasN {
-		return Policy{}, fmt.Errorf("restart policy %q: only on-failure takes a retry count", s)
-	}
-	return p, nil
-}
-
-func (p Policy) String() string {
-	if p.Mode == OnFailure && p.MaxRetries > 0 {
-		return fmt.Sprintf("on-failure:%d", p.MaxRetries)
-	}
-	return string(p.Mode)
-}
 
 // Backoff constants, as Docker's restart manager has them.
 const (
@@ -86,7 +32,7 @@ type Exit struct {
 
 // Tracker holds one container slot's restart state.
 type Tracker struct {
-	Policy   Policy
+	Policy   model.RestartPolicy
 	restarts int           // restarts since the last reset (on-failure counts these)
 	delay    time.Duration // next delay
 }
@@ -103,8 +49,8 @@ func (t *Tracker) Next(e Exit) (restart bool, delay time.Duration) {
 	switch {
 	case e.Unhealthy:
 		// Replaced, not left running or stopped (Docker would leave it).
-	case t.Policy.Mode == Always || t.Policy.Mode == UnlessStopped:
-	case t.Policy.Mode == OnFailure:
+	case t.Policy.Mode == model.RestartAlways || t.Policy.Mode == model.RestartUnlessStopped:
+	case t.Policy.Mode == model.RestartOnFailure:
 		if e.Code == 0 && !e.OOMKilled {
 			return false, 0
 		}

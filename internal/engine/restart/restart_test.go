@@ -3,25 +3,12 @@ package restart
 import (
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
-func TestParse(t *testing.T) {
-	for in, want := range map[string]string{"": "no", "no": "no", "none": "no", "always": "always", "any": "always",
-		"on-failure": "on-failure", "on-failure:3": "on-failure:3", "unless-stopped": "unless-stopped"} {
-		p, err := Parse(in)
-		if err != nil || p.String() != want {
-			t.Errorf("Parse(%q) = %v, %v; want %s", in, p, err, want)
-		}
-	}
-	for _, bad := range []string{"sometimes", "on-failure:x", "on-failure:-1", "always:3"} {
-		if _, err := Parse(bad); err == nil {
-			t.Errorf("Parse(%q) accepted", bad)
-		}
-	}
-}
-
 func TestBackoffDoublesCapsAndResets(t *testing.T) {
-	tr := &Tracker{Policy: Policy{Mode: Always}}
+	tr := &Tracker{Policy: model.RestartPolicy{Mode: model.RestartAlways}}
 	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000}
 	for i, w := range want {
 		ok, d := tr.Next(Exit{Code: 1, Ran: time.Second})
@@ -52,7 +39,7 @@ func TestPolicies(t *testing.T) {
 		{"no", Exit{Unhealthy: true, Stopped: true}, false},
 	}
 	for _, c := range cases {
-		p, _ := Parse(c.policy)
+		p, _ := model.ParseRestartPolicy(c.policy)
 		tr := &Tracker{Policy: p}
 		if got, _ := tr.Next(c.exit); got != c.want {
 			t.Errorf("%s after %+v: restart=%v, want %v", c.policy, c.exit, got, c.want)
@@ -61,7 +48,7 @@ func TestPolicies(t *testing.T) {
 }
 
 func TestOnFailureRetryLimit(t *testing.T) {
-	tr := &Tracker{Policy: Policy{Mode: OnFailure, MaxRetries: 2}}
+	tr := &Tracker{Policy: model.RestartPolicy{Mode: model.RestartOnFailure, MaxRetries: 2}}
 	for i := 0; i < 2; i++ {
 		if ok, _ := tr.Next(Exit{Code: 1}); !ok {
 			t.Fatalf("retry %d refused", i)

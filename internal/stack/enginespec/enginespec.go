@@ -1,5 +1,5 @@
 // Package enginespec converts a loaded stack (internal/stack) into what the
-// engine runs (engine.StackSpec). It sits beside internal/stack so that
+// engine runs (model.StackSpec). It sits beside internal/stack so that
 // neither stack nor engine imports the other.
 package enginespec
 
@@ -10,10 +10,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/health"
-	"github.com/berth-dev/berth/internal/engine/restart"
-	"github.com/berth-dev/berth/internal/proxy"
+	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/signals"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -21,8 +18,8 @@ import (
 // FromStack converts a loaded stack into what the engine runs. Every field
 // of a service is carried over or refused here, never dropped: the stack
 // loader has already refused what berth cannot honour.
-func FromStack(st *stack.Stack) (engine.StackSpec, error) {
-	spec := engine.StackSpec{Name: st.Name}
+func FromStack(st *stack.Stack) (model.StackSpec, error) {
+	spec := model.StackSpec{Name: st.Name}
 	for _, s := range st.Services {
 		svc, err := serviceSpec(st, s)
 		if err != nil {
@@ -32,16 +29,16 @@ func FromStack(st *stack.Stack) (engine.StackSpec, error) {
 	}
 	return spec, nil
 }
-func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
+func serviceSpec(st *stack.Stack, s stack.Service) (model.ServiceSpec, error) {
 	if s.Image == "" {
-		return engine.ServiceSpec{}, fmt.Errorf("no image and nothing to build")
+		return model.ServiceSpec{}, fmt.Errorf("no image and nothing to build")
 	}
-	pol, err := restart.Parse(s.Restart.Mode)
+	pol, err := model.ParseRestartPolicy(s.Restart.Mode)
 	if err != nil {
-		return engine.ServiceSpec{}, err
+		return model.ServiceSpec{}, err
 	}
 	pol.MaxRetries = s.Restart.MaxRetries
-	svc := engine.ServiceSpec{
+	svc := model.ServiceSpec{
 		Name: s.Name, Image: s.Image, Command: s.Command, Entrypoint: s.Entrypoint, Env: s.Environment,
 		User: s.User, WorkingDir: s.WorkingDir, Hostname: s.Hostname, Labels: s.Labels, Restart: pol, Replicas: s.Replicas,
 		MemoryBytes: s.Limits.MemoryBytes, CPUs: s.Limits.CPUs, Pids: s.Limits.Pids,
@@ -56,10 +53,10 @@ func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
 		svc.StopSignal = sig
 	}
 	for _, p := range s.Ports {
-		svc.Ports = append(svc.Ports, engine.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+		svc.Ports = append(svc.Ports, model.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 	}
 	for i, m := range s.Volumes {
-		em := engine.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
+		em := model.Mount{Type: m.Type, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
 			CreateHostPath: m.CreateHostPath, TmpfsSize: m.TmpfsSize, TmpfsMode: m.TmpfsMode}
 		if m.Type == stack.MountVolume {
 			v, ok := st.Volumes[m.Source]
@@ -83,7 +80,7 @@ func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
 		if path.Dir(target) == "/run/secrets" {
 			target = path.Base(target) // the /run/secrets directory
 		}
-		svc.Secrets = append(svc.Secrets, engine.Secret{Name: ref.Source, Target: target, File: sec.File, UID: uid, GID: gid, Mode: ref.Mode})
+		svc.Secrets = append(svc.Secrets, model.Secret{Name: ref.Source, Target: target, File: sec.File, UID: uid, GID: gid, Mode: ref.Mode})
 	}
 	for i, ref := range s.Configs {
 		cfg, ok := st.Configs[ref.Source]
@@ -97,7 +94,7 @@ func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
 		if err != nil {
 			return svc, fmt.Errorf("configs[%d]: %w", i, err)
 		}
-		svc.Configs = append(svc.Configs, engine.Config{Name: ref.Source, Target: ref.Target, File: cfg.File, Content: cfg.Content,
+		svc.Configs = append(svc.Configs, model.Config{Name: ref.Source, Target: ref.Target, File: cfg.File, Content: cfg.Content,
 			UID: uid, GID: gid, Mode: ref.Mode})
 	}
 	if h := s.Healthcheck; h != nil {
@@ -105,7 +102,7 @@ func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
 		if h.Disable {
 			test = []string{"NONE"}
 		}
-		svc.Health = &health.Check{Test: test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
+		svc.Health = &model.HealthCheck{Test: test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
 			StartInterval: h.StartInterval, Retries: h.Retries}
 	}
 	for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) {
@@ -116,11 +113,10 @@ func serviceSpec(st *stack.Stack, s stack.Service) (engine.ServiceSpec, error) {
 		}
 	}
 	if p := s.Proxy; p != nil {
-		svc.Proxy = &engine.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
+		svc.Proxy = &model.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
 			DrainTimeout: p.DrainTimeout, TLSCert: p.TLSCert, TLSKey: p.TLSKey}
 		if t := p.Timeouts; t != nil {
-			svc.Proxy.Timeouts = proxy.Timeouts{ReadBody: proxy.Duration(t.ReadBody),
-				ResponseHeader: proxy.Duration(t.ResponseHeader), Write: proxy.Duration(t.Write)}
+			svc.Proxy.Timeouts = model.ProxyTimeouts{ReadBody: t.ReadBody, ResponseHeader: t.ResponseHeader, Write: t.Write}
 		}
 	}
 	svc.Update, svc.Rollback = updateConfig(s.UpdateConfig), updateConfig(s.RollbackConfig)
@@ -145,10 +141,10 @@ func ids(uid, gid string) (u, g uint32, err error) {
 	return u, g, nil
 }
 
-func updateConfig(u *stack.UpdateConfig) *engine.UpdateConfig {
+func updateConfig(u *stack.UpdateConfig) *model.UpdateConfig {
 	if u == nil {
 		return nil
 	}
-	return &engine.UpdateConfig{Parallelism: u.Parallelism, Delay: u.Delay, FailureAction: u.FailureAction,
+	return &model.UpdateConfig{Parallelism: u.Parallelism, Delay: u.Delay, FailureAction: u.FailureAction,
 		Monitor: u.Monitor, MaxFailureRatio: u.MaxFailureRatio, Order: u.Order}
 }

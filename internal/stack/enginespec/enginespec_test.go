@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/stack"
 )
 
@@ -47,7 +47,7 @@ func TestToSpecCarriesEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := spec.Services[0]
-	wantMounts := []engine.Mount{
+	wantMounts := []model.Mount{
 		{Type: "volume", Source: "shop_data", Target: "/data"},
 		{Type: "volume", Source: "shared", Target: "/shared", ReadOnly: true, External: true},
 		{Type: "bind", Source: "/srv/www", Target: "/www", CreateHostPath: true},
@@ -56,14 +56,14 @@ func TestToSpecCarriesEveryField(t *testing.T) {
 	if !reflect.DeepEqual(svc.Mounts, wantMounts) {
 		t.Errorf("mounts %+v\nwant %+v", svc.Mounts, wantMounts)
 	}
-	wantSecrets := []engine.Secret{
+	wantSecrets := []model.Secret{
 		{Name: "tok", Target: "tok", File: "/srv/tok", Mode: 0o400},
 		{Name: "tok", Target: "/etc/tok", File: "/srv/tok", UID: 1000, GID: 1001, Mode: 0o440},
 	}
 	if !reflect.DeepEqual(svc.Secrets, wantSecrets) {
 		t.Errorf("secrets %+v\nwant %+v", svc.Secrets, wantSecrets)
 	}
-	wantConfigs := []engine.Config{
+	wantConfigs := []model.Config{
 		{Name: "conf", Target: "/conf", Content: "a=1", Mode: 0o444},
 		{Name: "site", Target: "/etc/site.conf", File: "/srv/site.conf", UID: 101, Mode: 0o400},
 	}

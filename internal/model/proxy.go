@@ -1,0 +1,24 @@
+package model
+
+import "time"
+
+// ProxyOptions are a service's proxy settings (x-berth-proxy).
+type ProxyOptions struct {
+	Protocol     string        `json:"protocol,omitempty"` // http or tcp (default: http)
+	Hosts        []string      `json:"hosts,omitempty"`    // Host routing on a shared port
+	Balance      string        `json:"balance,omitempty"`  // round_robin (default) or least_conn
+	DrainTimeout time.Duration `json:"drainTimeout,omitempty"`
+	TLSCert      string        `json:"tlsCert,omitempty"` // PEM files: terminate TLS
+	TLSKey       string        `json:"tlsKey,omitempty"`
+	// Timeouts bound each phase of an HTTP request (zero: the proxy's
+	// defaults).
+	Timeouts ProxyTimeouts `json:"timeouts,omitzero"`
+}
+
+// ProxyTimeouts bound the phases of an HTTP request through the proxy
+// (internal/proxy's Timeouts; zero: the proxy's default).
+type ProxyTimeouts struct {
+	ReadBody       time.Duration `json:"readBody,omitempty"`
+	ResponseHeader time.Duration `json:"responseHeader,omitempty"`
+	Write          time.Duration `json:"write,omitempty"`
+}
