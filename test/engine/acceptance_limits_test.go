@@ -33,7 +33,7 @@ func TestAcceptanceLimitsRestartsHealth(t *testing.T) {
       interval: 300ms
       timeout: 1s
       retries: 2
-`, bb, `touch /tmp/ok; sleep 2; rm /tmp/ok; `+idle))
+`, bb, `touch /tmp/ok; sleep 4; rm /tmp/ok; `+idle))
 
 	// crash: sample its restarts. Each start is recorded (startedAt) with
 	// the restart count; the gaps between consecutive starts must grow
