@@ -101,13 +101,7 @@ promotes that digest; the target is then tagged only with --tag.`,
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), promoteOutput{Result: res, From: from, To: to})
 			}
-			shown := src.Ref(image, id)
-			fmt.Fprintf(cmd.OutOrStdout(), "promoted %s → %s (%s): %d blobs copied (%s), %d already there",
-				shown, res.Dst, res.Digest, res.BlobsCopied, humanSize(res.BytesCopied), res.BlobsSkipped)
-			if res.BlobsMounted > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), ", %d mounted", res.BlobsMounted)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "; provenance recorded as %s\n", res.Provenance)
+			fmt.Fprintln(cmd.OutOrStdout(), promoteSummary(src.Ref(image, id), res))
 			return nil
 		},
 	}
@@ -118,6 +112,16 @@ promotes that digest; the target is then tagged only with --tag.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain HTTP to registries (loopback registries always may)")
 	return cmd
+}
+
+// promoteSummary is promote's line of output: every blob is counted once,
+// as copied (uploaded), mounted or already there.
+func promoteSummary(src string, res promote.Result) string {
+	s := fmt.Sprintf("promoted %s → %s (%s): %d blobs copied (%s)", src, res.Dst, res.Digest, res.BlobsCopied, humanSize(res.BytesCopied))
+	if res.BlobsMounted > 0 {
+		s += fmt.Sprintf(", %d mounted", res.BlobsMounted)
+	}
+	return s + fmt.Sprintf(", %d already there; provenance recorded as %s", res.BlobsSkipped, res.Provenance)
 }
 
 // parsePromoteImage splits IMAGE[:TAG|@DIGEST]: see promote.ParseImageArg.
