@@ -42,8 +42,10 @@ promotion is recorded in the target repository as an OCI referrer of the
 image (artifact type ` + promote.ArtifactType + `): digest,
 from, to, time and host.
 
-The tag is --tag, else the one in IMAGE, else "latest". IMAGE@sha256:...
-promotes that digest; the target is then tagged only with --tag.`,
+The tag is --tag, else the one in IMAGE, else "latest": it names both the
+source image and the target tag (--tag wins over IMAGE's tag; it does not
+rename). IMAGE@sha256:... promotes that digest; the target is then tagged
+only with --tag (without it, it receives the digest untagged).`,
 		Example: `  # Promote app:1.2.0 from staging to prod
   berth promote app:1.2.0 --from staging --to prod
 
@@ -108,7 +110,7 @@ promotes that digest; the target is then tagged only with --tag.`,
 	sf.add(cmd)
 	cmd.Flags().StringVar(&from, "from", "", "environment to promote from (environments: NAME in berth.yaml)")
 	cmd.Flags().StringVar(&to, "to", "", "environment to promote to")
-	cmd.Flags().StringVar(&tag, "tag", "", `tag to promote (default: the tag in IMAGE, else "latest")`)
+	cmd.Flags().StringVar(&tag, "tag", "", `tag to promote, in the source and the target (default: the tag in IMAGE, else "latest"); with IMAGE@DIGEST: the target's tag`)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain HTTP to registries (loopback registries always may)")
 	return cmd
