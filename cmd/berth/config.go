@@ -23,7 +23,12 @@ applied) or a compose file, validates it and prints the stack berth would
 run: variables interpolated, env_file merged, paths made absolute, short
 syntax expanded, services in dependency order. Attributes berth does not
 support are listed once on stderr. Secret values are never read or printed;
-only where they come from.`,
+only where they come from.
+
+The output is berth's model of the stack (services as a list, ports and
+mounts in long form, absolute paths), for reading and diffing; it is not a
+file berth loads: keep the compose file or berth.yaml as the source, and
+berth config -f on the output says so.`,
 		Example: `  # Check compose.yaml and show what berth makes of it
   berth config -f compose.yaml
 
@@ -38,6 +43,11 @@ only where they come from.`,
 					return fmt.Errorf("--set %q: want KEY=VALUE", kv)
 				}
 				vars[k] = v
+			}
+			for _, f := range files {
+				if from, ok := stack.IsPrinted(f); ok {
+					return fmt.Errorf("%s is the output of `berth config` (berth's normalised stack, for reading), not a stack file; load the files it was made from instead: %s", f, strings.Join(from, ", "))
+				}
 			}
 			st, warns, err := stack.Load(cmd.Context(), stack.LoadOptions{
 				Files: files, Env: env, ProjectName: project, Profiles: profiles, Set: vars,

@@ -99,3 +99,30 @@ secrets:
 		t.Errorf("--set without =: %v", err)
 	}
 }
+
+// `berth config > x.yaml; berth config -f x.yaml` used to fail with
+// compose-go's "services must be a mapping": the output is berth's model,
+// not a compose file. It now says what the file is and which files to load.
+func TestConfigOutputIsNotReloaded(t *testing.T) {
+	dir := t.TempDir()
+	compose := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(compose, []byte("name: demo\nservices:\n  web:\n    image: web:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runConfig(t, "-f", compose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed := filepath.Join(dir, "x.yaml")
+	if err := os.WriteFile(printed, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runConfig(t, "-f", printed)
+	if err == nil || !strings.Contains(err.Error(), printed+" is the output of `berth config`") || !strings.Contains(err.Error(), compose) {
+		t.Errorf("berth config -f on its own output: %v", err)
+	}
+	// A compose file and a berth.yaml are not mistaken for printed output.
+	if _, _, err := runConfig(t, "-f", compose); err != nil {
+		t.Errorf("compose file: %v", err)
+	}
+}

@@ -42,8 +42,10 @@ promotion is recorded in the target repository as an OCI referrer of the
 image (artifact type ` + promote.ArtifactType + `): digest,
 from, to, time and host.
 
-The tag is --tag, else the one in IMAGE, else "latest". IMAGE@sha256:...
-promotes that digest; the target is then tagged only with --tag.`,
+The tag is --tag, else the one in IMAGE, else "latest": it names both the
+source image and the target tag (--tag wins over IMAGE's tag; it does not
+rename). IMAGE@sha256:... promotes that digest; the target is then tagged
+only with --tag (without it, it receives the digest untagged).`,
 		Example: `  # Promote app:1.2.0 from staging to prod
   berth promote app:1.2.0 --from staging --to prod
 
@@ -101,23 +103,27 @@ promotes that digest; the target is then tagged only with --tag.`,
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), promoteOutput{Result: res, From: from, To: to})
 			}
-			shown := src.Ref(image, id)
-			fmt.Fprintf(cmd.OutOrStdout(), "promoted %s → %s (%s): %d blobs copied (%s), %d already there",
-				shown, res.Dst, res.Digest, res.BlobsCopied, humanSize(res.BytesCopied), res.BlobsSkipped)
-			if res.BlobsMounted > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), ", %d mounted", res.BlobsMounted)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "; provenance recorded as %s\n", res.Provenance)
+			fmt.Fprintln(cmd.OutOrStdout(), promoteSummary(src.Ref(image, id), res))
 			return nil
 		},
 	}
 	sf.add(cmd)
 	cmd.Flags().StringVar(&from, "from", "", "environment to promote from (environments: NAME in berth.yaml)")
 	cmd.Flags().StringVar(&to, "to", "", "environment to promote to")
-	cmd.Flags().StringVar(&tag, "tag", "", `tag to promote (default: the tag in IMAGE, else "latest")`)
+	cmd.Flags().StringVar(&tag, "tag", "", `tag to promote, in the source and the target (default: the tag in IMAGE, else "latest"); with IMAGE@DIGEST: the target's tag`)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain HTTP to registries (loopback registries always may)")
 	return cmd
+}
+
+// promoteSummary is promote's line of output: every blob is counted once,
+// as copied (uploaded), mounted or already there.
+func promoteSummary(src string, res promote.Result) string {
+	s := fmt.Sprintf("promoted %s → %s (%s): %d blobs copied (%s)", src, res.Dst, res.Digest, res.BlobsCopied, humanSize(res.BytesCopied))
+	if res.BlobsMounted > 0 {
+		s += fmt.Sprintf(", %d mounted", res.BlobsMounted)
+	}
+	return s + fmt.Sprintf(", %d already there; provenance recorded as %s", res.BlobsSkipped, res.Provenance)
 }
 
 // parsePromoteImage splits IMAGE[:TAG|@DIGEST]: see promote.ParseImageArg.

@@ -298,7 +298,8 @@ func layerError(img *spec.Image, l spec.Layer, err error) error {
 
 // LockAll resolves every debs layer of the named images (all images when
 // names is empty), in every variant, into a fresh lock, ignoring the
-// current one. Nothing is downloaded or built.
+// current one. Nothing is downloaded or built. The lock counts as changed
+// (LockChanged, so BuildTo writes it) only if it pins some layer.
 func (b *Builder) LockAll(ctx context.Context, names []string) error {
 	if len(names) == 0 {
 		names = b.File.ImageOrder
@@ -322,7 +323,9 @@ func (b *Builder) LockAll(ctx context.Context, names []string) error {
 			}
 		}
 	}
-	b.lockChanged = true
+	// Nothing to pin (no debs layers): a build writes no lock file. `berth
+	// lock` writes b.Lock itself, empty or not.
+	b.lockChanged = len(b.Lock.Layers) > 0
 	return nil
 }
 

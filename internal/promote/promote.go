@@ -45,13 +45,13 @@ type Result struct {
 	Digest string // the promoted manifest's digest, the same at Src and Dst
 	Src    string // the source, pinned to Digest
 	Dst    string // the destination as given (tag or digest)
-	// BlobsCopied counts the blobs the target repository received (uploaded
-	// or, within one registry, mounted); BlobsSkipped the ones it already
-	// had. BytesCopied is the size of the uploaded ones (mounts move no
-	// bytes).
-	BlobsCopied, BlobsSkipped int
-	BlobsMounted              int
-	BytesCopied               int64
+	// Every blob the image needs is counted exactly once, in one of three:
+	// BlobsCopied the ones uploaded to the target repository, BlobsMounted
+	// the ones it received by a cross-repository mount (within one
+	// registry; no bytes move), BlobsSkipped the ones it already had.
+	// BytesCopied is the size of the uploaded ones.
+	BlobsCopied, BlobsMounted, BlobsSkipped int
+	BytesCopied                             int64
 	// Provenance is the digest of the promotion record's manifest.
 	Provenance string
 }
@@ -114,7 +114,7 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 		return res, fmt.Errorf("%s is a %q manifest; promote copies images and image indexes", o.Src, desc.MediaType)
 	}
 	res.BlobsCopied, res.BlobsMounted, res.BytesCopied = counter.counts(blobs)
-	res.BlobsSkipped = len(blobs) - res.BlobsCopied
+	res.BlobsSkipped = len(blobs) - res.BlobsCopied - res.BlobsMounted
 
 	// A tag that moved while we copied means someone pushed to the source
 	// meanwhile: the copy is still exactly what was resolved, but tagging it
@@ -304,20 +304,19 @@ func (c *uploadCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// counts returns how many of blobs reached the target, how many of those
-// by mount, and the bytes uploaded.
-func (c *uploadCounter) counts(blobs map[v1.Hash]int64) (copied, mounted int, bytes int64) {
+// counts returns how many of blobs were uploaded to the target, how many
+// (others) were mounted there, and the bytes uploaded.
+func (c *uploadCounter) counts(blobs map[v1.Hash]int64) (uploaded, mounted int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for h, size := range blobs {
 		switch {
 		case c.uploaded[h.String()]:
-			copied++
+			uploaded++
 			bytes += size
 		case c.mounted[h.String()]:
-			copied++
 			mounted++
 		}
 	}
-	return copied, mounted, bytes
+	return uploaded, mounted, bytes
 }

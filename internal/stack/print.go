@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -62,3 +63,24 @@ func blockStyle(n *yaml.Node) {
 }
 
 var yaml11Bools = map[string]bool{"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true}
+
+// IsPrinted says whether the file at path is Print's output (berth's
+// normalised model: a top-level "dir" and "services" as a list) rather than
+// a compose file or berth.yaml, and returns the files it was made from. That
+// form is for reading, not for loading: it has no interpolation, no
+// validation path and no relative paths, so Load does not accept it.
+func IsPrinted(path string) (from []string, ok bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	var top struct {
+		Dir      string    `yaml:"dir"`
+		Services yaml.Node `yaml:"services"`
+		Files    []string  `yaml:"files"`
+	}
+	if yaml.Unmarshal(data, &top) != nil || top.Dir == "" || top.Services.Kind != yaml.SequenceNode {
+		return nil, false
+	}
+	return top.Files, true
+}
