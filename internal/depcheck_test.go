@@ -66,12 +66,12 @@ var allowed = map[string][]string{
 	// from the registry's packages.
 	"internal/store": {"internal/blobstore", "internal/imageref"},
 	// Compose files and berth.yaml services → a Stack.
-	"internal/stack": {"internal/spec", "internal/build/goflags", "internal/registry/names"},
+	"internal/stack": {"internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model"},
 	// Stack → what the engine runs.
 	"internal/stack/enginespec": {"internal/model", "internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names",
 		"internal/engine/...", "internal/proxy"},
 	// Copy an image between the environments of a berth.yaml.
-	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names"},
+	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
 	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref",

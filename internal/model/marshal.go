@@ -5,19 +5,19 @@ import (
 	"time"
 )
 
-// The types with time.Duration fields encode them as duration strings
-// (duration.go): each wraps itself in a struct whose duration-typed fields,
+// The types with time.Duration fields encode them as Duration strings
+// (duration.go): each wraps itself in a struct whose Duration-typed fields,
 // under the same JSON keys, shadow the time.Duration ones (encoding/json
 // takes the shallower of two fields with one key). A shadowing field is
 // encoded after the others.
 
-// MarshalJSON writes StopTimeout as a duration string.
+// MarshalJSON writes StopTimeout as a Duration string.
 func (s ServiceSpec) MarshalJSON() ([]byte, error) {
 	type plain ServiceSpec
 	return json.Marshal(struct {
 		plain
-		StopTimeout duration `json:"stopTimeout"`
-	}{plain(s), duration(s.StopTimeout)})
+		StopTimeout Duration `json:"stopTimeout"`
+	}{plain(s), Duration(s.StopTimeout)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the pre-model encoding.
@@ -25,8 +25,8 @@ func (s *ServiceSpec) UnmarshalJSON(b []byte) error {
 	type plain ServiceSpec
 	w := struct {
 		*plain
-		StopTimeout duration `json:"stopTimeout"`
-	}{(*plain)(s), duration(s.StopTimeout)}
+		StopTimeout Duration `json:"stopTimeout"`
+	}{(*plain)(s), Duration(s.StopTimeout)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
@@ -36,23 +36,23 @@ func (s *ServiceSpec) UnmarshalJSON(b []byte) error {
 
 type healthCheckWire struct {
 	Test          []string `json:"test"`
-	Interval      duration `json:"interval"`
-	Timeout       duration `json:"timeout"`
-	StartPeriod   duration `json:"startPeriod"`
-	StartInterval duration `json:"startInterval"`
+	Interval      Duration `json:"interval"`
+	Timeout       Duration `json:"timeout"`
+	StartPeriod   Duration `json:"startPeriod"`
+	StartInterval Duration `json:"startInterval"`
 	Retries       int      `json:"retries"`
 }
 
 // MarshalJSON writes the durations as strings.
 func (c HealthCheck) MarshalJSON() ([]byte, error) {
-	return json.Marshal(healthCheckWire{c.Test, duration(c.Interval), duration(c.Timeout),
-		duration(c.StartPeriod), duration(c.StartInterval), c.Retries})
+	return json.Marshal(healthCheckWire{c.Test, Duration(c.Interval), Duration(c.Timeout),
+		Duration(c.StartPeriod), Duration(c.StartInterval), c.Retries})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the pre-model encoding.
 func (c *HealthCheck) UnmarshalJSON(b []byte) error {
-	w := healthCheckWire{c.Test, duration(c.Interval), duration(c.Timeout),
-		duration(c.StartPeriod), duration(c.StartInterval), c.Retries}
+	w := healthCheckWire{c.Test, Duration(c.Interval), Duration(c.Timeout),
+		Duration(c.StartPeriod), Duration(c.StartInterval), c.Retries}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
@@ -61,14 +61,14 @@ func (c *HealthCheck) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes Delay and Monitor as duration strings.
+// MarshalJSON writes Delay and Monitor as Duration strings.
 func (u UpdateConfig) MarshalJSON() ([]byte, error) {
 	type plain UpdateConfig
 	return json.Marshal(struct {
 		plain
-		Delay   duration `json:"delay,omitempty"`
-		Monitor duration `json:"monitor,omitempty"`
-	}{plain(u), duration(u.Delay), duration(u.Monitor)})
+		Delay   Duration `json:"delay,omitempty"`
+		Monitor Duration `json:"monitor,omitempty"`
+	}{plain(u), Duration(u.Delay), Duration(u.Monitor)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the pre-model encoding.
@@ -76,9 +76,9 @@ func (u *UpdateConfig) UnmarshalJSON(b []byte) error {
 	type plain UpdateConfig
 	w := struct {
 		*plain
-		Delay   duration `json:"delay,omitempty"`
-		Monitor duration `json:"monitor,omitempty"`
-	}{(*plain)(u), duration(u.Delay), duration(u.Monitor)}
+		Delay   Duration `json:"delay,omitempty"`
+		Monitor Duration `json:"monitor,omitempty"`
+	}{(*plain)(u), Duration(u.Delay), Duration(u.Monitor)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
@@ -86,13 +86,13 @@ func (u *UpdateConfig) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes DrainTimeout as a duration string.
+// MarshalJSON writes DrainTimeout as a Duration string.
 func (p ProxyOptions) MarshalJSON() ([]byte, error) {
 	type plain ProxyOptions
 	return json.Marshal(struct {
 		plain
-		DrainTimeout duration `json:"drainTimeout,omitempty"`
-	}{plain(p), duration(p.DrainTimeout)})
+		DrainTimeout Duration `json:"drainTimeout,omitempty"`
+	}{plain(p), Duration(p.DrainTimeout)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the pre-model encoding.
@@ -100,8 +100,8 @@ func (p *ProxyOptions) UnmarshalJSON(b []byte) error {
 	type plain ProxyOptions
 	w := struct {
 		*plain
-		DrainTimeout duration `json:"drainTimeout,omitempty"`
-	}{(*plain)(p), duration(p.DrainTimeout)}
+		DrainTimeout Duration `json:"drainTimeout,omitempty"`
+	}{(*plain)(p), Duration(p.DrainTimeout)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
@@ -110,20 +110,20 @@ func (p *ProxyOptions) UnmarshalJSON(b []byte) error {
 }
 
 type proxyTimeoutsWire struct {
-	ReadBody       duration `json:"readBody,omitempty"`
-	ResponseHeader duration `json:"responseHeader,omitempty"`
-	Write          duration `json:"write,omitempty"`
+	ReadBody       Duration `json:"readBody,omitempty"`
+	ResponseHeader Duration `json:"responseHeader,omitempty"`
+	Write          Duration `json:"write,omitempty"`
 }
 
-// MarshalJSON writes the timeouts as duration strings.
+// MarshalJSON writes the timeouts as Duration strings.
 func (t ProxyTimeouts) MarshalJSON() ([]byte, error) {
-	return json.Marshal(proxyTimeoutsWire{duration(t.ReadBody), duration(t.ResponseHeader), duration(t.Write)})
+	return json.Marshal(proxyTimeoutsWire{Duration(t.ReadBody), Duration(t.ResponseHeader), Duration(t.Write)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes (the proxy's own encoding
 // was already this one).
 func (t *ProxyTimeouts) UnmarshalJSON(b []byte) error {
-	w := proxyTimeoutsWire{duration(t.ReadBody), duration(t.ResponseHeader), duration(t.Write)}
+	w := proxyTimeoutsWire{Duration(t.ReadBody), Duration(t.ResponseHeader), Duration(t.Write)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}

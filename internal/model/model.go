@@ -12,7 +12,7 @@
 //   - every field has an explicit lower-camel key ("workingDir",
 //     "restart":{"mode":...}); TestJSONKeysAreLowerCamel holds every type
 //     here to it;
-//   - durations are Go duration strings ("30s", "1m30s", "1.5s", "0s");
+//   - durations are Go Duration strings ("30s", "1m30s", "1.5s", "0s");
 //     reading also accepts an integer number of nanoseconds, the encoding
 //     of records written before this package existed;
 //   - signals are numbers (15 is SIGTERM), file modes are numbers (0o440

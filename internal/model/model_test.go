@@ -58,7 +58,7 @@ func lowerCamel(key string) bool {
 
 // check walks a Go type and its JSON encoding together: every field has an
 // explicit lower-camel key, present in the encoding; every time.Duration is
-// a duration string.
+// a Duration string.
 func check(t *testing.T, path string, typ reflect.Type, enc any) {
 	t.Helper()
 	for typ.Kind() == reflect.Pointer {
@@ -67,7 +67,7 @@ func check(t *testing.T, path string, typ reflect.Type, enc any) {
 	switch {
 	case typ == durationType:
 		if s, ok := enc.(string); !ok || s != "1m30s" {
-			t.Errorf("%s: duration encoded as %#v, want \"1m30s\"", path, enc)
+			t.Errorf("%s: Duration encoded as %#v, want \"1m30s\"", path, enc)
 		}
 	case typ.Kind() == reflect.Struct:
 		obj, ok := enc.(map[string]any)

@@ -2,40 +2,18 @@ package stack
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
+
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // Durations are written as Go duration strings ("30s", "1m30s") rather
-// than nanosecond integers, so `berth config` output and the daemon's API
-// stay readable; both forms are accepted when reading.
+// than nanosecond integers, so `berth config` output stays readable; both
+// forms are accepted when reading.
 
-type jsonDuration time.Duration
-
-func (d jsonDuration) MarshalJSON() ([]byte, error) {
-	if d == 0 {
-		return []byte(`"0s"`), nil
-	}
-	return json.Marshal(time.Duration(d).String())
-}
-
-func (d *jsonDuration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("duration: want a string like \"30s\", got %s", b)
-		}
-		*d = jsonDuration(n)
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: %v", s, err)
-	}
-	*d = jsonDuration(v)
-	return nil
-}
+// jsonDuration is the model's duration encoding: `berth config` prints
+// durations as the daemon's records and API carry them.
+type jsonDuration = model.Duration
 
 type serviceJSON Service
 
