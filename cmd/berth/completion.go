@@ -30,7 +30,8 @@ func serviceCompletion(max int, assign bool) cobra.CompletionFunc {
 		// The same flags the command itself reads the stack with.
 		var f stackFlags
 		f.files = arrayFlag(cmd, "file")
-		f.env, _ = cmd.Flags().GetString("env")
+		f.environment.name, _ = cmd.Flags().GetString("environment")
+		f.environment.old, _ = cmd.Flags().GetString("env")
 		f.project, _ = cmd.Flags().GetString("project-name")
 		f.set = arrayFlag(cmd, "set")
 		st, err := f.load(cmd.Context(), io.Discard)

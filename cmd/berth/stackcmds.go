@@ -21,11 +21,14 @@ import (
 
 // stackFlags are shared by the commands that read a stack file.
 type stackFlags struct {
-	files   []string
-	env     string
-	project string
-	set     []string
-	socket  string
+	files       []string
+	environment environmentFlag
+	env         string // the environment, once load resolved it
+	project     string
+	set         []string
+	profiles    []string
+	envFiles    []string
+	socket      string
 }
 
 func (f *stackFlags) add(cmd *cobra.Command) {
@@ -40,18 +43,34 @@ func (f *stackFlags) addFile(cmd *cobra.Command, short string) {
 }
 
 func (f *stackFlags) addRest(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.env, "env", "", "berth.yaml environment to apply (environments: NAME)")
-	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: from the file or its directory)")
+	f.environment.add(cmd.Flags())
+	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: $COMPOSE_PROJECT_NAME, else from the file or its directory)")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE")
+	cmd.Flags().StringArrayVar(&f.profiles, "profile", nil, "activate a compose profile (repeatable; default $COMPOSE_PROFILES)")
+	cmd.Flags().StringArrayVar(&f.envFiles, "env-file", nil, "compose: read interpolation variables from this file instead of .env (repeatable)")
 	addSocketFlag(cmd, &f.socket)
 }
 
-func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, error) {
+// options are the stack.LoadOptions the flags say.
+func (f *stackFlags) options(stderr io.Writer) (stack.LoadOptions, error) {
+	env, err := f.environment.resolve(stderr)
+	if err != nil {
+		return stack.LoadOptions{}, err
+	}
+	f.env = env
 	set, err := parseSet(f.set)
+	if err != nil {
+		return stack.LoadOptions{}, err
+	}
+	return stack.LoadOptions{Files: f.files, Env: env, ProjectName: f.project, Profiles: f.profiles, EnvFiles: f.envFiles, Set: set}, nil
+}
+
+func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, error) {
+	o, err := f.options(stderr)
 	if err != nil {
 		return nil, err
 	}
-	st, warns, err := stack.Load(ctx, stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
+	st, warns, err := stack.Load(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +96,11 @@ func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
 // same variables.
 func (f *stackFlags) targets(st *stack.Stack) func() (map[string]stack.Target, error) {
 	return func() (map[string]stack.Target, error) {
-		set, err := parseSet(f.set)
+		o, err := f.options(io.Discard)
 		if err != nil {
 			return nil, err
 		}
-		return stack.LoadTargets(st.Files[0], stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
+		return stack.LoadTargets(st.Files[0], o)
 	}
 }
 
@@ -131,7 +150,7 @@ Containers run detached (under the daemon) either way; -d is accepted for
 compose users. --wait returns only once every container runs and is healthy.`,
 		Example: `  berth up
   berth up -f compose.yaml
-  berth up --env prod --wait`,
+  berth up -E prod --wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_ = detach
