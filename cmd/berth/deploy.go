@@ -71,7 +71,7 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&image, "image", "", "deploy this image reference for SERVICE instead of the file's")
 	cmd.Flags().StringVar(&tag, "tag", "", "with -E/--environment: deploy the images the environment's registry holds under this tag instead of building them")
-	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
+	timeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -17,7 +17,7 @@ type environmentFlag struct {
 }
 
 func (e *environmentFlag) add(fl *pflag.FlagSet) {
-	fl.StringVarP(&e.name, "environment", "E", "", "berth.yaml environment to apply (its environments: NAME); variables are --set KEY=VALUE")
+	fl.StringVarP(&e.name, "environment", "E", "", "apply the berth.yaml environment `NAME` (an entry of its environments:); variables are --set KEY=VALUE")
 	fl.StringVar(&e.old, "env", "", "deprecated: use -E/--environment NAME (as in compose, -e/--env KEY=VALUE is a variable, on exec)")
 	_ = fl.MarkHidden("env")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -39,7 +40,7 @@ func (f *stackFlags) add(cmd *cobra.Command) {
 // addFile registers --file (with shorthand, unless "" because -f means
 // something else, as in `logs -f`).
 func (f *stackFlags) addFile(cmd *cobra.Command, short string) {
-	cmd.Flags().StringArrayVarP(&f.files, "file", short, nil, "berth.yaml or compose file (default: berth.yaml, compose.yaml, docker-compose.yml in this directory)")
+	cmd.Flags().StringArrayVarP(&f.files, "file", short, nil, "berth.yaml or compose file (default: $COMPOSE_FILE, else berth.yaml, compose.yaml, docker-compose.yml here or in a parent directory)")
 }
 
 func (f *stackFlags) addRest(cmd *cobra.Command) {
@@ -180,54 +181,92 @@ compose users. --wait returns only once every container runs and is healthy.`,
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "run in the background (always: containers run under the daemon)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every container is running and healthy")
-	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", 2*time.Minute, "how long --wait waits")
+	timeoutVarP(cmd.Flags(), &waitTimeout, "wait-timeout", "", 2*time.Minute, "how long --wait waits, in seconds (or a duration like 2m)")
 	return cmd
 }
 
 func newDownCommand() *cobra.Command {
 	var f stackFlags
 	var volumes bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:     "down",
 		Short:   "Remove a stack's containers and network",
-		Example: "  berth down\n  berth down -v -p shop",
+		Example: "  berth down\n  berth down -v -p shop\n  berth down -t 30",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			name, err := f.stackName(cmd)
 			if err != nil {
 				return err
 			}
-			return client.New(f.socket).Down(cmd.Context(), name, client.DownOptions{Volumes: volumes})
+			return client.New(f.socket).Down(cmd.Context(), name, client.DownOptions{Volumes: volumes, Timeout: timeout})
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "also remove the named volumes the stack's containers used")
+	timeoutVarP(cmd.Flags(), &timeout, "timeout", "t", 0, "seconds (or a duration like 1m) each container gets to stop before SIGKILL (default: its stop_grace_period, else 10)")
 	return cmd
 }
 
 func newPsCommand() *cobra.Command {
-	var socket, project string
-	var asJSON bool
+	var f stackFlags
+	var allProjects, all, quiet, asJSON bool
+	var format string
 	cmd := &cobra.Command{
-		Use:     "ps",
-		Short:   "List containers",
-		Example: "  berth ps\n  berth ps -p shop --json",
-		Args:    cobra.NoArgs,
+		Use:   "ps",
+		Short: "List a stack's containers",
+		Long: `ps lists the containers of the stack of the stack file (-f, else
+berth.yaml / compose.yaml here or in a parent directory), or of -p NAME;
+--all-projects lists every stack's. Like compose, exited containers are
+listed only with -a. --json (kept from earlier berth versions) prints every
+container of the stack as JSON, exited ones included.`,
+		Example: `  berth ps
+  berth ps -a -p shop --format json
+  berth ps --all-projects -q`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cs, err := client.New(socket).Containers(cmd.Context(), project)
+			switch format {
+			case "", "table":
+			case "json":
+			default:
+				return fmt.Errorf("--format %q: want table or json", format)
+			}
+			name := ""
+			if !allProjects {
+				var err error
+				if name, err = f.stackName(cmd); err != nil {
+					return fmt.Errorf("%w (berth ps --all-projects lists every stack's containers)", err)
+				}
+			}
+			cs, err := client.New(f.socket).Containers(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), cs)
 			}
-			printContainers(cmd.OutOrStdout(), cs)
+			if !all {
+				cs = slices.DeleteFunc(cs, engine.Container.Stopped)
+			}
+			switch {
+			case quiet:
+				for _, c := range cs {
+					fmt.Fprintln(cmd.OutOrStdout(), c.Name)
+				}
+			case format == "json":
+				return writeIndentedJSON(cmd.OutOrStdout(), cs)
+			default:
+				printContainers(cmd.OutOrStdout(), cs)
+			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&project, "project-name", "p", "", "only this stack")
-	addSocketFlag(cmd, &socket)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	f.add(cmd)
+	cmd.Flags().BoolVar(&allProjects, "all-projects", false, "list the containers of every stack")
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "include exited containers")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print container names only")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print every container of the stack (exited ones too) as JSON")
 	return cmd
 }
 
@@ -260,22 +299,24 @@ func printContainers(w io.Writer, cs []engine.Container) {
 func newLogsCommand() *cobra.Command {
 	var f stackFlags
 	var follow, timestamps bool
-	var since string
-	var tail int
+	var since, until, tail string
 	cmd := &cobra.Command{
-		Use:     "logs [SERVICE]",
-		Short:   "Show (and follow) the logs of a stack's containers, replicas interleaved",
-		Example: "  berth logs -f\n  berth logs web --tail 100 --since 10m",
-		Args:    cobra.MaximumNArgs(1),
+		Use:   "logs [SERVICE...]",
+		Short: "Show (and follow) the logs of a stack's containers, replicas interleaved",
+		Example: `  berth logs -f
+  berth logs web worker --tail 100 --since 10m
+  berth logs --until 2026-01-02T15:04:05Z --file compose.yaml`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := logs.ParseTail(tail)
+			if err != nil {
+				return err
+			}
 			name, err := f.stackName(cmd)
 			if err != nil {
 				return err
 			}
-			o := client.LogsOptions{Follow: follow, Since: since, Tail: tail}
-			if len(args) == 1 {
-				o.Service = args[0]
-			}
+			o := client.LogsOptions{Services: args, Follow: follow, Since: since, Until: until, Tail: n}
 			out := cmd.OutOrStdout()
 			err = client.New(f.socket).Logs(cmd.Context(), name, o, func(e logs.Entry) error {
 				return logs.Format(out, e, len(name)+8, timestamps)
@@ -291,6 +332,7 @@ func newLogsCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep following new output")
 	cmd.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "show timestamps")
 	cmd.Flags().StringVar(&since, "since", "", "only lines since a duration ago (10m) or an RFC 3339 time")
-	cmd.Flags().IntVarP(&tail, "tail", "n", 0, "only the last N lines of each container (0: all)")
+	cmd.Flags().StringVar(&until, "until", "", "only lines before a duration ago (10m) or an RFC 3339 time (following stops there)")
+	cmd.Flags().StringVarP(&tail, "tail", "n", "all", "only the last N lines of each container, or all")
 	return cmd
 }

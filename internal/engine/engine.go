@@ -64,6 +64,10 @@ const (
 	StateRemoving   = "removing"
 )
 
+// Stopped tells a container that has exited (berth ps lists those only
+// with -a, as compose does).
+func (c Container) Stopped() bool { return c.State == StateExited }
+
 // Engine is the orchestrator.
 type Engine struct {
 	root   string
@@ -714,6 +718,12 @@ func (e *Engine) conditionHolds(stack, service, cond string) (bool, error) {
 // remove stops a container (signal, then SIGKILL after the stop timeout)
 // and releases everything it held.
 func (e *Engine) remove(ctx context.Context, id string) error {
+	return e.removeWithin(ctx, id, 0)
+}
+
+// removeWithin is remove with the grace period after the stop signal
+// overridden (0: the service's stop_grace_period, else 10 s).
+func (e *Engine) removeWithin(ctx context.Context, id string, grace time.Duration) error {
 	e.mu.Lock()
 	m := e.containers[id]
 	e.mu.Unlock()
@@ -733,6 +743,9 @@ func (e *Engine) remove(ctx context.Context, id string) error {
 		sig = syscall.SIGTERM
 	}
 	timeout := m.Spec.StopTimeout
+	if grace > 0 {
+		timeout = grace
+	}
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
@@ -767,6 +780,12 @@ func (e *Engine) remove(ctx context.Context, id string) error {
 // Down removes a stack's containers and its network and, with volumes,
 // the named volumes its containers used.
 func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
+	return e.DownWithin(ctx, stack, volumes, 0)
+}
+
+// DownWithin is Down giving each container grace (berth down -t) between
+// the stop signal and SIGKILL instead of its stop_grace_period (0: keep it).
+func (e *Engine) DownWithin(ctx context.Context, stack string, volumes bool, grace time.Duration) error {
 	var ids []string
 	vols := map[string]bool{}
 	e.mu.Lock()
@@ -789,7 +808,7 @@ func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.remove(ctx, id)
+			errs[i] = e.removeWithin(ctx, id, grace)
 		}()
 	}
 	wg.Wait()
