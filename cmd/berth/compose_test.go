@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/model"
 )
 
 // fakeDaemon answers the stack endpoints on a unix socket and records the
@@ -22,6 +23,7 @@ type fakeDaemon struct {
 	sock string
 	mu   sync.Mutex
 	reqs []*http.Request
+	up   model.StackSpec // the last berth up's spec
 }
 
 var logT0 = time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
@@ -48,6 +50,18 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 			ew := api.NewEventWriter(w)
 			ew.Send(logs.Entry{Time: logT0, Stream: "stdout", Log: "early\n", Source: "demo-web-1"})
 			ew.Send(logs.Entry{Time: logT0.Add(time.Hour), Stream: "stdout", Log: "late\n", Source: "demo-web-1"})
+		case strings.HasSuffix(r.URL.Path, "/version"):
+			api.WriteJSON(w, http.StatusOK, api.VersionInfo{})
+		case strings.HasSuffix(r.URL.Path, "/up"):
+			d.mu.Lock()
+			d.up = model.StackSpec{}
+			err := json.NewDecoder(r.Body).Decode(&d.up)
+			d.mu.Unlock()
+			if err != nil {
+				api.WriteError(w, http.StatusBadRequest, err)
+				return
+			}
+			api.WriteJSON(w, http.StatusOK, []engine.Container{})
 		case strings.HasSuffix(r.URL.Path, "/down"):
 			api.WriteJSON(w, http.StatusOK, map[string]string{"status": "removed"})
 		default:
@@ -228,5 +242,30 @@ func TestProfileFlag(t *testing.T) {
 	st, err := f.load(t.Context(), os.Stderr)
 	if err != nil || st.Service("debug") == nil {
 		t.Fatalf("--profile dev: %v", err)
+	}
+}
+
+// TestUpServices: up SERVICE... asks the daemon for those services and
+// what they depend on only, sending the whole stack (its routes and record
+// cover every service); an unknown service is refused before the daemon.
+func TestUpServices(t *testing.T) {
+	d := newFakeDaemon(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	os.WriteFile(file, []byte("name: demo\nservices:\n  web:\n    image: busybox:1\n    depends_on: [db]\n  db:\n    image: busybox:1\n  other:\n    image: busybox:1\n"), 0o644)
+	if _, stderr, err := runCLI(t, "up", "web", "-f", file, "--socket", d.sock); err != nil {
+		t.Fatalf("up web: %v\n%s", err, stderr)
+	}
+	d.mu.Lock()
+	spec := d.up
+	d.mu.Unlock()
+	if strings.Join(spec.Only, ",") != "db,web" || len(spec.Services) != 3 {
+		t.Fatalf("up web sent only=%v and %d services", spec.Only, len(spec.Services))
+	}
+	if _, _, err := runCLI(t, "up", "-f", file, "--socket", d.sock); err != nil || d.up.Only != nil {
+		t.Fatalf("up: %v only=%v", err, d.up.Only)
+	}
+	if _, _, err := runCLI(t, "up", "nosuch", "-f", file, "--socket", d.sock); err == nil || !strings.Contains(err.Error(), `no service "nosuch"`) {
+		t.Fatalf("up nosuch: %v", err)
 	}
 }

@@ -143,26 +143,36 @@ func newUpCommand() *cobra.Command {
 	var detach, wait bool
 	var waitTimeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "up",
+		Use:   "up [SERVICE...]",
 		Short: "Create or update a stack's containers",
 		Long: `up makes the daemon run the stack: it builds services' berth.yaml images,
 creates missing containers, replaces changed ones and removes surplus ones.
+With SERVICE arguments, as in compose, only those services and the services
+they depend on are created or replaced; the others are left as they are.
 Containers run detached (under the daemon) either way; -d is accepted for
 compose users. --wait returns only once every container runs and is healthy.`,
 		Example: `  berth up
+  berth up web
   berth up -f compose.yaml
   berth up -E prod --wait`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			_ = detach
 			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			var only []string
+			if len(args) > 0 {
+				if only, err = st.Select(args); err != nil {
+					return err
+				}
+			}
 			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
 			if err != nil {
 				return err
 			}
+			spec.Only = only
 			c := client.New(f.socket)
 			cs, err := c.Up(cmd.Context(), spec)
 			if err != nil {

@@ -171,6 +171,11 @@ func configHash(s model.ServiceSpec, digest string) string {
 // starting services in dependency order and waiting for depends_on
 // conditions.
 func (e *Engine) Up(ctx context.Context, spec model.StackSpec) (err error) {
+	for _, name := range spec.Only {
+		if !slices.ContainsFunc(spec.Services, func(s model.ServiceSpec) bool { return s.Name == name }) {
+			return fmt.Errorf("only: no service %q in stack %s", name, spec.Name)
+		}
+	}
 	// Every image first: an unknown one fails the stack before anything
 	// of it is created.
 	imgs := make([]ImageInfo, len(spec.Services))
@@ -229,6 +234,10 @@ func (e *Engine) Up(ctx context.Context, spec model.StackSpec) (err error) {
 	}
 	var wg sync.WaitGroup
 	for i, svc := range spec.Services {
+		if len(spec.Only) > 0 && !slices.Contains(spec.Only, svc.Name) {
+			close(done[svc.Name]) // left as it is
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -261,6 +270,7 @@ func (e *Engine) Up(ctx context.Context, spec model.StackSpec) (err error) {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	spec.Only = nil // the record is the whole stack
 	return e.rememberStack(spec)
 }
 
