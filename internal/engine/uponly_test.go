@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/model"
 )
@@ -54,5 +56,35 @@ func TestUpOnlySomeServices(t *testing.T) {
 	only.Only = []string{"nosuch"}
 	if err := e.Up(context.Background(), only); err == nil || !strings.Contains(err.Error(), `"nosuch"`) {
 		t.Fatalf("up nosuch: %v", err)
+	}
+}
+
+// TestDownWithinGrace: berth down -t N gives each container N between the
+// stop signal and SIGKILL instead of its stop_grace_period.
+func TestDownWithinGrace(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	rt.ignoreSig = syscall.SIGTERM
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	spec := model.StackSpec{Name: "shop", Services: []model.ServiceSpec{{Name: "web", Image: "app", Replicas: 1, StopTimeout: time.Hour}}}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	id := e.Containers("shop")[0].ID
+	done := make(chan error, 1)
+	go func() { done <- e.DownWithin(context.Background(), "shop", false, 20*time.Millisecond) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("down -t waited out the hour-long stop_grace_period")
+	}
+	rt.mu.Lock()
+	kills := rt.kills[id]
+	rt.mu.Unlock()
+	if len(kills) != 2 || kills[0] != syscall.SIGTERM || kills[1] != syscall.SIGKILL {
+		t.Fatalf("signals: %v", kills)
 	}
 }
