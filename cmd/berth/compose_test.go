@@ -50,6 +50,9 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 			ew := api.NewEventWriter(w)
 			ew.Send(logs.Entry{Time: logT0, Stream: "stdout", Log: "early\n", Source: "demo-web-1"})
 			ew.Send(logs.Entry{Time: logT0.Add(time.Hour), Stream: "stdout", Log: "late\n", Source: "demo-web-1"})
+			if r.URL.Query().Get("follow") == "1" {
+				<-r.Context().Done() // nothing new: only the client ends it
+			}
 		case strings.HasSuffix(r.URL.Path, "/version"):
 			api.WriteJSON(w, http.StatusOK, api.VersionInfo{})
 		case strings.HasSuffix(r.URL.Path, "/up"):
@@ -167,6 +170,20 @@ func TestLogsComposeFlags(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "logs", "-n", "5", "--file", file, "--socket", d.sock); err != nil || d.last(t).Get("tail") != "5" {
 		t.Fatalf("logs -n 5: %v %v", err, d.last(t))
+	}
+	// Following stops at --until even when no line comes.
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := runCLI(t, "logs", "-f", "--until", time.Now().Add(100*time.Millisecond).Format(time.RFC3339Nano), "--file", file, "--socket", d.sock)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("logs -f --until: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("logs -f --until kept following")
 	}
 	for arg, want := range map[string]string{"--tail": "--tail", "--until": "--until"} {
 		if _, _, err := runCLI(t, "logs", arg, "soon", "--file", file, "--socket", d.sock); err == nil || !strings.Contains(err.Error(), want) {
