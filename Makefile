@@ -71,7 +71,9 @@ FUZZ_TARGETS := \
 	internal/stack:FuzzLoad \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
-	internal/proxy:FuzzPumpChunked
+	internal/proxy:FuzzPumpChunked \
+	internal/engine/logs:FuzzParseTail \
+	internal/stack:FuzzParseTimeout
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

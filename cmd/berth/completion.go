@@ -10,7 +10,7 @@ import (
 // serviceArgs are the commands whose arguments name services of the stack
 // file (-f, else berth.yaml / compose.yaml here), and how many of them:
 // 0 means any number. scale's argument is SERVICE=N.
-var serviceArgs = map[string]int{"logs": 0, "exec": 1, "deploy": 1, "rollback": 1, "history": 1, "scale": 0}
+var serviceArgs = map[string]int{"up": 0, "logs": 0, "exec": 1, "deploy": 1, "rollback": 1, "history": 1, "scale": 0}
 
 // completeServiceArgs lets the shell completion (berth completion bash|zsh|
 // fish) offer the stack's service names to those commands.
@@ -30,7 +30,8 @@ func serviceCompletion(max int, assign bool) cobra.CompletionFunc {
 		// The same flags the command itself reads the stack with.
 		var f stackFlags
 		f.files = arrayFlag(cmd, "file")
-		f.env, _ = cmd.Flags().GetString("env")
+		f.environment.name, _ = cmd.Flags().GetString("environment")
+		f.environment.old, _ = cmd.Flags().GetString("env")
 		f.project, _ = cmd.Flags().GetString("project-name")
 		f.set = arrayFlag(cmd, "set")
 		st, err := f.load(cmd.Context(), io.Discard)

@@ -12,13 +12,14 @@ import (
 func newConfigCommand() *cobra.Command {
 	var (
 		files, set, profiles []string
-		env, project         string
+		project              string
+		environment          environmentFlag
 		asJSON               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Validate a stack file and print the normalised stack",
-		Long: `config loads berth.yaml's services: (with --env, one of its environments:
+		Long: `config loads berth.yaml's services: (with -E/--environment, one of its environments:
 applied) or a compose file, validates it and prints the stack berth would
 run: variables interpolated, env_file merged, paths made absolute, short
 syntax expanded, services in dependency order. Attributes berth does not
@@ -33,9 +34,13 @@ berth config -f on the output says so.`,
   berth config -f compose.yaml
 
   # berth.yaml with its prod environment, as JSON
-  berth config --env prod --set TAG=1.4.2 --json`,
+  berth config -E prod --set TAG=1.4.2 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := environment.resolve(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
 			vars := map[string]string{}
 			for _, kv := range set {
 				k, v, ok := strings.Cut(kv, "=")
@@ -66,7 +71,7 @@ berth config -f on the output says so.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&files, "file", "f", nil, "berth.yaml or compose file; compose files may be repeated (later ones override) (default: berth.yaml, compose.yaml, docker-compose.yml in this directory)")
-	fl.StringVar(&env, "env", "", "berth.yaml environment to apply (environments: NAME)")
+	environment.add(fl)
 	fl.StringArrayVar(&set, "set", nil, "set a variable: --set KEY=VALUE (repeatable; overrides the environment, .env and vars:)")
 	fl.StringArrayVar(&profiles, "profile", nil, "activate a compose profile (repeatable; default $COMPOSE_PROFILES)")
 	fl.StringVarP(&project, "project-name", "p", "", "stack name (default: from the file or its directory)")

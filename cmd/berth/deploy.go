@@ -36,11 +36,11 @@ not become ready in --timeout, the previous revision is restored and deploy
 exits non-zero.
 
 Services built from berth.yaml images (build: NAME) are built first, unless
---tag is given with --env: then they run the images the environment's
+--tag is given with -E/--environment: then they run the images the environment's
 registry holds under that tag (pushed by berth ship, or copied there by
 berth promote), resolved to their digests; nothing is rebuilt.`,
 		Example: `  berth deploy
-  berth deploy --env prod --tag 2.1.0
+  berth deploy -E prod --tag 2.1.0
   berth deploy app --image 127.0.0.1:5000/shop/app:2.1.0
   berth deploy --set VERSION=2.1.0 --json`,
 		Args: cobra.MaximumNArgs(1),
@@ -70,8 +70,8 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&image, "image", "", "deploy this image reference for SERVICE instead of the file's")
-	cmd.Flags().StringVar(&tag, "tag", "", "with --env: deploy the images the environment's registry holds under this tag instead of building them")
-	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
+	cmd.Flags().StringVar(&tag, "tag", "", "with -E/--environment: deploy the images the environment's registry holds under this tag instead of building them")
+	timeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

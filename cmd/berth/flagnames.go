@@ -9,7 +9,7 @@ import (
 
 // arrayValueNames name the values of repeatable flags in the help, which
 // would otherwise show pflag's type name ("--set stringArray").
-var arrayValueNames = map[string]string{"file": "FILE", "set": "KEY=VALUE", "env": "KEY=VALUE", "profile": "NAME"}
+var arrayValueNames = map[string]string{"file": "FILE", "set": "KEY=VALUE", "env": "KEY=VALUE", "profile": "NAME", "env-file": "FILE"}
 
 // namedValue is a flag value shown under another type name in the help;
 // parsing is the wrapped value's.

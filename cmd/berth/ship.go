@@ -22,11 +22,11 @@ func newShipCommand() *cobra.Command {
 		Long: `ship builds the images of the stack's services that have build: (berth.yaml
 images:), pushes them to the environment's registry (environments: NAME:
 registry, repository) and deploys them by digest with a zero-downtime
-rollout — what runs is exactly what was pushed. Without --env the images go
+rollout — what runs is exactly what was pushed. Without -E/--environment the images go
 to the local cache and are deployed from there.`,
 		Example: `  berth ship
-  berth ship --env staging --tag 1.4.0
-  berth ship --env prod --set VERSION=1.4.0`,
+  berth ship -E staging --tag 1.4.0
+  berth ship -E prod --set VERSION=1.4.0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
@@ -45,8 +45,8 @@ to the local cache and are deployed from there.`,
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&tag, "tag", "", "with --env: tag to push the images as (default latest; deploys pin the digest either way)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long one new replica may take to become healthy")
+	cmd.Flags().StringVar(&tag, "tag", "", "with -E/--environment: tag to push the images as (default latest; deploys pin the digest either way)")
+	timeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,11 +22,14 @@ import (
 
 // stackFlags are shared by the commands that read a stack file.
 type stackFlags struct {
-	files   []string
-	env     string
-	project string
-	set     []string
-	socket  string
+	files       []string
+	environment environmentFlag
+	env         string // the environment, once load resolved it
+	project     string
+	set         []string
+	profiles    []string
+	envFiles    []string
+	socket      string
 }
 
 func (f *stackFlags) add(cmd *cobra.Command) {
@@ -36,22 +40,38 @@ func (f *stackFlags) add(cmd *cobra.Command) {
 // addFile registers --file (with shorthand, unless "" because -f means
 // something else, as in `logs -f`).
 func (f *stackFlags) addFile(cmd *cobra.Command, short string) {
-	cmd.Flags().StringArrayVarP(&f.files, "file", short, nil, "berth.yaml or compose file (default: berth.yaml, compose.yaml, docker-compose.yml in this directory)")
+	cmd.Flags().StringArrayVarP(&f.files, "file", short, nil, "berth.yaml or compose file (default: $COMPOSE_FILE, else berth.yaml, compose.yaml, docker-compose.yml here or in a parent directory)")
 }
 
 func (f *stackFlags) addRest(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.env, "env", "", "berth.yaml environment to apply (environments: NAME)")
-	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: from the file or its directory)")
+	f.environment.add(cmd.Flags())
+	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: $COMPOSE_PROJECT_NAME, else from the file or its directory)")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE")
+	cmd.Flags().StringArrayVar(&f.profiles, "profile", nil, "activate a compose profile (repeatable; default $COMPOSE_PROFILES)")
+	cmd.Flags().StringArrayVar(&f.envFiles, "env-file", nil, "compose: read interpolation variables from this file instead of .env (repeatable)")
 	addSocketFlag(cmd, &f.socket)
 }
 
-func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, error) {
+// options are the stack.LoadOptions the flags say.
+func (f *stackFlags) options(stderr io.Writer) (stack.LoadOptions, error) {
+	env, err := f.environment.resolve(stderr)
+	if err != nil {
+		return stack.LoadOptions{}, err
+	}
+	f.env = env
 	set, err := parseSet(f.set)
+	if err != nil {
+		return stack.LoadOptions{}, err
+	}
+	return stack.LoadOptions{Files: f.files, Env: env, ProjectName: f.project, Profiles: f.profiles, EnvFiles: f.envFiles, Set: set}, nil
+}
+
+func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, error) {
+	o, err := f.options(stderr)
 	if err != nil {
 		return nil, err
 	}
-	st, warns, err := stack.Load(ctx, stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
+	st, warns, err := stack.Load(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +97,11 @@ func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
 // same variables.
 func (f *stackFlags) targets(st *stack.Stack) func() (map[string]stack.Target, error) {
 	return func() (map[string]stack.Target, error) {
-		set, err := parseSet(f.set)
+		o, err := f.options(io.Discard)
 		if err != nil {
 			return nil, err
 		}
-		return stack.LoadTargets(st.Files[0], stack.LoadOptions{Files: f.files, Env: f.env, ProjectName: f.project, Set: set})
+		return stack.LoadTargets(st.Files[0], o)
 	}
 }
 
@@ -123,26 +143,36 @@ func newUpCommand() *cobra.Command {
 	var detach, wait bool
 	var waitTimeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "up",
+		Use:   "up [SERVICE...]",
 		Short: "Create or update a stack's containers",
 		Long: `up makes the daemon run the stack: it builds services' berth.yaml images,
 creates missing containers, replaces changed ones and removes surplus ones.
+With SERVICE arguments, as in compose, only those services and the services
+they depend on are created or replaced; the others are left as they are.
 Containers run detached (under the daemon) either way; -d is accepted for
 compose users. --wait returns only once every container runs and is healthy.`,
 		Example: `  berth up
+  berth up web
   berth up -f compose.yaml
-  berth up --env prod --wait`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  berth up -E prod --wait`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			_ = detach
 			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			var only []string
+			if len(args) > 0 {
+				if only, err = st.Select(args); err != nil {
+					return err
+				}
+			}
 			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
 			if err != nil {
 				return err
 			}
+			spec.Only = only
 			c := client.New(f.socket)
 			cs, err := c.Up(cmd.Context(), spec)
 			if err != nil {
@@ -161,54 +191,92 @@ compose users. --wait returns only once every container runs and is healthy.`,
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "run in the background (always: containers run under the daemon)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every container is running and healthy")
-	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", 2*time.Minute, "how long --wait waits")
+	timeoutVarP(cmd.Flags(), &waitTimeout, "wait-timeout", "", 2*time.Minute, "how long --wait waits, in seconds (or a duration like 2m)")
 	return cmd
 }
 
 func newDownCommand() *cobra.Command {
 	var f stackFlags
 	var volumes bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:     "down",
 		Short:   "Remove a stack's containers and network",
-		Example: "  berth down\n  berth down -v -p shop",
+		Example: "  berth down\n  berth down -v -p shop\n  berth down -t 30",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			name, err := f.stackName(cmd)
 			if err != nil {
 				return err
 			}
-			return client.New(f.socket).Down(cmd.Context(), name, client.DownOptions{Volumes: volumes})
+			return client.New(f.socket).Down(cmd.Context(), name, client.DownOptions{Volumes: volumes, Timeout: timeout})
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "also remove the named volumes the stack's containers used")
+	timeoutVarP(cmd.Flags(), &timeout, "timeout", "t", 0, "seconds (or a duration like 1m) each container gets to stop before SIGKILL (default: its stop_grace_period, else 10)")
 	return cmd
 }
 
 func newPsCommand() *cobra.Command {
-	var socket, project string
-	var asJSON bool
+	var f stackFlags
+	var allProjects, all, quiet, asJSON bool
+	var format string
 	cmd := &cobra.Command{
-		Use:     "ps",
-		Short:   "List containers",
-		Example: "  berth ps\n  berth ps -p shop --json",
-		Args:    cobra.NoArgs,
+		Use:   "ps",
+		Short: "List a stack's containers",
+		Long: `ps lists the containers of the stack of the stack file (-f, else
+berth.yaml / compose.yaml here or in a parent directory), or of -p NAME;
+--all-projects lists every stack's. Like compose, exited containers are
+listed only with -a. --json (kept from earlier berth versions) prints every
+container of the stack as JSON, exited ones included.`,
+		Example: `  berth ps
+  berth ps -a -p shop --format json
+  berth ps --all-projects -q`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cs, err := client.New(socket).Containers(cmd.Context(), project)
+			switch format {
+			case "", "table":
+			case "json":
+			default:
+				return fmt.Errorf("--format %q: want table or json", format)
+			}
+			name := ""
+			if !allProjects {
+				var err error
+				if name, err = f.stackName(cmd); err != nil {
+					return fmt.Errorf("%w (berth ps --all-projects lists every stack's containers)", err)
+				}
+			}
+			cs, err := client.New(f.socket).Containers(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), cs)
 			}
-			printContainers(cmd.OutOrStdout(), cs)
+			if !all {
+				cs = slices.DeleteFunc(cs, engine.Container.Stopped)
+			}
+			switch {
+			case quiet:
+				for _, c := range cs {
+					fmt.Fprintln(cmd.OutOrStdout(), c.Name)
+				}
+			case format == "json":
+				return writeIndentedJSON(cmd.OutOrStdout(), cs)
+			default:
+				printContainers(cmd.OutOrStdout(), cs)
+			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&project, "project-name", "p", "", "only this stack")
-	addSocketFlag(cmd, &socket)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	f.add(cmd)
+	cmd.Flags().BoolVar(&allProjects, "all-projects", false, "list the containers of every stack")
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "include exited containers")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print container names only")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print every container of the stack (exited ones too) as JSON")
 	return cmd
 }
 
@@ -241,22 +309,24 @@ func printContainers(w io.Writer, cs []engine.Container) {
 func newLogsCommand() *cobra.Command {
 	var f stackFlags
 	var follow, timestamps bool
-	var since string
-	var tail int
+	var since, until, tail string
 	cmd := &cobra.Command{
-		Use:     "logs [SERVICE]",
-		Short:   "Show (and follow) the logs of a stack's containers, replicas interleaved",
-		Example: "  berth logs -f\n  berth logs web --tail 100 --since 10m",
-		Args:    cobra.MaximumNArgs(1),
+		Use:   "logs [SERVICE...]",
+		Short: "Show (and follow) the logs of a stack's containers, replicas interleaved",
+		Example: `  berth logs -f
+  berth logs web worker --tail 100 --since 10m
+  berth logs --until 2026-01-02T15:04:05Z --file compose.yaml`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := logs.ParseTail(tail)
+			if err != nil {
+				return err
+			}
 			name, err := f.stackName(cmd)
 			if err != nil {
 				return err
 			}
-			o := client.LogsOptions{Follow: follow, Since: since, Tail: tail}
-			if len(args) == 1 {
-				o.Service = args[0]
-			}
+			o := client.LogsOptions{Services: args, Follow: follow, Since: since, Until: until, Tail: n}
 			out := cmd.OutOrStdout()
 			err = client.New(f.socket).Logs(cmd.Context(), name, o, func(e logs.Entry) error {
 				return logs.Format(out, e, len(name)+8, timestamps)
@@ -272,6 +342,7 @@ func newLogsCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep following new output")
 	cmd.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "show timestamps")
 	cmd.Flags().StringVar(&since, "since", "", "only lines since a duration ago (10m) or an RFC 3339 time")
-	cmd.Flags().IntVarP(&tail, "tail", "n", 0, "only the last N lines of each container (0: all)")
+	cmd.Flags().StringVar(&until, "until", "", "only lines before a duration ago (10m) or an RFC 3339 time (following stops there)")
+	cmd.Flags().StringVarP(&tail, "tail", "n", "all", "only the last N lines of each container, or all")
 	return cmd
 }

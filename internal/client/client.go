@@ -7,10 +7,12 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine"
@@ -48,6 +50,9 @@ func (c *Client) Up(ctx context.Context, spec model.StackSpec) ([]engine.Contain
 // DownOptions are berth down's options.
 type DownOptions struct {
 	Volumes bool // also remove the named volumes the stack's containers used
+	// Timeout is each container's grace period between the stop signal and
+	// SIGKILL; 0 keeps its stop_grace_period.
+	Timeout time.Duration
 }
 
 // Down removes a stack's containers and network.
@@ -55,6 +60,9 @@ func (c *Client) Down(ctx context.Context, stack string, o DownOptions) error {
 	q := url.Values{}
 	if o.Volumes {
 		q.Set("volumes", "1")
+	}
+	if o.Timeout > 0 {
+		q.Set("timeout", o.Timeout.String())
 	}
 	return c.c.Call(ctx, api.StackDown, []string{stack}, q, nil, nil)
 }
@@ -72,19 +80,57 @@ func (c *Client) Containers(ctx context.Context, stack string) ([]engine.Contain
 
 // LogsOptions select a stack's log lines.
 type LogsOptions struct {
-	Service string // "" = every service
-	Follow  bool
-	Since   string // a duration ago (10m) or an RFC 3339 time; the daemon parses it
-	Tail    int    // the last N lines of each container; 0 = all
+	Service  string   // "" = every service
+	Services []string // more services (with Service); none = every service
+	Follow   bool
+	Since    string // a duration ago (10m) or an RFC 3339 time; the daemon parses it
+	// Until ends the logs at a duration ago (10m) or an RFC 3339 time:
+	// later lines are left out, and following stops there.
+	Until string
+	Tail  int // the last N lines of each container; 0 = all
 }
 
+// errUntil ends a stream at LogsOptions.Until.
+var errUntil = errors.New("past --until")
+
 // Logs calls fn with the stack's log entries, replicas merged in time
-// order, until they end (or, following, until ctx ends or fn fails).
+// order, until they end (or, following, until ctx ends, Until passes or fn
+// fails).
 func (c *Client) Logs(ctx context.Context, stack string, o LogsOptions, fn func(logs.Entry) error) error {
 	q := url.Values{}
 	if o.Service != "" {
-		q.Set("service", o.Service)
+		q.Add("service", o.Service)
 	}
+	for _, s := range o.Services {
+		q.Add("service", s)
+	}
+	if o.Until != "" {
+		until, err := logs.ParseTime(o.Until, time.Now())
+		if err != nil {
+			return fmt.Errorf("--until %w", err)
+		}
+		if o.Follow {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, until)
+			defer cancel()
+		}
+		inner := fn
+		fn = func(e logs.Entry) error {
+			if e.Time.After(until) {
+				return errUntil
+			}
+			return inner(e)
+		}
+		err = c.logs(ctx, stack, o, q, fn)
+		if errors.Is(err, errUntil) || (err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)) {
+			return nil
+		}
+		return err
+	}
+	return c.logs(ctx, stack, o, q, fn)
+}
+
+func (c *Client) logs(ctx context.Context, stack string, o LogsOptions, q url.Values, fn func(logs.Entry) error) error {
 	if o.Follow {
 		q.Set("follow", "1")
 	}

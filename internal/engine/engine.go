@@ -64,6 +64,10 @@ const (
 	StateRemoving   = "removing"
 )
 
+// Stopped tells a container that has exited (berth ps lists those only
+// with -a, as compose does).
+func (c Container) Stopped() bool { return c.State == StateExited }
+
 // Engine is the orchestrator.
 type Engine struct {
 	root   string
@@ -167,6 +171,11 @@ func configHash(s model.ServiceSpec, digest string) string {
 // starting services in dependency order and waiting for depends_on
 // conditions.
 func (e *Engine) Up(ctx context.Context, spec model.StackSpec) (err error) {
+	for _, name := range spec.Only {
+		if !slices.ContainsFunc(spec.Services, func(s model.ServiceSpec) bool { return s.Name == name }) {
+			return fmt.Errorf("only: no service %q in stack %s", name, spec.Name)
+		}
+	}
 	// Every image first: an unknown one fails the stack before anything
 	// of it is created.
 	imgs := make([]ImageInfo, len(spec.Services))
@@ -225,6 +234,10 @@ func (e *Engine) Up(ctx context.Context, spec model.StackSpec) (err error) {
 	}
 	var wg sync.WaitGroup
 	for i, svc := range spec.Services {
+		if len(spec.Only) > 0 && !slices.Contains(spec.Only, svc.Name) {
+			close(done[svc.Name]) // left as it is
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -257,6 +270,7 @@ func (e *Engine) Up(ctx context.Context, spec model.StackSpec) (err error) {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	spec.Only = nil // the record is the whole stack
 	return e.rememberStack(spec)
 }
 
@@ -714,6 +728,12 @@ func (e *Engine) conditionHolds(stack, service, cond string) (bool, error) {
 // remove stops a container (signal, then SIGKILL after the stop timeout)
 // and releases everything it held.
 func (e *Engine) remove(ctx context.Context, id string) error {
+	return e.removeWithin(ctx, id, 0)
+}
+
+// removeWithin is remove with the grace period after the stop signal
+// overridden (0: the service's stop_grace_period, else 10 s).
+func (e *Engine) removeWithin(ctx context.Context, id string, grace time.Duration) error {
 	e.mu.Lock()
 	m := e.containers[id]
 	e.mu.Unlock()
@@ -733,6 +753,9 @@ func (e *Engine) remove(ctx context.Context, id string) error {
 		sig = syscall.SIGTERM
 	}
 	timeout := m.Spec.StopTimeout
+	if grace > 0 {
+		timeout = grace
+	}
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
@@ -767,6 +790,12 @@ func (e *Engine) remove(ctx context.Context, id string) error {
 // Down removes a stack's containers and its network and, with volumes,
 // the named volumes its containers used.
 func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
+	return e.DownWithin(ctx, stack, volumes, 0)
+}
+
+// DownWithin is Down giving each container grace (berth down -t) between
+// the stop signal and SIGKILL instead of its stop_grace_period (0: keep it).
+func (e *Engine) DownWithin(ctx context.Context, stack string, volumes bool, grace time.Duration) error {
 	var ids []string
 	vols := map[string]bool{}
 	e.mu.Lock()
@@ -789,7 +818,7 @@ func (e *Engine) Down(ctx context.Context, stack string, volumes bool) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.remove(ctx, id)
+			errs[i] = e.removeWithin(ctx, id, grace)
 		}()
 	}
 	wg.Wait()

@@ -56,6 +56,7 @@ type fakeRuntime struct {
 	execIO    func(ctx context.Context, id string, o ExecIO) (int, error) // berth exec; nil: exits 0
 	kills     map[string][]syscall.Signal                                 // by container ID, in order
 	stats     func(id string) (Stats, error)                              // nil: zeros
+	ignoreSig syscall.Signal                                              // a signal the containers ignore (0: none)
 }
 
 func newFakeRuntime() *fakeRuntime {
@@ -94,7 +95,7 @@ func (r *fakeRuntime) Kill(id string, sig syscall.Signal) error {
 		r.kills = map[string][]syscall.Signal{}
 	}
 	r.kills[id] = append(r.kills[id], sig)
-	if fc := r.running[id]; fc != nil {
+	if fc := r.running[id]; fc != nil && (r.ignoreSig == 0 || sig != r.ignoreSig) {
 		select {
 		case fc.exit <- Exit{Code: 128 + int(sig), StartedAt: fc.started, FinishedAt: time.Now()}:
 		default:

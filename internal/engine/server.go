@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -43,7 +44,16 @@ func (e *Engine) ServeUp(w http.ResponseWriter, r *http.Request) {
 // ServeDown takes a stack down (api.StackDown), its volumes too with
 // volumes=1.
 func (e *Engine) ServeDown(w http.ResponseWriter, r *http.Request) {
-	if err := e.Down(context.WithoutCancel(r.Context()), r.PathValue("name"), r.URL.Query().Get("volumes") == "1"); err != nil {
+	var grace time.Duration
+	if s := r.URL.Query().Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			api.WriteError(w, http.StatusBadRequest, fmt.Errorf("timeout=%q: want a non-negative duration like 30s", s))
+			return
+		}
+		grace = d
+	}
+	if err := e.DownWithin(context.WithoutCancel(r.Context()), r.PathValue("name"), r.URL.Query().Get("volumes") == "1", grace); err != nil {
 		api.WriteError(w, http.StatusInternalServerError, err)
 		return
 	}
@@ -56,8 +66,8 @@ func (e *Engine) ServeContainers(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, e.Containers(r.URL.Query().Get("stack")))
 }
 
-// ServeLogs streams the logs of a stack's containers (optionally one
-// service's), merged in time order, as ndjson logs.Entry values.
+// ServeLogs streams the logs of a stack's containers (optionally some
+// services'), merged in time order, as ndjson logs.Entry values.
 func (e *Engine) ServeLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var o logs.Options
@@ -77,16 +87,19 @@ func (e *Engine) ServeLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		o.Since = t
 	}
-	service := q.Get("service")
+	// service= may repeat (berth logs web worker); none: every service.
+	services := q["service"]
 	var cs []Container
 	for _, c := range e.Containers(r.PathValue("name")) {
-		if service == "" || c.Service == service {
+		if len(services) == 0 || slices.Contains(services, c.Service) {
 			cs = append(cs, c)
 		}
 	}
-	if len(cs) == 0 {
-		api.WriteError(w, http.StatusNotFound, fmt.Errorf("no containers in stack %q%s", r.PathValue("name"), forService(service)))
-		return
+	for _, service := range append(slices.Clone(services), "") {
+		if !slices.ContainsFunc(cs, func(c Container) bool { return service == "" || c.Service == service }) {
+			api.WriteError(w, http.StatusNotFound, fmt.Errorf("no containers in stack %q%s", r.PathValue("name"), forService(service)))
+			return
+		}
 	}
 	sources := map[string][]logs.Entry{}
 	for _, c := range cs {

@@ -34,6 +34,10 @@ import "time"
 type StackSpec struct {
 	Name     string        `json:"name"`
 	Services []ServiceSpec `json:"services"` // dependency order
+	// Only, when set, limits up to these services (berth up SERVICE...,
+	// with what they depend on): the others' containers are left as they
+	// are, while the stack's routes and record still cover every service.
+	Only []string `json:"only,omitempty"`
 }
 
 // ServiceSpec is what the engine runs for one service: the stack file's

@@ -2,7 +2,6 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,16 +16,21 @@ import (
 // LoadOptions says what to load and with which variables.
 type LoadOptions struct {
 	// Files are compose files (compose.yaml, docker-compose.yml, later
-	// files overriding earlier ones) or one berth.yaml. Empty: the first of
-	// berth.yaml, berth.yml, compose.yaml, compose.yml, docker-compose.yaml,
-	// docker-compose.yml in the current directory (with compose's
-	// *.override.* file when there is one).
+	// files overriding earlier ones) or one berth.yaml. Empty: the files
+	// of COMPOSE_FILE (a path-list), else the first of berth.yaml,
+	// berth.yml, compose.yaml, compose.yml, docker-compose.yaml,
+	// docker-compose.yml in the current directory or the nearest parent
+	// directory that has one (with compose's *.override.* file when there
+	// is one), as docker compose finds them.
 	Files []string
+	// EnvFiles replace compose's .env as the interpolation variables'
+	// file (compose's --env-file). Compose files only.
+	EnvFiles []string
 	// Env selects an entry of berth.yaml's environments: (overrides of
 	// services and vars). Compose files have none.
 	Env string
 	// ProjectName overrides the name from the file (compose name:) or the
-	// project directory.
+	// project directory; empty uses COMPOSE_PROJECT_NAME when set.
 	ProjectName string
 	// Profiles activates compose profiles; empty uses COMPOSE_PROFILES.
 	Profiles []string
@@ -50,9 +54,15 @@ var defaultFiles = []string{"berth.yaml", "berth.yml", "compose.yaml", "compose.
 // Load reads the files, validates them and returns the normalised stack and
 // the attributes berth ignores. Errors name the file, line and field.
 func Load(ctx context.Context, o LoadOptions) (st *Stack, warns []Warning, err error) {
-	files, err := findFiles(o.Files)
+	files, err := findFiles(o.Files, o.lookupEnv)
 	if err != nil {
 		return nil, nil, err
+	}
+	if o.ProjectName == "" {
+		o.ProjectName, _ = o.lookupEnv("COMPOSE_PROJECT_NAME")
+	}
+	if len(o.Profiles) == 0 {
+		o.Profiles = envProfiles(o.lookupEnv)
 	}
 	for k := range o.Set {
 		if !varNameRE.MatchString(k) {
@@ -71,52 +81,15 @@ func Load(ctx context.Context, o LoadOptions) (st *Stack, warns []Warning, err e
 		}
 	}()
 	if berth {
+		if len(o.EnvFiles) > 0 {
+			return nil, nil, fmt.Errorf("--env-file %s: env files are for compose files; %s is a berth.yaml (use its vars: or --set)", o.EnvFiles[0], files[0])
+		}
 		return loadBerth(ctx, files[0], o)
 	}
 	if o.Env != "" {
 		return nil, nil, fmt.Errorf("--env %s: environments are a berth.yaml feature; %s is a compose file (use another -f file or --set instead)", o.Env, files[0])
 	}
 	return loadCompose(ctx, files, o)
-}
-
-// findFiles makes the given files absolute, or picks the default file.
-func findFiles(given []string) ([]string, error) {
-	if len(given) == 0 {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
-		}
-		for _, name := range defaultFiles {
-			p := filepath.Join(wd, name)
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				files := []string{p}
-				if ov := overrideFile(p); ov != "" {
-					files = append(files, ov)
-				}
-				return files, nil
-			}
-		}
-		return nil, fmt.Errorf("no berth.yaml or compose file in %s (looked for %s); name one with -f", wd, strings.Join(defaultFiles, ", "))
-	}
-	var files []string
-	for _, f := range given {
-		if f == "" {
-			return nil, errors.New("empty file name")
-		}
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			return nil, err
-		}
-		st, err := os.Stat(abs)
-		if err != nil {
-			return nil, err
-		}
-		if st.IsDir() {
-			return nil, fmt.Errorf("%s is a directory, not a compose file or berth.yaml", f)
-		}
-		files = append(files, abs)
-	}
-	return files, nil
 }
 
 // overrideFile returns compose.override.yaml next to compose.yaml (and so
@@ -228,7 +201,20 @@ func loadCompose(ctx context.Context, files []string, o LoadOptions) (*Stack, []
 		inputs = append(inputs, data)
 	}
 	dir := filepath.Dir(files[0])
-	if data, err := os.ReadFile(filepath.Join(dir, ".env")); err == nil {
+	envFiles, err := absEnvFiles(o.EnvFiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(envFiles) == 0 {
+		if data, err := os.ReadFile(filepath.Join(dir, ".env")); err == nil {
+			inputs = append(inputs, data)
+		}
+	}
+	for _, f := range envFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--env-file: %w", err)
+		}
 		inputs = append(inputs, data)
 	}
 	env := o.environ(inputs...)
@@ -245,7 +231,7 @@ func loadCompose(ctx context.Context, files []string, o LoadOptions) (*Stack, []
 		cli.WithEnv(envList),
 		// .env is read after the process environment and --set are in
 		// place, and only fills names they leave unset.
-		cli.WithEnvFiles(),
+		cli.WithEnvFiles(envFiles...),
 		cli.WithDotEnv,
 		cli.WithDefaultProfiles(o.Profiles...),
 		cli.WithResolvedPaths(true),

@@ -63,7 +63,7 @@ func (t Target) Ref(image, tag string) string {
 // order.
 func LoadTargets(path string, o LoadOptions) (map[string]Target, error) {
 	if path == "" {
-		files, err := findFiles(o.Files)
+		files, err := findFiles(o.Files, o.lookupEnv)
 		if err != nil {
 			return nil, err
 		}

@@ -18,9 +18,9 @@ type Endpoint string
 const (
 	GetVersion      Endpoint = "GET /version"                                    // → VersionInfo
 	StackUp         Endpoint = "POST /stacks/{name}/up"                          // StackSpec → []Container
-	StackDown       Endpoint = "POST /stacks/{name}/down"                        // ?volumes=1
+	StackDown       Endpoint = "POST /stacks/{name}/down"                        // ?volumes=1 &timeout=30s
 	ListContainers  Endpoint = "GET /containers"                                 // ?stack= → []Container
-	StackLogs       Endpoint = "GET /stacks/{name}/logs"                         // ?service= &follow=1 &since= &tail= → ndjson logs.Entry
+	StackLogs       Endpoint = "GET /stacks/{name}/logs"                         // ?service= (repeatable) &follow=1 &since= &tail= → ndjson logs.Entry
 	StackScale      Endpoint = "POST /stacks/{name}/scale"                       // {service: replicas} → []Container
 	ContainerExec   Endpoint = "POST /containers/{name}/exec"                    // ExecRequest, Upgrade: berth-exec → frames
 	GetStats        Endpoint = "GET /stats"                                      // ?stack= &stream=1 → ndjson StatsSample
