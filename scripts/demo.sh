@@ -72,10 +72,10 @@ for _ in $(seq 1 100); do
 done
 app_port="${BERTH_DEMO_APP_PORT:-8080}"
 registry_port="${addr##*:}"
-ship=(berth ship --env demo --set APP_PORT="$app_port" --set REGISTRY_PORT="$registry_port")
+ship=(berth ship --environment demo --set APP_PORT="$app_port" --set REGISTRY_PORT="$registry_port")
 
 echo
-echo "==> berth ship --env demo: build, push to $addr, deploy 2 replicas behind the proxy on 127.0.0.1:$app_port"
+echo "==> berth ship --environment demo: build, push to $addr, deploy 2 replicas behind the proxy on 127.0.0.1:$app_port"
 (cd examples/goapp && "${ship[@]}" --tag 1.0.0)
 for _ in 1 2 3 4; do
   echo "GET http://127.0.0.1:$app_port/version -> $(curl -fsS "http://127.0.0.1:$app_port/version")"
