@@ -99,7 +99,7 @@ echo "==> berth history app"
 (cd examples/goapp && berth history app)
 echo
 echo "==> berth ps"
-berth ps
+(cd examples/goapp && berth ps)
 
 echo
 echo "catalog:"
@@ -108,5 +108,5 @@ echo "tags of example/app:"
 crane ls --insecure "$addr/example/app" | sed 's/^/  /'
 echo
 echo "The registry keeps running on http://$addr (pid $(cat "$demo_dir/registry.pid"), log .demo/registry.log)."
-echo "The app runs under berth's engine on http://127.0.0.1:$app_port (BERTH_SOCKET=$sock berth ps | logs | history app | rollback app)."
+echo "The app runs under berth's engine on http://127.0.0.1:$app_port (cd examples/goapp; BERTH_SOCKET=$sock berth ps | logs | history app | rollback app)."
 echo "Stop everything with: (cd examples/goapp && BERTH_SOCKET=$sock berth down -v); kill \$(cat .demo/daemon.pid) \$(cat .demo/registry.pid)"
