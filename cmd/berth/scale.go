@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/engine"
 )
 
 // parseScale reads SERVICE=N arguments.
@@ -55,7 +56,7 @@ the next berth up.`,
 			if err != nil {
 				return err
 			}
-			printContainers(cmd.OutOrStdout(), cs)
+			engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
 			return nil
 		},
 	}

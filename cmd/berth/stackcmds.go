@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -180,11 +178,11 @@ compose users. --wait returns only once every container runs and is healthy.`,
 			}
 			if wait {
 				if cs, err = release.WaitReady(cmd.Context(), daemonPort{c}, st.Name, waitTimeout, release.PollInterval); err != nil {
-					printContainers(cmd.ErrOrStderr(), cs)
+					engine.WriteContainers(cmd.ErrOrStderr(), cs, shortDigest)
 					return err
 				}
 			}
-			printContainers(cmd.OutOrStdout(), cs)
+			engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
 			return nil
 		},
 	}
@@ -266,7 +264,7 @@ container of the stack as JSON, exited ones included.`,
 			case format == "json":
 				return writeIndentedJSON(cmd.OutOrStdout(), cs)
 			default:
-				printContainers(cmd.OutOrStdout(), cs)
+				engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
 			}
 			return nil
 		},
@@ -278,32 +276,6 @@ container of the stack as JSON, exited ones included.`,
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print every container of the stack (exited ones too) as JSON")
 	return cmd
-}
-
-func printContainers(w io.Writer, cs []engine.Container) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tHEALTH\tRESTARTS\tIP\tPORTS\tIMAGE")
-	for _, c := range cs {
-		var ports []string
-		for _, p := range c.Ports {
-			host := p.HostIP
-			if host == "" {
-				host = "0.0.0.0"
-			}
-			ports = append(ports, fmt.Sprintf("%s:%d->%d", host, p.HostPort, p.ContainerPort))
-		}
-		state := c.State
-		if c.State == engine.StateRunning {
-			state += " " + time.Since(c.StartedAt).Round(time.Second).String()
-		} else if c.State == engine.StateExited {
-			state += fmt.Sprintf(" (%d)", c.ExitCode)
-		}
-		if c.OOMKilled {
-			state += " oom-killed"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, state, c.Health, c.Restarts, c.IP, strings.Join(ports, ","), shortDigest(c.Image))
-	}
-	tw.Flush()
 }
 
 func newLogsCommand() *cobra.Command {
