@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -28,21 +28,8 @@ func (f *specFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.root, "context", "", "the directory the file may read from, and its build context unless it sets context: (default: the file's directory; the file's context:, sources, base images and keyrings must stay inside it)")
 }
 
-// parseSet reads --set KEY=VALUE flags.
-func parseSet(kvs []string) (map[string]string, error) {
-	set := map[string]string{}
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--set %q: want KEY=VALUE", kv)
-		}
-		set[k] = v
-	}
-	return set, nil
-}
-
 func (f *specFlags) load() (*spec.File, error) {
-	set, err := parseSet(f.set)
+	set, err := cliflag.ParseSet(f.set)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/cliflag"
 )
 
 // serviceArgs are the commands whose arguments name services of the stack
@@ -29,11 +31,11 @@ func serviceCompletion(max int, assign bool) cobra.CompletionFunc {
 		}
 		// The same flags the command itself reads the stack with.
 		var f stackFlags
-		f.files = arrayFlag(cmd, "file")
-		f.environment.name, _ = cmd.Flags().GetString("environment")
-		f.environment.old, _ = cmd.Flags().GetString("env")
+		f.files = cliflag.Array(cmd, "file")
+		f.environment.Name, _ = cmd.Flags().GetString("environment")
+		f.environment.Old, _ = cmd.Flags().GetString("env")
 		f.project, _ = cmd.Flags().GetString("project-name")
-		f.set = arrayFlag(cmd, "set")
+		f.set = cliflag.Array(cmd, "set")
 		st, err := f.load(cmd.Context(), io.Discard)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError

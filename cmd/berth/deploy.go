@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/release"
 )
@@ -71,7 +72,7 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&image, "image", "", "deploy this image reference for SERVICE instead of the file's")
 	cmd.Flags().StringVar(&tag, "tag", "", "with -E/--environment: deploy the images the environment's registry holds under this tag instead of building them")
-	timeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
+	cliflag.TimeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/promote"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
@@ -66,7 +67,7 @@ only with --tag (without it, it receives the digest untagged).`,
 			if err != nil {
 				return err
 			}
-			set, err := parseSet(sf.set)
+			set, err := cliflag.ParseSet(sf.set)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/release"
@@ -21,7 +22,7 @@ import (
 // stackFlags are shared by the commands that read a stack file.
 type stackFlags struct {
 	files       []string
-	environment environmentFlag
+	environment cliflag.Environment
 	env         string // the environment, once load resolved it
 	project     string
 	set         []string
@@ -42,7 +43,7 @@ func (f *stackFlags) addFile(cmd *cobra.Command, short string) {
 }
 
 func (f *stackFlags) addRest(cmd *cobra.Command) {
-	f.environment.add(cmd.Flags())
+	f.environment.Add(cmd.Flags())
 	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: $COMPOSE_PROJECT_NAME, else from the file or its directory)")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE")
 	cmd.Flags().StringArrayVar(&f.profiles, "profile", nil, "activate a compose profile (repeatable; default $COMPOSE_PROFILES)")
@@ -52,12 +53,12 @@ func (f *stackFlags) addRest(cmd *cobra.Command) {
 
 // options are the stack.LoadOptions the flags say.
 func (f *stackFlags) options(stderr io.Writer) (stack.LoadOptions, error) {
-	env, err := f.environment.resolve(stderr)
+	env, err := f.environment.Resolve(stderr)
 	if err != nil {
 		return stack.LoadOptions{}, err
 	}
 	f.env = env
-	set, err := parseSet(f.set)
+	set, err := cliflag.ParseSet(f.set)
 	if err != nil {
 		return stack.LoadOptions{}, err
 	}
@@ -189,7 +190,7 @@ compose users. --wait returns only once every container runs and is healthy.`,
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "run in the background (always: containers run under the daemon)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every container is running and healthy")
-	timeoutVarP(cmd.Flags(), &waitTimeout, "wait-timeout", "", 2*time.Minute, "how long --wait waits, in seconds (or a duration like 2m)")
+	cliflag.TimeoutVarP(cmd.Flags(), &waitTimeout, "wait-timeout", "", 2*time.Minute, "how long --wait waits, in seconds (or a duration like 2m)")
 	return cmd
 }
 
@@ -212,7 +213,7 @@ func newDownCommand() *cobra.Command {
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "also remove the named volumes the stack's containers used")
-	timeoutVarP(cmd.Flags(), &timeout, "timeout", "t", 0, "seconds (or a duration like 1m) each container gets to stop before SIGKILL (default: its stop_grace_period, else 10)")
+	cliflag.TimeoutVarP(cmd.Flags(), &timeout, "timeout", "t", 0, "seconds (or a duration like 1m) each container gets to stop before SIGKILL (default: its stop_grace_period, else 10)")
 	return cmd
 }
 
