@@ -40,9 +40,9 @@ to the local cache and are deployed from there.`,
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "deploying…")
 			req := deploy.Request{Spec: spec, ReadyTimeout: timeout}
-			return runDeploy(cmd.Context(), func(fn func(deploy.StreamLine) error) error {
+			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
 				return client.New(f.socket).Deploy(cmd.Context(), req, fn)
-			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
 	f.add(cmd)
