@@ -2,11 +2,11 @@ package main
 
 import (
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/cliflag"
+	"github.com/berth-dev/berth/internal/stack"
 )
 
 // serviceArgs are the commands whose arguments name services of the stack
@@ -40,16 +40,7 @@ func serviceCompletion(max int, assign bool) cobra.CompletionFunc {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
 		}
-		var out []cobra.Completion
-		for _, s := range st.Services {
-			name := s.Name
-			if assign {
-				name += "="
-			}
-			if strings.HasPrefix(name, toComplete) {
-				out = append(out, name)
-			}
-		}
+		out := stack.CompleteServices(st, toComplete, assign)
 		d := cobra.ShellCompDirectiveNoFileComp
 		if assign {
 			d |= cobra.ShellCompDirectiveNoSpace
