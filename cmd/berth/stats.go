@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -42,13 +41,7 @@ stack with -p or --file, of all stacks otherwise.`,
 			}
 			err := client.New(f.socket).Stats(cmd.Context(), stack, !noStream, func(s engine.StatsSample) error {
 				if asJSON {
-					enc := json.NewEncoder(out)
-					for _, c := range s.Containers {
-						if err := enc.Encode(c); err != nil {
-							return err
-						}
-					}
-					return nil
+					return engine.WriteStatsJSON(out, s.Containers)
 				}
 				if redraw {
 					fmt.Fprint(out, "\033[H\033[2J") // cursor home, clear screen

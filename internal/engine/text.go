@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -104,6 +105,18 @@ func WriteStats(w io.Writer, cs []ContainerStats) error {
 			NetworkSize(c.NetRx), NetworkSize(c.NetTx), c.Pids)
 	}
 	return tw.Flush()
+}
+
+// WriteStatsJSON writes one sample as one JSON object per container and
+// line (ndjson).
+func WriteStatsJSON(w io.Writer, cs []ContainerStats) error {
+	enc := json.NewEncoder(w)
+	for _, c := range cs {
+		if err := enc.Encode(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MemorySize formats memory as docker stats does (KiB, MiB, GiB).

@@ -67,3 +67,13 @@ func TestWriteTables(t *testing.T) {
 		t.Errorf("prune: %q", b.String())
 	}
 }
+
+func TestWriteStatsJSONIsOneLinePerContainer(t *testing.T) {
+	var b strings.Builder
+	if err := WriteStatsJSON(&b, []ContainerStats{{Name: "a"}, {Name: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n"); len(lines) != 2 || !strings.Contains(lines[1], `"b"`) {
+		t.Errorf("%q", b.String())
+	}
+}
