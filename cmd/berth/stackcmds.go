@@ -117,24 +117,10 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(progress, build.FormatEvent(e)) })
 		},
 		Registry: release.RemoteRegistry{},
-		Daemon:   daemonPort{client.New(f.socket)},
+		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
 		Progress: progress,
 	}
-}
-
-// daemonPort is the daemon as the release pipeline sees it.
-type daemonPort struct{ c *client.Client }
-
-func (d daemonPort) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err := d.c.Version(ctx)
-	return err
-}
-
-func (d daemonPort) Containers(ctx context.Context, stack string) ([]engine.Container, error) {
-	return d.c.Containers(ctx, stack)
 }
 
 func newUpCommand() *cobra.Command {
@@ -178,7 +164,7 @@ compose users. --wait returns only once every container runs and is healthy.`,
 				return err
 			}
 			if wait {
-				if cs, err = release.WaitReady(cmd.Context(), daemonPort{c}, st.Name, waitTimeout, release.PollInterval); err != nil {
+				if cs, err = release.WaitReady(cmd.Context(), c, st.Name, waitTimeout, release.PollInterval); err != nil {
 					engine.WriteContainers(cmd.ErrOrStderr(), cs, shortDigest)
 					return err
 				}
