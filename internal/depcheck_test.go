@@ -91,6 +91,10 @@ var allowed = map[string][]string{
 	// The stack networks' DNS server: a leaf the proxy process runs.
 	"internal/dns/...": {},
 
+	// The flag values cmd/berth's commands share (compose-style timeouts
+	// parse as the stack file's do).
+	"internal/cliflag": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model"},
+
 	// The daemon's typed client: the engine's and deploy's API, paths from
 	// the one route table.
 	"internal/client": {"internal/model", "internal/engine/...", "internal/deploy", "internal/proxy"},

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -29,21 +28,8 @@ func (f *specFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.root, "context", "", "the directory the file may read from, and its build context unless it sets context: (default: the file's directory; the file's context:, sources, base images and keyrings must stay inside it)")
 }
 
-// parseSet reads --set KEY=VALUE flags.
-func parseSet(kvs []string) (map[string]string, error) {
-	set := map[string]string{}
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--set %q: want KEY=VALUE", kv)
-		}
-		set[k] = v
-	}
-	return set, nil
-}
-
 func (f *specFlags) load() (*spec.File, error) {
-	set, err := parseSet(f.set)
+	set, err := cliflag.ParseSet(f.set)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +99,7 @@ printed; --json prints a machine-readable result.`,
 					return err
 				}
 			}
-			return runBuild(cmd.Context(), cmd.OutOrStdout(), b, names, variant, out, buildPrint{json: asJSON, quiet: quiet})
+			return b.BuildAndReport(cmd.Context(), cmd.OutOrStdout(), names, variant, out, build.Report{JSON: asJSON, Quiet: quiet})
 		},
 	}
 	sf.add(cmd)
@@ -126,48 +112,6 @@ printed; --json prints a machine-readable result.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digests, one line per image")
 	return cmd
-}
-
-type buildJSON struct {
-	*build.Result
-	Destination string `json:"destination,omitempty"`
-}
-
-// buildPrint is what build prints on stdout: a line per image (name, digest,
-// destination) and the lock file it wrote; with quiet only the digests, one
-// per image; with json one document.
-type buildPrint struct{ json, quiet bool }
-
-func runBuild(ctx context.Context, stdout io.Writer, b *build.Builder, names []string, variant string, out build.Output, p buildPrint) error {
-	var results []buildJSON
-	lockWritten, err := b.BuildTo(ctx, names, variant, out, func(w build.Written) {
-		results = append(results, buildJSON{Result: w.Result, Destination: w.Destination})
-		switch {
-		case p.json:
-		case p.quiet:
-			fmt.Fprintln(stdout, w.Result.Digest)
-		default:
-			label := w.Name
-			if variant != "" {
-				label += " (" + variant + ")"
-			}
-			if w.Destination != "" {
-				fmt.Fprintf(stdout, "%s %s -> %s\n", label, w.Result.Digest, w.Destination)
-			} else {
-				fmt.Fprintf(stdout, "%s %s\n", label, w.Result.Digest)
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if lockWritten && !p.json && !p.quiet {
-		fmt.Fprintf(stdout, "wrote %s\n", b.LockPath)
-	}
-	if p.json {
-		return writeIndentedJSON(stdout, results)
-	}
-	return nil
 }
 
 func newLockCommand() *cobra.Command {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/cliflag"
+	"github.com/berth-dev/berth/internal/stack"
 )
 
 // serviceArgs are the commands whose arguments name services of the stack
@@ -29,25 +31,16 @@ func serviceCompletion(max int, assign bool) cobra.CompletionFunc {
 		}
 		// The same flags the command itself reads the stack with.
 		var f stackFlags
-		f.files = arrayFlag(cmd, "file")
-		f.environment.name, _ = cmd.Flags().GetString("environment")
-		f.environment.old, _ = cmd.Flags().GetString("env")
+		f.files = cliflag.Array(cmd, "file")
+		f.environment.Name, _ = cmd.Flags().GetString("environment")
+		f.environment.Old, _ = cmd.Flags().GetString("env")
 		f.project, _ = cmd.Flags().GetString("project-name")
-		f.set = arrayFlag(cmd, "set")
+		f.set = cliflag.Array(cmd, "set")
 		st, err := f.load(cmd.Context(), io.Discard)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
 		}
-		var out []cobra.Completion
-		for _, s := range st.Services {
-			name := s.Name
-			if assign {
-				name += "="
-			}
-			if strings.HasPrefix(name, toComplete) {
-				out = append(out, name)
-			}
-		}
+		out := stack.CompleteServices(st, toComplete, assign)
 		d := cobra.ShellCompDirectiveNoFileComp
 		if assign {
 			d |= cobra.ShellCompDirectiveNoSpace

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/stack"
 )
 
@@ -13,7 +14,7 @@ func newConfigCommand() *cobra.Command {
 	var (
 		files, set, profiles []string
 		project              string
-		environment          environmentFlag
+		environment          cliflag.Environment
 		asJSON               bool
 	)
 	cmd := &cobra.Command{
@@ -37,17 +38,13 @@ berth config -f on the output says so.`,
   berth config -E prod --set TAG=1.4.2 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := environment.resolve(cmd.ErrOrStderr())
+			env, err := environment.Resolve(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			vars := map[string]string{}
-			for _, kv := range set {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--set %q: want KEY=VALUE", kv)
-				}
-				vars[k] = v
+			vars, err := cliflag.ParseSet(set)
+			if err != nil {
+				return err
 			}
 			for _, f := range files {
 				if from, ok := stack.IsPrinted(f); ok {
@@ -71,7 +68,7 @@ berth config -f on the output says so.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&files, "file", "f", nil, "berth.yaml or compose file; compose files may be repeated (later ones override) (default: berth.yaml, compose.yaml, docker-compose.yml in this directory)")
-	environment.add(fl)
+	environment.Add(fl)
 	fl.StringArrayVar(&set, "set", nil, "set a variable: --set KEY=VALUE (repeatable; overrides the environment, .env and vars:)")
 	fl.StringArrayVar(&profiles, "profile", nil, "activate a compose profile (repeatable; default $COMPOSE_PROFILES)")
 	fl.StringVarP(&project, "project-name", "p", "", "stack name (default: from the file or its directory)")

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/release"
 )
@@ -63,53 +62,17 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 			if req.Spec, err = f.pipeline(cmd, st).Prepare(cmd.Context(), st, r); err != nil {
 				return err
 			}
-			return runDeploy(cmd.Context(), func(fn func(deploy.StreamLine) error) error {
+			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
 				return client.New(f.socket).Deploy(cmd.Context(), req, fn)
-			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&image, "image", "", "deploy this image reference for SERVICE instead of the file's")
 	cmd.Flags().StringVar(&tag, "tag", "", "with -E/--environment: deploy the images the environment's registry holds under this tag instead of building them")
-	timeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
+	cliflag.TimeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
-}
-
-// runDeploy sends a deploy or rollback and shows its progress: one line per
-// step, then what each service runs now.
-func runDeploy(ctx context.Context, send func(func(deploy.StreamLine) error) error, stdout, stderr io.Writer, asJSON bool) error {
-	var rep deploy.Report
-	var failed string
-	start := time.Now()
-	err := send(func(line deploy.StreamLine) error {
-		if e := line.Event; e != nil {
-			fmt.Fprintln(stderr, deploy.FormatEvent(*e, time.Since(start)))
-		}
-		if line.Report != nil {
-			rep, failed = *line.Report, line.Failed
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		out := struct {
-			deploy.Report
-			Error string `json:"error,omitempty"`
-		}{rep, failed}
-		if err := writeIndentedJSON(stdout, out); err != nil {
-			return err
-		}
-	} else {
-		deploy.WriteReport(stdout, rep, shortDigest)
-		fmt.Fprintf(stderr, "took %.1fs\n", time.Since(start).Seconds())
-	}
-	if failed != "" {
-		return fmt.Errorf("%s", failed)
-	}
-	return nil
 }
 
 func newRollbackCommand() *cobra.Command {
@@ -129,9 +92,9 @@ berth history). The rollback is recorded as a new revision.`,
 			if err != nil {
 				return err
 			}
-			return runDeploy(cmd.Context(), func(fn func(deploy.StreamLine) error) error {
+			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
 				return client.New(f.socket).Rollback(cmd.Context(), name, args[0], to, fn)
-			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
 	f.add(cmd)

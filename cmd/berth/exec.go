@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/stack"
 	"github.com/berth-dev/berth/internal/termio"
 )
 
@@ -33,7 +34,7 @@ exits with the command's exit code.`,
   berth exec -p shop --env DEBUG=1 --user 1000 db -- env`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			service, replica, err := parseServiceReplica(args[0])
+			service, replica, err := stack.ParseServiceReplica(args[0])
 			if err != nil {
 				return err
 			}
@@ -93,20 +94,4 @@ exits with the command's exit code.`,
 	cmd.Flags().StringVarP(&user, "user", "u", "", "run as uid[:gid] (default: the container's user)")
 	cmd.Flags().StringArrayVarP(&env, "env", "e", nil, "set an environment variable: --env KEY=VALUE")
 	return cmd
-}
-
-// parseServiceReplica reads SERVICE or SERVICE/N.
-func parseServiceReplica(s string) (string, int, error) {
-	service, n, hasN := strings.Cut(s, "/")
-	if service == "" {
-		return "", 0, fmt.Errorf("%q: want SERVICE or SERVICE/N", s)
-	}
-	if !hasN {
-		return service, 1, nil
-	}
-	replica, err := strconv.Atoi(n)
-	if err != nil || replica < 1 {
-		return "", 0, fmt.Errorf("%q: replica %q must be a number from 1", s, n)
-	}
-	return service, replica, nil
 }

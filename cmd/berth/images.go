@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -72,51 +69,13 @@ func newImagesCommand() *cobra.Command {
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), imgs)
 			}
-			printImages(cmd.OutOrStdout(), imgs)
+			engine.WriteImages(cmd.OutOrStdout(), imgs, shortDigest, humanSize)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	addSocketFlag(cmd, &socket)
 	return cmd
-}
-
-// printImages writes one row per name (an unnamed image gets "<none>").
-func printImages(w io.Writer, imgs []engine.Image) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDIGEST\tSIZE\tCREATED\tCONTAINERS")
-	for _, img := range imgs {
-		names := img.Names
-		if len(names) == 0 {
-			names = []string{"<none>"}
-		}
-		created := createdAgo(img.Created, time.Now())
-		for _, n := range names {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", n, shortDigest(img.Digest), humanSize(img.Size), created, len(img.Containers))
-		}
-	}
-	tw.Flush()
-}
-
-// createdAgo says how old an image is; reproducible builds are often
-// stamped 1970 (SOURCE_DATE_EPOCH=0), so old ones get their date.
-func createdAgo(t, now time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case t.IsZero():
-		return "-"
-	case d < 0:
-		return t.UTC().Format("2006-01-02")
-	case d < time.Minute:
-		return "seconds ago"
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes ago", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d/time.Hour))
-	case d < 60*24*time.Hour:
-		return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
-	}
-	return t.UTC().Format("2006-01-02")
 }
 
 func newRmiCommand() *cobra.Command {

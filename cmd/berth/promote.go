@@ -3,13 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/promote"
-	"github.com/berth-dev/berth/internal/spec"
-	"github.com/berth-dev/berth/internal/stack"
 )
 
 // promoteOutput is `berth promote --json`.
@@ -62,40 +60,15 @@ only with --tag (without it, it receives the digest untagged).`,
 			if from == to {
 				return fmt.Errorf("--from and --to are both %q; promote copies between two environments", from)
 			}
-			image, id, err := parsePromoteImage(args[0], tag)
+			if _, _, err := parsePromoteImage(args[0], tag); err != nil {
+				return err
+			}
+			set, err := cliflag.ParseSet(sf.set)
 			if err != nil {
 				return err
 			}
-			set, err := parseSet(sf.set)
-			if err != nil {
-				return err
-			}
-			f, err := spec.Load(sf.file, spec.LoadOptions{Set: set})
-			if err != nil {
-				return err
-			}
-			if _, ok := f.Images[image]; !ok {
-				return fmt.Errorf("no image %q in %s's images: (known: %s)", image, sf.file, strings.Join(f.ImageOrder, ", "))
-			}
-			targets, err := stack.LoadTargets(sf.file, stack.LoadOptions{Set: set})
-			if err != nil {
-				return err
-			}
-			src, err := promote.EnvTarget(targets, from, "--from")
-			if err != nil {
-				return err
-			}
-			dst, err := promote.EnvTarget(targets, to, "--to")
-			if err != nil {
-				return err
-			}
-			dstID := id
-			if strings.HasPrefix(id, "sha256:") && tag != "" {
-				dstID = tag
-			}
-			res, err := promote.Promote(cmd.Context(), promote.Options{
-				Src: src.Ref(image, id), Dst: dst.Ref(image, dstID), Insecure: insecure,
-				Record: promote.Provenance{FromEnv: from, ToEnv: to},
+			src, res, err := promote.FromBerthfile(cmd.Context(), promote.Request{
+				File: sf.file, Set: set, Arg: args[0], Tag: tag, From: from, To: to, Insecure: insecure,
 			})
 			if err != nil {
 				return err
@@ -103,7 +76,7 @@ only with --tag (without it, it receives the digest untagged).`,
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), promoteOutput{Result: res, From: from, To: to})
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), promoteSummary(src.Ref(image, id), res))
+			fmt.Fprintln(cmd.OutOrStdout(), res.Summary(src, humanSize))
 			return nil
 		},
 	}
@@ -114,16 +87,6 @@ only with --tag (without it, it receives the digest untagged).`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain HTTP to registries (loopback registries always may)")
 	return cmd
-}
-
-// promoteSummary is promote's line of output: every blob is counted once,
-// as copied (uploaded), mounted or already there.
-func promoteSummary(src string, res promote.Result) string {
-	s := fmt.Sprintf("promoted %s → %s (%s): %d blobs copied (%s)", src, res.Dst, res.Digest, res.BlobsCopied, humanSize(res.BytesCopied))
-	if res.BlobsMounted > 0 {
-		s += fmt.Sprintf(", %d mounted", res.BlobsMounted)
-	}
-	return s + fmt.Sprintf(", %d already there; provenance recorded as %s", res.BlobsSkipped, res.Provenance)
 }
 
 // parsePromoteImage splits IMAGE[:TAG|@DIGEST]: see promote.ParseImageArg.

@@ -135,13 +135,3 @@ func TestParsePromoteImage(t *testing.T) {
 		}
 	}
 }
-
-// TestPromoteSummaryCountsEachBlobOnce: mounted blobs are not also counted
-// as copied (within one registry every blob is mounted).
-func TestPromoteSummaryCountsEachBlobOnce(t *testing.T) {
-	got := promoteSummary("r/s/app:1", promote.Result{Dst: "r/p/app:1", Digest: "sha256:d", BlobsMounted: 3, BlobsSkipped: 1, Provenance: "sha256:p"})
-	want := "promoted r/s/app:1 → r/p/app:1 (sha256:d): 0 blobs copied (0 B), 3 mounted, 1 already there; provenance recorded as sha256:p"
-	if got != want {
-		t.Errorf("got  %q\nwant %q", got, want)
-	}
-}

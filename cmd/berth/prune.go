@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,7 +26,7 @@ container needs and, with --volumes, named volumes no container mounts.`,
 			if err != nil {
 				return err
 			}
-			printPrune(cmd.OutOrStdout(), rep, volumes)
+			engine.WritePrune(cmd.OutOrStdout(), rep, volumes)
 			if len(rep.Errors) > 0 {
 				return errors.New("prune: " + strings.Join(rep.Errors, "; "))
 			}
@@ -38,25 +36,4 @@ container needs and, with --volumes, named volumes no container mounts.`,
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove named volumes no container mounts")
 	addSocketFlag(cmd, &socket)
 	return cmd
-}
-
-func printPrune(w io.Writer, rep engine.PruneReport, volumes bool) {
-	for _, c := range rep.Containers {
-		fmt.Fprintf(w, "Removed container %s\n", c)
-	}
-	for _, i := range rep.Images {
-		fmt.Fprintf(w, "Removed image %s\n", i)
-	}
-	for _, v := range rep.Volumes {
-		fmt.Fprintf(w, "Removed volume %s\n", v)
-	}
-	snaps := fmt.Sprintf("%d snapshots", rep.Snapshots)
-	if rep.Snapshots < 0 {
-		snaps = "snapshots not pruned (the daemon's image store cannot)"
-	}
-	summary := fmt.Sprintf("Pruned %d containers, %d images, %s", len(rep.Containers), len(rep.Images), snaps)
-	if volumes {
-		summary += fmt.Sprintf(", %d volumes", len(rep.Volumes))
-	}
-	fmt.Fprintln(w, summary)
 }

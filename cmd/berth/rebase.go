@@ -54,16 +54,9 @@ overwrites the image it read unless told to with --push.
 			if onto == "" {
 				return fmt.Errorf("--onto NEWBASE is required")
 			}
-			var dest string
-			n := 0
-			for _, d := range []struct{ value, prefix string }{{push, ""}, {layout, imageref.LayoutPrefix}, {archive, imageref.ArchivePrefix}} {
-				if d.value != "" {
-					n++
-					dest = d.prefix + d.value
-				}
-			}
-			if n != 1 {
-				return fmt.Errorf("give exactly one output: --push REF, --oci-layout DIR or --docker-archive FILE")
+			dest, err := imageref.Destination(push, layout, archive)
+			if err != nil {
+				return err
 			}
 			o, err := flags.options()
 			if err != nil {

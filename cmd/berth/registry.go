@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,20 +39,14 @@ func (f *registryFlags) add(cmd *cobra.Command, withAddr bool) {
 
 // load builds the configuration: defaults, then the file, then flags.
 func (f *registryFlags) load(cmd *cobra.Command) (registry.Config, error) {
-	cfg := registry.DefaultConfig()
-	if f.configFile != "" {
-		var err error
-		if cfg, err = registry.LoadConfig(f.configFile); err != nil {
-			return cfg, err
+	return registry.ResolveConfig(f.configFile, func(cfg *registry.Config) {
+		if cmd.Flags().Changed("root") {
+			cfg.Root = f.root
 		}
-	}
-	if cmd.Flags().Changed("root") {
-		cfg.Root = f.root
-	}
-	if cmd.Flags().Changed("addr") {
-		cfg.Addr = f.addr
-	}
-	return cfg, cfg.Validate()
+		if cmd.Flags().Changed("addr") {
+			cfg.Addr = f.addr
+		}
+	})
 }
 
 func newRegistryServeCommand() *cobra.Command {
@@ -138,23 +130,9 @@ command works on a root that no server holds open.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				return writeIndentedJSON(cmd.OutOrStdout(), rep)
 			}
-			verb := "removed"
-			if dryRun {
-				verb = "would remove"
-			}
-			out := cmd.OutOrStdout()
-			for _, m := range rep.Manifests {
-				fmt.Fprintf(out, "manifest %s@%s\n", m.Repo, m.Digest)
-			}
-			for _, b := range rep.Blobs {
-				fmt.Fprintf(out, "blob %s\n", b)
-			}
-			fmt.Fprintf(out, "%s %d manifests, %d blobs (%d bytes), %d uploads, %d temp files in %s\n",
-				verb, len(rep.Manifests), len(rep.Blobs), rep.BytesFreed, rep.Uploads, rep.TempFiles, rep.Duration.Round(time.Millisecond))
+			rep.WriteText(cmd.OutOrStdout())
 			return nil
 		},
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/cliflag"
 )
 
 // Command groups of the root help, in the order shown.
@@ -58,7 +60,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 	root.SetCompletionCommandGroupID("other")
 	root.InitDefaultCompletionCmd() // cobra adds it at Execute; here so it is grouped and strict too
 	completeServiceArgs(root)
-	nameArrayFlags(root)
+	cliflag.NameArrays(root)
 	strictSubcommands(root)
 	return root
 }

@@ -1,34 +1,12 @@
 package main
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/stack"
 )
-
-// parseScale reads SERVICE=N arguments.
-func parseScale(args []string) (map[string]int, error) {
-	out := map[string]int{}
-	for _, a := range args {
-		svc, num, ok := strings.Cut(a, "=")
-		if !ok || svc == "" {
-			return nil, fmt.Errorf("%q: want SERVICE=N", a)
-		}
-		n, err := strconv.Atoi(num)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%q: replicas must be a whole number of at least 1 (berth down stops a stack)", a)
-		}
-		if _, dup := out[svc]; dup {
-			return nil, fmt.Errorf("service %s given twice", svc)
-		}
-		out[svc] = n
-	}
-	return out, nil
-}
 
 func newScaleCommand() *cobra.Command {
 	var f stackFlags
@@ -43,7 +21,7 @@ the next berth up.`,
 		Example: "  berth scale web=3\n  berth scale -p shop web=1 worker=4",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			replicas, err := parseScale(args)
+			replicas, err := stack.ParseScale(args)
 			if err != nil {
 				return err
 			}
@@ -55,7 +33,7 @@ the next berth up.`,
 			if err != nil {
 				return err
 			}
-			printContainers(cmd.OutOrStdout(), cs)
+			engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
 			return nil
 		},
 	}

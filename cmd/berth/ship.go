@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/release"
 )
@@ -39,14 +40,14 @@ to the local cache and are deployed from there.`,
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "deploying…")
 			req := deploy.Request{Spec: spec, ReadyTimeout: timeout}
-			return runDeploy(cmd.Context(), func(fn func(deploy.StreamLine) error) error {
+			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
 				return client.New(f.socket).Deploy(cmd.Context(), req, fn)
-			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&tag, "tag", "", "with -E/--environment: tag to push the images as (default latest; deploys pin the digest either way)")
-	timeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
+	cliflag.TimeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/release"
@@ -23,7 +22,7 @@ import (
 // stackFlags are shared by the commands that read a stack file.
 type stackFlags struct {
 	files       []string
-	environment environmentFlag
+	environment cliflag.Environment
 	env         string // the environment, once load resolved it
 	project     string
 	set         []string
@@ -44,7 +43,7 @@ func (f *stackFlags) addFile(cmd *cobra.Command, short string) {
 }
 
 func (f *stackFlags) addRest(cmd *cobra.Command) {
-	f.environment.add(cmd.Flags())
+	f.environment.Add(cmd.Flags())
 	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: $COMPOSE_PROJECT_NAME, else from the file or its directory)")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE")
 	cmd.Flags().StringArrayVar(&f.profiles, "profile", nil, "activate a compose profile (repeatable; default $COMPOSE_PROFILES)")
@@ -54,12 +53,12 @@ func (f *stackFlags) addRest(cmd *cobra.Command) {
 
 // options are the stack.LoadOptions the flags say.
 func (f *stackFlags) options(stderr io.Writer) (stack.LoadOptions, error) {
-	env, err := f.environment.resolve(stderr)
+	env, err := f.environment.Resolve(stderr)
 	if err != nil {
 		return stack.LoadOptions{}, err
 	}
 	f.env = env
-	set, err := parseSet(f.set)
+	set, err := cliflag.ParseSet(f.set)
 	if err != nil {
 		return stack.LoadOptions{}, err
 	}
@@ -118,24 +117,10 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(progress, build.FormatEvent(e)) })
 		},
 		Registry: release.RemoteRegistry{},
-		Daemon:   daemonPort{client.New(f.socket)},
+		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
 		Progress: progress,
 	}
-}
-
-// daemonPort is the daemon as the release pipeline sees it.
-type daemonPort struct{ c *client.Client }
-
-func (d daemonPort) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err := d.c.Version(ctx)
-	return err
-}
-
-func (d daemonPort) Containers(ctx context.Context, stack string) ([]engine.Container, error) {
-	return d.c.Containers(ctx, stack)
 }
 
 func newUpCommand() *cobra.Command {
@@ -179,19 +164,19 @@ compose users. --wait returns only once every container runs and is healthy.`,
 				return err
 			}
 			if wait {
-				if cs, err = release.WaitReady(cmd.Context(), daemonPort{c}, st.Name, waitTimeout, release.PollInterval); err != nil {
-					printContainers(cmd.ErrOrStderr(), cs)
+				if cs, err = release.WaitReady(cmd.Context(), c, st.Name, waitTimeout, release.PollInterval); err != nil {
+					engine.WriteContainers(cmd.ErrOrStderr(), cs, shortDigest)
 					return err
 				}
 			}
-			printContainers(cmd.OutOrStdout(), cs)
+			engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
 			return nil
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "run in the background (always: containers run under the daemon)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every container is running and healthy")
-	timeoutVarP(cmd.Flags(), &waitTimeout, "wait-timeout", "", 2*time.Minute, "how long --wait waits, in seconds (or a duration like 2m)")
+	cliflag.TimeoutVarP(cmd.Flags(), &waitTimeout, "wait-timeout", "", 2*time.Minute, "how long --wait waits, in seconds (or a duration like 2m)")
 	return cmd
 }
 
@@ -214,7 +199,7 @@ func newDownCommand() *cobra.Command {
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "also remove the named volumes the stack's containers used")
-	timeoutVarP(cmd.Flags(), &timeout, "timeout", "t", 0, "seconds (or a duration like 1m) each container gets to stop before SIGKILL (default: its stop_grace_period, else 10)")
+	cliflag.TimeoutVarP(cmd.Flags(), &timeout, "timeout", "t", 0, "seconds (or a duration like 1m) each container gets to stop before SIGKILL (default: its stop_grace_period, else 10)")
 	return cmd
 }
 
@@ -266,7 +251,7 @@ container of the stack as JSON, exited ones included.`,
 			case format == "json":
 				return writeIndentedJSON(cmd.OutOrStdout(), cs)
 			default:
-				printContainers(cmd.OutOrStdout(), cs)
+				engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
 			}
 			return nil
 		},
@@ -278,32 +263,6 @@ container of the stack as JSON, exited ones included.`,
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print every container of the stack (exited ones too) as JSON")
 	return cmd
-}
-
-func printContainers(w io.Writer, cs []engine.Container) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tHEALTH\tRESTARTS\tIP\tPORTS\tIMAGE")
-	for _, c := range cs {
-		var ports []string
-		for _, p := range c.Ports {
-			host := p.HostIP
-			if host == "" {
-				host = "0.0.0.0"
-			}
-			ports = append(ports, fmt.Sprintf("%s:%d->%d", host, p.HostPort, p.ContainerPort))
-		}
-		state := c.State
-		if c.State == engine.StateRunning {
-			state += " " + time.Since(c.StartedAt).Round(time.Second).String()
-		} else if c.State == engine.StateExited {
-			state += fmt.Sprintf(" (%d)", c.ExitCode)
-		}
-		if c.OOMKilled {
-			state += " oom-killed"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, state, c.Health, c.Restarts, c.IP, strings.Join(ports, ","), shortDigest(c.Image))
-	}
-	tw.Flush()
 }
 
 func newLogsCommand() *cobra.Command {

@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"text/tabwriter"
 
-	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -45,18 +41,12 @@ stack with -p or --file, of all stacks otherwise.`,
 			}
 			err := client.New(f.socket).Stats(cmd.Context(), stack, !noStream, func(s engine.StatsSample) error {
 				if asJSON {
-					enc := json.NewEncoder(out)
-					for _, c := range s.Containers {
-						if err := enc.Encode(c); err != nil {
-							return err
-						}
-					}
-					return nil
+					return engine.WriteStatsJSON(out, s.Containers)
 				}
 				if redraw {
 					fmt.Fprint(out, "\033[H\033[2J") // cursor home, clear screen
 				}
-				return printStats(out, s.Containers)
+				return engine.WriteStats(out, s.Containers)
 			})
 			if errors.Is(err, context.Canceled) {
 				return nil
@@ -71,20 +61,3 @@ stack with -p or --file, of all stacks otherwise.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per container and sample (ndjson)")
 	return cmd
 }
-
-func printStats(w io.Writer, cs []engine.ContainerStats) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tPIDS")
-	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%.2f%%\t%s / %s\t%.2f%%\t%s / %s\t%d\n", c.Name, c.CPUPercent,
-			memorySize(c.MemoryBytes), memorySize(c.MemoryLimit), c.MemoryPercent,
-			networkSize(c.NetRx), networkSize(c.NetTx), c.Pids)
-	}
-	return tw.Flush()
-}
-
-// memorySize formats memory as docker stats does (KiB, MiB, GiB).
-func memorySize(n uint64) string { return units.BytesSize(float64(n)) }
-
-// networkSize formats network bytes as docker stats does (kB, MB, GB).
-func networkSize(n uint64) string { return units.HumanSize(float64(n)) }

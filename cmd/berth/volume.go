@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -41,26 +38,13 @@ func newVolumeLsCommand() *cobra.Command {
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), vs)
 			}
-			printVolumes(cmd.OutOrStdout(), vs)
+			engine.WriteVolumes(cmd.OutOrStdout(), vs, humanSize)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	addSocketFlag(cmd, &socket)
 	return cmd
-}
-
-func printVolumes(w io.Writer, vs []engine.Volume) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSIZE\tCONTAINERS")
-	for _, v := range vs {
-		users := strings.Join(v.Containers, ",")
-		if users == "" {
-			users = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, humanSize(v.Size), users)
-	}
-	tw.Flush()
 }
 
 func newVolumeRmCommand() *cobra.Command {

@@ -40,6 +40,15 @@ func (c *Client) Version(ctx context.Context) (api.VersionInfo, error) {
 	return v, err
 }
 
+// Ping checks a daemon answers on the socket, within 10 seconds (the
+// release pipeline's Daemon port, with Containers).
+func (c *Client) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := c.Version(ctx)
+	return err
+}
+
 // Up brings spec.Name up as spec says and returns its containers.
 func (c *Client) Up(ctx context.Context, spec model.StackSpec) ([]engine.Container, error) {
 	var cs []engine.Container

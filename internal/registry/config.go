@@ -91,6 +91,21 @@ func DefaultConfig() Config {
 	return c
 }
 
+// ResolveConfig is the configuration `berth registry serve` and `gc` start
+// from: the defaults, then file (if not ""), then override (the flags),
+// validated.
+func ResolveConfig(file string, override func(*Config)) (Config, error) {
+	cfg := DefaultConfig()
+	if file != "" {
+		var err error
+		if cfg, err = LoadConfig(file); err != nil {
+			return cfg, err
+		}
+	}
+	override(&cfg)
+	return cfg, cfg.Validate()
+}
+
 // LoadConfig reads a YAML configuration file over the defaults. Unknown
 // fields are errors, so a typo never silently turns a feature off.
 func LoadConfig(path string) (Config, error) {

@@ -117,3 +117,24 @@ func TestLoadConfigYAML(t *testing.T) {
 		t.Errorf("syntax error: err = %v, want one naming %s and a line", err, p)
 	}
 }
+
+func TestResolveConfigLayersFileThenFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "berth-registry.yaml")
+	if err := os.WriteFile(file, []byte("addr: 127.0.0.1:6000\nroot: /srv/reg\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := registry.ResolveConfig(file, func(c *registry.Config) { c.Root = "/data" })
+	if err != nil || cfg.Addr != "127.0.0.1:6000" || cfg.Root != "/data" {
+		t.Errorf("file+flag: %+v %v", cfg, err)
+	}
+	cfg, err = registry.ResolveConfig("", func(*registry.Config) {})
+	if err != nil || cfg.Addr != registry.DefaultConfig().Addr {
+		t.Errorf("defaults: %+v %v", cfg, err)
+	}
+	if _, err := registry.ResolveConfig("", func(c *registry.Config) { c.Root = "" }); err == nil {
+		t.Error("invalid override accepted")
+	}
+	if _, err := registry.ResolveConfig(filepath.Join(t.TempDir(), "missing.yaml"), func(*registry.Config) {}); err == nil {
+		t.Error("missing file accepted")
+	}
+}

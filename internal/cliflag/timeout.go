@@ -1,4 +1,4 @@
-package main
+package cliflag
 
 import (
 	"time"
@@ -30,8 +30,8 @@ func (v timeoutValue) Set(s string) error {
 
 func (v timeoutValue) Type() string { return "SECONDS" }
 
-// timeoutVarP registers a seconds-or-duration flag.
-func timeoutVarP(fl *pflag.FlagSet, d *time.Duration, name, short string, def time.Duration, usage string) {
+// TimeoutVarP registers a seconds-or-duration flag.
+func TimeoutVarP(fl *pflag.FlagSet, d *time.Duration, name, short string, def time.Duration, usage string) {
 	*d = def
 	fl.VarP(timeoutValue{d}, name, short, usage)
 }

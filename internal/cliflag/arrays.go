@@ -1,4 +1,4 @@
-package main
+package cliflag
 
 import (
 	"strings"
@@ -20,9 +20,9 @@ type namedValue struct {
 
 func (v namedValue) Type() string { return v.name }
 
-// nameArrayFlags gives every repeatable (stringArray) flag of the tree a
+// NameArrays gives every repeatable (stringArray) flag of the tree a
 // readable value name, unless its usage names one in backquotes.
-func nameArrayFlags(cmd *cobra.Command) {
+func NameArrays(cmd *cobra.Command) {
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if f.Value.Type() != "stringArray" || strings.Contains(f.Usage, "`") {
 			return
@@ -37,12 +37,12 @@ func nameArrayFlags(cmd *cobra.Command) {
 		}
 	})
 	for _, c := range cmd.Commands() {
-		nameArrayFlags(c)
+		NameArrays(c)
 	}
 }
 
-// arrayFlag reads a repeatable flag, named or not.
-func arrayFlag(cmd *cobra.Command, name string) []string {
+// Array reads a repeatable flag, named or not.
+func Array(cmd *cobra.Command, name string) []string {
 	f := cmd.Flags().Lookup(name)
 	if f == nil {
 		return nil
