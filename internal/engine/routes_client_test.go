@@ -107,6 +107,7 @@ func TestClientMethodsCoverTheRouteTable(t *testing.T) {
 			}
 			return err
 		}},
+		{"Ping", api.GetVersion, func() error { return c.Ping(ctx) }},
 		{"Pull", api.PullImage, func() error {
 			var got []string
 			err := c.Pull(ctx, "shop/app:1", func(ev engine.PullEvent) error { got = append(got, ev.Status+" "+ev.Digest); return nil })
