@@ -58,11 +58,11 @@ func TestPromoteStagingToProd(t *testing.T) {
 	}
 	// prod's current release, 1.0.0, in prod's registry and running.
 	s.berth(append([]string{"build", "app", "--set", "VERSION=1.0.0", "--push", prod + "/example/app:1.0.0"}, vars...)...)
-	deployedOne(t, s.berth(append([]string{"deploy", "--env", "prod", "--tag", "1.0.0", "--json"}, in("prod", prodPort)...)...))
+	deployedOne(t, s.berth(append([]string{"deploy", "-E", "prod", "--tag", "1.0.0", "--json"}, in("prod", prodPort)...)...))
 	waitOnlyVersion(t, prodPort, "1.0.0")
 
 	// 2.0.0 shipped to staging and tested there.
-	tested := deployedOne(t, s.berth(append([]string{"ship", "--env", "staging", "--tag", "2.0.0", "--set", "VERSION=2.0.0", "--json"}, in("staging", stagingPort)...)...)).Digest
+	tested := deployedOne(t, s.berth(append([]string{"ship", "-E", "staging", "--tag", "2.0.0", "--set", "VERSION=2.0.0", "--json"}, in("staging", stagingPort)...)...)).Digest
 	waitOnlyVersion(t, stagingPort, "2.0.0")
 
 	// Which of 2.0.0's blobs prod's registry lacks, asked of the registry.
@@ -129,7 +129,7 @@ func TestPromoteStagingToProd(t *testing.T) {
 	if out := s.berthFail(append([]string{"deploy", "--tag", "2.0.0"}, in("prod", prodPort)...)...); !strings.Contains(out, "--tag 2.0.0 needs --env NAME") {
 		t.Errorf("deploy --tag without --env: %s", out)
 	}
-	out = s.berth(append([]string{"deploy", "--env", "prod", "--tag", "2.0.0", "--json"}, in("prod", prodPort)...)...)
+	out = s.berth(append([]string{"deploy", "-E", "prod", "--tag", "2.0.0", "--json"}, in("prod", prodPort)...)...)
 	if strings.Contains(out, "app/static:") {
 		t.Errorf("deploy --tag built the image:\n%s", out)
 	}

@@ -30,7 +30,7 @@ func TestShipThenRollback(t *testing.T) {
 	port := freePort(t)
 	s.env = append(s.env, "BERTH_APT_URL=file://"+apt)
 	_, regPort, _ := strings.Cut(reg.addr, ":")
-	vars := []string{"-f", file, "--env", "demo", "--set", "REGISTRY_PORT=" + regPort, "--set", "APP_PORT=" + strconv.Itoa(port)}
+	vars := []string{"-f", file, "-E", "demo", "--set", "REGISTRY_PORT=" + regPort, "--set", "APP_PORT=" + strconv.Itoa(port)}
 
 	ship := func(version string) string {
 		t.Helper()
