@@ -1,0 +1,42 @@
+package vuln
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// PredicateType is cosign's vulnerability attestation predicate type.
+const PredicateType = "https://cosign.sigstore.dev/attestation/vuln/v1"
+
+// Predicate renders the scan as cosign's vuln predicate
+// (sigstore/cosign specs/COSIGN_VULN_ATTESTATION_SPEC.md): the scanner, its
+// database and the result (this package's JSON result) with the scan's start
+// and end times. The lead attaches it with sign.Attest(…, PredicateType, …).
+func Predicate(r *Result, berthVersion string, dbStats Stats) ([]byte, error) {
+	dbVersion := ""
+	if !dbStats.Imported.IsZero() {
+		dbVersion = dbStats.Imported.UTC().Format(time.RFC3339)
+	}
+	p := map[string]any{
+		"invocation": map[string]any{
+			"parameters": []string{},
+			"uri":        "",
+			"event_id":   "",
+			"builder.id": "berth@" + berthVersion,
+		},
+		"scanner": map[string]any{
+			"uri":     "pkg:golang/github.com/berth-dev/berth@" + berthVersion,
+			"version": berthVersion,
+			"db": map[string]any{
+				"uri":     r.Database,
+				"version": dbVersion,
+			},
+			"result": r,
+		},
+		"metadata": map[string]any{
+			"scanStartedOn":  r.StartedOn.Format(time.RFC3339),
+			"scanFinishedOn": r.FinishedOn.Format(time.RFC3339),
+		},
+	}
+	return json.Marshal(p)
+}
