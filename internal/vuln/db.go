@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -38,6 +39,9 @@ const DefaultDBName = "vulndb.db"
 type DB struct {
 	bolt *bolt.DB
 	path string
+
+	mu     sync.Mutex
+	parsed map[string]*Record // records parsed once per DB handle
 }
 
 // OpenDB opens an existing database read-only.
@@ -56,7 +60,7 @@ func OpenDB(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vulnerability database %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path}
+	db := &DB{bolt: b, path: path, parsed: map[string]*Record{}}
 	if err := b.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if m == nil || string(m.Get([]byte("schema"))) != schemaVersion {
@@ -89,13 +93,21 @@ func (d *DB) Lookup(ecosystem, name string) ([]*Record, error) {
 		}
 		recs := tx.Bucket(bucketRecords)
 		return idx.ForEach(func(id, _ []byte) error {
-			raw := recs.Get(id)
-			if raw == nil {
-				return fmt.Errorf("vulnerability database %s: index names %s but the record is missing (re-import)", d.path, id)
-			}
-			r, err := ParseRecord(string(id), raw)
-			if err != nil {
-				return fmt.Errorf("vulnerability database %s: %w", d.path, err)
+			d.mu.Lock()
+			r, ok := d.parsed[string(id)]
+			d.mu.Unlock()
+			if !ok {
+				raw := recs.Get(id)
+				if raw == nil {
+					return fmt.Errorf("vulnerability database %s: index names %s but the record is missing (re-import)", d.path, id)
+				}
+				var err error
+				if r, err = ParseRecord(string(id), raw); err != nil {
+					return fmt.Errorf("vulnerability database %s: %w", d.path, err)
+				}
+				d.mu.Lock()
+				d.parsed[string(id)] = r
+				d.mu.Unlock()
 			}
 			out = append(out, r)
 			return nil

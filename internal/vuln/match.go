@@ -104,6 +104,9 @@ func validSemver(v string) bool { return semver.IsValid(semverOf(v)) }
 // use ("1.22.3", "1.21.0", "1.23.0-rc.1").
 func goToolchainSemver(v string) string {
 	v = strings.TrimPrefix(strings.Fields(v + " ")[0], "go")
+	if strings.Contains(v, "-") {
+		return v // already semver: "1.26.0-rc.1"
+	}
 	pre := ""
 	for _, tag := range []string{"rc", "beta", "alpha"} {
 		if i := strings.Index(v, tag); i > 0 {

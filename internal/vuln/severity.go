@@ -35,11 +35,12 @@ func SeverityRank(s string) int {
 	return -1
 }
 
-// ParseSeverity checks a --fail-on / max_severity value.
+// ParseSeverity checks a --fail-on / max_severity value; "unknown" (the
+// lowest) means any finding.
 func ParseSeverity(s string) (string, error) {
 	r := SeverityRank(s)
-	if r <= 0 {
-		return "", fmt.Errorf("severity %q: want critical, high, medium or low", s)
+	if r < 0 {
+		return "", fmt.Errorf("severity %q: want critical, high, medium, low or unknown (any finding)", s)
 	}
 	return []string{SevUnknown, SevLow, SevMedium, SevHigh, SevCritical}[r], nil
 }
