@@ -141,9 +141,6 @@ func (r *Record) validate() error {
 		if a.Package.Name == "" {
 			return fieldErr(f+".package.name", "missing")
 		}
-		if len(a.Ranges) == 0 && len(a.Versions) == 0 {
-			continue // allowed: "all versions" per some databases? OSV says one of them; treat as nothing
-		}
 		for j, rg := range a.Ranges {
 			rf := fmt.Sprintf("%s.ranges[%d]", f, j)
 			switch rg.Type {

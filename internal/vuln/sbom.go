@@ -12,7 +12,7 @@ const maxSBOM = 256 << 20
 
 // ReadSBOM returns the purls of an SPDX 2.x JSON document (packages[].
 // externalRefs of referenceType purl) or a CycloneDX JSON BOM (components[]
-// .purl, nested components included), and the document's subject name.
+// .purl, nested components included).
 func ReadSBOM(path string) (purls []string, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -49,9 +49,6 @@ func ParseSBOM(name string, data []byte) ([]string, error) {
 				Locator  string `json:"referenceLocator"`
 			} `json:"externalRefs"`
 		} `json:"packages"`
-		Metadata struct {
-			Component *cdxComponent `json:"component"`
-		} `json:"metadata"`
 		Components []cdxComponent `json:"components"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
