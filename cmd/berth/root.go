@@ -51,6 +51,8 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 		}
 	}
 	add("images", newBuildCommand(), newLockCommand(), newInspectCommand(), newDiffCommand(), newRebaseCommand(), newPromoteCommand())
+	add("images", newScanCommand())
+	add("images", newVulnDBCommand())
 	add("stacks", newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newExecCommand(), newStatsCommand(),
 		newScaleCommand(), newConfigCommand(), newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newPruneCommand())
 	add("deploy", newDeployCommand(), newRollbackCommand(), newHistoryCommand(), newShipCommand())

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/vuln"
+)
+
+// scanLister lists an image's packages for `berth scan IMAGE`. The port is
+// vuln.PackageLister; the built-in lister reads dpkg records and Go build
+// info from the image (the SBOM generator can take its place).
+var scanLister vuln.PackageLister = vuln.ImageLister{}
+
+func newScanCommand() *cobra.Command {
+	var (
+		flags   imageFlags
+		sbom    string
+		dbFlag  string
+		format  string
+		asJSON  bool
+		failOn  string
+		vexList []string
+	)
+	cmd := &cobra.Command{
+		Use:   "scan IMAGE | --sbom FILE",
+		Short: "Report the known vulnerabilities of an image's packages, offline",
+		Long: `Scan lists the packages of an image — Debian packages from its dpkg records
+(var/lib/dpkg/status and status.d/), Go modules and the Go version from the
+build info of every Go binary — or reads them from an SPDX 2.3 or CycloneDX
+JSON SBOM (--sbom), and matches them against the local vulnerability
+database ("berth vulndb import"). Nothing is fetched from the network.
+
+Debian packages match by SOURCE package (the purl's upstream=, as Debian
+files its advisories) against the Debian:12 records, with Debian version
+ordering; a record without a fixed version means no fix yet, and the package
+is reported. Go modules and the standard library match by semver.
+
+Severity comes from the record's CVSS v3 vector (the base score: critical
+≥ 9.0, high ≥ 7.0, medium ≥ 4.0, low) or its stated severity; records with
+neither (all Go records, most Debian ones) are "unknown".
+
+--vex FILE|DIR (repeatable) reads OpenVEX documents: a statement with status
+not_affected or fixed silences the findings of the vulnerability it names
+(by id or alias) for the products it names (a package purl, or the image by
+digest, optionally narrowed to subcomponents). Suppressed findings are left
+out of the table and SARIF, marked "suppressed" in --json and given their
+analysis state in CycloneDX.
+
+--fail-on SEVERITY exits 1, after printing the report, when an unsuppressed
+finding is at or above SEVERITY (critical, high, medium, low; unknown = any
+finding).
+
+` + imageRefHelp,
+		Example: `  # An image in berth's registry
+  berth scan localhost:5000/app:1.2.3
+
+  # Fail CI on high or critical findings, with the team's VEX statements
+  berth scan localhost:5000/app:1.2.3 --fail-on high --vex vex/
+
+  # An SBOM from berth sbom, syft or trivy, as SARIF for code scanning
+  berth scan --sbom app.spdx.json --format sarif > scan.sarif
+
+  # CycloneDX VEX (vulnerabilities[] with affects refs)
+  berth scan oci-layout:./out:app --format cyclonedx`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if sbom == "" && len(args) != 1 {
+				return errors.New("scan needs an IMAGE or --sbom FILE")
+			}
+			if sbom != "" && len(args) != 0 {
+				return errors.New("scan takes an IMAGE or --sbom FILE, not both")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				if cmd.Flags().Changed("format") && format != "json" {
+					return fmt.Errorf("--json and --format %s: choose one", format)
+				}
+				format = "json"
+			}
+			write, err := scanWriter(format)
+			if err != nil {
+				return err
+			}
+			if failOn != "" {
+				if _, err := vuln.ParseSeverity(failOn); err != nil {
+					return fmt.Errorf("--fail-on: %w", err)
+				}
+			}
+			var vex *vuln.VEX
+			if len(vexList) > 0 {
+				if vex, err = vuln.LoadVEX(vexList); err != nil {
+					return err
+				}
+			}
+			path, err := vulnDBPath(dbFlag)
+			if err != nil {
+				return err
+			}
+			db, err := vuln.OpenDB(path)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			var target vuln.Target
+			var purls []string
+			if sbom != "" {
+				target = vuln.Target{Name: sbom, Kind: "sbom"}
+				if purls, err = vuln.ReadSBOM(sbom); err != nil {
+					return err
+				}
+			} else {
+				o, err := flags.options()
+				if err != nil {
+					return err
+				}
+				img, err := imageref.Load(cmd.Context(), args[0], o)
+				if err != nil {
+					return err
+				}
+				d, err := img.Digest()
+				if err != nil {
+					return err
+				}
+				target = vuln.Target{Name: args[0], Digest: d.String(), Kind: "image"}
+				if purls, err = scanLister.ListPackages(cmd.Context(), img); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+			}
+			res, err := vuln.Scan(target, purls, db, vex)
+			if err != nil {
+				return err
+			}
+			res.Database = db.Path()
+			if err := write(cmd.OutOrStdout(), res); err != nil {
+				return err
+			}
+			if failOn != "" {
+				if err := res.FailOn(failOn); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	flags.add(cmd)
+	cmd.Flags().StringVar(&sbom, "sbom", "", "scan the packages of this SPDX or CycloneDX JSON SBOM instead of an image")
+	cmd.Flags().StringVar(&dbFlag, "db", "", "vulnerability database (default $BERTH_CACHE/vulndb.db)")
+	cmd.Flags().StringVar(&format, "format", "table", "output: table, json, sarif or cyclonedx")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "same as --format json")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding is at or above this severity (critical, high, medium, low, unknown)")
+	cmd.Flags().StringArrayVar(&vexList, "vex", nil, "OpenVEX document or directory of them (repeatable)")
+	return cmd
+}
+
+func scanWriter(format string) (func(io.Writer, *vuln.Result) error, error) {
+	switch format {
+	case "table", "":
+		return vuln.WriteTable, nil
+	case "json":
+		return vuln.WriteJSON, nil
+	case "sarif":
+		return func(w io.Writer, r *vuln.Result) error { return vuln.WriteSARIF(w, r, version) }, nil
+	case "cyclonedx":
+		return func(w io.Writer, r *vuln.Result) error { return vuln.WriteCycloneDXVEX(w, r, version) }, nil
+	}
+	return nil, fmt.Errorf("--format %q: want table, json, sarif or cyclonedx", format)
+}
