@@ -62,6 +62,7 @@ FUZZ_TARGETS := \
 	internal/deb:FuzzParsePackages \
 	internal/deb:FuzzParseRelease \
 	internal/deb:FuzzReadDeb \
+	internal/vuln:FuzzParseRecord \
 	internal/engine/runtime:FuzzWalkInRoot \
 	internal/signals:FuzzParse \
 	internal/spec:FuzzLoad \

@@ -47,6 +47,10 @@ var allowed = map[string][]string{
 	"internal/termio":     {}, // raw terminals for exec
 	"internal/model/...":  {}, // what runs: the specs the engine side shares (modeltest: shared test values)
 
+	// Offline vulnerability scanning: OSV records in bbolt, matched by purl;
+	// Debian version ordering from internal/deb (never a second one).
+	"internal/vuln": {"internal/deb"},
+
 	// berth.yaml. goflags is the allowlist of go flags berth.yaml may
 	// pass; spec validates with it, build applies it.
 	"internal/build/goflags": {},

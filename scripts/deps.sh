@@ -112,4 +112,11 @@ go_tool() {
 go_tool crane "$crane_module" "$crane_pkg" "$crane_version"
 go_tool regctl "$regctl_module" "$regctl_pkg" "$regctl_version"
 
+# The Go vulnerability database (its data/osv holds the published OSV
+# records): internal/vuln's tests, the scan e2e test and bench/scanbench
+# import it from the module cache. Not a dependency of berth's build.
+vulndb_module="golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
+log "vulndb: $vulndb_module into the module cache"
+GOFLAGS= "$gobin" mod download "$vulndb_module"
+
 log "done"
