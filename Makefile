@@ -63,6 +63,9 @@ FUZZ_TARGETS := \
 	internal/deb:FuzzParseRelease \
 	internal/deb:FuzzReadDeb \
 	internal/vuln:FuzzParseRecord \
+	internal/vuln:FuzzParsePurl \
+	internal/vuln:FuzzVEXAdd \
+	internal/vuln:FuzzParseSBOM \
 	internal/engine/runtime:FuzzWalkInRoot \
 	internal/signals:FuzzParse \
 	internal/spec:FuzzLoad \

@@ -7,7 +7,6 @@ import (
 	"debug/buildinfo"
 	"fmt"
 	"io"
-	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -198,13 +197,13 @@ func goPurls(bin []byte) []string {
 	}
 	var out []string
 	if f := strings.Fields(strings.TrimPrefix(bi.GoVersion, "go")); len(f) > 0 {
-		out = append(out, "pkg:golang/stdlib@"+url.PathEscape(f[0])) // "go1.22.3 X:boringcrypto" → 1.22.3
+		out = append(out, "pkg:golang/stdlib@"+escapePart(f[0])) // "go1.22.3 X:boringcrypto" → 1.22.3
 	}
 	add := func(path, version string) {
 		if path == "" || version == "" || version == "(devel)" {
 			return
 		}
-		out = append(out, "pkg:golang/"+escapePath(path)+"@"+url.PathEscape(version))
+		out = append(out, "pkg:golang/"+escapePath(path)+"@"+escapePart(version))
 	}
 	add(bi.Main.Path, bi.Main.Version)
 	for _, d := range bi.Deps {

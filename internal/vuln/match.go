@@ -103,7 +103,11 @@ func validSemver(v string) bool { return semver.IsValid(semverOf(v)) }
 // "go1.23rc1", "1.22.3 X:boringcrypto") into the semver OSV's stdlib ranges
 // use ("1.22.3", "1.21.0", "1.23.0-rc.1").
 func goToolchainSemver(v string) string {
-	v = strings.TrimPrefix(strings.Fields(v + " ")[0], "go")
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return ""
+	}
+	v = strings.TrimPrefix(f[0], "go")
 	if strings.Contains(v, "-") {
 		return v // already semver: "1.26.0-rc.1"
 	}

@@ -83,9 +83,9 @@ func (p Package) String() string {
 	if p.Namespace != "" {
 		b.WriteString(escapePath(p.Namespace) + "/")
 	}
-	b.WriteString(url.PathEscape(p.Name))
+	b.WriteString(escapePart(p.Name))
 	if p.Version != "" {
-		b.WriteString("@" + url.PathEscape(p.Version))
+		b.WriteString("@" + escapePart(p.Version))
 	}
 	keys := make([]string, 0, len(p.Qualifiers))
 	for k := range p.Qualifiers {
@@ -98,7 +98,7 @@ func (p Package) String() string {
 		} else {
 			b.WriteByte('&')
 		}
-		b.WriteString(k + "=" + strings.ReplaceAll(url.PathEscape(p.Qualifiers[k]), "@", "%40"))
+		b.WriteString(escapePart(k) + "=" + escapePart(p.Qualifiers[k]))
 	}
 	return b.String()
 }
@@ -106,10 +106,16 @@ func (p Package) String() string {
 func escapePath(ns string) string {
 	segs := strings.Split(ns, "/")
 	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
+		segs[i] = escapePart(s)
 	}
 	return strings.Join(segs, "/")
 }
+
+// escapePart percent-encodes what would end a purl component: url.PathEscape
+// plus '@' (the version separator) and '&' (between qualifiers).
+var purlEscaper = strings.NewReplacer("@", "%40", "&", "%26", "=", "%3D")
+
+func escapePart(s string) string { return purlEscaper.Replace(url.PathEscape(s)) }
 
 // DisplayName is the package name as a person reads it: the Go module path,
 // the Debian binary package name.

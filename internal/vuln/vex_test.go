@@ -108,3 +108,19 @@ func TestVEXBadDocuments(t *testing.T) {
 		}
 	}
 }
+
+func FuzzVEXAdd(f *testing.F) {
+	f.Add([]byte(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-1","aliases":["GO-1"]},"products":[{"@id":"pkg:deb/debian/libc6","subcomponents":[{"@id":"pkg:golang/x@v1"}]}],"status":"not_affected"}]}`))
+	f.Add([]byte(`{"@context":"https://openvex.dev/ns","statements":[{"vulnerability":"CVE-1","products":["sha256:abc"],"status":"fixed"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v := &VEX{}
+		if err := v.Add("f.json", data); err != nil {
+			if !strings.HasPrefix(err.Error(), "f.json: ") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		p, _ := ParsePurl(libc6)
+		v.suppresses([]string{"CVE-1"}, p, "sha256:abc")
+	})
+}
