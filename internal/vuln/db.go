@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/atomicfile"
 )
@@ -182,6 +183,13 @@ func Import(dbPath string, sources []string) (ImportResult, error) {
 	if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
 		return res, err
 	}
+	// One import at a time per database: each copies the old records into
+	// its new file, so two at once would lose one's records.
+	unlock, err := lockFile(dbPath + ".lock")
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	tmp, err := os.CreateTemp(filepath.Dir(dbPath), "."+filepath.Base(dbPath)+".tmp-*")
 	if err != nil {
 		return res, err
@@ -280,6 +288,23 @@ func Import(dbPath string, sources []string) (ImportResult, error) {
 	}
 	committed = true
 	return res, atomicfile.SyncDir(filepath.Dir(dbPath))
+}
+
+// lockFile takes an exclusive flock on path (created if needed), waiting
+// for another import to finish.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("vulndb import: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("vulndb import: locking %s: %w", path, err)
+	}
+	return func() {
+		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 type storedRecord struct {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -143,5 +144,39 @@ func TestImportZip(t *testing.T) {
 	res, err := Import(filepath.Join(dir, "db"), []string{zp})
 	if err != nil || res.Total != len(files) {
 		t.Fatalf("Import(zip) = %+v, %v", res, err)
+	}
+}
+
+// Two imports at once into one database: both sets of records end up in it
+// (each import copies the old records, so without the lock one would lose
+// the other's).
+func TestImportConcurrentKeepsBoth(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "vulndb.db")
+	srcs := make([]string, 2)
+	for i := range srcs {
+		srcs[i] = filepath.Join(dir, "src"+strconv.Itoa(i))
+		os.MkdirAll(srcs[i], 0o755)
+		for j := 0; j < 200; j++ {
+			id := "GO-2099-" + strconv.Itoa(i*1000+j)
+			os.WriteFile(filepath.Join(srcs[i], id+".json"), []byte(`{"id":"`+id+`","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Go","name":"example.com/m"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}]}`), 0o644)
+		}
+	}
+	errs := make(chan error, 2)
+	for _, s := range srcs {
+		go func(s string) { _, err := Import(p, []string{s}); errs <- err }(s)
+	}
+	for range srcs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := OpenDB(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if st, _ := db.Stats(); st.Records != 400 {
+		t.Fatalf("%d records after two concurrent imports of 200, want 400", st.Records)
 	}
 }
