@@ -118,6 +118,7 @@ func WriteCycloneDXVEX(w io.Writer, r *Result, version string) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(doc)
 }
 

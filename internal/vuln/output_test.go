@@ -211,3 +211,23 @@ func TestCVSS3BaseScore(t *testing.T) {
 		t.Errorf("rate(GHSA MODERATE) = %+v", got)
 	}
 }
+
+// Purls carry '&' between qualifiers: every JSON output writes it as is,
+// not as \u0026, so the purls read the same in a terminal or jq.
+func TestJSONOutputsDoNotEscapeAmpersand(t *testing.T) {
+	r := sampleResult(t)
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"json":      func(b *bytes.Buffer) error { return WriteJSON(b, r) },
+		"sarif":     func(b *bytes.Buffer) error { return WriteSARIF(b, r, "v") },
+		"cyclonedx": func(b *bytes.Buffer) error { return WriteCycloneDXVEX(b, r, "v") },
+		"predicate": func(b *bytes.Buffer) error { p, err := Predicate(r, "v", Stats{}); b.Write(p); return err },
+	} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(b.String(), `\u0026`) || !strings.Contains(b.String(), "arch=amd64&distro=debian-12") {
+			t.Errorf("%s output escapes '&' or lacks the purl", name)
+		}
+	}
+}

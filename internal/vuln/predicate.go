@@ -1,6 +1,7 @@
 package vuln
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -38,5 +39,11 @@ func Predicate(r *Result, berthVersion string, dbStats Stats) ([]byte, error) {
 			"scanFinishedOn": r.FinishedOn.Format(time.RFC3339),
 		},
 	}
-	return json.Marshal(p)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // purls carry '&'
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

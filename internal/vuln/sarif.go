@@ -87,6 +87,7 @@ func WriteSARIF(w io.Writer, r *Result, version string) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(doc)
 }
 
