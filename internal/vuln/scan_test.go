@@ -31,6 +31,8 @@ func TestScanDebianBySourcePackage(t *testing.T) {
 		{expatNew, map[string]string{}},
 		// Past DSA-5514-1's fix; the unfixed CVE stays.
 		{libc6, map[string]string{"DEBIAN-CVE-2010-4756": ""}},
+		// deb12u14 > deb12u3 in Debian ordering (not as strings): past DSA-5514-1.
+		{"pkg:deb/debian/libc6@2.36-9%2Bdeb12u14?arch=amd64&distro=debian-12&upstream=glibc", map[string]string{"DEBIAN-CVE-2010-4756": ""}},
 		// Debian 11 uses the Debian:11 part of DSA-5514-1 only.
 		{libc6deb11, map[string]string{"DSA-5514-1": "2.31-13+deb11u7"}},
 		// nginx: the only record is for Debian 7.
