@@ -167,11 +167,33 @@ func (r *Result) FailOn(severity string) error {
 	return &GateError{Severity: min, Count: len(hits), Worst: f}
 }
 
+// Exceeds is the policy gate max_severity: an error naming the worst
+// unsuppressed finding strictly above max (max "high" refuses critical
+// findings only; "unknown" refuses any finding with a known severity), nil
+// when there is none.
+func (r *Result) Exceeds(max string) error {
+	m, err := ParseSeverity(max)
+	if err != nil {
+		return err
+	}
+	var hits []Finding
+	for _, f := range r.Active() {
+		if SeverityRank(f.Severity) > SeverityRank(m) {
+			hits = append(hits, f)
+		}
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	return &GateError{Severity: m, Count: len(hits), Worst: hits[0], Above: true}
+}
+
 // GateError is a --fail-on / max_severity refusal.
 type GateError struct {
 	Severity string
 	Count    int
 	Worst    Finding
+	Above    bool // max_severity: strictly above Severity
 }
 
 func (e *GateError) Error() string {
@@ -179,6 +201,10 @@ func (e *GateError) Error() string {
 	if e.Worst.Fixed != "" {
 		fix = "fixed in " + e.Worst.Fixed
 	}
-	return fmt.Sprintf("%d finding(s) at or above %s: worst %s (%s) in %s %s, %s", e.Count, e.Severity,
+	rel := "at or above"
+	if e.Above {
+		rel = "above"
+	}
+	return fmt.Sprintf("%d finding(s) %s %s: worst %s (%s) in %s %s, %s", e.Count, rel, e.Severity,
 		e.Worst.ID, e.Worst.Severity, e.Worst.Package, e.Worst.Installed, fix)
 }

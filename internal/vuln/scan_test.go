@@ -1,7 +1,6 @@
 package vuln
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -214,8 +213,15 @@ func TestFailOn(t *testing.T) {
 	if err := r.FailOn("high"); err == nil || !strings.Contains(err.Error(), "A (high) in p 1, fixed in 2") {
 		t.Errorf("FailOn(high) = %v", err)
 	}
+	for max, refuses := range map[string]bool{"critical": false, "high": false, "medium": true, "unknown": true} {
+		if err := r.Exceeds(max); (err != nil) != refuses {
+			t.Errorf("Exceeds(%s) = %v, want refusal %v", max, err, refuses)
+		}
+	}
+	if err := r.Exceeds("medium"); err == nil || !strings.Contains(err.Error(), "1 finding(s) above medium: worst A (high)") {
+		t.Errorf("Exceeds(medium) = %v", err)
+	}
 	if err := r.FailOn("severe"); err == nil || !strings.Contains(err.Error(), `"severe"`) {
 		t.Errorf("FailOn(severe) = %v", err)
 	}
-	_ = fmt.Sprint()
 }
