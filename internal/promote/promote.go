@@ -54,6 +54,11 @@ type Result struct {
 	BytesCopied                             int64
 	// Provenance is the digest of the promotion record's manifest.
 	Provenance string
+	// Referrers counts the referrer manifests copied (signatures, SBOMs,
+	// provenance, scan results, and their own referrers); TagArtifacts the
+	// cosign tag-schema tags copied (sha256-<hex>.sig, .att, .sbom).
+	Referrers    int
+	TagArtifacts []string
 }
 
 // Promote copies the manifest Src names (an image or an index, with every
@@ -115,6 +120,17 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 	}
 	res.BlobsCopied, res.BlobsMounted, res.BytesCopied = counter.counts(blobs)
 	res.BlobsSkipped = len(blobs) - res.BlobsCopied - res.BlobsMounted
+
+	// The evidence goes before the tag: a target that refuses pulls of
+	// unsigned tags (require_signature) serves the tag as soon as it moves.
+	ev := &evidenceCopier{src: src.Context(), dst: dst.Context(), srcOpts: srcOpts, dstOpts: dstOpts, seen: map[v1.Hash]bool{digest: true}}
+	if err := ev.referrers(digest, 1); err != nil {
+		return res, err
+	}
+	if err := ev.tagSchema(digest); err != nil {
+		return res, err
+	}
+	res.Referrers, res.TagArtifacts = ev.copied, ev.tags
 
 	// A tag that moved while we copied means someone pushed to the source
 	// meanwhile: the copy is still exactly what was resolved, but tagging it
