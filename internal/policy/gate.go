@@ -177,3 +177,20 @@ func keyNames(keys []Key) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Ports are the three ports a gate checks through, as the commands wire
+// them once for every environment.
+type Ports struct {
+	Verifier SignatureVerifier
+	Evidence EvidenceFinder
+	Scanner  Scanner
+}
+
+// Gate returns the gate of environment env with policy p, or nil when p
+// has no rule.
+func (ps Ports) Gate(env string, p *Policy) *Gate {
+	if p.Empty() {
+		return nil
+	}
+	return &Gate{Env: env, Policy: p, Verifier: ps.Verifier, Evidence: ps.Evidence, Scanner: ps.Scanner}
+}

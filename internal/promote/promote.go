@@ -19,6 +19,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/berth-dev/berth/internal/policy"
 )
 
 // Options says what to promote where.
@@ -38,6 +40,11 @@ type Options struct {
 	Keychain authn.Keychain
 	// Record is what the provenance record says beyond the refs and digest.
 	Record Provenance
+	// Gate, when set, is the target environment's policy: the source
+	// image (by digest) is checked against it before anything is written
+	// to the target. The evidence it checks is the source's, which the
+	// promotion then copies.
+	Gate *policy.Gate
 }
 
 // Result is what a promotion did.
@@ -90,6 +97,12 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 	res.Digest, res.Src, res.Dst = digest.String(), pinned.String(), o.Dst
 	if d, ok := dst.(name.Digest); ok && d.DigestStr() != digest.String() {
 		return res, fmt.Errorf("destination %s names digest %s but %s is %s", o.Dst, d.DigestStr(), o.Src, digest)
+	}
+
+	if o.Gate != nil {
+		if err := o.Gate.Check(ctx, res.Src); err != nil {
+			return res, err
+		}
 	}
 
 	blobs, err := blobsOf(desc)

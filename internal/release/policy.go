@@ -17,9 +17,7 @@ import (
 // a key was given. A nil port whose rule an environment sets refuses every
 // image (fail closed); the zero value suits environments without a policy.
 type PolicyPorts struct {
-	Verifier policy.SignatureVerifier
-	Evidence policy.EvidenceFinder
-	Scanner  policy.Scanner
+	policy.Ports
 	// Signer is set when ship was given a signing key (--key /
 	// BERTH_SIGNING_KEY); nil: ship does not sign.
 	Signer policy.Signer
@@ -29,10 +27,10 @@ type PolicyPorts struct {
 // otherwise (no environment, or no policy: set).
 func (p *Pipeline) gate(targets map[string]stack.Target, env string) *policy.Gate {
 	t, ok := targets[env]
-	if !ok || t.Policy.Empty() {
+	if !ok {
 		return nil
 	}
-	return &policy.Gate{Env: env, Policy: t.Policy, Verifier: p.Policy.Verifier, Evidence: p.Policy.Evidence, Scanner: p.Policy.Scanner}
+	return p.Policy.Gate(env, t.Policy)
 }
 
 // builtLocally names a service built from berth.yaml's images:, if any:

@@ -44,7 +44,7 @@ func policyTargets() (map[string]stack.Target, error) {
 
 func withTrust(f *fixture) *fakeTrust {
 	tr := &fakeTrust{log: &f.log, signed: map[string]bool{}}
-	f.p.Policy = PolicyPorts{Verifier: tr}
+	f.p.Policy = PolicyPorts{Ports: policy.Ports{Verifier: tr}}
 	f.r.tags["postgres:16"], _ = v1.NewHash("sha256:" + strings.Repeat("5", 64))
 	tr.signed["postgres@sha256:"+strings.Repeat("5", 64)] = true
 	return tr
