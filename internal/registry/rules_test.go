@@ -165,10 +165,10 @@ func TestLoadConfigRepositoryRules(t *testing.T) {
 		t.Errorf("rules %+v", cfg.Repositories)
 	}
 	for body, want := range map[string]string{
-		"repositories:\n  - match: [\"prod//x\"]\n":                         "repositories[0].match[0]: pattern \"prod//x\" has an empty segment",
-		"repositories:\n  - immutableTags: true\n":                          "repositories[0].match: empty",
-		"repositories:\n  - match: [a]\n    immutable: true\n":              "immutable",
-		"repositories:\n  - match: [a]\n    requireSignature: {key: [x]}\n": "requireSignature: want true, false or {keys: [FILE...]}",
+		"repositories:\n  - match: [\"prod//x\"]\n":                          "repositories[0].match[0]: pattern \"prod//x\" has an empty segment",
+		"repositories:\n  - immutableTags: true\n":                           "repositories[0].match: empty",
+		"repositories:\n  - match: [a]\n    immutable: true\n":               "immutable",
+		"repositories:\n  - match: [a]\n    requireSignature: {key: [x]}\n":  "requireSignature: want true, false or {keys: [FILE...]}",
 		"repositories:\n  - match: [a]\n    requireSignature: {keys: [x]}\n": "repositories[0].requireSignature.keys: verifying signatures with keys is not available",
 	} {
 		if _, err := registry.LoadConfig(write("bad.yaml", "root: /srv/reg\n"+body)); err == nil || !strings.Contains(err.Error(), want) {
