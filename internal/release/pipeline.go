@@ -108,7 +108,7 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (mod
 		if err = p.pinTag(ctx, st, *target, r.Tag); err == nil && gate != nil {
 			err = p.admit(ctx, st, gate)
 		}
-	case target != nil && gate != nil:
+	case target != nil && (gate != nil || p.Policy.Signer != nil):
 		tag := r.Tag
 		if tag == "" {
 			tag = "latest"

@@ -98,11 +98,11 @@ type pendingTag struct {
 	ref string // REPO:TAG
 }
 
-// shipGated is ship --env to an environment with a policy: build each image
-// and push it by digest only (no tag moves), sign it when a signer is set
-// and the policy requires signatures, check the gate for every image the
-// stack runs, and only then move the tags. A refusal leaves every tag of
-// the environment where it was.
+// shipGated is ship --env to an environment with a policy, or with a
+// signing key: build each image and push it by digest only (no tag moves),
+// sign it when a signer is set, check the gate (g; nil: no policy) for
+// every image the stack runs, and only then move the tags. A refusal leaves
+// every tag of the environment where it was.
 func (p *Pipeline) shipGated(ctx context.Context, st *stack.Stack, t stack.Target, tag string, g *policy.Gate) error {
 	var pending []pendingTag
 	err := p.buildTo(ctx, st, func(image, variant string) (string, bool, error) {
@@ -111,7 +111,7 @@ func (p *Pipeline) shipGated(ctx context.Context, st *stack.Stack, t stack.Targe
 	if err != nil {
 		return err
 	}
-	if g.Policy.RequireSignature && p.Policy.Signer != nil {
+	if p.Policy.Signer != nil {
 		for _, pt := range pending {
 			d, err := pt.img.Digest()
 			if err != nil {
@@ -124,8 +124,10 @@ func (p *Pipeline) shipGated(ctx context.Context, st *stack.Stack, t stack.Targe
 			fmt.Fprintf(p.Progress, "signed %s\n", ref)
 		}
 	}
-	if err := p.admit(ctx, st, g); err != nil {
-		return err
+	if g != nil {
+		if err := p.admit(ctx, st, g); err != nil {
+			return err
+		}
 	}
 	for _, pt := range pending {
 		if err := p.Registry.Write(ctx, pt.img, pt.ref); err != nil {

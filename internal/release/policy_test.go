@@ -166,3 +166,24 @@ func TestDeployLocalBuildWithPolicyRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestShipWithKeySignsWithoutPolicy: ship -E with a signing key signs what
+// it pushes even when the environment has no policy.
+func TestShipWithKeySignsWithoutPolicy(t *testing.T) {
+	f := newFixture()
+	tr := withTrust(f)
+	f.p.Policy.Signer = tr
+	if _, err := f.p.Prepare(context.Background(), shop(), Request{Mode: Ship, Env: "staging", Tag: "1.4.0", Targets: targets}); err != nil {
+		t.Fatal(err)
+	}
+	app, _ := f.b.images["app/"].Digest()
+	if s := f.log.with("sign"); len(s) != 2 || s[0] != "sign 127.0.0.1:5001/shop/app@"+app.String() {
+		t.Errorf("signed %v", s)
+	}
+	if v := f.log.with("verify"); len(v) > 0 {
+		t.Errorf("verified %v without a policy", v)
+	}
+	if f.r.written["127.0.0.1:5001/shop/app:1.4.0"] == nil {
+		t.Errorf("not tagged: %v", f.r.written)
+	}
+}
