@@ -15,7 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/policy"
 )
 
-func pubKeyPEM(t *testing.T) string {
+func pubKeyPEM(t testing.TB) string {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -119,4 +119,26 @@ func writeIn(t *testing.T, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// FuzzLoadTargets feeds arbitrary bytes as a berth.yaml with a valid key
+// and VEX directory beside it: LoadTargets (environments' registry,
+// repository and policy:) must return targets or an error, never panic.
+func FuzzLoadTargets(f *testing.F) {
+	f.Add([]byte(policyYAML))
+	for _, s := range []string{
+		"environments: {prod: {policy: {require_signature: {keys: keys/release.pub}}}}\n",
+		"environments: {prod: {policy: {require_signature: {keys: [[1]]}, max_severity: [x], vex: {a: b}}}}\n",
+		"environments: {prod: {policy: {require_signature: true, require_sbom: 1}}}\n",
+		"environments: {prod: {policy: [1, 2]}}\n",
+		"environments: {prod: {policy: {require_signature: {keys: [\"../../etc/passwd\", /etc/passwd, \"\"]}}}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	pub := pubKeyPEM(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		writeIn(t, dir, map[string]string{"berth.yaml": string(data), "keys/release.pub": pub, "vex/a.json": "{}"})
+		_, _ = LoadTargets(filepath.Join(dir, "berth.yaml"), LoadOptions{LookupEnv: env(), ProjectName: "fuzz"})
+	})
 }
