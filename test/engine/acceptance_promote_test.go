@@ -112,7 +112,9 @@ func TestPromoteStagingToProd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var idx struct{ Manifests []struct{ Digest, ArtifactType string } }
+		var idx struct {
+			Manifests []struct{ Digest, ArtifactType string }
+		}
 		if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil {
 			t.Fatal(err)
 		}
