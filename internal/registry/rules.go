@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 
@@ -99,6 +100,17 @@ func compileRepoRules(rules []RepositoryRule, haveChecker bool) ([]compiledRepoR
 		}
 		if len(r.RequireSignature.Keys) > 0 && !haveChecker {
 			return nil, fmt.Errorf("repositories[%d].requireSignature.keys: verifying signatures with keys is not available in this build; use requireSignature: true (a signature must exist)", i)
+		}
+		for j, k := range r.RequireSignature.Keys {
+			st, err := os.Stat(k)
+			switch {
+			case k == "":
+				return nil, fmt.Errorf("repositories[%d].requireSignature.keys[%d]: empty path", i, j)
+			case err != nil:
+				return nil, fmt.Errorf("repositories[%d].requireSignature.keys[%d]: %v", i, j, err)
+			case !st.Mode().IsRegular():
+				return nil, fmt.Errorf("repositories[%d].requireSignature.keys[%d]: %s is not a regular file", i, j, k)
+			}
 		}
 		out = append(out, c)
 	}

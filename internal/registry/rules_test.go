@@ -123,11 +123,20 @@ func (k keyChecker) Verified(context.Context, string, digest.Digest, []string) (
 // TestRequireSignatureKeys: with keys the checker decides; without a
 // checker, keys are a configuration error naming the field.
 func TestRequireSignatureKeys(t *testing.T) {
-	rule := []registry.RepositoryRule{{Match: []string{"**"}, RequireSignature: registry.SignatureRule{Enabled: true, Keys: []string{"/etc/berth/release.pub"}}}}
+	key := t.TempDir() + "/release.pub"
+	if err := os.WriteFile(key, []byte("-----BEGIN PUBLIC KEY-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rule := []registry.RepositoryRule{{Match: []string{"**"}, RequireSignature: registry.SignatureRule{Enabled: true, Keys: []string{key}}}}
 	cfg := registry.DefaultConfig()
 	cfg.Repositories = rule
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "repositories[0].requireSignature.keys") {
 		t.Errorf("keys without a checker: %v", err)
+	}
+	cfg.SignatureChecker = keyChecker{}
+	cfg.Repositories = []registry.RepositoryRule{{Match: []string{"**"}, RequireSignature: registry.SignatureRule{Enabled: true, Keys: []string{key + ".missing"}}}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "repositories[0].requireSignature.keys[0]: stat "+key+".missing: no such file") {
+		t.Errorf("missing key file: %v", err)
 	}
 	for _, ok := range []bool{false, true} {
 		h := newHarnessWith(t, func(c *registry.Config) { c.Repositories, c.SignatureChecker = rule, keyChecker{ok} })
