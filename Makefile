@@ -73,6 +73,7 @@ FUZZ_TARGETS := \
 	internal/spec:FuzzParseDockerfile \
 	internal/build/goflags:FuzzValidateLdflags \
 	internal/stack:FuzzLoad \
+	internal/stack:FuzzLoadTargets \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \

@@ -46,6 +46,10 @@ var allowed = map[string][]string{
 	"internal/logging":    {}, // the services' slog setup
 	"internal/termio":     {}, // raw terminals for exec
 	"internal/model/...":  {}, // what runs: the specs the engine side shares (modeltest: shared test values)
+	// An environment's admission policy and its gate over ports
+	// (signature verifier, evidence finder, scanner, signer) the trust
+	// packages implement; nothing of berth.
+	"internal/policy": {},
 
 	// Offline vulnerability scanning: OSV records in bbolt, matched by purl;
 	// Debian version ordering from internal/deb (never a second one).
@@ -70,16 +74,16 @@ var allowed = map[string][]string{
 	// from the registry's packages.
 	"internal/store": {"internal/blobstore", "internal/imageref"},
 	// Compose files and berth.yaml services → a Stack.
-	"internal/stack": {"internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model"},
+	"internal/stack": {"internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy"},
 	// Stack → what the engine runs.
 	"internal/stack/enginespec": {"internal/model", "internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names",
-		"internal/engine/...", "internal/proxy"},
+		"internal/engine/...", "internal/proxy", "internal/policy"},
 	// Copy an image between the environments of a berth.yaml.
-	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model"},
+	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
 	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref",
-		"internal/stack/...", "internal/registry/names", "internal/engine/...", "internal/proxy"},
+		"internal/stack/...", "internal/registry/names", "internal/engine/...", "internal/proxy", "internal/policy"},
 	// Orchestration: nothing of build, deploy, the registry or the store
 	// (images reach it through a port the daemon adapts). It pushes the
 	// desired routing in the proxy's config types.
@@ -97,7 +101,7 @@ var allowed = map[string][]string{
 
 	// The flag values cmd/berth's commands share (compose-style timeouts
 	// parse as the stack file's do).
-	"internal/cliflag": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model"},
+	"internal/cliflag": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy"},
 
 	// The daemon's typed client: the engine's and deploy's API, paths from
 	// the one route table.

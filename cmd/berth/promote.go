@@ -69,6 +69,7 @@ only with --tag (without it, it receives the digest untagged).`,
 			}
 			src, res, err := promote.FromBerthfile(cmd.Context(), promote.Request{
 				File: sf.file, Set: set, Arg: args[0], Tag: tag, From: from, To: to, Insecure: insecure,
+				Policy: policyPorts(insecure),
 			})
 			if err != nil {
 				return err

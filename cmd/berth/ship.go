@@ -17,6 +17,7 @@ func newShipCommand() *cobra.Command {
 	var tag string
 	var timeout time.Duration
 	var asJSON bool
+	var key string
 	cmd := &cobra.Command{
 		Use:   "ship",
 		Short: "Build, push and deploy in one step",
@@ -24,7 +25,12 @@ func newShipCommand() *cobra.Command {
 images:), pushes them to the environment's registry (environments: NAME:
 registry, repository) and deploys them by digest with a zero-downtime
 rollout — what runs is exactly what was pushed. Without -E/--environment the images go
-to the local cache and are deployed from there.`,
+to the local cache and are deployed from there.
+
+When the environment has a policy: (berth.yaml), the images are pushed by
+digest only, checked against it, and tagged only when every image passes;
+with --key (or $BERTH_SIGNING_KEY) and a policy requiring signatures, ship
+signs each pushed digest first.`,
 		Example: `  berth ship
   berth ship -E staging --tag 1.4.0
   berth ship -E prod --set VERSION=1.4.0`,
@@ -34,7 +40,11 @@ to the local cache and are deployed from there.`,
 			if err != nil {
 				return err
 			}
-			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.env, Tag: tag, Targets: f.targets(st)})
+			p := f.pipeline(cmd, st)
+			if p.Policy, err = shipPolicyPorts(key); err != nil {
+				return err
+			}
+			spec, err := p.Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.env, Tag: tag, Targets: f.targets(st)})
 			if err != nil {
 				return err
 			}
@@ -49,5 +59,6 @@ to the local cache and are deployed from there.`,
 	cmd.Flags().StringVar(&tag, "tag", "", "with -E/--environment: tag to push the images as (default latest; deploys pin the digest either way)")
 	cliflag.TimeoutVarP(cmd.Flags(), &timeout, "timeout", "", 2*time.Minute, "how long one new replica may take to become healthy, in seconds (or a duration like 2m)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&key, "key", "", "cosign private key to sign the pushed images with when the environment's policy requires signatures (default $BERTH_SIGNING_KEY)")
 	return cmd
 }

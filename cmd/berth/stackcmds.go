@@ -120,6 +120,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
 		Progress: progress,
+		Policy:   release.PolicyPorts{Ports: policyPorts(false)},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -17,6 +18,10 @@ type Request struct {
 	Arg, Tag string // Tag: --tag, see ParseImageArg
 	From, To string
 	Insecure bool
+	// Policy are the ports the target environment's policy: is checked
+	// through (see internal/policy); the zero value refuses every image
+	// when the target has a policy (fail closed).
+	Policy policy.Ports
 }
 
 // FromBerthfile promotes r's image between the registries the file's
@@ -52,6 +57,7 @@ func FromBerthfile(ctx context.Context, r Request) (string, Result, error) {
 	res, err := Promote(ctx, Options{
 		Src: src.Ref(image, id), Dst: dst.Ref(image, dstID), Insecure: r.Insecure,
 		Record: Provenance{FromEnv: r.From, ToEnv: r.To},
+		Gate:   r.Policy.Gate(r.To, dst.Policy),
 	})
 	return src.Ref(image, id), res, err
 }
@@ -63,5 +69,12 @@ func (res Result) Summary(src string, size func(int64) string) string {
 	if res.BlobsMounted > 0 {
 		s += fmt.Sprintf(", %d mounted", res.BlobsMounted)
 	}
-	return s + fmt.Sprintf(", %d already there; provenance recorded as %s", res.BlobsSkipped, res.Provenance)
+	s += fmt.Sprintf(", %d already there", res.BlobsSkipped)
+	if res.Referrers > 0 || len(res.TagArtifacts) > 0 {
+		s += fmt.Sprintf("; evidence: %d referrers", res.Referrers)
+		if len(res.TagArtifacts) > 0 {
+			s += ", tags " + strings.Join(res.TagArtifacts, ", ")
+		}
+	}
+	return s + fmt.Sprintf("; provenance recorded as %s", res.Provenance)
 }

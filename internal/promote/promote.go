@@ -19,6 +19,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/berth-dev/berth/internal/policy"
 )
 
 // Options says what to promote where.
@@ -38,6 +40,11 @@ type Options struct {
 	Keychain authn.Keychain
 	// Record is what the provenance record says beyond the refs and digest.
 	Record Provenance
+	// Gate, when set, is the target environment's policy: the source
+	// image (by digest) is checked against it before anything is written
+	// to the target. The evidence it checks is the source's, which the
+	// promotion then copies.
+	Gate *policy.Gate
 }
 
 // Result is what a promotion did.
@@ -54,6 +61,11 @@ type Result struct {
 	BytesCopied                             int64
 	// Provenance is the digest of the promotion record's manifest.
 	Provenance string
+	// Referrers counts the referrer manifests copied (signatures, SBOMs,
+	// provenance, scan results, and their own referrers); TagArtifacts the
+	// cosign tag-schema tags copied (sha256-<hex>.sig, .att, .sbom).
+	Referrers    int
+	TagArtifacts []string
 }
 
 // Promote copies the manifest Src names (an image or an index, with every
@@ -87,6 +99,12 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 		return res, fmt.Errorf("destination %s names digest %s but %s is %s", o.Dst, d.DigestStr(), o.Src, digest)
 	}
 
+	if o.Gate != nil {
+		if err := o.Gate.Check(ctx, res.Src); err != nil {
+			return res, err
+		}
+	}
+
 	blobs, err := blobsOf(desc)
 	if err != nil {
 		return res, fmt.Errorf("reading %s: %w", res.Src, err)
@@ -115,6 +133,17 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 	}
 	res.BlobsCopied, res.BlobsMounted, res.BytesCopied = counter.counts(blobs)
 	res.BlobsSkipped = len(blobs) - res.BlobsCopied - res.BlobsMounted
+
+	// The evidence goes before the tag: a target that refuses pulls of
+	// unsigned tags (require_signature) serves the tag as soon as it moves.
+	ev := &evidenceCopier{src: src.Context(), dst: dst.Context(), srcOpts: srcOpts, dstOpts: dstOpts, seen: map[v1.Hash]bool{digest: true}}
+	if err := ev.referrers(digest, 1); err != nil {
+		return res, err
+	}
+	if err := ev.tagSchema(digest); err != nil {
+		return res, err
+	}
+	res.Referrers, res.TagArtifacts = ev.copied, ev.tags
 
 	// A tag that moved while we copied means someone pushed to the source
 	// meanwhile: the copy is still exactly what was resolved, but tagging it

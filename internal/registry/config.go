@@ -60,7 +60,13 @@ type Config struct {
 	// ShutdownTimeout bounds how long a graceful shutdown waits for
 	// in-flight requests (uploads) to finish.
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
-	Log             struct {
+	// Repositories are per-repository rules (immutable tags, signed
+	// pulls), see RepositoryRule.
+	Repositories []RepositoryRule `json:"repositories"`
+	// SignatureChecker verifies signatures for requireSignature: {keys:}
+	// (set by the program, not the file; nil: keys are refused).
+	SignatureChecker SignatureChecker `json:"-"`
+	Log              struct {
 		Level  string `json:"level"`  // debug, info, warn, error
 		Access bool   `json:"access"` // one line per request
 	} `json:"log"`
@@ -206,6 +212,9 @@ func (c Config) Validate() error {
 	}
 	if c.ChunkMinLength < 0 {
 		return fmt.Errorf("chunkMinLength: must not be negative, got %d", c.ChunkMinLength)
+	}
+	if _, err := compileRepoRules(c.Repositories, c.SignatureChecker != nil); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":

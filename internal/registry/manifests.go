@@ -50,6 +50,10 @@ func (r *Registry) getManifest(w http.ResponseWriter, req *http.Request, rt rout
 		errcode.Write(w, err)
 		return
 	}
+	if err := r.checkSignedPull(req, rt, m); err != nil {
+		errcode.Write(w, err)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", m.MediaType)
 	h.Set("Content-Length", strconv.Itoa(len(content)))
@@ -125,10 +129,10 @@ func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, rt rout
 		errcode.Write(w, err)
 		return
 	}
-	err = r.meta.PutManifest(rt.repo, rec, body, tags)
+	err = r.meta.PutManifestKeeping(rt.repo, rec, body, tags, r.immutableTag(rt.repo))
 	release()
 	if err != nil {
-		errcode.Write(w, err)
+		errcode.Write(w, immutableError(rt.repo, err, "moved to "+string(d)))
 		return
 	}
 	r.metrics.manifestsPushed.Inc()
@@ -197,10 +201,17 @@ func (r *Registry) deleteManifest(w http.ResponseWriter, _ *http.Request, rt rou
 	}
 	var err error
 	if strings.Contains(rt.ref, ":") {
-		err = r.meta.DeleteManifest(rt.repo, digest.Digest(rt.ref))
+		err = r.meta.DeleteManifestKeeping(rt.repo, digest.Digest(rt.ref), r.immutableTag(rt.repo))
+	} else if immutable := r.immutableTag(rt.repo); immutable != nil && immutable(rt.ref) {
+		if m, rerr := r.meta.Resolve(rt.repo, rt.ref); rerr == nil {
+			err = &metadata.ImmutableTagError{Tag: rt.ref, Digest: m.Digest}
+		} else {
+			err = rerr
+		}
 	} else {
 		err = r.meta.DeleteTag(rt.repo, rt.ref)
 	}
+	err = immutableError(rt.repo, err, "deleted")
 	if errors.Is(err, metadata.ErrNotFound) {
 		errcode.Write(w, manifestUnknown(rt.repo, rt.ref))
 		return

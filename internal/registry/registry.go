@@ -32,6 +32,7 @@ type Registry struct {
 	fence     *gc.Fence
 	collector *gc.Collector
 	auth      *auth.Authorizer // nil: no authentication
+	repoRules []compiledRepoRule
 	metrics   *metrics
 }
 
@@ -64,6 +65,10 @@ func Open(cfg Config, log *slog.Logger) (*Registry, error) {
 		return nil, err
 	}
 	r := &Registry{cfg: cfg, log: log, blobs: blobs, uploads: uploads, meta: meta, fence: gc.NewFence()}
+	if r.repoRules, err = compileRepoRules(cfg.Repositories, cfg.SignatureChecker != nil); err != nil {
+		meta.Close()
+		return nil, err
+	}
 	if cfg.Auth != nil {
 		a, err := auth.New(*cfg.Auth)
 		if err != nil {

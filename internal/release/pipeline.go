@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/model"
@@ -48,11 +49,16 @@ type Pipeline struct {
 	LocalDir func() (string, error)
 	// Progress gets one line per step (stderr).
 	Progress io.Writer
+	// Policy are the ports environments' policy: is checked through.
+	Policy PolicyPorts
 }
 
 // Prepare checks the daemon (and the environment's registry) first, then
 // builds, pushes and pins the services' images as r asks, and returns what
 // the engine is to run. Nothing is built or pushed when a check fails.
+// With an environment that has a policy:, every image the stack runs is
+// checked against it before Prepare returns (so before the daemon deploys
+// anything) and, for ship, before any tag moves.
 func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (model.StackSpec, error) {
 	fromRegistry := r.Mode == Deploy && r.Tag != ""
 	if (r.Mode == Deploy || r.Mode == Ship) && r.Tag != "" && r.Env == "" {
@@ -63,20 +69,30 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (mod
 		return model.StackSpec{}, fmt.Errorf("--tag %s needs --env NAME: %s", r.Tag, what)
 	}
 	var target *stack.Target
+	var targets map[string]stack.Target
+	if r.Env != "" && r.Mode != Up && r.Targets != nil {
+		var err error
+		if targets, err = r.Targets(); err != nil {
+			return model.StackSpec{}, err
+		}
+	}
 	if r.Env != "" && (r.Mode == Ship || fromRegistry) {
 		purpose := "to ship to"
 		if fromRegistry {
 			purpose = "to deploy --tag from"
-		}
-		targets, err := r.Targets()
-		if err != nil {
-			return model.StackSpec{}, err
 		}
 		t, err := EnvTarget(targets, st.Files[0], r.Env, purpose)
 		if err != nil {
 			return model.StackSpec{}, err
 		}
 		target = &t
+	}
+	gate := p.gate(targets, r.Env)
+	if gate != nil && target == nil {
+		if svc := builtLocally(st); svc != "" {
+			return model.StackSpec{}, fmt.Errorf("policy of environment %q: service %s is built locally, and a local build carries no signature or attestation the policy (%s) could check; ship it (berth ship -E %s) and deploy what the registry holds (berth deploy -E %s --tag TAG)",
+				r.Env, svc, strings.Join(gate.Policy.Rules(), ", "), r.Env, r.Env)
+		}
 	}
 	if err := p.Daemon.Ping(ctx); err != nil {
 		return model.StackSpec{}, err
@@ -89,7 +105,16 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (mod
 	var err error
 	switch {
 	case fromRegistry:
-		err = p.pinTag(ctx, st, *target, r.Tag)
+		if err = p.pinTag(ctx, st, *target, r.Tag); err == nil && gate != nil {
+			err = p.admit(ctx, st, gate)
+		}
+	case target != nil && (gate != nil || p.Policy.Signer != nil):
+		tag := r.Tag
+		if tag == "" {
+			tag = "latest"
+		}
+		fmt.Fprintln(p.Progress, "building…")
+		err = p.shipGated(ctx, st, *target, tag, gate)
 	case target != nil:
 		tag := r.Tag
 		if tag == "" {
@@ -103,7 +128,9 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (mod
 		if r.Mode == Ship {
 			fmt.Fprintln(p.Progress, "building…")
 		}
-		err = p.build(ctx, st, p.local)
+		if err = p.build(ctx, st, p.local); err == nil && gate != nil {
+			err = p.admit(ctx, st, gate)
+		}
 	}
 	if err != nil {
 		return model.StackSpec{}, err
@@ -126,6 +153,12 @@ func (p *Pipeline) local(image, variant string) (string, bool, error) {
 // services at it; a pushed image is pinned by digest (repository@digest),
 // so what runs is exactly what was built.
 func (p *Pipeline) build(ctx context.Context, st *stack.Stack, dest func(image, variant string) (ref string, pushed bool, err error)) error {
+	return p.buildTo(ctx, st, dest, nil)
+}
+
+// buildTo is build; with pending set, a pushed image is written by digest
+// only and its tag appended to *pending for the caller to move later.
+func (p *Pipeline) buildTo(ctx context.Context, st *stack.Stack, dest func(image, variant string) (ref string, pushed bool, err error), pending *[]pendingTag) error {
 	var b Builder
 	built := map[string]string{} // image/variant → reference
 	for i := range st.Services {
@@ -155,16 +188,29 @@ func (p *Pipeline) build(ctx context.Context, st *stack.Stack, dest func(image, 
 		if err != nil {
 			return err
 		}
-		if err := p.Registry.Write(ctx, img, ref); err != nil {
-			return err
-		}
-		if pushed {
+		if pushed && pending != nil {
 			d, err := img.Digest()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(p.Progress, "pushed %s (%s)\n", ref, d)
+			*pending = append(*pending, pendingTag{img: img, ref: ref})
 			ref = RepoOf(ref) + "@" + d.String()
+			if err := p.Registry.Write(ctx, img, ref); err != nil {
+				return err
+			}
+			fmt.Fprintf(p.Progress, "pushed %s (by digest; tagged once the policy allows it)\n", ref)
+		} else {
+			if err := p.Registry.Write(ctx, img, ref); err != nil {
+				return err
+			}
+			if pushed {
+				d, err := img.Digest()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(p.Progress, "pushed %s (%s)\n", ref, d)
+				ref = RepoOf(ref) + "@" + d.String()
+			}
 		}
 		built[key] = ref
 		s.Image = ref

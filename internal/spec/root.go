@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,6 +93,33 @@ func RealRoot(dir string) (string, error) {
 	}
 	if !st.IsDir() {
 		return "", &fs.PathError{Op: "open", Path: dir, Err: errors.New("not a directory")}
+	}
+	return real, nil
+}
+
+// HostPath resolves a path the file names on the host (relative to the
+// file's directory, or absolute) for the parts of berth.yaml loaded outside
+// this package (environments' policy: keys and VEX documents), refusing it
+// when it resolves (through ".." or symlinks) outside the root, as the
+// file's other paths are.
+func (f *File) HostPath(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("path must not be empty")
+	}
+	if strings.ContainsRune(s, 0) {
+		return "", fmt.Errorf("path %q contains a NUL byte", s)
+	}
+	p := s
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(f.Dir, p)
+	}
+	p = filepath.Clean(p)
+	real, ok, err := insideRoot(f.Root, p)
+	if err != nil {
+		return "", fmt.Errorf("%q: %v", s, err)
+	}
+	if !ok {
+		return "", fmt.Errorf("%q resolves to %s, outside the directory of %s (%s); a berth.yaml reads only inside its directory", s, real, filepath.Base(f.Path), f.Root)
 	}
 	return real, nil
 }

@@ -13,12 +13,13 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"go.yaml.in/yaml/v4"
 
+	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/registry/names"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
 // environmentKeys are the fields of an entry of berth.yaml's environments:.
-var environmentKeys = []string{"registry", "repository", "services", "vars"}
+var environmentKeys = []string{"policy", "registry", "repository", "services", "vars"}
 
 // unknownEnvironmentKey returns the first key of env that is not an
 // environment field, or nil. A misspelt key (registy:) silently ignored
@@ -43,6 +44,9 @@ type Target struct {
 	Env        string
 	Registry   string // host[:port]
 	Repository string // path prefix; default: the project name
+	// Policy is the environment's policy: (nil: none), what deploy, ship
+	// and promote check an image against before it goes there.
+	Policy *policy.Policy
 }
 
 // Ref returns the reference of image with tag in the target. A tag that is
@@ -135,11 +139,16 @@ func (tl *targetLoader) target(name string, env *yaml.Node, project string) (Tar
 		return t, tl.checkRepository(t, env, path, true)
 	}
 	if env.Kind != yaml.MappingNode {
-		return t, tl.errAt(env, path, "expected a mapping (registry:, repository:, services:, vars:)")
+		return t, tl.errAt(env, path, "expected a mapping (policy:, registry:, repository:, services:, vars:)")
 	}
 	if k := unknownEnvironmentKey(env); k != nil {
 		return t, tl.errAt(k, path, unknownEnvironmentKeyMsg(k.Value))
 	}
+	pol, err := tl.policy(env, path)
+	if err != nil {
+		return t, err
+	}
+	t.Policy = pol
 	lookup := tl.lookup(name, env)
 	value := func(key string) (string, *yaml.Node, error) {
 		i := keyIndex(env, key)

@@ -18,7 +18,8 @@ import (
 // promote --from staging --to prod` copies that digest to prod's registry
 // (only the blobs prod lacks: the base layers are already there); `berth
 // deploy --env prod --tag 2.0.0` then runs exactly the digest staging
-// tested, without building anything.
+// tested, without building anything. An SBOM attached in staging arrives
+// in prod with it (the target registry's referrers API lists it).
 func TestPromoteStagingToProd(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the example is built for linux/amd64")
@@ -103,6 +104,31 @@ func TestPromoteStagingToProd(t *testing.T) {
 		t.Fatalf("prod lacks %d of 2.0.0's %d blobs; want some shared (the base) and some new", len(missing), len(blobs))
 	}
 
+	// Evidence attached in staging travels with the image.
+	attachSBOM(t, staging+"/example/app:2.0.0")
+	referrers := func(host string) map[string]string {
+		resp, err := http.Get("http://" + host + "/v2/example/app/referrers/" + tested)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var idx struct {
+			Manifests []struct{ Digest, ArtifactType string }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, m := range idx.Manifests {
+			out[m.Digest] = m.ArtifactType
+		}
+		return out
+	}
+	stagingEvidence := referrers(staging)
+	if len(stagingEvidence) != 1 {
+		t.Fatalf("staging referrers of %s: %v", tested, stagingEvidence)
+	}
+
 	out := s.berth(append([]string{"promote", "app:2.0.0", "--from", "staging", "--to", "prod", "--json"}, vars...)...)
 	var p struct {
 		Digest                    string
@@ -122,6 +148,15 @@ func TestPromoteStagingToProd(t *testing.T) {
 		if !inProd(d) {
 			t.Fatalf("after promote prod lacks %s", d)
 		}
+	}
+	prodEvidence := referrers(prod)
+	for d, at := range stagingEvidence {
+		if prodEvidence[d] != at {
+			t.Fatalf("prod referrers %v lack staging's %s (%s)", prodEvidence, d, at)
+		}
+	}
+	if len(prodEvidence) != 2 {
+		t.Fatalf("prod referrers %v: want staging's plus the promotion record", prodEvidence)
 	}
 
 	// prod deploys its own registry's tag, building nothing: the digest

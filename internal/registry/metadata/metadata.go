@@ -192,6 +192,25 @@ func sizeBytes(size int64) []byte {
 // it, all in one transaction. The manifest is also linked as a blob of repo
 // (clients fetch manifests by digest through the blob API).
 func (db *DB) PutManifest(repo string, m Manifest, content []byte, tags []string) error {
+	return db.PutManifestKeeping(repo, m, content, tags, nil)
+}
+
+// ImmutableTagError is a change an immutable tag refused: moving Tag (which
+// names Digest) elsewhere, or deleting it.
+type ImmutableTagError struct {
+	Tag    string
+	Digest digest.Digest
+}
+
+func (e *ImmutableTagError) Error() string {
+	return fmt.Sprintf("tag %q is immutable (it names %s)", e.Tag, e.Digest)
+}
+
+// PutManifestKeeping is PutManifest where a tag for which immutable
+// reports true may be created or set to the digest it already names, but
+// not moved: that fails the whole PUT with an *ImmutableTagError, checked in
+// the same transaction as the write.
+func (db *DB) PutManifestKeeping(repo string, m Manifest, content []byte, tags []string, immutable func(tag string) bool) error {
 	rec, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -202,6 +221,13 @@ func (db *DB) PutManifest(repo string, m Manifest, content []byte, tags []string
 			return err
 		}
 		key := []byte(m.Digest)
+		if immutable != nil {
+			for _, t := range tags {
+				if old := rb.Bucket(bucketTags).Get([]byte(t)); old != nil && string(old) != string(key) && immutable(t) {
+					return &ImmutableTagError{Tag: t, Digest: digest.Digest(old)}
+				}
+			}
+		}
 		cb := tx.Bucket(bucketContent)
 		if cb.Get(key) == nil {
 			if err := cb.Put(key, content); err != nil {
@@ -303,10 +329,28 @@ func (db *DB) Content(repo string, d digest.Digest) ([]byte, bool) {
 // manifest. The content itself is left for GC, since other repositories may
 // share it.
 func (db *DB) DeleteManifest(repo string, d digest.Digest) error {
+	return db.DeleteManifestKeeping(repo, d, nil)
+}
+
+// DeleteManifestKeeping is DeleteManifest, refused with an
+// *ImmutableTagError when a tag for which immutable reports true names d.
+func (db *DB) DeleteManifestKeeping(repo string, d digest.Digest, immutable func(tag string) bool) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		rb := repoBucket(tx, repo)
 		if rb == nil {
 			return ErrNotFound
+		}
+		if immutable != nil {
+			var locked string
+			_ = rb.Bucket(bucketTags).ForEach(func(k, v []byte) error {
+				if locked == "" && string(v) == string(d) && immutable(string(k)) {
+					locked = string(k)
+				}
+				return nil
+			})
+			if locked != "" {
+				return &ImmutableTagError{Tag: locked, Digest: d}
+			}
 		}
 		return deleteManifest(rb, d)
 	})
