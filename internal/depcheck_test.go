@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/errtext":    {}, // how errors read to a user
 	"internal/logging":    {}, // the services' slog setup
 	"internal/termio":     {}, // raw terminals for exec
+	"internal/buildinfo":  {}, // which berth this is: version, commit
 	"internal/model/...":  {}, // what runs: the specs the engine side shares (modeltest: shared test values)
 
 	// berth.yaml. goflags is the allowlist of go flags berth.yaml may

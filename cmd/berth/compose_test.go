@@ -254,9 +254,9 @@ func TestProfileFlag(t *testing.T) {
 		}
 	}
 	var f stackFlags
-	f.files = []string{file}
-	f.profiles = []string{"dev"}
-	st, err := f.load(t.Context(), os.Stderr)
+	f.Files = []string{file}
+	f.Profiles = []string{"dev"}
+	st, err := f.Load(t.Context(), os.Stderr)
 	if err != nil || st.Service("debug") == nil {
 		t.Fatalf("--profile dev: %v", err)
 	}

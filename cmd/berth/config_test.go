@@ -121,6 +121,14 @@ func TestConfigOutputIsNotReloaded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), printed+" is the output of `berth config`") || !strings.Contains(err.Error(), compose) {
 		t.Errorf("berth config -f on its own output: %v", err)
 	}
+	// Every command that loads a stack says so, not compose-go's "services
+	// must be a mapping" (up fails before it asks the daemon anything).
+	for _, args := range [][]string{{"up"}, {"ps"}, {"down"}, {"deploy"}, {"ship"}, {"logs"}, {"scale", "web=2"}} {
+		_, _, err := runCLI(t, append(args, "--file", printed, "--socket", filepath.Join(dir, "none.sock"))...)
+		if err == nil || !strings.Contains(err.Error(), "is the output of `berth config`") || !strings.Contains(err.Error(), "-f "+compose) {
+			t.Errorf("berth %s -f on config's output: %v", args[0], err)
+		}
+	}
 	// A compose file and a berth.yaml are not mistaken for printed output.
 	if _, _, err := runConfig(t, "-f", compose); err != nil {
 		t.Errorf("compose file: %v", err)

@@ -30,11 +30,11 @@ to the local cache and are deployed from there.`,
   berth ship -E prod --set VERSION=1.4.0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			st, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
-			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.env, Tag: tag, Targets: f.targets(st)})
+			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.Env, Tag: tag, Targets: f.Targets(st)})
 			if err != nil {
 				return err
 			}

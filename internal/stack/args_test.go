@@ -51,3 +51,26 @@ func TestCompleteServices(t *testing.T) {
 		t.Errorf("d=: %v", got)
 	}
 }
+
+func TestParseExec(t *testing.T) {
+	e, err := ParseExec([]string{"web/2", "--", "sh", "-c", "env"}, []string{"A=1", "B="})
+	if err != nil || e.Service != "web" || e.Replica != 2 || strings.Join(e.Command, " ") != "sh -c env" || e.Container("shop") != "shop-web-2" {
+		t.Fatalf("ParseExec = %+v, %v", e, err)
+	}
+	if e, err := ParseExec([]string{"web", "id"}, nil); err != nil || e.Replica != 1 || e.Command[0] != "id" {
+		t.Errorf("without --: %+v, %v", e, err)
+	}
+	for _, c := range []struct {
+		args, env []string
+		want      string
+	}{
+		{[]string{"web", "--"}, nil, "no command to run: berth exec web -- CMD"},
+		{[]string{"web", "id"}, []string{"NOVALUE"}, `--env "NOVALUE": want KEY=VALUE`},
+		{[]string{"web", "id"}, []string{"=x"}, `--env "=x": want KEY=VALUE`},
+		{[]string{"web/0", "id"}, nil, "must be a number from 1"},
+	} {
+		if _, err := ParseExec(c.args, c.env); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseExec(%q, %q) = %v, want %q", c.args, c.env, err, c.want)
+		}
+	}
+}

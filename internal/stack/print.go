@@ -84,3 +84,13 @@ func IsPrinted(path string) (from []string, ok bool) {
 	}
 	return top.Files, true
 }
+
+// printedError is what loading Print's output says: what the file is and
+// which files to load instead.
+func printedError(path string, from []string) error {
+	use := "the compose file or berth.yaml it was made from"
+	if len(from) > 0 {
+		use = strings.Join(from, ", ")
+	}
+	return fmt.Errorf("%s is the output of `berth config` (berth's normalised stack, for reading), not a stack file; load the files it was made from instead: -f %s", path, use)
+}
