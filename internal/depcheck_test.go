@@ -28,6 +28,7 @@ const module = "github.com/berth-dev/berth/"
 var shared = []string{
 	"internal/atomicfile", // temp file + fsync + rename
 	"internal/signals",    // the one signal-name table
+	"internal/progress",   // how blobs move: push, pull, promote progress
 }
 
 // allowed maps a package pattern ("x" is the package x, "x/..." x and every

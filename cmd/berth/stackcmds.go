@@ -13,6 +13,8 @@ import (
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -46,19 +48,19 @@ func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
 // pipeline wires the release pipeline to berth's builder (berth.yaml with
 // --set, progress on stderr), the registries and the daemon on --socket.
 func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipeline {
-	progress := cmd.ErrOrStderr()
+	stderr := cmd.ErrOrStderr()
 	return &release.Pipeline{
 		Builder: func() (release.Builder, error) {
 			file, err := (&specFlags{file: st.Files[0], set: f.Set}).load()
 			if err != nil {
 				return nil, err
 			}
-			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(progress, build.FormatEvent(e)) })
+			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(stderr, build.FormatEvent(e)) })
 		},
-		Registry: release.RemoteRegistry{},
+		Registry: release.RemoteRegistry{Options: imageref.Options{Progress: progress.New(stderr, progress.Auto).Report}},
 		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
-		Progress: progress,
+		Progress: stderr,
 	}
 }
 

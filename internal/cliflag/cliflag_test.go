@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 func TestEnvironmentDeprecatedEnvWarnsOnce(t *testing.T) {
@@ -78,5 +80,36 @@ func TestNamedArraysStillRead(t *testing.T) {
 	}
 	if Array(sub, "missing") != nil {
 		t.Error("missing flag read")
+	}
+}
+
+func TestProgressFlag(t *testing.T) {
+	fl := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	var p Progress
+	p.Add(fl)
+	var b strings.Builder
+	for _, c := range []struct {
+		args       []string
+		resultOnly bool
+		want       progress.Mode
+	}{
+		{nil, false, progress.Plain}, // auto, and a Builder is no terminal
+		{nil, true, progress.Quiet},
+		{[]string{"--progress", "json"}, true, progress.JSON},
+		{[]string{"--progress", "tty"}, false, progress.TTY},
+	} {
+		if err := fl.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		r, err := p.Renderer(&b, c.resultOnly)
+		if err != nil || r.Mode() != c.want {
+			t.Errorf("%q (result only %v): %v, %v; want %s", c.args, c.resultOnly, r, err, c.want)
+		}
+	}
+	if err := fl.Parse([]string{"--progress", "fancy"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Renderer(&b, false); err == nil || !strings.Contains(err.Error(), "--progress \"fancy\"") {
+		t.Errorf("bad mode: %v", err)
 	}
 }

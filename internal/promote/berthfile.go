@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -17,6 +18,7 @@ type Request struct {
 	Arg, Tag string // Tag: --tag, see ParseImageArg
 	From, To string
 	Insecure bool
+	Progress progress.Func // see Options
 }
 
 // FromBerthfile promotes r's image between the registries the file's
@@ -51,7 +53,7 @@ func FromBerthfile(ctx context.Context, r Request) (string, Result, error) {
 	}
 	res, err := Promote(ctx, Options{
 		Src: src.Ref(image, id), Dst: dst.Ref(image, dstID), Insecure: r.Insecure,
-		Record: Provenance{FromEnv: r.From, ToEnv: r.To},
+		Record: Provenance{FromEnv: r.From, ToEnv: r.To}, Progress: r.Progress,
 	})
 	return src.Ref(image, id), res, err
 }

@@ -19,6 +19,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // Options says what to promote where.
@@ -38,6 +40,9 @@ type Options struct {
 	Keychain authn.Keychain
 	// Record is what the provenance record says beyond the refs and digest.
 	Record Provenance
+	// Progress, when set, receives each layer's progress: bytes copied,
+	// or already in the target, or mounted there.
+	Progress progress.Func
 }
 
 // Result is what a promotion did.
@@ -71,7 +76,12 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 	}
 	base := o.transport()
 	srcOpts := o.remoteOptions(ctx, base)
-	counter := &uploadCounter{base: base, host: dst.Context().RegistryStr(), uploaded: map[string]bool{}, mounted: map[string]bool{}}
+	var tracker *progress.Tracker
+	if o.Progress != nil {
+		tracker = progress.NewTracker("promote", o.Dst, o.Progress)
+	}
+	host := dst.Context().RegistryStr()
+	counter := &uploadCounter{base: tracker.Transport(base, host), host: host, uploaded: map[string]bool{}, mounted: map[string]bool{}}
 	dstOpts := o.remoteOptions(ctx, counter)
 
 	// Resolve once; everything after works on the digest, so the bytes
@@ -98,7 +108,7 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		err = remote.Write(dstByDigest, img, dstOpts...)
+		err = remote.Write(dstByDigest, tracker.Image(img), dstOpts...)
 		if err != nil {
 			return res, fmt.Errorf("copying to %s: %w", dst.Context(), err)
 		}
@@ -107,7 +117,7 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		if err := remote.WriteIndex(dstByDigest, idx, dstOpts...); err != nil {
+		if err := remote.WriteIndex(dstByDigest, tracker.Index(idx), dstOpts...); err != nil {
 			return res, fmt.Errorf("copying to %s: %w", dst.Context(), err)
 		}
 	default:
