@@ -47,6 +47,7 @@ var allowed = map[string][]string{
 	"internal/logging":    {}, // the services' slog setup
 	"internal/termio":     {}, // raw terminals for exec
 	"internal/buildinfo":  {}, // which berth this is: version, commit
+	"internal/progress":   {}, // how blobs move (shared: push, pull, promote)
 	"internal/model/...":  {}, // what runs: the specs the engine side shares (modeltest: shared test values)
 
 	// berth.yaml. goflags is the allowlist of go flags berth.yaml may
