@@ -11,7 +11,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// Tracker turns the transfer of one image's layers into Events: bytes as
+// Tracker turns the transfer of one image's layers into Events (a nil
+// Tracker reports nothing): bytes as
 // the layers are read (Reader, Image, Index), and, from the target
 // registry's answers (Transport), which layers it had or mounted.
 type Tracker struct {
@@ -33,6 +34,9 @@ func NewTracker(action, ref string, fn Func) *Tracker {
 func step(total int64) int64 { return max(total/20, 512<<10) }
 
 func (t *Tracker) event(digest string, bytes int64, status string) {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	total, known := t.layers[digest]
 	if !known || t.final[digest] {
@@ -49,6 +53,9 @@ func (t *Tracker) event(digest string, bytes int64, status string) {
 // Layer registers a layer to report: only registered layers are (a
 // config blob is not).
 func (t *Tracker) Layer(digest string, total int64) {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.layers[digest]; !ok {
@@ -63,6 +70,9 @@ func (t *Tracker) Skipped(digest string) { t.event(digest, 0, Exists) }
 // event at the start and every step, Done at the end (EOF, or every byte
 // of a known size).
 func (t *Tracker) Reader(digest string, total int64, r io.ReadCloser) io.ReadCloser {
+	if t == nil {
+		return r
+	}
 	t.Layer(digest, total)
 	t.event(digest, 0, Transferring)
 	return &countingReader{t: t, digest: digest, total: total, r: r}
