@@ -67,6 +67,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 func newUpCommand() *cobra.Command {
 	var f stackFlags
 	var detach, wait bool
+	list := engine.ContainerList{All: true} // every container, as before
 	var waitTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up [SERVICE...]",
@@ -110,11 +111,11 @@ compose users. --wait returns only once every container runs and is healthy.`,
 					return err
 				}
 			}
-			engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
-			return nil
+			return list.Write(cmd.OutOrStdout(), cs, shortDigest)
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().BoolVar(&list.JSONAll, "json", false, "print the stack's containers as JSON (as ps --json)")
 	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "run in the background (always: containers run under the daemon)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every container is running and healthy")
 	cliflag.TimeoutVarP(cmd.Flags(), &waitTimeout, "wait-timeout", "", 2*time.Minute, "how long --wait waits, in seconds (or a duration like 2m)")
@@ -189,14 +190,15 @@ container of the stack as JSON, exited ones included.`,
 
 func newLogsCommand() *cobra.Command {
 	var f stackFlags
-	var follow, timestamps bool
+	var follow, timestamps, asJSON bool
 	var since, until, tail string
 	cmd := &cobra.Command{
 		Use:   "logs [SERVICE...]",
 		Short: "Show (and follow) the logs of a stack's containers, replicas interleaved",
 		Example: `  berth logs -f
   berth logs web worker --tail 100 --since 10m
-  berth logs --until 2026-01-02T15:04:05Z --file compose.yaml`,
+  berth logs --until 2026-01-02T15:04:05Z --file compose.yaml
+  berth logs --json web | jq -r .message`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := logs.ParseTail(tail)
@@ -210,6 +212,9 @@ func newLogsCommand() *cobra.Command {
 			o := client.LogsOptions{Services: args, Follow: follow, Since: since, Until: until, Tail: n}
 			out := cmd.OutOrStdout()
 			err = client.New(f.socket).Logs(cmd.Context(), name, o, func(e logs.Entry) error {
+				if asJSON {
+					return logs.WriteJSON(out, e, name)
+				}
 				return logs.Format(out, e, len(name)+8, timestamps)
 			})
 			if errors.Is(err, context.Canceled) {
@@ -225,5 +230,6 @@ func newLogsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&since, "since", "", "only lines since a duration ago (10m) or an RFC 3339 time")
 	cmd.Flags().StringVar(&until, "until", "", "only lines before a duration ago (10m) or an RFC 3339 time (following stops there)")
 	cmd.Flags().StringVarP(&tail, "tail", "n", "all", "only the last N lines of each container, or all")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line: time, service, replica, container, stream, message")
 	return cmd
 }
