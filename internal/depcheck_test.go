@@ -95,8 +95,9 @@ var allowed = map[string][]string{
 	"internal/dns/...": {},
 
 	// The flag values cmd/berth's commands share (compose-style timeouts
-	// parse as the stack file's do).
-	"internal/cliflag": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model"},
+	// parse as the stack file's do; --platform as imageref's).
+	"internal/cliflag": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model",
+		"internal/imageref"},
 
 	// The daemon's typed client: the engine's and deploy's API, paths from
 	// the one route table.

@@ -113,3 +113,20 @@ func TestProgressFlag(t *testing.T) {
 		t.Errorf("bad mode: %v", err)
 	}
 }
+
+func TestImageFlags(t *testing.T) {
+	fl := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	var f Image
+	f.Add(fl)
+	if err := fl.Parse([]string{"--platform", "linux/arm64/v8", "--insecure"}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := f.Options()
+	if err != nil || !o.Insecure || o.Platform == nil || o.Platform.Architecture != "arm64" || o.Platform.Variant != "v8" {
+		t.Fatalf("Options = %+v, %v", o, err)
+	}
+	f.Platform = "linux"
+	if _, err := f.Options(); err == nil || !strings.HasPrefix(err.Error(), "--platform: ") {
+		t.Errorf("bad platform: %v", err)
+	}
+}
