@@ -47,18 +47,20 @@ type Options struct {
 
 // Result is what a promotion did.
 type Result struct {
-	Digest string // the promoted manifest's digest, the same at Src and Dst
-	Src    string // the source, pinned to Digest
-	Dst    string // the destination as given (tag or digest)
+	Digest string `json:"digest"` // the promoted manifest's digest, the same at Src and Dst
+	Src    string `json:"src"`    // the source, pinned to Digest
+	Dst    string `json:"dst"`    // the destination as given (tag or digest)
 	// Every blob the image needs is counted exactly once, in one of three:
 	// BlobsCopied the ones uploaded to the target repository, BlobsMounted
 	// the ones it received by a cross-repository mount (within one
 	// registry; no bytes move), BlobsSkipped the ones it already had.
 	// BytesCopied is the size of the uploaded ones.
-	BlobsCopied, BlobsMounted, BlobsSkipped int
-	BytesCopied                             int64
+	BlobsCopied  int   `json:"blobsCopied"`
+	BlobsMounted int   `json:"blobsMounted"`
+	BlobsSkipped int   `json:"blobsSkipped"`
+	BytesCopied  int64 `json:"bytesCopied"`
 	// Provenance is the digest of the promotion record's manifest.
-	Provenance string
+	Provenance string `json:"provenance"`
 }
 
 // Promote copies the manifest Src names (an image or an index, with every
