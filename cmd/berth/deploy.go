@@ -59,7 +59,7 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 				req.Services = []string{args[0]}
 			}
 			r := release.Request{Mode: release.Deploy, Env: f.Env, Tag: tag, Targets: f.Targets(st)}
-			if req.Spec, err = f.pipeline(cmd, st).Prepare(cmd.Context(), st, r); err != nil {
+			if req.Spec, err = f.pipeline(cmd, st, asJSON).Prepare(cmd.Context(), st, r); err != nil {
 				return err
 			}
 			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {

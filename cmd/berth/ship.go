@@ -34,7 +34,7 @@ to the local cache and are deployed from there.`,
 			if err != nil {
 				return err
 			}
-			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.Env, Tag: tag, Targets: f.Targets(st)})
+			spec, err := f.pipeline(cmd, st, asJSON).Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.Env, Tag: tag, Targets: f.Targets(st)})
 			if err != nil {
 				return err
 			}

@@ -46,8 +46,9 @@ func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
 }
 
 // pipeline wires the release pipeline to berth's builder (berth.yaml with
-// --set, progress on stderr), the registries and the daemon on --socket.
-func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipeline {
+// --set, progress on stderr), the registries (layer progress on stderr,
+// none with --json: resultOnly) and the daemon on --socket.
+func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bool) *release.Pipeline {
 	stderr := cmd.ErrOrStderr()
 	return &release.Pipeline{
 		Builder: func() (release.Builder, error) {
@@ -57,7 +58,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 			}
 			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(stderr, build.FormatEvent(e)) })
 		},
-		Registry: release.RemoteRegistry{Options: imageref.Options{Progress: progress.New(stderr, progress.Auto).Report}},
+		Registry: release.RemoteRegistry{Options: imageref.Options{Progress: progress.New(stderr, progress.Auto.Resolve(progress.IsTerminal(stderr), resultOnly)).Report}},
 		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
 		Progress: stderr,
@@ -95,7 +96,7 @@ compose users. --wait returns only once every container runs and is healthy.`,
 					return err
 				}
 			}
-			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
+			spec, err := f.pipeline(cmd, st, list.JSONAll).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
 			if err != nil {
 				return err
 			}
