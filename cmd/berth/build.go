@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/stack"
 )
 
 // specFlags are the flags every command reading berth.yaml shares.
@@ -35,6 +36,9 @@ func (f *specFlags) load() (*spec.File, error) {
 	}
 	if f.dockerfile != "" {
 		return spec.FromDockerfile(f.dockerfile, f.root, set)
+	}
+	if err := stack.RefusePrinted(f.file); err != nil {
+		return nil, err
 	}
 	return spec.Load(f.file, spec.LoadOptions{Set: set, Root: f.root})
 }

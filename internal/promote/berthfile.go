@@ -28,6 +28,9 @@ func FromBerthfile(ctx context.Context, r Request) (string, Result, error) {
 	if err != nil {
 		return "", Result{}, err
 	}
+	if err := stack.RefusePrinted(r.File); err != nil {
+		return "", Result{}, err
+	}
 	f, err := spec.Load(r.File, spec.LoadOptions{Set: r.Set})
 	if err != nil {
 		return "", Result{}, err

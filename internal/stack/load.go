@@ -58,10 +58,8 @@ func Load(ctx context.Context, o LoadOptions) (st *Stack, warns []Warning, err e
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, f := range files {
-		if from, ok := IsPrinted(f); ok {
-			return nil, nil, printedError(f, from)
-		}
+	if err := RefusePrinted(files...); err != nil {
+		return nil, nil, err
 	}
 	if o.ProjectName == "" {
 		o.ProjectName, _ = o.lookupEnv("COMPOSE_PROJECT_NAME")
