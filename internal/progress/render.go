@@ -25,7 +25,7 @@ type Renderer struct {
 	layers []Event         // tty: the last event of each layer, in order of appearance
 	index  map[string]int  // digest+ref → position in layers
 	drawn  int             // tty: lines drawn by the last redraw
-	seen   map[string]bool // plain: layers already printed
+	seen   map[string]bool // layers whose final event was drawn
 }
 
 // New draws on w in mode (Auto is resolved for w as a terminal or not).
@@ -54,17 +54,37 @@ func (r *Renderer) Report(e Event) {
 		}
 	case TTY:
 		key := e.Ref + " " + e.Digest
+		if r.seen[key] {
+			return // a late byte count after the end
+		}
+		if e.Final() {
+			r.seen[key] = true
+		}
 		i, ok := r.index[key]
 		if !ok {
 			i = len(r.layers)
 			r.index[key] = i
 			r.layers = append(r.layers, e)
-		} else if r.layers[i].Final() {
-			return // a late byte count after the end
 		}
 		r.layers[i] = e
 		r.redraw()
+		if r.allFinal() {
+			// Done: the lines stay as they are, and whatever is printed
+			// next (a build step, the next image's layers) goes below
+			// them instead of being drawn over.
+			r.layers, r.drawn = nil, 0
+			clear(r.index)
+		}
 	}
+}
+
+func (r *Renderer) allFinal() bool {
+	for _, e := range r.layers {
+		if !e.Final() {
+			return false
+		}
+	}
+	return true
 }
 
 // redraw moves the cursor to the first layer's line and rewrites every

@@ -171,3 +171,19 @@ func TestModes(t *testing.T) {
 		t.Errorf("ParseMode(fancy): %v", err)
 	}
 }
+
+// Once every layer is over, the block is left alone: what comes next (a
+// build step's line, the next image) is printed below it, not drawn over.
+func TestRendererTTYLeavesAFinishedBlock(t *testing.T) {
+	var s screen
+	r := New(&s, TTY)
+	r.Report(Event{Action: "push", Digest: dA, Total: 10, Status: Transferring})
+	r.Report(Event{Action: "push", Digest: dA, Bytes: 10, Total: 10, Status: Done})
+	s.Write([]byte("built worker\n"))
+	r.Report(Event{Action: "push", Digest: dB, Total: 10, Status: Transferring})
+	r.Report(Event{Action: "push", Digest: dB, Bytes: 10, Total: 10, Status: Done})
+	want := []string{"push sha256:aaaaaaaaaaaa  done 10B", "built worker", "push sha256:bbbbbbbbbbbb  done 10B"}
+	if strings.Join(s.lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("screen:\n%q\nwant\n%q", s.lines, want)
+	}
+}
