@@ -74,3 +74,21 @@ func TestParseExec(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseExec(f *testing.F) {
+	f.Add("web/2", "--", "sh", "A=1")
+	f.Add("web", "id", "", "=x")
+	f.Add("/", "--", "", "")
+	f.Fuzz(func(t *testing.T, target, a1, a2, env string) {
+		e, err := ParseExec([]string{target, a1, a2}, []string{env})
+		if err != nil {
+			return
+		}
+		if e.Service == "" || e.Replica < 1 || len(e.Command) == 0 || e.Command[0] == "--" && a1 == "--" {
+			t.Fatalf("ParseExec(%q, %q, %q) = %+v", target, a1, a2, e)
+		}
+		if k, _, ok := strings.Cut(env, "="); !ok || k == "" {
+			t.Fatalf("--env %q accepted", env)
+		}
+	})
+}

@@ -25,7 +25,7 @@ func Line(e Entry, stack string) JSONLine {
 	l := JSONLine{Time: e.Time.UTC(), Container: e.Source, Stream: e.Stream, Message: strings.TrimSuffix(strings.TrimSuffix(e.Log, "\n"), "\r")}
 	rest := strings.TrimPrefix(e.Source, stack+"-")
 	if i := strings.LastIndexByte(rest, '-'); i > 0 {
-		if n, err := strconv.Atoi(rest[i+1:]); err == nil {
+		if n, err := strconv.Atoi(rest[i+1:]); err == nil && n >= 1 && strconv.Itoa(n) == rest[i+1:] {
 			l.Service, l.Replica = rest[:i], n
 		}
 	}

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,4 +39,18 @@ func TestWriteJSONOneObjectPerLine(t *testing.T) {
 	if l := Line(Entry{Log: "x", Source: "shop-db-1"}, "shop"); l.Service != "db" || l.Replica != 1 || l.Message != "x" {
 		t.Errorf("Line = %+v", l)
 	}
+}
+
+func FuzzLine(f *testing.F) {
+	f.Add("shop", "shop-web-api-2", "hello\n")
+	f.Add("a", "a--1", "\r\n")
+	f.Fuzz(func(t *testing.T, stack, source, log string) {
+		l := Line(Entry{Source: source, Log: log}, stack)
+		if l.Container != source || !strings.HasPrefix(log, l.Message) || len(log)-len(l.Message) > 2 {
+			t.Fatalf("Line(%q, %q) = %+v", source, log, l)
+		}
+		if l.Service != "" && !strings.HasSuffix(source, l.Service+"-"+strconv.Itoa(l.Replica)) {
+			t.Fatalf("Line(%q) = service %q replica %d", source, l.Service, l.Replica)
+		}
+	})
 }
