@@ -25,7 +25,7 @@ func newPullCommand() *cobra.Command {
 		Short: "Fetch an image into the daemon's store",
 		Long: `Fetch an image (again, even when it is stored) from a registry, an OCI
 layout (oci-layout:DIR[:TAG]) or a docker archive (docker-archive:FILE.tar).
-Layers the store lacks show their progress on stderr (--progress).`,
+Each layer's progress shows on stderr (--progress).`,
 		Example: `  berth pull alpine:3.20
   berth pull oci-layout:./out:web
   berth pull --json --progress json 127.0.0.1:5000/shop/web@sha256:…`,
