@@ -78,7 +78,9 @@ FUZZ_TARGETS := \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
 	internal/engine/logs:FuzzParseTail \
-	internal/stack:FuzzParseTimeout
+	internal/stack:FuzzParseTimeout \
+	internal/stack:FuzzParseExec \
+	internal/engine/logs:FuzzLine
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -28,6 +28,7 @@ const module = "github.com/berth-dev/berth/"
 var shared = []string{
 	"internal/atomicfile", // temp file + fsync + rename
 	"internal/signals",    // the one signal-name table
+	"internal/progress",   // how blobs move: push, pull, promote progress
 }
 
 // allowed maps a package pattern ("x" is the package x, "x/..." x and every
@@ -45,6 +46,8 @@ var allowed = map[string][]string{
 	"internal/errtext":    {}, // how errors read to a user
 	"internal/logging":    {}, // the services' slog setup
 	"internal/termio":     {}, // raw terminals for exec
+	"internal/buildinfo":  {}, // which berth this is: version, commit
+	"internal/progress":   {}, // how blobs move (shared: push, pull, promote)
 	"internal/model/...":  {}, // what runs: the specs the engine side shares (modeltest: shared test values)
 	// An environment's admission policy and its gate over ports
 	// (signature verifier, evidence finder, scanner, signer) the trust
@@ -100,8 +103,9 @@ var allowed = map[string][]string{
 	"internal/dns/...": {},
 
 	// The flag values cmd/berth's commands share (compose-style timeouts
-	// parse as the stack file's do).
-	"internal/cliflag": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy"},
+	// parse as the stack file's do; --platform as imageref's).
+	"internal/cliflag": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy",
+		"internal/imageref"},
 
 	// The daemon's typed client: the engine's and deploy's API, paths from
 	// the one route table.

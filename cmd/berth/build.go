@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/spec"
+	"github.com/berth-dev/berth/internal/stack"
 )
 
 // specFlags are the flags every command reading berth.yaml shares.
@@ -36,6 +37,9 @@ func (f *specFlags) load() (*spec.File, error) {
 	if f.dockerfile != "" {
 		return spec.FromDockerfile(f.dockerfile, f.root, set)
 	}
+	if err := stack.RefusePrinted(f.file); err != nil {
+		return nil, err
+	}
 	return spec.Load(f.file, spec.LoadOptions{Set: set, Root: f.root})
 }
 
@@ -44,6 +48,7 @@ func newBuildCommand() *cobra.Command {
 	var out build.Output
 	var variant string
 	var asJSON, quiet bool
+	var pf cliflag.Progress
 	cmd := &cobra.Command{
 		Use:   "build [IMAGE...]",
 		Short: "Build images declared in berth.yaml, reproducibly, with no RUN steps",
@@ -73,6 +78,10 @@ printed; --json prints a machine-readable result.`,
 			if out.Count() > 1 {
 				return errors.New("give at most one of --push, --oci-layout, --docker-archive")
 			}
+			pr, err := pf.Renderer(cmd.ErrOrStderr(), quiet || asJSON)
+			if err != nil {
+				return err
+			}
 			file, err := sf.load()
 			if err != nil {
 				return err
@@ -89,6 +98,7 @@ printed; --json prints a machine-readable result.`,
 			if err != nil {
 				return err
 			}
+			b.RefOptions.Progress = pr.Report
 			// Once a lock exists, builds never resolve again, so the first
 			// lock must pin every image and variant (as `berth lock` does),
 			// not only the ones this build names: otherwise building the
@@ -111,6 +121,7 @@ printed; --json prints a machine-readable result.`,
 	cmd.Flags().StringVar(&out.Tag, "tag", "latest", "tag used with --docker-archive and with a --push prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digests, one line per image")
+	pf.Add(cmd.Flags())
 	return cmd
 }
 

@@ -30,13 +30,13 @@ func serviceCompletion(max int, assign bool) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		// The same flags the command itself reads the stack with.
-		var f stackFlags
-		f.files = cliflag.Array(cmd, "file")
-		f.environment.Name, _ = cmd.Flags().GetString("environment")
-		f.environment.Old, _ = cmd.Flags().GetString("env")
-		f.project, _ = cmd.Flags().GetString("project-name")
-		f.set = cliflag.Array(cmd, "set")
-		st, err := f.load(cmd.Context(), io.Discard)
+		var f cliflag.Stack
+		f.Files = cliflag.Array(cmd, "file")
+		f.Environment.Name, _ = cmd.Flags().GetString("environment")
+		f.Environment.Old, _ = cmd.Flags().GetString("env")
+		f.Project, _ = cmd.Flags().GetString("project-name")
+		f.Set = cliflag.Array(cmd, "set")
+		st, err := f.Load(cmd.Context(), io.Discard)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
 		}

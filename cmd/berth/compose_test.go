@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/model"
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // fakeDaemon answers the stack endpoints on a unix socket and records the
@@ -39,13 +40,18 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 		d.mu.Lock()
 		d.reqs = append(d.reqs, r)
 		d.mu.Unlock()
+		cs := []engine.Container{
+			{Name: "demo-web-1", Stack: "demo", Service: "web", State: engine.StateRunning, StartedAt: time.Now()},
+			{Name: "demo-job-1", Stack: "demo", Service: "job", State: engine.StateExited, ExitCode: 3},
+		}
 		switch {
-		case strings.HasSuffix(r.URL.Path, "/containers"):
-			cs := []engine.Container{
-				{Name: "demo-web-1", Stack: "demo", Service: "web", State: engine.StateRunning, StartedAt: time.Now()},
-				{Name: "demo-job-1", Stack: "demo", Service: "job", State: engine.StateExited, ExitCode: 3},
-			}
+		case strings.HasSuffix(r.URL.Path, "/containers"), strings.HasSuffix(r.URL.Path, "/scale"):
 			api.WriteJSON(w, http.StatusOK, cs)
+		case strings.HasSuffix(r.URL.Path, "/images/pull"):
+			ew := api.NewEventWriter(w)
+			ew.Send(engine.PullEvent{Status: "pulling", Ref: "alpine:3.20"})
+			ew.Send(engine.PullEvent{Status: "progress", Ref: "alpine:3.20", Progress: &progress.Event{Action: "pull", Digest: "sha256:layer", Bytes: 7, Total: 7, Status: progress.Done}})
+			ew.Send(engine.PullEvent{Status: "pulled", Ref: "alpine:3.20", Digest: "sha256:image"})
 		case strings.HasSuffix(r.URL.Path, "/logs"):
 			ew := api.NewEventWriter(w)
 			ew.Send(logs.Entry{Time: logT0, Stream: "stdout", Log: "early\n", Source: "demo-web-1"})
@@ -64,7 +70,7 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 				api.WriteError(w, http.StatusBadRequest, err)
 				return
 			}
-			api.WriteJSON(w, http.StatusOK, []engine.Container{})
+			api.WriteJSON(w, http.StatusOK, cs)
 		case strings.HasSuffix(r.URL.Path, "/down"):
 			api.WriteJSON(w, http.StatusOK, map[string]string{"status": "removed"})
 		default:
@@ -254,9 +260,9 @@ func TestProfileFlag(t *testing.T) {
 		}
 	}
 	var f stackFlags
-	f.files = []string{file}
-	f.profiles = []string{"dev"}
-	st, err := f.load(t.Context(), os.Stderr)
+	f.Files = []string{file}
+	f.Profiles = []string{"dev"}
+	st, err := f.Load(t.Context(), os.Stderr)
 	if err != nil || st.Service("debug") == nil {
 		t.Fatalf("--profile dev: %v", err)
 	}
@@ -284,5 +290,56 @@ func TestUpServices(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "up", "nosuch", "-f", file, "--socket", d.sock); err == nil || !strings.Contains(err.Error(), `no service "nosuch"`) {
 		t.Fatalf("up nosuch: %v", err)
+	}
+}
+
+// TestJSONOutputs: up, scale, logs and pull --json print berth's JSON
+// (lower-camel keys) on stdout and nothing else there; layer progress
+// goes to stderr, and only when asked for (--progress) with --json.
+func TestJSONOutputs(t *testing.T) {
+	d := newFakeDaemon(t)
+	t.Chdir(composeDir(t))
+	for _, args := range [][]string{{"up", "--json"}, {"scale", "web=2", "--json"}} {
+		out, _, err := runCLI(t, append(args, "--socket", d.sock)...)
+		var cs []map[string]any
+		if err != nil || json.Unmarshal([]byte(out), &cs) != nil || len(cs) != 2 {
+			t.Fatalf("%s --json: %v\n%s", args[0], err, out)
+		}
+		if cs[0]["name"] != "demo-web-1" || cs[1]["exitCode"] != 3.0 || cs[0]["Name"] != nil {
+			t.Errorf("%s --json: %v", args[0], cs[0])
+		}
+	}
+
+	out, _, err := runCLI(t, "logs", "--json", "--socket", d.sock)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err != nil || len(lines) != 2 {
+		t.Fatalf("logs --json: %v\n%s", err, out)
+	}
+	var l map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l["service"] != "web" || l["replica"] != 1.0 || l["container"] != "demo-web-1" || l["stream"] != "stdout" || l["message"] != "early" || l["time"] != logT0.Format(time.RFC3339Nano) {
+		t.Errorf("logs --json line: %v", l)
+	}
+
+	out, stderr, err := runCLI(t, "pull", "--json", "alpine:3.20", "--socket", d.sock)
+	var ev map[string]any
+	if err != nil || strings.Count(out, "\n") != 1 || json.Unmarshal([]byte(out), &ev) != nil || ev["digest"] != "sha256:image" || ev["status"] != "pulled" {
+		t.Fatalf("pull --json: %v\n%q", err, out)
+	}
+	if stderr != "" {
+		t.Errorf("pull --json wrote progress without --progress: %q", stderr)
+	}
+	_, stderr, err = runCLI(t, "pull", "--json", "--progress", "json", "alpine:3.20", "--socket", d.sock)
+	if err != nil || json.Unmarshal([]byte(stderr), &ev) != nil || ev["digest"] != "sha256:layer" || ev["status"] != "done" || ev["bytes"] != 7.0 {
+		t.Errorf("pull --progress json: stderr %q, %v", stderr, err)
+	}
+	out, stderr, err = runCLI(t, "pull", "alpine:3.20", "--socket", d.sock)
+	if err != nil || out != "Pulling alpine:3.20\nPulled alpine:3.20\nDigest: sha256:image\n" || !strings.Contains(stderr, "pull sha256:layer  done 7B") {
+		t.Errorf("pull (plain: not a terminal): %v\nstdout %q\nstderr %q", err, out, stderr)
+	}
+	if _, _, err := runCLI(t, "pull", "--progress", "fancy", "alpine:3.20", "--socket", d.sock); err == nil || !strings.Contains(err.Error(), "want auto, tty, plain, json or quiet") {
+		t.Errorf("--progress fancy: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -45,11 +44,6 @@ berth config -f on the output says so.`,
 			vars, err := cliflag.ParseSet(set)
 			if err != nil {
 				return err
-			}
-			for _, f := range files {
-				if from, ok := stack.IsPrinted(f); ok {
-					return fmt.Errorf("%s is the output of `berth config` (berth's normalised stack, for reading), not a stack file; load the files it was made from instead: %s", f, strings.Join(from, ", "))
-				}
 			}
 			st, warns, err := stack.Load(cmd.Context(), stack.LoadOptions{
 				Files: files, Env: env, ProjectName: project, Profiles: profiles, Set: vars,

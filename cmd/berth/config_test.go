@@ -121,6 +121,20 @@ func TestConfigOutputIsNotReloaded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), printed+" is the output of `berth config`") || !strings.Contains(err.Error(), compose) {
 		t.Errorf("berth config -f on its own output: %v", err)
 	}
+	// Every command that loads a stack or berth.yaml says so, not
+	// compose-go's "services must be a mapping" or berth.yaml's unknown
+	// fields (up fails before it asks the daemon anything).
+	sock := []string{"--socket", filepath.Join(dir, "none.sock")}
+	for _, args := range [][]string{{"up"}, {"ps"}, {"down"}, {"deploy"}, {"ship"}, {"logs"}, {"scale", "web=2"},
+		{"build", "--file", printed}, {"lock", "--file", printed}, {"promote", "app", "--from", "a", "--to", "b", "--file", printed}} {
+		if len(args) == 1 || args[0] == "scale" {
+			args = append(append(args, "--file", printed), sock...)
+		}
+		_, _, err := runCLI(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "is the output of `berth config`") || !strings.Contains(err.Error(), "-f "+compose) {
+			t.Errorf("berth %s -f on config's output: %v", args[0], err)
+		}
+	}
 	// A compose file and a berth.yaml are not mistaken for printed output.
 	if _, _, err := runConfig(t, "-f", compose); err != nil {
 		t.Errorf("compose file: %v", err)

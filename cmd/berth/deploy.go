@@ -47,7 +47,7 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 			if image != "" && len(args) == 0 {
 				return fmt.Errorf("--image needs the SERVICE it is for (berth deploy SERVICE --image REF)")
 			}
-			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			st, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -58,8 +58,8 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 				}
 				req.Services = []string{args[0]}
 			}
-			r := release.Request{Mode: release.Deploy, Env: f.env, Tag: tag, Targets: f.targets(st)}
-			if req.Spec, err = f.pipeline(cmd, st).Prepare(cmd.Context(), st, r); err != nil {
+			r := release.Request{Mode: release.Deploy, Env: f.Env, Tag: tag, Targets: f.Targets(st)}
+			if req.Spec, err = f.pipeline(cmd, st, asJSON).Prepare(cmd.Context(), st, r); err != nil {
 				return err
 			}
 			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {

@@ -3,13 +3,14 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/inspect"
 )
 
 func newDiffCommand() *cobra.Command {
 	var (
-		flags    imageFlags
+		flags    cliflag.Image
 		asJSON   bool
 		exitCode bool
 	)
@@ -38,7 +39,7 @@ not, as git diff --exit-code does.
   berth diff --exit-code localhost:5000/app:prod oci-layout:./out:app >/dev/null || echo changed`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := flags.options()
+			o, err := flags.Options()
 			if err != nil {
 				return err
 			}
@@ -65,7 +66,7 @@ not, as git diff --exit-code does.
 			return err
 		},
 	}
-	flags.add(cmd)
+	flags.Add(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the differences as JSON")
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when the images differ, 0 when they do not")
 	return cmd

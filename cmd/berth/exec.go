@@ -1,11 +1,8 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -34,29 +31,15 @@ exits with the command's exit code.`,
   berth exec -p shop --env DEBUG=1 --user 1000 db -- env`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			service, replica, err := stack.ParseServiceReplica(args[0])
+			x, err := stack.ParseExec(args, env)
 			if err != nil {
 				return err
-			}
-			for _, kv := range env {
-				if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-					return fmt.Errorf("--env %q: want KEY=VALUE", kv)
-				}
 			}
 			name, err := f.stackName(cmd)
 			if err != nil {
 				return err
 			}
-			// Flags stop at SERVICE, so the "--" before CMD arrives as an
-			// argument.
-			command := args[1:]
-			if command[0] == "--" {
-				command = command[1:]
-			}
-			if len(command) == 0 {
-				return fmt.Errorf("no command to run: berth exec %s -- CMD [ARG...]", args[0])
-			}
-			req := api.ExecRequest{Args: command, Env: env, User: user, Tty: tty, Stdin: interactive}
+			req := api.ExecRequest{Args: x.Command, Env: env, User: user, Tty: tty, Stdin: interactive}
 			var stdin io.Reader
 			if interactive {
 				stdin = cmd.InOrStdin()
@@ -73,7 +56,7 @@ exits with the command's exit code.`,
 				req.Width, req.Height, resize = t.Width, t.Height, t.Resize
 				restore = t.Restore
 			}
-			code, err := client.New(f.socket).Exec(cmd.Context(), name+"-"+service+"-"+strconv.Itoa(replica), req,
+			code, err := client.New(f.socket).Exec(cmd.Context(), x.Container(name), req,
 				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), resize)
 			restore()
 			if err != nil {
@@ -87,7 +70,7 @@ exits with the command's exit code.`,
 	}
 	cmd.Flags().SetInterspersed(false) // flags after SERVICE belong to CMD
 	f.addFile(cmd, "f")
-	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: from the file or its directory)")
+	cmd.Flags().StringVarP(&f.Project, "project-name", "p", "", "stack name (default: from the file or its directory)")
 	addSocketFlag(cmd, &f.socket)
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "forward standard input")
 	cmd.Flags().BoolVarP(&tty, "tty", "t", false, "give the command a terminal")

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/imageref"
@@ -17,38 +18,34 @@ var daemonRef = imageref.Absolute
 
 func newPullCommand() *cobra.Command {
 	var socket string
-	var quiet bool
+	var out engine.PullOutput
+	var pf cliflag.Progress
 	cmd := &cobra.Command{
 		Use:   "pull REF",
 		Short: "Fetch an image into the daemon's store",
 		Long: `Fetch an image (again, even when it is stored) from a registry, an OCI
-layout (oci-layout:DIR[:TAG]) or a docker archive (docker-archive:FILE.tar).`,
+layout (oci-layout:DIR[:TAG]) or a docker archive (docker-archive:FILE.tar).
+Each layer's progress shows on stderr (--progress).`,
 		Example: `  berth pull alpine:3.20
   berth pull oci-layout:./out:web
-  berth pull 127.0.0.1:5000/shop/web@sha256:…`,
+  berth pull --json --progress json 127.0.0.1:5000/shop/web@sha256:…`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := daemonRef(args[0])
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			return client.New(socket).Pull(cmd.Context(), ref, func(ev engine.PullEvent) error {
-				switch {
-				case ev.Status == "pulled":
-					if quiet {
-						fmt.Fprintln(out, ev.Digest)
-					} else {
-						fmt.Fprintf(out, "Pulled %s\nDigest: %s\n", ev.Ref, ev.Digest)
-					}
-				case !quiet:
-					fmt.Fprintf(out, "Pulling %s\n", ev.Ref)
-				}
-				return nil
-			})
+			pr, err := pf.Renderer(cmd.ErrOrStderr(), out.Quiet || out.JSON)
+			if err != nil {
+				return err
+			}
+			out.W, out.Progress = cmd.OutOrStdout(), pr.Report
+			return client.New(socket).Pull(cmd.Context(), ref, out.Event)
 		},
 	}
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digest")
+	cmd.Flags().BoolVarP(&out.Quiet, "quiet", "q", false, "print only the digest")
+	cmd.Flags().BoolVar(&out.JSON, "json", false, `print the result as one JSON object: {"status":"pulled","ref":…,"digest":…}`)
+	pf.Add(cmd.Flags())
 	addSocketFlag(cmd, &socket)
 	return cmd
 }

@@ -7,32 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/inspect"
 )
-
-// imageFlags are the image-loading flags inspect, diff and rebase share.
-type imageFlags struct {
-	platform string
-	insecure bool
-}
-
-func (f *imageFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.platform, "platform", "", "platform to pick from a multi-platform image, os/arch[/variant] (default linux/<host arch>)")
-	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "allow plain HTTP to registries (loopback registries always may)")
-}
-
-func (f *imageFlags) options() (imageref.Options, error) {
-	o := imageref.Options{Insecure: f.insecure}
-	if f.platform != "" {
-		p, err := imageref.ParsePlatform(f.platform)
-		if err != nil {
-			return o, fmt.Errorf("--platform: %w", err)
-		}
-		o.Platform = p
-	}
-	return o, nil
-}
 
 const imageRefHelp = `An image is any of:
   oci-layout:DIR[:TAG|@sha256:…]      an OCI image layout
@@ -43,7 +21,7 @@ const imageRefHelp = `An image is any of:
 
 func newInspectCommand() *cobra.Command {
 	var (
-		flags  imageFlags
+		flags  cliflag.Image
 		asJSON bool
 		top    int
 	)
@@ -69,7 +47,7 @@ dive does, so "dive --ci" thresholds apply), and the runtime configuration.
   berth inspect localhost:5000/app:1.2.3 --json | jq -e '.efficiency > 0.95'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := flags.options()
+			o, err := flags.Options()
 			if err != nil {
 				return err
 			}
@@ -95,7 +73,7 @@ dive does, so "dive --ci" thresholds apply), and the runtime configuration.
 			return nil
 		},
 	}
-	flags.add(cmd)
+	flags.Add(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().IntVar(&top, "top", inspect.DefaultTop, "how many largest files and wasted paths to list")
 	return cmd

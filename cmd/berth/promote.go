@@ -24,6 +24,7 @@ func newPromoteCommand() *cobra.Command {
 		sf               specFlags
 		from, to, tag    string
 		asJSON, insecure bool
+		pf               cliflag.Progress
 	)
 	cmd := &cobra.Command{
 		Use:   "promote IMAGE[:TAG|@DIGEST] --from ENV --to ENV",
@@ -67,8 +68,12 @@ only with --tag (without it, it receives the digest untagged).`,
 			if err != nil {
 				return err
 			}
+			pr, err := pf.Renderer(cmd.ErrOrStderr(), asJSON)
+			if err != nil {
+				return err
+			}
 			src, res, err := promote.FromBerthfile(cmd.Context(), promote.Request{
-				File: sf.file, Set: set, Arg: args[0], Tag: tag, From: from, To: to, Insecure: insecure,
+				File: sf.file, Set: set, Arg: args[0], Tag: tag, From: from, To: to, Insecure: insecure, Progress: pr.Report,
 				Policy: policyPorts(insecure),
 			})
 			if err != nil {
@@ -87,6 +92,7 @@ only with --tag (without it, it receives the digest untagged).`,
 	cmd.Flags().StringVar(&tag, "tag", "", `tag to promote, in the source and the target (default: the tag in IMAGE, else "latest"); with IMAGE@DIGEST: the target's tag`)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain HTTP to registries (loopback registries always may)")
+	pf.Add(cmd.Flags())
 	return cmd
 }
 

@@ -92,6 +92,12 @@ environments:
 	if got.Digest != want.String() || got.BlobsCopied != 0 || got.BlobsSkipped != 4 || got.From != "staging" || got.To != "prod" {
 		t.Errorf("json %+v", got)
 	}
+	// One casing: lower-camel keys, as berth's other JSON.
+	for _, k := range []string{`"digest":`, `"blobsCopied":`, `"blobsSkipped":`, `"bytesCopied":`, `"provenance":`, `"from":`} {
+		if !strings.Contains(out, k) {
+			t.Errorf("promote --json lacks %s: %s", k, out)
+		}
+	}
 
 	for _, tc := range []struct {
 		args []string

@@ -5,21 +5,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/rebase"
 )
 
-// rebaseResult is rebase's --json output.
-type rebaseResult struct {
-	Digest  string `json:"digest"`
-	Output  string `json:"output"`
-	OldBase string `json:"oldBase"`
-	NewBase string `json:"newBase"`
-}
-
 func newRebaseCommand() *cobra.Command {
 	var (
-		flags         imageFlags
+		flags         cliflag.Image
 		onto, oldBase string
 		push, layout  string
 		archive       string
@@ -51,48 +44,27 @@ overwrites the image it read unless told to with --push.
       --oci-layout ./out:app-rebased`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if onto == "" {
-				return fmt.Errorf("--onto NEWBASE is required")
-			}
 			dest, err := imageref.Destination(push, layout, archive)
 			if err != nil {
 				return err
 			}
-			o, err := flags.options()
+			o, err := flags.Options()
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			img, err := imageref.Load(ctx, args[0], o)
-			if err != nil {
-				return err
-			}
-			from := oldBase
-			if from == "" {
-				if from, err = rebase.OldBaseRef(img); err != nil {
-					return fmt.Errorf("%s: %w (--old-base)", args[0], err)
-				}
-			}
-			out, err := rebase.From(ctx, img, from, onto, o)
-			if err != nil {
-				return err
-			}
-			if err := imageref.Write(ctx, out, dest, o); err != nil {
-				return err
-			}
-			d, err := out.Digest()
+			res, err := rebase.Run(cmd.Context(), rebase.Request{Image: args[0], OldBase: oldBase, Onto: onto, Dest: dest, Options: o})
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), rebaseResult{Digest: d.String(), Output: dest, OldBase: from, NewBase: onto})
+				return writeIndentedJSON(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "rebased %s from %s onto %s, wrote %s\n", args[0], from, onto, dest)
-			fmt.Fprintln(cmd.OutOrStdout(), d.String())
+			fmt.Fprintf(cmd.ErrOrStderr(), "rebased %s from %s onto %s, wrote %s\n", args[0], res.OldBase, onto, dest)
+			fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
 			return nil
 		},
 	}
-	flags.add(cmd)
+	flags.Add(cmd.Flags())
 	cmd.Flags().StringVar(&onto, "onto", "", "the new base image (required)")
 	cmd.Flags().StringVar(&oldBase, "old-base", "", "the image's current base (default: from its base.name/base.digest annotations)")
 	cmd.Flags().StringVar(&push, "push", "", "push the result to this registry reference")

@@ -119,13 +119,7 @@ command works on a root that no server holds open.`,
 			if cmd.Flags().Changed("delete-untagged") {
 				cfg.GC.DeleteUntagged = deleteUntagged
 			}
-			cfg.Log.Access = false
-			reg, err := registry.Open(cfg, logging.New(cfg.Log.Level))
-			if err != nil {
-				return err
-			}
-			defer reg.Close()
-			rep, err := reg.CollectGarbage(cmd.Context(), dryRun)
+			rep, err := registry.CollectOffline(cmd.Context(), cfg, dryRun, logging.New(cfg.Log.Level))
 			if err != nil {
 				return err
 			}

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/buildinfo"
 	"github.com/berth-dev/berth/internal/cliflag"
 )
 
@@ -18,7 +17,6 @@ var commandGroups = []*cobra.Group{
 }
 
 func newRootCommand() *cobra.Command {
-	v := currentVersion()
 	root := &cobra.Command{
 		Use:   "berth",
 		Short: "Immutable container infrastructure in one binary",
@@ -38,7 +36,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 
   # Start a private registry on loopback
   berth registry serve --addr 127.0.0.1:5000 --root /var/lib/berth/registry`,
-		Version:       fmt.Sprintf("%s (%s, %s)", v.Version, v.GoVersion, v.Platform),
+		Version:       buildinfo.Current(version).String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

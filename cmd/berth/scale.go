@@ -10,6 +10,7 @@ import (
 
 func newScaleCommand() *cobra.Command {
 	var f stackFlags
+	list := engine.ContainerList{All: true} // every container up or scale left, as before
 	cmd := &cobra.Command{
 		Use:   "scale SERVICE=N [SERVICE=N...]",
 		Short: "Change the replica count of services of a running stack",
@@ -18,7 +19,7 @@ services change; running replicas are kept (new ones run the same image),
 surplus ones are stopped. The stack is the one named by -p, else by the
 stack file (-f, or berth.yaml/compose.yaml here). The new counts hold until
 the next berth up.`,
-		Example: "  berth scale web=3\n  berth scale -p shop web=1 worker=4",
+		Example: "  berth scale web=3\n  berth scale -p shop web=1 worker=4 --json",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			replicas, err := stack.ParseScale(args)
@@ -33,10 +34,10 @@ the next berth up.`,
 			if err != nil {
 				return err
 			}
-			engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
-			return nil
+			return list.Write(cmd.OutOrStdout(), cs, shortDigest)
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().BoolVar(&list.JSONAll, "json", false, "print the stack's containers as JSON (as ps --json)")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/vuln"
 )
@@ -18,7 +19,7 @@ var scanLister vuln.PackageLister = vuln.ImageLister{}
 
 func newScanCommand() *cobra.Command {
 	var (
-		flags   imageFlags
+		flags   cliflag.Image
 		sbom    string
 		dbFlag  string
 		format  string
@@ -116,7 +117,7 @@ finding).
 					return err
 				}
 			} else {
-				o, err := flags.options()
+				o, err := flags.Options()
 				if err != nil {
 					return err
 				}
@@ -149,7 +150,7 @@ finding).
 			return nil
 		},
 	}
-	flags.add(cmd)
+	flags.Add(cmd.Flags())
 	cmd.Flags().StringVar(&sbom, "sbom", "", "scan the packages of this SPDX or CycloneDX JSON SBOM instead of an image")
 	cmd.Flags().StringVar(&dbFlag, "db", "", "vulnerability database (default $BERTH_CACHE/vulndb.db)")
 	cmd.Flags().StringVar(&format, "format", "table", "output: table, json, sarif or cyclonedx")

@@ -36,15 +36,15 @@ signs each pushed digest first.`,
   berth ship -E prod --set VERSION=1.4.0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			st, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
-			p := f.pipeline(cmd, st)
+			p := f.pipeline(cmd, st, asJSON)
 			if p.Policy, err = shipPolicyPorts(key); err != nil {
 				return err
 			}
-			spec, err := p.Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.env, Tag: tag, Targets: f.targets(st)})
+			spec, err := p.Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.Env, Tag: tag, Targets: f.Targets(st)})
 			if err != nil {
 				return err
 			}

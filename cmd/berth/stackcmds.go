@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,20 +13,16 @@ import (
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/stack"
 )
 
 // stackFlags are shared by the commands that read a stack file.
 type stackFlags struct {
-	files       []string
-	environment cliflag.Environment
-	env         string // the environment, once load resolved it
-	project     string
-	set         []string
-	profiles    []string
-	envFiles    []string
-	socket      string
+	cliflag.Stack
+	socket string
 }
 
 func (f *stackFlags) add(cmd *cobra.Command) {
@@ -36,90 +30,38 @@ func (f *stackFlags) add(cmd *cobra.Command) {
 	f.addRest(cmd)
 }
 
-// addFile registers --file (with shorthand, unless "" because -f means
-// something else, as in `logs -f`).
-func (f *stackFlags) addFile(cmd *cobra.Command, short string) {
-	cmd.Flags().StringArrayVarP(&f.files, "file", short, nil, "berth.yaml or compose file (default: $COMPOSE_FILE, else berth.yaml, compose.yaml, docker-compose.yml here or in a parent directory)")
-}
+func (f *stackFlags) addFile(cmd *cobra.Command, short string) { f.AddFile(cmd.Flags(), short) }
 
 func (f *stackFlags) addRest(cmd *cobra.Command) {
-	f.environment.Add(cmd.Flags())
-	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "stack name (default: $COMPOSE_PROJECT_NAME, else from the file or its directory)")
-	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE")
-	cmd.Flags().StringArrayVar(&f.profiles, "profile", nil, "activate a compose profile (repeatable; default $COMPOSE_PROFILES)")
-	cmd.Flags().StringArrayVar(&f.envFiles, "env-file", nil, "compose: read interpolation variables from this file instead of .env (repeatable)")
+	f.AddRest(cmd.Flags())
 	addSocketFlag(cmd, &f.socket)
 }
 
-// options are the stack.LoadOptions the flags say.
-func (f *stackFlags) options(stderr io.Writer) (stack.LoadOptions, error) {
-	env, err := f.environment.Resolve(stderr)
-	if err != nil {
-		return stack.LoadOptions{}, err
-	}
-	f.env = env
-	set, err := cliflag.ParseSet(f.set)
-	if err != nil {
-		return stack.LoadOptions{}, err
-	}
-	return stack.LoadOptions{Files: f.files, Env: env, ProjectName: f.project, Profiles: f.profiles, EnvFiles: f.envFiles, Set: set}, nil
+func (f *stackFlags) load(cmd *cobra.Command) (*stack.Stack, error) {
+	return f.Load(cmd.Context(), cmd.ErrOrStderr())
 }
 
-func (f *stackFlags) load(ctx context.Context, stderr io.Writer) (*stack.Stack, error) {
-	o, err := f.options(stderr)
-	if err != nil {
-		return nil, err
-	}
-	st, warns, err := stack.Load(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	if len(warns) > 0 {
-		fmt.Fprintln(stderr, stack.FormatWarnings(warns))
-	}
-	return st, nil
-}
-
-// stackName is -p, else the name of the stack the file describes.
 func (f *stackFlags) stackName(cmd *cobra.Command) (string, error) {
-	if f.project != "" {
-		return f.project, nil
-	}
-	st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
-	if err != nil {
-		return "", err
-	}
-	return st.Name, nil
-}
-
-// targets reads the environments' registries of the stack's file, with the
-// same variables.
-func (f *stackFlags) targets(st *stack.Stack) func() (map[string]stack.Target, error) {
-	return func() (map[string]stack.Target, error) {
-		o, err := f.options(io.Discard)
-		if err != nil {
-			return nil, err
-		}
-		return stack.LoadTargets(st.Files[0], o)
-	}
+	return f.Name(cmd.Context(), cmd.ErrOrStderr())
 }
 
 // pipeline wires the release pipeline to berth's builder (berth.yaml with
-// --set, progress on stderr), the registries and the daemon on --socket.
-func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipeline {
-	progress := cmd.ErrOrStderr()
+// --set, progress on stderr), the registries (layer progress on stderr,
+// none with --json: resultOnly) and the daemon on --socket.
+func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bool) *release.Pipeline {
+	stderr := cmd.ErrOrStderr()
 	return &release.Pipeline{
 		Builder: func() (release.Builder, error) {
-			file, err := (&specFlags{file: st.Files[0], set: f.set}).load()
+			file, err := (&specFlags{file: st.Files[0], set: f.Set}).load()
 			if err != nil {
 				return nil, err
 			}
-			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(progress, build.FormatEvent(e)) })
+			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(stderr, build.FormatEvent(e)) })
 		},
-		Registry: release.RemoteRegistry{},
+		Registry: release.RemoteRegistry{Options: imageref.Options{Progress: progress.New(stderr, progress.Auto.Resolve(progress.IsTerminal(stderr), resultOnly)).Report}},
 		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
-		Progress: progress,
+		Progress: stderr,
 		Policy:   release.PolicyPorts{Ports: policyPorts(false)},
 	}
 }
@@ -127,6 +69,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 func newUpCommand() *cobra.Command {
 	var f stackFlags
 	var detach, wait bool
+	list := engine.ContainerList{All: true} // every container, as before
 	var waitTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up [SERVICE...]",
@@ -144,7 +87,7 @@ compose users. --wait returns only once every container runs and is healthy.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_ = detach
-			st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			st, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
@@ -154,7 +97,7 @@ compose users. --wait returns only once every container runs and is healthy.`,
 					return err
 				}
 			}
-			spec, err := f.pipeline(cmd, st).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
+			spec, err := f.pipeline(cmd, st, list.JSONAll).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
 			if err != nil {
 				return err
 			}
@@ -170,11 +113,11 @@ compose users. --wait returns only once every container runs and is healthy.`,
 					return err
 				}
 			}
-			engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
-			return nil
+			return list.Write(cmd.OutOrStdout(), cs, shortDigest)
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().BoolVar(&list.JSONAll, "json", false, "print the stack's containers as JSON (as ps --json)")
 	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "run in the background (always: containers run under the daemon)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every container is running and healthy")
 	cliflag.TimeoutVarP(cmd.Flags(), &waitTimeout, "wait-timeout", "", 2*time.Minute, "how long --wait waits, in seconds (or a duration like 2m)")
@@ -206,8 +149,8 @@ func newDownCommand() *cobra.Command {
 
 func newPsCommand() *cobra.Command {
 	var f stackFlags
-	var allProjects, all, quiet, asJSON bool
-	var format string
+	var allProjects bool
+	var list engine.ContainerList
 	cmd := &cobra.Command{
 		Use:   "ps",
 		Short: "List a stack's containers",
@@ -221,11 +164,8 @@ container of the stack as JSON, exited ones included.`,
   berth ps --all-projects -q`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch format {
-			case "", "table":
-			case "json":
-			default:
-				return fmt.Errorf("--format %q: want table or json", format)
+			if err := list.Check(); err != nil {
+				return err
 			}
 			name := ""
 			if !allProjects {
@@ -238,44 +178,29 @@ container of the stack as JSON, exited ones included.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), cs)
-			}
-			if !all {
-				cs = slices.DeleteFunc(cs, engine.Container.Stopped)
-			}
-			switch {
-			case quiet:
-				for _, c := range cs {
-					fmt.Fprintln(cmd.OutOrStdout(), c.Name)
-				}
-			case format == "json":
-				return writeIndentedJSON(cmd.OutOrStdout(), cs)
-			default:
-				engine.WriteContainers(cmd.OutOrStdout(), cs, shortDigest)
-			}
-			return nil
+			return list.Write(cmd.OutOrStdout(), cs, shortDigest)
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVar(&allProjects, "all-projects", false, "list the containers of every stack")
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "include exited containers")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print container names only")
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print every container of the stack (exited ones too) as JSON")
+	cmd.Flags().BoolVarP(&list.All, "all", "a", false, "include exited containers")
+	cmd.Flags().BoolVarP(&list.Quiet, "quiet", "q", false, "print container names only")
+	cmd.Flags().StringVar(&list.Format, "format", "table", "output format: table or json")
+	cmd.Flags().BoolVar(&list.JSONAll, "json", false, "print every container of the stack (exited ones too) as JSON")
 	return cmd
 }
 
 func newLogsCommand() *cobra.Command {
 	var f stackFlags
-	var follow, timestamps bool
+	var follow, timestamps, asJSON bool
 	var since, until, tail string
 	cmd := &cobra.Command{
 		Use:   "logs [SERVICE...]",
 		Short: "Show (and follow) the logs of a stack's containers, replicas interleaved",
 		Example: `  berth logs -f
   berth logs web worker --tail 100 --since 10m
-  berth logs --until 2026-01-02T15:04:05Z --file compose.yaml`,
+  berth logs --until 2026-01-02T15:04:05Z --file compose.yaml
+  berth logs --json web | jq -r .message`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := logs.ParseTail(tail)
@@ -289,6 +214,9 @@ func newLogsCommand() *cobra.Command {
 			o := client.LogsOptions{Services: args, Follow: follow, Since: since, Until: until, Tail: n}
 			out := cmd.OutOrStdout()
 			err = client.New(f.socket).Logs(cmd.Context(), name, o, func(e logs.Entry) error {
+				if asJSON {
+					return logs.WriteJSON(out, e, name)
+				}
 				return logs.Format(out, e, len(name)+8, timestamps)
 			})
 			if errors.Is(err, context.Canceled) {
@@ -304,5 +232,6 @@ func newLogsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&since, "since", "", "only lines since a duration ago (10m) or an RFC 3339 time")
 	cmd.Flags().StringVar(&until, "until", "", "only lines before a duration ago (10m) or an RFC 3339 time (following stops there)")
 	cmd.Flags().StringVarP(&tail, "tail", "n", "all", "only the last N lines of each container, or all")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line: time, service, replica, container, stream, message")
 	return cmd
 }

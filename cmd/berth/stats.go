@@ -24,9 +24,9 @@ stack with -p or --file, of all stacks otherwise.`,
 		Example: "  berth stats\n  berth stats -p shop --no-stream\n  berth stats --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			stack := f.project
-			if stack == "" && len(f.files) > 0 {
-				st, err := f.load(cmd.Context(), cmd.ErrOrStderr())
+			stack := f.Project
+			if stack == "" && len(f.Files) > 0 {
+				st, err := f.load(cmd)
 				if err != nil {
 					return err
 				}
@@ -55,7 +55,7 @@ stack with -p or --file, of all stacks otherwise.`,
 		},
 	}
 	f.addFile(cmd, "f")
-	cmd.Flags().StringVarP(&f.project, "project-name", "p", "", "only this stack (default: all)")
+	cmd.Flags().StringVarP(&f.Project, "project-name", "p", "", "only this stack (default: all)")
 	addSocketFlag(cmd, &f.socket)
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "print one sample and exit")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per container and sample (ndjson)")

@@ -1,35 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/buildinfo"
 )
 
 // version is set at link time: -ldflags "-X main.version=v0.1.0".
 var version = "dev"
-
-type versionInfo struct {
-	Version   string `json:"version"`
-	GoVersion string `json:"goVersion"`
-	Platform  string `json:"platform"`
-	Commit    string `json:"commit,omitempty"`
-}
-
-func currentVersion() versionInfo {
-	v := versionInfo{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v.Commit = s.Value
-			}
-		}
-	}
-	return v
-}
 
 func newVersionCommand() *cobra.Command {
 	var asJSON bool
@@ -39,13 +19,11 @@ func newVersionCommand() *cobra.Command {
 		Example: "  berth version\n  berth version --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := currentVersion()
+			v := buildinfo.Current(version)
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(v)
+				return writeIndentedJSON(cmd.OutOrStdout(), v)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "berth %s (%s, %s)\n", v.Version, v.GoVersion, v.Platform)
+			fmt.Fprintf(cmd.OutOrStdout(), "berth %s\n", v)
 			return nil
 		},
 	}

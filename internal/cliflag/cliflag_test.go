@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 func TestEnvironmentDeprecatedEnvWarnsOnce(t *testing.T) {
@@ -78,5 +80,53 @@ func TestNamedArraysStillRead(t *testing.T) {
 	}
 	if Array(sub, "missing") != nil {
 		t.Error("missing flag read")
+	}
+}
+
+func TestProgressFlag(t *testing.T) {
+	fl := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	var p Progress
+	p.Add(fl)
+	var b strings.Builder
+	for _, c := range []struct {
+		args       []string
+		resultOnly bool
+		want       progress.Mode
+	}{
+		{nil, false, progress.Plain}, // auto, and a Builder is no terminal
+		{nil, true, progress.Quiet},
+		{[]string{"--progress", "json"}, true, progress.JSON},
+		{[]string{"--progress", "tty"}, false, progress.TTY},
+	} {
+		if err := fl.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		r, err := p.Renderer(&b, c.resultOnly)
+		if err != nil || r.Mode() != c.want {
+			t.Errorf("%q (result only %v): %v, %v; want %s", c.args, c.resultOnly, r, err, c.want)
+		}
+	}
+	if err := fl.Parse([]string{"--progress", "fancy"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Renderer(&b, false); err == nil || !strings.Contains(err.Error(), "--progress \"fancy\"") {
+		t.Errorf("bad mode: %v", err)
+	}
+}
+
+func TestImageFlags(t *testing.T) {
+	fl := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	var f Image
+	f.Add(fl)
+	if err := fl.Parse([]string{"--platform", "linux/arm64/v8", "--insecure"}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := f.Options()
+	if err != nil || !o.Insecure || o.Platform == nil || o.Platform.Architecture != "arm64" || o.Platform.Variant != "v8" {
+		t.Fatalf("Options = %+v, %v", o, err)
+	}
+	f.Platform = "linux"
+	if _, err := f.Options(); err == nil || !strings.HasPrefix(err.Error(), "--platform: ") {
+		t.Errorf("bad platform: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/engine/api"
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // Image is a stored image with the containers that run it (berth images).
@@ -24,9 +25,10 @@ type PullRequest struct {
 
 // PullEvent is one line of the pull stream.
 type PullEvent struct {
-	Status string `json:"status"` // pulling, pulled
-	Ref    string `json:"ref"`
-	Digest string `json:"digest,omitempty"`
+	Status   string          `json:"status"` // pulling, progress (of a layer: Progress), pulled
+	Ref      string          `json:"ref"`
+	Digest   string          `json:"digest,omitempty"` // pulled: the image's
+	Progress *progress.Event `json:"progress,omitempty"`
 }
 
 // imageUsers maps image digest → names of the containers running it.
@@ -162,7 +164,11 @@ func (e *Engine) ServePull(w http.ResponseWriter, r *http.Request) {
 	ew := api.NewEventWriter(w)
 	_ = ew.Send(PullEvent{Status: "pulling", Ref: req.Ref})
 	// A client that goes away cancels the pull: nothing depends on it.
-	info, err := e.images.Pull(r.Context(), req.Ref)
+	// The store reports each layer's bytes (sequentially) to the stream.
+	ctx := progress.NewContext(r.Context(), func(p progress.Event) {
+		_ = ew.Send(PullEvent{Status: "progress", Ref: req.Ref, Progress: &p})
+	})
+	info, err := e.images.Pull(ctx, req.Ref)
 	if err != nil {
 		ew.Fail(err) // the store names the reference
 		return

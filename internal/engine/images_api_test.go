@@ -18,6 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/model"
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // fakeImageStore is fakeImages with state: what was pulled, what is
@@ -47,11 +48,14 @@ func (s *fakeImageStore) Resolve(ctx context.Context, ref string) (ImageInfo, er
 	return s.Pull(ctx, ref)
 }
 
-func (s *fakeImageStore) Pull(_ context.Context, ref string) (ImageInfo, error) {
+func (s *fakeImageStore) Pull(ctx context.Context, ref string) (ImageInfo, error) {
 	if ref == "missing" {
 		return ImageInfo{}, fmt.Errorf("pull %s: manifest unknown", ref)
 	}
 	d := "sha256:" + strings.NewReplacer("/", "", ":", "").Replace(ref)
+	if fn := progress.FromContext(ctx); fn != nil { // as the store reports a layer
+		fn(progress.Event{Action: "pull", Ref: ref, Digest: "sha256:layer", Bytes: 1000, Total: 1000, Status: progress.Done})
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.imgs[d]; !ok {
@@ -180,8 +184,12 @@ func TestAPIImagesPullListRemove(t *testing.T) {
 		events = append(events, ev)
 		return nil
 	})
-	if err != nil || len(events) != 2 || events[0].Status != "pulling" || events[1].Status != "pulled" || events[1].Digest == "" {
+	if err != nil || len(events) != 3 || events[0].Status != "pulling" || events[2].Status != "pulled" || events[2].Digest == "" {
 		t.Fatalf("pull: %+v %v", events, err)
+	}
+	// The store's layer progress is streamed between them.
+	if p := events[1].Progress; events[1].Status != "progress" || p == nil || p.Digest != "sha256:layer" || p.Bytes != 1000 || p.Status != progress.Done {
+		t.Fatalf("pull progress: %+v", events[1])
 	}
 	err = c.Stream(ctx, http.MethodPost, "/images/pull", nil, PullRequest{Ref: "missing"}, func(json.RawMessage) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "manifest unknown") {

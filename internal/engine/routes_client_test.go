@@ -111,7 +111,7 @@ func TestClientMethodsCoverTheRouteTable(t *testing.T) {
 		{"Pull", api.PullImage, func() error {
 			var got []string
 			err := c.Pull(ctx, "shop/app:1", func(ev engine.PullEvent) error { got = append(got, ev.Status+" "+ev.Digest); return nil })
-			if err == nil && strings.Join(got, ",") != "pulling ,pulled sha256:shopapp1" {
+			if err == nil && strings.Join(got, ",") != "pulling ,progress ,pulled sha256:shopapp1" {
 				return errors.New("pull events " + strings.Join(got, ","))
 			}
 			return err

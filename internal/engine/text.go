@@ -9,6 +9,8 @@ import (
 	"time"
 
 	units "github.com/docker/go-units"
+
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // The tables `berth ps`, `images`, `volume ls`, `stats` and `prune` print.
@@ -146,4 +148,32 @@ func WritePrune(w io.Writer, rep PruneReport, volumes bool) {
 		summary += fmt.Sprintf(", %d volumes", len(rep.Volumes))
 	}
 	fmt.Fprintln(w, summary)
+}
+
+// PullOutput prints `berth pull`'s stream on W: "Pulling"/"Pulled" lines,
+// only the digest (Quiet) or the final event as one JSON object (JSON);
+// layer progress goes to Progress (stderr's renderer), never to W.
+type PullOutput struct {
+	W           io.Writer
+	Quiet, JSON bool
+	Progress    func(progress.Event)
+}
+
+// Event prints one event of the stream.
+func (o PullOutput) Event(ev PullEvent) error {
+	switch {
+	case ev.Progress != nil:
+		if o.Progress != nil {
+			o.Progress(*ev.Progress)
+		}
+	case ev.Status == "pulled" && o.JSON:
+		return json.NewEncoder(o.W).Encode(PullEvent{Status: ev.Status, Ref: ev.Ref, Digest: ev.Digest})
+	case ev.Status == "pulled" && o.Quiet:
+		fmt.Fprintln(o.W, ev.Digest)
+	case ev.Status == "pulled":
+		fmt.Fprintf(o.W, "Pulled %s\nDigest: %s\n", ev.Ref, ev.Digest)
+	case ev.Status == "pulling" && !o.Quiet && !o.JSON:
+		fmt.Fprintf(o.W, "Pulling %s\n", ev.Ref)
+	}
+	return nil
 }

@@ -13,12 +13,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/registry"
 )
 
 // TestWriteMountsKnownLayers pushes an image to one repository of berth's
 // registry, then to another with MountFrom naming the first: every layer
-// must arrive as a cross-repository mount, none as an upload.
+// must arrive as a cross-repository mount, none as an upload. Progress
+// says so: every layer done the first time, mounted the second.
 func TestWriteMountsKnownLayers(t *testing.T) {
 	cfg := registry.DefaultConfig()
 	cfg.Root = t.TempDir()
@@ -48,10 +50,31 @@ func TestWriteMountsKnownLayers(t *testing.T) {
 
 	img, _ := random.Image(2048, 3)
 	ctx := context.Background()
-	if err := Write(ctx, img, host+"/one/app:v1", Options{}); err != nil {
+	finals := map[string]string{}
+	report := func(e progress.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Final() {
+			finals[e.Digest] += e.Status
+		}
+	}
+	if err := Write(ctx, img, host+"/one/app:v1", Options{Progress: report}); err != nil {
 		t.Fatal(err)
 	}
-	o := Options{MountFrom: func(registry string, l v1.Hash) string {
+	checkFinals := func(want string) {
+		t.Helper()
+		if len(finals) != 3 {
+			t.Errorf("progress of %d blobs, want the 3 layers: %v", len(finals), finals)
+		}
+		for d, s := range finals {
+			if s != want {
+				t.Errorf("layer %s: progress %q, want %q", d, s, want)
+			}
+		}
+		clear(finals)
+	}
+	checkFinals(progress.Done)
+	o := Options{Progress: report, MountFrom: func(registry string, l v1.Hash) string {
 		if registry != host {
 			t.Errorf("MountFrom asked for registry %q, want %q", registry, host)
 		}
@@ -60,6 +83,7 @@ func TestWriteMountsKnownLayers(t *testing.T) {
 	if err := Write(ctx, img, host+"/two/app:v1", o); err != nil {
 		t.Fatal(err)
 	}
+	checkFinals(progress.Mounted)
 	if mounts != 3 {
 		t.Fatalf("%d layer mounts, want 3 (uploads: %d)", mounts, uploads)
 	}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // Prefixes of the explicit local forms.
@@ -42,6 +44,9 @@ type Options struct {
 	// Write then mounts the layer from there instead of uploading it.
 	// "" means not known.
 	MountFrom func(registry string, layer v1.Hash) (repository string)
+	// Progress, when set, receives Write's per-layer progress to a
+	// registry (bytes sent, or already there, or mounted).
+	Progress progress.Func
 }
 
 type kind int

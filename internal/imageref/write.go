@@ -9,6 +9,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // Write stores img at dest:
@@ -80,6 +82,11 @@ func writeRegistry(ctx context.Context, img v1.Image, ref name.Reference, o Opti
 		if got.String() != d.DigestStr() {
 			return fmt.Errorf("the image's digest is %s, not %s", got, d.DigestStr())
 		}
+	}
+	if o.Progress != nil {
+		tr := progress.NewTracker("push", ref.String(), o.Progress)
+		img = tr.Image(img)
+		o.Transport = tr.Transport(o.Transport, ref.Context().RegistryStr())
 	}
 	opts := remoteOptions(ctx, o)
 	if o.MountFrom != nil {

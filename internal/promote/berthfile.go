@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/policy"
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -21,7 +22,8 @@ type Request struct {
 	// Policy are the ports the target environment's policy: is checked
 	// through (see internal/policy); the zero value refuses every image
 	// when the target has a policy (fail closed).
-	Policy policy.Ports
+	Policy   policy.Ports
+	Progress progress.Func // see Options
 }
 
 // FromBerthfile promotes r's image between the registries the file's
@@ -29,6 +31,9 @@ type Request struct {
 func FromBerthfile(ctx context.Context, r Request) (string, Result, error) {
 	image, id, err := ParseImageArg(r.Arg, r.Tag)
 	if err != nil {
+		return "", Result{}, err
+	}
+	if err := stack.RefusePrinted(r.File); err != nil {
 		return "", Result{}, err
 	}
 	f, err := spec.Load(r.File, spec.LoadOptions{Set: r.Set})
@@ -57,7 +62,7 @@ func FromBerthfile(ctx context.Context, r Request) (string, Result, error) {
 	res, err := Promote(ctx, Options{
 		Src: src.Ref(image, id), Dst: dst.Ref(image, dstID), Insecure: r.Insecure,
 		Record: Provenance{FromEnv: r.From, ToEnv: r.To},
-		Gate:   r.Policy.Gate(r.To, dst.Policy),
+		Gate:   r.Policy.Gate(r.To, dst.Policy), Progress: r.Progress,
 	})
 	return src.Ref(image, id), res, err
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/berth-dev/berth/internal/policy"
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // Options says what to promote where.
@@ -45,27 +46,32 @@ type Options struct {
 	// to the target. The evidence it checks is the source's, which the
 	// promotion then copies.
 	Gate *policy.Gate
+	// Progress, when set, receives each layer's progress: bytes copied,
+	// or already in the target, or mounted there.
+	Progress progress.Func
 }
 
 // Result is what a promotion did.
 type Result struct {
-	Digest string // the promoted manifest's digest, the same at Src and Dst
-	Src    string // the source, pinned to Digest
-	Dst    string // the destination as given (tag or digest)
+	Digest string `json:"digest"` // the promoted manifest's digest, the same at Src and Dst
+	Src    string `json:"src"`    // the source, pinned to Digest
+	Dst    string `json:"dst"`    // the destination as given (tag or digest)
 	// Every blob the image needs is counted exactly once, in one of three:
 	// BlobsCopied the ones uploaded to the target repository, BlobsMounted
 	// the ones it received by a cross-repository mount (within one
 	// registry; no bytes move), BlobsSkipped the ones it already had.
 	// BytesCopied is the size of the uploaded ones.
-	BlobsCopied, BlobsMounted, BlobsSkipped int
-	BytesCopied                             int64
+	BlobsCopied  int   `json:"blobsCopied"`
+	BlobsMounted int   `json:"blobsMounted"`
+	BlobsSkipped int   `json:"blobsSkipped"`
+	BytesCopied  int64 `json:"bytesCopied"`
 	// Provenance is the digest of the promotion record's manifest.
-	Provenance string
+	Provenance string `json:"provenance"`
 	// Referrers counts the referrer manifests copied (signatures, SBOMs,
 	// provenance, scan results, and their own referrers); TagArtifacts the
 	// cosign tag-schema tags copied (sha256-<hex>.sig, .att, .sbom).
-	Referrers    int
-	TagArtifacts []string
+	Referrers    int      `json:"referrers"`
+	TagArtifacts []string `json:"tagArtifacts,omitempty"`
 }
 
 // Promote copies the manifest Src names (an image or an index, with every
@@ -83,7 +89,12 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 	}
 	base := o.transport()
 	srcOpts := o.remoteOptions(ctx, base)
-	counter := &uploadCounter{base: base, host: dst.Context().RegistryStr(), uploaded: map[string]bool{}, mounted: map[string]bool{}}
+	var tracker *progress.Tracker
+	if o.Progress != nil {
+		tracker = progress.NewTracker("promote", o.Dst, o.Progress)
+	}
+	host := dst.Context().RegistryStr()
+	counter := &uploadCounter{base: tracker.Transport(base, host), host: host, uploaded: map[string]bool{}, mounted: map[string]bool{}}
 	dstOpts := o.remoteOptions(ctx, counter)
 
 	// Resolve once; everything after works on the digest, so the bytes
@@ -116,7 +127,7 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		err = remote.Write(dstByDigest, img, dstOpts...)
+		err = remote.Write(dstByDigest, tracker.Image(img), dstOpts...)
 		if err != nil {
 			return res, fmt.Errorf("copying to %s: %w", dst.Context(), err)
 		}
@@ -125,7 +136,7 @@ func Promote(ctx context.Context, o Options) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		if err := remote.WriteIndex(dstByDigest, idx, dstOpts...); err != nil {
+		if err := remote.WriteIndex(dstByDigest, tracker.Index(idx), dstOpts...); err != nil {
 			return res, fmt.Errorf("copying to %s: %w", dst.Context(), err)
 		}
 	default:

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/registry"
 )
 
@@ -159,10 +160,16 @@ func TestPromoteCopiesOnlyMissingBlobs(t *testing.T) {
 	src := staging.host + "/example/app:1.2.0"
 	dst := prod.host + "/example/app:1.2.0"
 	when := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	res, err := Promote(ctx, Options{Src: src, Dst: dst, Record: Provenance{FromEnv: "staging", ToEnv: "prod", Time: when, Host: "ci-1"}})
+	prog := &progressLog{}
+	res, err := Promote(ctx, Options{Src: src, Dst: dst, Record: Provenance{FromEnv: "staging", ToEnv: "prod", Time: when, Host: "ci-1"}, Progress: prog.report})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Progress per layer: the missing one copied, the shared ones there.
+	prog.check(t, map[string]string{
+		blobDigest(t, img, layerDigest(0)): progress.Exists, blobDigest(t, img, layerDigest(1)): progress.Exists,
+		blobDigest(t, img, layerDigest(2)): progress.Done,
+	})
 	want, _ := img.Digest()
 	if res.Digest != want.String() || res.Src != staging.host+"/example/app@"+want.String() || res.Dst != dst {
 		t.Errorf("result %+v, want digest %s", res, want)
@@ -242,9 +249,18 @@ func TestPromoteIndexByDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := idx.Digest()
-	res, err := Promote(ctx, Options{Src: a.host + "/team/multi@" + d.String(), Dst: b.host + "/other/multi:v1"})
+	prog := &progressLog{}
+	res, err := Promote(ctx, Options{Src: a.host + "/team/multi@" + d.String(), Dst: b.host + "/other/multi:v1", Progress: prog.report})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(prog.finals) != 4 {
+		t.Errorf("progress of the index's layers: %v, want 4 done", prog.finals)
+	}
+	for l, s := range prog.finals {
+		if s != progress.Done {
+			t.Errorf("layer %s: %s, want done", l, s)
+		}
 	}
 	// 2 images × (config + 2 layers), none there before.
 	if res.Digest != d.String() || res.BlobsCopied != 6 || res.BlobsSkipped != 0 {
@@ -265,10 +281,12 @@ func TestPromoteWithinOneRegistryMounts(t *testing.T) {
 	img := ociImage(t, randomLayer(t), randomLayer(t))
 	push(t, img, r.host+"/staging/app:1")
 	r.reset()
-	res, err := Promote(ctx, Options{Src: r.host + "/staging/app:1", Dst: r.host + "/prod/app:1"})
+	prog := &progressLog{}
+	res, err := Promote(ctx, Options{Src: r.host + "/staging/app:1", Dst: r.host + "/prod/app:1", Progress: prog.report})
 	if err != nil {
 		t.Fatal(err)
 	}
+	prog.check(t, map[string]string{blobDigest(t, img, layerDigest(0)): progress.Mounted, blobDigest(t, img, layerDigest(1)): progress.Mounted})
 	// Within one registry every blob is mounted, and counted once: as
 	// mounted, not also as copied. No bytes move.
 	if res.BlobsCopied != 0 || res.BlobsSkipped != 0 {
@@ -323,5 +341,34 @@ func TestPromoteErrors(t *testing.T) {
 	}
 	if _, err := remote.Head(ref(t, prod.host+"/example/app@"+res.Digest)); err != nil {
 		t.Errorf("the copy by digest is missing: %v", err)
+	}
+}
+
+// progressLog keeps each layer's final progress status.
+type progressLog struct {
+	mu     sync.Mutex
+	finals map[string]string
+}
+
+func (p *progressLog) report(e progress.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finals == nil {
+		p.finals = map[string]string{}
+	}
+	if e.Final() {
+		p.finals[e.Digest] += e.Status
+	}
+}
+
+func (p *progressLog) check(t *testing.T, want map[string]string) {
+	t.Helper()
+	if len(p.finals) != len(want) {
+		t.Errorf("progress %v, want %v", p.finals, want)
+	}
+	for d, s := range want {
+		if p.finals[d] != s {
+			t.Errorf("layer %s: progress %q, want %q", d, p.finals[d], s)
+		}
 	}
 }

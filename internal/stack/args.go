@@ -61,3 +61,42 @@ func CompleteServices(st *Stack, prefix string, assign bool) []string {
 	}
 	return out
 }
+
+// Exec is `berth exec`'s arguments: SERVICE[/N] [--] CMD [ARG...], with
+// the -e/--env KEY=VALUE variables.
+type Exec struct {
+	Service string
+	Replica int
+	Command []string
+}
+
+// ParseExec reads args (flags stop at SERVICE, so the "--" before CMD
+// arrives as an argument) and checks env's KEY=VALUE form.
+func ParseExec(args, env []string) (Exec, error) {
+	if len(args) == 0 {
+		return Exec{}, fmt.Errorf("no service: berth exec SERVICE[/N] -- CMD [ARG...]")
+	}
+	service, replica, err := ParseServiceReplica(args[0])
+	if err != nil {
+		return Exec{}, err
+	}
+	for _, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return Exec{}, fmt.Errorf("--env %q: want KEY=VALUE", kv)
+		}
+	}
+	command := args[1:]
+	if len(command) > 0 && command[0] == "--" {
+		command = command[1:]
+	}
+	if len(command) == 0 {
+		return Exec{}, fmt.Errorf("no command to run: berth exec %s -- CMD [ARG...]", args[0])
+	}
+	return Exec{Service: service, Replica: replica, Command: command}, nil
+}
+
+// Container is the name of the container the command runs in, in stack
+// name: STACK-SERVICE-N.
+func (e Exec) Container(name string) string {
+	return name + "-" + e.Service + "-" + strconv.Itoa(e.Replica)
+}

@@ -51,3 +51,44 @@ func TestCompleteServices(t *testing.T) {
 		t.Errorf("d=: %v", got)
 	}
 }
+
+func TestParseExec(t *testing.T) {
+	e, err := ParseExec([]string{"web/2", "--", "sh", "-c", "env"}, []string{"A=1", "B="})
+	if err != nil || e.Service != "web" || e.Replica != 2 || strings.Join(e.Command, " ") != "sh -c env" || e.Container("shop") != "shop-web-2" {
+		t.Fatalf("ParseExec = %+v, %v", e, err)
+	}
+	if e, err := ParseExec([]string{"web", "id"}, nil); err != nil || e.Replica != 1 || e.Command[0] != "id" {
+		t.Errorf("without --: %+v, %v", e, err)
+	}
+	for _, c := range []struct {
+		args, env []string
+		want      string
+	}{
+		{[]string{"web", "--"}, nil, "no command to run: berth exec web -- CMD"},
+		{[]string{"web", "id"}, []string{"NOVALUE"}, `--env "NOVALUE": want KEY=VALUE`},
+		{[]string{"web", "id"}, []string{"=x"}, `--env "=x": want KEY=VALUE`},
+		{[]string{"web/0", "id"}, nil, "must be a number from 1"},
+	} {
+		if _, err := ParseExec(c.args, c.env); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseExec(%q, %q) = %v, want %q", c.args, c.env, err, c.want)
+		}
+	}
+}
+
+func FuzzParseExec(f *testing.F) {
+	f.Add("web/2", "--", "sh", "A=1")
+	f.Add("web", "id", "", "=x")
+	f.Add("/", "--", "", "")
+	f.Fuzz(func(t *testing.T, target, a1, a2, env string) {
+		e, err := ParseExec([]string{target, a1, a2}, []string{env})
+		if err != nil {
+			return
+		}
+		if e.Service == "" || e.Replica < 1 || len(e.Command) == 0 || e.Command[0] == "--" && a1 == "--" {
+			t.Fatalf("ParseExec(%q, %q, %q) = %+v", target, a1, a2, e)
+		}
+		if k, _, ok := strings.Cut(env, "="); !ok || k == "" {
+			t.Fatalf("--env %q accepted", env)
+		}
+	})
+}

@@ -58,6 +58,9 @@ func Load(ctx context.Context, o LoadOptions) (st *Stack, warns []Warning, err e
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := RefusePrinted(files...); err != nil {
+		return nil, nil, err
+	}
 	if o.ProjectName == "" {
 		o.ProjectName, _ = o.lookupEnv("COMPOSE_PROJECT_NAME")
 	}

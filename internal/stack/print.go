@@ -84,3 +84,21 @@ func IsPrinted(path string) (from []string, ok bool) {
 	}
 	return top.Files, true
 }
+
+// RefusePrinted fails, saying what the file is and which files to load
+// instead, when one of paths is Print's output. Load calls it; so do the
+// commands that read berth.yaml without Load (build, lock, promote).
+func RefusePrinted(paths ...string) error {
+	for _, path := range paths {
+		from, ok := IsPrinted(path)
+		if !ok {
+			continue
+		}
+		use := "the compose file or berth.yaml it was made from"
+		if len(from) > 0 {
+			use = strings.Join(from, ", ")
+		}
+		return fmt.Errorf("%s is the output of `berth config` (berth's normalised stack, for reading), not a stack file; load the files it was made from instead: -f %s", path, use)
+	}
+	return nil
+}

@@ -16,13 +16,15 @@ import (
 
 	"github.com/berth-dev/berth/internal/blobstore"
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 // Pull loads ref (a registry reference, oci-layout:DIR[:TAG|@DIGEST],
 // docker-archive:FILE[:REPO:TAG], or an existing layout dir / .tar file; see
 // imageref) and copies the blobs the store lacks into it. The image is
 // recorded under ref's normalised name. Registry credentials come from the
-// Docker config, as imageref resolves them.
+// Docker config, as imageref resolves them. A progress.Func in ctx
+// (progress.NewContext) receives each layer's progress.
 func (s *Store) Pull(ctx context.Context, ref string, o imageref.Options) (Image, error) {
 	n, err := normalizeName(ref)
 	if err != nil {
@@ -32,7 +34,11 @@ func (s *Store) Pull(ctx context.Context, ref string, o imageref.Options) (Image
 	if err != nil {
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
-	out, err := s.importImage(ctx, n, img)
+	var tr *progress.Tracker
+	if fn := progress.FromContext(ctx); fn != nil {
+		tr = progress.NewTracker("pull", ref, fn)
+	}
+	out, err := s.importImage(ctx, n, img, tr)
 	if err != nil {
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
@@ -46,7 +52,7 @@ func (s *Store) Import(ctx context.Context, name string, img v1.Image) (Image, e
 	if err != nil {
 		return Image{}, err
 	}
-	out, err := s.importImage(ctx, n, img)
+	out, err := s.importImage(ctx, n, img, nil)
 	if err != nil {
 		return Image{}, fmt.Errorf("import %s: %w", name, err)
 	}
@@ -57,7 +63,7 @@ func (s *Store) Import(ctx context.Context, name string, img v1.Image) (Image, e
 // in one transaction, records the image and points name at it. A crash in
 // between leaves only unreferenced blobs, which the next pull reuses and GC
 // otherwise removes.
-func (s *Store) importImage(ctx context.Context, name string, img v1.Image) (Image, error) {
+func (s *Store) importImage(ctx context.Context, name string, img v1.Image, tr *progress.Tracker) (Image, error) {
 	s.contentMu.RLock()
 	defer s.contentMu.RUnlock()
 
@@ -101,7 +107,7 @@ func (s *Store) importImage(ctx context.Context, name string, img v1.Image) (Ima
 		if err := checkLayerMediaType(desc.MediaType); err != nil {
 			return Image{}, fmt.Errorf("layer %d (%s): %w", i, desc.Digest, err)
 		}
-		if err := s.copyLayer(ctx, img, desc); err != nil {
+		if err := s.copyLayer(ctx, img, desc, tr); err != nil {
 			return Image{}, fmt.Errorf("layer %d (%s): %w", i, desc.Digest, err)
 		}
 		rec.Layers = append(rec.Layers, LayerInfo{
@@ -149,7 +155,8 @@ func checkLayerMediaType(mt types.MediaType) error {
 
 // copyLayer stores the layer blob unless the store has it already; the
 // content is verified against its digest and size before it is committed.
-func (s *Store) copyLayer(ctx context.Context, img v1.Image, desc v1.Descriptor) error {
+// tr (nil: none) hears of its bytes, or that it was there.
+func (s *Store) copyLayer(ctx context.Context, img v1.Image, desc v1.Descriptor, tr *progress.Tracker) error {
 	d, err := digest.Parse(desc.Digest.String())
 	if err != nil {
 		return fmt.Errorf("invalid digest: %w", err)
@@ -157,7 +164,9 @@ func (s *Store) copyLayer(ctx context.Context, img v1.Image, desc v1.Descriptor)
 	if d.Algorithm() != digest.SHA256 {
 		return fmt.Errorf("unsupported digest algorithm %s", d.Algorithm())
 	}
+	tr.Layer(d.String(), desc.Size)
 	if size, err := s.blobs.Stat(d); err == nil && size == desc.Size {
+		tr.Skipped(d.String())
 		return nil
 	}
 	layer, err := img.LayerByDigest(desc.Digest)
@@ -168,6 +177,7 @@ func (s *Store) copyLayer(ctx context.Context, img v1.Image, desc v1.Descriptor)
 	if err != nil {
 		return err
 	}
+	rc = tr.Reader(d.String(), desc.Size, rc)
 	defer rc.Close()
 
 	f, err := os.CreateTemp(s.blobs.Root(), "layer-*"+".tmp")

@@ -128,7 +128,48 @@ volumes:
 		<-d.done
 	})
 
-	// pull from an OCI layout; images lists it.
+	// pull from an OCI layout: --json prints the result alone on stdout,
+	// the daemon streams each layer's progress, JSON on stderr.
+	pullJSON := func() (result map[string]any, layers map[string]string) {
+		t.Helper()
+		cmd := exec.Command(berthBin, "pull", "--json", "--progress", "json", ref1)
+		cmd.Env = append(os.Environ(), env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || json.Unmarshal(stdout.Bytes(), &result) != nil {
+			t.Fatalf("pull --json: %v\nstdout %s\nstderr %s", err, stdout.String(), stderr.String())
+		}
+		layers = map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			var e struct{ Action, Digest, Status string }
+			if err := json.Unmarshal([]byte(l), &e); err != nil || e.Action != "pull" {
+				t.Fatalf("pull --progress json: stderr line %q: %v", l, err)
+			}
+			if e.Status != "transferring" {
+				layers[e.Digest] = e.Status
+			}
+		}
+		return result, layers
+	}
+	res, layers := pullJSON()
+	if res["status"] != "pulled" || !strings.HasPrefix(fmt.Sprint(res["digest"]), "sha256:") || len(layers) == 0 {
+		t.Fatalf("pull --json: %v, layers %v", res, layers)
+	}
+	for d, st := range layers {
+		if st != "done" {
+			t.Errorf("first pull, layer %s: %s, want done", d, st)
+		}
+	}
+	if _, again := pullJSON(); len(again) != len(layers) {
+		t.Errorf("second pull: layers %v, want %d", again, len(layers))
+	} else {
+		for d, st := range again {
+			if st != "exists" {
+				t.Errorf("second pull, layer %s: %s, want exists", d, st)
+			}
+		}
+	}
+	// images lists it.
 	if out := run(t, env, "pull", ref1); !strings.Contains(out, "Pulled "+ref1) || !strings.Contains(out, "sha256:") {
 		t.Fatalf("pull output:\n%s", out)
 	}

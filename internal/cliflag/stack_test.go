@@ -1,0 +1,50 @@
+package cliflag
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func TestStackFlagsLoadWarnsAndNames(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	// container_name is a compose attribute berth does not support: a warning.
+	compose := "name: shop\nservices:\n  web:\n    image: ${IMG}\n    container_name: xy\n"
+	if err := os.WriteFile(file, []byte(compose), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fl := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	var f Stack
+	f.AddFile(fl, "f")
+	f.AddRest(fl)
+	if err := fl.Parse([]string{"-f", file, "--set", "IMG=alpine:3.20", "--profile", "debug"}); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	st, err := f.Load(context.Background(), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Name != "shop" || len(st.Services) != 1 || st.Services[0].Image != "alpine:3.20" {
+		t.Errorf("stack %s %+v", st.Name, st.Services)
+	}
+	if !strings.Contains(stderr.String(), "container_name") {
+		t.Errorf("no warning for container_name on stderr: %q", stderr.String())
+	}
+	if name, err := f.Name(context.Background(), &stderr); err != nil || name != "shop" {
+		t.Errorf("Name = %q, %v", name, err)
+	}
+	f.Project = "other"
+	if name, err := f.Name(context.Background(), &stderr); err != nil || name != "other" {
+		t.Errorf("Name with -p = %q, %v", name, err)
+	}
+	f.Set = []string{"=x"}
+	if _, err := f.Load(context.Background(), &stderr); err == nil || !strings.Contains(err.Error(), "want KEY=VALUE") {
+		t.Errorf("bad --set: %v", err)
+	}
+}
