@@ -45,6 +45,9 @@ func discoverReferrers(t *target, want func(predicateType string) bool) ([]found
 		src := "referrer " + d.Digest.String()
 		switch {
 		case isBundleMediaType(d.ArtifactType), d.ArtifactType == IntotoPayloadType:
+		case d.ArtifactType == "", d.ArtifactType == emptyMediaType:
+			// Registries that report the config's media type instead of
+			// the manifest's artifactType (ggcr's): the layers decide.
 		default:
 			continue // not ours: SBOMs as plain files, promotion records, notation…
 		}
