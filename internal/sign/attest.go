@@ -212,3 +212,26 @@ func discoverAttestations(t *target, predicateType string) ([]found, error) {
 	}
 	return all, errors.Join(rerr, aerr)
 }
+
+// predicateNames are cosign's --type short names.
+var predicateNames = map[string]string{
+	"spdxjson":         PredicateSPDX,
+	"spdx":             PredicateSPDX,
+	"cyclonedx":        PredicateCycloneDX,
+	"slsaprovenance":   "https://slsa.dev/provenance/v0.2",
+	"slsaprovenance02": "https://slsa.dev/provenance/v0.2",
+	"slsaprovenance1":  PredicateSLSA1,
+	"link":             "https://in-toto.io/Link/v1",
+	"vuln":             PredicateVulnCosign,
+	"openvex":          "https://openvex.dev/ns",
+	"custom":           "https://cosign.sigstore.dev/attestation/v1",
+}
+
+// PredicateTypeFromName maps cosign's --type names to predicate type
+// URIs; anything else is taken as a URI already.
+func PredicateTypeFromName(s string) string {
+	if u, ok := predicateNames[s]; ok {
+		return u
+	}
+	return s
+}

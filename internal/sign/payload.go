@@ -63,18 +63,3 @@ func ParseSimplesigning(b []byte) (digest string, optional map[string]any, err e
 	}
 	return strings.ToLower(d), p.Optional, nil
 }
-
-// annotationsMatch reports whether every wanted key=value is in got (as
-// a string, or a value printing as that string, as cosign compares).
-func annotationsMatch(want map[string]string, got map[string]any) error {
-	for k, v := range want {
-		g, ok := got[k]
-		if !ok {
-			return fmt.Errorf("annotation %s missing", k)
-		}
-		if s := fmt.Sprint(g); s != v {
-			return fmt.Errorf("annotation %s=%q, want %q", k, s, v)
-		}
-	}
-	return nil
-}
