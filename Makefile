@@ -64,6 +64,8 @@ FUZZ_TARGETS := \
 	internal/deb:FuzzReadDeb \
 	internal/engine/runtime:FuzzWalkInRoot \
 	internal/signals:FuzzParse \
+	internal/sign:FuzzParsePrivateKey \
+	internal/sign:FuzzParseBundle \
 	internal/spec:FuzzLoad \
 	internal/spec:FuzzInterpolate \
 	internal/spec:FuzzParseDockerfile \
