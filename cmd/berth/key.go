@@ -42,6 +42,11 @@ files are never overwritten without --force.`,
   BERTH_PASSWORD=$SECRET berth key generate --output-key-prefix keys/release`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !force {
+				if err := sign.RefuseExisting(prefix); err != nil {
+					return err
+				}
+			}
 			keyPath, _ := sign.KeyPairPaths(prefix)
 			pw, err := sign.Prompt{Out: cmd.ErrOrStderr()}.Password(keyPath, true)
 			if err != nil {

@@ -23,12 +23,8 @@ func WriteKeyPair(prefix string, password []byte, force bool) (keyPath, pubPath 
 	}
 	keyPath, pubPath = KeyPairPaths(prefix)
 	if !force {
-		for _, p := range []string{keyPath, pubPath} {
-			if _, err := os.Lstat(p); err == nil {
-				return "", "", fmt.Errorf("%s already exists (use --force to overwrite)", p)
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return "", "", err
-			}
+		if err := RefuseExisting(prefix); err != nil {
+			return "", "", err
 		}
 	}
 	k, err := GenerateKey()
@@ -46,4 +42,18 @@ func WriteKeyPair(prefix string, password []byte, force bool) (keyPath, pubPath 
 		return "", "", fmt.Errorf("writing %s: %w", pubPath, err)
 	}
 	return keyPath, pubPath, nil
+}
+
+// RefuseExisting fails when PREFIX.key or PREFIX.pub exists (callers check
+// before asking for a password they would then not need).
+func RefuseExisting(prefix string) error {
+	keyPath, pubPath := KeyPairPaths(prefix)
+	for _, p := range []string{keyPath, pubPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return fmt.Errorf("%s already exists (use --force to overwrite)", p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
