@@ -19,29 +19,44 @@ const (
 // AttestOptions tune Attest.
 type AttestOptions struct {
 	Options
-	// Legacy also writes the attestation to the <repo>:sha256-<hex>.att
-	// tag (cosign v2's layout: a DSSE envelope layer with a predicateType
-	// annotation). Signed attestations only.
-	Legacy bool
+	// Formats of a signed attestation: FormatBundle (a sigstore bundle
+	// referrer, as cosign attest --new-bundle-format) and/or FormatLegacy
+	// (a DSSE envelope layer with a predicateType annotation in the
+	// <repo>:sha256-<hex>.att tag, as cosign v2's attest). nil: bundle only.
+	// Note cosign v2.6 verify-attestation reads only the bundles when an
+	// image has any.
+	Formats []Format
+}
+
+func (o AttestOptions) has(f Format) bool {
+	if len(o.Formats) == 0 {
+		return f == FormatBundle
+	}
+	for _, g := range o.Formats {
+		if g == f {
+			return true
+		}
+	}
+	return false
 }
 
 // AttestResult says where Attest put the attestation.
 type AttestResult struct {
 	Ref      string `json:"ref"`
 	Digest   string `json:"digest"`
-	Referrer string `json:"referrer"`      // repo@sha256:… of the referrer manifest
-	Tag      string `json:"tag,omitempty"` // the .att tag, with Legacy
+	Referrer string `json:"referrer,omitempty"` // repo@sha256:… of the referrer manifest
+	Tag      string `json:"tag,omitempty"`      // the .att tag, with Legacy
 	Signed   bool   `json:"signed"`
 }
 
 // Attest attaches an in-toto v1 statement about the manifest ref names
 // (resolved once; subject = its digest) with the predicate. With a key the
-// statement is signed in a DSSE envelope and attached as a sigstore bundle
-// referrer (cosign verify-attestation --new-bundle-format accepts it), and
-// with o.Legacy also as a layer of the .att tag (cosign
-// verify-attestation's default). Without a key (k nil) the bare statement
-// is attached as a referrer of artifactType application/vnd.in-toto+json,
-// annotated with its predicate type.
+// statement is signed in a DSSE envelope and attached in o.Formats: as a
+// sigstore bundle referrer (cosign verify-attestation --new-bundle-format
+// accepts it) and/or a layer of the .att tag (cosign v2 verify-attestation's
+// layout). Without a key (k nil) the bare statement is attached as a
+// referrer of artifactType application/vnd.in-toto+json, annotated with its
+// predicate type.
 func Attest(ctx context.Context, ref, predicateType string, predicate []byte, k *PrivateKey, o AttestOptions) (*AttestResult, error) {
 	if predicateType == "" {
 		return nil, errors.New("empty predicate type")
@@ -49,7 +64,12 @@ func Attest(ctx context.Context, ref, predicateType string, predicate []byte, k 
 	if !json.Valid(predicate) {
 		return nil, fmt.Errorf("predicate for %s is not valid JSON", predicateType)
 	}
-	if k == nil && o.Legacy {
+	for _, f := range o.Formats {
+		if f != FormatBundle && f != FormatLegacy {
+			return nil, fmt.Errorf("unknown attestation format %q", f)
+		}
+	}
+	if k == nil && o.has(FormatLegacy) {
 		return nil, errors.New("the legacy .att format needs a signing key")
 	}
 	t, err := resolve(ctx, ref, o.Options)
@@ -72,12 +92,14 @@ func Attest(ctx context.Context, ref, predicateType string, predicate []byte, k 
 		res.Referrer = t.repo.Digest(h.String()).String()
 		return res, nil
 	}
-	h, err := attachBundle(ctx, t, k, t.repo.Name(), predicateType, predicate)
-	if err != nil {
-		return nil, err
+	if o.has(FormatBundle) {
+		h, err := attachBundle(ctx, t, k, t.repo.Name(), predicateType, predicate)
+		if err != nil {
+			return nil, err
+		}
+		res.Referrer = t.repo.Digest(h.String()).String()
 	}
-	res.Referrer = t.repo.Digest(h.String()).String()
-	if o.Legacy {
+	if o.has(FormatLegacy) {
 		st, err := newStatement(t.repo.Name(), t.Digest(), predicateType, predicate)
 		if err != nil {
 			return nil, err
@@ -90,7 +112,12 @@ func Attest(ctx context.Context, ref, predicateType string, predicate []byte, k 
 		if err != nil {
 			return nil, err
 		}
-		tag, err := appendToTag(t, ".att", dsseMediaType, blob, map[string]string{annotationPredicateType: predicateType})
+		tag, err := appendToTag(t, ".att", dsseMediaType, blob, map[string]string{
+			annotationPredicateType: predicateType,
+			// cosign reads .att layers as signatures: the annotation must be
+			// there, empty (the signature is inside the envelope).
+			annotationSignature: "",
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -22,12 +22,22 @@ func TestAttestSignedAndUnsigned(t *testing.T) {
 		dig := pushImage(t, ref)
 		k := mustKey(t)
 		spdx := []byte(`{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"x","dataLicense":"CC0-1.0","documentNamespace":"https://example.com/x","creationInfo":{"created":"2026-01-01T00:00:00Z","creators":["Tool: berth"]}}`)
-		res, err := Attest(ctx, ref, PredicateSPDX, spdx, k, AttestOptions{Legacy: true})
+		res, err := Attest(ctx, ref, PredicateSPDX, spdx, k, AttestOptions{Formats: []Format{FormatBundle, FormatLegacy}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Digest != dig || res.Tag == "" || !res.Signed {
 			t.Fatalf("%+v", res)
+		}
+		// cosign reads .att layers as signatures: the signature annotation
+		// must be present (empty) or cosign verify-attestation refuses them.
+		tg, _ := resolve(ctx, ref, Options{})
+		att, err := fetchManifest(tg, tg.tag(".att"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := att.Layers[0].Annotations[annotationSignature]; !ok || v != "" || att.Layers[0].Annotations[annotationPredicateType] != PredicateSPDX {
+			t.Fatalf(".att layer annotations %v", att.Layers[0].Annotations)
 		}
 		if _, err := Attest(ctx, ref, PredicateSLSA1, []byte(`{"buildDefinition":{}}`), nil, AttestOptions{}); err != nil {
 			t.Fatal(err)
