@@ -8,10 +8,10 @@ import (
 
 // attachBundle signs an in-toto statement about t (predicateType,
 // predicate; subject name subjectName, "" for none as cosign's signature
-// statements) into a DSSE envelope, wraps it in a sigstore bundle and
+// statements; subject annotations) into a DSSE envelope, wraps it in a sigstore bundle and
 // attaches it as a referrer, as cosign's WriteAttestationNewBundleFormat.
-func attachBundle(ctx context.Context, t *target, k *PrivateKey, subjectName, predicateType string, predicate []byte) (v1.Hash, error) {
-	st, err := newStatement(subjectName, t.Digest(), predicateType, predicate)
+func attachBundle(ctx context.Context, t *target, k *PrivateKey, subjectName, predicateType string, predicate []byte, annotations map[string]string) (v1.Hash, error) {
+	st, err := newStatement(subjectName, t.Digest(), predicateType, predicate, annotations)
 	if err != nil {
 		return v1.Hash{}, err
 	}

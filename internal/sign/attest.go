@@ -78,7 +78,7 @@ func Attest(ctx context.Context, ref, predicateType string, predicate []byte, k 
 	}
 	res := &AttestResult{Ref: t.digest.String(), Digest: t.Digest(), Signed: k != nil}
 	if k == nil {
-		st, err := newStatement(t.repo.Name(), t.Digest(), predicateType, predicate)
+		st, err := newStatement(t.repo.Name(), t.Digest(), predicateType, predicate, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -93,14 +93,14 @@ func Attest(ctx context.Context, ref, predicateType string, predicate []byte, k 
 		return res, nil
 	}
 	if o.has(FormatBundle) {
-		h, err := attachBundle(ctx, t, k, t.repo.Name(), predicateType, predicate)
+		h, err := attachBundle(ctx, t, k, t.repo.Name(), predicateType, predicate, nil)
 		if err != nil {
 			return nil, err
 		}
 		res.Referrer = t.repo.Digest(h.String()).String()
 	}
 	if o.has(FormatLegacy) {
-		st, err := newStatement(t.repo.Name(), t.Digest(), predicateType, predicate)
+		st, err := newStatement(t.repo.Name(), t.Digest(), predicateType, predicate, nil)
 		if err != nil {
 			return nil, err
 		}

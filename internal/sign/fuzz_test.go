@@ -24,7 +24,7 @@ func FuzzParsePrivateKey(f *testing.F) {
 // goes through verification without panicking either.
 func FuzzParseBundle(f *testing.F) {
 	k, _ := GenerateKey()
-	st, _ := newStatement("r", "sha256:ab", CosignSignPredicate, nil)
+	st, _ := newStatement("r", "sha256:ab", CosignSignPredicate, nil, nil)
 	env, _ := envelope(context.Background(), k, st)
 	b, _ := newBundle(env, k.Public())
 	f.Add(b)

@@ -3,7 +3,6 @@ package sign
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -36,9 +35,9 @@ func ParseFormat(s string) (Format, error) {
 type SignOptions struct {
 	Options
 	Format Format // "" = FormatBundle
-	// Annotations are signed with the image: legacy payloads carry them in
-	// `optional` (as cosign -a); bundles in the statement's predicate
-	// {"annotations": {...}} (cosign writes no predicate and ignores it).
+	// Annotations are signed with the image where cosign puts -a: legacy
+	// payloads in `optional`, bundles in the statement subject's
+	// `annotations` (cosign v3; v2.6 writes none into bundles).
 	Annotations map[string]string
 }
 
@@ -84,13 +83,8 @@ func Sign(ctx context.Context, ref string, k *PrivateKey, o SignOptions) (*SignR
 		}
 		res.Location = tag.String()
 	default:
-		var predicate []byte
-		if len(o.Annotations) > 0 {
-			if predicate, err = json.Marshal(signPredicate{Annotations: o.Annotations}); err != nil {
-				return nil, err
-			}
-		}
-		h, err := attachBundle(ctx, t, k, "", CosignSignPredicate, predicate)
+		// Predicate {} and no subject name, as cosign v3 writes them.
+		h, err := attachBundle(ctx, t, k, "", CosignSignPredicate, []byte("{}"), o.Annotations)
 		if err != nil {
 			return nil, err
 		}

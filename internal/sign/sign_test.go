@@ -211,7 +211,7 @@ func TestVerifyRefusesSignatureOfAnotherDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Bundle: a statement about A attached to B.
-	st, _ := newStatement("", da, CosignSignPredicate, nil)
+	st, _ := newStatement("", da, CosignSignPredicate, nil, nil)
 	env, _ := envelope(ctx, k, st)
 	bu, _ := newBundle(env, k.Public())
 	if _, err := writeReferrer(tb, BundleMediaType, BundleMediaType, bu, map[string]string{annotationBundlePredType: CosignSignPredicate}); err != nil {

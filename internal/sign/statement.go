@@ -29,17 +29,14 @@ type Statement struct {
 type Subject struct {
 	Name   string            `json:"name,omitempty"`
 	Digest map[string]string `json:"digest"`
-}
-
-// signPredicate is the predicate berth puts in a signature statement
-// when annotations are given (cosign writes none; it ignores it).
-type signPredicate struct {
-	Annotations map[string]string `json:"annotations,omitempty"`
+	// Annotations of a signature's subject: where cosign v3 puts -a
+	// annotations of bundle signatures (and checks them on verify).
+	Annotations map[string]any `json:"annotations,omitempty"`
 }
 
 // newStatement returns the statement about the manifest digest (sha256:hex)
-// of repo. predicate nil: none (cosign's signature statement).
-func newStatement(name, digest, predicateType string, predicate []byte) ([]byte, error) {
+// named name ("" for none) with the subject's annotations.
+func newStatement(name, digest, predicateType string, predicate []byte, annotations map[string]string) ([]byte, error) {
 	alg, hex, ok := splitDigest(digest)
 	if !ok {
 		return nil, fmt.Errorf("invalid digest %q", digest)
@@ -49,7 +46,7 @@ func newStatement(name, digest, predicateType string, predicate []byte) ([]byte,
 	}
 	return json.Marshal(Statement{
 		Type:          StatementType,
-		Subject:       []Subject{{Name: name, Digest: map[string]string{alg: hex}}},
+		Subject:       []Subject{{Name: name, Digest: map[string]string{alg: hex}, Annotations: anyMap(annotations)}},
 		PredicateType: predicateType,
 		Predicate:     predicate,
 	})
@@ -71,17 +68,20 @@ func ParseStatement(b []byte) (*Statement, error) {
 }
 
 // About reports whether one of s's subjects is the manifest digest.
-func (s *Statement) About(digest string) bool {
+func (s *Statement) About(digest string) bool { return s.subject(digest) != nil }
+
+// subject returns the subject that is the manifest digest, or nil.
+func (s *Statement) subject(digest string) *Subject {
 	alg, hex, ok := splitDigest(digest)
 	if !ok {
-		return false
+		return nil
 	}
-	for _, sub := range s.Subject {
-		if sub.Digest[alg] == hex {
-			return true
+	for i := range s.Subject {
+		if s.Subject[i].Digest[alg] == hex {
+			return &s.Subject[i]
 		}
 	}
-	return false
+	return nil
 }
 
 // envelope signs the statement into a DSSE envelope (one signature, no

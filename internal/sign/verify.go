@@ -2,7 +2,6 @@ package sign
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -102,15 +101,12 @@ func Verify(ctx context.Context, ref string, keys []*PublicKey, o VerifyOptions)
 			reject(f.source, fmt.Errorf("signed statement is about %s, not %s", subjects(st), t.Digest()))
 			continue
 		}
-		var p signPredicate
-		if len(st.Predicate) > 0 {
-			_ = json.Unmarshal(st.Predicate, &p) // cosign's own have none
-		}
-		if err := annotationsMatch(o.Annotations, anyMap(p.Annotations)); err != nil {
+		ann := st.subject(t.Digest()).Annotations
+		if err := annotationsMatch(o.Annotations, ann); err != nil {
 			reject(f.source, err)
 			continue
 		}
-		res.Signatures = append(res.Signatures, Signature{Format: FormatBundle, Source: f.source, Key: key.Path, Annotations: p.Annotations})
+		res.Signatures = append(res.Signatures, Signature{Format: FormatBundle, Source: f.source, Key: key.Path, Annotations: stringMap(ann)})
 	}
 
 	legacy, err := discoverTag(t, ".sig", simplesigningMediaType)
@@ -173,6 +169,9 @@ func subjects(st *Statement) string {
 }
 
 func anyMap(m map[string]string) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		out[k] = v

@@ -151,13 +151,17 @@ func TestBerthSignedCosignVerifies(t *testing.T) {
 				mustRunEnv(t, e.env, bin, e.cosignVerifyArgs(bin, e.cosignKey, ref, bundle)...)
 				mustFailEnv(t, e.env, bin, e.cosignVerifyArgs(bin, e.berthKey, ref, bundle)...)
 			}
-			if !bundle {
-				// cosign checks -a against the payload's optional.
-				args := e.cosignVerifyArgs("cosign", e.cosignKey, ref, false)
+			// cosign checks -a against the payload's optional (legacy) or,
+			// v3 only, the statement subject's annotations (bundle).
+			for _, bin := range cosignBinaries(t) {
+				if bundle && bin == "cosign" {
+					continue // v2.6 does not check annotations of bundles
+				}
+				args := e.cosignVerifyArgs(bin, e.cosignKey, ref, bundle)
 				args = append(args[:len(args)-1], "-a", "env=prod", ref)
-				mustRunEnv(t, e.env, "cosign", args...)
+				mustRunEnv(t, e.env, bin, args...)
 				args[len(args)-2] = "env=dev"
-				mustFailEnv(t, e.env, "cosign", args...)
+				mustFailEnv(t, e.env, bin, args...)
 			}
 			_, _ = e.pushRandom(t, "berthsigned:"+format)
 			for _, bin := range cosignBinaries(t) {
