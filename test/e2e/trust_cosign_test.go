@@ -3,13 +3,16 @@ package e2e
 // cosign interop: the real cosign CLI (scripts/deps.sh installs v2 as
 // bin/cosign and, when it builds, v3 as bin/cosign3) and berth sign and
 // verify each other's signatures, keys and attestations, offline, against
-// berth's own registry.
+// berth's own registry — or, with BERTH_E2E_REGISTRY=distribution, against
+// CNCF distribution 2.8, which has no referrers API, so bundles go through
+// the sha256-<hex> tag-schema fallback in both tools.
 
 import (
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -30,17 +33,34 @@ type trustEnv struct {
 	trustedRoot string // an empty trusted root: new-bundle verification without TUF
 	berthKey    string // PREFIX of the pair berth generated
 	cosignKey   string // PREFIX of the pair cosign generated
+	cosigns     []string
 }
+
+var (
+	trustBerthOnce sync.Once
+	trustBerthErr  error
+)
 
 func newTrustEnv(t *testing.T) *trustEnv {
 	t.Helper()
 	requireTools(t, "cosign")
+	// Against distribution (no referrers API: the tag-schema fallback) the
+	// suite has not built berth; the trust tests need its CLI anyway.
+	trustBerthOnce.Do(func() {
+		if suite.berthBin == "" && suite.buildErr == nil {
+			suite.berthBin, trustBerthErr = buildBerth(suite.repoRoot, suite.workDir)
+		}
+	})
+	if trustBerthErr != nil {
+		t.Fatal(trustBerthErr)
+	}
 	e := &trustEnv{reg: startRegistry(t), dir: t.TempDir()}
 	e.env = []string{"COSIGN_PASSWORD=" + trustPassword, "TUF_ROOT=" + filepath.Join(e.dir, "tuf"), "HOME=" + e.dir}
 	e.trustedRoot = filepath.Join(e.dir, "trusted_root.json")
 	if err := os.WriteFile(e.trustedRoot, []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	e.cosigns = cosignBinaries(t)
 	e.berthKey = filepath.Join(e.dir, "berth")
 	e.cosignKey = filepath.Join(e.dir, "cos")
 	mustRunEnv(t, []string{"BERTH_PASSWORD=" + trustPassword}, suite.berthBin, "key", "generate", "--output-key-prefix", e.berthKey)
@@ -109,7 +129,7 @@ func cosignBinaries(t *testing.T) []string {
 // fail.
 func TestCosignSignedBerthVerifies(t *testing.T) {
 	e := newTrustEnv(t)
-	for _, bin := range cosignBinaries(t) {
+	for _, bin := range e.cosigns {
 		for _, bundle := range []bool{false, true} {
 			name := bin + "-bundle=" + boolString(bundle)
 			t.Run(name, func(t *testing.T) {
@@ -147,13 +167,21 @@ func TestBerthSignedCosignVerifies(t *testing.T) {
 				t.Fatalf("berth sign: %s", out)
 			}
 			bundle := format == "bundle"
-			for _, bin := range cosignBinaries(t) {
+			if bundle && suite.kind == kindDistribution {
+				// No referrers API: the bundle is listed in the fallback index.
+				requireTools(t, "crane")
+				idx := mustRun(t, "crane", "manifest", "--insecure", repoOf(ref)+":"+strings.Replace(dig, ":", "-", 1))
+				if !strings.Contains(idx, sign.BundleMediaType) {
+					t.Fatalf("fallback tag index:\n%s", idx)
+				}
+			}
+			for _, bin := range e.cosigns {
 				mustRunEnv(t, e.env, bin, e.cosignVerifyArgs(bin, e.cosignKey, ref, bundle)...)
 				mustFailEnv(t, e.env, bin, e.cosignVerifyArgs(bin, e.berthKey, ref, bundle)...)
 			}
 			// cosign checks -a against the payload's optional (legacy) or,
 			// v3 only, the statement subject's annotations (bundle).
-			for _, bin := range cosignBinaries(t) {
+			for _, bin := range e.cosigns {
 				if bundle && bin == "cosign" {
 					continue // v2.6 does not check annotations of bundles
 				}
@@ -164,7 +192,7 @@ func TestBerthSignedCosignVerifies(t *testing.T) {
 				mustFailEnv(t, e.env, bin, args...)
 			}
 			_, _ = e.pushRandom(t, "berthsigned:"+format)
-			for _, bin := range cosignBinaries(t) {
+			for _, bin := range e.cosigns {
 				mustFailEnv(t, e.env, bin, e.cosignVerifyArgs(bin, e.cosignKey, ref, bundle)...)
 			}
 		})
