@@ -14,12 +14,12 @@ import (
 // o.Transport). For callers that talk to the registry API themselves,
 // e.g. to write signatures and referrers.
 func Remote(ctx context.Context, s string, o Options) (name.Reference, []remote.Option, error) {
-	l, err := parseRegistry(s, o)
+	l, err := parse(s, o, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	if l.kind != kindRegistry {
-		return nil, nil, fmt.Errorf("%s: not a registry reference", s)
+		return nil, nil, fmt.Errorf("%s: is an %s, not a registry reference (signatures live in a registry)", s, l.kind)
 	}
 	return l.ref, remoteOptions(ctx, o), nil
 }
