@@ -68,6 +68,8 @@ FUZZ_TARGETS := \
 	internal/vuln:FuzzParseSBOM \
 	internal/engine/runtime:FuzzWalkInRoot \
 	internal/signals:FuzzParse \
+	internal/sign:FuzzParsePrivateKey \
+	internal/sign:FuzzParseBundle \
 	internal/spec:FuzzLoad \
 	internal/spec:FuzzInterpolate \
 	internal/spec:FuzzParseDockerfile \

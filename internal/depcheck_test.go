@@ -83,6 +83,10 @@ var allowed = map[string][]string{
 		"internal/engine/...", "internal/proxy", "internal/policy"},
 	// Copy an image between the environments of a berth.yaml.
 	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy"},
+	// Signatures and attestations (cosign-compatible) on registry images:
+	// a client of registries through imageref, nothing of build, the
+	// registry server, the engine or deploy.
+	"internal/sign": {"internal/imageref"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
 	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref",

@@ -22,6 +22,14 @@ crane_version="v0.22.1"
 regctl_module="github.com/regclient/regclient"
 regctl_pkg="$regctl_module/cmd/regctl"
 regctl_version="v0.11.7"
+# cosign: the trust interop tests (test/trust) sign and verify both ways.
+# v3 is installed as bin/cosign3 beside v2 (both CLIs are called cosign).
+cosign_module="github.com/sigstore/cosign/v2"
+cosign_pkg="$cosign_module/cmd/cosign"
+cosign_version="v2.6.5"
+cosign3_module="github.com/sigstore/cosign/v3"
+cosign3_pkg="$cosign3_module/cmd/cosign"
+cosign3_version="v3.1.3"
 
 # Debian packages. docker.io pulls containerd, runc and tini; podman pulls
 # conmon and its runtime. podman needs some network stack even for
@@ -90,8 +98,10 @@ module_version() {
 	"$gobin" version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
 }
 
+# go_tool NAME MODULE PKG VERSION [BINARY]: BINARY (default NAME) is the
+# name `go install` gives the command; it is renamed to NAME in bin/.
 go_tool() {
-	local name="$1" module="$2" pkg="$3" want="$4" have
+	local name="$1" module="$2" pkg="$3" want="$4" built="${5:-$1}" have tmp
 	have="$(module_version "$bindir/$name")"
 	if [ "$have" = "$want" ]; then
 		log "$name: $want already in bin/"
@@ -99,9 +109,16 @@ go_tool() {
 	fi
 	log "$name: installing $pkg@$want into bin/ (had: ${have:-none})"
 	mkdir -p "$bindir"
+	tmp="$(mktemp -d "$bindir/.install.XXXXXX")"
 	# GOFLAGS from the environment (e.g. -mod=vendor) must not leak into an
 	# install outside this module; CGO off gives static binaries.
-	GOBIN="$bindir" GOFLAGS= CGO_ENABLED=0 "$gobin" install "$pkg@$want"
+	if ! GOBIN="$tmp" GOFLAGS= CGO_ENABLED=0 "$gobin" install "$pkg@$want"; then
+		rm -rf "$tmp"
+		log "$name: go install $pkg@$want failed" >&2
+		return 1
+	fi
+	mv -f "$tmp/$built" "$bindir/$name"
+	rm -rf "$tmp"
 	have="$(module_version "$bindir/$name")"
 	if [ "$have" != "$want" ]; then
 		log "$name: installed binary reports ${have:-nothing}, want $want ($module)" >&2
@@ -111,6 +128,10 @@ go_tool() {
 
 go_tool crane "$crane_module" "$crane_pkg" "$crane_version"
 go_tool regctl "$regctl_module" "$regctl_pkg" "$regctl_version"
+go_tool cosign "$cosign_module" "$cosign_pkg" "$cosign_version"
+# cosign v3 needs a recent Go; the tests skip the v3 cases without it.
+go_tool cosign3 "$cosign3_module" "$cosign3_pkg" "$cosign3_version" cosign ||
+	log "cosign3: not installed; the cosign v3 interop cases will skip"
 
 # The Go vulnerability database (its data/osv holds the published OSV
 # records): internal/vuln's tests, the scan e2e test and bench/scanbench

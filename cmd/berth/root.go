@@ -10,6 +10,7 @@ import (
 // Command groups of the root help, in the order shown.
 var commandGroups = []*cobra.Group{
 	{ID: "images", Title: "Build and examine images:"},
+	{ID: "trust", Title: "Sign, verify and scan images:"},
 	{ID: "stacks", Title: "Run stacks on this host:"},
 	{ID: "deploy", Title: "Deploy releases:"},
 	{ID: "services", Title: "Run berth's services:"},
@@ -49,8 +50,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 		}
 	}
 	add("images", newBuildCommand(), newLockCommand(), newInspectCommand(), newDiffCommand(), newRebaseCommand(), newPromoteCommand())
-	add("images", newScanCommand())
-	add("images", newVulnDBCommand())
+	add("trust", newKeyCommand(), newSignCommand(), newVerifyCommand(), newScanCommand(), newVulnDBCommand())
 	add("stacks", newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newExecCommand(), newStatsCommand(),
 		newScaleCommand(), newConfigCommand(), newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newPruneCommand())
 	add("deploy", newDeployCommand(), newRollbackCommand(), newHistoryCommand(), newShipCommand())

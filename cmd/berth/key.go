@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/sign"
+)
+
+func newKeyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "key",
+		Short: "Manage signing keys (cosign-compatible)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newKeyGenerateCommand())
+	return cmd
+}
+
+func newKeyGenerateCommand() *cobra.Command {
+	var (
+		prefix string
+		force  bool
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "generate [--output-key-prefix PREFIX]",
+		Short: "Write a new key pair: PREFIX.key (encrypted) and PREFIX.pub",
+		Long: `Generate writes a new ECDSA P-256 key pair in cosign's format: PREFIX.key is
+the private key encrypted under a password (scrypt + nacl/secretbox, PEM
+"ENCRYPTED SIGSTORE PRIVATE KEY", mode 0600) and PREFIX.pub the public key
+(PKIX PEM). cosign reads both, and berth reads keys cosign wrote.
+
+The password comes from $BERTH_PASSWORD, else $COSIGN_PASSWORD (set but
+empty means no password), else it is asked twice on the terminal. Existing
+files are never overwritten without --force.`,
+		Example: `  # Interactive: asks for the password twice
+  berth key generate
+
+  # In CI, into keys/release.key and keys/release.pub
+  BERTH_PASSWORD=$SECRET berth key generate --output-key-prefix keys/release`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !force {
+				if err := sign.RefuseExisting(prefix); err != nil {
+					return err
+				}
+			}
+			keyPath, _ := sign.KeyPairPaths(prefix)
+			pw, err := sign.Prompt{Out: cmd.ErrOrStderr()}.Password(keyPath, true)
+			if err != nil {
+				return err
+			}
+			kp, pp, err := sign.WriteKeyPair(prefix, pw, force)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeIndentedJSON(cmd.OutOrStdout(), map[string]string{"privateKey": kp, "publicKey": pp})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Private key written to %s\nPublic key written to %s\n", kp, pp)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&prefix, "output-key-prefix", "cosign", "write PREFIX.key and PREFIX.pub")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite existing key files")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the written paths as JSON")
+	return cmd
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/sign"
+)
+
+// offlineNote is said with every verification: what was not checked.
+const offlineNote = "verified offline with the public key only: no transparency log, certificate or timestamp checked"
+
+func newVerifyCommand() *cobra.Command {
+	var (
+		keyPaths      []string
+		annotations   []string
+		predicateType string
+		insecure      bool
+		asJSON        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "verify IMAGE[:TAG|@DIGEST] --key cosign.pub",
+		Short: "Verify an image's signatures (cosign bundle and legacy formats) offline",
+		Long: `Verify resolves IMAGE to its manifest digest and checks every signature
+attached to it — sigstore bundles found through the referrers API (or the
+sha256-<hex> tag index of registries without it) and the legacy
+<repo>:sha256-<hex>.sig tag, whether berth or cosign made them — against the
+public key(s). A signature counts when it verifies, claims exactly this
+digest and carries every -a annotation. It fails, listing each signature
+found and why it was refused, when none counts.
+
+Verification is offline: keys only; no transparency log (Rekor), no
+certificate (Fulcio) and no timestamp is checked.
+
+With --attestations it checks signed in-toto attestations instead (SBOMs,
+provenance), optionally of one --type (a predicate type URI or cosign's
+names spdxjson, cyclonedx, slsaprovenance1).`,
+		Example: `  berth verify 127.0.0.1:5000/team/app:1.2.4 --key cosign.pub
+
+  # Require an annotation; several keys (any may have signed)
+  berth verify 127.0.0.1:5000/team/app:1.2.4 --key a.pub --key b.pub -a env=prod --json
+
+  # The image's signed SPDX SBOM
+  berth verify 127.0.0.1:5000/team/app:1.2.4 --key cosign.pub --attestations --type spdxjson`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(keyPaths) == 0 {
+				return fmt.Errorf("--key is required (a public key, e.g. cosign.pub)")
+			}
+			var keys []*sign.PublicKey
+			for _, p := range keyPaths {
+				k, err := sign.LoadPublicKey(p)
+				if err != nil {
+					return err
+				}
+				keys = append(keys, k)
+			}
+			ann, err := sign.ParseAnnotations(annotations)
+			if err != nil {
+				return fmt.Errorf("-a: %w", err)
+			}
+			o := sign.Options{Insecure: insecure}
+			if cmd.Flags().Changed("attestations") || predicateType != "" {
+				atts, err := sign.VerifyAttestations(cmd.Context(), args[0], keys, sign.PredicateTypeFromName(predicateType), o)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeIndentedJSON(cmd.OutOrStdout(), atts)
+				}
+				for _, a := range atts {
+					fmt.Fprintf(cmd.OutOrStdout(), "verified attestation %s (%s, %s) with %s\n", a.PredicateType, a.Format, a.Source, a.Key)
+				}
+				fmt.Fprintln(cmd.ErrOrStderr(), offlineNote)
+				return nil
+			}
+			res, err := sign.Verify(cmd.Context(), args[0], keys, sign.VerifyOptions{Options: o, Annotations: ann})
+			var nv *sign.NotVerifiedError
+			if errors.As(err, &nv) && asJSON {
+				_ = writeIndentedJSON(cmd.OutOrStdout(), res)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeIndentedJSON(cmd.OutOrStdout(), res)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d valid signature(s)\n", res.Ref, len(res.Signatures))
+			for _, s := range res.Signatures {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %s  %s  key %s\n", s.Format, s.Source, s.Key)
+			}
+			for _, r := range res.Rejected {
+				fmt.Fprintf(cmd.OutOrStdout(), "  refused  %s: %s\n", r.Source, r.Reason)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), offlineNote)
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&keyPaths, "key", nil, "public key `FILE` (cosign.pub); repeat for several")
+	cmd.Flags().StringArrayVarP(&annotations, "annotation", "a", nil, "require this `KEY=VALUE` annotation (repeatable)")
+	cmd.Flags().Bool("attestations", false, "verify signed attestations instead of signatures")
+	cmd.Flags().StringVar(&predicateType, "type", "", "with --attestations: only this predicate type (URI, or spdxjson, cyclonedx, slsaprovenance1, …)")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain HTTP to registries (loopback registries always may)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
