@@ -144,7 +144,7 @@ func (s *Server) Serve(socks Sockets) error {
 		return fmt.Errorf("DNS server on %s already started", s.addr)
 	}
 	udp := &mdns.Server{PacketConn: socks.UDP, Handler: s, UDPSize: mdns.DefaultMsgSize}
-	tcp := &mdns.Server{Listener: socks.TCP, Handler: s}
+	tcp := &mdns.Server{Listener: drainingListener{socks.TCP}, Handler: s}
 	s.socks = socks
 	s.servers = []*mdns.Server{udp, tcp}
 	s.done = make(chan struct{})
