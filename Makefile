@@ -73,7 +73,10 @@ FUZZ_TARGETS := \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
 	internal/engine/logs:FuzzParseTail \
-	internal/stack:FuzzParseTimeout
+	internal/stack:FuzzParseTimeout \
+	internal/sbom:FuzzParseSource \
+	internal/sbom:FuzzLicenses \
+	internal/sbom:FuzzStatusPackage
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -55,6 +55,9 @@ var allowed = map[string][]string{
 	// Build: berth.yaml → images. Nothing of the registry server, the
 	// engine, the proxy or deploy: images leave through imageref.
 	"internal/build/...": {"internal/spec", "internal/build/goflags", "internal/deb", "internal/imageref"},
+	// What is inside an image (SBOMs, provenance): reads images, knows
+	// Debian's status data; nothing of build, the registry or the engine.
+	"internal/sbom": {"internal/deb"},
 	// Rebase writes a new image from existing ones.
 	"internal/rebase": {"internal/imageref"},
 
