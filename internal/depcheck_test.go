@@ -77,7 +77,7 @@ var allowed = map[string][]string{
 	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
-	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref",
+	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref", "internal/sbom",
 		"internal/stack/...", "internal/registry/names", "internal/engine/...", "internal/proxy"},
 	// Orchestration: nothing of build, deploy, the registry or the store
 	// (images reach it through a port the daemon adapts). It pushes the

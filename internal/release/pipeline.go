@@ -48,6 +48,10 @@ type Pipeline struct {
 	LocalDir func() (string, error)
 	// Progress gets one line per step (stderr).
 	Progress io.Writer
+	// Attester, when set, receives the SBOMs and provenance of every
+	// image pushed to an environment's registry (the Builder must be an
+	// Evidencer); nil: nothing is attached.
+	Attester Attester
 }
 
 // Prepare checks the daemon (and the environment's registry) first, then
@@ -165,6 +169,11 @@ func (p *Pipeline) build(ctx context.Context, st *stack.Stack, dest func(image, 
 			}
 			fmt.Fprintf(p.Progress, "pushed %s (%s)\n", ref, d)
 			ref = RepoOf(ref) + "@" + d.String()
+			if p.Attester != nil {
+				if err := Record(ctx, p.Attester, b, s.Build.Image, s.Build.Variant, img, ref, p.Progress); err != nil {
+					return fmt.Errorf("service %s: %w", s.Name, err)
+				}
+			}
 		}
 		built[key] = ref
 		s.Image = ref

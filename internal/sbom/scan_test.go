@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"debug/buildinfo"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -115,4 +117,34 @@ func keys[V any](m map[string]V) []string {
 
 func mapsEqual(a, b map[string]bool) bool {
 	return slices.Equal(keys(a), keys(b))
+}
+
+func TestScanCachedReadsTheImageOnce(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(t)
+	a, err := ScanCached(img, "one", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("cache dir holds %d entries", len(entries))
+	}
+	// A cached entry is used: prove it by changing it.
+	p := filepath.Join(dir, entries[0].Name())
+	raw, _ := os.ReadFile(p)
+	os.WriteFile(p, bytes.Replace(raw, []byte(`"libc6"`), []byte(`"libc7"`), 1), 0o644)
+	b, err := ScanCached(img, "two", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Name != "two" || len(b.Packages) != len(a.Packages) || !slices.ContainsFunc(b.Packages, func(p Package) bool { return p.Name == "libc7" }) {
+		t.Errorf("second scan did not come from the cache: %+v", b.Packages)
+	}
+	// A corrupt entry is scanned again.
+	os.WriteFile(p, []byte("{"), 0o644)
+	c, err := ScanCached(img, "three", dir)
+	if err != nil || len(c.Packages) != len(a.Packages) || slices.ContainsFunc(c.Packages, func(p Package) bool { return p.Name == "libc7" }) {
+		t.Errorf("corrupt cache entry: %v %+v", err, c)
+	}
 }
