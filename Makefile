@@ -76,7 +76,8 @@ FUZZ_TARGETS := \
 	internal/stack:FuzzParseTimeout \
 	internal/sbom:FuzzParseSource \
 	internal/sbom:FuzzLicenses \
-	internal/sbom:FuzzStatusPackage
+	internal/sbom:FuzzStatusPackage \
+	internal/sbom:FuzzStatementOf
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

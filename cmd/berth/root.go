@@ -50,7 +50,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 			root.AddCommand(c)
 		}
 	}
-	add("images", newBuildCommand(), newLockCommand(), newInspectCommand(), newDiffCommand(), newRebaseCommand(), newPromoteCommand())
+	add("images", newBuildCommand(), newLockCommand(), newInspectCommand(), newDiffCommand(), newRebaseCommand(), newPromoteCommand(), newSbomCommand())
 	add("stacks", newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newExecCommand(), newStatsCommand(),
 		newScaleCommand(), newConfigCommand(), newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newPruneCommand())
 	add("deploy", newDeployCommand(), newRollbackCommand(), newHistoryCommand(), newShipCommand())

@@ -114,9 +114,14 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 			if err != nil {
 				return nil, err
 			}
-			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(progress, build.FormatEvent(e)) })
+			sb, err := release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(progress, build.FormatEvent(e)) })
+			if sb != nil {
+				sb.Version = version
+			}
+			return sb, err
 		},
 		Registry: release.RemoteRegistry{},
+		Attester: release.ReferrerAttester{},
 		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
 		Progress: progress,
