@@ -22,6 +22,11 @@ crane_version="v0.22.1"
 regctl_module="github.com/regclient/regclient"
 regctl_pkg="$regctl_module/cmd/regctl"
 regctl_version="v0.11.7"
+# syft: the reference SBOM tool berth's SBOMs are compared with
+# (test/e2e/build_sbom_test.go, bench/buildbench -sbom).
+syft_module="github.com/anchore/syft"
+syft_pkg="$syft_module/cmd/syft"
+syft_version="v1.57.2"
 
 # Debian packages. docker.io pulls containerd, runc and tini; podman pulls
 # conmon and its runtime. podman needs some network stack even for
@@ -111,5 +116,6 @@ go_tool() {
 
 go_tool crane "$crane_module" "$crane_pkg" "$crane_version"
 go_tool regctl "$regctl_module" "$regctl_pkg" "$regctl_version"
+go_tool syft "$syft_module" "$syft_pkg" "$syft_version"
 
 log "done"
