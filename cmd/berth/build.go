@@ -102,9 +102,10 @@ printed; --json prints a machine-readable result.`,
 				}
 			}
 			// Every pushed image gets its SBOMs and provenance attached.
+			attester := release.NewReferrerAttester(b.RefOptions)
 			b.Pushed = func(ctx context.Context, w build.Written) error {
 				ref := release.RepoOf(w.Destination) + "@" + w.Result.Digest
-				return release.Record(ctx, release.ReferrerAttester{Options: b.RefOptions}, &release.SpecBuilder{B: b, Version: version}, w.Name, variant, w.Result.Image, ref, progress)
+				return release.Record(ctx, attester, &release.SpecBuilder{B: b, Version: version}, w.Name, variant, w.Result.Image, ref, progress)
 			}
 			return b.BuildAndReport(cmd.Context(), cmd.OutOrStdout(), names, variant, out, build.Report{JSON: asJSON, Quiet: quiet})
 		},

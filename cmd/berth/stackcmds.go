@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -121,7 +122,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack) *release.Pipe
 			return sb, err
 		},
 		Registry: release.RemoteRegistry{},
-		Attester: release.ReferrerAttester{},
+		Attester: release.NewReferrerAttester(imageref.Options{}),
 		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
 		Progress: progress,

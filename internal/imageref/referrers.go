@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -30,22 +31,70 @@ type Artifact struct {
 var emptyJSON = []byte("{}")
 
 // Attach pushes a as an OCI artifact manifest whose subject is the image
-// subject names (a registry reference; a tag is resolved to its digest
-// first) and returns the artifact's manifest digest. The manifest is pushed
-// by digest (no tag): registries with the referrers API list it; others
-// get the fallback tag schema from go-containerregistry's remote.Put.
+// subject names (see Attacher.Attach).
 func Attach(ctx context.Context, subject string, a Artifact, o Options) (v1.Hash, error) {
-	l, err := parse(subject, o, false)
+	return (&Attacher{Options: o}).Attach(ctx, subject, a)
+}
+
+// Attacher attaches artifacts to images, reusing one authenticated
+// client per process (no new ping and token per call) and each subject's
+// descriptor.
+type Attacher struct {
+	Options Options
+
+	mu       sync.Mutex
+	puller   *remote.Puller
+	pusher   *remote.Pusher
+	subjects map[string]*v1.Descriptor
+}
+
+func (at *Attacher) clients(ctx context.Context) (*remote.Puller, *remote.Pusher, error) {
+	at.mu.Lock()
+	defer at.mu.Unlock()
+	if at.puller == nil {
+		opts := remoteOptions(context.Background(), at.Options)
+		pl, err := remote.NewPuller(opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		ps, err := remote.NewPusher(opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		at.puller, at.pusher, at.subjects = pl, ps, map[string]*v1.Descriptor{}
+	}
+	return at.puller, at.pusher, nil
+}
+
+// Attach pushes a as an OCI artifact manifest whose subject is the image
+// subject names (a registry reference; a tag is resolved to its digest)
+// and returns the artifact's manifest digest. The manifest is pushed by
+// digest (no tag): registries with the referrers API list it, others get
+// go-containerregistry's fallback tag schema. An artifact the repository
+// already holds (the same bytes: berth's are deterministic) is not pushed
+// again.
+func (at *Attacher) Attach(ctx context.Context, subject string, a Artifact) (v1.Hash, error) {
+	l, err := parse(subject, at.Options, false)
 	if err != nil {
 		return v1.Hash{}, err
 	}
 	if l.kind != kindRegistry {
 		return v1.Hash{}, fmt.Errorf("%s: referrers live in a registry; not a registry reference", subject)
 	}
-	opts := remoteOptions(ctx, o)
-	sd, err := remote.Head(l.ref, opts...)
+	puller, pusher, err := at.clients(ctx)
 	if err != nil {
-		return v1.Hash{}, fmt.Errorf("%s: %w", subject, err)
+		return v1.Hash{}, err
+	}
+	at.mu.Lock()
+	sd := at.subjects[l.ref.String()]
+	at.mu.Unlock()
+	if sd == nil {
+		if sd, err = puller.Head(ctx, l.ref); err != nil {
+			return v1.Hash{}, fmt.Errorf("%s: %w", subject, err)
+		}
+		at.mu.Lock()
+		at.subjects[l.ref.String()] = sd
+		at.mu.Unlock()
 	}
 	empty, _, _ := v1.SHA256(bytes.NewReader(emptyJSON))
 	bh, _, _ := v1.SHA256(bytes.NewReader(a.Blob))
@@ -62,17 +111,20 @@ func Attach(ctx context.Context, subject string, a Artifact, o Options) (v1.Hash
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	repo := l.ref.Context()
-	for _, blob := range []v1.Layer{static.NewLayer(emptyJSON, types.MediaType(ocispec.MediaTypeEmptyJSON)), static.NewLayer(a.Blob, types.MediaType(a.MediaType))} {
-		if err := remote.WriteLayer(repo, blob, opts...); err != nil {
-			return v1.Hash{}, err
-		}
-	}
 	h, _, err := v1.SHA256(bytes.NewReader(raw))
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if err := remote.Put(repo.Digest(h.String()), rawManifest(raw), opts...); err != nil {
+	repo := l.ref.Context()
+	if _, err := puller.Head(ctx, repo.Digest(h.String())); err == nil {
+		return h, nil // attached before
+	}
+	for _, blob := range []v1.Layer{static.NewLayer(emptyJSON, types.MediaType(ocispec.MediaTypeEmptyJSON)), static.NewLayer(a.Blob, types.MediaType(a.MediaType))} {
+		if err := pusher.Upload(ctx, repo, blob); err != nil {
+			return v1.Hash{}, err
+		}
+	}
+	if err := pusher.Put(ctx, repo.Digest(h.String()), rawManifest(raw)); err != nil {
 		return v1.Hash{}, err
 	}
 	return h, nil

@@ -71,21 +71,29 @@ func (r RemoteRegistry) Resolve(ctx context.Context, ref string) (v1.Hash, error
 // in-toto.io/predicate-type annotation) whose subject is the image. The
 // signing attester (DSSE, cosign bundle) replaces it where a key is
 // configured.
-type ReferrerAttester struct{ Options imageref.Options }
+type ReferrerAttester struct{ A *imageref.Attacher }
+
+// NewReferrerAttester attaches with the registry options o.
+func NewReferrerAttester(o imageref.Options) *ReferrerAttester {
+	return &ReferrerAttester{A: &imageref.Attacher{Options: o}}
+}
 
 // Attach attaches predicate to the image imageDigestRef (REPO@sha256:…).
-func (a ReferrerAttester) Attach(ctx context.Context, imageDigestRef, predicateType string, predicate []byte) error {
+func (a *ReferrerAttester) Attach(ctx context.Context, imageDigestRef, predicateType string, predicate []byte) error {
 	repo, digest, ok := strings.Cut(imageDigestRef, "@")
 	if !ok {
 		return fmt.Errorf("%s: attestations attach to an image by digest (REPO@sha256:…)", imageDigestRef)
+	}
+	if a.A == nil {
+		a.A = &imageref.Attacher{}
 	}
 	stmt, err := sbom.NewStatement(repo, digest, predicateType, predicate)
 	if err != nil {
 		return err
 	}
-	_, err = imageref.Attach(ctx, imageDigestRef, imageref.Artifact{
+	_, err = a.A.Attach(ctx, imageDigestRef, imageref.Artifact{
 		ArtifactType: sbom.StatementMediaType, MediaType: sbom.StatementMediaType, Blob: stmt,
 		Annotations: map[string]string{sbom.PredicateTypeAnnotation: predicateType},
-	}, a.Options)
+	})
 	return err
 }

@@ -43,12 +43,14 @@ func Scan(img v1.Image, name string) (*Inventory, error) {
 		return nil, err
 	}
 	kinds := layerKinds(cf, len(layers))
-	s := &scanner{docLinks: map[string]string{}, copyright: map[string][]byte{}, osRelease: map[string][]byte{}}
-	if err := walkVisible(layers, func(i int, hdr *tar.Header, p string, r io.Reader) error {
-		return s.entry(kinds[i] == FilesKind, hdr, p, r)
-	}); err != nil {
+	scans, err := scanLayers(layers, func(i int, hdr *tar.Header, p string, r io.Reader) (*finding, error) {
+		return inspectEntry(kinds[i] == FilesKind, hdr, p, r)
+	})
+	if err != nil {
 		return nil, err
 	}
+	s := &scanner{docLinks: map[string]string{}, copyright: map[string][]byte{}, osRelease: map[string][]byte{}}
+	visible(scans, s.use)
 	inv := &Inventory{Digest: d.String(), Name: name, Created: cf.Created.Time.UTC(), OS: cf.OS, Arch: cf.Architecture, Files: s.files}
 	inv.Distro = s.distro()
 	debs, err := s.debPackages(inv.Distro)
@@ -103,40 +105,75 @@ type statusFile struct {
 
 const docDir = "usr/share/doc/"
 
-func (s *scanner) entry(filesLayer bool, hdr *tar.Header, p string, r io.Reader) error {
+// finding is what an entry contributes to the inventory.
+type finding struct {
+	kind   findingKind
+	data   []byte    // status, copyright, os-release
+	link   string    // a doc directory's symlink target
+	golang []Package // a Go binary's modules
+	file   *File     // a file of a files layer
+}
+
+type findingKind int
+
+const (
+	foundStatus findingKind = iota
+	foundCopyright
+	foundOSRelease
+	foundDocLink
+	foundBinary
+	foundFile
+)
+
+// use adds a visible entry's finding to the inventory.
+func (s *scanner) use(p string, f *finding) {
+	switch f.kind {
+	case foundStatus:
+		s.status = append(s.status, statusFile{path: p, data: f.data})
+	case foundCopyright:
+		s.copyright[path.Base(path.Dir(p))] = f.data
+	case foundOSRelease:
+		s.osRelease[p] = f.data
+	case foundDocLink:
+		s.docLinks[strings.TrimPrefix(p, docDir)] = f.link
+	}
+	s.golang = append(s.golang, f.golang...)
+	if f.file != nil {
+		s.files = append(s.files, *f.file)
+	}
+}
+
+// inspectEntry reads what the inventory needs from one layer entry:
+// dpkg status data, copyright files, os-release, Go binaries' build info
+// and, in a files layer, every regular file's digests. Only regular files
+// are read.
+func inspectEntry(filesLayer bool, hdr *tar.Header, p string, r io.Reader) (*finding, error) {
 	switch hdr.Typeflag {
 	case tar.TypeSymlink:
 		if rest, ok := strings.CutPrefix(p, docDir); ok && !strings.Contains(rest, "/") {
-			s.docLinks[rest] = hdr.Linkname
+			return &finding{kind: foundDocLink, link: hdr.Linkname}, nil
 		}
-		return nil
+		return nil, nil
 	case tar.TypeReg:
 	default:
-		return nil // never read a non-regular file
+		return nil, nil // never read a non-regular file
+	}
+	metadata := func(k findingKind) (*finding, error) {
+		data, err := readLimited(r, maxMetadata, p)
+		if err != nil {
+			return nil, err
+		}
+		return &finding{kind: k, data: data}, nil
 	}
 	switch {
 	case p == "var/lib/dpkg/status" || strings.HasPrefix(p, "var/lib/dpkg/status.d/") && !strings.HasSuffix(p, ".md5sums"):
-		data, err := readLimited(r, maxMetadata, p)
-		if err != nil {
-			return err
-		}
-		s.status = append(s.status, statusFile{path: p, data: data})
-		return nil
+		return metadata(foundStatus)
 	case strings.HasPrefix(p, docDir) && strings.HasSuffix(p, "/copyright") && strings.Count(p[len(docDir):], "/") == 1:
-		data, err := readLimited(r, maxMetadata, p)
-		if err != nil {
-			return err
-		}
-		s.copyright[path.Base(path.Dir(p))] = data
-		return nil
+		return metadata(foundCopyright)
 	case p == "etc/os-release" || p == "usr/lib/os-release":
-		data, err := readLimited(r, maxMetadata, p)
-		if err != nil {
-			return err
-		}
-		s.osRelease[p] = data
-		return nil
+		return metadata(foundOSRelease)
 	}
+	var f *finding
 	var sha256h, sha1h hashPair
 	if filesLayer {
 		sha256h, sha1h = hashPair{h: sha256.New()}, hashPair{h: sha1.New()}
@@ -145,21 +182,26 @@ func (s *scanner) entry(filesLayer bool, hdr *tar.Header, p string, r io.Reader)
 	if hdr.Mode&0o111 != 0 && hdr.Size >= 4 && hdr.Size <= maxBinary {
 		br := bufio.NewReaderSize(r, 4096)
 		if magic, _ := br.Peek(4); bytes.Equal(magic, []byte("\x7fELF")) {
-			data, err := readLimited(br, maxBinary, p)
-			if err != nil {
-				return err
+			data := make([]byte, hdr.Size) // sized once: no growth and copying
+			if _, err := io.ReadFull(br, data); err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
 			}
-			s.golang = append(s.golang, goPackages(p, data)...)
+			if pkgs := goPackages(p, data); len(pkgs) > 0 {
+				f = &finding{kind: foundBinary, golang: pkgs}
+			}
 		}
 		r = br
 	}
 	if filesLayer {
 		if _, err := io.Copy(io.Discard, r); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+			return nil, fmt.Errorf("%s: %w", p, err)
 		}
-		s.files = append(s.files, File{Path: "/" + p, Size: hdr.Size, SHA256: sha256h.hex(), SHA1: sha1h.hex()})
+		if f == nil {
+			f = &finding{kind: foundFile}
+		}
+		f.file = &File{Path: "/" + p, Size: hdr.Size, SHA256: sha256h.hex(), SHA1: sha1h.hex()}
 	}
-	return nil
+	return f, nil
 }
 
 type hashPair struct {
