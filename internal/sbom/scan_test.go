@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -146,5 +147,34 @@ func TestScanCachedReadsTheImageOnce(t *testing.T) {
 	c, err := ScanCached(img, "three", dir)
 	if err != nil || len(c.Packages) != len(a.Packages) || slices.ContainsFunc(c.Packages, func(p Package) bool { return p.Name == "libc7" }) {
 		t.Errorf("corrupt cache entry: %v %+v", err, c)
+	}
+}
+
+// TestScanOverlaySemantics: an opaque directory hides the lower layers'
+// contents (not its own layer's), a file replacing a directory hides what
+// was below it, and a lower status record under either is not reported.
+func TestScanOverlaySemantics(t *testing.T) {
+	img := imageOf(t,
+		kindLayer{"debs", []entry{
+			reg("var/lib/dpkg/status.d/old", "Package: old\nVersion: 1\nArchitecture: all\n"),
+			reg("usr/share/doc/x/copyright", "Format: copyright-format/1.0\n\nFiles: *\nLicense: MIT\n"),
+		}},
+		kindLayer{"debs", []entry{
+			{path: "var/lib/dpkg/status.d/", typ: tar.TypeDir, mode: 0o755},
+			{path: "var/lib/dpkg/status.d/.wh..wh..opq", typ: tar.TypeReg},
+			reg("var/lib/dpkg/status.d/new", "Package: new\nVersion: 2\nArchitecture: all\n"),
+			reg("usr/share/doc/x", "not a directory any more"),
+		}},
+	)
+	inv, err := Scan(img, "overlay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range inv.Packages {
+		names = append(names, p.Name)
+	}
+	if !slices.Equal(names, []string{"new"}) {
+		t.Errorf("packages %v, want [new] (old is under an opaque directory)", names)
 	}
 }

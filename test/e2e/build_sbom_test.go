@@ -168,6 +168,29 @@ func TestSBOMRecall(t *testing.T) {
 				}
 			}
 
+			// Not in a registry: generated from the image, said on stderr, the same packages.
+			gen := runEnv(t, env.env(), suite.berthBin, "sbom", "oci-layout:"+layout+":"+c.image)
+			if gen.Err != nil || !strings.Contains(gen.Stderr, "generated from the image") {
+				t.Fatalf("berth sbom of a layout: %v, stderr %q", gen.Err, gen.Stderr)
+			}
+			var genDoc struct {
+				Packages []struct {
+					ExternalRefs []struct{ ReferenceType, ReferenceLocator string }
+				}
+			}
+			mustJSON(t, gen.Stdout, &genDoc)
+			genPurls := map[string]bool{}
+			for _, p := range genDoc.Packages {
+				for _, r := range p.ExternalRefs {
+					if r.ReferenceType == "purl" && !strings.HasPrefix(r.ReferenceLocator, "pkg:oci/") {
+						genPurls[r.ReferenceLocator] = true
+					}
+				}
+			}
+			if !mapsEqualBool(genPurls, purls) {
+				t.Errorf("generated SBOM differs from the attached one:\n%s", setDiff(genPurls, purls))
+			}
+
 			compareWithSyft(t, layout, purls)
 		})
 	}
