@@ -66,10 +66,11 @@ digests. See docs/sbom.md.
 				_, err = cmd.OutOrStdout().Write(doc)
 				return err
 			}
-			if provenance || !errors.Is(err, errNotAttached) {
+			var na notAttached
+			if provenance || !errors.As(err, &na) {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%v: generated from the image\n", err)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%v: the SBOM is generated from the image\n", err)
 			img, err := imageref.Load(cmd.Context(), args[0], o)
 			if err != nil {
 				return err
@@ -95,17 +96,20 @@ digests. See docs/sbom.md.
 	return cmd
 }
 
-var errNotAttached = errors.New("not attached")
+// notAttached says an image has no attestation of the type asked for.
+type notAttached struct{ msg string }
 
-// attachedPredicate returns the predicate of the newest-listed referrer of
-// ref with predicate type want (errNotAttached, wrapped, when there is
-// none or ref is not a registry image).
+func (e notAttached) Error() string { return e.msg }
+
+// attachedPredicate returns the predicate of the last-listed referrer of
+// ref with predicate type want (a notAttached error when there is none or
+// ref is not a registry image).
 func attachedPredicate(ctx context.Context, ref, want string, o imageref.Options) ([]byte, error) {
+	if isLocalImage(ref) {
+		return nil, notAttached{ref + " is not in a registry: it has no attestations"}
+	}
 	_, refs, err := imageref.Referrers(ctx, ref, o)
 	if err != nil {
-		if _, lerr := imageref.Load(ctx, ref, o); lerr == nil {
-			return nil, fmt.Errorf("no %s attached to %s (%v): %w", want, ref, err, errNotAttached)
-		}
 		return nil, err
 	}
 	for i := len(refs) - 1; i >= 0; i-- {
@@ -123,7 +127,7 @@ func attachedPredicate(ctx context.Context, ref, want string, o imageref.Options
 		}
 		return append(indentJSON(st.Predicate), '\n'), nil
 	}
-	return nil, fmt.Errorf("no %s attached to %s: %w", want, ref, errNotAttached)
+	return nil, notAttached{ref + ": no " + want + " attestation is attached"}
 }
 
 // indentJSON lays the predicate out as berth writes documents (a
