@@ -199,10 +199,11 @@ func bench(ctx context.Context, o options, progress io.Writer) (benchkit.Result,
 		if syft != "" {
 			cmd := exec.CommandContext(ctx, syft, "scan", "oci-dir:"+layout, "-q", "-o", "spdx-json")
 			cmd.Env = append(os.Environ(), "SYFT_CHECK_FOR_APP_UPDATE=false")
-			cmd.Stdout = io.Discard
+			var stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 			start := time.Now()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return benchkit.Result{}, fmt.Errorf("syft: %v\n%s", err, out)
+			if err := cmd.Run(); err != nil {
+				return benchkit.Result{}, fmt.Errorf("syft: %v\n%s", err, stderr.String())
 			}
 			r.SyftSBOM = ms(time.Since(start))
 		}
