@@ -82,7 +82,11 @@ FUZZ_TARGETS := \
 	internal/engine/logs:FuzzParseTail \
 	internal/stack:FuzzParseTimeout \
 	internal/stack:FuzzParseExec \
-	internal/engine/logs:FuzzLine
+	internal/engine/logs:FuzzLine \
+	internal/sbom:FuzzParseSource \
+	internal/sbom:FuzzLicenses \
+	internal/sbom:FuzzStatusPackage \
+	internal/sbom:FuzzStatementOf
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

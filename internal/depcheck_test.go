@@ -66,6 +66,9 @@ var allowed = map[string][]string{
 	// Build: berth.yaml → images. Nothing of the registry server, the
 	// engine, the proxy or deploy: images leave through imageref.
 	"internal/build/...": {"internal/spec", "internal/build/goflags", "internal/deb", "internal/imageref"},
+	// What is inside an image (SBOMs, provenance): reads images, knows
+	// Debian's status data; nothing of build, the registry or the engine.
+	"internal/sbom": {"internal/deb"},
 	// Rebase writes a new image from existing ones.
 	"internal/rebase": {"internal/imageref"},
 
@@ -89,7 +92,7 @@ var allowed = map[string][]string{
 	"internal/sign": {"internal/imageref"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
-	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref",
+	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref", "internal/sbom",
 		"internal/stack/...", "internal/registry/names", "internal/engine/...", "internal/proxy", "internal/policy"},
 	// Orchestration: nothing of build, deploy, the registry or the store
 	// (images reach it through a port the daemon adapts). It pushes the

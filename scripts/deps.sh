@@ -30,6 +30,11 @@ cosign_version="v2.6.5"
 cosign3_module="github.com/sigstore/cosign/v3"
 cosign3_pkg="$cosign3_module/cmd/cosign"
 cosign3_version="v3.1.3"
+# syft: the reference SBOM tool berth's SBOMs are compared with
+# (test/e2e/build_sbom_test.go, bench/buildbench -sbom).
+syft_module="github.com/anchore/syft"
+syft_pkg="$syft_module/cmd/syft"
+syft_version="v1.57.2"
 
 # Debian packages. docker.io pulls containerd, runc and tini; podman pulls
 # conmon and its runtime. podman needs some network stack even for
@@ -139,5 +144,6 @@ go_tool cosign3 "$cosign3_module" "$cosign3_pkg" "$cosign3_version" cosign ||
 vulndb_module="golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
 log "vulndb: $vulndb_module into the module cache"
 GOFLAGS= "$gobin" mod download "$vulndb_module"
+go_tool syft "$syft_module" "$syft_pkg" "$syft_version"
 
 log "done"

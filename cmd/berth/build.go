@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/cliflag"
+	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
 )
@@ -108,6 +110,12 @@ printed; --json prints a machine-readable result.`,
 				if err := b.LockAll(cmd.Context(), nil); err != nil {
 					return err
 				}
+			}
+			// Every pushed image gets its SBOMs and provenance attached.
+			attester := release.NewReferrerAttester(b.RefOptions)
+			b.Pushed = func(ctx context.Context, w build.Written) error {
+				ref := release.RepoOf(w.Destination) + "@" + w.Result.Digest
+				return release.Record(ctx, attester, &release.SpecBuilder{B: b, Version: version}, w.Name, variant, w.Result.Image, ref, progress)
 			}
 			return b.BuildAndReport(cmd.Context(), cmd.OutOrStdout(), names, variant, out, build.Report{JSON: asJSON, Quiet: quiet})
 		},

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/inspect"
+	"github.com/berth-dev/berth/internal/sbom"
 )
 
 const imageRefHelp = `An image is any of:
@@ -66,6 +69,7 @@ dive does, so "dive --ci" thresholds apply), and the runtime configuration.
 			if err != nil {
 				return fmt.Errorf("inspecting %s: %w", args[0], err)
 			}
+			r.Referrers = referrers(cmd, args[0], o)
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), r)
 			}
@@ -77,6 +81,31 @@ dive does, so "dive --ci" thresholds apply), and the runtime configuration.
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().IntVar(&top, "top", inspect.DefaultTop, "how many largest files and wasted paths to list")
 	return cmd
+}
+
+// referrers lists what refers to a registry image (none for local
+// images; a registry that cannot list them is said on stderr).
+func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Referrer {
+	if isLocalImage(ref) {
+		return nil
+	}
+	_, descs, err := imageref.Referrers(cmd.Context(), ref, o)
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
+		return nil
+	}
+	var out []inspect.Referrer
+	for _, d := range descs {
+		out = append(out, inspect.Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: sbom.ReferrerPredicateType(d.Annotations)})
+	}
+	return out
+}
+
+// isLocalImage reports whether ref names a layout or archive (which hold
+// no referrers) rather than a registry image.
+func isLocalImage(ref string) bool {
+	_, err := os.Stat(ref)
+	return err == nil || strings.HasPrefix(ref, imageref.LayoutPrefix) || strings.HasPrefix(ref, imageref.ArchivePrefix)
 }
 
 func writeIndentedJSON(w io.Writer, v any) error {

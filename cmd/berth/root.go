@@ -49,7 +49,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 			root.AddCommand(c)
 		}
 	}
-	add("images", newBuildCommand(), newLockCommand(), newInspectCommand(), newDiffCommand(), newRebaseCommand(), newPromoteCommand())
+	add("images", newBuildCommand(), newLockCommand(), newInspectCommand(), newDiffCommand(), newRebaseCommand(), newPromoteCommand(), newSbomCommand())
 	add("trust", newKeyCommand(), newSignCommand(), newVerifyCommand(), newScanCommand(), newVulnDBCommand())
 	add("stacks", newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newExecCommand(), newStatsCommand(),
 		newScaleCommand(), newConfigCommand(), newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newPruneCommand())

@@ -56,9 +56,14 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bo
 			if err != nil {
 				return nil, err
 			}
-			return release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(stderr, build.FormatEvent(e)) })
+			sb, err := release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(stderr, build.FormatEvent(e)) })
+			if sb != nil {
+				sb.Version = version
+			}
+			return sb, err
 		},
 		Registry: release.RemoteRegistry{Options: imageref.Options{Progress: progress.New(stderr, progress.Auto.Resolve(progress.IsTerminal(stderr), resultOnly)).Report}},
+		Attester: release.NewReferrerAttester(imageref.Options{}),
 		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
 		Progress: stderr,

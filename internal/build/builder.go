@@ -44,6 +44,10 @@ type Builder struct {
 	Progress func(Event)
 	// RefOptions are used to load base images.
 	RefOptions imageref.Options
+	// Pushed, when set, is called by BuildTo after each image it pushed
+	// to a registry (to attach its SBOMs and provenance); an error fails
+	// the build.
+	Pushed func(ctx context.Context, w Written) error
 
 	built       map[string]*Result
 	lockChanged bool
@@ -68,6 +72,10 @@ type LayerResult struct {
 	Files    int           `json:"files"`
 	Cached   bool          `json:"cached"`
 	Duration time.Duration `json:"duration"`
+	// SourceKey is the content key of the layer's inputs (the cache key
+	// of its source: packages by SHA256, files by content, a Go build by
+	// its binary), recorded in the image's provenance.
+	SourceKey string `json:"sourceKey"`
 }
 
 // Result is a built image.
@@ -247,6 +255,7 @@ func (b *Builder) buildLayer(ctx context.Context, img *spec.Image, variant strin
 	if err != nil {
 		return lr, nil, layerError(img, l, err)
 	}
+	lr.SourceKey = srcKey
 	if ds, ok := src.(*debsSource); ok {
 		for _, p := range ds.locked.Packages {
 			installed[p.Name] = true

@@ -69,6 +69,15 @@ func ReadLockfile(path string) (*Lockfile, error) {
 // Write writes the lock file atomically (temp file, fsync, rename), sorted
 // so that the same resolution always gives the same bytes.
 func (l *Lockfile) Write(path string) error {
+	raw, err := l.Bytes()
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, raw, 0o644)
+}
+
+// Bytes is the lock file's content as Write writes it (sorted).
+func (l *Lockfile) Bytes() ([]byte, error) {
 	l.Version = LockVersion
 	sort.Slice(l.Layers, func(i, j int) bool {
 		a, b := l.Layers[i], l.Layers[j]
@@ -85,10 +94,9 @@ func (l *Lockfile) Write(path string) error {
 	}
 	raw, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	raw = append(raw, '\n')
-	return atomicfile.Write(path, raw, 0o644)
+	return append(raw, '\n'), nil
 }
 
 // Find returns the entry for a layer if it exists and still matches what

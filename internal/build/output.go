@@ -94,6 +94,11 @@ func (b *Builder) BuildTo(ctx context.Context, names []string, variant string, o
 					// Only a hint for later pushes: failing to save it is not an error.
 					_ = pushLog.Record(ref.Context().RegistryStr(), ref.Context().RepositoryStr(), r.Image)
 				}
+				if b.Pushed != nil {
+					if err := b.Pushed(ctx, Written{Name: name, Result: r, Destination: dest}); err != nil {
+						return false, fmt.Errorf("image %s: %w", name, err)
+					}
+				}
 			}
 		}
 		written(Written{Name: name, Result: r, Destination: dest})

@@ -46,6 +46,16 @@ type Report struct {
 	Config       Config            `json:"config"`
 	Annotations  map[string]string `json:"annotations,omitempty"`
 	History      []History         `json:"history,omitempty"`
+	// Referrers are the artifacts a registry lists for the image (the
+	// caller fills them in: signatures, SBOMs, provenance).
+	Referrers []Referrer `json:"referrers,omitempty"`
+}
+
+// Referrer is one artifact referring to the image.
+type Referrer struct {
+	ArtifactType  string `json:"artifactType"`
+	Digest        string `json:"digest"`
+	PredicateType string `json:"predicateType,omitempty"`
 }
 
 // Layer describes one layer.

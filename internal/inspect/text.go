@@ -132,6 +132,19 @@ func WriteReport(out io.Writer, ref string, r *Report) {
 	}
 	row("annotations", keyValues(r.Annotations)...)
 	tw.Flush()
+	if len(r.Referrers) > 0 {
+		fmt.Fprintln(out)
+		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "REFERRER\tARTIFACT TYPE\tPREDICATE TYPE")
+		for _, ref := range r.Referrers {
+			pt := ref.PredicateType
+			if pt == "" {
+				pt = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", ShortDigest(ref.Digest), ref.ArtifactType, pt)
+		}
+		tw.Flush()
+	}
 }
 
 func jsonList(v []string) string {

@@ -51,6 +51,10 @@ type Pipeline struct {
 	Progress io.Writer
 	// Policy are the ports environments' policy: is checked through.
 	Policy PolicyPorts
+	// Attester, when set, receives the SBOMs and provenance of every
+	// image pushed to an environment's registry (the Builder must be an
+	// Evidencer); nil: nothing is attached.
+	Attester Attester
 }
 
 // Prepare checks the daemon (and the environment's registry) first, then
@@ -210,6 +214,13 @@ func (p *Pipeline) buildTo(ctx context.Context, st *stack.Stack, dest func(image
 				}
 				fmt.Fprintf(p.Progress, "pushed %s (%s)\n", ref, d)
 				ref = RepoOf(ref) + "@" + d.String()
+			}
+		}
+		// What went to a registry (ref: REPO@DIGEST) gets its SBOMs and
+		// provenance before any policy looks for them.
+		if pushed && p.Attester != nil {
+			if err := Record(ctx, p.Attester, b, s.Build.Image, s.Build.Variant, img, ref, p.Progress); err != nil {
+				return fmt.Errorf("service %s: %w", s.Name, err)
 			}
 		}
 		built[key] = ref

@@ -41,3 +41,23 @@ type Daemon interface {
 	// Containers lists a stack's containers.
 	Containers(ctx context.Context, stack string) ([]engine.Container, error)
 }
+
+// Attester attaches a piece of evidence about a pushed image to it: an
+// in-toto predicate (SBOM, provenance) of predicateType about the image
+// imageDigestRef names (REPOSITORY@sha256:…), stored as a referrer (signed
+// when the adapter has a key).
+type Attester interface {
+	Attach(ctx context.Context, imageDigestRef, predicateType string, predicate []byte) error
+}
+
+// Evidencer is a Builder that can say what an image it built contains and
+// how it was made: the predicates the pipeline attaches when it pushes.
+type Evidencer interface {
+	Evidence(ctx context.Context, image, variant string, img v1.Image) ([]Predicate, error)
+}
+
+// Predicate is one in-toto predicate: its type and JSON body.
+type Predicate struct {
+	Type string
+	Body []byte
+}

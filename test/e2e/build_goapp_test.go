@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // TestBuildGoApp builds examples/goapp: the Go app on the distroless-like
@@ -137,29 +139,59 @@ func TestBuildIncremental(t *testing.T) {
 
 	static := v2.layer(t, "static")
 	man := registryManifest(t, reg, "build/app", "v2")
+	// The push also attached the new image's three attestations (SBOMs,
+	// provenance): referrer manifests PUT by digest, each with its
+	// statement blob (the empty config blob is in the repository since v1).
+	ref := httpDo(t, http.MethodGet, reg.URL("/v2/build/app/referrers/"+v2.Digest), nil)
+	var referrers ocispec.Index
+	mustJSON(t, string(ref.Body), &referrers)
+	if len(referrers.Manifests) != 3 {
+		t.Fatalf("v2 has %d referrers, want 3 attestations: %s", len(referrers.Manifests), ref.Body)
+	}
+	attestation, attestationManifests := map[string]bool{}, map[string]bool{}
+	for _, d := range referrers.Manifests {
+		attestationManifests[d.Digest.String()] = true
+		for _, l := range registryManifest(t, reg, "build/app", d.Digest.String()).Layers {
+			attestation[l.Digest.String()] = true
+		}
+	}
 	uploads := map[string]int{}
+	attested := 0
 	for _, q := range rec.Requests(func(q recordedRequest) bool {
 		return q.Method == http.MethodPut && strings.Contains(q.Path, "/blobs/uploads/")
 	}) {
 		if q.Status != http.StatusCreated {
 			t.Errorf("upload %s answered %d", q, q.Status)
 		}
+		if attestation[q.Query.Get("digest")] {
+			attested++
+			continue
+		}
 		uploads[q.Query.Get("digest")]++
 	}
 	want := map[string]int{static.Digest: 1, man.Config.Digest.String(): 1}
-	if fmt.Sprint(uploads) != fmt.Sprint(want) {
-		t.Fatalf("push of the one-file change uploaded %v, want only the static layer %s and the config %s; requests:\n%s",
-			uploads, static.Digest, man.Config.Digest, rec.Dump())
+	if fmt.Sprint(uploads) != fmt.Sprint(want) || attested != 3 {
+		t.Fatalf("push of the one-file change uploaded %v and %d attestation blobs, want only the static layer %s and the config %s, and 3; requests:\n%s",
+			uploads, attested, static.Digest, man.Config.Digest, rec.Dump())
 	}
 	if posts := rec.Requests(func(q recordedRequest) bool {
 		return q.Method == http.MethodPost && strings.HasSuffix(q.Path, "/blobs/uploads/")
-	}); len(posts) != 2 {
-		t.Fatalf("push started %d uploads, want 2 (static layer, config); requests:\n%s", len(posts), rec.Dump())
+	}); len(posts) != 2+3 {
+		t.Fatalf("push started %d uploads, want 2 (static layer, config) + 3 attestations; requests:\n%s", len(posts), rec.Dump())
 	}
-	if puts := rec.Requests(func(q recordedRequest) bool {
+	var imagePuts int
+	for _, q := range rec.Requests(func(q recordedRequest) bool {
 		return q.Method == http.MethodPut && strings.Contains(q.Path, "/manifests/")
-	}); len(puts) != 1 || puts[0].Status != http.StatusCreated {
-		t.Fatalf("want one manifest PUT answered 201; requests:\n%s", rec.Dump())
+	}) {
+		if q.Status != http.StatusCreated {
+			t.Errorf("manifest PUT %s answered %d", q, q.Status)
+		}
+		if !attestationManifests[q.Path[strings.LastIndex(q.Path, "/")+1:]] {
+			imagePuts++
+		}
+	}
+	if imagePuts != 1 {
+		t.Fatalf("want one image manifest PUT answered 201 (and the attestations'); requests:\n%s", rec.Dump())
 	}
 	t.Logf("one-file change push requests:\n%s", rec.Dump())
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,6 +46,24 @@ func TestShipThenRollback(t *testing.T) {
 		resp.Body.Close()
 		if got := resp.Header.Get("Docker-Content-Digest"); got != d {
 			t.Fatalf("ship %s deployed %s, the registry's tag is %s", version, d, got)
+		}
+		// ship attached the image's SBOMs and provenance (referrers API).
+		resp, err = http.Get("http://" + reg.addr + "/v2/example/app/referrers/" + d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idx struct {
+			Manifests []struct{ Annotations map[string]string }
+		}
+		err = json.NewDecoder(resp.Body).Decode(&idx)
+		resp.Body.Close()
+		var types []string
+		for _, m := range idx.Manifests {
+			types = append(types, m.Annotations["in-toto.io/predicate-type"])
+		}
+		sort.Strings(types)
+		if want := "https://cyclonedx.org/bom https://slsa.dev/provenance/v1 https://spdx.dev/Document"; err != nil || strings.Join(types, " ") != want {
+			t.Fatalf("referrers of %s: %v %v, want the predicate types %s", d, types, err, want)
 		}
 		return d
 	}

@@ -1,13 +1,13 @@
 package cache
 
 import (
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/berth-dev/berth/internal/build/layer"
 )
