@@ -124,9 +124,15 @@ func TestPromoteStagingToProd(t *testing.T) {
 		}
 		return out
 	}
+	// ship attached the SBOMs and provenance (in-toto statements), the
+	// test a signed SPDX bundle.
 	stagingEvidence := referrers(staging)
-	if len(stagingEvidence) != 1 {
-		t.Fatalf("staging referrers of %s: %v", tested, stagingEvidence)
+	kinds := map[string]int{}
+	for _, at := range stagingEvidence {
+		kinds[at]++
+	}
+	if kinds["application/vnd.dev.sigstore.bundle.v0.3+json"] != 1 || kinds["application/vnd.in-toto+json"] != 3 {
+		t.Fatalf("staging referrers of %s: %v, want ship's 3 statements and the test's bundle", tested, stagingEvidence)
 	}
 
 	out := s.berth(append([]string{"promote", "app:2.0.0", "--from", "staging", "--to", "prod", "--json"}, vars...)...)
@@ -155,7 +161,7 @@ func TestPromoteStagingToProd(t *testing.T) {
 			t.Fatalf("prod referrers %v lack staging's %s (%s)", prodEvidence, d, at)
 		}
 	}
-	if len(prodEvidence) != 2 {
+	if len(prodEvidence) != len(stagingEvidence)+1 {
 		t.Fatalf("prod referrers %v: want staging's plus the promotion record", prodEvidence)
 	}
 
