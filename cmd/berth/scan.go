@@ -76,7 +76,7 @@ digest in $BERTH_CACHE/sbom).
   # An SBOM from berth sbom, syft or trivy, as SARIF for code scanning
   berth scan --sbom app.spdx.json --format sarif > scan.sarif
 
-  # Attach the signed result to the image, for verify-attestation --type vuln
+  # Attach the signed result to the image (berth verify --attestations --type vuln)
   berth scan localhost:5000/app:1.2.3 --attest --key cosign.key
 
   # CycloneDX VEX (vulnerabilities[] with affects refs)
