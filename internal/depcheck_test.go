@@ -54,6 +54,10 @@ var allowed = map[string][]string{
 	// packages implement; nothing of berth.
 	"internal/policy": {},
 
+	// The trust adapters: the policy gate's ports (scanner, signature
+	// verifier, signer) over the signing, SBOM and scanning packages.
+	"internal/trust": {"internal/sign", "internal/vuln", "internal/sbom", "internal/policy", "internal/imageref", "internal/deb"},
+
 	// Offline vulnerability scanning: OSV records in bbolt, matched by purl;
 	// Debian version ordering from internal/deb (never a second one).
 	"internal/vuln": {"internal/deb"},

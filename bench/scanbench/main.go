@@ -127,6 +127,10 @@ func bench(ctx context.Context, rounds int, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	// The first scan reads the image (the SBOM inventory, then cached by
+	// digest under BERTH_CACHE/sbom); the later ones read the cached
+	// inventory, as a scan after berth build --push or ship does.
+	cold := times[0]
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	median := times[len(times)/2]
 
@@ -135,7 +139,7 @@ func bench(ctx context.Context, rounds int, stdout, stderr io.Writer) error {
 		gv = "installed at " + p + " (needs a vuln.go.dev-format database, not data/osv: not timed)"
 	}
 	verdict := "PASS"
-	if median > time.Second {
+	if median > time.Second || cold > time.Second {
 		verdict = "MISS"
 	}
 	fmt.Fprintf(stdout, `## berth scan (examples/goapp)
@@ -145,14 +149,15 @@ Host: %s
 | step | time |
 |------|------|
 | berth vulndb import (%d Go records + Debian fixtures) | %s |
+| berth scan oci-layout:…:app --json, first (inventory read from the image) | %s |
 | berth scan oci-layout:…:app --json, median of %d | %s (min %s, max %s) |
 
 Packages scanned: %d; findings: %d. Target ≤ 1 s per scan: %s.
 govulncheck: %s.
-`, benchkit.ReadHost(), len(goRecords), importTime.Round(time.Millisecond), rounds, median.Round(time.Millisecond),
+`, benchkit.ReadHost(), len(goRecords), importTime.Round(time.Millisecond), cold.Round(time.Millisecond), rounds, median.Round(time.Millisecond),
 		times[0].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond), result.Scanned, len(result.Findings), verdict, gv)
 	if verdict != "PASS" {
-		return fmt.Errorf("median scan %s over the 1 s target", median)
+		return fmt.Errorf("scan (first %s, median %s) over the 1 s target", cold, median)
 	}
 	return nil
 }

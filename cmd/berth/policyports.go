@@ -13,13 +13,16 @@ import (
 
 // policyPorts are the ports environments' policy: is checked through, for
 // deploy, ship and promote. The evidence finder reads the registry's
-// referrers; the signature verifier (internal/sign) and the scanner
-// (internal/vuln) are wired here when those packages are in the build —
-// until then a policy that sets require_signature or max_severity refuses
-// every image (fail closed), saying the check is not available.
+// referrers; the scanner is berth scan's (internal/trust over
+// internal/vuln: the default vulnerability database, which max_severity
+// needs — none refuses). The signature verifier (internal/sign) is wired
+// here when it is in the build — until then a policy that sets
+// require_signature refuses every image (fail closed), saying the check is
+// not available.
 func policyPorts(insecure bool) policy.Ports {
 	return policy.Ports{
 		Evidence: policy.RegistryEvidence{Options: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, Insecure: insecure},
+		Scanner:  policyScanner(insecure),
 	}
 }
 

@@ -9,13 +9,10 @@ import (
 
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/sign"
+	"github.com/berth-dev/berth/internal/trust"
 	"github.com/berth-dev/berth/internal/vuln"
 )
-
-// scanLister lists an image's packages for `berth scan IMAGE`. The port is
-// vuln.PackageLister; the built-in lister reads dpkg records and Go build
-// info from the image (the SBOM generator can take its place).
-var scanLister vuln.PackageLister = vuln.ImageLister{}
 
 func newScanCommand() *cobra.Command {
 	var (
@@ -26,6 +23,8 @@ func newScanCommand() *cobra.Command {
 		asJSON  bool
 		failOn  string
 		vexList []string
+		attest  bool
+		keyPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "scan IMAGE | --sbom FILE",
@@ -56,6 +55,17 @@ analysis state in CycloneDX.
 finding is at or above SEVERITY (critical, high, medium, low; unknown = any
 finding).
 
+--attest attaches the result to the scanned image (a registry image, by
+the digest scanned) as cosign's vulnerability attestation (predicate type
+https://cosign.sigstore.dev/attestation/vuln/v1): signed with --key (a
+cosign private key; its password from BERTH_PASSWORD or COSIGN_PASSWORD, or
+asked), else as a bare in-toto statement. It is attached before --fail-on
+decides the exit status.
+
+An image's packages are its SBOM inventory: the same packages, with the
+same purls, as the SBOM berth attaches when it pushes the image (cached by
+digest in $BERTH_CACHE/sbom).
+
 ` + imageRefHelp,
 		Example: `  # An image in berth's registry
   berth scan localhost:5000/app:1.2.3
@@ -66,6 +76,9 @@ finding).
   # An SBOM from berth sbom, syft or trivy, as SARIF for code scanning
   berth scan --sbom app.spdx.json --format sarif > scan.sarif
 
+  # Attach the signed result to the image (berth verify --attestations --type vuln)
+  berth scan localhost:5000/app:1.2.3 --attest --key cosign.key
+
   # CycloneDX VEX (vulnerabilities[] with affects refs)
   berth scan oci-layout:./out:app --format cyclonedx`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -74,6 +87,12 @@ finding).
 			}
 			if sbom != "" && len(args) != 0 {
 				return errors.New("scan takes an IMAGE or --sbom FILE, not both")
+			}
+			if sbom != "" && attest {
+				return errors.New("--attest attaches the scan to an image: it needs IMAGE, not --sbom")
+			}
+			if keyPath != "" && !attest {
+				return errors.New("--key signs the attestation: it needs --attest")
 			}
 			return nil
 		},
@@ -96,6 +115,16 @@ finding).
 			var vex *vuln.VEX
 			if len(vexList) > 0 {
 				if vex, err = vuln.LoadVEX(vexList); err != nil {
+					return err
+				}
+			}
+			var key *sign.PrivateKey
+			if keyPath != "" {
+				pw, err := sign.Prompt{Out: cmd.ErrOrStderr()}.Password(keyPath, false)
+				if err != nil {
+					return err
+				}
+				if key, err = sign.LoadPrivateKey(keyPath, pw); err != nil {
 					return err
 				}
 			}
@@ -130,7 +159,7 @@ finding).
 					return err
 				}
 				target = vuln.Target{Name: args[0], Digest: d.String(), Kind: "image"}
-				if purls, err = scanLister.ListPackages(cmd.Context(), img); err != nil {
+				if purls, err = trust.ImagePackages(img, args[0], sbomCacheDir()); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 			}
@@ -141,6 +170,21 @@ finding).
 			res.Database = db.Path()
 			if err := write(cmd.OutOrStdout(), res); err != nil {
 				return err
+			}
+			if attest {
+				st, err := db.Stats()
+				if err != nil {
+					return err
+				}
+				a, err := trust.AttestScan(cmd.Context(), res, st, version, key, sign.Options{Insecure: flags.Insecure})
+				if err != nil {
+					return err
+				}
+				how := "unsigned"
+				if a.Signed {
+					how = "signed"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "attached the scan to %s (%s): %s\n", a.Ref, how, a.Referrer)
 			}
 			if failOn != "" {
 				if err := res.FailOn(failOn); err != nil {
@@ -157,6 +201,8 @@ finding).
 	cmd.Flags().BoolVar(&asJSON, "json", false, "same as --format json")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding is at or above this severity (critical, high, medium, low, unknown)")
 	cmd.Flags().StringArrayVar(&vexList, "vex", nil, "OpenVEX document or directory of them (repeatable)")
+	cmd.Flags().BoolVar(&attest, "attest", false, "attach the result to the image as cosign's vuln attestation")
+	cmd.Flags().StringVar(&keyPath, "key", "", "sign the --attest attestation with this cosign private key (default: unsigned)")
 	return cmd
 }
 

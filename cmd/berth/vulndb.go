@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/trust"
 	"github.com/berth-dev/berth/internal/vuln"
 )
 
@@ -21,6 +23,25 @@ func vulnDBPath(flag string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(dir, vuln.DefaultDBName), nil
+}
+
+// sbomCacheDir is where image inventories are cached: the build writes
+// them there when it makes the SBOMs it attaches ("" when there is no
+// cache directory: every scan reads the image).
+func sbomCacheDir() string {
+	dir, err := build.CacheDir()
+	if err != nil {
+		return ""
+	}
+	return trust.SBOMCacheDir(dir)
+}
+
+// policyScanner is the max_severity check of environments' policy: the
+// default vulnerability database (no database, or an empty one, refuses
+// every image, saying how to import one) and berth scan's package lister.
+func policyScanner(insecure bool) trust.Scanner {
+	db, _ := vulnDBPath("") // no cache directory: no database, which refuses
+	return trust.Scanner{DB: db, SBOMCache: sbomCacheDir(), Image: imageref.Options{Insecure: insecure}}
 }
 
 func newVulnDBCommand() *cobra.Command {

@@ -1,0 +1,154 @@
+// Package trust adapts berth's trust packages — signatures (internal/sign),
+// SBOMs (internal/sbom) and vulnerability scanning (internal/vuln) — to the
+// ports of the environment policy gate (internal/policy), so the gate and
+// the commands share one implementation of each check.
+package trust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/policy"
+	"github.com/berth-dev/berth/internal/sbom"
+	"github.com/berth-dev/berth/internal/vuln"
+)
+
+// SBOMCacheDir is where the image inventories are cached under berth's
+// cache directory: the build writes them there when it makes the SBOMs it
+// attaches, so a scan of the image it just pushed reads the same inventory.
+func SBOMCacheDir(cacheDir string) string {
+	if cacheDir == "" {
+		return ""
+	}
+	return filepath.Join(cacheDir, "sbom")
+}
+
+// ImagePackages lists img's packages as purls, from the SBOM inventory
+// (internal/sbom, cached by digest in sbomCache, "" = no cache): the same
+// packages, with the same purls, as the SBOM berth attaches to the image.
+// It is the one lister of an image's packages `berth scan` and the policy
+// gate use.
+func ImagePackages(img v1.Image, name, sbomCache string) ([]string, error) {
+	inv, err := sbom.ScanCached(img, name, sbomCache)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(inv.Packages))
+	for _, p := range inv.Packages {
+		if p.PURL != "" {
+			out = append(out, p.PURL)
+		}
+	}
+	return out, nil
+}
+
+// ErrNoDatabase is the scanner's refusal when there is no vulnerability
+// database to scan against (none at the path, or one with no records): a
+// max_severity policy fails closed rather than passing an image nothing was
+// checked against.
+var ErrNoDatabase = errors.New("no vulnerability database")
+
+// Scanner is policy.Scanner over internal/vuln: the image (a manifest
+// reference, REPO@sha256:…) is loaded, its packages are listed from the
+// SBOM inventory and matched against the local OSV database, and the
+// findings the policy's VEX documents do not suppress are returned.
+type Scanner struct {
+	// DB is the vulnerability database file (`berth vulndb import`).
+	DB string
+	// SBOMCache is the inventory cache directory ("" = none).
+	SBOMCache string
+	// Image says how to reach the registry.
+	Image imageref.Options
+}
+
+var _ policy.Scanner = Scanner{}
+
+// Result scans ref and returns vuln's full result (suppressed findings
+// marked), with the database it was matched against.
+func (s Scanner) Result(ctx context.Context, ref string, vexPaths []string) (*vuln.Result, error) {
+	var vex *vuln.VEX
+	if len(vexPaths) > 0 {
+		var err error
+		if vex, err = vuln.LoadVEX(vexPaths); err != nil {
+			return nil, err
+		}
+	}
+	db, err := OpenDB(s.DB)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	img, err := imageref.Load(ctx, ref, s.Image)
+	if err != nil {
+		return nil, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	purls, err := ImagePackages(img, ref, s.SBOMCache)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	res, err := vuln.Scan(vuln.Target{Name: ref, Digest: d.String(), Kind: "image"}, purls, db, vex)
+	if err != nil {
+		return nil, err
+	}
+	res.Database = db.Path()
+	return res, nil
+}
+
+// Scan implements policy.Scanner.
+func (s Scanner) Scan(ctx context.Context, ref string, vexPaths []string) ([]policy.Finding, error) {
+	res, err := s.Result(ctx, ref, vexPaths)
+	if err != nil {
+		return nil, err
+	}
+	var out []policy.Finding
+	for _, f := range res.Active() {
+		out = append(out, policy.Finding{ID: f.ID, Package: f.Package, Version: f.Installed, Fixed: f.Fixed, Severity: policySeverity(f.Severity)})
+	}
+	return out, nil
+}
+
+// OpenDB opens the vulnerability database at path for a policy check:
+// a missing or empty one is ErrNoDatabase, with how to make one.
+func OpenDB(path string) (*vuln.DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%w: run `berth vulndb import PATH` first", ErrNoDatabase)
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w at %s: run `berth vulndb import PATH` first", ErrNoDatabase, path)
+	}
+	db, err := vuln.OpenDB(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.Stats()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("vulnerability database %s: %w", path, err)
+	}
+	if st.Records == 0 {
+		db.Close()
+		return nil, fmt.Errorf("%w: %s holds no records: run `berth vulndb import PATH` first", ErrNoDatabase, path)
+	}
+	return db, nil
+}
+
+// policySeverity maps vuln's severity (its rank: unknown 0, low 1 …
+// critical 4, "moderate" as medium) to the policy's, which has the same
+// order; anything else is policy.Unknown, which no max_severity refuses.
+func policySeverity(s string) policy.Severity {
+	r := vuln.SeverityRank(s)
+	if r < int(policy.Unknown) || r > int(policy.Critical) {
+		return policy.Unknown
+	}
+	return policy.Severity(r)
+}
