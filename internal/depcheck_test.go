@@ -90,6 +90,10 @@ var allowed = map[string][]string{
 	// a client of registries through imageref, nothing of build, the
 	// registry server, the engine or deploy.
 	"internal/sign": {"internal/imageref"},
+	// Adapters of internal/sign to the ports that check trust: policy's
+	// verifier and signer, the registry's SignatureChecker (which it gets
+	// a read port from; nothing of the registry's packages).
+	"internal/trust": {"internal/sign", "internal/vuln", "internal/sbom", "internal/policy", "internal/imageref", "internal/deb"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
 	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref", "internal/sbom",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -9,17 +8,18 @@ import (
 
 	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/sign"
+	"github.com/berth-dev/berth/internal/trust"
 )
 
 // policyPorts are the ports environments' policy: is checked through, for
-// deploy, ship and promote. The evidence finder reads the registry's
-// referrers; the signature verifier (internal/sign) and the scanner
-// (internal/vuln) are wired here when those packages are in the build —
-// until then a policy that sets require_signature or max_severity refuses
-// every image (fail closed), saying the check is not available.
+// deploy, ship and promote: the registry's referrers for evidence, and
+// internal/sign (through internal/trust) for signatures. The scanner
+// (internal/vuln) is wired where that package is.
 func policyPorts(insecure bool) policy.Ports {
 	return policy.Ports{
 		Evidence: policy.RegistryEvidence{Options: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, Insecure: insecure},
+		Verifier: trust.Verifier{Options: sign.Options{Insecure: insecure}},
 	}
 }
 
@@ -29,16 +29,19 @@ const signingKeyEnv = "BERTH_SIGNING_KEY"
 
 // shipPolicyPorts adds ship's signer: with --key (or $BERTH_SIGNING_KEY),
 // ship signs every image it pushes, by digest, before the environment's
-// policy is checked, when that policy requires signatures.
+// policy is checked. The key is loaded (its password read from
+// $BERTH_PASSWORD, $COSIGN_PASSWORD or the terminal) once, here.
 func shipPolicyPorts(key string) (release.PolicyPorts, error) {
 	if key == "" {
 		key = os.Getenv(signingKeyEnv)
 	}
 	ports := release.PolicyPorts{Ports: policyPorts(false)}
 	if key != "" {
-		// The signer (internal/sign: load the cosign key with
-		// BERTH_PASSWORD/COSIGN_PASSWORD, sign REPO@DIGEST) is wired here.
-		return ports, errors.New("--key: signing is not available in this build")
+		s, err := trust.NewSigner(key, sign.Prompt{}, sign.Options{})
+		if err != nil {
+			return ports, err
+		}
+		ports.Signer = s
 	}
 	return ports, nil
 }
