@@ -27,21 +27,23 @@ func policyPorts(insecure bool) policy.Ports {
 // given.
 const signingKeyEnv = "BERTH_SIGNING_KEY"
 
-// shipPolicyPorts adds ship's signer: with --key (or $BERTH_SIGNING_KEY),
+// shipSigning wires ship's key into p: with --key (or $BERTH_SIGNING_KEY),
 // ship signs every image it pushes, by digest, before the environment's
-// policy is checked. The key is loaded (its password read from
-// $BERTH_PASSWORD, $COSIGN_PASSWORD or the terminal) once, here.
-func shipPolicyPorts(key string) (release.PolicyPorts, error) {
+// policy is checked, and signs the SBOM and provenance attestations it
+// attaches. The key is loaded (its password read from $BERTH_PASSWORD,
+// $COSIGN_PASSWORD or the terminal) once, here.
+func shipSigning(p *release.Pipeline, key string) error {
 	if key == "" {
 		key = os.Getenv(signingKeyEnv)
 	}
-	ports := release.PolicyPorts{Ports: policyPorts(false)}
-	if key != "" {
-		s, err := trust.NewSigner(key, sign.Prompt{}, sign.Options{})
-		if err != nil {
-			return ports, err
-		}
-		ports.Signer = s
+	if key == "" {
+		return nil
 	}
-	return ports, nil
+	s, err := trust.NewSigner(key, sign.Prompt{}, sign.Options{})
+	if err != nil {
+		return err
+	}
+	p.Policy.Signer = s
+	p.Attester = &trust.Attester{Key: s.Key}
+	return nil
 }

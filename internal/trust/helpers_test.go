@@ -1,6 +1,8 @@
 package trust_test
 
 import (
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -45,7 +47,7 @@ func newKey(t *testing.T, dir, name string) testKey {
 // memRegistry is go-containerregistry's in-memory registry on loopback.
 func memRegistry(t *testing.T) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
