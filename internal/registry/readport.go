@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // maxLocalReadSize bounds one response of the local read port: the
@@ -20,9 +21,8 @@ const maxLocalReadSize = 16 << 20
 // of its own. Authorization is skipped because the pull being checked has
 // already been authorized for this repository, and this port can read
 // nothing else: other repositories, writes, the catalog and tag lists are
-// refused. The pull rules still apply to what it reads: by digest and
-// tag-schema tags, which requireSignature exempts, so the check never
-// recurses.
+// refused. Manifests are read by digest or tag-schema tag only, which
+// requireSignature exempts, so the check never recurses.
 type localReader struct {
 	r    *Registry
 	repo string
@@ -45,6 +45,11 @@ func (l localReader) RoundTrip(req *http.Request) (*http.Response, error) {
 	case routeManifest, routeBlob, routeReferrers:
 		if rt.repo != l.repo {
 			return nil, fmt.Errorf("registry read port: %s: only repository %s may be read", req.URL.Path, l.repo)
+		}
+		// By digest or tag-schema tag only: a plain tag would go through
+		// requireSignature again (and the checker never needs one).
+		if rt.kind == routeManifest && !strings.Contains(rt.ref, ":") && !isTagSchema(rt.ref) {
+			return nil, fmt.Errorf("registry read port: %s: manifests are read by digest or signature tag only", req.URL.Path)
 		}
 	default:
 		return nil, fmt.Errorf("registry read port: %s: not a manifest, blob or referrers read", req.URL.Path)
