@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -98,12 +99,15 @@ func TestPolicyGateRequireSBOM(t *testing.T) {
 	first := deployedOne(t, s.berth(append([]string{"deploy", "-E", "prod", "--tag", "1.0.0", "--json"}, in...)...))
 	waitOnlyVersion(t, port, "1.0.0")
 
-	out := s.berth(append([]string{"build", "app", "--set", "VERSION=2.0.0", "--push", prod + "/example/app:2.0.0", "--json"}, vars...)...)
+	// 2.0.0 pushed by another tool: build --push would attach its SBOMs.
+	layoutDir := filepath.Join(s.work, "layout-2.0.0")
+	s.berth(append([]string{"build", "app", "--set", "VERSION=2.0.0", "--oci-layout", layoutDir}, vars...)...)
+	pushLayoutImage(t, layoutDir, prod+"/example/app:2.0.0")
 	d, err := remote.Head(mustRef(t, prod+"/example/app:2.0.0"))
 	if err != nil {
-		t.Fatalf("2.0.0 not pushed: %v\n%s", err, out)
+		t.Fatalf("2.0.0 not pushed: %v", err)
 	}
-	out = s.berthFail(append([]string{"deploy", "-E", "prod", "--tag", "2.0.0"}, in...)...)
+	out := s.berthFail(append([]string{"deploy", "-E", "prod", "--tag", "2.0.0"}, in...)...)
 	want := `policy of environment "prod": image ` + prod + `/example/app@` + d.Digest.String() + ` refused: require_sbom: no SBOM attestation`
 	if !strings.Contains(out, want) {
 		t.Fatalf("deploy of 2.0.0 without an SBOM:\n%s\nwant %s", out, want)
@@ -125,6 +129,27 @@ func TestPolicyGateRequireSBOM(t *testing.T) {
 		t.Fatalf("deployed %+v, want %s as revision 2", r, d.Digest)
 	}
 	waitOnlyVersion(t, port, "2.0.0")
+}
+
+// pushLayoutImage pushes the one image of an OCI layout to ref, as a
+// plain registry client would: no attestations.
+func pushLayoutImage(t *testing.T, dir, ref string) {
+	t.Helper()
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) != 1 {
+		t.Fatalf("layout %s: %v, %d manifests", dir, err, len(im.Manifests))
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(mustRef(t, ref), img); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mustRef(t *testing.T, s string) name.Reference {
