@@ -54,9 +54,6 @@ var allowed = map[string][]string{
 	// packages implement; nothing of berth.
 	"internal/policy": {},
 
-	// The trust adapters: the policy gate's ports (scanner, signature
-	// verifier, signer) over the signing, SBOM and scanning packages.
-	"internal/trust": {"internal/sign", "internal/vuln", "internal/sbom", "internal/policy", "internal/imageref", "internal/deb"},
 
 	// Offline vulnerability scanning: OSV records in bbolt, matched by purl;
 	// Debian version ordering from internal/deb (never a second one).
@@ -94,6 +91,11 @@ var allowed = map[string][]string{
 	// a client of registries through imageref, nothing of build, the
 	// registry server, the engine or deploy.
 	"internal/sign": {"internal/imageref"},
+	// The trust adapters: the policy gate's ports (signature verifier,
+	// signer, scanner) and the registry's SignatureChecker (which gets a
+	// read port from the registry; nothing of the registry's packages)
+	// over the signing, SBOM and scanning packages.
+	"internal/trust": {"internal/sign", "internal/vuln", "internal/sbom", "internal/policy", "internal/imageref", "internal/deb"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
 	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref", "internal/sbom",

@@ -11,8 +11,10 @@ import (
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/spec"
 	"github.com/berth-dev/berth/internal/stack"
+	"github.com/berth-dev/berth/internal/trust"
 )
 
 // specFlags are the flags every command reading berth.yaml shares.
@@ -48,7 +50,7 @@ func (f *specFlags) load() (*spec.File, error) {
 func newBuildCommand() *cobra.Command {
 	var sf specFlags
 	var out build.Output
-	var variant string
+	var variant, key string
 	var asJSON, quiet bool
 	var pf cliflag.Progress
 	cmd := &cobra.Command{
@@ -111,10 +113,27 @@ printed; --json prints a machine-readable result.`,
 					return err
 				}
 			}
-			// Every pushed image gets its SBOMs and provenance attached.
-			attester := release.NewReferrerAttester(b.RefOptions)
+			// Every pushed image gets its SBOMs and provenance attached;
+			// with --key, signed, and the image signed by digest too.
+			so := sign.Options{Insecure: b.RefOptions.Insecure, Transport: b.RefOptions.Transport}
+			attester := &trust.Attester{Options: so}
+			var signer *trust.Signer
+			if key != "" {
+				if out.Push == "" {
+					return errors.New("--key signs what --push pushes: give --push")
+				}
+				if signer, err = trust.NewSigner(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so); err != nil {
+					return err
+				}
+				attester.Key = signer.Key
+			}
 			b.Pushed = func(ctx context.Context, w build.Written) error {
 				ref := release.RepoOf(w.Destination) + "@" + w.Result.Digest
+				if signer != nil {
+					if err := signer.Sign(ctx, ref); err != nil {
+						return fmt.Errorf("signing %s: %w", ref, err)
+					}
+				}
 				return release.Record(ctx, attester, &release.SpecBuilder{B: b, Version: version}, w.Name, variant, w.Result.Image, ref, progress)
 			}
 			return b.BuildAndReport(cmd.Context(), cmd.OutOrStdout(), names, variant, out, build.Report{JSON: asJSON, Quiet: quiet})
@@ -126,6 +145,7 @@ printed; --json prints a machine-readable result.`,
 	cmd.Flags().StringVar(&out.Push, "push", "", "push to this registry reference (with several images: a prefix ending in '/')")
 	cmd.Flags().StringVar(&out.OCILayout, "oci-layout", "", "write into this OCI layout directory (tagged with the image name)")
 	cmd.Flags().StringVar(&out.DockerArchive, "docker-archive", "", "write a docker-archive tar into `FILE` (for docker load -i FILE)")
+	cmd.Flags().StringVar(&key, "key", "", "with --push: sign each pushed image (by digest) and its SBOM and provenance attestations with this cosign private key")
 	cmd.Flags().StringVar(&out.Tag, "tag", "latest", "tag used with --docker-archive and with a --push prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the digests, one line per image")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -9,19 +8,19 @@ import (
 
 	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/sign"
+	"github.com/berth-dev/berth/internal/trust"
 )
 
 // policyPorts are the ports environments' policy: is checked through, for
-// deploy, ship and promote. The evidence finder reads the registry's
-// referrers; the scanner is berth scan's (internal/trust over
-// internal/vuln: the default vulnerability database, which max_severity
-// needs — none refuses). The signature verifier (internal/sign) is wired
-// here when it is in the build — until then a policy that sets
-// require_signature refuses every image (fail closed), saying the check is
-// not available.
+// deploy, ship and promote: the registry's referrers for evidence,
+// internal/sign (through internal/trust) for signatures, and berth scan's
+// scanner (internal/trust over internal/vuln: the default vulnerability
+// database, which max_severity needs — none refuses).
 func policyPorts(insecure bool) policy.Ports {
 	return policy.Ports{
 		Evidence: policy.RegistryEvidence{Options: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, Insecure: insecure},
+		Verifier: trust.Verifier{Options: sign.Options{Insecure: insecure}},
 		Scanner:  policyScanner(insecure),
 	}
 }
@@ -30,18 +29,23 @@ func policyPorts(insecure bool) policy.Ports {
 // given.
 const signingKeyEnv = "BERTH_SIGNING_KEY"
 
-// shipPolicyPorts adds ship's signer: with --key (or $BERTH_SIGNING_KEY),
+// shipSigning wires ship's key into p: with --key (or $BERTH_SIGNING_KEY),
 // ship signs every image it pushes, by digest, before the environment's
-// policy is checked, when that policy requires signatures.
-func shipPolicyPorts(key string) (release.PolicyPorts, error) {
+// policy is checked, and signs the SBOM and provenance attestations it
+// attaches. The key is loaded (its password read from $BERTH_PASSWORD,
+// $COSIGN_PASSWORD or the terminal) once, here.
+func shipSigning(p *release.Pipeline, key string) error {
 	if key == "" {
 		key = os.Getenv(signingKeyEnv)
 	}
-	ports := release.PolicyPorts{Ports: policyPorts(false)}
-	if key != "" {
-		// The signer (internal/sign: load the cosign key with
-		// BERTH_PASSWORD/COSIGN_PASSWORD, sign REPO@DIGEST) is wired here.
-		return ports, errors.New("--key: signing is not available in this build")
+	if key == "" {
+		return nil
 	}
-	return ports, nil
+	s, err := trust.NewSigner(key, sign.Prompt{}, sign.Options{})
+	if err != nil {
+		return err
+	}
+	p.Policy.Signer = s
+	p.Attester = &trust.Attester{Key: s.Key}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/logging"
 	"github.com/berth-dev/berth/internal/registry"
+	"github.com/berth-dev/berth/internal/trust"
 )
 
 func newRegistryCommand() *cobra.Command {
@@ -40,6 +41,7 @@ func (f *registryFlags) add(cmd *cobra.Command, withAddr bool) {
 // load builds the configuration: defaults, then the file, then flags.
 func (f *registryFlags) load(cmd *cobra.Command) (registry.Config, error) {
 	return registry.ResolveConfig(f.configFile, func(cfg *registry.Config) {
+		cfg.SignatureChecker = trust.RegistryChecker{}
 		if cmd.Flags().Changed("root") {
 			cfg.Root = f.root
 		}

@@ -209,3 +209,27 @@ func TestGracefulShutdownFinishesUploads(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// TestRegistryServeWiresSignatureChecker: berth registry serve's config
+// accepts requireSignature: {keys: [...]} (the checker is internal/trust's),
+// which a build without a checker refuses.
+func TestRegistryServeWiresSignatureChecker(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "release.pub")
+	if err := os.WriteFile(key, []byte("-----BEGIN PUBLIC KEY-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "berth-registry.yaml")
+	if err := os.WriteFile(file, []byte("root: "+dir+"/data\nrepositories:\n  - match: [\"prod/**\"]\n    requireSignature: {keys: ["+key+"]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := newRegistryServeCommand()
+	if err := cmd.ParseFlags([]string{"--config", file}); err != nil {
+		t.Fatal(err)
+	}
+	f := registryFlags{configFile: file}
+	cfg, err := f.load(cmd)
+	if err != nil || cfg.SignatureChecker == nil {
+		t.Fatalf("load: checker %v, %v", cfg.SignatureChecker, err)
+	}
+}

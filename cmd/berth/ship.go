@@ -41,7 +41,7 @@ signs each pushed digest first.`,
 				return err
 			}
 			p := f.pipeline(cmd, st, asJSON)
-			if p.Policy, err = shipPolicyPorts(key); err != nil {
+			if err := shipSigning(p, key); err != nil {
 				return err
 			}
 			spec, err := p.Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.Env, Tag: tag, Targets: f.Targets(st)})

@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/stack"
+	"github.com/berth-dev/berth/internal/trust"
 )
 
 // stackFlags are shared by the commands that read a stack file.
@@ -63,7 +64,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bo
 			return sb, err
 		},
 		Registry: release.RemoteRegistry{Options: imageref.Options{Progress: progress.New(stderr, progress.Auto.Resolve(progress.IsTerminal(stderr), resultOnly)).Report}},
-		Attester: release.NewReferrerAttester(imageref.Options{}),
+		Attester: &trust.Attester{},
 		Daemon:   client.New(f.socket),
 		LocalDir: build.CacheDir,
 		Progress: stderr,

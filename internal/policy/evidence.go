@@ -19,13 +19,18 @@ const (
 	// annotationBundlePredicate is set on cosign bundle referrers (v2.6+,
 	// v3) holding an attestation.
 	annotationBundlePredicate = "dev.sigstore.bundle.predicateType"
+	// annotationStatementPredicate is set on berth's unsigned attestation
+	// referrers (a bare in-toto statement, artifactType
+	// application/vnd.in-toto+json).
+	annotationStatementPredicate = "in-toto.io/predicate-type"
 	// annotationPredicate is set on each layer of a legacy .att manifest.
 	annotationPredicate = "predicateType"
 )
 
 // RegistryEvidence is the EvidenceFinder over the registry: the referrers
-// of the image (cosign bundles and other artifacts whose artifactType or
-// dev.sigstore.bundle.predicateType annotation names the predicate type)
+// of the image (cosign bundles, berth's unsigned statements and other
+// artifacts whose artifactType, dev.sigstore.bundle.predicateType or
+// in-toto.io/predicate-type annotation names the predicate type)
 // and cosign's legacy sha256-<hex>.att tag (layers annotated
 // predicateType). It checks that the attestation is attached, not that it
 // is signed: require_signature covers the image itself.
@@ -57,7 +62,8 @@ func (r RegistryEvidence) HasAttestation(ctx context.Context, ref string, predic
 			return false, err
 		}
 		for _, m := range im.Manifests {
-			if slices.Contains(predicateTypes, m.ArtifactType) || slices.Contains(predicateTypes, m.Annotations[annotationBundlePredicate]) {
+			if slices.Contains(predicateTypes, m.ArtifactType) || slices.Contains(predicateTypes, m.Annotations[annotationBundlePredicate]) ||
+				slices.Contains(predicateTypes, m.Annotations[annotationStatementPredicate]) {
 				return true, nil
 			}
 		}

@@ -104,17 +104,37 @@ func ResolveConfig(file string, override func(*Config)) (Config, error) {
 	cfg := DefaultConfig()
 	if file != "" {
 		var err error
-		if cfg, err = LoadConfig(file); err != nil {
+		if cfg, err = decodeConfig(file); err != nil {
 			return cfg, err
 		}
 	}
+	// The overrides (flags, the signature checker the command wires) apply
+	// before validation: requireSignature keys need the checker.
 	override(&cfg)
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		if file != "" {
+			return cfg, fmt.Errorf("registry config %s: %w", file, err)
+		}
+		return cfg, err
+	}
+	return cfg, nil
 }
 
 // LoadConfig reads a YAML configuration file over the defaults. Unknown
 // fields are errors, so a typo never silently turns a feature off.
 func LoadConfig(path string) (Config, error) {
+	c, err := decodeConfig(path)
+	if err != nil {
+		return c, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("registry config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// decodeConfig reads path over the defaults without validating.
+func decodeConfig(path string) (Config, error) {
 	c := DefaultConfig()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -127,9 +147,6 @@ func LoadConfig(path string) (Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("registry config %s: %w", path, err)
-	}
-	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("registry config %s: %w", path, err)
 	}
 	return c, nil

@@ -138,3 +138,26 @@ func TestResolveConfigLayersFileThenFlags(t *testing.T) {
 		t.Error("missing file accepted")
 	}
 }
+
+// TestResolveConfigSignatureCheckerBeforeValidation: requireSignature keys
+// in the file are valid once the command wires a checker through the
+// override (berth registry serve does); without one they stay an error
+// naming the file and the field.
+func TestResolveConfigSignatureCheckerBeforeValidation(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "release.pub")
+	if err := os.WriteFile(key, []byte("-----BEGIN PUBLIC KEY-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "berth-registry.yaml")
+	if err := os.WriteFile(file, []byte("root: /srv/reg\nrepositories:\n  - match: [\"prod/**\"]\n    requireSignature: {keys: ["+key+"]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := registry.ResolveConfig(file, func(c *registry.Config) { c.SignatureChecker = keyChecker{} })
+	if err != nil || len(cfg.Repositories) != 1 || cfg.Repositories[0].RequireSignature.Keys[0] != key {
+		t.Fatalf("with a checker: %+v %v", cfg.Repositories, err)
+	}
+	if _, err := registry.ResolveConfig(file, func(*registry.Config) {}); err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "repositories[0].requireSignature.keys") {
+		t.Fatalf("without a checker: %v", err)
+	}
+}

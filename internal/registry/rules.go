@@ -70,12 +70,15 @@ func (s SignatureRule) MarshalJSON() ([]byte, error) {
 }
 
 // SignatureChecker verifies signatures of a manifest cryptographically for
-// requireSignature: {keys: [...]} (the lead wires internal/sign). It reads
-// what it needs through the registry's own API or store.
+// requireSignature: {keys: [...]} (internal/trust implements it over
+// internal/sign). It reads the signatures through local, the registry's
+// in-process read port over repo (see Registry.LocalReader): never over
+// the network, so it needs no credentials and cannot deadlock on the
+// server's own listener.
 type SignatureChecker interface {
 	// Verified reports whether a signature of manifest d in repo verifies
-	// with one of keys (public key files).
-	Verified(ctx context.Context, repo string, d digest.Digest, keys []string) (bool, error)
+	// with one of keys (public key files). err is a failure to check.
+	Verified(ctx context.Context, local http.RoundTripper, repo string, d digest.Digest, keys []string) (bool, error)
 }
 
 type compiledRepoRule struct {
@@ -176,7 +179,7 @@ func isSignature(m metadata.Manifest) bool {
 // verify one.
 func (r *Registry) signed(ctx context.Context, repo string, d digest.Digest, keys []string) (bool, error) {
 	if len(keys) > 0 {
-		return r.cfg.SignatureChecker.Verified(ctx, repo, d, keys)
+		return r.cfg.SignatureChecker.Verified(ctx, r.LocalReader(repo), repo, d, keys)
 	}
 	refs, err := r.meta.Referrers(repo, d)
 	if err != nil {

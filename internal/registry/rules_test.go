@@ -116,7 +116,7 @@ func TestRequireSignature(t *testing.T) {
 
 type keyChecker struct{ ok bool }
 
-func (k keyChecker) Verified(context.Context, string, digest.Digest, []string) (bool, error) {
+func (k keyChecker) Verified(context.Context, http.RoundTripper, string, digest.Digest, []string) (bool, error) {
 	return k.ok, nil
 }
 

@@ -2,14 +2,11 @@ package release
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/imageref"
-	"github.com/berth-dev/berth/internal/sbom"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -63,37 +60,4 @@ func (r RemoteRegistry) Write(ctx context.Context, img v1.Image, ref string) err
 // Resolve returns the digest of the manifest (or index) ref names.
 func (r RemoteRegistry) Resolve(ctx context.Context, ref string) (v1.Hash, error) {
 	return imageref.Resolve(ctx, ref, r.Options)
-}
-
-// ReferrerAttester is the Attester that attaches each predicate unsigned:
-// an in-toto statement about the image as the one blob of an OCI artifact
-// (artifactType application/vnd.in-toto+json, the predicate type in the
-// in-toto.io/predicate-type annotation) whose subject is the image. The
-// signing attester (DSSE, cosign bundle) replaces it where a key is
-// configured.
-type ReferrerAttester struct{ A *imageref.Attacher }
-
-// NewReferrerAttester attaches with the registry options o.
-func NewReferrerAttester(o imageref.Options) *ReferrerAttester {
-	return &ReferrerAttester{A: &imageref.Attacher{Options: o}}
-}
-
-// Attach attaches predicate to the image imageDigestRef (REPO@sha256:…).
-func (a *ReferrerAttester) Attach(ctx context.Context, imageDigestRef, predicateType string, predicate []byte) error {
-	repo, digest, ok := strings.Cut(imageDigestRef, "@")
-	if !ok {
-		return fmt.Errorf("%s: attestations attach to an image by digest (REPO@sha256:…)", imageDigestRef)
-	}
-	if a.A == nil {
-		a.A = &imageref.Attacher{}
-	}
-	stmt, err := sbom.NewStatement(repo, digest, predicateType, predicate)
-	if err != nil {
-		return err
-	}
-	_, err = a.A.Attach(ctx, imageDigestRef, imageref.Artifact{
-		ArtifactType: sbom.StatementMediaType, MediaType: sbom.StatementMediaType, Blob: stmt,
-		Annotations: map[string]string{sbom.PredicateTypeAnnotation: predicateType},
-	})
-	return err
 }

@@ -1,7 +1,3 @@
-// Package trust adapts berth's trust packages — signatures (internal/sign),
-// SBOMs (internal/sbom) and vulnerability scanning (internal/vuln) — to the
-// ports of the environment policy gate (internal/policy), so the gate and
-// the commands share one implementation of each check.
 package trust
 
 import (

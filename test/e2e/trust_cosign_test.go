@@ -256,3 +256,38 @@ func TestBerthAttestationsCosignVerifies(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildPushKeyCosignVerifies: `berth build --push --key` signs the
+// pushed image and its SBOM and provenance attestations (the pipeline's
+// one attestation path, sign.Attest): cosign verify and cosign
+// verify-attestation accept them with the key's .pub, not with another
+// key; berth verify --attestations finds each type in both layouts
+// (bundle referrer and legacy .att).
+func TestBuildPushKeyCosignVerifies(t *testing.T) {
+	e := newTrustEnv(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "berth.yaml")
+	if err := os.WriteFile(file, []byte("images:\n  app:\n    layers:\n      - name: etc\n        paths: [{path: /etc/app, type: directory}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := e.reg.Host + "/signed/app:1"
+	mustRunEnv(t, append(e.env, "BERTH_CACHE="+filepath.Join(dir, "cache")), suite.berthBin, "build", "-f", file, "app", "--push", ref, "--key", e.cosignKey+".key")
+	for _, bin := range e.cosigns {
+		mustRunEnv(t, e.env, bin, e.cosignVerifyArgs(bin, e.cosignKey, ref, true)...)
+		mustFailEnv(t, e.env, bin, e.cosignVerifyArgs(bin, e.berthKey, ref, true)...)
+		for _, typ := range []string{"spdxjson", "slsaprovenance1"} {
+			args := func(key string) []string {
+				a := append([]string{"verify-attestation", "--key", key, "--insecure-ignore-tlog=true", "--type", typ, "--trusted-root", e.trustedRoot}, cosignRegistryFlags...)
+				return append(a, "--new-bundle-format=true", ref)
+			}
+			mustRunEnv(t, e.env, bin, args(e.cosignKey+".pub")...)
+			mustFailEnv(t, e.env, bin, args(e.berthKey+".pub")...)
+		}
+	}
+	for _, typ := range []string{"spdxjson", "cyclonedx", "slsaprovenance1"} {
+		out := mustRun(t, suite.berthBin, "verify", ref, "--key", e.cosignKey+".pub", "--attestations", "--type", typ)
+		if strings.Count(out, "verified attestation") != 2 || !strings.Contains(out, "bundle") || !strings.Contains(out, "legacy") {
+			t.Fatalf("berth verify --attestations --type %s:\n%s", typ, out)
+		}
+	}
+}

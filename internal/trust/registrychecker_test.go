@@ -1,0 +1,68 @@
+package trust_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/internal/registry"
+	"github.com/berth-dev/berth/internal/sign"
+	"github.com/berth-dev/berth/internal/trust"
+)
+
+// TestRegistryCheckerRequireSignatureKeys: berth's registry with
+// requireSignature: {keys: [release.pub]} and the real checker refuses a
+// pull by tag of an unsigned manifest and of one signed by another key,
+// and serves it once release.key signed it. The checker reads the
+// signatures through the registry's in-process read port.
+func TestRegistryCheckerRequireSignatureKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	good, other := newKey(t, dir, "release"), newKey(t, dir, "other")
+	cfg := registry.DefaultConfig()
+	cfg.Root = t.TempDir()
+	cfg.Log.Access = false
+	cfg.GC.Interval = 0
+	cfg.Repositories = []registry.RepositoryRule{{Match: []string{"prod/**"}, RequireSignature: registry.SignatureRule{Enabled: true, Keys: []string{good.pub}}}}
+	cfg.SignatureChecker = trust.RegistryChecker{}
+	reg, err := registry.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(reg.Handler())
+	t.Cleanup(func() { srv.Close(); reg.Close() })
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	ref := pushRandom(t, host+"/prod/app:1.0")
+	pull := func() (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/prod/app/manifests/1.0", nil)
+		req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := pull(); code != http.StatusForbidden || !strings.Contains(body, "no signature that verifies with the repository's keys") {
+		t.Fatalf("unsigned: %d %s", code, body)
+	}
+	if _, err := sign.Sign(ctx, ref, other.priv, sign.SignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := pull(); code != http.StatusForbidden {
+		t.Fatalf("signed by another key: %d %s", code, body)
+	}
+	if _, err := sign.Sign(ctx, ref, good.priv, sign.SignOptions{Format: sign.FormatLegacy}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := pull(); code != http.StatusOK {
+		t.Fatalf("signed by release.key: %d %s", code, body)
+	}
+}

@@ -1,0 +1,38 @@
+package trust
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berth-dev/berth/internal/sign"
+)
+
+// Signer is the policy.Signer over internal/sign: one private key, loaded
+// (and its password asked) once per command, signing each image by digest
+// as a sigstore bundle referrer (cosign v3's default format).
+type Signer struct {
+	Key     *sign.PrivateKey
+	Path    string // the key file, for messages
+	Options sign.Options
+}
+
+// NewSigner loads the cosign private key at path, with the password from
+// $BERTH_PASSWORD, $COSIGN_PASSWORD or the terminal (prompt; the zero
+// Prompt uses stdin/stderr). Errors name the file.
+func NewSigner(path string, prompt sign.Prompt, o sign.Options) (*Signer, error) {
+	pw, err := prompt.Password("private key "+path, false)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", path, err)
+	}
+	k, err := sign.LoadPrivateKey(path, pw)
+	if err != nil {
+		return nil, err
+	}
+	return &Signer{Key: k, Path: path, Options: o}, nil
+}
+
+// Sign implements policy.Signer: ref is REPO@sha256:….
+func (s *Signer) Sign(ctx context.Context, ref string) error {
+	_, err := sign.Sign(ctx, ref, s.Key, sign.SignOptions{Options: s.Options, Format: sign.FormatBundle})
+	return err
+}
