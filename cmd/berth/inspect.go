@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -86,7 +84,7 @@ dive does, so "dive --ci" thresholds apply), and the runtime configuration.
 // referrers lists what refers to a registry image (none for local
 // images; a registry that cannot list them is said on stderr).
 func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Referrer {
-	if isLocalImage(ref) {
+	if imageref.IsLocal(ref) {
 		return nil
 	}
 	_, descs, err := imageref.Referrers(cmd.Context(), ref, o)
@@ -99,13 +97,6 @@ func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Ref
 		out = append(out, inspect.Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: sbom.ReferrerPredicateType(d.Annotations)})
 	}
 	return out
-}
-
-// isLocalImage reports whether ref names a layout or archive (which hold
-// no referrers) rather than a registry image.
-func isLocalImage(ref string) bool {
-	_, err := os.Stat(ref)
-	return err == nil || strings.HasPrefix(ref, imageref.LayoutPrefix) || strings.HasPrefix(ref, imageref.ArchivePrefix)
 }
 
 func writeIndentedJSON(w io.Writer, v any) error {
