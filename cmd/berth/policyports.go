@@ -21,7 +21,7 @@ func policyPorts(insecure bool) policy.Ports {
 	return policy.Ports{
 		Evidence: policy.RegistryEvidence{Options: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, Insecure: insecure},
 		Verifier: trust.Verifier{Options: sign.Options{Insecure: insecure}},
-		Scanner:  policyScanner(insecure),
+		Scanner:  trustCache().PolicyScanner(insecure),
 	}
 }
 
