@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/sign"
@@ -52,15 +50,14 @@ files are never overwritten without --force.`,
 			if err != nil {
 				return err
 			}
-			kp, pp, err := sign.WriteKeyPair(prefix, pw, force)
-			if err != nil {
+			var kp sign.KeyPair
+			if kp.PrivateKey, kp.PublicKey, err = sign.WriteKeyPair(prefix, pw, force); err != nil {
 				return err
 			}
 			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), map[string]string{"privateKey": kp, "publicKey": pp})
+				return writeIndentedJSON(cmd.OutOrStdout(), kp)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Private key written to %s\nPublic key written to %s\n", kp, pp)
-			return nil
+			return sign.WriteKeyPairText(cmd.OutOrStdout(), kp)
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "output-key-prefix", "cosign", "write PREFIX.key and PREFIX.pub")

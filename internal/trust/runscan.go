@@ -61,11 +61,7 @@ func RunScan(ctx context.Context, r ScanRequest) (*vuln.Result, error) {
 	}
 	var key *sign.PrivateKey
 	if r.KeyPath != "" {
-		pw, err := r.Prompt.Password(r.KeyPath, false)
-		if err != nil {
-			return nil, err
-		}
-		if key, err = sign.LoadPrivateKey(r.KeyPath, pw); err != nil {
+		if key, err = r.Prompt.PrivateKey(r.KeyPath); err != nil {
 			return nil, err
 		}
 	}
