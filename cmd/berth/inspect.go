@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -68,11 +67,7 @@ dive does, so "dive --ci" thresholds apply), and the runtime configuration.
 				return fmt.Errorf("inspecting %s: %w", args[0], err)
 			}
 			r.Referrers = referrers(cmd, args[0], o)
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), r)
-			}
-			inspect.WriteReport(cmd.OutOrStdout(), args[0], r)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, r, func(w io.Writer) { inspect.WriteReport(w, args[0], r) })
 		},
 	}
 	flags.Add(cmd.Flags())
@@ -97,12 +92,6 @@ func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Ref
 		out = append(out, inspect.Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: sbom.ReferrerPredicateType(d.Annotations)})
 	}
 	return out
-}
-
-func writeIndentedJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // humanSize formats sizes as docker images does; see inspect.HumanSize.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/sign"
@@ -54,10 +56,7 @@ files are never overwritten without --force.`,
 			if kp.PrivateKey, kp.PublicKey, err = sign.WriteKeyPair(prefix, pw, force); err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), kp)
-			}
-			return sign.WriteKeyPairText(cmd.OutOrStdout(), kp)
+			return printResult(cmd.OutOrStdout(), asJSON, kp, func(w io.Writer) { sign.WriteKeyPairText(w, kp) })
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "output-key-prefix", "cosign", "write PREFIX.key and PREFIX.pub")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -64,10 +65,7 @@ The key's password comes from $BERTH_PASSWORD, $COSIGN_PASSWORD or a prompt.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			return sign.WriteSignText(cmd.OutOrStdout(), res)
+			return printResult(cmd.OutOrStdout(), asJSON, res, func(w io.Writer) { sign.WriteSignText(w, res) })
 		},
 	}
 	cmd.Flags().StringVar(&keyPath, "key", "", "cosign private key file (required)")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
@@ -66,10 +68,7 @@ was (the new one is written beside it and renamed into place).`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			return vuln.WriteImportText(cmd.OutOrStdout(), path, res)
+			return printResult(cmd.OutOrStdout(), asJSON, res, func(w io.Writer) { vuln.WriteImportText(w, path, res) })
 		},
 	}
 	cmd.Flags().StringVar(&dbFlag, "db", "", "database file (default $BERTH_CACHE/vulndb.db)")
@@ -99,13 +98,11 @@ func newVulnDBStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), struct {
-					Path string `json:"path"`
-					vuln.Stats
-				}{path, st})
-			}
-			return vuln.WriteStatsText(cmd.OutOrStdout(), path, st)
+			status := struct {
+				Path string `json:"path"`
+				vuln.Stats
+			}{path, st}
+			return printResult(cmd.OutOrStdout(), asJSON, status, func(w io.Writer) { vuln.WriteStatsText(w, path, st) })
 		},
 	}
 	cmd.Flags().StringVar(&dbFlag, "db", "", "database file (default $BERTH_CACHE/vulndb.db)")

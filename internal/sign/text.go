@@ -28,9 +28,8 @@ func WriteAttestationsText(w io.Writer, atts []Attestation) {
 }
 
 // WriteSignText prints where Sign put the signature.
-func WriteSignText(w io.Writer, res *SignResult) error {
-	_, err := fmt.Fprintf(w, "signed %s (%s) -> %s\n", res.Ref, res.Format, res.Location)
-	return err
+func WriteSignText(w io.Writer, res *SignResult) {
+	fmt.Fprintf(w, "signed %s (%s) -> %s\n", res.Ref, res.Format, res.Location)
 }
 
 // KeyPair is the files WriteKeyPair wrote.
@@ -40,9 +39,8 @@ type KeyPair struct {
 }
 
 // WriteKeyPairText prints the files of a new key pair as cosign does.
-func WriteKeyPairText(w io.Writer, kp KeyPair) error {
-	_, err := fmt.Fprintf(w, "Private key written to %s\nPublic key written to %s\n", kp.PrivateKey, kp.PublicKey)
-	return err
+func WriteKeyPairText(w io.Writer, kp KeyPair) {
+	fmt.Fprintf(w, "Private key written to %s\nPublic key written to %s\n", kp.PrivateKey, kp.PublicKey)
 }
 
 // LoadPublicKeys reads the public key files at paths.

@@ -23,14 +23,12 @@ func Writer(format, version string) (func(io.Writer, *Result) error, error) {
 }
 
 // WriteImportText prints what an import into the database at path did.
-func WriteImportText(w io.Writer, path string, res ImportResult) error {
-	_, err := fmt.Fprintf(w, "%s: %d records read, %d added, %d updated, %d kept (newer in the database); %d records in total\n",
+func WriteImportText(w io.Writer, path string, res ImportResult) {
+	fmt.Fprintf(w, "%s: %d records read, %d added, %d updated, %d kept (newer in the database); %d records in total\n",
 		path, res.Read, res.Added, res.Updated, res.Unchanged, res.Total)
-	return err
 }
 
 // WriteStatsText prints the counts of the database at path.
-func WriteStatsText(w io.Writer, path string, st Stats) error {
-	_, err := fmt.Fprintf(w, "%s: %d records for %d packages, last import %s\n", path, st.Records, st.Packages, st.Imported.Format("2006-01-02 15:04:05 MST"))
-	return err
+func WriteStatsText(w io.Writer, path string, st Stats) {
+	fmt.Fprintf(w, "%s: %d records for %d packages, last import %s\n", path, st.Records, st.Packages, st.Imported.Format("2006-01-02 15:04:05 MST"))
 }
