@@ -3,7 +3,12 @@ package trust
 import (
 	"path/filepath"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/policy"
+	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/vuln"
 )
 
@@ -43,4 +48,16 @@ func (c Cache) SBOMDir() string {
 func (c Cache) PolicyScanner(insecure bool) Scanner {
 	db, _ := c.VulnDB("") // no cache directory: no database, which refuses
 	return Scanner{DB: db, SBOMCache: c.SBOMDir(), Image: imageref.Options{Insecure: insecure}}
+}
+
+// PolicyPorts are the ports environments' policy: is checked through, for
+// deploy, ship and promote: the registry's referrers for evidence,
+// internal/sign for signatures, and berth scan's scanner over the default
+// vulnerability database (which max_severity needs — none refuses).
+func (c Cache) PolicyPorts(insecure bool) policy.Ports {
+	return policy.Ports{
+		Evidence: policy.RegistryEvidence{Options: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, Insecure: insecure},
+		Verifier: Verifier{Options: sign.Options{Insecure: insecure}},
+		Scanner:  c.PolicyScanner(insecure),
+	}
 }

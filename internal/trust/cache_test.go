@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/trust"
 )
 
@@ -21,6 +22,17 @@ func TestCachePaths(t *testing.T) {
 	}
 	if s := c.PolicyScanner(true); s.DB != filepath.Join("/c", "vulndb.db") || s.SBOMCache != filepath.Join("/c", "sbom") || !s.Image.Insecure {
 		t.Errorf("PolicyScanner = %+v", s)
+	}
+
+	ports := c.PolicyPorts(true)
+	if s, ok := ports.Scanner.(trust.Scanner); !ok || s.DB != filepath.Join("/c", "vulndb.db") || !s.Image.Insecure {
+		t.Errorf("PolicyPorts scanner = %#v", ports.Scanner)
+	}
+	if v, ok := ports.Verifier.(trust.Verifier); !ok || !v.Options.Insecure {
+		t.Errorf("PolicyPorts verifier = %#v", ports.Verifier)
+	}
+	if e, ok := ports.Evidence.(policy.RegistryEvidence); !ok || !e.Insecure || len(e.Options) != 1 {
+		t.Errorf("PolicyPorts evidence = %#v", ports.Evidence)
 	}
 
 	none := trust.Cache{Err: errors.New("no cache directory")}
