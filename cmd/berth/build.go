@@ -172,11 +172,7 @@ resolves again; run lock to take in updates.`,
 			if err := b.Lock.Write(b.LockPath); err != nil {
 				return err
 			}
-			n := 0
-			for _, l := range b.Lock.Layers {
-				n += len(l.Packages)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d layers, %d packages\n", b.LockPath, len(b.Lock.Layers), n)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d layers, %d packages\n", b.LockPath, len(b.Lock.Layers), b.Lock.Packages())
 			return nil
 		},
 	}

@@ -89,20 +89,11 @@ func newVulnDBStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := vuln.OpenDB(path)
+			st, err := vuln.ReadStatus(path)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			st, err := db.Stats()
-			if err != nil {
-				return err
-			}
-			status := struct {
-				Path string `json:"path"`
-				vuln.Stats
-			}{path, st}
-			return printResult(cmd.OutOrStdout(), asJSON, status, func(w io.Writer) { vuln.WriteStatsText(w, path, st) })
+			return printResult(cmd.OutOrStdout(), asJSON, st, func(w io.Writer) { vuln.WriteStatsText(w, path, st.Stats) })
 		},
 	}
 	cmd.Flags().StringVar(&dbFlag, "db", "", "database file (default $BERTH_CACHE/vulndb.db)")
