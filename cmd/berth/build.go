@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/cliflag"
+	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/spec"
@@ -117,25 +117,18 @@ printed; --json prints a machine-readable result.`,
 			// with --key, signed, and the image signed by digest too.
 			so := sign.Options{Insecure: b.RefOptions.Insecure, Transport: b.RefOptions.Transport}
 			attester := &trust.Attester{Options: so}
-			var signer *trust.Signer
+			var signer policy.Signer
 			if key != "" {
 				if out.Push == "" {
 					return errors.New("--key signs what --push pushes: give --push")
 				}
-				if signer, err = trust.NewSigner(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so); err != nil {
+				s, err := trust.NewSigner(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so)
+				if err != nil {
 					return err
 				}
-				attester.Key = signer.Key
+				signer, attester.Key = s, s.Key
 			}
-			b.Pushed = func(ctx context.Context, w build.Written) error {
-				ref := release.RepoOf(w.Destination) + "@" + w.Result.Digest
-				if signer != nil {
-					if err := signer.Sign(ctx, ref); err != nil {
-						return fmt.Errorf("signing %s: %w", ref, err)
-					}
-				}
-				return release.Record(ctx, attester, &release.SpecBuilder{B: b, Version: version}, w.Name, variant, w.Result.Image, ref, progress)
-			}
+			b.Pushed = release.Pushed(signer, attester, &release.SpecBuilder{B: b, Version: version}, variant, progress)
 			return b.BuildAndReport(cmd.Context(), cmd.OutOrStdout(), names, variant, out, build.Report{JSON: asJSON, Quiet: quiet})
 		},
 	}
@@ -179,11 +172,7 @@ resolves again; run lock to take in updates.`,
 			if err := b.Lock.Write(b.LockPath); err != nil {
 				return err
 			}
-			n := 0
-			for _, l := range b.Lock.Layers {
-				n += len(l.Packages)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d layers, %d packages\n", b.LockPath, len(b.Lock.Layers), n)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d layers, %d packages\n", b.LockPath, len(b.Lock.Layers), b.Lock.Packages())
 			return nil
 		},
 	}

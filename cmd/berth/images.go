@@ -1,15 +1,14 @@
 package main
 
 import (
-	"errors"
-	"fmt"
+	"context"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/imageref"
 )
 
@@ -63,11 +62,7 @@ func newImagesCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), imgs)
-			}
-			engine.WriteImages(cmd.OutOrStdout(), imgs, shortDigest, humanSize)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, imgs, func(w io.Writer) { engine.WriteImages(w, imgs, shortDigest, humanSize) })
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -88,22 +83,13 @@ them, unless -f.`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := client.New(socket)
-			var errs []error
-			for _, a := range args {
+			return removeEach(cmd, args, func(ctx context.Context, a string) error {
 				ref, err := daemonRef(a)
-				if err == nil {
-					err = c.RemoveImage(cmd.Context(), ref, force)
-				}
 				if err != nil {
-					if errors.Is(err, api.ErrNoDaemon) {
-						return err
-					}
-					errs = append(errs, err)
-					continue
+					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Removed %s\n", a)
-			}
-			return errors.Join(errs...)
+				return c.RemoveImage(ctx, ref, force)
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove even images that containers run")

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -70,11 +67,7 @@ dive does, so "dive --ci" thresholds apply), and the runtime configuration.
 				return fmt.Errorf("inspecting %s: %w", args[0], err)
 			}
 			r.Referrers = referrers(cmd, args[0], o)
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), r)
-			}
-			inspect.WriteReport(cmd.OutOrStdout(), args[0], r)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, r, func(w io.Writer) { inspect.WriteReport(w, args[0], r) })
 		},
 	}
 	flags.Add(cmd.Flags())
@@ -86,7 +79,7 @@ dive does, so "dive --ci" thresholds apply), and the runtime configuration.
 // referrers lists what refers to a registry image (none for local
 // images; a registry that cannot list them is said on stderr).
 func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Referrer {
-	if isLocalImage(ref) {
+	if imageref.IsLocal(ref) {
 		return nil
 	}
 	_, descs, err := imageref.Referrers(cmd.Context(), ref, o)
@@ -99,19 +92,6 @@ func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Ref
 		out = append(out, inspect.Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: sbom.ReferrerPredicateType(d.Annotations)})
 	}
 	return out
-}
-
-// isLocalImage reports whether ref names a layout or archive (which hold
-// no referrers) rather than a registry image.
-func isLocalImage(ref string) bool {
-	_, err := os.Stat(ref)
-	return err == nil || strings.HasPrefix(ref, imageref.LayoutPrefix) || strings.HasPrefix(ref, imageref.ArchivePrefix)
-}
-
-func writeIndentedJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // humanSize formats sizes as docker images does; see inspect.HumanSize.

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -52,15 +52,11 @@ files are never overwritten without --force.`,
 			if err != nil {
 				return err
 			}
-			kp, pp, err := sign.WriteKeyPair(prefix, pw, force)
-			if err != nil {
+			var kp sign.KeyPair
+			if kp.PrivateKey, kp.PublicKey, err = sign.WriteKeyPair(prefix, pw, force); err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), map[string]string{"privateKey": kp, "publicKey": pp})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Private key written to %s\nPublic key written to %s\n", kp, pp)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, kp, func(w io.Writer) { sign.WriteKeyPairText(w, kp) })
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "output-key-prefix", "cosign", "write PREFIX.key and PREFIX.pub")

@@ -3,27 +3,15 @@ package main
 import (
 	"os"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/trust"
 )
 
-// policyPorts are the ports environments' policy: is checked through, for
-// deploy, ship and promote: the registry's referrers for evidence,
-// internal/sign (through internal/trust) for signatures, and berth scan's
-// scanner (internal/trust over internal/vuln: the default vulnerability
-// database, which max_severity needs — none refuses).
-func policyPorts(insecure bool) policy.Ports {
-	return policy.Ports{
-		Evidence: policy.RegistryEvidence{Options: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, Insecure: insecure},
-		Verifier: trust.Verifier{Options: sign.Options{Insecure: insecure}},
-		Scanner:  policyScanner(insecure),
-	}
-}
+// policyPorts are the ports environments' policy: is checked through
+// (trust.Cache.PolicyPorts), for deploy, ship and promote.
+func policyPorts(insecure bool) policy.Ports { return trustCache().PolicyPorts(insecure) }
 
 // signingKeyEnv names the private key ship signs with when --key is not
 // given.

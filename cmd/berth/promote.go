@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -79,11 +80,9 @@ only with --tag (without it, it receives the digest untagged).`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), promoteOutput{Result: res, From: from, To: to})
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), res.Summary(src, humanSize))
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, promoteOutput{Result: res, From: from, To: to}, func(w io.Writer) {
+				fmt.Fprintln(w, res.Summary(src, humanSize))
+			})
 		},
 	}
 	sf.add(cmd)

@@ -125,11 +125,7 @@ command works on a root that no server holds open.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), rep)
-			}
-			rep.WriteText(cmd.OutOrStdout())
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, rep, rep.WriteText)
 		},
 	}
 	f.add(cmd, false)

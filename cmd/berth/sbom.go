@@ -1,21 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/cliflag"
-	"github.com/berth-dev/berth/internal/imageref"
-	"github.com/berth-dev/berth/internal/sbom"
+	"github.com/berth-dev/berth/internal/trust"
 )
-
-// maxAttestation bounds an attestation blob berth reads.
-const maxAttestation = 64 << 20
 
 func newSbomCommand() *cobra.Command {
 	var (
@@ -50,44 +42,14 @@ digests. See docs/sbom.md.
 			if err != nil {
 				return err
 			}
-			var want string
-			switch format {
-			case "spdx":
-				want = sbom.SPDXPredicateType
-			case "cyclonedx":
-				want = sbom.CycloneDXPredicateType
-			default:
-				return fmt.Errorf("--format %q: want spdx or cyclonedx", format)
-			}
-			if provenance {
-				want = sbom.ProvenancePredicateType
-			}
-			doc, err := attachedPredicate(cmd.Context(), args[0], want, o)
-			if err == nil {
-				_, err = cmd.OutOrStdout().Write(doc)
-				return err
-			}
-			var na notAttached
-			if provenance || !errors.As(err, &na) {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%v: the SBOM is generated from the image\n", err)
-			img, err := imageref.Load(cmd.Context(), args[0], o)
+			d, err := trust.ReadSBOM(cmd.Context(), args[0], format, provenance, version, o)
 			if err != nil {
 				return err
 			}
-			inv, err := sbom.Scan(img, args[0])
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+			if d.Generated != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), d.Generated)
 			}
-			render := sbom.SPDX
-			if format == "cyclonedx" {
-				render = sbom.CycloneDX
-			}
-			if doc, err = render(inv, sbom.Meta{Tool: version}); err != nil {
-				return err
-			}
-			_, err = cmd.OutOrStdout().Write(doc)
+			_, err = cmd.OutOrStdout().Write(d.Doc)
 			return err
 		},
 	}
@@ -95,48 +57,4 @@ digests. See docs/sbom.md.
 	cmd.Flags().StringVar(&format, "format", "spdx", "SBOM format: spdx or cyclonedx")
 	cmd.Flags().BoolVar(&provenance, "provenance", false, "print the SLSA v1 provenance instead of an SBOM")
 	return cmd
-}
-
-// notAttached says an image has no attestation of the type asked for.
-type notAttached struct{ msg string }
-
-func (e notAttached) Error() string { return e.msg }
-
-// attachedPredicate returns the predicate of the last-listed referrer of
-// ref with predicate type want (a notAttached error when there is none or
-// ref is not a registry image).
-func attachedPredicate(ctx context.Context, ref, want string, o imageref.Options) ([]byte, error) {
-	if isLocalImage(ref) {
-		return nil, notAttached{ref + " is not in a registry: it has no attestations"}
-	}
-	_, refs, err := imageref.Referrers(ctx, ref, o)
-	if err != nil {
-		return nil, err
-	}
-	for i := len(refs) - 1; i >= 0; i-- {
-		d := refs[i]
-		if sbom.ReferrerPredicateType(d.Annotations) != want {
-			continue
-		}
-		blob, err := imageref.ReadArtifact(ctx, ref, d.Digest, maxAttestation, o)
-		if err != nil {
-			return nil, fmt.Errorf("%s: attestation %s: %w", ref, d.Digest, err)
-		}
-		st, err := sbom.StatementOf(blob)
-		if err != nil {
-			return nil, fmt.Errorf("%s: attestation %s: %w", ref, d.Digest, err)
-		}
-		return append(indentJSON(st.Predicate), '\n'), nil
-	}
-	return nil, notAttached{ref + ": no " + want + " attestation is attached"}
-}
-
-// indentJSON lays the predicate out as berth writes documents (a
-// statement's predicate is compact).
-func indentJSON(raw []byte) []byte {
-	var b bytes.Buffer
-	if json.Indent(&b, raw, "", "  ") != nil {
-		return raw
-	}
-	return b.Bytes()
 }

@@ -3,15 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/cliflag"
-	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/trust"
-	"github.com/berth-dev/berth/internal/vuln"
 )
 
 func newScanCommand() *cobra.Command {
@@ -103,95 +100,20 @@ digest in $BERTH_CACHE/sbom).
 				}
 				format = "json"
 			}
-			write, err := scanWriter(format)
-			if err != nil {
-				return err
+			req := trust.ScanRequest{
+				SBOM: sbom, DB: dbFlag, Cache: trustCache(), Format: format, FailOn: failOn, VEX: vexList,
+				Attest: attest, KeyPath: keyPath, Prompt: sign.Prompt{Out: cmd.ErrOrStderr()},
+				Version: version, Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(),
 			}
-			if failOn != "" {
-				if _, err := vuln.ParseSeverity(failOn); err != nil {
-					return fmt.Errorf("--fail-on: %w", err)
-				}
-			}
-			var vex *vuln.VEX
-			if len(vexList) > 0 {
-				if vex, err = vuln.LoadVEX(vexList); err != nil {
-					return err
-				}
-			}
-			var key *sign.PrivateKey
-			if keyPath != "" {
-				pw, err := sign.Prompt{Out: cmd.ErrOrStderr()}.Password(keyPath, false)
-				if err != nil {
-					return err
-				}
-				if key, err = sign.LoadPrivateKey(keyPath, pw); err != nil {
-					return err
-				}
-			}
-			path, err := vulnDBPath(dbFlag)
-			if err != nil {
-				return err
-			}
-			db, err := vuln.OpenDB(path)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-
-			var target vuln.Target
-			var purls []string
-			if sbom != "" {
-				target = vuln.Target{Name: sbom, Kind: "sbom"}
-				if purls, err = vuln.ReadSBOM(sbom); err != nil {
-					return err
-				}
-			} else {
+			if sbom == "" {
 				o, err := flags.Options()
 				if err != nil {
 					return err
 				}
-				img, err := imageref.Load(cmd.Context(), args[0], o)
-				if err != nil {
-					return err
-				}
-				d, err := img.Digest()
-				if err != nil {
-					return err
-				}
-				target = vuln.Target{Name: args[0], Digest: d.String(), Kind: "image"}
-				if purls, err = trust.ImagePackages(img, args[0], sbomCacheDir()); err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
-				}
+				req.Image, req.ImageOptions = args[0], o
 			}
-			res, err := vuln.Scan(target, purls, db, vex)
-			if err != nil {
-				return err
-			}
-			res.Database = db.Path()
-			if err := write(cmd.OutOrStdout(), res); err != nil {
-				return err
-			}
-			if attest {
-				st, err := db.Stats()
-				if err != nil {
-					return err
-				}
-				a, err := trust.AttestScan(cmd.Context(), res, st, version, key, sign.Options{Insecure: flags.Insecure})
-				if err != nil {
-					return err
-				}
-				how := "unsigned"
-				if a.Signed {
-					how = "signed"
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "attached the scan to %s (%s): %s\n", a.Ref, how, a.Referrer)
-			}
-			if failOn != "" {
-				if err := res.FailOn(failOn); err != nil {
-					return err
-				}
-			}
-			return nil
+			_, err := trust.RunScan(cmd.Context(), req)
+			return err
 		},
 	}
 	flags.Add(cmd.Flags())
@@ -204,18 +126,4 @@ digest in $BERTH_CACHE/sbom).
 	cmd.Flags().BoolVar(&attest, "attest", false, "attach the result to the image as cosign's vuln attestation")
 	cmd.Flags().StringVar(&keyPath, "key", "", "sign the --attest attestation with this cosign private key (default: unsigned)")
 	return cmd
-}
-
-func scanWriter(format string) (func(io.Writer, *vuln.Result) error, error) {
-	switch format {
-	case "table", "":
-		return vuln.WriteTable, nil
-	case "json":
-		return vuln.WriteJSON, nil
-	case "sarif":
-		return func(w io.Writer, r *vuln.Result) error { return vuln.WriteSARIF(w, r, version) }, nil
-	case "cyclonedx":
-		return func(w io.Writer, r *vuln.Result) error { return vuln.WriteCycloneDXVEX(w, r, version) }, nil
-	}
-	return nil, fmt.Errorf("--format %q: want table, json, sarif or cyclonedx", format)
 }

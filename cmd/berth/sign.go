@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -54,11 +55,7 @@ The key's password comes from $BERTH_PASSWORD, $COSIGN_PASSWORD or a prompt.`,
 			if err != nil {
 				return fmt.Errorf("-a: %w", err)
 			}
-			pw, err := sign.Prompt{Out: cmd.ErrOrStderr()}.Password(keyPath, false)
-			if err != nil {
-				return err
-			}
-			k, err := sign.LoadPrivateKey(keyPath, pw)
+			k, err := sign.Prompt{Out: cmd.ErrOrStderr()}.PrivateKey(keyPath)
 			if err != nil {
 				return err
 			}
@@ -68,11 +65,7 @@ The key's password comes from $BERTH_PASSWORD, $COSIGN_PASSWORD or a prompt.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "signed %s (%s) -> %s\n", res.Ref, res.Format, res.Location)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, res, func(w io.Writer) { sign.WriteSignText(w, res) })
 		},
 	}
 	cmd.Flags().StringVar(&keyPath, "key", "", "cosign private key file (required)")

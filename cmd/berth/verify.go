@@ -9,9 +9,6 @@ import (
 	"github.com/berth-dev/berth/internal/sign"
 )
 
-// offlineNote is said with every verification: what was not checked.
-const offlineNote = "verified offline with the public key only: no transparency log, certificate or timestamp checked"
-
 func newVerifyCommand() *cobra.Command {
 	var (
 		keyPaths      []string
@@ -49,13 +46,9 @@ names spdxjson, cyclonedx, slsaprovenance1).`,
 			if len(keyPaths) == 0 {
 				return fmt.Errorf("--key is required (a public key, e.g. cosign.pub)")
 			}
-			var keys []*sign.PublicKey
-			for _, p := range keyPaths {
-				k, err := sign.LoadPublicKey(p)
-				if err != nil {
-					return err
-				}
-				keys = append(keys, k)
+			keys, err := sign.LoadPublicKeys(keyPaths)
+			if err != nil {
+				return err
 			}
 			ann, err := sign.ParseAnnotations(annotations)
 			if err != nil {
@@ -70,10 +63,8 @@ names spdxjson, cyclonedx, slsaprovenance1).`,
 				if asJSON {
 					return writeIndentedJSON(cmd.OutOrStdout(), atts)
 				}
-				for _, a := range atts {
-					fmt.Fprintf(cmd.OutOrStdout(), "verified attestation %s (%s, %s) with %s\n", a.PredicateType, a.Format, a.Source, a.Key)
-				}
-				fmt.Fprintln(cmd.ErrOrStderr(), offlineNote)
+				sign.WriteAttestationsText(cmd.OutOrStdout(), atts)
+				fmt.Fprintln(cmd.ErrOrStderr(), sign.OfflineNote)
 				return nil
 			}
 			res, err := sign.Verify(cmd.Context(), args[0], keys, sign.VerifyOptions{Options: o, Annotations: ann})
@@ -87,14 +78,8 @@ names spdxjson, cyclonedx, slsaprovenance1).`,
 			if asJSON {
 				return writeIndentedJSON(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d valid signature(s)\n", res.Ref, len(res.Signatures))
-			for _, s := range res.Signatures {
-				fmt.Fprintf(cmd.OutOrStdout(), "  %s  %s  key %s\n", s.Format, s.Source, s.Key)
-			}
-			for _, r := range res.Rejected {
-				fmt.Fprintf(cmd.OutOrStdout(), "  refused  %s: %s\n", r.Source, r.Reason)
-			}
-			fmt.Fprintln(cmd.ErrOrStderr(), offlineNote)
+			sign.WriteVerifyText(cmd.OutOrStdout(), res)
+			fmt.Fprintln(cmd.ErrOrStderr(), sign.OfflineNote)
 			return nil
 		},
 	}

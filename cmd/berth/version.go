@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -20,11 +21,7 @@ func newVersionCommand() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := buildinfo.Current(version)
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), v)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "berth %s\n", v)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, v, func(w io.Writer) { fmt.Fprintf(w, "berth %s\n", v) })
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print machine-readable JSON")

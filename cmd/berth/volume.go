@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
-	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/engine"
-	"github.com/berth-dev/berth/internal/engine/api"
 )
 
 func newVolumeCommand() *cobra.Command {
@@ -35,11 +33,7 @@ func newVolumeLsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), vs)
-			}
-			engine.WriteVolumes(cmd.OutOrStdout(), vs, humanSize)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, vs, func(w io.Writer) { engine.WriteVolumes(w, vs, humanSize) })
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -56,19 +50,7 @@ func newVolumeRmCommand() *cobra.Command {
 		Example: "  berth volume rm shop_data",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c := client.New(socket)
-			var errs []error
-			for _, name := range args {
-				if err := c.RemoveVolume(cmd.Context(), name); err != nil {
-					if errors.Is(err, api.ErrNoDaemon) {
-						return err
-					}
-					errs = append(errs, err)
-					continue
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Removed %s\n", name)
-			}
-			return errors.Join(errs...)
+			return removeEach(cmd, args, client.New(socket).RemoveVolume)
 		},
 	}
 	addSocketFlag(cmd, &socket)

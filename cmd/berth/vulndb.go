@@ -1,47 +1,20 @@
 package main
 
 import (
-	"fmt"
-	"path/filepath"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
-	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/trust"
 	"github.com/berth-dev/berth/internal/vuln"
 )
 
-// vulnDBPath is --db, else $BERTH_CACHE/vulndb.db (the build cache's
-// directory: $BERTH_CACHE, $XDG_CACHE_HOME/berth or ~/.cache/berth).
-func vulnDBPath(flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
+// trustCache is berth's cache directory, where the vulnerability database
+// and the image inventories live.
+func trustCache() trust.Cache {
 	dir, err := build.CacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, vuln.DefaultDBName), nil
-}
-
-// sbomCacheDir is where image inventories are cached: the build writes
-// them there when it makes the SBOMs it attaches ("" when there is no
-// cache directory: every scan reads the image).
-func sbomCacheDir() string {
-	dir, err := build.CacheDir()
-	if err != nil {
-		return ""
-	}
-	return trust.SBOMCacheDir(dir)
-}
-
-// policyScanner is the max_severity check of environments' policy: the
-// default vulnerability database (no database, or an empty one, refuses
-// every image, saying how to import one) and berth scan's package lister.
-func policyScanner(insecure bool) trust.Scanner {
-	db, _ := vulnDBPath("") // no cache directory: no database, which refuses
-	return trust.Scanner{DB: db, SBOMCache: sbomCacheDir(), Image: imageref.Options{Insecure: insecure}}
+	return trust.Cache{Dir: dir, Err: err}
 }
 
 func newVulnDBCommand() *cobra.Command {
@@ -87,7 +60,7 @@ was (the new one is written beside it and renamed into place).`,
   berth vulndb import --db ./vulndb.db advisories/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := vulnDBPath(dbFlag)
+			path, err := trustCache().VulnDB(dbFlag)
 			if err != nil {
 				return err
 			}
@@ -95,12 +68,7 @@ was (the new one is written beside it and renamed into place).`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d records read, %d added, %d updated, %d kept (newer in the database); %d records in total\n",
-				path, res.Read, res.Added, res.Updated, res.Unchanged, res.Total)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, res, func(w io.Writer) { vuln.WriteImportText(w, path, res) })
 		},
 	}
 	cmd.Flags().StringVar(&dbFlag, "db", "", "database file (default $BERTH_CACHE/vulndb.db)")
@@ -117,27 +85,15 @@ func newVulnDBStatusCommand() *cobra.Command {
 		Example: `  berth vulndb status`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := vulnDBPath(dbFlag)
+			path, err := trustCache().VulnDB(dbFlag)
 			if err != nil {
 				return err
 			}
-			db, err := vuln.OpenDB(path)
+			st, err := vuln.ReadStatus(path)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			st, err := db.Stats()
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), struct {
-					Path string `json:"path"`
-					vuln.Stats
-				}{path, st})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d records for %d packages, last import %s\n", path, st.Records, st.Packages, st.Imported.Format("2006-01-02 15:04:05 MST"))
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, st, func(w io.Writer) { vuln.WriteStatsText(w, path, st.Stats) })
 		},
 	}
 	cmd.Flags().StringVar(&dbFlag, "db", "", "database file (default $BERTH_CACHE/vulndb.db)")

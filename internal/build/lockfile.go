@@ -45,6 +45,15 @@ type LockedPackage struct {
 	Size         int64  `json:"size"`
 }
 
+// Packages counts the packages the lock file pins, over all its layers.
+func (l *Lockfile) Packages() int {
+	n := 0
+	for _, layer := range l.Layers {
+		n += len(layer.Packages)
+	}
+	return n
+}
+
 // ReadLockfile reads path; a missing file gives (nil, nil).
 func ReadLockfile(path string) (*Lockfile, error) {
 	raw, err := os.ReadFile(path)

@@ -103,3 +103,14 @@ func TestReadLockfileErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestLockfilePackages(t *testing.T) {
+	l := &Lockfile{Layers: []LockLayer{
+		{Layer: "a", Packages: []LockedPackage{{Name: "libc6"}, {Name: "zlib1g"}}},
+		{Layer: "b"},
+		{Layer: "c", Packages: []LockedPackage{{Name: "tzdata"}}},
+	}}
+	if n := l.Packages(); n != 3 {
+		t.Errorf("Packages() = %d, want 3", n)
+	}
+}

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/berth-dev/berth/internal/build"
+	"github.com/berth-dev/berth/internal/policy"
 )
 
 // Record attaches the evidence of an image b built (and the pipeline
@@ -32,4 +35,19 @@ func Record(ctx context.Context, a Attester, b Builder, image, variant string, i
 		fmt.Fprintf(progress, "attached %d attestations to %s (%s)\n", len(preds), ref, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// Pushed is what `berth build --push` does after each image it pushes:
+// sign it by digest with signer (when not nil) and attach its evidence
+// through a, as the pipeline does for ship.
+func Pushed(signer policy.Signer, a Attester, b Builder, variant string, progress io.Writer) func(context.Context, build.Written) error {
+	return func(ctx context.Context, w build.Written) error {
+		ref := RepoOf(w.Destination) + "@" + w.Result.Digest
+		if signer != nil {
+			if err := signer.Sign(ctx, ref); err != nil {
+				return fmt.Errorf("signing %s: %w", ref, err)
+			}
+		}
+		return Record(ctx, a, b, w.Name, variant, w.Result.Image, ref, progress)
+	}
 }

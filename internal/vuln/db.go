@@ -124,6 +124,23 @@ type Stats struct {
 	Imported time.Time `json:"imported"`
 }
 
+// Status is a database file and its counts (`berth vulndb status`).
+type Status struct {
+	Path string `json:"path"`
+	Stats
+}
+
+// ReadStatus opens the database at path and counts what it holds.
+func ReadStatus(path string) (Status, error) {
+	db, err := OpenDB(path)
+	if err != nil {
+		return Status{}, err
+	}
+	defer db.Close()
+	st, err := db.Stats()
+	return Status{Path: path, Stats: st}, err
+}
+
 // Stats counts records and indexed packages.
 func (d *DB) Stats() (Stats, error) {
 	var s Stats

@@ -3,6 +3,7 @@ package vuln
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,6 +46,21 @@ func TestImportIdempotentAndIndexed(t *testing.T) {
 	st, err := db.Stats()
 	if err != nil || st.Records != 7 || st.Imported.IsZero() {
 		t.Fatalf("Stats = %+v, %v", st, err)
+	}
+}
+
+func TestReadStatus(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "vulndb.db")
+	if _, err := Import(p, []string{"../../test/fixtures/osv/debian"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadStatus(p)
+	if err != nil || st.Path != p || st.Records != 7 || st.Imported.IsZero() {
+		t.Fatalf("ReadStatus = %+v, %v", st, err)
+	}
+	raw, _ := json.Marshal(st)
+	if !strings.HasPrefix(string(raw), `{"path":"`+p+`","records":7,`) {
+		t.Errorf("JSON %s", raw)
 	}
 }
 
