@@ -54,7 +54,6 @@ var allowed = map[string][]string{
 	// packages implement; nothing of berth.
 	"internal/policy": {},
 
-
 	// Offline vulnerability scanning: OSV records in bbolt, matched by purl;
 	// Debian version ordering from internal/deb (never a second one).
 	"internal/vuln": {"internal/deb"},
