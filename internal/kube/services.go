@@ -79,8 +79,12 @@ func (t *translator) ingress(svc model.ServiceSpec, ports []corev1.ServicePort) 
 	if p == nil {
 		return nil
 	}
-	if p.Protocol == "tcp" && len(p.Hosts) == 0 {
-		t.warn(svc.Name, "x-berth-proxy.protocol", "tcp: the published ports are a %s Service (no Ingress for TCP)", t.opts.PublishType)
+	if len(p.Hosts) == 0 {
+		proto := p.Protocol
+		if proto == "" {
+			proto = "http"
+		}
+		t.warn(svc.Name, "x-berth-proxy", "protocol %s without hosts: the published ports are a %s Service, which sends traffic to ready pods only (no Ingress without hosts)", proto, t.opts.PublishType)
 	}
 	if p.Balance != "" && p.Balance != "round_robin" {
 		t.warn(svc.Name, "x-berth-proxy.balance", "%s: a Service balances as kube-proxy does (an Ingress controller may offer it by its own annotation)", p.Balance)

@@ -56,7 +56,11 @@ func (t *translator) storage(svc model.ServiceSpec, pod *corev1.PodSpec, c *core
 			}
 			vol.EmptyDir = ed
 		case "bind":
-			return nil, false, fmt.Errorf("%s: bind mount of host path %q: a node has no such path (use a named volume, or a config for a file)", field, m.Source)
+			create := ""
+			if m.CreateHostPath {
+				create = ", created if missing,"
+			}
+			return nil, false, fmt.Errorf("%s: bind mount of host path %q%s: a node has no such path (use a named volume, or a config for a file)", field, m.Source, create)
 		default:
 			return nil, false, fmt.Errorf("%s: unknown mount type %q", field, m.Type)
 		}
