@@ -4,9 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // MarshalYAML writes objects as one multi-document YAML stream, in order.
@@ -44,9 +51,10 @@ func marshalObject(o Object) ([]byte, error) {
 		return fail(err)
 	}
 	v = numbers(v)
-	// creationTimestamp: null is written by every typed object; the
-	// server sets it.
+	// creationTimestamp: null and an empty status are written by every
+	// typed object; the server sets them.
 	if m, ok := v.(map[string]any); ok {
+		delete(m, "status") // the cluster's to write
 		if meta, ok := m["metadata"].(map[string]any); ok && meta["creationTimestamp"] == nil {
 			delete(meta, "creationTimestamp")
 		}
@@ -110,4 +118,37 @@ func Files(objs []Object) (map[string][]byte, error) {
 		out[FileName(i, o)] = b
 	}
 	return out, nil
+}
+
+// WriteDir writes the objects into dir, one file each (FileName), each
+// atomically; dir is created if missing. Files of earlier exports that
+// no object has now are left alone (a GitOps repository's history shows
+// the change; the caller may clear the directory first).
+func WriteDir(dir string, objs []Object) error {
+	files, err := Files(objs)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := atomicfile.Write(filepath.Join(dir, name), files[name], 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Write writes the objects into dir (WriteDir), or with dir "" to w as one
+// YAML stream (MarshalYAML).
+func Write(w io.Writer, dir string, objs []Object) error {
+	if dir != "" {
+		return WriteDir(dir, objs)
+	}
+	y, err := MarshalYAML(objs)
+	if err == nil {
+		_, err = w.Write(y)
+	}
+	return err
 }

@@ -1,6 +1,9 @@
 package kube
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,8 +21,8 @@ func TestMarshalYAML(t *testing.T) {
 	if len(docs) != len(r.Objects) {
 		t.Fatalf("%d documents for %d objects", len(docs), len(r.Objects))
 	}
-	if strings.Contains(string(y), "creationTimestamp") {
-		t.Error("creationTimestamp: null written")
+	if strings.Contains(string(y), "creationTimestamp") || strings.Contains(string(y), "status:") {
+		t.Error("creationTimestamp: null or status written")
 	}
 	// A document reads back as the object.
 	for i, o := range r.Objects {
@@ -39,6 +42,22 @@ func TestMarshalYAML(t *testing.T) {
 	}
 	if _, ok := files["00-configmap-pg-conf.yaml"]; !ok {
 		t.Errorf("file names: %v", keys(files))
+	}
+}
+
+func TestWriteDirAndStdout(t *testing.T) {
+	r := translate(t, Options{}, base())
+	dir := filepath.Join(t.TempDir(), "manifests")
+	if err := Write(nil, dir, r.Objects); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 3 || ents[2].Name() != "02-deployment-web.yaml" {
+		t.Errorf("files %v", ents)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, "", r.Objects); err != nil || strings.Count(buf.String(), "\n---\n") != 2 {
+		t.Errorf("stdout: %v\n%s", err, buf.String())
 	}
 }
 
