@@ -54,7 +54,6 @@ var allowed = map[string][]string{
 	// packages implement; nothing of berth.
 	"internal/policy": {},
 
-
 	// Offline vulnerability scanning: OSV records in bbolt, matched by purl;
 	// Debian version ordering from internal/deb (never a second one).
 	"internal/vuln": {"internal/deb"},
@@ -88,7 +87,8 @@ var allowed = map[string][]string{
 	// Stack → Kubernetes objects (the model, as the engine gets it; the
 	// stack's environment targets): never the engine, the deployer or the
 	// registry server.
-	"internal/kube": {"internal/model", "internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/policy"},
+	"internal/kube": {"internal/model", "internal/stack", "internal/stack/enginespec", "internal/spec", "internal/build/goflags",
+		"internal/registry/names", "internal/policy", "internal/signals"},
 	// Copy an image between the environments of a berth.yaml.
 	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy"},
 	// Signatures and attestations (cosign-compatible) on registry images:

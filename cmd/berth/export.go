@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/kube"
-	"github.com/berth-dev/berth/internal/stack/enginespec"
+	"github.com/berth-dev/berth/internal/stack"
 )
 
 func newExportCommand() *cobra.Command {
@@ -25,21 +25,16 @@ with -o one file per object into DIR; warnings on stderr. -E applies the environ
 			if err != nil {
 				return err
 			}
-			opts := kube.Options{ReadFile: os.ReadFile}
+			var env *stack.Target
 			if f.Env != "" {
 				targets, err := f.Targets(st)()
-				if err == nil {
-					opts.Namespace, err = kube.ForEnvironment(st, targets[f.Env], tag)
-				}
 				if err != nil {
 					return err
 				}
+				t := targets[f.Env]
+				env = &t
 			}
-			spec, err := enginespec.FromStack(st)
-			if err != nil {
-				return fmt.Errorf("%w (a service berth.yaml builds needs -E ENV --tag TAG)", err)
-			}
-			res, err := kube.Translate(spec, opts)
+			res, err := kube.TranslateStack(st, env, tag, kube.Options{ReadFile: os.ReadFile})
 			for _, w := range res.Warnings {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}

@@ -1,9 +1,13 @@
 package kube
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/berth-dev/berth/internal/stack"
+	"github.com/berth-dev/berth/internal/stack/enginespec"
 )
 
 // ForEnvironment applies an environment's target to a loaded stack before
@@ -32,4 +36,36 @@ func ForEnvironment(st *stack.Stack, t stack.Target, tag string) (namespace stri
 		st.Services[i].Image = t.Ref(s.Build.Image, v)
 	}
 	return namespace, nil
+}
+
+// TranslateStack translates a loaded stack for an environment (nil: none;
+// tag as ForEnvironment): what berth export does. Besides Translate's, it
+// warns about what the model does not carry: the stack's networks.
+func TranslateStack(st *stack.Stack, env *stack.Target, tag string, opts Options) (Result, error) {
+	if env != nil {
+		ns, err := ForEnvironment(st, *env, tag)
+		if err != nil {
+			return Result{}, err
+		}
+		opts.Namespace = ns
+	}
+	spec, err := enginespec.FromStack(st)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w (a service berth.yaml builds needs -E ENV --tag TAG: its image in the environment's registry)", err)
+	}
+	r, err := Translate(spec, opts)
+	if err != nil {
+		return r, err
+	}
+	var nets []Warning
+	for _, s := range st.Services {
+		if len(s.Networks) > 1 || len(s.Networks) == 1 && s.Networks[0] != "default" {
+			nets = append(nets, Warning{Service: s.Name, Field: "networks", Message: fmt.Sprintf("%s: a cluster's pod network is flat (every pod reaches every pod); no NetworkPolicy is generated", strings.Join(s.Networks, ", "))})
+		}
+	}
+	r.Warnings = append(nets, r.Warnings...)
+	slices.SortStableFunc(r.Warnings, func(a, b Warning) int {
+		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Field, b.Field))
+	})
+	return r, nil
 }

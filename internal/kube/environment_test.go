@@ -28,3 +28,26 @@ func TestForEnvironment(t *testing.T) {
 		t.Errorf("no tag: %q %v", ns, err)
 	}
 }
+
+func TestTranslateStackWarnsAboutNetworks(t *testing.T) {
+	st := &stack.Stack{Name: "shop", Services: []stack.Service{
+		{Name: "web", Image: "web:1", Replicas: 1, Networks: []string{"back", "front"}, Restart: stack.RestartPolicy{Mode: "always"}},
+		{Name: "db", Image: "db:1", Replicas: 1, Networks: []string{"default"}, Restart: stack.RestartPolicy{Mode: "always"}},
+	}}
+	r, err := TranslateStack(st, &stack.Target{Env: "k8s", Kubernetes: &stack.Kubernetes{Namespace: "ns"}}, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !warned(r, "networks") || r.Objects[0].GetNamespace() != "ns" {
+		t.Errorf("warnings %v", r.Warnings)
+	}
+	for _, w := range r.Warnings {
+		if w.Field == "networks" && w.Service != "web" {
+			t.Errorf("default network warned: %v", w)
+		}
+	}
+	st.Services = append(st.Services, stack.Service{Name: "app", Build: &stack.Build{Image: "app"}})
+	if _, err := TranslateStack(st, nil, "", Options{}); err == nil || !strings.Contains(err.Error(), "needs -E ENV --tag TAG") {
+		t.Errorf("build without --tag: %v", err)
+	}
+}
