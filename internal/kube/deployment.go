@@ -58,7 +58,10 @@ func (t *translator) service(svc model.ServiceSpec) error {
 		t.warn(svc.Name, "pids_limit", "%d: a pod spec has no pids limit (the kubelet's podPidsLimit applies to every pod)", svc.Pids)
 	}
 	for _, p := range svc.Ports {
-		c.Ports = append(c.Ports, corev1.ContainerPort{Name: portName(p), ContainerPort: int32(p.ContainerPort), Protocol: protocol(p.Protocol)})
+		cp := corev1.ContainerPort{Name: portName(p), ContainerPort: int32(p.ContainerPort), Protocol: protocol(p.Protocol)}
+		if !slices.Contains(c.Ports, cp) { // one container port published on two host ports
+			c.Ports = append(c.Ports, cp)
+		}
 	}
 	t.probes(svc, &c)
 	c.Lifecycle, err = t.stopSignal(svc)

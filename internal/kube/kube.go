@@ -78,9 +78,12 @@ type translator struct {
 	stack    string
 	objects  []Object
 	warnings []Warning
-	volumes  map[string]bool // PVCs emitted, by claim name
-	secrets  map[string]bool
-	configs  map[string]bool
+	// The PVCs, Secrets and ConfigMaps emitted: object name → the
+	// volume's, secret's or config's own name (two that give one object
+	// name are an error).
+	volumes map[string]string
+	secrets map[string]string
+	configs map[string]string
 }
 
 func (t *translator) warn(service, field, format string, args ...any) {
@@ -102,7 +105,7 @@ func Translate(spec model.StackSpec, opts Options) (Result, error) {
 	if err := checkStackName(spec.Name); err != nil {
 		return Result{}, err
 	}
-	t := &translator{opts: opts, stack: spec.Name, volumes: map[string]bool{}, secrets: map[string]bool{}, configs: map[string]bool{}}
+	t := &translator{opts: opts, stack: spec.Name, volumes: map[string]string{}, secrets: map[string]string{}, configs: map[string]string{}}
 	if len(spec.Only) > 0 {
 		t.warn("", "only", "a selection of services (%v) is ignored: the manifests describe the whole stack", spec.Only)
 	}
@@ -117,9 +120,12 @@ func Translate(spec model.StackSpec, opts Options) (Result, error) {
 		}
 	}
 	sortObjects(t.objects)
-	for _, o := range t.objects {
+	for i, o := range t.objects {
 		if err := ValidateObject(o); err != nil {
 			return Result{}, err
+		}
+		if i > 0 && sameObject(t.objects[i-1], o) {
+			return Result{}, fmt.Errorf("two objects are %s %s (two services, volumes, secrets or configs whose names give one Kubernetes name): rename one", o.GetObjectKind().GroupVersionKind().Kind, o.GetName())
 		}
 	}
 	slices.SortStableFunc(t.warnings, func(a, b Warning) int {
@@ -137,4 +143,8 @@ func sortObjects(objs []Object) {
 		ka, kb := a.GetObjectKind().GroupVersionKind().Kind, b.GetObjectKind().GroupVersionKind().Kind
 		return cmp.Or(cmp.Compare(slices.Index(kindOrder, ka), slices.Index(kindOrder, kb)), cmp.Compare(a.GetName(), b.GetName()))
 	})
+}
+
+func sameObject(a, b Object) bool {
+	return a.GetName() == b.GetName() && a.GetObjectKind().GroupVersionKind().Kind == b.GetObjectKind().GroupVersionKind().Kind
 }

@@ -3,11 +3,13 @@ package kube
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/berth-dev/berth/internal/model"
 )
@@ -121,6 +123,15 @@ func (t *translator) ingress(svc model.ServiceSpec, ports []corev1.ServicePort) 
 		ObjectMeta: t.objectMeta(svc.Name, svc.Name),
 	}
 	hosts := slices.Sorted(slices.Values(p.Hosts))
+	for _, h := range hosts {
+		errs := validation.IsDNS1123Subdomain(h)
+		if strings.HasPrefix(h, "*.") {
+			errs = validation.IsWildcardDNS1123Subdomain(h)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("x-berth-proxy.hosts: %q is not a host name an Ingress routes: %s", h, strings.Join(errs, "; "))
+		}
+	}
 	for _, h := range slices.Compact(hosts) {
 		ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{Host: h, IngressRuleValue: networkingv1.IngressRuleValue{
 			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &pathType, Backend: backend}}}}})

@@ -1,8 +1,10 @@
 package kube
 
 import (
+	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -56,5 +58,48 @@ func TestProxyHostsAreIngress(t *testing.T) {
 	r = translate(t, Options{SecretValues: true, ReadFile: func(p string) ([]byte, error) { return []byte(p), nil }}, s)
 	if tls := find[*corev1.Secret](t, r, "Secret", "web-tls"); tls.Type != corev1.SecretTypeTLS || string(tls.Data["tls.key"]) != "/k" {
 		t.Errorf("TLS secret %+v", tls)
+	}
+}
+
+func TestNameClashesAndBadHostsRefused(t *testing.T) {
+	web, other := base(), base()
+	other.Name = "web-published"
+	clash := func(s ...model.ServiceSpec) error {
+		_, err := Translate(model.StackSpec{Name: "shop", Services: s}, Options{})
+		return err
+	}
+	if err := clash(web, other); err == nil || !strings.Contains(err.Error(), "two objects are Service web-published") {
+		t.Errorf("service names: %v", err)
+	}
+	a, b := base(), base()
+	b.Name = "worker"
+	a.Mounts = []model.Mount{{Type: "volume", Source: "db_data", Target: "/d", ReadOnly: true}}
+	b.Mounts = []model.Mount{{Type: "volume", Source: "db-data", Target: "/d", ReadOnly: true}}
+	if err := clash(a, b); err == nil || !strings.Contains(err.Error(), `volumes "db_data" and "db-data" both become the Kubernetes name db-data`) {
+		t.Errorf("volume names: %v", err)
+	}
+	a.Mounts, b.Mounts = nil, nil
+	a.Secrets = []model.Secret{{Name: "db_pw", File: "/a"}}
+	b.Secrets = []model.Secret{{Name: "db-pw", File: "/b"}}
+	if err := clash(a, b); err == nil || !strings.Contains(err.Error(), `secrets "db_pw" and "db-pw"`) {
+		t.Errorf("secret names: %v", err)
+	}
+	web.Proxy = &model.ProxyOptions{Hosts: []string{"Bad_Host.example"}}
+	if err := clash(web); err == nil || !strings.Contains(err.Error(), `x-berth-proxy.hosts: "Bad_Host.example"`) {
+		t.Errorf("host: %v", err)
+	}
+	web.Proxy.Hosts = []string{"*.shop.example"}
+	if err := clash(web); err != nil {
+		t.Errorf("wildcard host: %v", err)
+	}
+}
+
+// One container port published on two host ports is one container port.
+func TestPortPublishedTwice(t *testing.T) {
+	s := base()
+	s.Ports = append(s.Ports, model.PortMapping{HostPort: 30081, ContainerPort: 8080, Protocol: "tcp"})
+	r := translate(t, Options{}, s)
+	if c := find[*appsv1.Deployment](t, r, "Deployment", "web").Spec.Template.Spec.Containers[0]; len(c.Ports) != 1 {
+		t.Errorf("container ports %+v", c.Ports)
 	}
 }

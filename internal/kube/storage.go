@@ -163,10 +163,9 @@ func (t *translator) claim(service, field, claim string, m model.Mount) error {
 		t.warn(service, field, "external volume %q: the pod mounts the PersistentVolumeClaim %s, which must exist in the namespace", m.Source, claim)
 		return nil
 	}
-	if t.volumes[claim] {
-		return nil
+	if done, err := once(t.volumes, claim, m.Source, "volumes"); done || err != nil {
+		return err
 	}
-	t.volumes[claim] = true
 	size, err := resource.ParseQuantity(t.opts.VolumeSize)
 	if err != nil {
 		return fmt.Errorf("volume size %q: %w", t.opts.VolumeSize, err)
@@ -187,9 +186,12 @@ func (t *translator) claim(service, field, claim string, m model.Mount) error {
 // (Options.SecretValues); without, the Secret must be created by hand and
 // a warning says so. It returns the value read (nil: none).
 func (t *translator) secret(service, field, name string, s model.Secret) ([]byte, error) {
+	done, err := once(t.secrets, name, s.Name, "secrets")
+	if err != nil {
+		return nil, err
+	}
 	if !t.opts.SecretValues || t.opts.ReadFile == nil {
-		if !t.secrets[name] {
-			t.secrets[name] = true
+		if !done {
 			t.warn(service, field, "the value of secret %q is not written into the manifests: create the Secret %s with key %s (kubectl create secret generic %s --from-file=%s=FILE)", s.Name, name, configKey(s.Name), name, configKey(s.Name))
 		}
 		return nil, nil
@@ -198,8 +200,7 @@ func (t *translator) secret(service, field, name string, s model.Secret) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("%s: secret %s: %w", field, s.Name, err)
 	}
-	if !t.secrets[name] {
-		t.secrets[name] = true
+	if !done {
 		t.objects = append(t.objects, &corev1.Secret{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 			ObjectMeta: t.objectMeta(name, ""),
@@ -223,8 +224,11 @@ func (t *translator) configMap(service, field, name string, cf model.Config) ([]
 			return nil, fmt.Errorf("%s: config %s: %w", field, cf.Name, err)
 		}
 	}
-	if !t.configs[name] {
-		t.configs[name] = true
+	done, err := once(t.configs, name, cf.Name, "configs")
+	if err != nil {
+		return nil, err
+	}
+	if !done {
 		cm := &corev1.ConfigMap{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 			ObjectMeta: t.objectMeta(name, ""),
@@ -237,4 +241,18 @@ func (t *translator) configMap(service, field, name string, cf model.Config) ([]
 		t.objects = append(t.objects, cm)
 	}
 	return data, nil
+}
+
+// once records that object name stands for source; done: it was already
+// emitted. Two sources with one object name ("db_data" and "db-data") are
+// an error.
+func once(seen map[string]string, name, source, what string) (done bool, err error) {
+	if prev, ok := seen[name]; ok {
+		if prev != source {
+			return true, fmt.Errorf("%s %q and %q both become the Kubernetes name %s: rename one", what, prev, source, name)
+		}
+		return true, nil
+	}
+	seen[name] = source
+	return false, nil
 }
