@@ -76,6 +76,7 @@ FUZZ_TARGETS := \
 	internal/build/goflags:FuzzValidateLdflags \
 	internal/stack:FuzzLoad \
 	internal/stack:FuzzLoadTargets \
+	internal/kube:FuzzTranslate \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \

@@ -84,6 +84,11 @@ var allowed = map[string][]string{
 	// Stack → what the engine runs.
 	"internal/stack/enginespec": {"internal/model", "internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names",
 		"internal/engine/...", "internal/proxy", "internal/policy"},
+	// Stack → Kubernetes objects (the model, as the engine gets it; the
+	// stack's environment targets): never the engine, the deployer or the
+	// registry server.
+	"internal/kube": {"internal/model", "internal/stack", "internal/stack/enginespec", "internal/spec", "internal/build/goflags",
+		"internal/registry/names", "internal/policy", "internal/signals"},
 	// Copy an image between the environments of a berth.yaml.
 	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy"},
 	// Signatures and attestations (cosign-compatible) on registry images:

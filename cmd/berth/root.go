@@ -53,7 +53,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 	add("trust", newKeyCommand(), newSignCommand(), newVerifyCommand(), newScanCommand(), newVulnDBCommand())
 	add("stacks", newUpCommand(), newDownCommand(), newPsCommand(), newLogsCommand(), newExecCommand(), newStatsCommand(),
 		newScaleCommand(), newConfigCommand(), newPullCommand(), newImagesCommand(), newRmiCommand(), newVolumeCommand(), newPruneCommand())
-	add("deploy", newDeployCommand(), newRollbackCommand(), newHistoryCommand(), newShipCommand())
+	add("deploy", newDeployCommand(), newRollbackCommand(), newHistoryCommand(), newShipCommand(), newExportCommand())
 	add("services", newDaemonCommand(), newRegistryCommand(), newProxyCommand(), newShimCommand())
 	add("other", newVersionCommand(), newManCommand())
 	root.SetHelpCommandGroupID("other")

@@ -79,6 +79,11 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (mod
 		if targets, err = r.Targets(); err != nil {
 			return model.StackSpec{}, err
 		}
+		// Until berth deploys to clusters (issue 12), an environment
+		// that names one must not quietly get the local daemon instead.
+		if t, ok := targets[r.Env]; ok && t.Kubernetes != nil {
+			return model.StackSpec{}, fmt.Errorf("environments.%s is a Kubernetes cluster (kubernetes:), and berth does not deploy to clusters yet: write its manifests with `berth export --kubernetes -E %s --tag TAG`", r.Env, r.Env)
+		}
 	}
 	if r.Env != "" && (r.Mode == Ship || fromRegistry) {
 		purpose := "to ship to"

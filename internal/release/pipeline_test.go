@@ -275,6 +275,26 @@ func TestEnvWithoutRegistry(t *testing.T) {
 	}
 }
 
+// TestKubernetesEnvNotDeployedLocally: deploy and ship to an environment
+// with kubernetes: are refused (not run on the local daemon) before
+// anything is built, pushed or asked of the daemon.
+func TestKubernetesEnvNotDeployedLocally(t *testing.T) {
+	k8s := func() (map[string]stack.Target, error) {
+		return map[string]stack.Target{"k8s": {Env: "k8s", Registry: "127.0.0.1:5001", Repository: "shop", Kubernetes: &stack.Kubernetes{Namespace: "shop"}}}, nil
+	}
+	for _, r := range []Request{{Mode: Ship, Env: "k8s"}, {Mode: Deploy, Env: "k8s", Tag: "1"}, {Mode: Deploy, Env: "k8s"}} {
+		r.Targets = k8s
+		f := newFixture()
+		_, err := f.p.Prepare(context.Background(), shop(), r)
+		if err == nil || !strings.Contains(err.Error(), "environments.k8s is a Kubernetes cluster") {
+			t.Errorf("%+v: %v", r, err)
+		}
+		if len(f.log) > 0 {
+			t.Errorf("%+v: calls %v", r, f.log)
+		}
+	}
+}
+
 // TestBuildFailureNamesService: a failing build says which service's
 // image it was, and nothing is written.
 func TestBuildFailureNamesService(t *testing.T) {

@@ -323,7 +323,7 @@ func (b *berthDoc) environment(ex *expander, envs *yaml.Node, envName string) (*
 		return nil, nil, nil
 	}
 	if env.Kind != yaml.MappingNode {
-		return nil, nil, b.errAt(env, path, "expected a mapping (policy:, registry:, repository:, services:, vars:)")
+		return nil, nil, b.errAt(env, path, "expected a mapping (kubernetes:, policy:, registry:, repository:, services:, vars:)")
 	}
 	if k := unknownEnvironmentKey(env); k != nil {
 		return nil, nil, b.errAt(k, path, unknownEnvironmentKeyMsg(k.Value))

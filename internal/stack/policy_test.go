@@ -132,6 +132,8 @@ func FuzzLoadTargets(f *testing.F) {
 		"environments: {prod: {policy: {require_signature: true, require_sbom: 1}}}\n",
 		"environments: {prod: {policy: [1, 2]}}\n",
 		"environments: {prod: {policy: {require_signature: {keys: [\"../../etc/passwd\", /etc/passwd, \"\"]}}}}\n",
+		"environments: {k8s: {kubernetes: {kubeconfig: ~/k, context: ${C:-x}, namespace: ns}}}\n",
+		"environments: {k8s: {kubernetes: {kubeconfig: [1], context: \"\", namespace: N_S, x: 1}}}\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // environmentKeys are the fields of an entry of berth.yaml's environments:.
-var environmentKeys = []string{"policy", "registry", "repository", "services", "vars"}
+var environmentKeys = []string{"kubernetes", "policy", "registry", "repository", "services", "vars"}
 
 // unknownEnvironmentKey returns the first key of env that is not an
 // environment field, or nil. A misspelt key (registy:) silently ignored
@@ -47,6 +47,8 @@ type Target struct {
 	// Policy is the environment's policy: (nil: none), what deploy, ship
 	// and promote check an image against before it goes there.
 	Policy *policy.Policy
+	// Kubernetes is the environment's cluster (kubernetes:; nil: none).
+	Kubernetes *Kubernetes
 }
 
 // Ref returns the reference of image with tag in the target. A tag that is
@@ -139,7 +141,7 @@ func (tl *targetLoader) target(name string, env *yaml.Node, project string) (Tar
 		return t, tl.checkRepository(t, env, path, true)
 	}
 	if env.Kind != yaml.MappingNode {
-		return t, tl.errAt(env, path, "expected a mapping (policy:, registry:, repository:, services:, vars:)")
+		return t, tl.errAt(env, path, "expected a mapping (kubernetes:, policy:, registry:, repository:, services:, vars:)")
 	}
 	if k := unknownEnvironmentKey(env); k != nil {
 		return t, tl.errAt(k, path, unknownEnvironmentKeyMsg(k.Value))
@@ -150,6 +152,9 @@ func (tl *targetLoader) target(name string, env *yaml.Node, project string) (Tar
 	}
 	t.Policy = pol
 	lookup := tl.lookup(name, env)
+	if t.Kubernetes, err = tl.kubernetes(env, path, lookup); err != nil {
+		return t, err
+	}
 	value := func(key string) (string, *yaml.Node, error) {
 		i := keyIndex(env, key)
 		if i < 0 || isNullNode(env.Content[i+1]) {
