@@ -87,7 +87,7 @@ FUZZ_TARGETS := \
 	internal/sbom:FuzzParseSource \
 	internal/sbom:FuzzLicenses \
 	internal/sbom:FuzzStatusPackage \
-	internal/sbom:FuzzStatementOf
+	internal/sign:FuzzStatementOf
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -9,7 +9,7 @@ import (
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/inspect"
-	"github.com/berth-dev/berth/internal/sbom"
+	"github.com/berth-dev/berth/internal/sign"
 )
 
 const imageRefHelp = `An image is any of:
@@ -89,7 +89,7 @@ func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Ref
 	}
 	var out []inspect.Referrer
 	for _, d := range descs {
-		out = append(out, inspect.Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: sbom.ReferrerPredicateType(d.Annotations)})
+		out = append(out, inspect.Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: sign.ReferrerPredicateType(d.Annotations)})
 	}
 	return out
 }

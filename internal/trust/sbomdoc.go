@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/sbom"
+	"github.com/berth-dev/berth/internal/sign"
 )
 
 // maxAttestation bounds an attestation blob berth reads.
@@ -85,14 +86,14 @@ func AttachedPredicate(ctx context.Context, ref, want string, o imageref.Options
 	}
 	for i := len(refs) - 1; i >= 0; i-- {
 		d := refs[i]
-		if sbom.ReferrerPredicateType(d.Annotations) != want {
+		if sign.ReferrerPredicateType(d.Annotations) != want {
 			continue
 		}
 		blob, err := imageref.ReadArtifact(ctx, ref, d.Digest, maxAttestation, o)
 		if err != nil {
 			return nil, fmt.Errorf("%s: attestation %s: %w", ref, d.Digest, err)
 		}
-		st, err := sbom.StatementOf(blob)
+		st, err := sign.StatementOf(blob)
 		if err != nil {
 			return nil, fmt.Errorf("%s: attestation %s: %w", ref, d.Digest, err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/sbom"
+	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/trust"
 )
 
@@ -36,7 +37,12 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 		t.Fatalf("provenance without attestation: err = %v, want NotAttachedError", err)
 	}
 
-	st, err := sbom.NewStatement(ref, ref[strings.Index(ref, "@")+1:], sbom.SPDXPredicateType, []byte(`{"spdxVersion":"SPDX-2.3"}`))
+	st, err := json.Marshal(sign.Statement{
+		Type:          sign.StatementType,
+		Subject:       []sign.Subject{{Name: ref, Digest: map[string]string{"sha256": ref[strings.Index(ref, "@sha256:")+8:]}}},
+		PredicateType: sbom.SPDXPredicateType,
+		Predicate:     json.RawMessage(`{"spdxVersion":"SPDX-2.3"}`),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +50,7 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 		ArtifactType: "application/vnd.in-toto+json",
 		MediaType:    "application/vnd.in-toto+json",
 		Blob:         st,
-		Annotations:  map[string]string{sbom.PredicateTypeAnnotation: sbom.SPDXPredicateType},
+		Annotations:  map[string]string{sign.PredicateTypeAnnotation: sbom.SPDXPredicateType},
 	}, o); err != nil {
 		t.Fatal(err)
 	}
