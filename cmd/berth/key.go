@@ -52,6 +52,7 @@ files are never overwritten without --force.`,
 			if err != nil {
 				return err
 			}
+			defer clear(pw)
 			var kp sign.KeyPair
 			if kp.PrivateKey, kp.PublicKey, err = sign.WriteKeyPair(prefix, pw, force); err != nil {
 				return err

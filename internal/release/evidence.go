@@ -32,11 +32,7 @@ func BuildEvidence(ctx context.Context, b *build.Builder, image, variant string,
 	if variant != "" {
 		name += "-" + variant
 	}
-	cacheDir := ""
-	if b.CacheDir != "" {
-		cacheDir = filepath.Join(b.CacheDir, "sbom")
-	}
-	inv, err := sbom.ScanCached(img, name, cacheDir)
+	inv, err := sbom.ScanCached(img, name, sbom.CacheDir(b.CacheDir))
 	if err != nil {
 		return nil, err
 	}

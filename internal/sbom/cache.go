@@ -14,6 +14,17 @@ import (
 // cacheVersion changes when Scan's results change for the same image.
 const cacheVersion = "v1"
 
+// CacheDir is where the inventories are cached under berth's cache
+// directory ("" when there is none): the build writes them there when it
+// makes the SBOMs it attaches, so a scan of the image it just pushed (berth
+// scan, the policy gate) reads the same inventory.
+func CacheDir(cacheDir string) string {
+	if cacheDir == "" {
+		return ""
+	}
+	return filepath.Join(cacheDir, "sbom")
+}
+
 // ScanCached is Scan with the inventory kept in dir by image digest: an
 // image is read once, and a rebuild that gives the same image costs one
 // small file read. dir "" disables the cache; a missing or unreadable

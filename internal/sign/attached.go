@@ -25,7 +25,7 @@ func ReferrerPredicateType(annotations map[string]string) string {
 // with such an envelope. Nothing is verified: this is for showing what is
 // attached (berth sbom); Verify and VerifyAttestations check signatures.
 func StatementOf(blob []byte) (*Statement, error) {
-	if len(blob) > maxPayload {
+	if len(blob) > MaxPayload {
 		return nil, fmt.Errorf("attestation of %d bytes is too large", len(blob))
 	}
 	var probe struct {

@@ -76,7 +76,7 @@ func isBundleMediaType(mt string) bool {
 // Bundles holding a message signature instead (cosign sign-blob) are
 // refused: images are signed through DSSE.
 func ParseBundle(b []byte) (*dsse.Envelope, error) {
-	if len(b) > maxPayload {
+	if len(b) > MaxPayload {
 		return nil, fmt.Errorf("bundle of %d bytes is too large", len(b))
 	}
 	var bu bundle
@@ -115,7 +115,7 @@ func ParseBundle(b []byte) (*dsse.Envelope, error) {
 
 // ParseEnvelope decodes a DSSE envelope as JSON (the legacy .att layer).
 func ParseEnvelope(b []byte) (*dsse.Envelope, error) {
-	if len(b) > maxPayload {
+	if len(b) > MaxPayload {
 		return nil, fmt.Errorf("envelope of %d bytes is too large", len(b))
 	}
 	var e dsse.Envelope

@@ -24,9 +24,9 @@ type simplesigning struct {
 
 const simplesigningType = "cosign container image signature"
 
-// maxPayload bounds a signed payload, bundle or envelope read from a
+// MaxPayload bounds a signed payload, bundle or envelope read from a
 // registry.
-const maxPayload = 16 << 20
+const MaxPayload = 16 << 20
 
 // newSimplesigning returns the payload signing digest of repo, with
 // annotations in optional.
@@ -47,7 +47,7 @@ func newSimplesigning(repo, digest string, annotations map[string]string) ([]byt
 // ParseSimplesigning decodes a legacy payload and checks its type; it
 // returns the claimed digest and the optional annotations.
 func ParseSimplesigning(b []byte) (digest string, optional map[string]any, err error) {
-	if len(b) > maxPayload {
+	if len(b) > MaxPayload {
 		return "", nil, fmt.Errorf("payload of %d bytes is too large", len(b))
 	}
 	var p simplesigning

@@ -216,7 +216,7 @@ func referrers(t *target) ([]v1.Descriptor, error) {
 }
 
 // layerBlobs fetches the manifest digest in t's repository and the blobs
-// of its layers accepted by keep (each up to maxPayload bytes).
+// of its layers accepted by keep (each up to MaxPayload bytes).
 type layerBlob struct {
 	desc v1.Descriptor
 	data []byte
@@ -228,7 +228,7 @@ func fetchManifest(t *target, ref name.Reference) (*v1.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(d.Manifest) > maxPayload {
+	if len(d.Manifest) > MaxPayload {
 		return nil, fmt.Errorf("manifest %s is too large", ref)
 	}
 	var m v1.Manifest
@@ -253,7 +253,7 @@ func fetchLayers(t *target, m *v1.Manifest, keep func(v1.Descriptor) bool) []lay
 
 // fetchBlob reads the blob d and checks its size and digest.
 func fetchBlob(t *target, d v1.Descriptor) ([]byte, error) {
-	if d.Size > maxPayload || d.Size < 0 {
+	if d.Size > MaxPayload || d.Size < 0 {
 		return nil, fmt.Errorf("blob %s: size %d out of range", d.Digest, d.Size)
 	}
 	l, err := remote.Layer(t.repo.Digest(d.Digest.String()), t.opts...)

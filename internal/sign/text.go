@@ -58,9 +58,10 @@ func LoadPublicKeys(paths []string) ([]*PublicKey, error) {
 
 // PrivateKey reads the private key at path, its password asked through p.
 func (p Prompt) PrivateKey(path string) (*PrivateKey, error) {
-	pw, err := p.Password(path, false)
+	pw, err := p.Password("private key "+path, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key %s: %w", path, err)
 	}
+	defer clear(pw) // the password is needed only to decrypt
 	return LoadPrivateKey(path, pw)
 }

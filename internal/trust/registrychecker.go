@@ -23,15 +23,11 @@ type RegistryChecker struct{}
 
 // Verified implements registry.SignatureChecker.
 func (RegistryChecker) Verified(ctx context.Context, local http.RoundTripper, repo string, d digest.Digest, keys []string) (bool, error) {
-	pubs := make([]*sign.PublicKey, 0, len(keys))
-	for _, k := range keys {
-		p, err := sign.LoadPublicKey(k)
-		if err != nil {
-			return false, err
-		}
-		pubs = append(pubs, p)
+	pubs, err := sign.LoadPublicKeys(keys)
+	if err != nil {
+		return false, err
 	}
-	_, err := sign.Verify(ctx, localHost+"/"+repo+"@"+d.String(), pubs, sign.VerifyOptions{Options: sign.Options{Transport: local}})
+	_, err = sign.Verify(ctx, localHost+"/"+repo+"@"+d.String(), pubs, sign.VerifyOptions{Options: sign.Options{Transport: local}})
 	var nv *sign.NotVerifiedError
 	if errors.As(err, &nv) {
 		return false, nil

@@ -12,8 +12,9 @@ import (
 	"github.com/berth-dev/berth/internal/sign"
 )
 
-// maxAttestation bounds an attestation blob berth reads.
-const maxAttestation = 64 << 20
+// maxAttestation bounds an attestation blob berth reads: as much as
+// internal/sign accepts.
+const maxAttestation = sign.MaxPayload
 
 // SBOMDocument is what `berth sbom` prints: an image's attached SBOM or
 // provenance, or an SBOM generated from the image when none is attached.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -16,14 +15,8 @@ import (
 )
 
 // SBOMCacheDir is where the image inventories are cached under berth's
-// cache directory: the build writes them there when it makes the SBOMs it
-// attaches, so a scan of the image it just pushed reads the same inventory.
-func SBOMCacheDir(cacheDir string) string {
-	if cacheDir == "" {
-		return ""
-	}
-	return filepath.Join(cacheDir, "sbom")
-}
+// cache directory (sbom.CacheDir: the one the build writes them to).
+func SBOMCacheDir(cacheDir string) string { return sbom.CacheDir(cacheDir) }
 
 // ImagePackages lists img's packages as purls, from the SBOM inventory
 // (internal/sbom, cached by digest in sbomCache, "" = no cache): the same

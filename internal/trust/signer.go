@@ -2,7 +2,6 @@ package trust
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/berth-dev/berth/internal/sign"
 )
@@ -20,11 +19,7 @@ type Signer struct {
 // $BERTH_PASSWORD, $COSIGN_PASSWORD or the terminal (prompt; the zero
 // Prompt uses stdin/stderr). Errors name the file.
 func NewSigner(path string, prompt sign.Prompt, o sign.Options) (*Signer, error) {
-	pw, err := prompt.Password("private key "+path, false)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, err)
-	}
-	k, err := sign.LoadPrivateKey(path, pw)
+	k, err := prompt.PrivateKey(path)
 	if err != nil {
 		return nil, err
 	}

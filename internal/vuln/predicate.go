@@ -3,6 +3,7 @@ package vuln
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"time"
 )
 
@@ -29,7 +30,7 @@ func Predicate(r *Result, berthVersion string, dbStats Stats) ([]byte, error) {
 			"uri":     "pkg:golang/github.com/berth-dev/berth@" + berthVersion,
 			"version": berthVersion,
 			"db": map[string]any{
-				"uri":     r.Database,
+				"uri":     filepath.Base(r.Database), // the file's name: where it lives on this host is not published
 				"version": dbVersion,
 			},
 			"result": r,
