@@ -3,11 +3,13 @@ package vuln
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // VEX is a set of OpenVEX statements (https://openvex.dev/ns) that silence
@@ -79,9 +81,9 @@ func LoadVEX(paths []string) (*VEX, error) {
 			return nil, fmt.Errorf("--vex %s: not a regular file or directory", p)
 		}
 		for _, f := range files {
-			data, err := os.ReadFile(f)
+			data, err := readVEX(f)
 			if err != nil {
-				return nil, fmt.Errorf("--vex: %w", err)
+				return nil, err
 			}
 			if err := v.Add(f, data); err != nil {
 				return nil, err
@@ -89,6 +91,31 @@ func LoadVEX(paths []string) (*VEX, error) {
 		}
 	}
 	return v, nil
+}
+
+// maxVEX bounds one OpenVEX document read into memory (the files come from
+// berth.yaml's policy and the command line: a repository's content).
+const maxVEX = 16 << 20
+
+// readVEX reads one VEX file: a regular file (opened without following a
+// link that replaced it) of at most maxVEX bytes.
+func readVEX(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("--vex: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("--vex %s: not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxVEX+1))
+	if err != nil {
+		return nil, fmt.Errorf("--vex %s: %w", path, err)
+	}
+	if len(data) > maxVEX {
+		return nil, fmt.Errorf("--vex %s: more than %d bytes: not an OpenVEX document berth reads", path, maxVEX)
+	}
+	return data, nil
 }
 
 // Add parses one OpenVEX document.

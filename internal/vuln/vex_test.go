@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -106,6 +107,26 @@ func TestVEXBadDocuments(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "bad.json: ") || !strings.Contains(err.Error(), want) {
 			t.Errorf("Add(%s) = %v, want %q", body, err, want)
 		}
+	}
+}
+
+// TestLoadVEXBounds: a VEX file over the size bound, or a FIFO named as
+// one, is refused with its path (a FIFO would block the command forever).
+func TestLoadVEXBounds(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(big, make([]byte, maxVEX+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadVEX([]string{big}); err == nil || !strings.Contains(err.Error(), big) || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("oversized VEX: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readVEX(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("FIFO as VEX: %v", err)
 	}
 }
 
