@@ -14,7 +14,7 @@ func newKeyCommand() *cobra.Command {
 		Short: "Manage signing keys (cosign-compatible)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newKeyGenerateCommand())
+	cmd.AddCommand(newKeyGenerateCommand(), newKeyAgentCommand(), newKeyAddCommand(), newKeyListCommand())
 	return cmd
 }
 

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/berth-dev/berth/internal/keyagent"
 )
 
 // Password environment variables, in the order they are consulted. A set
@@ -21,6 +23,9 @@ type Prompt struct {
 	Read     func() ([]byte, error)
 	Out      io.Writer
 	Getenv   func(string) (string, bool)
+	// Agent holds decrypted keys (berth key agent); nil means
+	// $BERTH_KEY_AGENT's, if that is set.
+	Agent *keyagent.Client
 }
 
 func (p Prompt) defaults() Prompt {
@@ -35,6 +40,9 @@ func (p Prompt) defaults() Prompt {
 	}
 	if p.Out == nil {
 		p.Out = os.Stderr
+	}
+	if p.Agent == nil {
+		p.Agent = keyagent.FromEnv(p.Getenv)
 	}
 	return p
 }

@@ -55,13 +55,3 @@ func LoadPublicKeys(paths []string) ([]*PublicKey, error) {
 	}
 	return keys, nil
 }
-
-// PrivateKey reads the private key at path, its password asked through p.
-func (p Prompt) PrivateKey(path string) (*PrivateKey, error) {
-	pw, err := p.Password("private key "+path, false)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", path, err)
-	}
-	defer clear(pw) // the password is needed only to decrypt
-	return LoadPrivateKey(path, pw)
-}
