@@ -238,7 +238,14 @@ func (m *Manager) Attach(ctx context.Context, netName, containerID, netnsPath st
 		}
 		return nil, addErr
 	}
-	ip, err := resultIPv4(res, &n.Subnet)
+	// The ADD may have put CNI-FORWARD's jump in front of the isolation
+	// chains (isolation.go); the container must not run before that is
+	// undone.
+	err = reconcileIsolation()
+	var ip net.IP
+	if err == nil {
+		ip, err = resultIPv4(res, &n.Subnet)
+	}
 	if err == nil {
 		a.IP = ip.String()
 		err = writeJSONAtomic(m.attachmentPath(netName, containerID), a)

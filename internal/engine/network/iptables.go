@@ -275,7 +275,10 @@ func removeSharedChainsIfUnused() error {
 			fwdOnlyAdmin = false
 		}
 	}
-	if filter.chains["CNI-FORWARD"] && fwdOnlyAdmin && len(filter.rulesOf("CNI-ADMIN")) == 0 {
+	// CNI-FORWARD goes only with the isolation chains: re-created while
+	// they exist, its jump would land in front of theirs (isolation.go).
+	isolationGone := !filter.chains[isolationStage1] && !filter.chains[isolationStage2]
+	if filter.chains["CNI-FORWARD"] && fwdOnlyAdmin && len(filter.rulesOf("CNI-ADMIN")) == 0 && isolationGone {
 		if err := dropChain("filter", filter, "CNI-FORWARD"); err != nil {
 			return err
 		}

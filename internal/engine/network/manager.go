@@ -18,7 +18,10 @@
 //     localhost and hairpin connections (portmap snat);
 //   - filter: CNI-FORWARD accepts per container address, CNI-ISOLATION-
 //     STAGE-1/2 drop traffic between different bridges (firewall plugin,
-//     ingressPolicy same-bridge).
+//     ingressPolicy same-bridge); FORWARD must jump to the isolation chains
+//     before CNI-FORWARD, which reconcileIsolation (isolation.go) restores
+//     after every ADD, at network creation and removal and when a Manager
+//     starts.
 //   - filter: two INPUT rules dropping DNS queries to the gateway that do
 //     not come from the bridge (EnsureNetwork, dnsguard.go).
 //
@@ -115,12 +118,23 @@ func NewManager(stateDir, runDir string, pluginDirs []string) (*Manager, error) 
 	if err := os.MkdirAll(filepath.Join(runDir, "netns"), 0o755); err != nil {
 		return nil, fmt.Errorf("create netns directory: %w", err)
 	}
-	return &Manager{
+	m := &Manager{
 		stateDir:   stateDir,
 		runDir:     runDir,
 		pluginDirs: pluginDirs,
 		cni:        libcni.NewCNIConfigWithCacheDir(pluginDirs, filepath.Join(stateDir, "cache"), nil),
-	}, nil
+	}
+	// Whatever a previous daemon, a killed run or another CNI user left,
+	// networks are isolated from here on (isolation.go).
+	l, err := m.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer l.unlock()
+	if err := reconcileIsolation(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func pluginExists(dirs []string, name string) bool {
@@ -294,6 +308,11 @@ func (m *Manager) EnsureNetwork(name string) (Network, error) {
 	if err := writeJSONAtomic(m.networkPath(name), n); err != nil {
 		return Network{}, fmt.Errorf("save network %q: %w", name, err)
 	}
+	// Drops isolation rules of bridges deleted outside CNI, whose
+	// name or subnet the new network may reuse.
+	if err := reconcileIsolation(); err != nil {
+		return Network{}, err
+	}
 	return n, m.guardDNS(n)
 }
 
@@ -352,6 +371,10 @@ func (m *Manager) RemoveNetwork(name string) error {
 	// The sweep takes the DNS guard rules too (they name bridge and gateway).
 	m.dnsGuarded.Delete(name)
 	if err := sweepIPTables(ruleMatcher{subnet: &n.Subnet, iface: n.Bridge, cniName: n.CNIName()}); err != nil {
+		errs = append(errs, err)
+	}
+	// Stale isolation rules would keep the isolation chains alive.
+	if err := reconcileIsolation(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := removeSharedChainsIfUnused(); err != nil {

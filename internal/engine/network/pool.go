@@ -96,6 +96,10 @@ func (m *Manager) AddToPool(ctx context.Context, netName string) error {
 	if err != nil {
 		return undo(err)
 	}
+	// The ADD may have put CNI-FORWARD in front of isolation.
+	if err := reconcileIsolation(); err != nil {
+		return undo(err)
+	}
 	ip, err := resultIPv4(res, &n.Subnet)
 	if err != nil {
 		return undo(err)
