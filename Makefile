@@ -70,6 +70,7 @@ FUZZ_TARGETS := \
 	internal/signals:FuzzParse \
 	internal/sign:FuzzParsePrivateKey \
 	internal/sign:FuzzParseBundle \
+	internal/keyagent:FuzzHandle \
 	internal/spec:FuzzLoad \
 	internal/spec:FuzzInterpolate \
 	internal/spec:FuzzParseDockerfile \
