@@ -56,28 +56,6 @@ func newBuildCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [IMAGE...]",
 		Short: "Build images declared in berth.yaml, reproducibly, with no RUN steps",
-		Long: `build makes the OCI images that berth.yaml declares: one layer per concern
-(Debian packages, files, a Go program, users, paths, a rootfs tar), each cached
-by its inputs, so an unchanged layer is never rebuilt or recompressed. The same
-inputs give the same digests on any machine (timestamps come from
-SOURCE_DATE_EPOCH, or the Unix epoch).
-
-Without IMAGE, every image of the file is built. The digest of each image is
-printed; --json prints a machine-readable result.`,
-		Example: `  # Build the app image into an OCI layout
-  berth build app --oci-layout ./out
-
-  # Build the dev variant and push it
-  berth build app --variant dev --push 127.0.0.1:5000/team/app:dev
-
-  # Load into Docker
-  berth build app --docker-archive app.tar && docker load -i app.tar
-
-  # Override a variable
-  berth build app --set VERSION=1.2.4 --push registry.example.com/team/app:1.2.4
-
-  # Import a Dockerfile (RUN is refused with the declarative equivalent)
-  berth build --dockerfile ./Dockerfile --set VERSION=2 --oci-layout ./out`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out.Count() > 1 {
 				return errors.New("give at most one of --push, --oci-layout, --docker-archive")
@@ -151,12 +129,6 @@ func newLockCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lock [IMAGE...]",
 		Short: "Resolve every Debian package again and write berth.lock",
-		Long: `lock resolves the debs layers of berth.yaml against the repositories' current
-indexes and writes berth.lock next to it, pinning every package's version
-and SHA256. A build with a lock file downloads exactly those files and never
-resolves again; run lock to take in updates.`,
-		Example: `  berth lock
-  berth lock -f examples/goapp/berth.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, err := sf.load()
 			if err != nil {

@@ -24,12 +24,7 @@ func newExecCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec [flags] SERVICE[/N] -- CMD [ARG...]",
 		Short: "Run a command in a running container of a service",
-		Long: `Run a command in replica N (default 1) of a service of the stack; berth
-exits with the command's exit code.`,
-		Example: `  berth exec web -- cat /etc/hostname
-  berth exec -it web/2 -- sh
-  berth exec -p shop --env DEBUG=1 --user 1000 db -- env`,
-		Args: cobra.MinimumNArgs(2),
+		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			x, err := stack.ParseExec(args, env)
 			if err != nil {

@@ -16,10 +16,7 @@ func newExportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export --kubernetes [-E ENV [--tag TAG]] [-o DIR]",
 		Short: "Write the stack as Kubernetes manifests (GitOps: Argo CD, Flux)",
-		Long: `Writes the stack's Kubernetes objects (docs/kubernetes.md) as YAML to stdout, or
-with -o one file per object into DIR; warnings on stderr. -E applies the environment
-(overrides, kubernetes.namespace; --tag: its registry's images). No secret values.`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := f.load(cmd)
 			if err != nil {

@@ -70,3 +70,40 @@ func TestHelpGolden(t *testing.T) {
 		t.Fatalf("help differs from %s in length: %d lines, want %d", golden, len(gl), len(wl))
 	}
 }
+
+// TestHelpFiles: every file in help/ belongs to a command (or is a
+// snippet one refers to), and every {{NAME}} in them is replaced.
+func TestHelpFiles(t *testing.T) {
+	used := map[string]bool{"help/image-refs.txt": true}
+	for _, path := range commandPaths() {
+		used[helpFileName(strings.Join(append([]string{"berth"}, path...), " "))] = true
+	}
+	entries, err := helpFiles.ReadDir("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !used["help/"+e.Name()] {
+			t.Errorf("help/%s is no command's help (berth-PATH.txt, as the man page)", e.Name())
+		}
+	}
+	root := newRootCommand()
+	for _, path := range commandPaths() {
+		c, _, err := root.Find(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(c.Long+c.Example, "{{") {
+			t.Errorf("berth %s: unreplaced {{ in its help", strings.Join(path, " "))
+		}
+	}
+	if long, ex := splitHelp("Examples:\n  berth x"); long != "" || ex != "  berth x" {
+		t.Errorf("examples only: %q %q", long, ex)
+	}
+	if long, ex := splitHelp("text\n\nExamples:\n  berth x"); long != "text" || ex != "  berth x" {
+		t.Errorf("both: %q %q", long, ex)
+	}
+	if long, ex := splitHelp("text"); long != "text" || ex != "" {
+		t.Errorf("long only: %q %q", long, ex)
+	}
+}

@@ -30,31 +30,7 @@ func newPromoteCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "promote IMAGE[:TAG|@DIGEST] --from ENV --to ENV",
 		Short: "Copy an image from one environment's registry to another's, unchanged",
-		Long: `promote copies IMAGE (a name of berth.yaml's images:) from the registry of
-environment --from to the registry of environment --to (environments:
-NAME: {registry: HOST[:PORT], repository: PREFIX}). The image lives at
-REGISTRY/REPOSITORY/IMAGE in each.
-
-Nothing is rebuilt: the manifest is copied byte for byte, so the digest in
-the target is the digest tested in the source, and only the blobs the target
-does not have yet are sent (within one registry they are mounted). The
-promotion is recorded in the target repository as an OCI referrer of the
-image (artifact type ` + promote.ArtifactType + `): digest,
-from, to, time and host.
-
-The tag is --tag, else the one in IMAGE, else "latest": it names both the
-source image and the target tag (--tag wins over IMAGE's tag; it does not
-rename). IMAGE@sha256:... promotes that digest; the target is then tagged
-only with --tag (without it, it receives the digest untagged).`,
-		Example: `  # Promote app:1.2.0 from staging to prod
-  berth promote app:1.2.0 --from staging --to prod
-
-  # The same, naming the tag with a flag, as JSON
-  berth promote app --tag 1.2.0 --from staging --to prod --json
-
-  # Promote exactly the digest that was tested, and tag it 1.2.0 in prod
-  berth promote app@sha256:3f1c... --from staging --to prod --tag 1.2.0`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from == "" || to == "" {
 				return errors.New("--from ENV and --to ENV are required")

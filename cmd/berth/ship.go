@@ -21,20 +21,7 @@ func newShipCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ship",
 		Short: "Build, push and deploy in one step",
-		Long: `ship builds the images of the stack's services that have build: (berth.yaml
-images:), pushes them to the environment's registry (environments: NAME:
-registry, repository) and deploys them by digest with a zero-downtime
-rollout — what runs is exactly what was pushed. Without -E/--environment the images go
-to the local cache and are deployed from there.
-
-When the environment has a policy: (berth.yaml), the images are pushed by
-digest only, checked against it, and tagged only when every image passes;
-with --key (or $BERTH_SIGNING_KEY) and a policy requiring signatures, ship
-signs each pushed digest first.`,
-		Example: `  berth ship
-  berth ship -E staging --tag 1.4.0
-  berth ship -E prod --set VERSION=1.4.0`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := f.load(cmd)
 			if err != nil {

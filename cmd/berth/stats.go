@@ -19,10 +19,7 @@ func newStatsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Show running containers' CPU, memory, pids and network I/O",
-		Long: `Show the resource use of running containers, refreshed every second: of one
-stack with -p or --file, of all stacks otherwise.`,
-		Example: "  berth stats\n  berth stats -p shop --no-stream\n  berth stats --json",
-		Args:    cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			stack := f.Project
 			if stack == "" && len(f.Files) > 0 {
