@@ -9,46 +9,13 @@ import (
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/cliflag"
-	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/sign"
-	"github.com/berth-dev/berth/internal/spec"
-	"github.com/berth-dev/berth/internal/stack"
 	"github.com/berth-dev/berth/internal/trust"
 )
 
-// specFlags are the flags every command reading berth.yaml shares.
-type specFlags struct {
-	file       string
-	set        []string
-	dockerfile string // build only: import a Dockerfile instead of berth.yaml
-	// root widens what the file may read (--context DIR); "" = the
-	// file's directory.
-	root string
-}
-
-func (f *specFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.file, "file", "f", "berth.yaml", "berth.yaml to read")
-	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE (repeatable; overrides vars: and the environment)")
-	cmd.Flags().StringVar(&f.root, "context", "", "the directory the file may read from, and its build context unless it sets context: (default: the file's directory; the file's context:, sources, base images and keyrings must stay inside it)")
-}
-
-func (f *specFlags) load() (*spec.File, error) {
-	set, err := cliflag.ParseSet(f.set)
-	if err != nil {
-		return nil, err
-	}
-	if f.dockerfile != "" {
-		return spec.FromDockerfile(f.dockerfile, f.root, set)
-	}
-	if err := stack.RefusePrinted(f.file); err != nil {
-		return nil, err
-	}
-	return spec.Load(f.file, spec.LoadOptions{Set: set, Root: f.root})
-}
-
 func newBuildCommand() *cobra.Command {
-	var sf specFlags
+	var sf cliflag.Spec
 	var out build.Output
 	var variant, key string
 	var asJSON, quiet bool
@@ -64,7 +31,7 @@ func newBuildCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			file, err := sf.load()
+			file, err := sf.Load()
 			if err != nil {
 				return err
 			}
@@ -81,37 +48,25 @@ func newBuildCommand() *cobra.Command {
 				return err
 			}
 			b.RefOptions.Progress = pr.Report
-			// Once a lock exists, builds never resolve again, so the first
-			// lock must pin every image and variant (as `berth lock` does),
-			// not only the ones this build names: otherwise building the
-			// dev variant after the prod image fails with "run berth lock",
-			// and the lock's content would depend on what was built first.
-			if b.Lock == nil {
-				if err := b.LockAll(cmd.Context(), nil); err != nil {
-					return err
-				}
+			if err := b.LockFirst(cmd.Context()); err != nil {
+				return err
+			}
+			if key != "" && out.Push == "" {
+				return errors.New("--key signs what --push pushes: give --push")
 			}
 			// Every pushed image gets its SBOMs and provenance attached;
 			// with --key, signed, and the image signed by digest too.
 			so := sign.Options{Insecure: b.RefOptions.Insecure, Transport: b.RefOptions.Transport}
-			attester := &trust.Attester{Options: so}
-			var signer policy.Signer
-			if key != "" {
-				if out.Push == "" {
-					return errors.New("--key signs what --push pushes: give --push")
-				}
-				s, err := trust.NewSigner(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so)
-				if err != nil {
-					return err
-				}
-				signer, attester.Key = s, s.Key
+			signer, attester, err := trust.Signing(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so)
+			if err != nil {
+				return err
 			}
 			b.Pushed = release.Pushed(signer, attester, &release.SpecBuilder{B: b, Version: version}, variant, progress)
 			return b.BuildAndReport(cmd.Context(), cmd.OutOrStdout(), names, variant, out, build.Report{JSON: asJSON, Quiet: quiet})
 		},
 	}
-	sf.add(cmd)
-	cmd.Flags().StringVar(&sf.dockerfile, "dockerfile", "", "import this Dockerfile (FROM, COPY, ADD, ENV, ARG, ... but no RUN) instead of berth.yaml; its image is named \"image\"")
+	sf.Add(cmd.Flags())
+	sf.AddDockerfile(cmd.Flags())
 	cmd.Flags().StringVar(&variant, "variant", "", "build this variant (e.g. dev) instead of the plain (prod) image")
 	cmd.Flags().StringVar(&out.Push, "push", "", "push to this registry reference (with several images: a prefix ending in '/')")
 	cmd.Flags().StringVar(&out.OCILayout, "oci-layout", "", "write into this OCI layout directory (tagged with the image name)")
@@ -125,12 +80,12 @@ func newBuildCommand() *cobra.Command {
 }
 
 func newLockCommand() *cobra.Command {
-	var sf specFlags
+	var sf cliflag.Spec
 	cmd := &cobra.Command{
 		Use:   "lock [IMAGE...]",
 		Short: "Resolve every Debian package again and write berth.lock",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := sf.load()
+			file, err := sf.Load()
 			if err != nil {
 				return err
 			}
@@ -148,6 +103,6 @@ func newLockCommand() *cobra.Command {
 			return nil
 		},
 	}
-	sf.add(cmd)
+	sf.Add(cmd.Flags())
 	return cmd
 }

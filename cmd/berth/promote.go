@@ -22,7 +22,7 @@ type promoteOutput struct {
 // one environment's registry to another's.
 func newPromoteCommand() *cobra.Command {
 	var (
-		sf               specFlags
+		sf               cliflag.Spec
 		from, to, tag    string
 		asJSON, insecure bool
 		pf               cliflag.Progress
@@ -41,7 +41,7 @@ func newPromoteCommand() *cobra.Command {
 			if _, _, err := parsePromoteImage(args[0], tag); err != nil {
 				return err
 			}
-			set, err := cliflag.ParseSet(sf.set)
+			set, err := cliflag.ParseSet(sf.Set)
 			if err != nil {
 				return err
 			}
@@ -50,7 +50,7 @@ func newPromoteCommand() *cobra.Command {
 				return err
 			}
 			src, res, err := promote.FromBerthfile(cmd.Context(), promote.Request{
-				File: sf.file, Set: set, Arg: args[0], Tag: tag, From: from, To: to, Insecure: insecure, Progress: pr.Report,
+				File: sf.File, Set: set, Arg: args[0], Tag: tag, From: from, To: to, Insecure: insecure, Progress: pr.Report,
 				Policy: policyPorts(insecure),
 			})
 			if err != nil {
@@ -61,7 +61,7 @@ func newPromoteCommand() *cobra.Command {
 			})
 		},
 	}
-	sf.add(cmd)
+	sf.Add(cmd.Flags())
 	cmd.Flags().StringVar(&from, "from", "", "environment to promote from (environments: NAME in berth.yaml)")
 	cmd.Flags().StringVar(&to, "to", "", "environment to promote to")
 	cmd.Flags().StringVar(&tag, "tag", "", `tag to promote, in the source and the target (default: the tag in IMAGE, else "latest"); with IMAGE@DIGEST: the target's tag`)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +12,8 @@ import (
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/sign"
+	"github.com/berth-dev/berth/internal/trust"
 )
 
 func newShipCommand() *cobra.Command {
@@ -28,9 +32,14 @@ func newShipCommand() *cobra.Command {
 				return err
 			}
 			p := f.pipeline(cmd, st, asJSON)
-			if err := shipSigning(p, key); err != nil {
+			// With --key (or $BERTH_SIGNING_KEY) ship signs every image it
+			// pushes, by digest, before the environment's policy is
+			// checked, and the attestations it attaches.
+			signer, attester, err := trust.Signing(cmp.Or(key, os.Getenv(trust.SigningKeyEnv)), sign.Prompt{}, sign.Options{})
+			if err != nil {
 				return err
 			}
+			p.Policy.Signer, p.Attester = signer, attester
 			spec, err := p.Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.Env, Tag: tag, Targets: f.Targets(st)})
 			if err != nil {
 				return err

@@ -53,7 +53,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bo
 	stderr := cmd.ErrOrStderr()
 	return &release.Pipeline{
 		Builder: func() (release.Builder, error) {
-			file, err := (&specFlags{file: st.Files[0], set: f.Set}).load()
+			file, err := (&cliflag.Spec{File: st.Files[0], Set: f.Set}).Load()
 			if err != nil {
 				return nil, err
 			}

@@ -5,17 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/internal/build"
-	"github.com/berth-dev/berth/internal/trust"
 	"github.com/berth-dev/berth/internal/vuln"
 )
-
-// trustCache is berth's cache directory, where the vulnerability database
-// and the image inventories live.
-func trustCache() trust.Cache {
-	dir, err := build.CacheDir()
-	return trust.Cache{Dir: dir, Err: err}
-}
 
 func newVulnDBCommand() *cobra.Command {
 	cmd := &cobra.Command{
