@@ -29,19 +29,8 @@ func newKeyGenerateCommand() *cobra.Command {
 		Short: "Write a new key pair: PREFIX.key (encrypted) and PREFIX.pub",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !force {
-				if err := sign.RefuseExisting(prefix); err != nil {
-					return err
-				}
-			}
-			keyPath, _ := sign.KeyPairPaths(prefix)
-			pw, err := sign.Prompt{Out: cmd.ErrOrStderr()}.Password(keyPath, true)
+			kp, err := sign.GenerateKeyPair(prefix, sign.Prompt{Out: cmd.ErrOrStderr()}, force)
 			if err != nil {
-				return err
-			}
-			defer clear(pw)
-			var kp sign.KeyPair
-			if kp.PrivateKey, kp.PublicKey, err = sign.WriteKeyPair(prefix, pw, force); err != nil {
 				return err
 			}
 			return printResult(cmd.OutOrStdout(), asJSON, kp, func(w io.Writer) { sign.WriteKeyPairText(w, kp) })

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
@@ -23,10 +20,7 @@ func newPruneCommand() *cobra.Command {
 				return err
 			}
 			engine.WritePrune(cmd.OutOrStdout(), rep, volumes)
-			if len(rep.Errors) > 0 {
-				return errors.New("prune: " + strings.Join(rep.Errors, "; "))
-			}
-			return nil
+			return rep.Err()
 		},
 	}
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove named volumes no container mounts")

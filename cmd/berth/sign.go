@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/sign"
@@ -22,28 +19,10 @@ func newSignCommand() *cobra.Command {
 		Short: "Sign an image in a registry, by digest, the way cosign does",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if keyPath == "" {
-				return fmt.Errorf("--key is required (a cosign private key; berth key generate makes one)")
-			}
-			f, err := sign.ParseFormat(format)
-			if err != nil {
-				return fmt.Errorf("--format: %w", err)
-			}
-			ann, err := sign.ParseAnnotations(annotations)
-			if err != nil {
-				return fmt.Errorf("-a: %w", err)
-			}
-			k, err := sign.Prompt{Out: cmd.ErrOrStderr()}.PrivateKey(keyPath)
-			if err != nil {
-				return err
-			}
-			res, err := sign.Sign(cmd.Context(), args[0], k, sign.SignOptions{
-				Options: sign.Options{Insecure: insecure}, Format: f, Annotations: ann,
-			})
-			if err != nil {
-				return err
-			}
-			return printResult(cmd.OutOrStdout(), asJSON, res, func(w io.Writer) { sign.WriteSignText(w, res) })
+			return sign.RunSign(cmd.Context(), sign.SignRequest{
+				Image: args[0], KeyPath: keyPath, Prompt: sign.Prompt{Out: cmd.ErrOrStderr()}, Format: format,
+				Annotations: annotations, Options: sign.Options{Insecure: insecure},
+			}, cmd.OutOrStdout(), asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&keyPath, "key", "", "cosign private key file (required)")

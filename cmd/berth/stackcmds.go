@@ -195,13 +195,8 @@ func newLogsCommand() *cobra.Command {
 				return err
 			}
 			o := client.LogsOptions{Services: args, Follow: follow, Since: since, Until: until, Tail: n}
-			out := cmd.OutOrStdout()
-			err = client.New(f.socket).Logs(cmd.Context(), name, o, func(e logs.Entry) error {
-				if asJSON {
-					return logs.WriteJSON(out, e, name)
-				}
-				return logs.Format(out, e, len(name)+8, timestamps)
-			})
+			p := logs.Printer{W: cmd.OutOrStdout(), Stack: name, JSON: asJSON, Timestamps: timestamps}
+			err = client.New(f.socket).Logs(cmd.Context(), name, o, p.Entry)
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 func newStatsCommand() *cobra.Command {
@@ -29,22 +27,11 @@ func newStatsCommand() *cobra.Command {
 				}
 				stack = st.Name
 			}
-			out := cmd.OutOrStdout()
 			// Redraw in place only on a terminal; piped output gets one
 			// table after the other.
-			redraw := false
-			if fl, ok := out.(*os.File); ok && term.IsTerminal(int(fl.Fd())) && !asJSON && !noStream {
-				redraw = true
-			}
-			err := client.New(f.socket).Stats(cmd.Context(), stack, !noStream, func(s engine.StatsSample) error {
-				if asJSON {
-					return engine.WriteStatsJSON(out, s.Containers)
-				}
-				if redraw {
-					fmt.Fprint(out, "\033[H\033[2J") // cursor home, clear screen
-				}
-				return engine.WriteStats(out, s.Containers)
-			})
+			w := cmd.OutOrStdout()
+			out := engine.StatsOutput{W: w, JSON: asJSON, Redraw: progress.IsTerminal(w) && !asJSON && !noStream}
+			err := client.New(f.socket).Stats(cmd.Context(), stack, !noStream, out.Sample)
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}

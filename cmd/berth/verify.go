@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/sign"
@@ -22,44 +19,10 @@ func newVerifyCommand() *cobra.Command {
 		Short: "Verify an image's signatures (cosign bundle and legacy formats) offline",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(keyPaths) == 0 {
-				return fmt.Errorf("--key is required (a public key, e.g. cosign.pub)")
-			}
-			keys, err := sign.LoadPublicKeys(keyPaths)
-			if err != nil {
-				return err
-			}
-			ann, err := sign.ParseAnnotations(annotations)
-			if err != nil {
-				return fmt.Errorf("-a: %w", err)
-			}
-			o := sign.Options{Insecure: insecure}
-			if cmd.Flags().Changed("attestations") || predicateType != "" {
-				atts, err := sign.VerifyAttestations(cmd.Context(), args[0], keys, sign.PredicateTypeFromName(predicateType), o)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return writeIndentedJSON(cmd.OutOrStdout(), atts)
-				}
-				sign.WriteAttestationsText(cmd.OutOrStdout(), atts)
-				fmt.Fprintln(cmd.ErrOrStderr(), sign.OfflineNote)
-				return nil
-			}
-			res, err := sign.Verify(cmd.Context(), args[0], keys, sign.VerifyOptions{Options: o, Annotations: ann})
-			var nv *sign.NotVerifiedError
-			if errors.As(err, &nv) && asJSON {
-				_ = writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			sign.WriteVerifyText(cmd.OutOrStdout(), res)
-			fmt.Fprintln(cmd.ErrOrStderr(), sign.OfflineNote)
-			return nil
+			return sign.RunVerify(cmd.Context(), sign.VerifyRequest{
+				Image: args[0], KeyPaths: keyPaths, Annotations: annotations, PredicateType: predicateType,
+				Attestations: cmd.Flags().Changed("attestations"), Options: sign.Options{Insecure: insecure},
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 		},
 	}
 	cmd.Flags().StringArrayVar(&keyPaths, "key", nil, "public key `FILE` (cosign.pub); repeat for several")
