@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/kube"
-	"github.com/berth-dev/berth/internal/stack"
 )
 
 func newExportCommand() *cobra.Command {
@@ -22,14 +21,9 @@ func newExportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var env *stack.Target
-			if f.Env != "" {
-				targets, err := f.Targets(st)()
-				if err != nil {
-					return err
-				}
-				t := targets[f.Env]
-				env = &t
+			env, err := f.Target(st)
+			if err != nil {
+				return err
 			}
 			res, err := kube.TranslateStack(st, env, tag, kube.Options{ReadFile: os.ReadFile})
 			for _, w := range res.Warnings {
