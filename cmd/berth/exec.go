@@ -40,20 +40,17 @@ func newExecCommand() *cobra.Command {
 				stdin = cmd.InOrStdin()
 			}
 
-			var resize chan [2]uint16
-			restore := func() {} // the terminal as it was, before the exit below
+			term := &termio.Session{} // without -t: no terminal to set up or restore
 			if tty {
-				t, err := termio.Setup(interactive)
-				if err != nil {
+				if term, err = termio.Setup(interactive); err != nil {
 					return err
 				}
-				defer t.Restore()
-				req.Width, req.Height, resize = t.Width, t.Height, t.Resize
-				restore = t.Restore
+				req.Width, req.Height = term.Width, term.Height
 			}
+			defer term.Restore()
 			code, err := client.New(f.socket).Exec(cmd.Context(), x.Container(name), req,
-				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), resize)
-			restore()
+				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), term.Resize)
+			term.Restore() // before the exit below
 			if err != nil {
 				return err
 			}

@@ -63,11 +63,7 @@ func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Ref
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
 		return nil
 	}
-	var out []inspect.Referrer
-	for _, d := range descs {
-		out = append(out, inspect.Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: sign.ReferrerPredicateType(d.Annotations)})
-	}
-	return out
+	return inspect.ReferrersOf(descs, sign.ReferrerPredicateType)
 }
 
 // humanSize formats sizes as docker images does; see inspect.HumanSize.

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -35,12 +35,7 @@ func newRebaseCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "rebased %s from %s onto %s, wrote %s\n", args[0], res.OldBase, onto, dest)
-			fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, res, func(w io.Writer) { res.WriteText(w, cmd.ErrOrStderr(), args[0]) })
 		},
 	}
 	flags.Add(cmd.Flags())

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -27,19 +26,7 @@ func newScanCommand() *cobra.Command {
 		Use:   "scan IMAGE | --sbom FILE",
 		Short: "Report the known vulnerabilities of an image's packages, offline",
 		Args: func(cmd *cobra.Command, args []string) error {
-			if sbom == "" && len(args) != 1 {
-				return errors.New("scan needs an IMAGE or --sbom FILE")
-			}
-			if sbom != "" && len(args) != 0 {
-				return errors.New("scan takes an IMAGE or --sbom FILE, not both")
-			}
-			if sbom != "" && attest {
-				return errors.New("--attest attaches the scan to an image: it needs IMAGE, not --sbom")
-			}
-			if keyPath != "" && !attest {
-				return errors.New("--key signs the attestation: it needs --attest")
-			}
-			return nil
+			return trust.CheckScanArgs(args, sbom, attest, keyPath)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if asJSON {

@@ -57,11 +57,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bo
 			if err != nil {
 				return nil, err
 			}
-			sb, err := release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(stderr, build.FormatEvent(e)) })
-			if sb != nil {
-				sb.Version = version
-			}
-			return sb, err
+			return release.NewSpecBuilder(file, stderr, version)
 		},
 		Registry: release.RemoteRegistry{Options: imageref.Options{Progress: progress.New(stderr, progress.Auto.Resolve(progress.IsTerminal(stderr), resultOnly)).Report}},
 		Attester: &trust.Attester{},
