@@ -9,46 +9,13 @@ import (
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/cliflag"
-	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/sign"
-	"github.com/berth-dev/berth/internal/spec"
-	"github.com/berth-dev/berth/internal/stack"
 	"github.com/berth-dev/berth/internal/trust"
 )
 
-// specFlags are the flags every command reading berth.yaml shares.
-type specFlags struct {
-	file       string
-	set        []string
-	dockerfile string // build only: import a Dockerfile instead of berth.yaml
-	// root widens what the file may read (--context DIR); "" = the
-	// file's directory.
-	root string
-}
-
-func (f *specFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.file, "file", "f", "berth.yaml", "berth.yaml to read")
-	cmd.Flags().StringArrayVar(&f.set, "set", nil, "set a variable: --set KEY=VALUE (repeatable; overrides vars: and the environment)")
-	cmd.Flags().StringVar(&f.root, "context", "", "the directory the file may read from, and its build context unless it sets context: (default: the file's directory; the file's context:, sources, base images and keyrings must stay inside it)")
-}
-
-func (f *specFlags) load() (*spec.File, error) {
-	set, err := cliflag.ParseSet(f.set)
-	if err != nil {
-		return nil, err
-	}
-	if f.dockerfile != "" {
-		return spec.FromDockerfile(f.dockerfile, f.root, set)
-	}
-	if err := stack.RefusePrinted(f.file); err != nil {
-		return nil, err
-	}
-	return spec.Load(f.file, spec.LoadOptions{Set: set, Root: f.root})
-}
-
 func newBuildCommand() *cobra.Command {
-	var sf specFlags
+	var sf cliflag.Spec
 	var out build.Output
 	var variant, key string
 	var asJSON, quiet bool
@@ -56,28 +23,6 @@ func newBuildCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [IMAGE...]",
 		Short: "Build images declared in berth.yaml, reproducibly, with no RUN steps",
-		Long: `build makes the OCI images that berth.yaml declares: one layer per concern
-(Debian packages, files, a Go program, users, paths, a rootfs tar), each cached
-by its inputs, so an unchanged layer is never rebuilt or recompressed. The same
-inputs give the same digests on any machine (timestamps come from
-SOURCE_DATE_EPOCH, or the Unix epoch).
-
-Without IMAGE, every image of the file is built. The digest of each image is
-printed; --json prints a machine-readable result.`,
-		Example: `  # Build the app image into an OCI layout
-  berth build app --oci-layout ./out
-
-  # Build the dev variant and push it
-  berth build app --variant dev --push 127.0.0.1:5000/team/app:dev
-
-  # Load into Docker
-  berth build app --docker-archive app.tar && docker load -i app.tar
-
-  # Override a variable
-  berth build app --set VERSION=1.2.4 --push registry.example.com/team/app:1.2.4
-
-  # Import a Dockerfile (RUN is refused with the declarative equivalent)
-  berth build --dockerfile ./Dockerfile --set VERSION=2 --oci-layout ./out`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out.Count() > 1 {
 				return errors.New("give at most one of --push, --oci-layout, --docker-archive")
@@ -86,7 +31,7 @@ printed; --json prints a machine-readable result.`,
 			if err != nil {
 				return err
 			}
-			file, err := sf.load()
+			file, err := sf.Load()
 			if err != nil {
 				return err
 			}
@@ -103,37 +48,25 @@ printed; --json prints a machine-readable result.`,
 				return err
 			}
 			b.RefOptions.Progress = pr.Report
-			// Once a lock exists, builds never resolve again, so the first
-			// lock must pin every image and variant (as `berth lock` does),
-			// not only the ones this build names: otherwise building the
-			// dev variant after the prod image fails with "run berth lock",
-			// and the lock's content would depend on what was built first.
-			if b.Lock == nil {
-				if err := b.LockAll(cmd.Context(), nil); err != nil {
-					return err
-				}
+			if err := b.LockFirst(cmd.Context()); err != nil {
+				return err
+			}
+			if key != "" && out.Push == "" {
+				return errors.New("--key signs what --push pushes: give --push")
 			}
 			// Every pushed image gets its SBOMs and provenance attached;
 			// with --key, signed, and the image signed by digest too.
 			so := sign.Options{Insecure: b.RefOptions.Insecure, Transport: b.RefOptions.Transport}
-			attester := &trust.Attester{Options: so}
-			var signer policy.Signer
-			if key != "" {
-				if out.Push == "" {
-					return errors.New("--key signs what --push pushes: give --push")
-				}
-				s, err := trust.NewSigner(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so)
-				if err != nil {
-					return err
-				}
-				signer, attester.Key = s, s.Key
+			signer, attester, err := trust.Signing(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so)
+			if err != nil {
+				return err
 			}
 			b.Pushed = release.Pushed(signer, attester, &release.SpecBuilder{B: b, Version: version}, variant, progress)
 			return b.BuildAndReport(cmd.Context(), cmd.OutOrStdout(), names, variant, out, build.Report{JSON: asJSON, Quiet: quiet})
 		},
 	}
-	sf.add(cmd)
-	cmd.Flags().StringVar(&sf.dockerfile, "dockerfile", "", "import this Dockerfile (FROM, COPY, ADD, ENV, ARG, ... but no RUN) instead of berth.yaml; its image is named \"image\"")
+	sf.Add(cmd.Flags())
+	sf.AddDockerfile(cmd.Flags())
 	cmd.Flags().StringVar(&variant, "variant", "", "build this variant (e.g. dev) instead of the plain (prod) image")
 	cmd.Flags().StringVar(&out.Push, "push", "", "push to this registry reference (with several images: a prefix ending in '/')")
 	cmd.Flags().StringVar(&out.OCILayout, "oci-layout", "", "write into this OCI layout directory (tagged with the image name)")
@@ -147,18 +80,12 @@ printed; --json prints a machine-readable result.`,
 }
 
 func newLockCommand() *cobra.Command {
-	var sf specFlags
+	var sf cliflag.Spec
 	cmd := &cobra.Command{
 		Use:   "lock [IMAGE...]",
 		Short: "Resolve every Debian package again and write berth.lock",
-		Long: `lock resolves the debs layers of berth.yaml against the repositories' current
-indexes and writes berth.lock next to it, pinning every package's version
-and SHA256. A build with a lock file downloads exactly those files and never
-resolves again; run lock to take in updates.`,
-		Example: `  berth lock
-  berth lock -f examples/goapp/berth.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := sf.load()
+			file, err := sf.Load()
 			if err != nil {
 				return err
 			}
@@ -176,6 +103,6 @@ resolves again; run lock to take in updates.`,
 			return nil
 		},
 	}
-	sf.add(cmd)
+	sf.Add(cmd.Flags())
 	return cmd
 }

@@ -19,23 +19,7 @@ func newConfigCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Validate a stack file and print the normalised stack",
-		Long: `config loads berth.yaml's services: (with -E/--environment, one of its environments:
-applied) or a compose file, validates it and prints the stack berth would
-run: variables interpolated, env_file merged, paths made absolute, short
-syntax expanded, services in dependency order. Attributes berth does not
-support are listed once on stderr. Secret values are never read or printed;
-only where they come from.
-
-The output is berth's model of the stack (services as a list, ports and
-mounts in long form, absolute paths), for reading and diffing; it is not a
-file berth loads: keep the compose file or berth.yaml as the source, and
-berth config -f on the output says so.`,
-		Example: `  # Check compose.yaml and show what berth makes of it
-  berth config -f compose.yaml
-
-  # berth.yaml with its prod environment, as JSON
-  berth config -E prod --set TAG=1.4.2 --json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, err := environment.Resolve(cmd.ErrOrStderr())
 			if err != nil {

@@ -17,12 +17,7 @@ func newDaemonCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run the engine: containers on runc and CNI, with an API on a unix socket",
-		Long: `daemon runs berth's engine. Containers run under a small supervisor each, so
-they keep running when the daemon stops or crashes; the next daemon adopts
-them again. Needs root, runc and the CNI plugins (containernetworking-plugins).`,
-		Example: `  berth daemon
-  berth daemon --root /var/lib/berth --socket /run/berth/berth.sock`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -21,28 +21,7 @@ func newDeployCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deploy [SERVICE]",
 		Short: "Roll out a new release with zero downtime",
-		Long: `deploy applies the stack file's desired state: services that are new are
-started, services whose image or configuration changed are rolled out, the
-rest are left alone. Tags are resolved once and the digest is what runs and
-what berth history records.
-
-A rollout follows the service's deploy.update_config (defaults: one replica
-at a time, start-first — stop-first when the service writes to a volume —,
-5 s monitor, failure_action rollback): start a new replica, wait until it is
-healthy, let the proxy switch to it, drain the old one (in-flight requests
-finish) and stop it. When new replicas fail their health check, exit or do
-not become ready in --timeout, the previous revision is restored and deploy
-exits non-zero.
-
-Services built from berth.yaml images (build: NAME) are built first, unless
---tag is given with -E/--environment: then they run the images the environment's
-registry holds under that tag (pushed by berth ship, or copied there by
-berth promote), resolved to their digests; nothing is rebuilt.`,
-		Example: `  berth deploy
-  berth deploy -E prod --tag 2.1.0
-  berth deploy app --image 127.0.0.1:5000/shop/app:2.1.0
-  berth deploy --set VERSION=2.1.0 --json`,
-		Args: cobra.MaximumNArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if image != "" && len(args) == 0 {
 				return fmt.Errorf("--image needs the SERVICE it is for (berth deploy SERVICE --image REF)")
@@ -82,11 +61,7 @@ func newRollbackCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback SERVICE",
 		Short: "Roll a service back to an earlier revision",
-		Long: `rollback rolls SERVICE back, with the same zero-downtime rollout as deploy,
-to the deployed revision before the current one, or to --to REVISION (see
-berth history). The rollback is recorded as a new revision.`,
-		Example: "  berth rollback app\n  berth rollback app --to 3",
-		Args:    cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, err := f.stackName(cmd)
 			if err != nil {
@@ -109,11 +84,7 @@ func newHistoryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history SERVICE",
 		Short: "List a service's deployed revisions",
-		Long: `history lists SERVICE's revisions, oldest first: the image and the digest
-it was pinned to, the configuration hash, when it was deployed, how the
-rollout ended, and which one runs now (*).`,
-		Example: "  berth history app\n  berth history -p shop app --json",
-		Args:    cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, err := f.stackName(cmd)
 			if err != nil {

@@ -17,27 +17,7 @@ func newDiffCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff A B",
 		Short: "Show the files, Debian packages and configuration that differ between two images",
-		Long: `Diff flattens both images' layers (whiteouts and opaque directories applied)
-and lists paths added (+), removed (-) and changed (~, with what changed:
-type, content, mode, owner, link), then the Debian packages added, removed
-or changed in version (from var/lib/dpkg/status and var/lib/dpkg/status.d/),
-then the configuration settings that differ (platform, entrypoint, cmd, env,
-user, workdir, ports, volumes, labels, stop signal, health check, shell).
-Modification times, history and creation dates are not compared.
-
-With --exit-code, diff exits 1 when the images differ and 0 when they do
-not, as git diff --exit-code does.
-
-` + imageRefHelp,
-		Example: `  # What a rebuild changed
-  berth diff localhost:5000/app:1.2.3 localhost:5000/app:1.2.4
-
-  # A local build against what is deployed, as JSON
-  berth diff localhost:5000/app:prod oci-layout:./out:app --json
-
-  # In a script: did anything change?
-  berth diff --exit-code localhost:5000/app:prod oci-layout:./out:app >/dev/null || echo changed`,
-		Args: cobra.ExactArgs(2),
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := flags.Options()
 			if err != nil {

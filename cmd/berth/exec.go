@@ -24,12 +24,7 @@ func newExecCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec [flags] SERVICE[/N] -- CMD [ARG...]",
 		Short: "Run a command in a running container of a service",
-		Long: `Run a command in replica N (default 1) of a service of the stack; berth
-exits with the command's exit code.`,
-		Example: `  berth exec web -- cat /etc/hostname
-  berth exec -it web/2 -- sh
-  berth exec -p shop --env DEBUG=1 --user 1000 db -- env`,
-		Args: cobra.MinimumNArgs(2),
+		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			x, err := stack.ParseExec(args, env)
 			if err != nil {
@@ -45,20 +40,17 @@ exits with the command's exit code.`,
 				stdin = cmd.InOrStdin()
 			}
 
-			var resize chan [2]uint16
-			restore := func() {} // the terminal as it was, before the exit below
+			term := &termio.Session{} // without -t: no terminal to set up or restore
 			if tty {
-				t, err := termio.Setup(interactive)
-				if err != nil {
+				if term, err = termio.Setup(interactive); err != nil {
 					return err
 				}
-				defer t.Restore()
-				req.Width, req.Height, resize = t.Width, t.Height, t.Resize
-				restore = t.Restore
+				req.Width, req.Height = term.Width, term.Height
 			}
+			defer term.Restore()
 			code, err := client.New(f.socket).Exec(cmd.Context(), x.Container(name), req,
-				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), resize)
-			restore()
+				stdin, cmd.OutOrStdout(), cmd.ErrOrStderr(), term.Resize)
+			term.Restore() // before the exit below
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/kube"
-	"github.com/berth-dev/berth/internal/stack"
 )
 
 func newExportCommand() *cobra.Command {
@@ -16,23 +15,15 @@ func newExportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export --kubernetes [-E ENV [--tag TAG]] [-o DIR]",
 		Short: "Write the stack as Kubernetes manifests (GitOps: Argo CD, Flux)",
-		Long: `Writes the stack's Kubernetes objects (docs/kubernetes.md) as YAML to stdout, or
-with -o one file per object into DIR; warnings on stderr. -E applies the environment
-(overrides, kubernetes.namespace; --tag: its registry's images). No secret values.`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
-			var env *stack.Target
-			if f.Env != "" {
-				targets, err := f.Targets(st)()
-				if err != nil {
-					return err
-				}
-				t := targets[f.Env]
-				env = &t
+			env, err := f.Target(st)
+			if err != nil {
+				return err
 			}
 			res, err := kube.TranslateStack(st, env, tag, kube.Options{ReadFile: os.ReadFile})
 			for _, w := range res.Warnings {

@@ -22,13 +22,7 @@ func newPullCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pull REF",
 		Short: "Fetch an image into the daemon's store",
-		Long: `Fetch an image (again, even when it is stored) from a registry, an OCI
-layout (oci-layout:DIR[:TAG]) or a docker archive (docker-archive:FILE.tar).
-Each layer's progress shows on stderr (--progress).`,
-		Example: `  berth pull alpine:3.20
-  berth pull oci-layout:./out:web
-  berth pull --json --progress json 127.0.0.1:5000/shop/web@sha256:…`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := daemonRef(args[0])
 			if err != nil {
@@ -53,10 +47,9 @@ func newImagesCommand() *cobra.Command {
 	var socket string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "images",
-		Short:   "List the images in the daemon's store",
-		Example: "  berth images\n  berth images --json",
-		Args:    cobra.NoArgs,
+		Use:   "images",
+		Short: "List the images in the daemon's store",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			imgs, err := client.New(socket).Images(cmd.Context())
 			if err != nil {
@@ -76,11 +69,7 @@ func newRmiCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rmi [-f] REF...",
 		Short: "Remove images (or names of images) from the daemon's store",
-		Long: `Remove images from the daemon's store. Given one of several names of an
-image, only that name goes. An image that containers run is refused, naming
-them, unless -f.`,
-		Example: "  berth rmi alpine:3.20\n  berth rmi -f sha256:3f1e…",
-		Args:    cobra.MinimumNArgs(1),
+		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := client.New(socket)
 			return removeEach(cmd, args, func(ctx context.Context, a string) error {

@@ -12,13 +12,6 @@ import (
 	"github.com/berth-dev/berth/internal/sign"
 )
 
-const imageRefHelp = `An image is any of:
-  oci-layout:DIR[:TAG|@sha256:…]      an OCI image layout
-  docker-archive:FILE.tar[:REPO:TAG]  a "docker save" tarball
-  DIR, FILE.tar                       an existing layout or tarball
-  REGISTRY/REPO[:TAG|@sha256:…]       a registry image (~/.docker/config.json
-                                      credentials; localhost is plain HTTP)`
-
 func newInspectCommand() *cobra.Command {
 	var (
 		flags  cliflag.Image
@@ -28,24 +21,7 @@ func newInspectCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect IMAGE",
 		Short: "Show an image's layers, sizes, efficiency and configuration",
-		Long: `Inspect reads every layer of an image and reports its digest, compressed and
-uncompressed size, one row per layer (its concern, size, files, inodes), the
-largest files, dive's efficiency score and wasted bytes (computed exactly as
-dive does, so "dive --ci" thresholds apply), and the runtime configuration.
-
-` + imageRefHelp,
-		Example: `  # An image in berth's registry
-  berth inspect localhost:5000/app:1.2.3
-
-  # An OCI layout written by berth build, as JSON
-  berth inspect oci-layout:./out:app --json
-
-  # The 20 largest files of a docker save tarball
-  berth inspect app.tar --top 20
-
-  # Gate CI on efficiency
-  berth inspect localhost:5000/app:1.2.3 --json | jq -e '.efficiency > 0.95'`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := flags.Options()
 			if err != nil {
@@ -87,11 +63,7 @@ func referrers(cmd *cobra.Command, ref string, o imageref.Options) []inspect.Ref
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
 		return nil
 	}
-	var out []inspect.Referrer
-	for _, d := range descs {
-		out = append(out, inspect.Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: sign.ReferrerPredicateType(d.Annotations)})
-	}
-	return out
+	return inspect.ReferrersOf(descs, sign.ReferrerPredicateType)
 }
 
 // humanSize formats sizes as docker images does; see inspect.HumanSize.

@@ -27,34 +27,10 @@ func newKeyGenerateCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "generate [--output-key-prefix PREFIX]",
 		Short: "Write a new key pair: PREFIX.key (encrypted) and PREFIX.pub",
-		Long: `Generate writes a new ECDSA P-256 key pair in cosign's format: PREFIX.key is
-the private key encrypted under a password (scrypt + nacl/secretbox, PEM
-"ENCRYPTED SIGSTORE PRIVATE KEY", mode 0600) and PREFIX.pub the public key
-(PKIX PEM). cosign reads both, and berth reads keys cosign wrote.
-
-The password comes from $BERTH_PASSWORD, else $COSIGN_PASSWORD (set but
-empty means no password), else it is asked twice on the terminal. Existing
-files are never overwritten without --force.`,
-		Example: `  # Interactive: asks for the password twice
-  berth key generate
-
-  # In CI, into keys/release.key and keys/release.pub
-  BERTH_PASSWORD=$SECRET berth key generate --output-key-prefix keys/release`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !force {
-				if err := sign.RefuseExisting(prefix); err != nil {
-					return err
-				}
-			}
-			keyPath, _ := sign.KeyPairPaths(prefix)
-			pw, err := sign.Prompt{Out: cmd.ErrOrStderr()}.Password(keyPath, true)
+			kp, err := sign.GenerateKeyPair(prefix, sign.Prompt{Out: cmd.ErrOrStderr()}, force)
 			if err != nil {
-				return err
-			}
-			defer clear(pw)
-			var kp sign.KeyPair
-			if kp.PrivateKey, kp.PublicKey, err = sign.WriteKeyPair(prefix, pw, force); err != nil {
 				return err
 			}
 			return printResult(cmd.OutOrStdout(), asJSON, kp, func(w io.Writer) { sign.WriteKeyPairText(w, kp) })

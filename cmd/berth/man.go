@@ -12,11 +12,10 @@ import (
 // build time; it is hidden from the help).
 func newManCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "man DIR",
-		Short:   "Write man pages (section 1) for berth and every command into DIR",
-		Example: "  berth man ./man && man ./man/berth-build.1",
-		Hidden:  true,
-		Args:    cobra.ExactArgs(1),
+		Use:    "man DIR",
+		Short:  "Write man pages (section 1) for berth and every command into DIR",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := os.MkdirAll(args[0], 0o755); err != nil {
 				return err

@@ -85,7 +85,7 @@ environments:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got promoteOutput
+	var got promote.Output
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -116,28 +116,6 @@ environments:
 		_, err := runImageCmd(t, newPromoteCommand(), append(tc.args, "-f", file, "--set", "PROD="+prod)...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
-		}
-	}
-}
-
-func TestParsePromoteImage(t *testing.T) {
-	d := "sha256:" + strings.Repeat("ab", 32)
-	for _, tc := range []struct{ arg, tag, image, id string }{
-		{"app", "", "app", "latest"},
-		{"app:1.2.0", "", "app", "1.2.0"},
-		{"app:1.2.0", "2.0", "app", "2.0"},
-		{"app", "2.0", "app", "2.0"},
-		{"app@" + d, "", "app", d},
-		{"app@" + d, "2.0", "app", d},
-	} {
-		image, id, err := parsePromoteImage(tc.arg, tc.tag)
-		if err != nil || image != tc.image || id != tc.id {
-			t.Errorf("parsePromoteImage(%q, %q) = %q, %q, %v; want %q, %q", tc.arg, tc.tag, image, id, err, tc.image, tc.id)
-		}
-	}
-	for _, bad := range []string{":1", "app:", "app@sha256:12"} {
-		if _, _, err := parsePromoteImage(bad, ""); err == nil {
-			t.Errorf("%q accepted", bad)
 		}
 	}
 }

@@ -18,17 +18,8 @@ import (
 func newProxyCommand() *cobra.Command {
 	var o proxyd.RunOptions
 	cmd := &cobra.Command{
-		Use:   "proxy --socket PATH --state FILE [--metrics ADDR]",
-		Short: "Run the reverse proxy for published ports (started by the daemon)",
-		Long: `proxy serves the published ports of deployed stacks. The daemon starts it
-detached and pushes the desired config over the API on --socket; every
-applied config is saved to --state, so a restarted proxy serves the same
-ports at once. Listening sockets inherited from the daemon (descriptors 3,
-4, ... named in BERTH_PROXY_LISTEN_FDS) are served as they are, so the
-connections queued on them while no proxy ran are not lost. SIGTERM or SIGINT closes the ports, letting requests in flight
-finish (up to 5 s).`,
-		Example: `  berth proxy --socket /run/berth/proxy.sock --state /var/lib/berth/proxy/state.json
-  berth proxy --socket /run/berth/proxy.sock --state /var/lib/berth/proxy/state.json --metrics 127.0.0.1:9100`,
+		Use:    "proxy --socket PATH --state FILE [--metrics ADDR]",
+		Short:  "Run the reverse proxy for published ports (started by the daemon)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

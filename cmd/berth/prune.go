@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/client"
@@ -16,21 +13,14 @@ func newPruneCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Remove stopped containers, unused images and snapshots (and volumes)",
-		Long: `Remove what nothing uses: exited containers that no restart policy will
-start again, images no container runs, unpacked layer snapshots no image or
-container needs and, with --volumes, named volumes no container mounts.`,
-		Example: "  berth prune\n  berth prune --volumes",
-		Args:    cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rep, err := client.New(socket).Prune(cmd.Context(), volumes)
 			if err != nil {
 				return err
 			}
 			engine.WritePrune(cmd.OutOrStdout(), rep, volumes)
-			if len(rep.Errors) > 0 {
-				return errors.New("prune: " + strings.Join(rep.Errors, "; "))
-			}
-			return nil
+			return rep.Err()
 		},
 	}
 	cmd.Flags().BoolVar(&volumes, "volumes", false, "also remove named volumes no container mounts")

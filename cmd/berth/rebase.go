@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -21,28 +21,7 @@ func newRebaseCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rebase IMAGE --onto NEWBASE (--push REF | --oci-layout DIR[:TAG] | --docker-archive FILE[:REPO:TAG])",
 		Short: "Swap an image's base layers for a new base without rebuilding",
-		Long: `Rebase replaces the image's base layers with the layers of NEWBASE and keeps
-every layer above them as they are (same blobs, nothing recompressed), so a
-push uploads only a new config and manifest.
-
-The old base is read from the image's org.opencontainers.image.base.name and
-.base.digest annotations (berth build writes them), or given with --old-base.
-Its layers must be exactly the image's first layers, or rebase refuses.
-
-Rebasing is only safe when the new base is compatible with what the upper
-layers expect (same distribution release, ABI-compatible libraries): check
-the result before deploying it. An output is required: rebase never
-overwrites the image it read unless told to with --push.
-
-` + imageRefHelp,
-		Example: `  # Pick up a patched base image, push under a new tag
-  berth rebase localhost:5000/app:1.2.3 --onto localhost:5000/base:12.9 \
-      --push localhost:5000/app:1.2.3-r1
-
-  # Old base given explicitly, result into an OCI layout
-  berth rebase oci-layout:./out:app --old-base debian:12.8 --onto debian:12.9 \
-      --oci-layout ./out:app-rebased`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dest, err := imageref.Destination(push, layout, archive)
 			if err != nil {
@@ -56,12 +35,7 @@ overwrites the image it read unless told to with --push.
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "rebased %s from %s onto %s, wrote %s\n", args[0], res.OldBase, onto, dest)
-			fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
-			return nil
+			return printResult(cmd.OutOrStdout(), asJSON, res, func(w io.Writer) { res.WriteText(w, cmd.ErrOrStderr(), args[0]) })
 		},
 	}
 	flags.Add(cmd.Flags())

@@ -15,9 +15,6 @@ func newRegistryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "registry",
 		Short: "Run and maintain berth's private OCI registry",
-		Long: `berth's registry implements the OCI Distribution Spec v1.1: blobs stored once
-per digest, metadata in a crash-safe database, online garbage collection,
-htpasswd and token auth, Prometheus metrics.`,
 	}
 	cmd.AddCommand(newRegistryServeCommand(), newRegistryGCCommand())
 	return cmd
@@ -58,15 +55,7 @@ func newRegistryServeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the registry over HTTP(S)",
-		Example: `  # A registry on loopback, data under ./data
-  berth registry serve --addr 127.0.0.1:5000 --root ./data
-
-  # With auth, TLS and GC settings from a file
-  berth registry serve --config /etc/berth/berth-registry.yaml
-
-  # Then, from any client:
-  crane push image.tar 127.0.0.1:5000/team/app:v1`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.load(cmd)
 			if err != nil {
@@ -100,15 +89,7 @@ func newRegistryGCCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gc",
 		Short: "Remove unreferenced blobs (and untagged manifests) from a registry root",
-		Long: `gc removes blobs that no manifest references, stale uploads and temp files.
-A running 'berth registry serve' does this online every gc.interval; this
-command works on a root that no server holds open.`,
-		Example: `  # What would go, without deleting anything
-  berth registry gc --root ./data --dry-run
-
-  # Also remove manifests nothing tags or references, older than 10 minutes
-  berth registry gc --root ./data --delete-untagged --grace 10m --json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.load(cmd)
 			if err != nil {

@@ -19,24 +19,8 @@ var commandGroups = []*cobra.Group{
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "berth",
-		Short: "Immutable container infrastructure in one binary",
-		Long: `berth builds minimal, reproducible OCI images, stores them in its own
-registry, runs them on one host and deploys new releases with zero downtime.`,
-		Example: `  # Build the images berth.yaml declares and push one
-  berth build app --push 127.0.0.1:5000/team/app:1.2.4
-
-  # Run the stack (compose.yaml or berth.yaml) on this host's daemon
-  berth up --wait
-
-  # Roll a new release of one service out with zero downtime
-  berth deploy app
-
-  # Build, push and deploy in one step
-  berth ship
-
-  # Start a private registry on loopback
-  berth registry serve --addr 127.0.0.1:5000 --root /var/lib/berth/registry`,
+		Use:           "berth",
+		Short:         "Immutable container infrastructure in one binary",
 		Version:       buildinfo.Current(version).String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -59,6 +43,7 @@ registry, runs them on one host and deploys new releases with zero downtime.`,
 	root.SetHelpCommandGroupID("other")
 	root.SetCompletionCommandGroupID("other")
 	root.InitDefaultCompletionCmd() // cobra adds it at Execute; here so it is grouped and strict too
+	addHelp(root)
 	completeServiceArgs(root)
 	cliflag.NameArrays(root)
 	strictSubcommands(root)

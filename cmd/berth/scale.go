@@ -14,13 +14,7 @@ func newScaleCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scale SERVICE=N [SERVICE=N...]",
 		Short: "Change the replica count of services of a running stack",
-		Long: `Change how many replicas of services a running stack runs. Only the named
-services change; running replicas are kept (new ones run the same image),
-surplus ones are stopped. The stack is the one named by -p, else by the
-stack file (-f, or berth.yaml/compose.yaml here). The new counts hold until
-the next berth up.`,
-		Example: "  berth scale web=3\n  berth scale -p shop web=1 worker=4 --json",
-		Args:    cobra.MinimumNArgs(1),
+		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			replicas, err := stack.ParseScale(args)
 			if err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +12,8 @@ import (
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/release"
+	"github.com/berth-dev/berth/internal/sign"
+	"github.com/berth-dev/berth/internal/trust"
 )
 
 func newShipCommand() *cobra.Command {
@@ -21,29 +25,21 @@ func newShipCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ship",
 		Short: "Build, push and deploy in one step",
-		Long: `ship builds the images of the stack's services that have build: (berth.yaml
-images:), pushes them to the environment's registry (environments: NAME:
-registry, repository) and deploys them by digest with a zero-downtime
-rollout — what runs is exactly what was pushed. Without -E/--environment the images go
-to the local cache and are deployed from there.
-
-When the environment has a policy: (berth.yaml), the images are pushed by
-digest only, checked against it, and tagged only when every image passes;
-with --key (or $BERTH_SIGNING_KEY) and a policy requiring signatures, ship
-signs each pushed digest first.`,
-		Example: `  berth ship
-  berth ship -E staging --tag 1.4.0
-  berth ship -E prod --set VERSION=1.4.0`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
 			p := f.pipeline(cmd, st, asJSON)
-			if err := shipSigning(p, key); err != nil {
+			// With --key (or $BERTH_SIGNING_KEY) ship signs every image it
+			// pushes, by digest, before the environment's policy is
+			// checked, and the attestations it attaches.
+			signer, attester, err := trust.Signing(cmp.Or(key, os.Getenv(trust.SigningKeyEnv)), sign.Prompt{}, sign.Options{})
+			if err != nil {
 				return err
 			}
+			p.Policy.Signer, p.Attester = signer, attester
 			spec, err := p.Prepare(cmd.Context(), st, release.Request{Mode: release.Ship, Env: f.Env, Tag: tag, Targets: f.Targets(st)})
 			if err != nil {
 				return err

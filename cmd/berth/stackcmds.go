@@ -53,15 +53,11 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bo
 	stderr := cmd.ErrOrStderr()
 	return &release.Pipeline{
 		Builder: func() (release.Builder, error) {
-			file, err := (&specFlags{file: st.Files[0], set: f.Set}).load()
+			file, err := (&cliflag.Spec{File: st.Files[0], Set: f.Set}).Load()
 			if err != nil {
 				return nil, err
 			}
-			sb, err := release.NewSpecBuilder(file, func(e build.Event) { fmt.Fprintln(stderr, build.FormatEvent(e)) })
-			if sb != nil {
-				sb.Version = version
-			}
-			return sb, err
+			return release.NewSpecBuilder(file, stderr, version)
 		},
 		Registry: release.RemoteRegistry{Options: imageref.Options{Progress: progress.New(stderr, progress.Auto.Resolve(progress.IsTerminal(stderr), resultOnly)).Report}},
 		Attester: &trust.Attester{},
@@ -80,17 +76,7 @@ func newUpCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up [SERVICE...]",
 		Short: "Create or update a stack's containers",
-		Long: `up makes the daemon run the stack: it builds services' berth.yaml images,
-creates missing containers, replaces changed ones and removes surplus ones.
-With SERVICE arguments, as in compose, only those services and the services
-they depend on are created or replaced; the others are left as they are.
-Containers run detached (under the daemon) either way; -d is accepted for
-compose users. --wait returns only once every container runs and is healthy.`,
-		Example: `  berth up
-  berth up web
-  berth up -f compose.yaml
-  berth up -E prod --wait`,
-		Args: cobra.ArbitraryArgs,
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_ = detach
 			st, err := f.load(cmd)
@@ -135,10 +121,9 @@ func newDownCommand() *cobra.Command {
 	var volumes bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:     "down",
-		Short:   "Remove a stack's containers and network",
-		Example: "  berth down\n  berth down -v -p shop\n  berth down -t 30",
-		Args:    cobra.NoArgs,
+		Use:   "down",
+		Short: "Remove a stack's containers and network",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			name, err := f.stackName(cmd)
 			if err != nil {
@@ -160,15 +145,7 @@ func newPsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ps",
 		Short: "List a stack's containers",
-		Long: `ps lists the containers of the stack of the stack file (-f, else
-berth.yaml / compose.yaml here or in a parent directory), or of -p NAME;
---all-projects lists every stack's. Like compose, exited containers are
-listed only with -a. --json (kept from earlier berth versions) prints every
-container of the stack as JSON, exited ones included.`,
-		Example: `  berth ps
-  berth ps -a -p shop --format json
-  berth ps --all-projects -q`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := list.Check(); err != nil {
 				return err
@@ -203,11 +180,7 @@ func newLogsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs [SERVICE...]",
 		Short: "Show (and follow) the logs of a stack's containers, replicas interleaved",
-		Example: `  berth logs -f
-  berth logs web worker --tail 100 --since 10m
-  berth logs --until 2026-01-02T15:04:05Z --file compose.yaml
-  berth logs --json web | jq -r .message`,
-		Args: cobra.ArbitraryArgs,
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := logs.ParseTail(tail)
 			if err != nil {
@@ -218,13 +191,8 @@ func newLogsCommand() *cobra.Command {
 				return err
 			}
 			o := client.LogsOptions{Services: args, Follow: follow, Since: since, Until: until, Tail: n}
-			out := cmd.OutOrStdout()
-			err = client.New(f.socket).Logs(cmd.Context(), name, o, func(e logs.Entry) error {
-				if asJSON {
-					return logs.WriteJSON(out, e, name)
-				}
-				return logs.Format(out, e, len(name)+8, timestamps)
-			})
+			p := logs.Printer{W: cmd.OutOrStdout(), Stack: name, JSON: asJSON, Timestamps: timestamps}
+			err = client.New(f.socket).Logs(cmd.Context(), name, o, p.Entry)
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}

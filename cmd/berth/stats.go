@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/progress"
 )
 
 func newStatsCommand() *cobra.Command {
@@ -19,10 +17,7 @@ func newStatsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Show running containers' CPU, memory, pids and network I/O",
-		Long: `Show the resource use of running containers, refreshed every second: of one
-stack with -p or --file, of all stacks otherwise.`,
-		Example: "  berth stats\n  berth stats -p shop --no-stream\n  berth stats --json",
-		Args:    cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			stack := f.Project
 			if stack == "" && len(f.Files) > 0 {
@@ -32,22 +27,11 @@ stack with -p or --file, of all stacks otherwise.`,
 				}
 				stack = st.Name
 			}
-			out := cmd.OutOrStdout()
 			// Redraw in place only on a terminal; piped output gets one
 			// table after the other.
-			redraw := false
-			if fl, ok := out.(*os.File); ok && term.IsTerminal(int(fl.Fd())) && !asJSON && !noStream {
-				redraw = true
-			}
-			err := client.New(f.socket).Stats(cmd.Context(), stack, !noStream, func(s engine.StatsSample) error {
-				if asJSON {
-					return engine.WriteStatsJSON(out, s.Containers)
-				}
-				if redraw {
-					fmt.Fprint(out, "\033[H\033[2J") // cursor home, clear screen
-				}
-				return engine.WriteStats(out, s.Containers)
-			})
+			w := cmd.OutOrStdout()
+			out := engine.StatsOutput{W: w, JSON: asJSON, Redraw: progress.IsTerminal(w) && !asJSON && !noStream}
+			err := client.New(f.socket).Stats(cmd.Context(), stack, !noStream, out.Sample)
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}

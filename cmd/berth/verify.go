@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/sign"
@@ -20,67 +17,12 @@ func newVerifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE[:TAG|@DIGEST] --key cosign.pub",
 		Short: "Verify an image's signatures (cosign bundle and legacy formats) offline",
-		Long: `Verify resolves IMAGE to its manifest digest and checks every signature
-attached to it — sigstore bundles found through the referrers API (or the
-sha256-<hex> tag index of registries without it) and the legacy
-<repo>:sha256-<hex>.sig tag, whether berth or cosign made them — against the
-public key(s). A signature counts when it verifies, claims exactly this
-digest and carries every -a annotation. It fails, listing each signature
-found and why it was refused, when none counts.
-
-Verification is offline: keys only; no transparency log (Rekor), no
-certificate (Fulcio) and no timestamp is checked.
-
-With --attestations it checks signed in-toto attestations instead (SBOMs,
-provenance), optionally of one --type (a predicate type URI or cosign's
-names spdxjson, cyclonedx, slsaprovenance1).`,
-		Example: `  berth verify 127.0.0.1:5000/team/app:1.2.4 --key cosign.pub
-
-  # Require an annotation; several keys (any may have signed)
-  berth verify 127.0.0.1:5000/team/app:1.2.4 --key a.pub --key b.pub -a env=prod --json
-
-  # The image's signed SPDX SBOM
-  berth verify 127.0.0.1:5000/team/app:1.2.4 --key cosign.pub --attestations --type spdxjson`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(keyPaths) == 0 {
-				return fmt.Errorf("--key is required (a public key, e.g. cosign.pub)")
-			}
-			keys, err := sign.LoadPublicKeys(keyPaths)
-			if err != nil {
-				return err
-			}
-			ann, err := sign.ParseAnnotations(annotations)
-			if err != nil {
-				return fmt.Errorf("-a: %w", err)
-			}
-			o := sign.Options{Insecure: insecure}
-			if cmd.Flags().Changed("attestations") || predicateType != "" {
-				atts, err := sign.VerifyAttestations(cmd.Context(), args[0], keys, sign.PredicateTypeFromName(predicateType), o)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return writeIndentedJSON(cmd.OutOrStdout(), atts)
-				}
-				sign.WriteAttestationsText(cmd.OutOrStdout(), atts)
-				fmt.Fprintln(cmd.ErrOrStderr(), sign.OfflineNote)
-				return nil
-			}
-			res, err := sign.Verify(cmd.Context(), args[0], keys, sign.VerifyOptions{Options: o, Annotations: ann})
-			var nv *sign.NotVerifiedError
-			if errors.As(err, &nv) && asJSON {
-				_ = writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), res)
-			}
-			sign.WriteVerifyText(cmd.OutOrStdout(), res)
-			fmt.Fprintln(cmd.ErrOrStderr(), sign.OfflineNote)
-			return nil
+			return sign.RunVerify(cmd.Context(), sign.VerifyRequest{
+				Image: args[0], KeyPaths: keyPaths, Annotations: annotations, PredicateType: predicateType,
+				Attestations: cmd.Flags().Changed("attestations"), Options: sign.Options{Insecure: insecure},
+			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
 		},
 	}
 	cmd.Flags().StringArrayVar(&keyPaths, "key", nil, "public key `FILE` (cosign.pub); repeat for several")

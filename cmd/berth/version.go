@@ -15,10 +15,9 @@ var version = "dev"
 func newVersionCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "version",
-		Short:   "Print berth's version",
-		Example: "  berth version\n  berth version --json",
-		Args:    cobra.NoArgs,
+		Use:   "version",
+		Short: "Print berth's version",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := buildinfo.Current(version)
 			return printResult(cmd.OutOrStdout(), asJSON, v, func(w io.Writer) { fmt.Fprintf(w, "berth %s\n", v) })

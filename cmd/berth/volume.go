@@ -26,7 +26,6 @@ func newVolumeLsCommand() *cobra.Command {
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List named volumes with their size on disk and the containers using them",
-		Example: "  berth volume ls\n  berth volume ls --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			vs, err := client.New(socket).Volumes(cmd.Context())
@@ -47,7 +46,6 @@ func newVolumeRmCommand() *cobra.Command {
 		Use:     "rm NAME...",
 		Aliases: []string{"remove"},
 		Short:   "Remove named volumes no container uses",
-		Example: "  berth volume rm shop_data",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return removeEach(cmd, args, client.New(socket).RemoveVolume)

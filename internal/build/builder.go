@@ -338,6 +338,19 @@ func (b *Builder) LockAll(ctx context.Context, names []string) error {
 	return nil
 }
 
+// LockFirst makes the first lock when there is none (a build's first):
+// once a lock exists, builds never resolve again, so the first lock must
+// pin every image and variant (as LockAll does for `berth lock`), not
+// only the ones this build names. Otherwise building the dev variant after
+// the prod image fails with "run berth lock", and the lock's content would
+// depend on what was built first. An existing lock is left as it is.
+func (b *Builder) LockFirst(ctx context.Context) error {
+	if b.Lock != nil {
+		return nil
+	}
+	return b.LockAll(ctx, nil)
+}
+
 // lockImage resolves one image's debs layers after its file base's and
 // returns the packages installed in it.
 func (b *Builder) lockImage(ctx context.Context, name, variant string, memo map[string]map[string]bool) (map[string]bool, error) {

@@ -11,7 +11,7 @@ import (
 )
 
 // buildNoDebs builds every image of a berth.yaml without debs layers the
-// way `berth build` does (LockAll first when there is no lock) and returns
+// way `berth build` does (LockFirst) and returns
 // whether BuildTo said it wrote the lock.
 func buildNoDebs(t *testing.T, dir string) bool {
 	t.Helper()
@@ -25,10 +25,8 @@ func buildNoDebs(t *testing.T, dir string) bool {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if b.Lock == nil {
-		if err := b.LockAll(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
+	if err := b.LockFirst(ctx); err != nil {
+		t.Fatal(err)
 	}
 	wrote, err := b.BuildTo(ctx, f.ImageOrder, "", Output{OCILayout: filepath.Join(t.TempDir(), "out")}, func(Written) {})
 	if err != nil {
@@ -82,5 +80,28 @@ func TestBuildWithoutDebsLeavesExistingLock(t *testing.T) {
 	}
 	if fi, err := os.Stat(path); err != nil || !fi.ModTime().Equal(past) {
 		t.Errorf("berth.lock rewritten (mtime %v, err %v)", fi.ModTime(), err)
+	}
+}
+
+// LockFirst makes a lock (of every image) only when there is none; an
+// existing one is kept as it is, not resolved again.
+func TestLockFirst(t *testing.T) {
+	dir := writeMemoSpec(t)
+	t.Setenv("BERTH_CACHE", t.TempDir())
+	f, err := spec.Load(filepath.Join(dir, "berth.yaml"), spec.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.LockFirst(context.Background()); err != nil || b.Lock == nil || b.LockChanged() {
+		t.Fatalf("no lock: %v, lock %v, changed %v", err, b.Lock, b.LockChanged())
+	}
+	old := &Lockfile{Version: LockVersion, Layers: []LockLayer{{Image: "kept"}}}
+	b.Lock = old
+	if err := b.LockFirst(context.Background()); err != nil || b.Lock != old || len(b.Lock.Layers) != 1 {
+		t.Fatalf("existing lock replaced: %v %+v", err, b.Lock)
 	}
 }

@@ -92,3 +92,17 @@ func (f *Stack) Targets(st *stack.Stack) func() (map[string]stack.Target, error)
 		return stack.LoadTargets(st.Files[0], o)
 	}
 }
+
+// Target is the environment -E/--environment names, as st's file
+// declares it (registry, repository, overrides); nil without one.
+func (f *Stack) Target(st *stack.Stack) (*stack.Target, error) {
+	if f.Env == "" {
+		return nil, nil
+	}
+	targets, err := f.Targets(st)()
+	if err != nil {
+		return nil, err
+	}
+	t := targets[f.Env]
+	return &t, nil
+}

@@ -48,3 +48,26 @@ func TestStackFlagsLoadWarnsAndNames(t *testing.T) {
 		t.Errorf("bad --set: %v", err)
 	}
 }
+
+// TestStackTarget: -E's environment with the same --set as the stack;
+// none without -E.
+func TestStackTarget(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "berth.yaml")
+	os.WriteFile(file, []byte("images:\n  app:\n    layers:\n      - name: etc\n        paths: [{path: /etc/app, type: directory}]\nservices:\n  web: {build: app}\nenvironments:\n  staging:\n    registry: ${REG}\n    repository: team\n"), 0o644)
+	f := Stack{Files: []string{file}, Set: []string{"REG=127.0.0.1:5001"}}
+	st, err := f.Load(context.Background(), &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := f.Target(st); err != nil || tg != nil {
+		t.Errorf("without -E: %+v, %v", tg, err)
+	}
+	f.Environment.Name = "staging"
+	if st, err = f.Load(context.Background(), &strings.Builder{}); err != nil {
+		t.Fatal(err)
+	}
+	tg, err := f.Target(st)
+	if err != nil || tg == nil || tg.Env != "staging" || tg.Registry != "127.0.0.1:5001" || tg.Repository != "team" {
+		t.Errorf("-E staging: %+v, %v", tg, err)
+	}
+}

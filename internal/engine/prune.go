@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/berth-dev/berth/internal/engine/api"
 )
@@ -23,6 +24,15 @@ type PruneReport struct {
 	Snapshots  int      `json:"snapshots"` // -1: the image store cannot prune snapshots
 	Volumes    []string `json:"volumes"`
 	Errors     []string `json:"errors,omitempty"`
+}
+
+// Err is the failures of the report as one error ("prune: a; b"), nil
+// when there were none.
+func (r PruneReport) Err() error {
+	if len(r.Errors) == 0 {
+		return nil
+	}
+	return errors.New("prune: " + strings.Join(r.Errors, "; "))
 }
 
 // Prune removes exited containers that no restart policy will start again,

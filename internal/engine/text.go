@@ -121,6 +121,27 @@ func WriteStatsJSON(w io.Writer, cs []ContainerStats) error {
 	return nil
 }
 
+// StatsOutput is how `berth stats` prints samples: with JSON one object
+// per container and sample (ndjson), else a table per sample, redrawn in
+// place (cursor home, clear screen) with Redraw, one after the other
+// without.
+type StatsOutput struct {
+	W      io.Writer
+	JSON   bool
+	Redraw bool
+}
+
+// Sample prints one sample.
+func (o StatsOutput) Sample(s StatsSample) error {
+	if o.JSON {
+		return WriteStatsJSON(o.W, s.Containers)
+	}
+	if o.Redraw {
+		fmt.Fprint(o.W, "\033[H\033[2J")
+	}
+	return WriteStats(o.W, s.Containers)
+}
+
 // MemorySize formats memory as docker stats does (KiB, MiB, GiB).
 func MemorySize(n uint64) string { return units.BytesSize(float64(n)) }
 

@@ -77,3 +77,30 @@ func TestWriteStatsJSONIsOneLinePerContainer(t *testing.T) {
 		t.Errorf("%q", b.String())
 	}
 }
+
+// TestStatsOutput: --json is a line per container and sample; a table
+// per sample otherwise, with the screen cleared first only on Redraw.
+func TestStatsOutput(t *testing.T) {
+	s := StatsSample{Containers: []ContainerStats{{Name: "a"}, {Name: "b"}}}
+	var b strings.Builder
+	if err := (StatsOutput{W: &b, JSON: true, Redraw: true}).Sample(s); err != nil || strings.Count(b.String(), "\n") != 2 || strings.Contains(b.String(), "\033") {
+		t.Errorf("json: %v %q", err, b.String())
+	}
+	b.Reset()
+	if err := (StatsOutput{W: &b}).Sample(s); err != nil || !strings.HasPrefix(b.String(), "NAME") {
+		t.Errorf("table: %v %q", err, b.String())
+	}
+	b.Reset()
+	if err := (StatsOutput{W: &b, Redraw: true}).Sample(s); err != nil || !strings.HasPrefix(b.String(), "\033[H\033[2JNAME") {
+		t.Errorf("redraw: %v %q", err, b.String())
+	}
+}
+
+func TestPruneReportErr(t *testing.T) {
+	if err := (PruneReport{}).Err(); err != nil {
+		t.Errorf("no failures: %v", err)
+	}
+	if err := (PruneReport{Errors: []string{"image a: in use", "volume v: busy"}}).Err(); err == nil || err.Error() != "prune: image a: in use; volume v: busy" {
+		t.Errorf("failures: %v", err)
+	}
+}

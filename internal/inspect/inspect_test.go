@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,5 +210,17 @@ func TestDiveImpliedParentQuirk(t *testing.T) {
 	}
 	if len(r.LargestFiles) != 1 || r.LargestFiles[0].Path != "/x" {
 		t.Errorf("files survived the whiteout: %+v", r.LargestFiles)
+	}
+}
+
+func TestReferrersOf(t *testing.T) {
+	if got := ReferrersOf(nil, nil); got != nil {
+		t.Errorf("none: %v", got)
+	}
+	d := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}
+	got := ReferrersOf([]v1.Descriptor{{ArtifactType: "application/vnd.x", Digest: d, Annotations: map[string]string{"t": "https://spdx.dev/Document"}}},
+		func(a map[string]string) string { return a["t"] })
+	if len(got) != 1 || got[0] != (Referrer{ArtifactType: "application/vnd.x", Digest: d.String(), PredicateType: "https://spdx.dev/Document"}) {
+		t.Errorf("%+v", got)
 	}
 }

@@ -58,6 +58,17 @@ type Referrer struct {
 	PredicateType string `json:"predicateType,omitempty"`
 }
 
+// ReferrersOf are the referrers an image's referrers index lists, their
+// predicate types read from the annotations by predicateType (the signing
+// package knows where attestations announce them).
+func ReferrersOf(descs []v1.Descriptor, predicateType func(annotations map[string]string) string) []Referrer {
+	var out []Referrer
+	for _, d := range descs {
+		out = append(out, Referrer{ArtifactType: d.ArtifactType, Digest: d.Digest.String(), PredicateType: predicateType(d.Annotations)})
+	}
+	return out
+}
+
 // Layer describes one layer.
 type Layer struct {
 	Index            int    `json:"index"`

@@ -161,3 +161,15 @@ func DefaultSocket(getenv func(string) (string, bool)) string {
 	}
 	return filepath.Join(os.TempDir(), fmt.Sprintf("berth-key-agent-%d", os.Getuid()), "agent.sock")
 }
+
+// errNoAgent says how to point a command at an agent.
+var errNoAgent = fmt.Errorf("no key agent: set %s to the socket berth key agent prints", EnvSocket)
+
+// ListFromEnv lists the keys of the agent at $BERTH_KEY_AGENT.
+func ListFromEnv(ctx context.Context, getenv func(string) (string, bool)) ([]Entry, error) {
+	c := FromEnv(getenv)
+	if c == nil {
+		return nil, errNoAgent
+	}
+	return c.List(ctx)
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -308,4 +309,18 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 func writeResponse(c net.Conn, r response) {
 	b, _ := json.Marshal(r)
 	_, _ = c.Write(append(b, '\n'))
+}
+
+// Run is berth key agent: listen on socket (DefaultSocket when empty),
+// print the shell line that exports it to out, serve until ctx ends.
+func Run(ctx context.Context, socket string, out io.Writer) error {
+	if socket == "" {
+		socket = DefaultSocket(os.LookupEnv)
+	}
+	l, err := Listen(socket)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s=%s; export %s\n", EnvSocket, socket, EnvSocket)
+	return New().Serve(ctx, l)
 }

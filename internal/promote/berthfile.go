@@ -2,6 +2,7 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,6 +25,26 @@ type Request struct {
 	// when the target has a policy (fail closed).
 	Policy   policy.Ports
 	Progress progress.Func // see Options
+}
+
+// Check refuses a request that names no two environments or a bad image
+// argument, before anything is read.
+func (r Request) Check() error {
+	if r.From == "" || r.To == "" {
+		return errors.New("--from ENV and --to ENV are required")
+	}
+	if r.From == r.To {
+		return fmt.Errorf("--from and --to are both %q; promote copies between two environments", r.From)
+	}
+	_, _, err := ParseImageArg(r.Arg, r.Tag)
+	return err
+}
+
+// Output is `berth promote --json`: the result and the two environments.
+type Output struct {
+	Result
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // FromBerthfile promotes r's image between the registries the file's

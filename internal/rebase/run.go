@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/berth-dev/berth/internal/imageref"
 )
@@ -21,6 +22,13 @@ type Result struct {
 	Output  string `json:"output"`
 	OldBase string `json:"oldBase"`
 	NewBase string `json:"newBase"`
+}
+
+// WriteText prints what rebase says without --json: the digest on
+// stdout, what it did (image, bases, output) on log.
+func (r Result) WriteText(stdout, log io.Writer, image string) {
+	fmt.Fprintf(log, "rebased %s from %s onto %s, wrote %s\n", image, r.OldBase, r.NewBase, r.Output)
+	fmt.Fprintln(stdout, r.Digest)
 }
 
 // Run loads r.Image, rebases it and writes the result to r.Dest.

@@ -49,3 +49,11 @@ func TestRun(t *testing.T) {
 		t.Errorf("no --onto: %v", err)
 	}
 }
+
+func TestResultWriteText(t *testing.T) {
+	var out, log strings.Builder
+	Result{Digest: "sha256:d", Output: "oci-layout:./out:app", OldBase: "debian:12.8", NewBase: "debian:12.9"}.WriteText(&out, &log, "app:1")
+	if out.String() != "sha256:d\n" || log.String() != "rebased app:1 from debian:12.8 onto debian:12.9, wrote oci-layout:./out:app\n" {
+		t.Errorf("stdout %q, log %q", out.String(), log.String())
+	}
+}

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -18,14 +19,14 @@ type SpecBuilder struct {
 	Version string
 }
 
-// NewSpecBuilder opens the builder for file, with progress lines.
-func NewSpecBuilder(file *spec.File, progress func(build.Event)) (*SpecBuilder, error) {
-	b, err := build.New(file, nil)
+// NewSpecBuilder opens the CLI's builder for file (build.New: progress
+// lines on progress when non-nil), recording version in the provenance.
+func NewSpecBuilder(file *spec.File, progress io.Writer, version string) (*SpecBuilder, error) {
+	b, err := build.New(file, progress)
 	if err != nil {
 		return nil, err
 	}
-	b.Progress = progress
-	return &SpecBuilder{B: b}, nil
+	return &SpecBuilder{B: b, Version: version}, nil
 }
 
 // Build builds image's variant.

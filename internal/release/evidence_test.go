@@ -109,3 +109,30 @@ func TestBuildEvidenceOfARealBuild(t *testing.T) {
 		t.Errorf("sbom cache holds %d entries, want 1", len(entries))
 	}
 }
+
+// TestNewSpecBuilder: the CLI's builder prints a line per build event on
+// progress and names berth's version in the provenance.
+func TestNewSpecBuilder(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("BERTH_CACHE", t.TempDir())
+	for name, body := range map[string]string{"berth.yaml": evidenceSpec, "index.html": "<h1>hi</h1>\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := spec.Load(filepath.Join(dir, "berth.yaml"), spec.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress strings.Builder
+	sb, err := NewSpecBuilder(f, &progress, "9.9")
+	if err != nil || sb.Version != "9.9" {
+		t.Fatalf("NewSpecBuilder: %+v, %v", sb, err)
+	}
+	if _, err := sb.Build(context.Background(), "app", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "app/site: ") {
+		t.Errorf("no progress lines: %q", progress.String())
+	}
+}

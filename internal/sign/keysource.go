@@ -50,11 +50,18 @@ func (p Prompt) PrivateKey(path string) (*PrivateKey, error) {
 // AddToAgent decrypts the key file at path (password through p) and loads
 // it into the agent (p.Agent or $BERTH_KEY_AGENT) for ttl (0: until the
 // agent stops), named by the file's content so that later commands given
-// the same file sign through the agent.
+// the same file sign through the agent. It waits up to 5 s for an agent
+// just started.
 func (p Prompt) AddToAgent(ctx context.Context, path string, ttl time.Duration) (keyagent.Entry, error) {
 	p = p.defaults()
 	if p.Agent == nil {
 		return keyagent.Entry{}, fmt.Errorf("no key agent: set %s to the socket berth key agent prints", keyagent.EnvSocket)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second) // an agent just started with &
+	err := p.Agent.WaitReady(wctx)
+	cancel()
+	if err != nil {
+		return keyagent.Entry{}, err
 	}
 	data, err := readKeyFile(path)
 	if err != nil {

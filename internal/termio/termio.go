@@ -13,7 +13,8 @@ import (
 	"golang.org/x/term"
 )
 
-// Session is the local terminal while a remote terminal runs.
+// Session is the local terminal while a remote terminal runs. The zero
+// Session is no terminal: size 0, no resizes, nothing to restore.
 type Session struct {
 	// Width and Height are the terminal's size at the start (0 when
 	// standard output is no terminal).

@@ -2,6 +2,7 @@ package trust
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -38,6 +39,23 @@ type ScanRequest struct {
 	Version string
 	// Out gets the report, Log what was attached.
 	Out, Log io.Writer
+}
+
+// CheckScanArgs refuses what `berth scan` cannot do, before anything is
+// read: it takes one IMAGE (args) or --sbom FILE; --attest attaches to an
+// image; --key signs only --attest's attestation.
+func CheckScanArgs(args []string, sbom string, attest bool, keyPath string) error {
+	switch {
+	case sbom == "" && len(args) != 1:
+		return errors.New("scan needs an IMAGE or --sbom FILE")
+	case sbom != "" && len(args) != 0:
+		return errors.New("scan takes an IMAGE or --sbom FILE, not both")
+	case sbom != "" && attest:
+		return errors.New("--attest attaches the scan to an image: it needs IMAGE, not --sbom")
+	case keyPath != "" && !attest:
+		return errors.New("--key signs the attestation: it needs --attest")
+	}
+	return nil
 }
 
 // RunScan runs r: every input is checked (format, fail-on, VEX, key)

@@ -59,3 +59,28 @@ func TestRunScanSBOM(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckScanArgs(t *testing.T) {
+	if err := trust.CheckScanArgs([]string{"img"}, "", true, "k.key"); err != nil {
+		t.Errorf("image, --attest --key: %v", err)
+	}
+	if err := trust.CheckScanArgs(nil, "app.spdx.json", false, ""); err != nil {
+		t.Errorf("--sbom: %v", err)
+	}
+	for _, tc := range []struct {
+		args      []string
+		sbom, key string
+		attest    bool
+		want      string
+	}{
+		{nil, "", "", false, "needs an IMAGE or --sbom FILE"},
+		{[]string{"a", "b"}, "", "", false, "needs an IMAGE or --sbom FILE"},
+		{[]string{"a"}, "s.json", "", false, "not both"},
+		{nil, "s.json", "", true, "--attest attaches the scan to an image"},
+		{[]string{"a"}, "", "k.key", false, "--key signs the attestation"},
+	} {
+		if err := trust.CheckScanArgs(tc.args, tc.sbom, tc.attest, tc.key); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc, err, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 
+	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/sign"
 )
 
@@ -30,4 +31,24 @@ func NewSigner(path string, prompt sign.Prompt, o sign.Options) (*Signer, error)
 func (s *Signer) Sign(ctx context.Context, ref string) error {
 	_, err := sign.Sign(ctx, ref, s.Key, sign.SignOptions{Options: s.Options, Format: sign.FormatBundle})
 	return err
+}
+
+// SigningKeyEnv names the private key ship signs with when --key is not
+// given.
+const SigningKeyEnv = "BERTH_SIGNING_KEY"
+
+// Signing is how a command signs what it pushes: with a key (a cosign
+// private key, loaded once, here: its password from $BERTH_PASSWORD,
+// $COSIGN_PASSWORD or prompt), a Signer for the images (by digest) and an
+// Attester that signs their SBOM and provenance attestations; without one
+// (key ""), no Signer (a nil interface) and an unsigned Attester.
+func Signing(key string, prompt sign.Prompt, o sign.Options) (policy.Signer, *Attester, error) {
+	if key == "" {
+		return nil, &Attester{Options: o}, nil
+	}
+	s, err := NewSigner(key, prompt, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, &Attester{Key: s.Key, Options: o}, nil
 }

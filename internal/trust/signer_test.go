@@ -45,3 +45,26 @@ func TestSigner(t *testing.T) {
 		t.Errorf("no password: %v", err)
 	}
 }
+
+// TestSigning: without a key nothing signs the images and attestations
+// go unsigned; with one, the Signer and the Attester share the key,
+// loaded once; a bad key fails naming the file.
+func TestSigning(t *testing.T) {
+	o := sign.Options{Insecure: true}
+	s, a, err := trust.Signing("", envPrompt("pw"), o)
+	if err != nil || s != nil || a == nil || a.Key != nil || !a.Options.Insecure {
+		t.Fatalf("no key: %v %+v %v", s, a, err)
+	}
+	k := newKey(t, t.TempDir(), "cosign")
+	s, a, err = trust.Signing(k.keyPath, envPrompt("pw"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, ok := s.(*trust.Signer)
+	if !ok || signer.Key == nil || a.Key != signer.Key || !a.Options.Insecure || !signer.Options.Insecure {
+		t.Fatalf("key: %+v %+v", s, a)
+	}
+	if _, _, err := trust.Signing(k.keyPath, envPrompt("wrong"), o); !errors.Is(err, sign.ErrWrongPassword) || !strings.Contains(err.Error(), k.keyPath) {
+		t.Errorf("wrong password: %v", err)
+	}
+}
