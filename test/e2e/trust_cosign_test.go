@@ -10,6 +10,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -288,6 +289,31 @@ func TestBuildPushKeyCosignVerifies(t *testing.T) {
 		out := mustRun(t, suite.berthBin, "verify", ref, "--key", e.cosignKey+".pub", "--attestations", "--type", typ)
 		if strings.Count(out, "verified attestation") != 2 || !strings.Contains(out, "bundle") || !strings.Contains(out, "legacy") {
 			t.Fatalf("berth verify --attestations --type %s:\n%s", typ, out)
+		}
+	}
+}
+
+// A cosign key loaded into berth's key agent once signs without a password
+// in the signing process's environment, and cosign verifies the result.
+func TestKeyAgentSignedCosignVerifies(t *testing.T) {
+	e := newTrustEnv(t)
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	agent := exec.Command(suite.berthBin, "key", "agent", "--socket", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	env := []string{"BERTH_KEY_AGENT=" + sock}
+	mustRunEnv(t, append(env, "BERTH_PASSWORD="+trustPassword), suite.berthBin, "key", "add", e.cosignKey+".key", "--ttl", "10m")
+	for _, format := range []string{"legacy", "bundle"} {
+		ref, dig := e.pushRandom(t, "agentsigned:"+format)
+		// No password anywhere: only the agent can make this signature.
+		out := mustRunEnv(t, append(env, "BERTH_PASSWORD=", "COSIGN_PASSWORD="), suite.berthBin, "sign", ref, "--key", e.cosignKey+".key", "--format", format)
+		if !strings.Contains(out, dig) {
+			t.Fatalf("berth sign through the agent: %s", out)
+		}
+		for _, bin := range e.cosigns {
+			mustRunEnv(t, e.env, bin, e.cosignVerifyArgs(bin, e.cosignKey, ref, format == "bundle")...)
 		}
 	}
 }
