@@ -488,6 +488,11 @@ down() {
 	if [ -S "$D/containerd/containerd.sock" ]; then
 		crictl --runtime-endpoint "unix://$D/containerd/containerd.sock" --timeout 10s rmp -fa >/dev/null 2>&1
 	fi
+	# Whatever still runs in the pods' cgroups (a pod crictl could not
+	# remove) is this cluster's: stop it so its mounts can go.
+	local pids
+	pids="$(find /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null || true)"
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
 	stop kube-proxy
 	[ -x "$B/kube-proxy" ] && kube-proxy --cleanup >/dev/null 2>&1
 	# The kubelet's KUBE-FIREWALL/KUBE-KUBELET-CANARY chains survive

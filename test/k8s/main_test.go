@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -206,6 +207,7 @@ func clusterFromEnv(get func(string) string) (*Cluster, error) {
 		}
 	}
 	if len(missing) > 0 {
+		sort.Strings(missing)
 		return nil, fmt.Errorf("missing %s (eval \"$(scripts/k8s-cluster.sh env)\" sets them)", strings.Join(missing, ", "))
 	}
 	if c.Domain == "" {
