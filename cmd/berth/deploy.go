@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/release"
@@ -62,8 +61,12 @@ berth promote), resolved to their digests; nothing is rebuilt.`,
 			if req.Spec, err = f.pipeline(cmd, st, asJSON).Prepare(cmd.Context(), st, r); err != nil {
 				return err
 			}
+			b, err := f.backend(st)
+			if err != nil {
+				return err
+			}
 			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
-				return client.New(f.socket).Deploy(cmd.Context(), req, fn)
+				return b.Deploy(cmd.Context(), req, fn)
 			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
@@ -88,12 +91,12 @@ berth history). The rollback is recorded as a new revision.`,
 		Example: "  berth rollback app\n  berth rollback app --to 3",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.stackName(cmd)
+			name, b, err := f.stackBackend(cmd)
 			if err != nil {
 				return err
 			}
 			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
-				return client.New(f.socket).Rollback(cmd.Context(), name, args[0], to, fn)
+				return b.Rollback(cmd.Context(), name, args[0], to, fn)
 			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
@@ -115,11 +118,11 @@ rollout ended, and which one runs now (*).`,
 		Example: "  berth history app\n  berth history -p shop app --json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.stackName(cmd)
+			name, b, err := f.stackBackend(cmd)
 			if err != nil {
 				return err
 			}
-			h, err := client.New(f.socket).History(cmd.Context(), name, args[0])
+			h, err := b.History(cmd.Context(), name, args[0])
 			if err != nil {
 				return err
 			}

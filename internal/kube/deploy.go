@@ -71,7 +71,7 @@ func (e *Env) Deploy(ctx context.Context, stack string, objs []Object, o DeployO
 // before the current one): the current revision's objects with the
 // service's own replaced by that revision's, as a new revision.
 func (e *Env) Rollback(ctx context.Context, stack, service string, to int, o DeployOptions) (Outcome, error) {
-	if err := e.checkNamespace(ctx); err != nil {
+	if err := e.CheckNamespace(ctx); err != nil {
 		return Outcome{}, err
 	}
 	h, err := LoadHistory(ctx, e.Cluster, e.Namespace, stack)
@@ -132,9 +132,9 @@ func (e *Env) progress(o DeployOptions, service string, rev int, format string, 
 	}
 }
 
-// checkNamespace: the namespace must exist (a user that may not read
+// CheckNamespace: the namespace must exist (a user that may not read
 // namespaces finds out at the first apply).
-func (e *Env) checkNamespace(ctx context.Context) error {
+func (e *Env) CheckNamespace(ctx context.Context) error {
 	err := e.Cluster.Namespace(ctx, e.Namespace)
 	switch {
 	case err == nil, apierrors.IsForbidden(err):
@@ -155,7 +155,7 @@ func (e *Env) deploy(ctx context.Context, stack string, objs []Object, rollbackO
 			return res, fmt.Errorf("%s is in namespace %q, not the environment's %q", key(x), x.GetNamespace(), e.Namespace)
 		}
 	}
-	if err := e.checkNamespace(ctx); err != nil {
+	if err := e.CheckNamespace(ctx); err != nil {
 		return res, err
 	}
 	h, err := LoadHistory(ctx, e.Cluster, e.Namespace, stack)
