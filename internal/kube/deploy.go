@@ -149,6 +149,9 @@ func (e *Env) deploy(ctx context.Context, stack string, objs []Object, rollbackO
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute
 	}
+	if o.Progress == nil {
+		o.Progress = func(Event) {}
+	}
 	res := Outcome{Stack: stack}
 	for _, x := range objs {
 		if x.GetNamespace() != e.Namespace {
