@@ -252,7 +252,7 @@ func (e *Env) deploy(ctx context.Context, stack string, objs []Object, rollbackO
 	if hasCur {
 		what = fmt.Sprintf("rolling back to revision %d", cur.Number)
 	}
-	e.progress(o, rf.service, rev.Number, "failed: %s; %s", rf.reason, what)
+	e.progress(o, rf.service, rev.Number, "failed: %s; %s (decided %s after reading the failure from the API)", rf.reason, what, res.Decision.Round(time.Millisecond))
 	rctx := context.WithoutCancel(ctx)
 	rerr := revert(rctx, e.Cluster, done, prev)
 	if rerr == nil && hasCur {

@@ -44,6 +44,9 @@ type sim struct {
 	env   *Env
 	mu    sync.Mutex
 	fates map[string]podFate // config hash → fate (default ready)
+	// apiMu makes the controller's status write (read, change, write the
+	// whole object, as the fake's UpdateStatus does) atomic with applies.
+	apiMu sync.Mutex
 }
 
 func newSim(t *testing.T) *sim {
@@ -56,6 +59,8 @@ func newSim(t *testing.T) *sim {
 	apply := k8stesting.ObjectReaction(s.cs.Tracker())
 	gvr := appsv1.SchemeGroupVersion.WithResource("deployments")
 	s.cs.PrependReactor("patch", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		s.apiMu.Lock()
+		defer s.apiMu.Unlock()
 		var before *appsv1.Deployment
 		if o, err := s.cs.Tracker().Get(gvr, a.GetNamespace(), a.(k8stesting.PatchAction).GetName()); err == nil {
 			before = o.(*appsv1.Deployment)
@@ -129,8 +134,12 @@ func (s *sim) step(ctx context.Context) {
 		}
 		if d.Status.ObservedGeneration != st.ObservedGeneration || d.Status.Replicas != st.Replicas || d.Status.UpdatedReplicas != st.UpdatedReplicas ||
 			d.Status.AvailableReplicas != st.AvailableReplicas || d.Status.ReadyReplicas != st.ReadyReplicas {
-			d.Status = st
-			_, _ = s.cs.AppsV1().Deployments("shop").UpdateStatus(ctx, &d, metav1.UpdateOptions{})
+			s.apiMu.Lock()
+			if cur, err := s.cs.AppsV1().Deployments("shop").Get(ctx, d.Name, metav1.GetOptions{}); err == nil && cur.Generation == d.Generation {
+				cur.Status = st
+				_, _ = s.cs.AppsV1().Deployments("shop").UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+			}
+			s.apiMu.Unlock()
 		}
 	}
 }
@@ -303,7 +312,7 @@ func TestFailedRolloutRollsBack(t *testing.T) {
 	h, _ := LoadHistory(ctx, s.env.Cluster, "shop", "shop")
 	cur, _ := h.Current()
 	if r, _ := h.Get(2); r.Outcome != OutcomeRolledBack || !strings.Contains(r.Reason, "CrashLoopBackOff") || cur.Number != 1 {
-		t.Errorf("revision 2 %+v, current %d", r, cur.Number)
+		t.Errorf("revision 2: %s (%s), current %d", r.Outcome, r.Reason, cur.Number)
 	}
 }
 
