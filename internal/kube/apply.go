@@ -63,13 +63,13 @@ func applyAll(ctx context.Context, c Cluster, objs, prev []Object) ([]applied, e
 		_, gerr := c.Get(ctx, o.GetObjectKind().GroupVersionKind().Kind, o.GetNamespace(), o.GetName())
 		existed := gerr == nil
 		if gerr != nil && !apierrors.IsNotFound(gerr) {
-			err := objectError("read", o, c.Server(), gerr)
-			return nil, errors.Join(err, revert(ctx, c, done, prev))
+			_, rerr := revert(ctx, c, done, prev)
+			return nil, errors.Join(objectError("read", o, c.Server(), gerr), rerr)
 		}
 		got, err := c.Apply(ctx, o, false)
 		if err != nil {
-			err = objectError("apply", o, c.Server(), err)
-			return nil, errors.Join(err, revert(ctx, c, done, prev))
+			_, rerr := revert(ctx, c, done, prev)
+			return nil, errors.Join(objectError("apply", o, c.Server(), err), rerr)
 		}
 		done = append(done, applied{obj: o, got: got, existed: existed})
 	}
@@ -79,22 +79,26 @@ func applyAll(ctx context.Context, c Cluster, objs, prev []Object) ([]applied, e
 // revert undoes an apply: each object goes back to its version in prev,
 // or, when prev has none and the apply created it, is deleted. Secrets
 // keep their data (the history does not hold it); PersistentVolumeClaims
-// are never deleted (they hold data).
-func revert(ctx context.Context, c Cluster, done []applied, prev []Object) error {
+// are never deleted (they hold data). It returns what it re-applied.
+func revert(ctx context.Context, c Cluster, done []applied, prev []Object) ([]applied, error) {
 	byKey := map[string]Object{}
 	for _, p := range prev {
 		byKey[key(p)] = p
 	}
 	var errs []error
+	var back []applied
 	for _, a := range slices.Backward(done) {
 		kind := a.obj.GetObjectKind().GroupVersionKind().Kind
 		if p, ok := byKey[key(a.obj)]; ok {
 			if kind == "Secret" {
 				continue
 			}
-			if _, err := c.Apply(ctx, p, false); err != nil {
+			got, err := c.Apply(ctx, p, false)
+			if err != nil {
 				errs = append(errs, objectError("revert (re-apply the previous revision's)", p, c.Server(), err))
+				continue
 			}
+			back = append(back, applied{obj: p, got: got, existed: true})
 			continue
 		}
 		if a.existed || kind == "PersistentVolumeClaim" {
@@ -104,7 +108,7 @@ func revert(ctx context.Context, c Cluster, done []applied, prev []Object) error
 			errs = append(errs, objectError("revert (delete the new)", a.obj, c.Server(), err))
 		}
 	}
-	return errors.Join(errs...)
+	return back, errors.Join(errs...)
 }
 
 // prunable are the kinds whose objects of removed services are deleted

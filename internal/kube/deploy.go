@@ -254,15 +254,9 @@ func (e *Env) deploy(ctx context.Context, stack string, objs []Object, rollbackO
 	}
 	e.progress(o, rf.service, rev.Number, "failed: %s; %s (decided %s after reading the failure from the API)", rf.reason, what, res.Decision.Round(time.Millisecond))
 	rctx := context.WithoutCancel(ctx)
-	rerr := revert(rctx, e.Cluster, done, prev)
+	back, rerr := revert(rctx, e.Cluster, done, prev)
 	if rerr == nil && hasCur {
-		var back []target
-		for _, p := range prev {
-			if d, ok := p.(*appsv1.Deployment); ok {
-				back = append(back, target{name: d.Name, hash: d.Spec.Template.Annotations[AnnotationConfigHash], replicas: replicas(d)})
-			}
-		}
-		rerr = follow(rctx, e.Cluster, e.Namespace, stack, back, time.Now().Add(o.Timeout), cur.Number, o.Progress)
+		rerr = follow(rctx, e.Cluster, e.Namespace, stack, targets(back), time.Now().Add(o.Timeout), cur.Number, o.Progress)
 	}
 	res.Outcome = OutcomeRolledBack
 	if rerr != nil {
