@@ -2,7 +2,9 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"io"
 	"strings"
 
@@ -52,6 +54,10 @@ func objectError(verb string, o Object, server string, err error) error {
 	return fmt.Errorf("%s %s %s: %w", verb, kind, name, explain(err, server))
 }
 
+// Explain turns an error of the Cluster into a sentence that says what
+// to do (API status errors stay in the chain).
+func Explain(err error, server string) error { return explain(err, server) }
+
 // explain turns an API error into a sentence that says what to do.
 func explain(err error, server string) error {
 	var status apierrors.APIStatus
@@ -65,7 +71,14 @@ func explain(err error, server string) error {
 	case apierrors.IsInvalid(err):
 		return fmt.Errorf("rejected by the API server's validation: %w", err)
 	case isUnreachable(err, &status):
-		return fmt.Errorf("the Kubernetes API server %s does not answer (check the kubeconfig and context, and that the cluster runs): %w", server, err)
+		// %v: the transport error's text, not the error (which berth's
+		// error printer would take for a registry's).
+		var op *net.OpError
+		reason := err.Error()
+		if errors.As(err, &op) {
+			reason = op.Error()
+		}
+		return fmt.Errorf("the Kubernetes API server %s does not answer (check the kubeconfig and context, and that the cluster runs): %v", server, reason)
 	}
 	return err
 }

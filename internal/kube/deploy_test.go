@@ -467,8 +467,14 @@ current-context: ctx
 	}
 	env := &Env{Cluster: c, Namespace: ns, Name: "k8s"}
 	err = env.CheckNamespace(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "https://"+addr+" does not answer") {
+	if err == nil || !strings.Contains(err.Error(), "https://"+addr+" does not answer") || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("error %v", err)
+	}
+	// The text, not the transport error: berth's error printer rewrites a
+	// failed TCP request as "cannot reach registry HOST".
+	var op *net.OpError
+	if errors.As(err, &op) {
+		t.Errorf("the error chain holds %v", op)
 	}
 }
 

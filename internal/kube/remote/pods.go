@@ -27,7 +27,7 @@ import (
 func (b *Backend) pods(ctx context.Context, stackName string, services []string) ([]*corev1.Pod, error) {
 	list, err := b.Env.Cluster.List(ctx, "Pod", b.Env.Namespace, kube.LabelStack+"="+stackName)
 	if err != nil {
-		return nil, fmt.Errorf("list the pods of stack %s in namespace %s: %w", stackName, b.Env.Namespace, err)
+		return nil, fmt.Errorf("list the pods of stack %s in namespace %s: %w", stackName, b.Env.Namespace, kube.Explain(err, b.Env.Cluster.Server()))
 	}
 	var out []*corev1.Pod
 	for _, o := range list {
@@ -145,7 +145,7 @@ func (b *Backend) Logs(ctx context.Context, stackName string, o client.LogsOptio
 			r, err := b.Env.Cluster.Logs(ctx, b.Env.Namespace, p.Name, &opts)
 			if err != nil {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("logs of pod %s: %w", p.Name, err))
+				errs = append(errs, fmt.Errorf("logs of pod %s: %w", p.Name, kube.Explain(err, b.Env.Cluster.Server())))
 				mu.Unlock()
 				return
 			}
