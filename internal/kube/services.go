@@ -24,12 +24,18 @@ const nodePortMin, nodePortMax = 30000, 32767
 // services gives a service with ports a ClusterIP Service under its own
 // name (other pods reach it by name, as on berth's networks), its
 // published ports a NodePort (or LoadBalancer) Service, and its
-// x-berth-proxy hosts an Ingress.
+// x-berth-proxy hosts an Ingress. A service without ports (a database
+// the others reach on its own port, as compose's network allows) gets a
+// headless Service with no ports: its name resolves to its ready pods'
+// addresses, every port of theirs reachable, as on berth's network.
 func (t *translator) services(svc model.ServiceSpec) error {
 	if len(svc.Ports) == 0 {
 		if svc.Proxy != nil {
 			t.warn(svc.Name, "x-berth-proxy", "the service publishes no ports: nothing to route")
 		}
+		headless := t.serviceObject(svc.Name, svc.Name, corev1.ServiceTypeClusterIP, nil)
+		headless.Spec.ClusterIP = corev1.ClusterIPNone
+		t.objects = append(t.objects, headless)
 		return nil
 	}
 	var internal, published []corev1.ServicePort

@@ -30,11 +30,16 @@ func TestPortsAreClusterIPAndNodePort(t *testing.T) {
 	if lb := find[*corev1.Service](t, r, "Service", "web-published"); lb.Spec.Type != corev1.ServiceTypeLoadBalancer || lb.Spec.Ports[0].Port != 30080 {
 		t.Errorf("LoadBalancer %+v", lb.Spec)
 	}
-	// No ports: no Service.
+	// No ports: a headless Service without ports (the name resolves to
+	// the pods, every port reachable, as on berth's network).
 	s = base()
 	s.Ports = nil
-	if r := translate(t, Options{}, s); len(r.Objects) != 1 {
+	r = translate(t, Options{}, s)
+	if len(r.Objects) != 2 {
 		t.Errorf("port-less service: %v", names(r))
+	}
+	if h := find[*corev1.Service](t, r, "Service", "web"); h.Spec.ClusterIP != corev1.ClusterIPNone || len(h.Spec.Ports) != 0 || h.Spec.Selector[LabelService] != "web" {
+		t.Errorf("port-less service's Service %+v, want headless without ports", h.Spec)
 	}
 }
 
