@@ -77,9 +77,11 @@ func applyAll(ctx context.Context, c Cluster, objs, prev []Object) ([]applied, e
 }
 
 // revert undoes an apply: each object goes back to its version in prev,
-// or, when prev has none and the apply created it, is deleted. Secrets
-// keep their data (the history does not hold it); PersistentVolumeClaims
-// are never deleted (they hold data). It returns what it re-applied.
+// or, when prev has none and the apply created it, is deleted — a
+// PersistentVolumeClaim too: no revision ever used it, and leaving it
+// would leave the failed deploy half-applied (a claim that was there
+// before is never deleted: it may hold data). Secrets keep their data
+// (the history does not hold it). It returns what it re-applied.
 func revert(ctx context.Context, c Cluster, done []applied, prev []Object) ([]applied, error) {
 	byKey := map[string]Object{}
 	for _, p := range prev {
@@ -101,7 +103,7 @@ func revert(ctx context.Context, c Cluster, done []applied, prev []Object) ([]ap
 			back = append(back, applied{obj: p, got: got, existed: true})
 			continue
 		}
-		if a.existed || kind == "PersistentVolumeClaim" {
+		if a.existed {
 			continue
 		}
 		if err := c.Delete(ctx, kind, a.obj.GetNamespace(), a.obj.GetName()); err != nil && !apierrors.IsNotFound(err) {

@@ -340,15 +340,33 @@ func TestUnreadyPastTimeoutRollsBack(t *testing.T) {
 }
 
 // TestFirstDeployFailureDeletesWhatItCreated: with no earlier revision, a
-// failed rollout deletes the objects it created (claims excepted: they
-// may hold data), so nothing is left half-deployed.
+// failed rollout deletes the objects it created — the claim it created
+// too (no revision ever used it) —, so nothing is left half-deployed; a
+// claim that was there before is kept.
 func TestFirstDeployFailureDeletesWhatItCreated(t *testing.T) {
 	s := newSim(t)
 	ctx := context.Background()
-	v1 := objects(t, "1", false)
+	v1 := objects(t, "1", true)
 	s.fate(hashOf(t, v1, "web"), podCrashLoop)
 	if _, err := s.env.Deploy(ctx, "shop", v1, quick()); !errors.Is(err, ErrRolloutFailed) {
 		t.Fatalf("error %v", err)
+	}
+	for _, kind := range []string{"Deployment", "Service", "PersistentVolumeClaim"} {
+		if l, _ := s.env.Cluster.List(ctx, kind, "shop", LabelStack+"=shop"); len(l) > 0 {
+			t.Errorf("%d %ss left", len(l), kind)
+		}
+	}
+	// A claim that existed before the deploy (kept from an earlier stack)
+	// stays.
+	if _, err := s.cs.CoreV1().PersistentVolumeClaims("shop").Create(ctx, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "shop-data", Namespace: "shop",
+		Labels: map[string]string{LabelManagedBy: ManagedBy, LabelStack: "shop"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.env.Deploy(ctx, "shop", v1, quick()); !errors.Is(err, ErrRolloutFailed) {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := s.cs.CoreV1().PersistentVolumeClaims("shop").Get(ctx, "shop-data", metav1.GetOptions{}); err != nil {
+		t.Errorf("the claim that was there before: %v, want kept", err)
 	}
 	for _, kind := range []string{"Deployment", "Service"} {
 		if l, _ := s.env.Cluster.List(ctx, kind, "shop", LabelStack+"=shop"); len(l) > 0 {
