@@ -1,0 +1,3 @@
+module berth.test/dbweb
+
+go 1.22
