@@ -245,11 +245,15 @@ func TestBadInputOnKubernetes(t *testing.T) {
 
 	t.Run("first deploy of a missing image", func(t *testing.T) {
 		s, probe := newBadStack(t, c, "noimage1", c.Kubeconfig, false, "v1")
-		s.rewrite(c.Registry+"/test/no-such-image:1", probe, "v1", true)
+		missing := c.Registry + "/test/no-such-image:1"
+		s.rewrite(missing, probe, "v1", true)
 		out, errOut, err := s.berth("deploy", "-E", "k8s", "--timeout", "90s")
 		t.Logf("first deploy of a missing image: %v\n%s%s", err, errOut, out)
 		if err == nil {
 			t.Fatal("deploy of a missing image succeeded")
+		}
+		if !strings.Contains(errOut+out, missing) || !strings.Contains(errOut+out, "deleting the new objects") {
+			t.Errorf("the deploy's output does not name the image %s and the deletion of what it created", missing)
 		}
 		Eventually(t, "every object of the failed first deploy to be gone", 30*time.Second, func() (bool, string) {
 			objs := s.objects()

@@ -45,7 +45,7 @@ func newStackDir(t *testing.T, c *Cluster, src, nsPrefix, kubeconfig string) *st
 	if err != nil {
 		t.Fatal(err)
 	}
-	y := string(raw) + "\nenvironments:\n  k8s:\n    registry: ${K8S_REGISTRY}\n    repository: test\n    kubernetes: {kubeconfig: ${K8S_KUBECONFIG}, namespace: ${K8S_NS}}\n"
+	y := string(raw) + "\nenvironments:\n  k8s:\n    registry: ${K8S_REGISTRY}\n    repository: test\n    kubernetes:\n      kubeconfig: ${K8S_KUBECONFIG}\n      namespace: ${K8S_NS}\n"
 	if err := os.WriteFile(file, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
