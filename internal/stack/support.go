@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -232,3 +233,8 @@ func FormatWarnings(ws []Warning) string {
 	}
 	return b.String()
 }
+
+// SupportedAttributes lists every compose attribute berth implements, as
+// compose-go paths ("services.*.ports.[].target"): what docs that map
+// each field (docs/kubernetes.md) are checked against.
+func SupportedAttributes() []string { return slices.Clone(supported) }
