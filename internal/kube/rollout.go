@@ -32,13 +32,20 @@ type target struct {
 var waitingFailures = []string{"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
 	"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "ErrImageNeverPull"}
 
-// rolloutFailure is why a rollout failed and when berth saw it.
+// rolloutFailure is why a rollout failed and when berth saw it; objects
+// names the Deployments in the user's terms ("Deployment NS/NAME").
 type rolloutFailure struct {
 	service, reason string
+	objects         string
 	seen            time.Time
 }
 
-func (f *rolloutFailure) Error() string { return "service " + f.service + ": " + f.reason }
+func (f *rolloutFailure) Error() string {
+	if f.objects == "" {
+		return "service " + f.service + ": " + f.reason
+	}
+	return f.objects + ": " + f.reason
+}
 
 // follow waits until every target Deployment has rolled out (observed its
 // generation; all replicas updated, available and no old ones left), and
@@ -73,7 +80,7 @@ func follow(ctx context.Context, c Cluster, ns, stack string, targets []target, 
 		for _, t := range targets {
 			st, fail := deploymentState(t, deps, pods)
 			if fail != "" {
-				return &rolloutFailure{service: t.name, reason: fail, seen: seen}
+				return &rolloutFailure{service: t.name, reason: fail, objects: "Deployment " + ns + "/" + t.name, seen: seen}
 			}
 			if st == "" {
 				done++
@@ -88,13 +95,18 @@ func follow(ctx context.Context, c Cluster, ns, stack string, targets []target, 
 			return nil
 		}
 		if time.Now().After(deadline) {
-			var slow []string
+			var slow, objs []string
 			for _, t := range targets {
 				if last[t.name] != "rolled out" {
 					slow = append(slow, t.name+" ("+last[t.name]+")")
+					objs = append(objs, ns+"/"+t.name+" ("+last[t.name]+")")
 				}
 			}
-			return &rolloutFailure{service: strings.Join(slow, ", "), reason: "not ready before the timeout", seen: time.Now()}
+			what := "Deployment "
+			if len(objs) > 1 {
+				what = "Deployments "
+			}
+			return &rolloutFailure{service: strings.Join(slow, ", "), reason: "not ready before the timeout", objects: what + strings.Join(objs, ", "), seen: time.Now()}
 		}
 		select {
 		case <-ctx.Done():
@@ -159,7 +171,11 @@ func podFailure(p *corev1.Pod) string {
 	}
 	for _, cs := range slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses) {
 		if w := cs.State.Waiting; w != nil && slices.Contains(waitingFailures, w.Reason) {
-			return fmt.Sprintf("container %s: %s: %s%s", cs.Name, w.Reason, w.Message, lastExit(cs))
+			msg := w.Message
+			if strings.Contains(w.Reason, "Image") && cs.Image != "" && !strings.Contains(msg, cs.Image) {
+				msg += " (image " + cs.Image + ")"
+			}
+			return fmt.Sprintf("container %s: %s: %s%s", cs.Name, w.Reason, msg, lastExit(cs))
 		}
 		if cs.RestartCount > 0 && !ready {
 			return fmt.Sprintf("container %s restarted (%d) and is not ready%s", cs.Name, cs.RestartCount, lastExit(cs))

@@ -1,6 +1,8 @@
 package k8s
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -65,31 +67,47 @@ func (s *stackDir) rewrite(webImage, probe, conf string, extra bool) {
 	}
 }
 
-// objects lists the stack's objects (name → resourceVersion) of the kinds
-// berth applies, as the admin sees them.
+// objects lists the stack's objects of the kinds berth applies, as the
+// admin sees them: kind/name → what they hold (data and spec; "deleting"
+// when being deleted).
 func (s *stackDir) objects() map[string]string {
 	s.t.Helper()
 	out := s.c.Kubectl(s.t, "get", "deployments,services,configmaps,secrets,pvc,ingress", "-n", s.ns,
-		"-l", "app.kubernetes.io/managed-by=berth,berth.dev/history!=true", "-o",
-		`jsonpath={range .items[*]}{.kind}/{.metadata.name} {.metadata.resourceVersion} {.metadata.deletionTimestamp}{"\n"}{end}`)
-	m := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 {
-			m[f[0]] = strings.Join(f[1:], " ")
+		"-l", "app.kubernetes.io/managed-by=berth,berth.dev/history!=true", "-o", "json")
+	var list struct {
+		Items []struct {
+			Kind     string
+			Metadata struct {
+				Name              string
+				DeletionTimestamp *string
+			}
+			Data, BinaryData, Spec json.RawMessage
 		}
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		s.t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, it := range list.Items {
+		sum := sha256.Sum256(append(append(append([]byte{}, it.Data...), it.BinaryData...), it.Spec...))
+		v := hex.EncodeToString(sum[:6])
+		if it.Metadata.DeletionTimestamp != nil {
+			v += " deleting"
+		}
+		m[it.Kind+"/"+it.Metadata.Name] = v
 	}
 	return m
 }
 
 // sameObjects fails the test when the stack's objects differ from before
-// (an object more or less, or one changed: its resourceVersion).
+// (an object more or less, or one holding something else).
 func sameObjects(t *testing.T, what string, before, after map[string]string) {
 	t.Helper()
 	for k, v := range after {
 		if b, ok := before[k]; !ok {
 			t.Errorf("%s: %s (%s) is new: the failed deploy left it", what, k, v)
 		} else if b != v {
-			t.Errorf("%s: %s changed (resourceVersion %s → %s)", what, k, b, v)
+			t.Errorf("%s: %s changed (%s → %s)", what, k, b, v)
 		}
 	}
 	for k := range before {
@@ -201,8 +219,7 @@ func TestBadInputOnKubernetes(t *testing.T) {
 			t.Errorf("deploy without Deployment rights: %v, stderr %q; want forbidden naming Deployment %s/extra", err, errOut, s.ns)
 		}
 		after := s.objects()
-		// The ConfigMap went back to v1 (a re-apply of the same content
-		// changes no resourceVersion), the new Service is deleted.
+		// The ConfigMap is back to v1, the new Service is deleted.
 		sameObjects(t, "after the forbidden deploy", before, after)
 		if got := c.Jsonpath(t, s.ns, "configmap/conf", "{.data.conf}"); got != "v1" {
 			t.Errorf("configmap conf holds %q, want v1 again", got)
