@@ -93,7 +93,7 @@ func (t *translator) service(svc model.ServiceSpec) error {
 		pod.Hostname = svc.Hostname
 	}
 	if len(svc.DependsOn) > 0 {
-		t.warn(svc.Name, "depends_on", "%s: Kubernetes starts every Deployment at once; the pods wait for nothing (readiness probes keep traffic away from unready ones)", strings.Join(slices.Sorted(maps.Keys(svc.DependsOn)), ", "))
+		t.warn(svc.Name, "depends_on", "%s: Kubernetes starts every Deployment at once; the pods wait for nothing (readiness probes keep traffic away from unready ones; a health check that needs a dependency fails until it is up, and its liveness probe restarts the pod: give it a start_period)", strings.Join(slices.Sorted(maps.Keys(svc.DependsOn)), ", "))
 	}
 	if len(svc.OptionalDeps) > 0 {
 		t.warn(svc.Name, "depends_on.required", "%s: no start order exists on Kubernetes, required: false changes nothing", strings.Join(svc.OptionalDeps, ", "))
