@@ -219,6 +219,7 @@ func (e *Env) deploy(ctx context.Context, stack string, objs []Object, rollbackO
 	if err != nil {
 		return res, errors.Join(err, finish(OutcomeFailed, err.Error()))
 	}
+	e.progress(o, stack, rev.Number, "applied")
 	deadline := time.Now().Add(o.Timeout)
 	ferr := follow(ctx, e.Cluster, e.Namespace, stack, targets(done), deadline, rev.Number, o.Progress)
 	if ferr == nil {

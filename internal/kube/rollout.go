@@ -41,7 +41,8 @@ type rolloutFailure struct {
 func (f *rolloutFailure) Error() string { return "service " + f.service + ": " + f.reason }
 
 // follow waits until every target Deployment has rolled out (observed its
-// generation; all replicas updated, available and no old ones left), and
+// generation; all replicas updated and available, no old pod left, not
+// even one terminating), and
 // fails as soon as the API shows a failure: ProgressDeadlineExceeded or
 // ReplicaFailure, a new pod crash-looping, not pulling its image, unable
 // to start, or restarted (its health check failed) while not ready; or
@@ -126,9 +127,17 @@ func deploymentState(t target, deps, pods []Object) (state, failure string) {
 			return "", "Deployment " + t.name + ": " + c.Reason + ": " + c.Message
 		}
 	}
+	stopping := 0
 	for _, o := range pods {
 		p := o.(*corev1.Pod)
-		if p.Labels[LabelService] != t.name || p.Annotations[AnnotationConfigHash] != t.hash || p.DeletionTimestamp != nil {
+		if p.Labels[LabelService] != t.name {
+			continue
+		}
+		if p.Annotations[AnnotationConfigHash] != t.hash {
+			stopping++
+			continue
+		}
+		if p.DeletionTimestamp != nil {
 			continue
 		}
 		if f := podFailure(p); f != "" {
@@ -140,6 +149,12 @@ func deploymentState(t target, deps, pods []Object) (state, failure string) {
 	}
 	s := d.Status
 	if s.UpdatedReplicas == t.replicas && s.AvailableReplicas == t.replicas && s.Replicas == t.replicas {
+		if stopping > 0 {
+			// As berth's local rollout, done once the old replicas have
+			// stopped: until then one may still get a connection from a
+			// node whose kube-proxy has not caught up.
+			return fmt.Sprintf("%d/%d updated and available, %d old pods stopping", s.UpdatedReplicas, t.replicas, stopping), ""
+		}
 		return "", ""
 	}
 	return fmt.Sprintf("%d/%d updated, %d ready, %d available, %d old", s.UpdatedReplicas, t.replicas, s.ReadyReplicas, s.AvailableReplicas, max(s.Replicas-s.UpdatedReplicas, 0)), ""

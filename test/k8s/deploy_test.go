@@ -52,7 +52,7 @@ func newGoapp(t *testing.T, c *Cluster) *goapp {
 		t.Fatal(err)
 	}
 	s := strings.Replace(string(raw), "    restart: always\n", "    restart: always\n    environment:\n      GOAPP_FAIL_HEALTH: \"${FAIL_HEALTH:-}\"\n", 1)
-	s += "  k8s:\n    registry: ${K8S_REGISTRY}\n    repository: example\n    kubernetes: {kubeconfig: ${K8S_KUBECONFIG}, namespace: ${K8S_NS}}\n"
+	s += "  k8s:\n    registry: ${K8S_REGISTRY}\n    repository: example\n    kubernetes:\n      kubeconfig: ${K8S_KUBECONFIG}\n      namespace: ${K8S_NS}\n"
 	s += "  staging:\n    registry: ${K8S_REGISTRY}\n    repository: staging\n"
 	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
