@@ -36,6 +36,9 @@ var waitingFailures = []string{"CrashLoopBackOff", "ImagePullBackOff", "ErrImage
 type rolloutFailure struct {
 	service, reason string
 	seen            time.Time
+	// exited is when the failing container last ended, as the kubelet
+	// reported it (whole seconds; zero: not a container's exit).
+	exited time.Time
 }
 
 func (f *rolloutFailure) Error() string { return "service " + f.service + ": " + f.reason }
@@ -61,11 +64,11 @@ func follow(ctx context.Context, c Cluster, ns, stack string, targets []target, 
 	defer tick.Stop()
 	last := map[string]string{}
 	for {
-		deps, err := c.List(ctx, "Deployment", ns, sel)
+		deps, err := c.ListCached(ctx, "Deployment", ns, sel)
 		if err != nil {
 			return fmt.Errorf("read the stack's Deployments: %w", explain(err, c.Server()))
 		}
-		pods, err := c.List(ctx, "Pod", ns, sel)
+		pods, err := c.ListCached(ctx, "Pod", ns, sel)
 		if err != nil {
 			return fmt.Errorf("read the stack's Pods: %w", explain(err, c.Server()))
 		}
@@ -74,7 +77,7 @@ func follow(ctx context.Context, c Cluster, ns, stack string, targets []target, 
 		for _, t := range targets {
 			st, fail := deploymentState(t, deps, pods)
 			if fail != "" {
-				return &rolloutFailure{service: t.name, reason: fail, seen: seen}
+				return &rolloutFailure{service: t.name, reason: fail, seen: seen, exited: lastExitTime(t, pods)}
 			}
 			if st == "" {
 				done++
@@ -181,6 +184,23 @@ func podFailure(p *corev1.Pod) string {
 		}
 	}
 	return ""
+}
+
+// lastExitTime is the latest container exit among the target's new pods.
+func lastExitTime(t target, pods []Object) time.Time {
+	var last time.Time
+	for _, o := range pods {
+		p := o.(*corev1.Pod)
+		if p.Labels[LabelService] != t.name || p.Annotations[AnnotationConfigHash] != t.hash {
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if tm := cs.LastTerminationState.Terminated; tm != nil && tm.FinishedAt.After(last) {
+				last = tm.FinishedAt.Time
+			}
+		}
+	}
+	return last
 }
 
 // lastExit says how a container last ended.
