@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"io"
+	"net"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
