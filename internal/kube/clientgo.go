@@ -81,7 +81,7 @@ type typedClient[T runtime.Object, L runtime.Object] interface {
 // resource is one kind's client, untyped.
 type kindClient interface {
 	get(ctx context.Context, name string) (Object, error)
-	list(ctx context.Context, selector string) ([]Object, error)
+	list(ctx context.Context, selector, resourceVersion string) ([]Object, error)
 	create(ctx context.Context, o Object) (Object, error)
 	update(ctx context.Context, o Object) (Object, error)
 	apply(ctx context.Context, name string, data []byte, force bool) (Object, error)
@@ -105,8 +105,8 @@ func (r typed[T, L]) get(ctx context.Context, name string) (Object, error) {
 	return r.set(r.c.Get(ctx, name, metav1.GetOptions{}))
 }
 
-func (r typed[T, L]) list(ctx context.Context, selector string) ([]Object, error) {
-	l, err := r.c.List(ctx, metav1.ListOptions{LabelSelector: selector})
+func (r typed[T, L]) list(ctx context.Context, selector, resourceVersion string) ([]Object, error) {
+	l, err := r.c.List(ctx, metav1.ListOptions{LabelSelector: selector, ResourceVersion: resourceVersion})
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,16 @@ func (c *Client) List(ctx context.Context, kind, ns, selector string) ([]Object,
 	if err != nil {
 		return nil, err
 	}
-	return r.list(ctx, selector)
+	return r.list(ctx, selector, "")
+}
+
+// ListCached lists from the API server's watch cache.
+func (c *Client) ListCached(ctx context.Context, kind, ns, selector string) ([]Object, error) {
+	r, err := c.kind(kind, ns)
+	if err != nil {
+		return nil, err
+	}
+	return r.list(ctx, selector, "0")
 }
 
 // Apply server-side applies obj.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"io"
+	"net"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +23,11 @@ type Cluster interface {
 	Get(ctx context.Context, kind, ns, name string) (Object, error)
 	// List lists a kind's objects matching a label selector.
 	List(ctx context.Context, kind, ns, selector string) ([]Object, error)
+	// ListCached is List from the API server's watch cache
+	// (resourceVersion 0): at least as fresh as the watch events seen,
+	// without the wait of a consistent read (which an idle namespace
+	// can make seconds long).
+	ListCached(ctx context.Context, kind, ns, selector string) ([]Object, error)
 	// Apply server-side applies obj as field manager "berth"; force takes
 	// over fields another manager owns (off: such a conflict is an error).
 	Apply(ctx context.Context, obj Object, force bool) (Object, error)

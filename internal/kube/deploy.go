@@ -219,6 +219,7 @@ func (e *Env) deploy(ctx context.Context, stack string, objs []Object, rollbackO
 	if err != nil {
 		return res, errors.Join(err, finish(OutcomeFailed, err.Error()))
 	}
+	e.progress(o, stack, rev.Number, "applied")
 	deadline := time.Now().Add(o.Timeout)
 	ferr := follow(ctx, e.Cluster, e.Namespace, stack, targets(done), deadline, rev.Number, o.Progress)
 	if ferr == nil {
@@ -252,7 +253,11 @@ func (e *Env) deploy(ctx context.Context, stack string, objs []Object, rollbackO
 	if hasCur {
 		what = fmt.Sprintf("rolling back to revision %d", cur.Number)
 	}
-	e.progress(o, rf.service, rev.Number, "failed: %s; %s (decided %s after reading the failure from the API)", rf.reason, what, res.Decision.Round(time.Millisecond))
+	when := fmt.Sprintf("decided %s after reading the failure from the API", res.Decision.Round(time.Microsecond))
+	if !rf.exited.IsZero() {
+		when += fmt.Sprintf(", %.1fs after the container's exit the kubelet reported (whole seconds)", time.Since(rf.exited).Seconds())
+	}
+	e.progress(o, rf.service, rev.Number, "failed: %s; %s (%s)", rf.reason, what, when)
 	rctx := context.WithoutCancel(ctx)
 	back, rerr := revert(rctx, e.Cluster, done, prev)
 	if rerr == nil && hasCur {
@@ -310,7 +315,7 @@ func servicesOf(objs []Object) []ServiceRevision {
 // digests fills in the digests of images given by tag from what the
 // pods run (their imageID).
 func (e *Env) digests(ctx context.Context, stack string, svcs []ServiceRevision) {
-	pods, err := e.Cluster.List(ctx, "Pod", e.Namespace, LabelStack+"="+stack)
+	pods, err := e.Cluster.ListCached(ctx, "Pod", e.Namespace, LabelStack+"="+stack)
 	if err != nil {
 		return
 	}

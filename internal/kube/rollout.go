@@ -38,6 +38,9 @@ type rolloutFailure struct {
 	service, reason string
 	objects         string
 	seen            time.Time
+	// exited is when the failing container last ended, as the kubelet
+	// reported it (whole seconds; zero: not a container's exit).
+	exited time.Time
 }
 
 func (f *rolloutFailure) Error() string {
@@ -48,7 +51,8 @@ func (f *rolloutFailure) Error() string {
 }
 
 // follow waits until every target Deployment has rolled out (observed its
-// generation; all replicas updated, available and no old ones left), and
+// generation; all replicas updated and available, no old pod left, not
+// even one terminating), and
 // fails as soon as the API shows a failure: ProgressDeadlineExceeded or
 // ReplicaFailure, a new pod crash-looping, not pulling its image, unable
 // to start, or restarted (its health check failed) while not ready; or
@@ -67,11 +71,11 @@ func follow(ctx context.Context, c Cluster, ns, stack string, targets []target, 
 	defer tick.Stop()
 	last := map[string]string{}
 	for {
-		deps, err := c.List(ctx, "Deployment", ns, sel)
+		deps, err := c.ListCached(ctx, "Deployment", ns, sel)
 		if err != nil {
 			return fmt.Errorf("read the stack's Deployments: %w", explain(err, c.Server()))
 		}
-		pods, err := c.List(ctx, "Pod", ns, sel)
+		pods, err := c.ListCached(ctx, "Pod", ns, sel)
 		if err != nil {
 			return fmt.Errorf("read the stack's Pods: %w", explain(err, c.Server()))
 		}
@@ -80,7 +84,7 @@ func follow(ctx context.Context, c Cluster, ns, stack string, targets []target, 
 		for _, t := range targets {
 			st, fail := deploymentState(t, deps, pods)
 			if fail != "" {
-				return &rolloutFailure{service: t.name, reason: fail, objects: "Deployment " + ns + "/" + t.name, seen: seen}
+				return &rolloutFailure{service: t.name, reason: fail, objects: "Deployment " + ns + "/" + t.name, seen: seen, exited: lastExitTime(t, pods)}
 			}
 			if st == "" {
 				done++
@@ -138,9 +142,17 @@ func deploymentState(t target, deps, pods []Object) (state, failure string) {
 			return "", "Deployment " + t.name + ": " + c.Reason + ": " + c.Message
 		}
 	}
+	stopping := 0
 	for _, o := range pods {
 		p := o.(*corev1.Pod)
-		if p.Labels[LabelService] != t.name || p.Annotations[AnnotationConfigHash] != t.hash || p.DeletionTimestamp != nil {
+		if p.Labels[LabelService] != t.name {
+			continue
+		}
+		if p.Annotations[AnnotationConfigHash] != t.hash {
+			stopping++
+			continue
+		}
+		if p.DeletionTimestamp != nil {
 			continue
 		}
 		if f := podFailure(p); f != "" {
@@ -152,6 +164,12 @@ func deploymentState(t target, deps, pods []Object) (state, failure string) {
 	}
 	s := d.Status
 	if s.UpdatedReplicas == t.replicas && s.AvailableReplicas == t.replicas && s.Replicas == t.replicas {
+		if stopping > 0 {
+			// As berth's local rollout, done once the old replicas have
+			// stopped: until then one may still get a connection from a
+			// node whose kube-proxy has not caught up.
+			return fmt.Sprintf("%d/%d updated and available, %d old pods stopping", s.UpdatedReplicas, t.replicas, stopping), ""
+		}
 		return "", ""
 	}
 	return fmt.Sprintf("%d/%d updated, %d ready, %d available, %d old", s.UpdatedReplicas, t.replicas, s.ReadyReplicas, s.AvailableReplicas, max(s.Replicas-s.UpdatedReplicas, 0)), ""
@@ -182,6 +200,23 @@ func podFailure(p *corev1.Pod) string {
 		}
 	}
 	return ""
+}
+
+// lastExitTime is the latest container exit among the target's new pods.
+func lastExitTime(t target, pods []Object) time.Time {
+	var last time.Time
+	for _, o := range pods {
+		p := o.(*corev1.Pod)
+		if p.Labels[LabelService] != t.name || p.Annotations[AnnotationConfigHash] != t.hash {
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if tm := cs.LastTerminationState.Terminated; tm != nil && tm.FinishedAt.After(last) {
+				last = tm.FinishedAt.Time
+			}
+		}
+	}
+	return last
 }
 
 // lastExit says how a container last ended.

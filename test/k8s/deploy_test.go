@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,7 +54,7 @@ func newGoapp(t *testing.T, c *Cluster) *goapp {
 		t.Fatal(err)
 	}
 	s := strings.Replace(string(raw), "    restart: always\n", "    restart: always\n    environment:\n      GOAPP_FAIL_HEALTH: \"${FAIL_HEALTH:-}\"\n", 1)
-	s += "  k8s:\n    registry: ${K8S_REGISTRY}\n    repository: example\n    kubernetes: {kubeconfig: ${K8S_KUBECONFIG}, namespace: ${K8S_NS}}\n"
+	s += "  k8s:\n    registry: ${K8S_REGISTRY}\n    repository: example\n    kubernetes:\n      kubeconfig: ${K8S_KUBECONFIG}\n      namespace: ${K8S_NS}\n"
 	s += "  staging:\n    registry: ${K8S_REGISTRY}\n    repository: staging\n"
 	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
@@ -182,7 +184,9 @@ func TestGoappOnKubernetes(t *testing.T) {
 
 	// The same again: nothing changes.
 	rs := g.replicaSets()
+	start = time.Now()
 	r = g.report(g.must("ship", "-E", "k8s", "--tag", "1.0.0", "--set", "VERSION=1.0.0", "--json"))
+	t.Logf("identical ship (cached build, push, no-op apply): %s", time.Since(start).Round(10*time.Millisecond))
 	if s := r.Services[0]; s.Outcome != "unchanged" || s.Current != 1 {
 		t.Errorf("identical ship: %+v, want unchanged at revision 1", s)
 	}
@@ -235,6 +239,16 @@ func TestGoappOnKubernetes(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "rolling back to revision 2") || !strings.Contains(out, "rolled back") {
 		t.Errorf("ship v3 did not report the rollback")
+	}
+	// The rollback decision: at most 2 s after the failure is visible in
+	// the API. berth says how long after the container's exit (which the
+	// kubelet reports in whole seconds: 1 s of slack) it decided.
+	if m := regexp.MustCompile(`([0-9.]+)s after the container's exit`).FindStringSubmatch(errOut); m == nil {
+		t.Errorf("ship v3 did not say when it decided")
+	} else if d, _ := strconv.ParseFloat(m[1], 64); d > 3 {
+		t.Errorf("rollback decided %.1fs after the container's exit, want ≤ 2 s (+1 s of the timestamp's rounding)", d)
+	} else {
+		t.Logf("rollback decided %.1fs after the failing container's exit (kubelet timestamp, whole seconds)", d)
 	}
 	g.onlyVersion("2.0.0", 10)
 	hist := g.must("history", "app", "-E", "k8s")

@@ -25,7 +25,7 @@ import (
 // pods lists the stack's pods (of services, when given), by service then
 // name.
 func (b *Backend) pods(ctx context.Context, stackName string, services []string) ([]*corev1.Pod, error) {
-	list, err := b.Env.Cluster.List(ctx, "Pod", b.Env.Namespace, kube.LabelStack+"="+stackName)
+	list, err := b.Env.Cluster.ListCached(ctx, "Pod", b.Env.Namespace, kube.LabelStack+"="+stackName)
 	if err != nil {
 		return nil, fmt.Errorf("list the pods of stack %s in namespace %s: %w", stackName, b.Env.Namespace, kube.Explain(err, b.Env.Cluster.Server()))
 	}
