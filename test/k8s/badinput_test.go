@@ -13,8 +13,8 @@ import (
 )
 
 // badStack writes a stack of the probe image: web (a config conf whose
-// content is CONF) and, with extra, a second service extra; image is
-// web's image.
+// content is CONF) and, with extra, a second service extra with a named
+// volume; image is web's image.
 func badStack(t *testing.T, dir, webImage, probe, conf string, extra bool) {
 	t.Helper()
 	y := fmt.Sprintf(`services:
@@ -26,7 +26,9 @@ func badStack(t *testing.T, dir, webImage, probe, conf string, extra bool) {
     restart: always
 `, webImage)
 	if extra {
-		y += fmt.Sprintf("  extra:\n    image: %q\n    command: [serve]\n    restart: always\n", probe)
+		// extra's volume: a claim the failed deploy creates, and must
+		// delete again.
+		y += fmt.Sprintf("  extra:\n    image: %q\n    command: [serve]\n    restart: always\n    volumes: [\"scratch:/scratch\"]\nvolumes:\n  scratch: {}\n", probe)
 	}
 	y += fmt.Sprintf("configs:\n  conf: {content: %q}\n", conf)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -218,9 +220,13 @@ func TestBadInputOnKubernetes(t *testing.T) {
 		if err == nil || !strings.Contains(errOut, "Deployment "+s.ns+"/extra") || !strings.Contains(errOut, "forbidden") {
 			t.Errorf("deploy without Deployment rights: %v, stderr %q; want forbidden naming Deployment %s/extra", err, errOut, s.ns)
 		}
-		after := s.objects()
-		// The ConfigMap is back to v1, the new Service is deleted.
-		sameObjects(t, "after the forbidden deploy", before, after)
+		// The ConfigMap is back to v1, the new Service and claim are
+		// deleted (the claim once the controller drops its finalizer).
+		Eventually(t, "the new objects to be gone", 30*time.Second, func() (bool, string) {
+			after := s.objects()
+			return len(after) == len(before), fmt.Sprint(after)
+		})
+		sameObjects(t, "after the forbidden deploy", before, s.objects())
 		if got := c.Jsonpath(t, s.ns, "configmap/conf", "{.data.conf}"); got != "v1" {
 			t.Errorf("configmap conf holds %q, want v1 again", got)
 		}
