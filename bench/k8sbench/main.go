@@ -109,9 +109,10 @@ func run(rounds, services, replicas, rollbacks int, berthBin string) error {
 			}
 		}
 	}
-	mb, mk := median(berthT), median(kubectlT)
-	fmt.Printf("deploy to all pods Ready: berth median %s, kubectl apply + rollout status median %s: ratio %.3f (target ≤ 1.10)\n",
-		mb.Round(time.Millisecond), mk.Round(time.Millisecond), float64(mb)/float64(mk))
+	if mb, mk := median(berthT), median(kubectlT); mk > 0 {
+		fmt.Printf("deploy to all pods Ready: berth median %s, kubectl apply + rollout status median %s: ratio %.3f (target ≤ 1.10)\n",
+			mb.Round(time.Millisecond), mk.Round(time.Millisecond), float64(mb)/float64(mk))
+	}
 
 	var decisions []time.Duration
 	for i := range rollbacks {
@@ -233,10 +234,10 @@ func (b *bench) allReady(ns string) error {
 	return nil
 }
 
-// rollbackRound deploys the stack, then the same with s0's image missing
+// rollbackRound deploys the stack, then the same with an image missing
 // from the registry, and times berth's decision from the API's side: when
-// a new pod's image pull failure is visible, and when s0's Deployment has
-// the previous template again.
+// the first new pod's image pull failure is visible, and when the first
+// Deployment has its previous template again.
 func (b *bench) rollbackRound(i int) (time.Duration, string, error) {
 	ns := fmt.Sprintf("kb-rollback-%d", i)
 	if err := b.namespace(ns); err != nil {
@@ -249,23 +250,29 @@ func (b *bench) rollbackRound(i int) (time.Duration, string, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dep, err := b.cs.AppsV1().Deployments(ns).Get(ctx, "s0", metav1.GetOptions{})
+	// Every service gets the missing image: whichever fails first is the
+	// failure, whichever Deployment gets its old template back first is
+	// the rollback applied.
+	list, err := b.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return 0, "", err
 	}
-	oldHash := dep.Spec.Template.Annotations["berth.dev/config-hash"]
-	pods, err := b.cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "berth.dev/service=s0"})
+	oldHash := map[string]string{}
+	for _, d := range list.Items {
+		oldHash[d.Name] = d.Spec.Template.Annotations["berth.dev/config-hash"]
+	}
+	pods, err := b.cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		return 0, "", err
 	}
-	deps, err := b.cs.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=s0", ResourceVersion: dep.ResourceVersion})
+	deps, err := b.cs.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
 	if err != nil {
 		return 0, "", err
 	}
 	failed, back := make(chan time.Time, 1), make(chan time.Time, 1)
 	go firstEvent(pods, failed, func(o any) bool {
 		p, ok := o.(*corev1.Pod)
-		if !ok || p.Annotations["berth.dev/config-hash"] == oldHash {
+		if !ok || p.Annotations["berth.dev/config-hash"] == oldHash[p.Labels["berth.dev/service"]] {
 			return false
 		}
 		for _, cs := range p.Status.ContainerStatuses {
@@ -275,19 +282,19 @@ func (b *bench) rollbackRound(i int) (time.Duration, string, error) {
 		}
 		return false
 	})
-	changed := false
+	changed := map[string]bool{}
 	go firstEvent(deps, back, func(o any) bool {
 		d, ok := o.(*appsv1.Deployment)
 		if !ok {
 			return false
 		}
 		h := d.Spec.Template.Annotations["berth.dev/config-hash"]
-		if h != oldHash {
-			changed = true
+		if h != oldHash[d.Name] {
+			changed[d.Name] = true
 		}
-		return changed && h == oldHash
+		return changed[d.Name] && h == oldHash[d.Name]
 	})
-	// The bad image, by tag (not in the registry).
+	// The bad image, by tag (not in the registry), for every service.
 	if err := b.writeStack(b.registry + "/bench/missing:1"); err != nil {
 		return 0, "", err
 	}
