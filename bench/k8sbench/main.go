@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -270,7 +271,10 @@ func (b *bench) rollbackRound(i int) (time.Duration, string, error) {
 		return 0, "", err
 	}
 	failed, back := make(chan time.Time, 1), make(chan time.Time, 1)
-	go firstEvent(pods, failed, func(o any) bool {
+	var podDiag, depDiag atomic.Value
+	podDiag.Store("no event")
+	depDiag.Store("no event")
+	go firstEvent(pods, failed, &podDiag, func(o any) bool {
 		p, ok := o.(*corev1.Pod)
 		if !ok || p.Annotations["berth.dev/config-hash"] == oldHash[p.Labels["berth.dev/service"]] {
 			return false
@@ -283,7 +287,7 @@ func (b *bench) rollbackRound(i int) (time.Duration, string, error) {
 		return false
 	})
 	changed := map[string]bool{}
-	go firstEvent(deps, back, func(o any) bool {
+	go firstEvent(deps, back, &depDiag, func(o any) bool {
 		d, ok := o.(*appsv1.Deployment)
 		if !ok {
 			return false
@@ -311,25 +315,34 @@ func (b *bench) rollbackRound(i int) (time.Duration, string, error) {
 	select {
 	case tf = <-failed:
 	case <-time.After(10 * time.Second):
-		return 0, "", fmt.Errorf("no pull failure seen in the API:\n%v", derr)
+		return 0, "", fmt.Errorf("no pull failure seen in the API (pod watch: %v):\n%v", podDiag.Load(), derr)
 	}
 	select {
 	case tb = <-back:
 	case <-time.After(10 * time.Second):
-		return 0, "", fmt.Errorf("s0's template never went back:\n%v", derr)
+		return 0, "", fmt.Errorf("no template went back (Deployment watch: %v):\n%v", depDiag.Load(), derr)
 	}
 	return tb.Sub(tf), own, nil
 }
 
 // firstEvent sends the time of the first event whose object matches.
-func firstEvent(w watch.Interface, ch chan<- time.Time, match func(any) bool) {
+// It counts the events it saw and says how the watch ended (diag).
+func firstEvent(w watch.Interface, ch chan<- time.Time, diag *atomic.Value, match func(any) bool) {
 	defer w.Stop()
+	n := 0
 	for ev := range w.ResultChan() {
+		n++
+		if ev.Type == watch.Error {
+			diag.Store(fmt.Sprintf("%d events, then an error: %v", n, ev.Object))
+			return
+		}
 		if match(ev.Object) {
 			ch <- time.Now()
 			return
 		}
+		diag.Store(fmt.Sprintf("%d events (%s %T) and no match", n, ev.Type, ev.Object))
 	}
+	diag.Store(fmt.Sprintf("%d events, then the watch closed", n))
 }
 
 func median(ds []time.Duration) time.Duration {
