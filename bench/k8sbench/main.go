@@ -262,11 +262,14 @@ func (b *bench) rollbackRound(i int) (time.Duration, string, error) {
 	for _, d := range list.Items {
 		oldHash[d.Name] = d.Spec.Template.Annotations["berth.dev/config-hash"]
 	}
-	pods, err := b.cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+	// resourceVersion 0: from the watch cache at once (a watch from "now"
+	// or from the list's version waits for the cache to catch up, and on
+	// this etcd times out: "Too large resource version").
+	pods, err := b.cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
 		return 0, "", err
 	}
-	deps, err := b.cs.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	deps, err := b.cs.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
 		return 0, "", err
 	}
