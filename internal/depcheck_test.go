@@ -94,12 +94,15 @@ var allowed = map[string][]string{
 	// Signatures and attestations (cosign-compatible) on registry images:
 	// a client of registries through imageref, nothing of build, the
 	// registry server, the engine or deploy.
-	"internal/sign": {"internal/imageref"},
+	"internal/sign": {"internal/imageref", "internal/keyagent"},
+	// The key agent holds decrypted keys; it knows no key file format and
+	// imports nothing of berth.
+	"internal/keyagent": {},
 	// The trust adapters: the policy gate's ports (signature verifier,
 	// signer, scanner) and the registry's SignatureChecker (which gets a
 	// read port from the registry; nothing of the registry's packages)
 	// over the signing, SBOM and scanning packages.
-	"internal/trust": {"internal/sign", "internal/vuln", "internal/sbom", "internal/policy", "internal/imageref", "internal/deb"},
+	"internal/trust": {"internal/sign", "internal/keyagent", "internal/vuln", "internal/sbom", "internal/policy", "internal/imageref", "internal/deb"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
 	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref", "internal/sbom",
