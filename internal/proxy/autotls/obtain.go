@@ -1,0 +1,160 @@
+package autotls
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"golang.org/x/crypto/acme"
+)
+
+// obtainTimeout bounds one attempt: order, challenges, finalisation.
+const obtainTimeout = 5 * time.Minute
+
+// account is an ACME client for the current Config, registered.
+type account struct {
+	c *acme.Client
+}
+
+// account returns the registered client for the current Config, creating
+// the account key (saved once) and registering on first use.
+func (m *Manager) account(ctx context.Context) (*account, error) {
+	m.acct.Lock()
+	defer m.acct.Unlock()
+	if m.client != nil {
+		return m.client, nil
+	}
+	m.mu.RLock()
+	cfg := m.cfg
+	m.mu.RUnlock()
+	key, err := m.store.accountKey()
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.CARoots != "" {
+		pool, err := rootPool(cfg.CARoots)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	c := &acme.Client{
+		Key:          key,
+		DirectoryURL: cfg.Directory,
+		HTTPClient:   &http.Client{Transport: tr, Timeout: time.Minute},
+		UserAgent:    "berth-proxy",
+	}
+	acct := &acme.Account{}
+	if cfg.Email != "" {
+		acct.Contact = []string{"mailto:" + cfg.Email}
+	}
+	if _, err := c.Register(ctx, acct, acme.AcceptTOS); err != nil && !errors.Is(err, acme.ErrAccountAlreadyExists) {
+		return nil, fmt.Errorf("acme account at %s: %w", cfg.Directory, err)
+	}
+	m.client = &account{c: c}
+	return m.client, nil
+}
+
+// obtain gets a new certificate for h from the CA over HTTP-01, stores it
+// and serves it.
+func (m *Manager) obtain(ctx context.Context, h *host) error {
+	ctx, cancel := context.WithTimeout(ctx, obtainTimeout)
+	defer cancel()
+	a, err := m.account(ctx)
+	if err != nil {
+		return err
+	}
+	c := a.c
+	order, err := c.AuthorizeOrder(ctx, acme.DomainIDs(h.name))
+	if err != nil {
+		m.dropAccountOn(err)
+		return fmt.Errorf("new order for %s: %w", h.name, err)
+	}
+	for _, u := range order.AuthzURLs {
+		z, err := c.GetAuthorization(ctx, u)
+		if err != nil {
+			return fmt.Errorf("authorization for %s: %w", h.name, err)
+		}
+		if z.Status == acme.StatusValid {
+			continue // the CA remembers a recent validation
+		}
+		if z.Status != acme.StatusPending {
+			return fmt.Errorf("authorization for %s is %s", h.name, z.Status)
+		}
+		var chal *acme.Challenge
+		for _, ch := range z.Challenges {
+			if ch.Type == "http-01" {
+				chal = ch
+			}
+		}
+		if chal == nil {
+			return fmt.Errorf("the CA offers no http-01 challenge for %s", h.name)
+		}
+		resp, err := c.HTTP01ChallengeResponse(chal.Token)
+		if err != nil {
+			return err
+		}
+		m.tokens.Store(chal.Token, resp)
+		defer m.tokens.Delete(chal.Token)
+		if _, err := c.Accept(ctx, chal); err != nil {
+			return fmt.Errorf("accepting the http-01 challenge for %s: %w", h.name, err)
+		}
+		if _, err := c.WaitAuthorization(ctx, z.URI); err != nil {
+			return fmt.Errorf("http-01 validation of %s (is port 80 of %s routed to this proxy?): %w", h.name, h.name, err)
+		}
+	}
+	uri := order.URI
+	if order, err = c.WaitOrder(ctx, uri); err != nil {
+		return fmt.Errorf("order for %s: %w", h.name, err)
+	}
+	if order.URI == "" {
+		order.URI = uri // finalisation waits on it
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{h.name}}, key)
+	if err != nil {
+		return err
+	}
+	chain, _, err := c.CreateCertFromOrder(ctx, order, csr, true)
+	if err != nil {
+		return fmt.Errorf("finalizing the order for %s: %w", h.name, err)
+	}
+	cert, err := certificate(h.name, key, chain)
+	if err != nil {
+		return fmt.Errorf("the CA's certificate for %s: %w", h.name, err)
+	}
+	if err := m.store.save(h.name, key, chain); err != nil {
+		return err
+	}
+	h.cert.Store(cert)
+	m.issued.Add(1)
+	m.log.Info("certificate obtained", "host", h.name, "notAfter", cert.Leaf.NotAfter, "serial", cert.Leaf.SerialNumber.Text(16))
+	return nil
+}
+
+// dropAccountOn forgets the client after an account error (the CA lost
+// or deactivated the account), so the next attempt registers again.
+func (m *Manager) dropAccountOn(err error) {
+	var ae *acme.Error
+	if errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.ProblemType == "urn:ietf:params:acme:error:accountDoesNotExist") {
+		m.acct.Lock()
+		m.client = nil
+		m.acct.Unlock()
+	}
+}
+
+// retryAfter is the wait a rate-limited CA asked for.
+func retryAfter(err error) (time.Duration, bool) {
+	return acme.RateLimit(err)
+}
