@@ -46,7 +46,10 @@ func newManager(t *testing.T, dir string, retry time.Duration) *Manager {
 // tWriter sends the manager's log to the test's.
 type tWriter struct{ t *testing.T }
 
-func (w tWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 func set(t *testing.T, m *Manager, cfg Config, hosts ...string) {
 	t.Helper()
