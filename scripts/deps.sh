@@ -37,7 +37,7 @@ syft_module="github.com/anchore/syft"
 syft_pkg="$syft_module/cmd/syft"
 syft_version="v1.57.2"
 # pebble: the ACME CA (and its DNS test server) the proxy's automatic-TLS
-# tests get certificates from (internal/proxy/autotls).
+# tests get certificates from (internal/proxy, acme_*_test.go).
 pebble_module="github.com/letsencrypt/pebble/v2"
 pebble_pkg="$pebble_module/cmd/pebble"
 challtestsrv_pkg="$pebble_module/cmd/pebble-challtestsrv"

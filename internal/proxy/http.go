@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,10 +50,26 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "listener is no longer in http mode", http.StatusServiceUnavailable)
 		return
 	}
+	if st.intercept && isACMEChallenge(r.URL.Path) {
+		if m := l.p.acme.Load(); m != nil {
+			m.ServeChallenge(w, r)
+			return
+		}
+	}
 	rt := st.route(r.Host)
 	if rt == nil {
 		notFound(w, r.Host)
 		return
+	}
+	if rt.redirect > 0 && !st.tls {
+		code := redirectHTTPS(w, r, rt.redirect)
+		if rt.m != nil {
+			rt.m.code(code).Inc()
+		}
+		return
+	}
+	if st.hsts != nil {
+		w.Header()["Strict-Transport-Security"] = st.hsts
 	}
 	m := rt.m
 	var start time.Time
@@ -66,6 +83,22 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.code(code).Inc()
 		m.duration.Observe(time.Since(start).Seconds())
 	}
+}
+
+// redirectHTTPS answers a plain-HTTP request with a permanent redirect
+// (308: the method and body stay) to the same URL over https on port.
+func redirectHTTPS(w http.ResponseWriter, r *http.Request, port int) int {
+	host := normalizeHost(r.Host)
+	if host == "" {
+		http.Error(w, "no Host to redirect to https", http.StatusBadRequest)
+		return http.StatusBadRequest
+	}
+	if port != 443 {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
+	}
+	w.Header().Set("Connection", "close")
+	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	return http.StatusPermanentRedirect
 }
 
 func notFound(w http.ResponseWriter, host string) {

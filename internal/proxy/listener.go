@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,9 +57,19 @@ func newListener(p *Proxy, ln net.Listener, st *listenerState) *listener {
 	l.tlsConf = &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"http/1.1"},
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			if c := l.state.Load().cert; c != nil {
-				return c, nil
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			st := l.state.Load()
+			if st.auto {
+				// Only the hosts routed here: SNI picks the certificate.
+				if _, ok := st.byHost[normalizeHost(hello.ServerName)]; !ok {
+					return nil, fmt.Errorf("no route on %s for server name %q", st.addr, hello.ServerName)
+				}
+				if m := l.p.acme.Load(); m != nil {
+					return m.GetCertificate(hello)
+				}
+			}
+			if st.cert != nil {
+				return st.cert, nil
 			}
 			return nil, errors.New("listener has no certificate")
 		},
@@ -119,7 +130,7 @@ func (l *listener) acceptLoop() {
 			go func() { defer l.tcpWG.Done(); l.serveTCP(c, st) }()
 			continue
 		}
-		if st.cert == nil {
+		if !st.tls {
 			l.fastWG.Add(1)
 			go func() { defer l.fastWG.Done(); l.serveFast(c) }()
 			continue

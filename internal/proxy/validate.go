@@ -27,7 +27,41 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
+	if c.ACME != nil {
+		if err := c.ACME.tlsConfig().Validate(); err != nil {
+			return fmt.Errorf("acme: %w", err)
+		}
+		if c.ACME.HTTPPort < 0 || c.ACME.HTTPPort > 65535 {
+			return fmt.Errorf("acme: httpPort %d: want 1-65535", c.ACME.HTTPPort)
+		}
+	}
+	for i, l := range c.Listeners {
+		if l.TLS == nil || !l.TLS.Auto {
+			continue
+		}
+		where := fmt.Sprintf("listeners[%d] (%s)", i, l.Addr)
+		if c.ACME == nil {
+			return fmt.Errorf("%s: tls auto: no acme settings (directory, email) to get certificates with", where)
+		}
+		if !c.hasChallengeListener() {
+			return fmt.Errorf("%s: tls auto: no plain HTTP listener on port %d to answer the CA's HTTP-01 challenges", where, c.ACME.Port())
+		}
+	}
 	return nil
+}
+
+// hasChallengeListener reports whether a plain HTTP listener is on the
+// port the CA validates HTTP-01 on.
+func (c Config) hasChallengeListener() bool {
+	for _, l := range c.Listeners {
+		if l.Mode != ModeHTTP || l.TLS != nil {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(l.Addr); err == nil && port == strconv.Itoa(c.ACME.Port()) {
+			return true
+		}
+	}
+	return false
 }
 
 func (l Listener) validate() error {
@@ -49,8 +83,15 @@ func (l Listener) validate() error {
 	if len(l.Routes) == 0 {
 		return errors.New("routes: at least one route is needed")
 	}
-	if l.TLS != nil && (l.TLS.CertFile == "" || l.TLS.KeyFile == "") {
-		return errors.New("tls: certFile and keyFile are both required")
+	if t := l.TLS; t != nil {
+		switch {
+		case t.Auto && (t.CertFile != "" || t.KeyFile != ""):
+			return errors.New("tls: auto and certFile/keyFile exclude each other")
+		case !t.Auto && (t.CertFile == "" || t.KeyFile == ""):
+			return errors.New("tls: certFile and keyFile are both required")
+		case t.HSTS < 0:
+			return fmt.Errorf("tls: hsts %s is negative", time.Duration(t.HSTS))
+		}
 	}
 	hostOwner := map[string]string{} // host -> service
 	defaultRoute := ""
@@ -61,6 +102,24 @@ func (l Listener) validate() error {
 		}
 		if err := r.validate(); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
+		}
+		if r.RedirectHTTPS != 0 {
+			if l.TLS != nil {
+				return fmt.Errorf("%s: redirectHTTPS: only a plain HTTP listener redirects to HTTPS", where)
+			}
+			if r.RedirectHTTPS < 1 || r.RedirectHTTPS > 65535 {
+				return fmt.Errorf("%s: redirectHTTPS %d: want a port 1-65535", where, r.RedirectHTTPS)
+			}
+		}
+		if l.TLS != nil && l.TLS.Auto {
+			if len(r.Hosts) == 0 {
+				return fmt.Errorf("%s: tls auto: the route has no hosts to get a certificate for", where)
+			}
+			for _, h := range r.Hosts {
+				if err := ValidateACMEHost(normalizeHost(h)); err != nil {
+					return fmt.Errorf("%s: tls auto: %w", where, err)
+				}
+			}
 		}
 		if len(r.Hosts) == 0 {
 			if defaultRoute != "" {

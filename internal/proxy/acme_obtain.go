@@ -1,4 +1,4 @@
-package autotls
+package proxy
 
 import (
 	"context"
@@ -18,14 +18,14 @@ import (
 // obtainTimeout bounds one attempt: order, challenges, finalisation.
 const obtainTimeout = 5 * time.Minute
 
-// account is an ACME client for the current Config, registered.
-type account struct {
+// account is an ACME client for the current acmeConfig, registered.
+type acmeAccount struct {
 	c *acme.Client
 }
 
-// account returns the registered client for the current Config, creating
+// account returns the registered client for the current acmeConfig, creating
 // the account key (saved once) and registering on first use.
-func (m *Manager) account(ctx context.Context) (*account, error) {
+func (m *certManager) account(ctx context.Context) (*acmeAccount, error) {
 	m.acct.Lock()
 	defer m.acct.Unlock()
 	if m.client != nil {
@@ -40,7 +40,7 @@ func (m *Manager) account(ctx context.Context) (*account, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.CARoots != "" {
-		pool, err := rootPool(cfg.CARoots)
+		pool, err := acmeRootPool(cfg.CARoots)
 		if err != nil {
 			return nil, err
 		}
@@ -59,13 +59,13 @@ func (m *Manager) account(ctx context.Context) (*account, error) {
 	if _, err := c.Register(ctx, acct, acme.AcceptTOS); err != nil && !errors.Is(err, acme.ErrAccountAlreadyExists) {
 		return nil, fmt.Errorf("acme account at %s: %w", cfg.Directory, err)
 	}
-	m.client = &account{c: c}
+	m.client = &acmeAccount{c: c}
 	return m.client, nil
 }
 
 // obtain gets a new certificate for h from the CA over HTTP-01, stores it
 // and serves it.
-func (m *Manager) obtain(ctx context.Context, h *host) error {
+func (m *certManager) obtain(ctx context.Context, h *certHost) error {
 	ctx, cancel := context.WithTimeout(ctx, obtainTimeout)
 	defer cancel()
 	a, err := m.account(ctx)
@@ -130,7 +130,7 @@ func (m *Manager) obtain(ctx context.Context, h *host) error {
 	if err != nil {
 		return fmt.Errorf("finalizing the order for %s: %w", h.name, err)
 	}
-	cert, err := certificate(h.name, key, chain)
+	cert, err := assembleCertificate(h.name, key, chain)
 	if err != nil {
 		return fmt.Errorf("the CA's certificate for %s: %w", h.name, err)
 	}
@@ -145,7 +145,7 @@ func (m *Manager) obtain(ctx context.Context, h *host) error {
 
 // dropAccountOn forgets the client after an account error (the CA lost
 // or deactivated the account), so the next attempt registers again.
-func (m *Manager) dropAccountOn(err error) {
+func (m *certManager) dropAccountOn(err error) {
 	var ae *acme.Error
 	if errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.ProblemType == "urn:ietf:params:acme:error:accountDoesNotExist") {
 		m.acct.Lock()
@@ -155,6 +155,6 @@ func (m *Manager) dropAccountOn(err error) {
 }
 
 // retryAfter is the wait a rate-limited CA asked for.
-func retryAfter(err error) (time.Duration, bool) {
+func acmeRetryAfter(err error) (time.Duration, bool) {
 	return acme.RateLimit(err)
 }

@@ -1,5 +1,5 @@
-// Package autotls gets and renews the proxy's TLS certificates from an
-// ACME CA (RFC 8555: Let's Encrypt, or any CA speaking it, such as pebble
+// Automatic certificates (TLS.Auto), files acme_*.go: the proxy gets and
+// renews its TLS certificates from an ACME CA (RFC 8555: Let's Encrypt, or any CA speaking it, such as pebble
 // in the tests), on top of golang.org/x/crypto/acme: HTTP-01 challenges
 // answered by the proxy's plain-HTTP listeners (ServeChallenge), one
 // certificate per host name kept under a directory crash-safely (0600,
@@ -8,10 +8,10 @@
 // ahead of expiry, and retried with exponential backoff when the CA fails
 // or cannot be reached — the certificate in hand is served meanwhile.
 //
-// It imports nothing of berth but internal/atomicfile: it runs inside the
-// proxy process (internal/proxy), which outlives the daemon, so renewals
-// go on while no daemon runs.
-package autotls
+// It runs inside the proxy process, which outlives the daemon, so
+// renewals go on while no daemon runs.
+
+package proxy
 
 import (
 	"crypto/x509"
@@ -24,13 +24,13 @@ import (
 	"time"
 )
 
-// DefaultRenewBefore is how long before expiry a certificate is renewed
-// when Config.RenewBefore is zero (Let's Encrypt's 90-day certificates
+// DefaultACMERenewBefore is how long before expiry a certificate is renewed
+// when acmeConfig.RenewBefore is zero (Let's Encrypt's 90-day certificates
 // are renewed with 30 days left).
-const DefaultRenewBefore = 30 * 24 * time.Hour
+const DefaultACMERenewBefore = 30 * 24 * time.Hour
 
-// Config is where certificates come from.
-type Config struct {
+// acmeConfig is where certificates come from.
+type acmeConfig struct {
 	// Directory is the CA's ACME directory URL (https), e.g.
 	// https://acme-v02.api.letsencrypt.org/directory.
 	Directory string
@@ -41,14 +41,14 @@ type Config struct {
 	// certificate; empty: the host's.
 	CARoots string
 	// RenewBefore: renew when a certificate has less than this left
-	// (zero: DefaultRenewBefore). A certificate whose whole lifetime is
+	// (zero: DefaultACMERenewBefore). A certificate whose whole lifetime is
 	// shorter is renewed when a third of its lifetime is left.
 	RenewBefore time.Duration
 }
 
 // Validate checks the config without contacting the CA; errors name the
 // field and value.
-func (c Config) Validate() error {
+func (c acmeConfig) Validate() error {
 	u, err := url.Parse(c.Directory)
 	switch {
 	case c.Directory == "":
@@ -58,11 +58,11 @@ func (c Config) Validate() error {
 	case u.Scheme != "https" || u.Host == "":
 		return fmt.Errorf("directory %q: want an https:// URL", c.Directory)
 	}
-	if err := ValidateEmail(c.Email); err != nil {
+	if err := validateACMEEmail(c.Email); err != nil {
 		return err
 	}
 	if c.CARoots != "" {
-		if _, err := rootPool(c.CARoots); err != nil {
+		if _, err := acmeRootPool(c.CARoots); err != nil {
 			return err
 		}
 	}
@@ -72,8 +72,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// ValidateEmail accepts "" or one plain address (name@domain.tld).
-func ValidateEmail(email string) error {
+// validateACMEEmail accepts "" or one plain address (name@domain.tld).
+func validateACMEEmail(email string) error {
 	if email == "" {
 		return nil
 	}
@@ -82,13 +82,13 @@ func ValidateEmail(email string) error {
 		return fmt.Errorf("email %q: not an email address (want name@example.com)", email)
 	}
 	at := strings.LastIndexByte(email, '@')
-	if err := ValidateHost(email[at+1:]); err != nil {
+	if err := ValidateACMEHost(email[at+1:]); err != nil {
 		return fmt.Errorf("email %q: domain: %w", email, err)
 	}
 	return nil
 }
 
-func rootPool(pemText string) (*x509.CertPool, error) {
+func acmeRootPool(pemText string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(pemText)) {
 		return nil, errors.New("caRoots: no PEM certificate found")
@@ -96,10 +96,10 @@ func rootPool(pemText string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// ValidateHost checks that a CA can issue a certificate for host over
+// ValidateACMEHost checks that a CA can issue a certificate for host over
 // HTTP-01: a lower-case DNS name of at least two labels. Wildcards need
 // DNS-01, which berth does not do; IP addresses are refused too.
-func ValidateHost(host string) error {
+func ValidateACMEHost(host string) error {
 	switch {
 	case host == "":
 		return errors.New("empty host name")

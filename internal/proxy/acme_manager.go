@@ -1,4 +1,4 @@
-package autotls
+package proxy
 
 import (
 	"context"
@@ -22,37 +22,37 @@ import (
 // after a minute, each further one waits twice as long, up to an hour
 // (or longer when the CA says so with Retry-After).
 const (
-	DefaultRetryMin = time.Minute
-	DefaultRetryMax = time.Hour
+	acmeRetryMin = time.Minute
+	acmeRetryMax = time.Hour
 )
 
-// Options configure a Manager.
-type Options struct {
+// certManagerOptions configure a certManager.
+type certManagerOptions struct {
 	// Dir holds the account key and the certificates (created 0700).
 	Dir string
 	Log *slog.Logger
 	// Registerer gets the certificate gauges; nil: no metrics.
 	Registerer prometheus.Registerer
 	// RetryMin and RetryMax bound the backoff after a failed attempt
-	// (zero: DefaultRetryMin, DefaultRetryMax).
+	// (zero: acmeRetryMin, acmeRetryMax).
 	RetryMin, RetryMax time.Duration
 }
 
-// Manager obtains, stores, renews and serves the certificates of a set of
+// certManager obtains, stores, renews and serves the certificates of a set of
 // host names. Its methods are safe for concurrent use.
-type Manager struct {
+type certManager struct {
 	log                *slog.Logger
-	store              store
+	store              certStore
 	retryMin, retryMax time.Duration
 
 	mu     sync.RWMutex
-	cfg    Config
-	hosts  map[string]*host
+	cfg    acmeConfig
+	hosts  map[string]*certHost
 	closed bool
 	wg     sync.WaitGroup
 
-	acct   sync.Mutex // serialises building the client and registering
-	client *account   // for cfg; nil until first needed or after cfg changes
+	acct   sync.Mutex   // serialises building the client and registering
+	client *acmeAccount // for cfg; nil until first needed or after cfg changes
 
 	tokens sync.Map // HTTP-01 token -> key authorization
 
@@ -60,7 +60,7 @@ type Manager struct {
 }
 
 // host is one host name's certificate and its renewal loop.
-type host struct {
+type certHost struct {
 	name   string
 	cert   atomic.Pointer[tls.Certificate]
 	cancel context.CancelFunc
@@ -72,31 +72,31 @@ type host struct {
 	next     time.Time // next attempt, when one is scheduled
 }
 
-// New returns a Manager with no hosts.
-func New(o Options) (*Manager, error) {
+// New returns a certManager with no hosts.
+func newCertManager(o certManagerOptions) (*certManager, error) {
 	if o.Dir == "" {
-		return nil, errors.New("autotls: a certificate directory is required")
+		return nil, errors.New("tls auto: a certificate directory is required")
 	}
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	m := &Manager{
+	m := &certManager{
 		log:      log,
-		store:    store{dir: o.Dir},
+		store:    certStore{dir: o.Dir},
 		retryMin: o.RetryMin,
 		retryMax: o.RetryMax,
-		hosts:    map[string]*host{},
+		hosts:    map[string]*certHost{},
 	}
 	if m.retryMin <= 0 {
-		m.retryMin = DefaultRetryMin
+		m.retryMin = acmeRetryMin
 	}
 	if m.retryMax < m.retryMin {
-		m.retryMax = max(DefaultRetryMax, m.retryMin)
+		m.retryMax = max(acmeRetryMax, m.retryMin)
 	}
 	if o.Registerer != nil {
-		if err := o.Registerer.Register(collector{m}); err != nil {
-			log.Warn("autotls metrics not registered", "err", err)
+		if err := o.Registerer.Register(certCollector{m}); err != nil {
+			log.Warn("acme certificate metrics not registered", "err", err)
 		}
 	}
 	return m, nil
@@ -105,12 +105,12 @@ func New(o Options) (*Manager, error) {
 // Check validates cfg and hosts and makes sure the certificate directory
 // is writable, without changing anything: what Set will do cannot fail
 // for a reason Check could have found. Errors name the field or host.
-func (m *Manager) Check(cfg Config, hosts []string) error {
+func (m *certManager) Check(cfg acmeConfig, hosts []string) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("acme: %w", err)
 	}
 	for _, h := range hosts {
-		if err := ValidateHost(h); err != nil {
+		if err := ValidateACMEHost(h); err != nil {
 			return err
 		}
 	}
@@ -123,7 +123,7 @@ func (m *Manager) Check(cfg Config, hosts []string) error {
 // Set makes hosts the managed set under cfg (Check them first): new hosts
 // load their stored certificate (no CA contact while it is good) or get
 // one; hosts no longer listed stop renewing (their files stay).
-func (m *Manager) Set(cfg Config, hosts []string) {
+func (m *certManager) Set(cfg acmeConfig, hosts []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -147,7 +147,7 @@ func (m *Manager) Set(cfg Config, hosts []string) {
 		if m.hosts[name] != nil {
 			continue
 		}
-		h := &host{name: name, wake: make(chan struct{}, 1)}
+		h := &certHost{name: name, wake: make(chan struct{}, 1)}
 		c, err := m.store.load(name)
 		switch {
 		case err != nil:
@@ -171,7 +171,7 @@ func (m *Manager) Set(cfg Config, hosts []string) {
 }
 
 // Close stops every renewal loop and waits for them.
-func (m *Manager) Close() {
+func (m *certManager) Close() {
 	m.mu.Lock()
 	m.closed = true
 	for _, h := range m.hosts {
@@ -182,7 +182,7 @@ func (m *Manager) Close() {
 }
 
 // Hosts reports whether name is managed.
-func (m *Manager) Has(name string) bool {
+func (m *certManager) Has(name string) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.hosts[name] != nil
@@ -190,28 +190,28 @@ func (m *Manager) Has(name string) bool {
 
 // GetCertificate is a tls.Config.GetCertificate: the certificate of the
 // client's SNI host name.
-func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (m *certManager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
 	m.mu.RLock()
 	h := m.hosts[name]
 	m.mu.RUnlock()
 	if h == nil {
 		if name == "" {
-			return nil, errors.New("autotls: the client sent no server name (SNI)")
+			return nil, errors.New("tls auto: the client sent no server name (SNI)")
 		}
-		return nil, fmt.Errorf("autotls: no certificate for host %q (not a tls: auto host)", name)
+		return nil, fmt.Errorf("tls auto: no certificate for host %q (not a tls: auto host)", name)
 	}
 	if c := h.cert.Load(); c != nil {
 		return c, nil
 	}
-	return nil, fmt.Errorf("autotls: the certificate of %s has not been issued yet", name)
+	return nil, fmt.Errorf("tls auto: the certificate of %s has not been issued yet", name)
 }
 
 // Issued counts the certificates obtained from the CA since New.
-func (m *Manager) Issued() int64 { return m.issued.Load() }
+func (m *certManager) Issued() int64 { return m.issued.Load() }
 
-// Status is one host's certificate as it stands.
-type Status struct {
+// CertStatus is one host's certificate as it stands.
+type CertStatus struct {
 	Host      string    `json:"host"`
 	NotBefore time.Time `json:"notBefore,omitzero"` // zero: none yet
 	NotAfter  time.Time `json:"notAfter,omitzero"`
@@ -226,24 +226,24 @@ type Status struct {
 	NextAttempt time.Time `json:"nextAttempt,omitzero"`
 }
 
-// Status reports every managed host, sorted by name.
-func (m *Manager) Status() []Status {
+// status reports every managed host, sorted by name.
+func (m *certManager) status() []CertStatus {
 	m.mu.RLock()
 	names := slices.Sorted(maps.Keys(m.hosts))
-	hosts := make([]*host, len(names))
+	hosts := make([]*certHost, len(names))
 	for i, n := range names {
 		hosts[i] = m.hosts[n]
 	}
 	rb := m.cfg.RenewBefore
 	m.mu.RUnlock()
-	out := make([]Status, 0, len(hosts))
+	out := make([]CertStatus, 0, len(hosts))
 	for _, h := range hosts {
-		s := Status{Host: h.name}
+		s := CertStatus{Host: h.name}
 		if c := h.cert.Load(); c != nil {
 			s.NotBefore, s.NotAfter = c.Leaf.NotBefore, c.Leaf.NotAfter
 			s.Serial = c.Leaf.SerialNumber.Text(16)
 			s.Issuer = c.Leaf.Issuer.CommonName
-			s.RenewAt = renewAt(c, rb)
+			s.RenewAt = certRenewAt(c, rb)
 		}
 		h.mu.Lock()
 		s.LastError, s.Failures, s.NextAttempt = h.lastErr, h.failures, h.next
@@ -255,28 +255,28 @@ func (m *Manager) Status() []Status {
 
 // renewAt is when c is due for renewal: RenewBefore (default 30 days)
 // before it expires, or half its lifetime before when that is shorter.
-func renewAt(c *tls.Certificate, renewBefore time.Duration) time.Time {
+func certRenewAt(c *tls.Certificate, renewBefore time.Duration) time.Time {
 	if renewBefore <= 0 {
-		renewBefore = DefaultRenewBefore
+		renewBefore = DefaultACMERenewBefore
 	}
 	life := c.Leaf.NotAfter.Sub(c.Leaf.NotBefore)
 	return c.Leaf.NotAfter.Add(-min(renewBefore, life/2))
 }
 
-// maxSleep bounds one wait, so a clock that jumps is noticed.
-const maxSleep = 12 * time.Hour
+// certMaxSleep bounds one wait, so a clock that jumps is noticed.
+const certMaxSleep = 12 * time.Hour
 
 // run keeps h's certificate current until ctx ends: it waits until the
 // certificate is due, gets a new one, and after a failure waits with
 // exponential backoff (the certificate in hand is served meanwhile).
-func (m *Manager) run(ctx context.Context, h *host) {
+func (m *certManager) run(ctx context.Context, h *certHost) {
 	for {
 		m.mu.RLock()
 		rb := m.cfg.RenewBefore
 		m.mu.RUnlock()
 		if c := h.cert.Load(); c != nil {
-			if wait := time.Until(renewAt(c, rb)); wait > 0 {
-				if !sleep(ctx, h.wake, min(wait, maxSleep)) {
+			if wait := time.Until(certRenewAt(c, rb)); wait > 0 {
+				if !sleepOrWake(ctx, h.wake, min(wait, certMaxSleep)) {
 					return
 				}
 				continue
@@ -298,7 +298,7 @@ func (m *Manager) run(ctx context.Context, h *host) {
 		n := h.failures
 		h.mu.Unlock()
 		m.log.Warn("getting a certificate failed; retrying", "host", h.name, "failures", n, "retryIn", delay.Round(time.Millisecond), "err", err)
-		if !sleep(ctx, nil, delay) {
+		if !sleepOrWake(ctx, nil, delay) {
 			return
 		}
 	}
@@ -307,19 +307,19 @@ func (m *Manager) run(ctx context.Context, h *host) {
 // backoff is the wait after the n-th failure in a row: retryMin doubled
 // per failure up to retryMax, at least what a rate-limited CA asked for,
 // with ±10% jitter so many hosts do not retry in step.
-func (m *Manager) backoff(n int, err error) time.Duration {
+func (m *certManager) backoff(n int, err error) time.Duration {
 	d := m.retryMin
 	for i := 1; i < n && d < m.retryMax; i++ {
 		d *= 2
 	}
 	d = min(d, m.retryMax)
-	if ra, ok := retryAfter(err); ok && ra > d {
+	if ra, ok := acmeRetryAfter(err); ok && ra > d {
 		d = ra
 	}
 	return d + time.Duration((rand.Float64()-0.5)*0.2*float64(d))
 }
 
-func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
+func sleepOrWake(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

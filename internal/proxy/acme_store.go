@@ -1,4 +1,4 @@
-package autotls
+package proxy
 
 import (
 	"bytes"
@@ -26,19 +26,19 @@ import (
 // Key and chain share one file, written at once (temp file + fsync +
 // rename), so a crash leaves the old pair or the new one, never a key
 // that does not match its certificate.
-type store struct{ dir string }
+type certStore struct{ dir string }
 
-// maxFile bounds what is read back: a key and a chain are a few KiB.
-const maxFile = 1 << 20
+// maxCertFile bounds what is read back: a key and a chain are a few KiB.
+const maxCertFile = 1 << 20
 
-func (s store) certPath(host string) string {
+func (s certStore) certPath(host string) string {
 	return filepath.Join(s.dir, "certs", host+".pem")
 }
 
 // check creates the directories (0700) and proves they are writable, so a
 // bad directory is an error when the config is applied, not at the first
 // renewal.
-func (s store) check() error {
+func (s certStore) check() error {
 	certs := filepath.Join(s.dir, "certs")
 	if err := os.MkdirAll(certs, 0o700); err != nil {
 		return fmt.Errorf("certificate directory %s: %w", s.dir, err)
@@ -52,8 +52,8 @@ func (s store) check() error {
 }
 
 // readRegular reads a regular file (not a link, FIFO or device) of at most
-// maxFile bytes; a missing file is (nil, nil).
-func readRegular(path string) ([]byte, error) {
+// maxCertFile bytes; a missing file is (nil, nil).
+func readRegularFile(path string) ([]byte, error) {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -69,20 +69,20 @@ func readRegular(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	b, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxFile)
+	if len(b) > maxCertFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxCertFile)
 	}
 	return b, nil
 }
 
 // accountKey loads the account key, creating and saving one the first time.
-func (s store) accountKey() (crypto.Signer, error) {
+func (s certStore) accountKey() (crypto.Signer, error) {
 	path := filepath.Join(s.dir, "account.key")
-	b, err := readRegular(path)
+	b, err := readRegularFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("acme account key: %w", err)
 	}
@@ -91,7 +91,7 @@ func (s store) accountKey() (crypto.Signer, error) {
 		if blk == nil {
 			return nil, fmt.Errorf("acme account key %s: no PEM block", path)
 		}
-		k, err := parseKey(blk.Bytes)
+		k, err := parsePrivateKey(blk.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("acme account key %s: %w", path, err)
 		}
@@ -111,7 +111,7 @@ func (s store) accountKey() (crypto.Signer, error) {
 	return k, nil
 }
 
-func parseKey(der []byte) (crypto.Signer, error) {
+func parsePrivateKey(der []byte) (crypto.Signer, error) {
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func parseKey(der []byte) (crypto.Signer, error) {
 }
 
 // save writes host's key and chain (DER, leaf first).
-func (s store) save(host string, key crypto.Signer, chain [][]byte) error {
+func (s certStore) save(host string, key crypto.Signer, chain [][]byte) error {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return err
@@ -141,9 +141,9 @@ func (s store) save(host string, key crypto.Signer, chain [][]byte) error {
 }
 
 // load reads host's stored certificate; nil, nil when there is none.
-func (s store) load(host string) (*tls.Certificate, error) {
+func (s certStore) load(host string) (*tls.Certificate, error) {
 	path := s.certPath(host)
-	b, err := readRegular(path)
+	b, err := readRegularFile(path)
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -165,11 +165,11 @@ func (s store) load(host string) (*tls.Certificate, error) {
 	if keyDER == nil || len(chain) == 0 {
 		return nil, fmt.Errorf("stored certificate %s: want a PRIVATE KEY and CERTIFICATE blocks", path)
 	}
-	key, err := parseKey(keyDER)
+	key, err := parsePrivateKey(keyDER)
 	if err != nil {
 		return nil, fmt.Errorf("stored certificate %s: %w", path, err)
 	}
-	c, err := certificate(host, key, chain)
+	c, err := assembleCertificate(host, key, chain)
 	if err != nil {
 		return nil, fmt.Errorf("stored certificate %s: %w", path, err)
 	}
@@ -178,7 +178,7 @@ func (s store) load(host string) (*tls.Certificate, error) {
 
 // certificate assembles a tls.Certificate, checking that the leaf is for
 // host and matches key.
-func certificate(host string, key crypto.Signer, chain [][]byte) (*tls.Certificate, error) {
+func assembleCertificate(host string, key crypto.Signer, chain [][]byte) (*tls.Certificate, error) {
 	leaf, err := x509.ParseCertificate(chain[0])
 	if err != nil {
 		return nil, err

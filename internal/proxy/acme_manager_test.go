@@ -1,4 +1,4 @@
-package autotls
+package proxy
 
 import (
 	"crypto/tls"
@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/proxy/autotls/pebbletest"
+	"github.com/berth-dev/berth/internal/proxy/pebbletest"
 )
 
-const testHost = "shop.berth.test"
+const acmeTestHost = "shop.berth.test"
 
-// challengeServer answers HTTP-01 fetches for m on a free loopback port
+// acmeChallengeServer answers HTTP-01 fetches for m on a free loopback port
 // and returns the port.
-func challengeServer(t *testing.T, m func() *Manager) int {
+func acmeChallengeServer(t *testing.T, m func() *certManager) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -33,9 +33,9 @@ func challengeServer(t *testing.T, m func() *Manager) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func newManager(t *testing.T, dir string, retry time.Duration) *Manager {
+func newTestCertManager(t *testing.T, dir string, retry time.Duration) *certManager {
 	t.Helper()
-	m, err := New(Options{Dir: dir, RetryMin: retry, RetryMax: 4 * retry, Log: slog.New(slog.NewTextHandler(tWriter{t}, nil))})
+	m, err := newCertManager(certManagerOptions{Dir: dir, RetryMin: retry, RetryMax: 4 * retry, Log: slog.New(slog.NewTextHandler(testLogWriter{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,15 +43,15 @@ func newManager(t *testing.T, dir string, retry time.Duration) *Manager {
 	return m
 }
 
-// tWriter sends the manager's log to the test's.
-type tWriter struct{ t *testing.T }
+// testLogWriter sends the manager's log to the test's.
+type testLogWriter struct{ t *testing.T }
 
-func (w tWriter) Write(b []byte) (int, error) {
+func (w testLogWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
 }
 
-func set(t *testing.T, m *Manager, cfg Config, hosts ...string) {
+func setHosts(t *testing.T, m *certManager, cfg acmeConfig, hosts ...string) {
 	t.Helper()
 	if err := m.Check(cfg, hosts); err != nil {
 		t.Fatal(err)
@@ -59,28 +59,16 @@ func set(t *testing.T, m *Manager, cfg Config, hosts ...string) {
 	m.Set(cfg, hosts)
 }
 
-// waitFor polls cond until it holds or 60 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func servedCert(t *testing.T, m *certManager) *tls.Certificate {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func served(t *testing.T, m *Manager) *tls.Certificate {
-	t.Helper()
-	c, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: testHost})
+	c, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: acmeTestHost})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func verify(t *testing.T, c *tls.Certificate, roots *x509.CertPool) {
+func verifyChain(t *testing.T, c *tls.Certificate, roots *x509.CertPool) {
 	t.Helper()
 	inter := x509.NewCertPool()
 	for _, der := range c.Certificate[1:] {
@@ -90,7 +78,7 @@ func verify(t *testing.T, c *tls.Certificate, roots *x509.CertPool) {
 		}
 		inter.AddCert(ic)
 	}
-	if _, err := c.Leaf.Verify(x509.VerifyOptions{DNSName: testHost, Roots: roots, Intermediates: inter}); err != nil {
+	if _, err := c.Leaf.Verify(x509.VerifyOptions{DNSName: acmeTestHost, Roots: roots, Intermediates: inter}); err != nil {
 		t.Fatalf("the issued certificate does not verify against pebble's root: %v", err)
 	}
 }
@@ -98,20 +86,20 @@ func verify(t *testing.T, c *tls.Certificate, roots *x509.CertPool) {
 // A certificate comes from the CA over HTTP-01, is stored 0600, and a
 // restarted manager serves it again without asking the CA.
 func TestObtainStoreAndRestartWithoutReissue(t *testing.T) {
-	var m *Manager
-	port := challengeServer(t, func() *Manager { return m })
+	var m *certManager
+	port := acmeChallengeServer(t, func() *certManager { return m })
 	ca := pebbletest.Start(t, pebbletest.Options{HTTPPort: port})
-	cfg := Config{Directory: ca.Directory(), Email: "ops@example.com", CARoots: ca.APIRoots()}
+	cfg := acmeConfig{Directory: ca.Directory(), Email: "ops@example.com", CARoots: ca.APIRoots()}
 	dir := t.TempDir()
-	m = newManager(t, dir, 100*time.Millisecond)
-	set(t, m, cfg, testHost)
-	waitFor(t, "a certificate", func() bool { return m.Status()[0].Serial != "" })
-	c := served(t, m)
-	verify(t, c, ca.IssuingRoots())
+	m = newTestCertManager(t, dir, 100*time.Millisecond)
+	setHosts(t, m, cfg, acmeTestHost)
+	waitFor(t, "a certificate", 60*time.Second, func() bool { return m.status()[0].Serial != "" })
+	c := servedCert(t, m)
+	verifyChain(t, c, ca.IssuingRoots())
 	if m.Issued() != 1 {
 		t.Fatalf("issued %d certificates, want 1", m.Issued())
 	}
-	for _, p := range []string{filepath.Join(dir, "account.key"), filepath.Join(dir, "certs", testHost+".pem")} {
+	for _, p := range []string{filepath.Join(dir, "account.key"), filepath.Join(dir, "certs", acmeTestHost+".pem")} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +108,7 @@ func TestObtainStoreAndRestartWithoutReissue(t *testing.T) {
 			t.Fatalf("%s: mode %v, want 0600", p, fi.Mode().Perm())
 		}
 	}
-	if st := m.Status()[0]; st.Failures != 0 || st.LastError != "" || !st.RenewAt.After(time.Now()) {
+	if st := m.status()[0]; st.Failures != 0 || st.LastError != "" || !st.RenewAt.After(time.Now()) {
 		t.Fatalf("status after issuance: %+v", st)
 	}
 
@@ -128,13 +116,13 @@ func TestObtainStoreAndRestartWithoutReissue(t *testing.T) {
 	// serves the stored certificate at once and asks the CA nothing.
 	m.Close()
 	ca.Stop()
-	m = newManager(t, dir, 100*time.Millisecond)
-	set(t, m, cfg, testHost)
-	if got := served(t, m); got.Leaf.SerialNumber.Cmp(c.Leaf.SerialNumber) != 0 {
+	m = newTestCertManager(t, dir, 100*time.Millisecond)
+	setHosts(t, m, cfg, acmeTestHost)
+	if got := servedCert(t, m); got.Leaf.SerialNumber.Cmp(c.Leaf.SerialNumber) != 0 {
 		t.Fatalf("restarted manager serves serial %x, want the stored %x", got.Leaf.SerialNumber, c.Leaf.SerialNumber)
 	}
 	time.Sleep(300 * time.Millisecond) // would be 3 retries with the CA down
-	if st := m.Status()[0]; m.Issued() != 0 || st.Failures != 0 {
+	if st := m.status()[0]; m.Issued() != 0 || st.Failures != 0 {
 		t.Fatalf("a restart with a good stored certificate contacted the CA: issued %d, status %+v", m.Issued(), st)
 	}
 }
@@ -142,24 +130,24 @@ func TestObtainStoreAndRestartWithoutReissue(t *testing.T) {
 // A certificate due for renewal while the CA is unreachable is served
 // on; the manager retries with backoff and renews once the CA is back.
 func TestCAUnreachableKeepsCertificateAndRetries(t *testing.T) {
-	var m *Manager
-	port := challengeServer(t, func() *Manager { return m })
+	var m *certManager
+	port := acmeChallengeServer(t, func() *certManager { return m })
 	// 12 s certificates are due for renewal after 6 s.
 	ca := pebbletest.Start(t, pebbletest.Options{HTTPPort: port, Validity: 12 * time.Second})
-	cfg := Config{Directory: ca.Directory(), CARoots: ca.APIRoots()}
+	cfg := acmeConfig{Directory: ca.Directory(), CARoots: ca.APIRoots()}
 	dir := t.TempDir()
-	m = newManager(t, dir, 200*time.Millisecond)
-	set(t, m, cfg, testHost)
-	waitFor(t, "a certificate", func() bool { return m.Status()[0].Serial != "" })
-	first := served(t, m)
+	m = newTestCertManager(t, dir, 200*time.Millisecond)
+	setHosts(t, m, cfg, acmeTestHost)
+	waitFor(t, "a certificate", 60*time.Second, func() bool { return m.status()[0].Serial != "" })
+	first := servedCert(t, m)
 	m.Close()
 
 	ca.Stop()
-	m = newManager(t, dir, 200*time.Millisecond)
-	set(t, m, cfg, testHost)
-	waitFor(t, "two failed renewals", func() bool { return m.Status()[0].Failures >= 2 })
-	st := m.Status()[0]
-	if got := served(t, m); got.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0 {
+	m = newTestCertManager(t, dir, 200*time.Millisecond)
+	setHosts(t, m, cfg, acmeTestHost)
+	waitFor(t, "two failed renewals", 60*time.Second, func() bool { return m.status()[0].Failures >= 2 })
+	st := m.status()[0]
+	if got := servedCert(t, m); got.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0 {
 		t.Fatalf("with the CA down the manager serves %x, want the stored %x", got.Leaf.SerialNumber, first.Leaf.SerialNumber)
 	}
 	if st.LastError == "" || !st.NextAttempt.After(time.Now().Add(-time.Second)) {
@@ -168,17 +156,17 @@ func TestCAUnreachableKeepsCertificateAndRetries(t *testing.T) {
 	t.Logf("CA down: %d failures, last: %s", st.Failures, st.LastError)
 
 	ca.Restart()
-	waitFor(t, "a renewal once the CA is back", func() bool {
-		return served(t, m).Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0
+	waitFor(t, "a renewal once the CA is back", 60*time.Second, func() bool {
+		return servedCert(t, m).Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) != 0
 	})
-	verify(t, served(t, m), ca.IssuingRoots())
-	if st := m.Status()[0]; st.Failures != 0 || st.LastError != "" {
+	verifyChain(t, servedCert(t, m), ca.IssuingRoots())
+	if st := m.status()[0]; st.Failures != 0 || st.LastError != "" {
 		t.Fatalf("status after the renewal: %+v", st)
 	}
 }
 
-func TestCheckRefusesBadInput(t *testing.T) {
-	good := Config{Directory: "https://acme.example.com/dir"}
+func TestCertManagerCheckRefusesBadInput(t *testing.T) {
+	good := acmeConfig{Directory: "https://acme.example.com/dir"}
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -187,7 +175,7 @@ func TestCheckRefusesBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		dir   string
-		cfg   Config
+		cfg   acmeConfig
 		hosts []string
 		want  string
 	}{
@@ -195,37 +183,37 @@ func TestCheckRefusesBadInput(t *testing.T) {
 		{"ip", okDir, good, []string{"10.0.0.1"}, "IP address"},
 		{"single label", okDir, good, []string{"localhost"}, "fully qualified"},
 		{"bad char", okDir, good, []string{"shop_1.example.com"}, `'_'`},
-		{"email", okDir, Config{Directory: good.Directory, Email: "not an email"}, []string{"a.example.com"}, `email "not an email"`},
-		{"email name", okDir, Config{Directory: good.Directory, Email: "Ops <ops@example.com>"}, nil, "email"},
-		{"http directory", okDir, Config{Directory: "http://acme.example.com/dir"}, nil, "https://"},
-		{"no directory", okDir, Config{}, nil, "directory"},
-		{"roots", okDir, Config{Directory: good.Directory, CARoots: "garbage"}, nil, "caRoots"},
+		{"email", okDir, acmeConfig{Directory: good.Directory, Email: "not an email"}, []string{"a.example.com"}, `email "not an email"`},
+		{"email name", okDir, acmeConfig{Directory: good.Directory, Email: "Ops <ops@example.com>"}, nil, "email"},
+		{"http directory", okDir, acmeConfig{Directory: "http://acme.example.com/dir"}, nil, "https://"},
+		{"no directory", okDir, acmeConfig{}, nil, "directory"},
+		{"roots", okDir, acmeConfig{Directory: good.Directory, CARoots: "garbage"}, nil, "caRoots"},
 		{"unwritable dir", filepath.Join(file, "acme"), good, []string{"a.example.com"}, "certificate directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newManager(t, tc.dir, time.Second)
+			m := newTestCertManager(t, tc.dir, time.Second)
 			err := m.Check(tc.cfg, tc.hosts)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Check: %v, want an error containing %q", err, tc.want)
 			}
 		})
 	}
-	m := newManager(t, okDir, time.Second)
-	if err := m.Check(Config{Directory: good.Directory, Email: "ops@example.com"}, []string{"shop.example.com"}); err != nil {
+	m := newTestCertManager(t, okDir, time.Second)
+	if err := m.Check(acmeConfig{Directory: good.Directory, Email: "ops@example.com"}, []string{"shop.example.com"}); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
 }
 
-func TestGetCertificateUnknownHost(t *testing.T) {
-	m := newManager(t, t.TempDir(), time.Hour)
+func TestCertManagerUnknownHost(t *testing.T) {
+	m := newTestCertManager(t, t.TempDir(), time.Hour)
 	_, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: "other.example.com"})
 	if err == nil || !strings.Contains(err.Error(), "other.example.com") {
 		t.Fatalf("unknown host: %v", err)
 	}
 }
 
-func TestBackoffDoublesUpToMax(t *testing.T) {
-	m := newManager(t, t.TempDir(), time.Second)
+func TestCertBackoffDoublesUpToMax(t *testing.T) {
+	m := newTestCertManager(t, t.TempDir(), time.Second)
 	for n := 1; n <= 6; n++ {
 		d := m.backoff(n, nil)
 		want := min(time.Second<<(n-1), 4*time.Second)

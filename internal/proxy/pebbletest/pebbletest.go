@@ -168,6 +168,15 @@ func (ca *CA) APIRoots() string { return string(ca.apiRoots) }
 // IssuingRoots fetches the roots pebble issues under (generated at each
 // start) from its management API.
 func (ca *CA) IssuingRoots() *x509.CertPool {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca.IssuingRootsPEM()) {
+		ca.t.Fatal("pebble roots: no certificate")
+	}
+	return pool
+}
+
+// IssuingRootsPEM is IssuingRoots as PEM (for curl --cacert).
+func (ca *CA) IssuingRootsPEM() []byte {
 	ca.t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.apiPool}}}
 	resp, err := c.Get("https://" + ca.mgmt + "/roots/0")
@@ -176,11 +185,10 @@ func (ca *CA) IssuingRoots() *x509.CertPool {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	pool := x509.NewCertPool()
-	if resp.StatusCode != 200 || !pool.AppendCertsFromPEM(b) {
+	if resp.StatusCode != 200 {
 		ca.t.Fatalf("pebble roots: %d %s", resp.StatusCode, b)
 	}
-	return pool
+	return b
 }
 
 // apiCertificate makes a root and a certificate for 127.0.0.1 signed by
