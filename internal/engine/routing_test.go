@@ -297,3 +297,62 @@ func TestRoutingDNSZoneFollowsTheStack(t *testing.T) {
 		t.Fatalf("zones after down: %+v", z)
 	}
 }
+
+// tls: auto: the service's HTTPS port is a TLS-auto listener, the CA's
+// HTTP-01 port a plain one that redirects to it (added when the service
+// does not publish it), the config carries the daemon's ACME settings;
+// without them, or with the HTTP-01 port taken by a TCP service, Up fails
+// before anything starts.
+func TestRoutingTLSAuto(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	router := &fakeRouter{}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	web := model.ServiceSpec{Name: "web", Image: "web", Ports: []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8443, ContainerPort: 8080}},
+		Proxy: &model.ProxyOptions{Protocol: "http", Hosts: []string{"shop.example.com"}, TLSAuto: true, HSTS: time.Hour}}
+	spec := model.StackSpec{Name: "shop", Services: []model.ServiceSpec{web}}
+	if err := e.Up(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "--acme-directory") {
+		t.Fatalf("tls: auto without ACME settings: %v", err)
+	}
+	rt.mu.Lock()
+	started := len(rt.starts)
+	rt.mu.Unlock()
+	if started != 0 {
+		t.Fatalf("a refused deploy started %d containers", started)
+	}
+
+	e.SetACME(&proxy.ACME{Directory: "https://acme.example/dir", HTTPPort: 8080})
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	l, ok := router.listener("127.0.0.1:8443")
+	if !ok || l.TLS == nil || !l.TLS.Auto || l.TLS.HSTS != proxy.Duration(time.Hour) {
+		t.Fatalf("https listener %+v", l)
+	}
+	plain, ok := router.listener("127.0.0.1:8080")
+	if !ok || plain.TLS != nil || len(plain.Routes) != 1 || plain.Routes[0].RedirectHTTPS != 8443 || len(plain.Routes[0].Backends) != 0 {
+		t.Fatalf("challenge/redirect listener %+v", plain)
+	}
+	router.mu.Lock()
+	acme := router.cfg.ACME
+	router.mu.Unlock()
+	if acme == nil || acme.Directory != "https://acme.example/dir" {
+		t.Fatalf("config ACME %+v", acme)
+	}
+	router.mu.Lock()
+	cfg := router.cfg
+	router.mu.Unlock()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the engine's config does not validate: %v", err)
+	}
+
+	// The HTTP-01 port held by a TCP service: refused, naming both.
+	tcp := model.ServiceSpec{Name: "raw", Image: "raw", Ports: []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 9}}}
+	other := model.StackSpec{Name: "other", Services: []model.ServiceSpec{tcp}}
+	if err := e.Up(context.Background(), other); err == nil || !strings.Contains(err.Error(), "HTTP-01") {
+		t.Fatalf("HTTP-01 port taken by a TCP service: %v", err)
+	}
+}
