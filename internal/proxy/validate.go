@@ -28,11 +28,8 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.ACME != nil {
-		if err := c.ACME.tlsConfig().Validate(); err != nil {
+		if err := c.ACME.Validate(); err != nil {
 			return fmt.Errorf("acme: %w", err)
-		}
-		if c.ACME.HTTPPort < 0 || c.ACME.HTTPPort > 65535 {
-			return fmt.Errorf("acme: httpPort %d: want 1-65535", c.ACME.HTTPPort)
 		}
 	}
 	for i, l := range c.Listeners {
@@ -46,6 +43,19 @@ func (c Config) Validate() error {
 		if !c.hasChallengeListener() {
 			return fmt.Errorf("%s: tls auto: no plain HTTP listener on port %d to answer the CA's HTTP-01 challenges", where, c.ACME.Port())
 		}
+	}
+	return nil
+}
+
+// Validate checks the ACME settings without contacting the CA: an https
+// directory URL, a plain email address (or none), PEM roots, a port.
+// Errors name the field and value.
+func (a *ACME) Validate() error {
+	if err := a.tlsConfig().Validate(); err != nil {
+		return err
+	}
+	if a.HTTPPort < 0 || a.HTTPPort > 65535 {
+		return fmt.Errorf("httpPort %d: want 1-65535", a.HTTPPort)
 	}
 	return nil
 }
