@@ -147,6 +147,16 @@ func (s certStore) load(host string) (*tls.Certificate, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
+	c, err := parseStoredCertificate(host, b)
+	if err != nil {
+		return nil, fmt.Errorf("stored certificate %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseStoredCertificate reads what save writes: a PRIVATE KEY block and
+// the chain's CERTIFICATE blocks, for host.
+func parseStoredCertificate(host string, b []byte) (*tls.Certificate, error) {
 	var keyDER []byte
 	var chain [][]byte
 	for {
@@ -163,17 +173,13 @@ func (s certStore) load(host string) (*tls.Certificate, error) {
 		}
 	}
 	if keyDER == nil || len(chain) == 0 {
-		return nil, fmt.Errorf("stored certificate %s: want a PRIVATE KEY and CERTIFICATE blocks", path)
+		return nil, errors.New("want a PRIVATE KEY and CERTIFICATE blocks")
 	}
 	key, err := parsePrivateKey(keyDER)
 	if err != nil {
-		return nil, fmt.Errorf("stored certificate %s: %w", path, err)
+		return nil, err
 	}
-	c, err := assembleCertificate(host, key, chain)
-	if err != nil {
-		return nil, fmt.Errorf("stored certificate %s: %w", path, err)
-	}
-	return c, nil
+	return assembleCertificate(host, key, chain)
 }
 
 // certificate assembles a tls.Certificate, checking that the leaf is for
