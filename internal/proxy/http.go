@@ -115,14 +115,27 @@ func (l *listener) forwardNet(w http.ResponseWriter, r *http.Request, st *listen
 	}
 	ctx := r.Context()
 	e := netExchangePool.Get().(*netExchange)
-	*e = netExchange{l: l, w: w, r: r, ctx: ctx, tc: timedConnOf(ctx)}
+	*e = netExchange{l: l, w: w, r: r, ctx: ctx}
 	defer func() {
 		*e = netExchange{}
 		netExchangePool.Put(e)
 	}()
+	var rc *http.ResponseController
+	if r.ProtoMajor == 2 {
+		// Many streams share an HTTP/2 connection: its deadlines are not
+		// one request's to set. The timeouts apply per stream instead.
+		rc = http.NewResponseController(w)
+		e.sw = &streamWriter{ResponseWriter: w, rc: rc}
+		e.w = e.sw
+	} else {
+		e.tc = timedConnOf(ctx)
+	}
 	e.useRoute(rt)
 	if r.Body != nil && r.Body != http.NoBody {
 		e.cb = newClientBody(r.Body, e.tc, rt.timeouts.readBody)
+		if rc != nil {
+			e.cb.stream, e.cb.timeout = rc, rt.timeouts.readBody
+		}
 		defer e.cb.done()
 		e.body = e.cb
 	}
@@ -136,9 +149,10 @@ type netExchange struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	ctx  context.Context
-	tc   *timedConn  // nil: no per-route timeouts on the client connection
-	cb   *clientBody // nil without a request body
-	body io.Reader   // cb, or nil: a nil *clientBody is not a nil io.Reader
+	tc   *timedConn    // nil: no per-route timeouts on the client connection (or HTTP/2: sw)
+	sw   *streamWriter // HTTP/2: w with the route's write timeout per stream; nil otherwise
+	cb   *clientBody   // nil without a request body
+	body io.Reader     // cb, or nil: a nil *clientBody is not a nil io.Reader
 
 	resp *http.Response // read by send
 	stop func() bool    // ends the client-gone watch send started
@@ -159,7 +173,34 @@ func (e *netExchange) useRoute(rt *route) {
 	if e.tc != nil {
 		e.tc.writeTimeout.Store(int64(rt.timeouts.write))
 	}
+	if e.sw != nil {
+		e.sw.timeout = rt.timeouts.write
+	}
 }
+
+// streamWriter is an HTTP/2 stream's ResponseWriter with a write timeout
+// renewed before every write, like timedConn's for a whole connection.
+type streamWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	if w.timeout > 0 {
+		w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *streamWriter) Flush() {
+	if w.timeout > 0 {
+		w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	w.rc.Flush()
+}
+
+func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (e *netExchange) waitForBackends(st *listenerState, deadline time.Time, pause bool) (*listenerState, bool) {
 	return e.l.p.waitForBackends(e.ctx, st, e.l, deadline, pause)
@@ -184,7 +225,7 @@ func (e *netExchange) send(rt *route, bc *backendConn) error {
 func (e *netExchange) clientFailed(error) (int, bool) {
 	if e.cb != nil && e.cb.err != nil {
 		// Checked first: a failed read of the body cancels ctx.
-		return clientBodyFailed(e.w, e.cb.err), true
+		return clientBodyFailed(e.w, e.cb.err, e.sw == nil), true
 	}
 	if e.ctx.Err() != nil {
 		return 499, true
@@ -204,9 +245,14 @@ func (e *netExchange) fail(code int, msg string) { http.Error(e.w, msg, code) }
 // clientBodyFailed answers a request whose body the client failed to
 // send: 408 when it stalled past the body read timeout, 400 when it was
 // malformed (bad chunked framing), nothing when the client left. The
-// backend is not to blame; the connection closes (the stream is unframed).
-func clientBodyFailed(w http.ResponseWriter, err error) int {
-	w.Header().Set("Connection", "close")
+// backend is not to blame; an HTTP/1 connection closes (the stream is
+// unframed), an HTTP/2 one goes on: only the request's stream ends
+// (closeConn false; Go's HTTP/2 server would take "Connection: close" as
+// a shutdown of every stream).
+func clientBodyFailed(w http.ResponseWriter, err error, closeConn bool) int {
+	if closeConn {
+		w.Header().Set("Connection", "close")
+	}
 	switch {
 	case isTimeout(err):
 		http.Error(w, "request body timeout", http.StatusRequestTimeout)

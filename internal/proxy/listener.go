@@ -56,7 +56,10 @@ func newListener(p *Proxy, ln net.Listener, st *listenerState) *listener {
 	l.state.Store(st)
 	l.tlsConf = &tls.Config{
 		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"http/1.1"},
+		// HTTP/2 to clients that offer it (ALPN); the http.Server below
+		// serves it (its TLSConfig is nil, so Serve sets HTTP/2 up for
+		// the TLS connections it is handed). h2c is not offered.
+		NextProtos: []string{"h2", "http/1.1"},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			st := l.state.Load()
 			if st.auto {
