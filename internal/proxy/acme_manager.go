@@ -47,12 +47,15 @@ type certManager struct {
 
 	mu     sync.RWMutex
 	cfg    acmeConfig
+	gen    int // bumped when cfg changes: the account client is built again
 	hosts  map[string]*certHost
 	closed bool
 	wg     sync.WaitGroup
 
-	acct   sync.Mutex   // serialises building the client and registering
-	client *acmeAccount // for cfg; nil until first needed or after cfg changes
+	// acct serialises building the client and registering; Set never
+	// takes it (a registration may wait on a slow CA for a minute).
+	acct   sync.Mutex
+	client *acmeAccount // for the cfg of generation client.gen; nil until first needed
 
 	tokens sync.Map // HTTP-01 token -> key authorization
 
@@ -130,10 +133,8 @@ func (m *certManager) Set(cfg acmeConfig, hosts []string) {
 		return
 	}
 	if cfg != m.cfg {
-		m.acct.Lock()
-		m.client = nil // built again, for the new directory or account
-		m.acct.Unlock()
 		m.cfg = cfg
+		m.gen++ // the client is built again, for the new directory or account
 		for _, h := range m.hosts {
 			select { // the renewal window may have changed
 			case h.wake <- struct{}{}:

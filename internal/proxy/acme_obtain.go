@@ -20,7 +20,8 @@ const obtainTimeout = 5 * time.Minute
 
 // account is an ACME client for the current acmeConfig, registered.
 type acmeAccount struct {
-	c *acme.Client
+	c   *acme.Client
+	gen int // the Manager's config generation it was built for
 }
 
 // account returns the registered client for the current acmeConfig, creating
@@ -28,12 +29,12 @@ type acmeAccount struct {
 func (m *certManager) account(ctx context.Context) (*acmeAccount, error) {
 	m.acct.Lock()
 	defer m.acct.Unlock()
-	if m.client != nil {
+	m.mu.RLock()
+	cfg, gen := m.cfg, m.gen
+	m.mu.RUnlock()
+	if m.client != nil && m.client.gen == gen {
 		return m.client, nil
 	}
-	m.mu.RLock()
-	cfg := m.cfg
-	m.mu.RUnlock()
 	key, err := m.store.accountKey()
 	if err != nil {
 		return nil, err
@@ -59,7 +60,7 @@ func (m *certManager) account(ctx context.Context) (*acmeAccount, error) {
 	if _, err := c.Register(ctx, acct, acme.AcceptTOS); err != nil && !errors.Is(err, acme.ErrAccountAlreadyExists) {
 		return nil, fmt.Errorf("acme account at %s: %w", cfg.Directory, err)
 	}
-	m.client = &acmeAccount{c: c}
+	m.client = &acmeAccount{c: c, gen: gen}
 	return m.client, nil
 }
 
