@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/proxy"
@@ -68,6 +70,30 @@ func (e *Engine) SetACME(a *proxy.ACME) {
 		a = &c
 	}
 	e.acme = a
+}
+
+// certLister is a Router that reports its automatic certificates (the
+// proxy process's client does).
+type certLister interface {
+	Certificates(ctx context.Context) ([]proxy.CertStatus, error)
+}
+
+// ServeCertificates lists the proxy's tls: auto certificates
+// (api.ListCerts); none without a router that reports them.
+func (e *Engine) ServeCertificates(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	cl, _ := e.router.(certLister)
+	e.mu.Unlock()
+	certs := []proxy.CertStatus{}
+	if cl != nil {
+		got, err := cl.Certificates(r.Context())
+		if err != nil {
+			api.WriteError(w, http.StatusBadGateway, fmt.Errorf("asking the proxy for its certificates: %w", err))
+			return
+		}
+		certs = append(certs, got...)
+	}
+	api.WriteJSON(w, http.StatusOK, certs)
 }
 
 // setRouteSpecs records what a stack's services publish before any of their

@@ -3,7 +3,9 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -354,5 +356,30 @@ func TestRoutingTLSAuto(t *testing.T) {
 	other := model.StackSpec{Name: "other", Services: []model.ServiceSpec{tcp}}
 	if err := e.Up(context.Background(), other); err == nil || !strings.Contains(err.Error(), "HTTP-01") {
 		t.Fatalf("HTTP-01 port taken by a TCP service: %v", err)
+	}
+}
+
+// certRouter is a fakeRouter that reports certificates, as the proxy
+// process's client does.
+type certRouter struct {
+	fakeRouter
+	certs []proxy.CertStatus
+}
+
+func (r *certRouter) Certificates(context.Context) ([]proxy.CertStatus, error) { return r.certs, nil }
+
+// The API lists the proxy's tls: auto certificates (berth ps shows them).
+func TestServeCertificatesAsksTheProxy(t *testing.T) {
+	e := newTestEngine(t, t.TempDir(), newFakeRuntime(), newFakeNets())
+	defer e.Close()
+	router := &certRouter{certs: []proxy.CertStatus{{Host: "shop.example.com", Serial: "ab"}}}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	e.ServeCertificates(w, httptest.NewRequest("GET", "/v1/certificates", nil))
+	var got []proxy.CertStatus
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 || len(got) != 1 || got[0].Host != "shop.example.com" {
+		t.Fatalf("%d %s: %v", w.Code, w.Body, err)
 	}
 }
