@@ -11,15 +11,17 @@ const acmeChallengePrefix = "/.well-known/acme-challenge/"
 // isACMEChallenge reports whether a request target is an HTTP-01 fetch.
 func isACMEChallenge(target string) bool { return strings.HasPrefix(target, acmeChallengePrefix) }
 
-// ServeChallenge answers an HTTP-01 fetch (isACMEChallenge) with the key
-// authorization of a challenge in progress, or 404.
-func (m *certManager) ServeChallenge(w http.ResponseWriter, r *http.Request) {
+// serveChallenge answers an HTTP-01 fetch (isACMEChallenge) with the key
+// authorization of a challenge in progress. It answers nothing and
+// returns false for a token it does not know: the request is routed as
+// any other (a service may run its own ACME client).
+func (m *certManager) serveChallenge(w http.ResponseWriter, r *http.Request) bool {
 	token := strings.TrimPrefix(r.URL.Path, acmeChallengePrefix)
 	v, ok := m.tokens.Load(token)
 	if !ok || token == "" {
-		http.Error(w, "no such ACME challenge", http.StatusNotFound)
-		return
+		return false
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Write([]byte(v.(string)))
+	return true
 }

@@ -1,7 +1,7 @@
 // Automatic certificates (TLS.Auto), files acme_*.go: the proxy gets and
 // renews its TLS certificates from an ACME CA (RFC 8555: Let's Encrypt, or any CA speaking it, such as pebble
 // in the tests), on top of golang.org/x/crypto/acme: HTTP-01 challenges
-// answered by the proxy's plain-HTTP listeners (ServeChallenge), one
+// answered by the proxy's plain-HTTP listeners (serveChallenge), one
 // certificate per host name kept under a directory crash-safely (0600,
 // temp file + fsync + rename), loaded again at start-up so a restart does
 // not ask the CA for anything while a stored certificate is good, renewed

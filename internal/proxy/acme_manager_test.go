@@ -3,6 +3,8 @@ package proxy
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/acme"
 
 	"github.com/berth-dev/berth/internal/proxy/pebbletest"
 )
@@ -26,7 +30,9 @@ func acmeChallengeServer(t *testing.T, m func() *certManager) int {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m().ServeChallenge(w, r)
+		if !m().serveChallenge(w, r) {
+			http.NotFound(w, r)
+		}
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -220,5 +226,19 @@ func TestCertBackoffDoublesUpToMax(t *testing.T) {
 		if d < want*9/10 || d > want*11/10 {
 			t.Fatalf("backoff after %d failures: %s, want %s ±10%%", n, d, want)
 		}
+	}
+}
+
+// A CA's rate-limit answer (its Retry-After) stretches the backoff, also
+// when the error arrives wrapped with the step that failed.
+func TestCertBackoffHonoursRetryAfter(t *testing.T) {
+	m := newTestCertManager(t, t.TempDir(), time.Second)
+	limited := fmt.Errorf("new order for a.example.com: %w", &acme.Error{StatusCode: 429,
+		ProblemType: "urn:ietf:params:acme:error:rateLimited", Header: http.Header{"Retry-After": {"3600"}}})
+	if d := m.backoff(1, limited); d < 54*time.Minute || d > 66*time.Minute {
+		t.Fatalf("backoff after a rate limit with Retry-After 3600: %s", d)
+	}
+	if d := m.backoff(1, errors.New("connection refused")); d > 2*time.Second {
+		t.Fatalf("backoff after a plain error: %s", d)
 	}
 }

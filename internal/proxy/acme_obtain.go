@@ -155,7 +155,12 @@ func (m *certManager) dropAccountOn(err error) {
 	}
 }
 
-// retryAfter is the wait a rate-limited CA asked for.
+// acmeRetryAfter is the wait a rate-limited CA asked for (Retry-After),
+// found in a wrapped error too (acme.RateLimit looks at err itself only).
 func acmeRetryAfter(err error) (time.Duration, bool) {
-	return acme.RateLimit(err)
+	var ae *acme.Error
+	if !errors.As(err, &ae) {
+		return 0, false
+	}
+	return acme.RateLimit(ae)
 }

@@ -292,3 +292,51 @@ func TestTLSAutoRefusesBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// A plain listener answers the HTTP-01 tokens of challenges in progress
+// (the fast path hands them over) and routes any other request under
+// /.well-known/acme-challenge/ to its service like the rest.
+func TestChallengeAnsweredOnPlainListener(t *testing.T) {
+	b := startBackend(t, "a")
+	httpAddr, tlsAddr := freeAddr(t), freeAddr(t)
+	_, httpPort, _ := net.SplitHostPort(httpAddr)
+	port, _ := strconv.Atoi(httpPort)
+	r := Route{Service: "s/web", Hosts: []string{"shop.example.com"}, Backends: []Backend{be("a", b.addr(), true)}}
+	p := newTestProxy(t, Options{CertDir: t.TempDir()})
+	mustApply(t, p, Config{
+		Listeners: []Listener{
+			{Addr: httpAddr, Mode: ModeHTTP, Routes: []Route{r}},
+			{Addr: tlsAddr, Mode: ModeHTTP, TLS: &TLS{Auto: true}, Routes: []Route{r}},
+		},
+		// Unreachable: no certificate comes, which this test does not need.
+		ACME: &ACME{Directory: "https://127.0.0.1:1/dir", HTTPPort: port},
+	})
+	p.acme.Load().tokens.Store("tok123", "tok123.thumbprint")
+	c := newClient()
+	req, _ := http.NewRequest("GET", "http://"+httpAddr+"/.well-known/acme-challenge/tok123", nil)
+	req.Host = "shop.example.com"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "tok123.thumbprint" {
+		t.Fatalf("known token: %d %q", resp.StatusCode, body)
+	}
+	// Same connection (keep-alive, handed to net/http): an unknown token
+	// and an ordinary request reach the service.
+	for _, path := range []string{"/.well-known/acme-challenge/other", "/"} {
+		req, _ := http.NewRequest("GET", "http://"+httpAddr+path, nil)
+		req.Host = "shop.example.com"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "a" {
+			t.Fatalf("%s: %d %q, want the service", path, resp.StatusCode, body)
+		}
+	}
+}

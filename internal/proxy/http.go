@@ -51,8 +51,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st.intercept && isACMEChallenge(r.URL.Path) {
-		if m := l.p.acme.Load(); m != nil {
-			m.ServeChallenge(w, r)
+		if m := l.p.acme.Load(); m != nil && m.serveChallenge(w, r) {
 			return
 		}
 	}
