@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
 	"os/exec"
@@ -256,5 +257,58 @@ func TestWebSocketThroughTLS(t *testing.T) {
 		if _, err := io.ReadFull(br, buf); err != nil || string(buf) != msg {
 			t.Fatalf("echo over the upgraded TLS connection: %q %v", buf, err)
 		}
+	}
+}
+
+// The write timeout of an HTTP/2 answer is its stream's own: a client
+// that stops reading one stream has that stream cut after the timeout
+// (the replica released) while its other streams on the connection go on.
+func TestHTTP2WriteTimeoutIsPerStream(t *testing.T) {
+	var inflight atomic.Int64
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/big" {
+			io.WriteString(w, "small")
+			return
+		}
+		inflight.Add(1)
+		defer inflight.Add(-1)
+		chunk := make([]byte, 32<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(backend.Close)
+	_, addr, _, pool := tlsProxy(t, Route{Service: "s/web", Timeouts: Timeouts{Write: Duration(300 * time.Millisecond)},
+		Backends: []Backend{be("a", backend.Listener.Addr().String(), true)}})
+	c := h2Client(pool)
+	var conns atomic.Int64
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if !i.Reused {
+			conns.Add(1)
+		}
+	}}
+	get := func(path string) (*http.Response, error) {
+		req, _ := http.NewRequest("GET", "https://"+addr+path, nil)
+		return c.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	}
+	stalled, err := get("/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Body.Close() // never read: the client's stream window fills
+	waitFor(t, "the stalled stream cut and the replica released", 5*time.Second, func() bool { return inflight.Load() == 0 })
+	resp, err := get("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "small" || resp.ProtoMajor != 2 {
+		t.Fatalf("a stream after the cut one: %s %q", resp.Proto, body)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections: the write timeout cut the shared connection", n)
 	}
 }
