@@ -168,6 +168,9 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 						if e.acme == nil {
 							return proxy.Config{}, fmt.Errorf("service %s: x-berth-proxy tls: auto needs the daemon's ACME settings (berth daemon --acme-directory URL --acme-email ADDRESS)", service)
 						}
+						if autoTLSPort(svc, e.acme.Port()) == 0 {
+							return proxy.Config{}, fmt.Errorf("service %s: x-berth-proxy tls: auto: it publishes only port %d, where the CA validates HTTP-01; publish the HTTPS port too (ports: [\"443:%d\"])", service, e.acme.Port(), p.ContainerPort)
+						}
 						if p.HostPort == e.acme.Port() {
 							// The CA's HTTP-01 port stays plain HTTP; it
 							// redirects to the service's TLS port.

@@ -351,6 +351,13 @@ func TestRoutingTLSAuto(t *testing.T) {
 		t.Fatalf("the engine's config does not validate: %v", err)
 	}
 
+	// Only the HTTP-01 port published: nowhere to serve HTTPS.
+	only80 := web
+	only80.Ports = []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 8080}}
+	if err := e.Up(context.Background(), model.StackSpec{Name: "only80", Services: []model.ServiceSpec{only80}}); err == nil || !strings.Contains(err.Error(), "publish the HTTPS port") {
+		t.Fatalf("tls: auto on the HTTP-01 port only: %v", err)
+	}
+
 	// The HTTP-01 port held by a TCP service: refused, naming both.
 	tcp := model.ServiceSpec{Name: "raw", Image: "raw", Ports: []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 9}}}
 	other := model.StackSpec{Name: "other", Services: []model.ServiceSpec{tcp}}
