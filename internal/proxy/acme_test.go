@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/berth-dev/berth/internal/proxy/pebbletest"
 	"io"
 	"net"
@@ -30,6 +32,7 @@ type autoEnv struct {
 	httpPort  int
 	httpsPort int
 	backend   *testBackend
+	reg       *prometheus.Registry // the last started proxy's
 }
 
 func newAutoEnv(t *testing.T, validity time.Duration) *autoEnv {
@@ -52,7 +55,8 @@ func newAutoEnv(t *testing.T, validity time.Duration) *autoEnv {
 
 func (e *autoEnv) start(t *testing.T) *Proxy {
 	t.Helper()
-	p := New(Options{CertDir: e.dir})
+	e.reg = prometheus.NewRegistry()
+	p := New(Options{CertDir: e.dir, Registerer: e.reg})
 	p.acmeRetry = 200 * time.Millisecond
 	t.Cleanup(func() { p.Close() })
 	mustApply(t, p, e.cfg)
@@ -112,6 +116,13 @@ func TestTLSAutoWithPebble(t *testing.T) {
 	}
 	if h := resp.Header.Get("Strict-Transport-Security"); h != "max-age=86400" {
 		t.Fatalf("Strict-Transport-Security %q", h)
+	}
+	// Days to expiry as a gauge (pebble's default: 90-day certificates).
+	if days, ok := metricValue(t, e.reg, "berth_proxy_tls_certificate_expiry_days", map[string]string{"host": autoHost}); !ok || days < 89 || days > 90.1 {
+		t.Fatalf("berth_proxy_tls_certificate_expiry_days: %v %v", days, ok)
+	}
+	if n, ok := metricValue(t, e.reg, "berth_proxy_tls_certificate_failures", map[string]string{"host": autoHost}); !ok || n != 0 {
+		t.Fatalf("berth_proxy_tls_certificate_failures: %v %v", n, ok)
 	}
 
 	// HTTP → HTTPS: 308 to the same path and query on the TLS port, and a
