@@ -50,7 +50,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "listener is no longer in http mode", http.StatusServiceUnavailable)
 		return
 	}
-	if st.intercept && isACMEChallenge(r.URL.Path) {
+	if st.challenges && isACMEChallenge(r.URL.Path) {
 		if m := l.p.acme.Load(); m != nil && m.serveChallenge(w, r) {
 			return
 		}

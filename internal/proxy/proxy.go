@@ -282,7 +282,7 @@ func (p *Proxy) buildState(lc Listener, cert *tls.Certificate, acme bool) *liste
 			st.hsts = []string{fmt.Sprintf("max-age=%d", int64(time.Duration(t.HSTS)/time.Second))}
 		}
 	}
-	st.intercept = lc.Mode == ModeHTTP && !st.tls && acme
+	st.challenges = lc.Mode == ModeHTTP && !st.tls && acme
 	for _, rc := range lc.Routes {
 		r := &route{
 			cfg:          rc,
@@ -293,7 +293,7 @@ func (p *Proxy) buildState(lc Listener, cert *tls.Certificate, acme bool) *liste
 			redirect:     rc.RedirectHTTPS,
 		}
 		if r.redirect > 0 && lc.Mode == ModeHTTP && !st.tls {
-			st.intercept = true
+			st.redirects = true
 		}
 		for _, bc := range rc.Backends {
 			b := p.backends[bc.ID]

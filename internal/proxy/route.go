@@ -20,11 +20,11 @@ type listenerState struct {
 	tls  bool             // TLS: cert, or auto
 	auto bool             // certificates by SNI from the proxy's ACME manager
 	hsts []string         // Strict-Transport-Security value on TLS answers; nil: none
-	// intercept: some requests on this plain listener are the proxy's own
-	// (HTTP-01 challenges, HTTPS redirects); the fast path hands them to
-	// ServeHTTP.
-	intercept bool
-	routes    []*route
+	// Some requests on this plain listener are the proxy's own; the fast
+	// path hands them to ServeHTTP. challenges: HTTP-01 fetches (the
+	// proxy has an ACME manager); redirects: some route redirects to HTTPS.
+	challenges, redirects bool
+	routes                []*route
 	// write is the longest write timeout of the routes: answers sent
 	// before a route is known (404) use it.
 	write   time.Duration
@@ -56,11 +56,11 @@ func (s *listenerState) route(host string) *route {
 // proxy's own to answer (ServeHTTP does): an HTTP-01 challenge, or a
 // route that redirects to HTTPS.
 func (s *listenerState) intercepts(req *reqHead) bool {
-	if !s.intercept {
-		return false
-	}
-	if bytes.HasPrefix(req.target, challengePrefix) {
+	if s.challenges && bytes.HasPrefix(req.target, challengePrefix) {
 		return true
+	}
+	if !s.redirects {
+		return false
 	}
 	r := s.route(string(req.host))
 	return r != nil && r.redirect > 0
