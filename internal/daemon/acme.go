@@ -18,6 +18,7 @@ type ACMEOptions struct {
 	CARootsFile string        // PEM roots for the directory's HTTPS (a private CA); empty: the host's
 	HTTPPort    int           // where the CA validates HTTP-01 (0: 80)
 	RenewBefore time.Duration // renew with this much left (0: 30 days)
+	Challenge   string        // http-01 (""), or tls-alpn-01: validated on the HTTPS port (443) itself
 }
 
 // maxRootsFile bounds the CA roots file: a few certificates.
@@ -27,12 +28,12 @@ const maxRootsFile = 1 << 20
 // when no directory is set). Errors name the flag and value.
 func (o ACMEOptions) settings() (*proxy.ACME, error) {
 	if o.Directory == "" {
-		if o.Email != "" || o.CARootsFile != "" || o.HTTPPort != 0 || o.RenewBefore != 0 {
-			return nil, errors.New("--acme-email, --acme-ca-roots, --acme-http-port and --acme-renew-before need --acme-directory")
+		if o.Email != "" || o.CARootsFile != "" || o.HTTPPort != 0 || o.RenewBefore != 0 || o.Challenge != "" {
+			return nil, errors.New("--acme-email, --acme-ca-roots, --acme-http-port, --acme-renew-before and --acme-challenge need --acme-directory")
 		}
 		return nil, nil
 	}
-	a := &proxy.ACME{Directory: o.Directory, Email: o.Email, HTTPPort: o.HTTPPort, RenewBefore: proxy.Duration(o.RenewBefore)}
+	a := &proxy.ACME{Directory: o.Directory, Email: o.Email, HTTPPort: o.HTTPPort, RenewBefore: proxy.Duration(o.RenewBefore), Challenge: o.Challenge}
 	if o.CARootsFile != "" {
 		b, err := readRootsFile(o.CARootsFile)
 		if err != nil {

@@ -24,6 +24,7 @@ func TestACMEOptionsRefuseBadInput(t *testing.T) {
 		{ACMEOptions{Directory: "https://acme.example/dir", CARootsFile: dir}, "not a regular file"},
 		{ACMEOptions{Directory: "https://acme.example/dir", CARootsFile: garbage}, "caRoots"},
 		{ACMEOptions{Directory: "https://acme.example/dir", HTTPPort: 70000}, "httpPort 70000"},
+		{ACMEOptions{Directory: "https://acme.example/dir", Challenge: "dns-01"}, `challenge "dns-01"`},
 	} {
 		if _, err := tc.o.settings(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.o, err, tc.want)

@@ -218,7 +218,8 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 			// tls: auto without the CA's HTTP-01 port among the service's
 			// own: that port gets a route of its own that redirects to
 			// HTTPS (and the proxy answers the challenges there).
-			if o := svc.Proxy; o != nil && o.TLSAuto && !publishesHostPort(svc, e.acme.Port()) {
+			// (With TLS-ALPN-01 the CA validates on the HTTPS port itself.)
+			if o := svc.Proxy; o != nil && o.TLSAuto && e.acme.ChallengeType() == proxy.ChallengeHTTP01 && !publishesHostPort(svc, e.acme.Port()) {
 				if tp := autoTLSPort(svc, e.acme.Port()); tp != 0 {
 					addr := net.JoinHostPort(autoTLSHost(svc, e.acme.Port()), strconv.Itoa(e.acme.Port()))
 					ln := listeners[addr]

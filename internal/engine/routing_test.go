@@ -351,6 +351,28 @@ func TestRoutingTLSAuto(t *testing.T) {
 		t.Fatalf("the engine's config does not validate: %v", err)
 	}
 
+	// TLS-ALPN-01: no HTTP-01 listener is added.
+	e.SetACME(&proxy.ACME{Directory: "https://acme.example/dir", HTTPPort: 8080, Challenge: proxy.ChallengeTLSALPN01})
+	alpn := web
+	alpn.Name, alpn.Ports = "alpn", []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 9443, ContainerPort: 8080}}
+	alpn.Proxy = &model.ProxyOptions{Protocol: "http", Hosts: []string{"alpn.example.com"}, TLSAuto: true}
+	if err := e.Up(context.Background(), model.StackSpec{Name: "alpn", Services: []model.ServiceSpec{alpn}}); err != nil {
+		t.Fatal(err)
+	}
+	router.mu.Lock()
+	for _, l := range router.cfg.Listeners {
+		for _, r := range l.Routes {
+			if r.Service == "alpn/alpn" && l.Addr != "127.0.0.1:9443" {
+				t.Errorf("tls-alpn-01: alpn/alpn routed on %s too", l.Addr)
+			}
+		}
+	}
+	router.mu.Unlock()
+	if err := e.Down(context.Background(), "alpn", false); err != nil {
+		t.Fatal(err)
+	}
+	e.SetACME(&proxy.ACME{Directory: "https://acme.example/dir", HTTPPort: 8080})
+
 	// Only the HTTP-01 port published: nowhere to serve HTTPS.
 	only80 := web
 	only80.Ports = []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 8080}}

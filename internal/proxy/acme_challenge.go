@@ -1,12 +1,22 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net/http"
 	"strings"
 )
 
 // acmeChallengePrefix is the path under which a CA fetches HTTP-01 answers.
 const acmeChallengePrefix = "/.well-known/acme-challenge/"
+
+// acmeTLSALPNProto is the ALPN protocol of TLS-ALPN-01 validations
+// (RFC 8737): a handshake offering only it wants the challenge
+// certificate.
+const acmeTLSALPNProto = "acme-tls/1"
+
+func isTLSALPNChallenge(hello *tls.ClientHelloInfo) bool {
+	return len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == acmeTLSALPNProto
+}
 
 // isACMEChallenge reports whether a request target is an HTTP-01 fetch.
 func isACMEChallenge(target string) bool { return strings.HasPrefix(target, acmeChallengePrefix) }

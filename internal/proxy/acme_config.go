@@ -44,6 +44,8 @@ type acmeConfig struct {
 	// (zero: DefaultACMERenewBefore). A certificate whose whole lifetime is
 	// shorter is renewed when a third of its lifetime is left.
 	RenewBefore time.Duration
+	// Challenge: ChallengeHTTP01 ("" too) or ChallengeTLSALPN01.
+	Challenge string
 }
 
 // Validate checks the config without contacting the CA; errors name the

@@ -57,7 +57,8 @@ type certManager struct {
 	acct   sync.Mutex
 	client *acmeAccount // for the cfg of generation client.gen; nil until first needed
 
-	tokens sync.Map // HTTP-01 token -> key authorization
+	tokens    sync.Map // HTTP-01 token -> key authorization
+	alpnCerts sync.Map // host -> *tls.Certificate: its TLS-ALPN-01 challenge in progress
 
 	issued atomic.Int64 // certificates obtained from the CA (tests count them)
 }
@@ -193,6 +194,12 @@ func (m *certManager) Has(name string) bool {
 // client's SNI host name.
 func (m *certManager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	if isTLSALPNChallenge(hello) {
+		if c, ok := m.alpnCerts.Load(name); ok {
+			return c.(*tls.Certificate), nil
+		}
+		return nil, fmt.Errorf("tls auto: no TLS-ALPN-01 challenge in progress for %q", name)
+	}
 	m.mu.RLock()
 	h := m.hosts[name]
 	m.mu.RUnlock()

@@ -74,6 +74,12 @@ func (m *certManager) obtain(ctx context.Context, h *certHost) error {
 		return err
 	}
 	c := a.c
+	m.mu.RLock()
+	typ := m.cfg.Challenge
+	m.mu.RUnlock()
+	if typ == "" {
+		typ = ChallengeHTTP01
+	}
 	order, err := c.AuthorizeOrder(ctx, acme.DomainIDs(h.name))
 	if err != nil {
 		m.dropAccountOn(err)
@@ -92,24 +98,38 @@ func (m *certManager) obtain(ctx context.Context, h *certHost) error {
 		}
 		var chal *acme.Challenge
 		for _, ch := range z.Challenges {
-			if ch.Type == "http-01" {
+			if ch.Type == typ {
 				chal = ch
 			}
 		}
 		if chal == nil {
-			return fmt.Errorf("the CA offers no http-01 challenge for %s", h.name)
+			return fmt.Errorf("the CA offers no %s challenge for %s", typ, h.name)
 		}
-		resp, err := c.HTTP01ChallengeResponse(chal.Token)
-		if err != nil {
-			return err
+		switch typ {
+		case ChallengeTLSALPN01:
+			cert, err := c.TLSALPN01ChallengeCert(chal.Token, h.name)
+			if err != nil {
+				return err
+			}
+			m.alpnCerts.Store(h.name, &cert)
+			defer m.alpnCerts.Delete(h.name)
+		default:
+			resp, err := c.HTTP01ChallengeResponse(chal.Token)
+			if err != nil {
+				return err
+			}
+			m.tokens.Store(chal.Token, resp)
+			defer m.tokens.Delete(chal.Token)
 		}
-		m.tokens.Store(chal.Token, resp)
-		defer m.tokens.Delete(chal.Token)
 		if _, err := c.Accept(ctx, chal); err != nil {
-			return fmt.Errorf("accepting the http-01 challenge for %s: %w", h.name, err)
+			return fmt.Errorf("accepting the %s challenge for %s: %w", typ, h.name, err)
 		}
 		if _, err := c.WaitAuthorization(ctx, z.URI); err != nil {
-			return fmt.Errorf("http-01 validation of %s (is port 80 of %s routed to this proxy?): %w", h.name, h.name, err)
+			where := "is port 80 of " + h.name + " routed to this proxy?"
+			if typ == ChallengeTLSALPN01 {
+				where = "is port 443 of " + h.name + " a tls: auto listener of this proxy?"
+			}
+			return fmt.Errorf("%s validation of %s (%s): %w", typ, h.name, where, err)
 		}
 	}
 	uri := order.URI

@@ -351,3 +351,40 @@ func TestChallengeAnsweredOnPlainListener(t *testing.T) {
 		}
 	}
 }
+
+// TLS-ALPN-01 (ACME.Challenge): the CA validates on the TLS-auto listener
+// itself, so no plain HTTP listener is needed.
+func TestTLSAutoALPNChallenge(t *testing.T) {
+	tlsPort := pebbletest.FreePort(t)
+	ca := pebbletest.Start(t, pebbletest.Options{HTTPPort: pebbletest.FreePort(t), TLSPort: tlsPort})
+	b := startBackend(t, "a")
+	p := New(Options{CertDir: t.TempDir()})
+	p.acmeRetry = 200 * time.Millisecond
+	t.Cleanup(func() { p.Close() })
+	cfg := Config{
+		Listeners: []Listener{{Addr: "127.0.0.1:" + strconv.Itoa(tlsPort), Mode: ModeHTTP, TLS: &TLS{Auto: true},
+			Routes: []Route{{Service: "shop/web", Hosts: []string{autoHost}, Backends: []Backend{be("a", b.addr(), true)}}}}},
+		ACME: &ACME{Directory: ca.Directory(), CARoots: ca.APIRoots(), Challenge: ChallengeTLSALPN01},
+	}
+	mustApply(t, p, cfg)
+	st := waitCertificate(t, p)
+	e := &autoEnv{ca: ca}
+	resp, err := e.client(t, false).Get(fmt.Sprintf("https://%s:%d/", autoHost, tlsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "a" || resp.TLS.PeerCertificates[0].SerialNumber.Text(16) != st.Serial {
+		t.Fatalf("https after a TLS-ALPN-01 validation: %q", body)
+	}
+	// With HTTP-01 the same config lacks its plain listener.
+	cfg.ACME.Challenge = ""
+	if err := p.Apply(cfg); err == nil || !strings.Contains(err.Error(), "no plain HTTP listener") {
+		t.Fatalf("http-01 without a plain listener: %v", err)
+	}
+	cfg.ACME.Challenge = "dns-01"
+	if err := p.Apply(cfg); err == nil || !strings.Contains(err.Error(), `challenge "dns-01"`) {
+		t.Fatalf("unknown challenge: %v", err)
+	}
+}

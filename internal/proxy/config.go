@@ -55,6 +55,25 @@ type ACME struct {
 	// A plain HTTP listener on it must be in the config whenever a
 	// listener has TLS.Auto; every plain HTTP listener answers them.
 	HTTPPort int `json:"httpPort,omitempty"`
+	// Challenge is how the CA validates a host: ChallengeHTTP01 (the
+	// default) or ChallengeTLSALPN01, answered by the TLS.Auto listeners
+	// themselves (the CA connects to port 443 of the host; no plain HTTP
+	// listener is needed).
+	Challenge string `json:"challenge,omitempty"`
+}
+
+// ACME challenge types.
+const (
+	ChallengeHTTP01    = "http-01"
+	ChallengeTLSALPN01 = "tls-alpn-01"
+)
+
+// ChallengeType is Challenge or its default.
+func (a *ACME) ChallengeType() string {
+	if a == nil || a.Challenge == "" {
+		return ChallengeHTTP01
+	}
+	return a.Challenge
 }
 
 // DefaultACMEHTTPPort is where a CA validates HTTP-01 challenges.

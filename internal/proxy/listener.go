@@ -59,7 +59,8 @@ func newListener(p *Proxy, ln net.Listener, st *listenerState) *listener {
 		// HTTP/2 to clients that offer it (ALPN); the http.Server below
 		// serves it (its TLSConfig is nil, so Serve sets HTTP/2 up for
 		// the TLS connections it is handed). h2c is not offered.
-		NextProtos: []string{"h2", "http/1.1"},
+		// acme-tls/1 only ever answers a CA's TLS-ALPN-01 validation.
+		NextProtos: []string{"h2", "http/1.1", acmeTLSALPNProto},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			st := l.state.Load()
 			if st.auto {

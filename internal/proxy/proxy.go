@@ -476,7 +476,7 @@ func (c Config) autoHosts() []string {
 }
 
 func (a *ACME) tlsConfig() acmeConfig {
-	return acmeConfig{Directory: a.Directory, Email: a.Email, CARoots: a.CARoots, RenewBefore: time.Duration(a.RenewBefore)}
+	return acmeConfig{Directory: a.Directory, Email: a.Email, CARoots: a.CARoots, RenewBefore: time.Duration(a.RenewBefore), Challenge: a.Challenge}
 }
 
 // boundAddr is the address a listener actually bound (Addr may use port 0).

@@ -40,7 +40,7 @@ func (c Config) Validate() error {
 		if c.ACME == nil {
 			return fmt.Errorf("%s: tls auto: no acme settings (directory, email) to get certificates with", where)
 		}
-		if !c.hasChallengeListener() {
+		if c.ACME.ChallengeType() == ChallengeHTTP01 && !c.hasChallengeListener() {
 			return fmt.Errorf("%s: tls auto: no plain HTTP listener on port %d to answer the CA's HTTP-01 challenges", where, c.ACME.Port())
 		}
 	}
@@ -56,6 +56,11 @@ func (a *ACME) Validate() error {
 	}
 	if a.HTTPPort < 0 || a.HTTPPort > 65535 {
 		return fmt.Errorf("httpPort %d: want 1-65535", a.HTTPPort)
+	}
+	switch a.Challenge {
+	case "", ChallengeHTTP01, ChallengeTLSALPN01:
+	default:
+		return fmt.Errorf("challenge %q: want %s or %s", a.Challenge, ChallengeHTTP01, ChallengeTLSALPN01)
 	}
 	return nil
 }

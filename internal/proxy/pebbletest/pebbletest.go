@@ -33,6 +33,9 @@ type Options struct {
 	// HTTPPort is the port pebble fetches HTTP-01 answers from (on
 	// 127.0.0.1, where every name resolves): the proxy's plain listener.
 	HTTPPort int
+	// TLSPort is where it validates TLS-ALPN-01 (zero: a free port
+	// nothing listens on).
+	TLSPort int
 	// Validity of the certificates issued (zero: 90 days).
 	Validity time.Duration
 }
@@ -107,13 +110,16 @@ func Start(t testing.TB, o Options) *CA {
 		mgmt: net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))}
 	certFile, keyFile := ca.apiCertificate()
 	dnsPort := FreePort(t)
+	if o.TLSPort == 0 {
+		o.TLSPort = FreePort(t)
+	}
 	cfg := map[string]any{"pebble": map[string]any{
 		"listenAddress":           ca.addr,
 		"managementListenAddress": ca.mgmt,
 		"certificate":             certFile,
 		"privateKey":              keyFile,
 		"httpPort":                o.HTTPPort,
-		"tlsPort":                 FreePort(t),
+		"tlsPort":                 o.TLSPort,
 		"ocspResponderURL":        "",
 		"retryAfter":              map[string]int{"authz": 1, "order": 1},
 		"keyAlgorithm":            "ecdsa",
