@@ -81,6 +81,7 @@ FUZZ_TARGETS := \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
+	internal/proxy:FuzzParseStoredCertificate \
 	internal/engine/logs:FuzzParseTail \
 	internal/stack:FuzzParseTimeout \
 	internal/stack:FuzzParseExec \

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/stack"
 	"github.com/berth-dev/berth/internal/trust"
@@ -157,11 +158,25 @@ func newPsCommand() *cobra.Command {
 					return fmt.Errorf("%w (berth ps --all-projects lists every stack's containers)", err)
 				}
 			}
-			cs, err := client.New(f.socket).Containers(cmd.Context(), name)
+			c := client.New(f.socket)
+			cs, err := c.Containers(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
-			return list.Write(cmd.OutOrStdout(), cs, shortDigest)
+			if err := list.Write(cmd.OutOrStdout(), cs, shortDigest); err != nil {
+				return err
+			}
+			if list.Quiet || list.JSONAll || list.Format != "table" {
+				return nil
+			}
+			// The proxy's tls: auto certificates, when there are any (a
+			// daemon older than this client has no such endpoint).
+			certs, err := c.Certificates(cmd.Context())
+			if err != nil || len(certs) == 0 {
+				return nil
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			return proxy.WriteCertTable(cmd.OutOrStdout(), certs, time.Now())
 		},
 	}
 	f.add(cmd)

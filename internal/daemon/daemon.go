@@ -32,6 +32,8 @@ type Options struct {
 	// ProxyMetrics, when set, is a TCP address where the proxy serves
 	// Prometheus metrics (they are on its socket too).
 	ProxyMetrics string
+	// ACME: where x-berth-proxy tls: auto gets certificates.
+	ACME ACMEOptions
 }
 
 // Run opens everything, serves the API until ctx ends, then stops serving.
@@ -49,6 +51,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	acme, err := o.ACME.settings()
+	if err != nil {
+		return fmt.Errorf("berth daemon: %w", err)
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("berth daemon must run as root (it creates namespaces, cgroups, mounts and network devices)")
@@ -113,6 +119,7 @@ func Run(ctx context.Context, o Options) error {
 	if px, err = replaceOtherBinaryProxy(ctx, px, proxyOpts, o.Log); err != nil {
 		return fmt.Errorf("starting the proxy: %w", err)
 	}
+	eng.SetACME(acme)
 	if err := eng.SetRouter(ctx, px.Hold(holder)); err != nil {
 		o.Log.Warn("bringing the proxy up to date", "err", err)
 	}
