@@ -37,21 +37,7 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 		t.Fatalf("provenance without attestation: err = %v, want NotAttachedError", err)
 	}
 
-	st, err := json.Marshal(sign.Statement{
-		Type:          sign.StatementType,
-		Subject:       []sign.Subject{{Name: ref, Digest: map[string]string{"sha256": ref[strings.Index(ref, "@sha256:")+8:]}}},
-		PredicateType: sbom.SPDXPredicateType,
-		Predicate:     json.RawMessage(`{"spdxVersion":"SPDX-2.3"}`),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := imageref.Attach(ctx, ref, imageref.Artifact{
-		ArtifactType: "application/vnd.in-toto+json",
-		MediaType:    "application/vnd.in-toto+json",
-		Blob:         st,
-		Annotations:  map[string]string{sign.PredicateTypeAnnotation: sbom.SPDXPredicateType},
-	}, o); err != nil {
+	if _, err := sign.Attest(ctx, ref, sbom.SPDXPredicateType, []byte(`{"spdxVersion":"SPDX-2.3"}`), nil, sign.AttestOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	d, err = trust.ReadSBOM(ctx, ref, "spdx", false, "test", o)
