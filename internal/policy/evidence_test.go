@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/berth-dev/berth/internal/sign"
 )
 
 type rawManifest struct {
@@ -69,7 +71,7 @@ func TestRegistryEvidence(t *testing.T) {
 		return v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))}, repo.Name() + "@" + d.String()
 	}
 	ev := RegistryEvidence{}
-	sboms := []string{PredicateSPDX, PredicateCycloneDX}
+	sboms := []string{sign.PredicateSPDX, sign.PredicateCycloneDX}
 	ctx := context.Background()
 
 	bare, bareRef := push()
@@ -81,17 +83,50 @@ func TestRegistryEvidence(t *testing.T) {
 	}
 
 	bundled, bundledRef := push()
-	attach(t, repo, &bundled, "application/vnd.dev.sigstore.bundle.v0.3+json", map[string]string{"dev.sigstore.bundle.predicateType": PredicateCycloneDX}, nil, "")
+	attach(t, repo, &bundled, "application/vnd.dev.sigstore.bundle.v0.3+json", map[string]string{"dev.sigstore.bundle.predicateType": sign.PredicateCycloneDX}, nil, "")
 	if ok, err := ev.HasAttestation(ctx, bundledRef, sboms); !ok || err != nil {
 		t.Errorf("bundle SBOM referrer: %v %v", ok, err)
 	}
 
 	legacy, legacyRef := push()
-	attach(t, repo, nil, "application/vnd.dsse.envelope.v1+json", nil, map[string]string{"predicateType": PredicateSPDX}, "sha256-"+legacy.Digest.Hex+".att")
+	attach(t, repo, nil, "application/vnd.dsse.envelope.v1+json", nil, map[string]string{"predicateType": sign.PredicateSPDX}, "sha256-"+legacy.Digest.Hex+".att")
 	if ok, err := ev.HasAttestation(ctx, legacyRef, sboms); !ok || err != nil {
 		t.Errorf("legacy .att SBOM: %v %v", ok, err)
 	}
 	if _, err := ev.HasAttestation(ctx, host+"/shop/app:latest", sboms); err == nil {
 		t.Error("a tag reference was accepted")
+	}
+}
+
+// TestRegistryEvidenceStatementReferrer: berth's unsigned statement
+// referrer (sign.Attest without a key; its predicate type in the
+// in-toto.io/predicate-type annotation) is evidence of its type only, on a
+// registry with the referrers API; an image that is not there is no
+// evidence, not an error.
+func TestRegistryEvidenceStatementReferrer(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true)))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, _ := random.Image(16, 1)
+	d, _ := img.Digest()
+	ref := host + "/shop/app@" + d.String()
+	dr, _ := name.NewDigest(ref)
+	if err := remote.Write(dr, img); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := sign.Attest(ctx, ref, sign.PredicateCycloneDX, []byte(`{"bomFormat":"CycloneDX"}`), nil, sign.AttestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := RegistryEvidence{}
+	if ok, err := ev.HasAttestation(ctx, ref, []string{sign.PredicateSPDX, sign.PredicateCycloneDX}); !ok || err != nil {
+		t.Errorf("statement SBOM referrer: %v %v", ok, err)
+	}
+	if ok, err := ev.HasAttestation(ctx, ref, []string{sign.PredicateSLSA1}); ok || err != nil {
+		t.Errorf("provenance asked, SBOM attached: %v %v", ok, err)
+	}
+	missing := host + "/shop/app@sha256:" + strings.Repeat("0", 64)
+	if ok, err := ev.HasAttestation(ctx, missing, []string{sign.PredicateSPDX}); ok || err != nil {
+		t.Errorf("image not in the registry: %v %v", ok, err)
 	}
 }

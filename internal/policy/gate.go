@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-)
 
-// SBOM predicate types an EvidenceFinder looks for.
-const (
-	PredicateSPDX      = "https://spdx.dev/Document"
-	PredicateCycloneDX = "https://cyclonedx.org/bom"
+	"github.com/berth-dev/berth/internal/sign"
 )
 
 // SignatureVerifier checks signatures of an image (internal/sign after the
@@ -128,12 +124,12 @@ func (g *Gate) Check(ctx context.Context, ref string) error {
 		if g.Evidence == nil {
 			return refuse(RuleSBOM, "attestation lookup is not available in this build")
 		}
-		ok, err := g.Evidence.HasAttestation(ctx, ref, []string{PredicateSPDX, PredicateCycloneDX})
+		ok, err := g.Evidence.HasAttestation(ctx, ref, []string{sign.PredicateSPDX, sign.PredicateCycloneDX})
 		if err != nil {
 			return fail(RuleSBOM, err)
 		}
 		if !ok {
-			return refuse(RuleSBOM, "no SBOM attestation ("+PredicateSPDX+" or "+PredicateCycloneDX+") is attached")
+			return refuse(RuleSBOM, "no SBOM attestation ("+sign.PredicateSPDX+" or "+sign.PredicateCycloneDX+") is attached")
 		}
 	}
 	if p.MaxSeverity != Unknown {

@@ -5,7 +5,9 @@
 // vulnerability above a severity (after VEX). It evaluates an image digest
 // through three consumer-side ports (SignatureVerifier, EvidenceFinder,
 // Scanner); the signing, SBOM and scanning packages implement them and the
-// commands wire them in. It imports nothing of berth.
+// commands wire them in. Of berth it imports only internal/sign's
+// predicate-type names and internal/imageref's registry reading
+// (RegistryEvidence).
 package policy
 
 import (

@@ -60,9 +60,6 @@ type cdxDependency struct {
 	DependsOn []string `json:"dependsOn"`
 }
 
-// CycloneDXPredicateType is the in-toto predicate type of a CycloneDX BOM.
-const CycloneDXPredicateType = "https://cyclonedx.org/bom"
-
 // CycloneDX renders inv as a CycloneDX 1.6 JSON BOM: the image is the
 // metadata component (type container), which depends on every package and
 // file component.

@@ -74,9 +74,6 @@ type spdxExtracted struct {
 	Name          string `json:"name"`
 }
 
-// SPDXPredicateType is the in-toto predicate type of an SPDX document.
-const SPDXPredicateType = "https://spdx.dev/Document"
-
 // SPDX renders inv as an SPDX 2.3 JSON document: the image is a package
 // (purpose CONTAINER) the document DESCRIBES, which CONTAINS every
 // package and file.

@@ -28,7 +28,7 @@ func TestAttesterReaders(t *testing.T) {
 	}{{"unsigned", nil}, {"signed", k.priv}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := pushRandom(t, host+"/app:"+tc.name)
-			ok, err := policy.RegistryEvidence{}.HasAttestation(ctx, ref, []string{policy.PredicateSPDX})
+			ok, err := policy.RegistryEvidence{}.HasAttestation(ctx, ref, []string{sign.PredicateSPDX})
 			if err != nil || ok {
 				t.Fatalf("before: %v %v", ok, err)
 			}
@@ -36,7 +36,7 @@ func TestAttesterReaders(t *testing.T) {
 			if err := a.Attach(ctx, ref, sign.PredicateSPDX, []byte(`{"spdxVersion":"SPDX-2.3"}`)); err != nil {
 				t.Fatal(err)
 			}
-			ok, err = policy.RegistryEvidence{}.HasAttestation(ctx, ref, []string{policy.PredicateSPDX, policy.PredicateCycloneDX})
+			ok, err = policy.RegistryEvidence{}.HasAttestation(ctx, ref, []string{sign.PredicateSPDX, sign.PredicateCycloneDX})
 			if err != nil || !ok {
 				t.Fatalf("require_sbom's finder: %v %v", ok, err)
 			}

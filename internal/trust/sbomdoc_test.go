@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/internal/imageref"
-	"github.com/berth-dev/berth/internal/sbom"
 	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/trust"
 )
@@ -24,7 +23,7 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(d.Generated, "no "+sbom.CycloneDXPredicateType+" attestation is attached: the SBOM is generated from the image") {
+	if !strings.Contains(d.Generated, "no "+sign.PredicateCycloneDX+" attestation is attached: the SBOM is generated from the image") {
 		t.Errorf("Generated = %q", d.Generated)
 	}
 	if !json.Valid(d.Doc) || !strings.Contains(string(d.Doc), "CycloneDX") {
@@ -37,7 +36,7 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 		t.Fatalf("provenance without attestation: err = %v, want NotAttachedError", err)
 	}
 
-	if _, err := sign.Attest(ctx, ref, sbom.SPDXPredicateType, []byte(`{"spdxVersion":"SPDX-2.3"}`), nil, sign.AttestOptions{}); err != nil {
+	if _, err := sign.Attest(ctx, ref, sign.PredicateSPDX, []byte(`{"spdxVersion":"SPDX-2.3"}`), nil, sign.AttestOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	d, err = trust.ReadSBOM(ctx, ref, "spdx", false, "test", o)
@@ -54,7 +53,7 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 }
 
 func TestAttachedPredicateOfLocalImage(t *testing.T) {
-	_, err := trust.AttachedPredicate(context.Background(), imageref.LayoutPrefix+"./out:app", sbom.SPDXPredicateType, imageref.Options{})
+	_, err := trust.AttachedPredicate(context.Background(), imageref.LayoutPrefix+"./out:app", sign.PredicateSPDX, imageref.Options{})
 	var na trust.NotAttachedError
 	if !errors.As(err, &na) || !strings.Contains(err.Error(), "is not in a registry") {
 		t.Errorf("err = %v", err)
