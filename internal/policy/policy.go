@@ -6,17 +6,18 @@
 // through three consumer-side ports (SignatureVerifier, EvidenceFinder,
 // Scanner); the signing, SBOM and scanning packages implement them and the
 // commands wire them in. Of berth it imports only internal/sign's
-// predicate-type names and internal/imageref's registry reading
-// (RegistryEvidence).
+// predicate-type names and key parsing (CheckKey) and internal/imageref's
+// registry reading (RegistryEvidence).
 package policy
 
 import (
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/sign"
 )
 
 // Severity orders vulnerability severities; Unknown (zero) is below Low.
@@ -108,7 +109,9 @@ const (
 const maxKeySize = 64 << 10
 
 // CheckKey reads a public key file and checks it is a PEM "PUBLIC KEY"
-// (PKIX, as cosign.pub is) that parses. name is what the message shows.
+// (PKIX, as cosign.pub is) that internal/sign accepts (sign.ParsePublicKey:
+// ECDSA, RSA or Ed25519), so a key berth.yaml accepts is one signatures
+// are verified with. name is what the message shows.
 func CheckKey(name, path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -138,7 +141,7 @@ func CheckKey(name, path string) error {
 		}
 		return fmt.Errorf("key %s: PEM block %q, expected \"PUBLIC KEY\"%s", name, block.Type, hint)
 	}
-	if _, err := x509.ParsePKIXPublicKey(block.Bytes); err != nil {
+	if _, err := sign.ParsePublicKey(data); err != nil {
 		return fmt.Errorf("key %s: not a valid public key: %v", name, err)
 	}
 	return nil
