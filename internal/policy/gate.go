@@ -6,8 +6,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
+)
 
-	"github.com/berth-dev/berth/internal/sign"
+// SBOM predicate types an EvidenceFinder looks for (the in-toto URIs
+// internal/sign's PredicateSPDX and PredicateCycloneDX name too; policy
+// imports nothing of berth, and trust's TestPredicateTypesAgree keeps the
+// two equal).
+const (
+	PredicateSPDX      = "https://spdx.dev/Document"
+	PredicateCycloneDX = "https://cyclonedx.org/bom"
 )
 
 // SignatureVerifier checks signatures of an image (internal/sign after the
@@ -172,12 +179,12 @@ func (g *Gate) Check(ctx context.Context, ref string) error {
 		if g.Evidence == nil {
 			return refuse(RuleSBOM, "attestation lookup is not available in this build")
 		}
-		ok, err := g.Evidence.HasAttestation(ctx, ref, []string{sign.PredicateSPDX, sign.PredicateCycloneDX})
+		ok, err := g.Evidence.HasAttestation(ctx, ref, []string{PredicateSPDX, PredicateCycloneDX})
 		if err != nil {
 			return fail(RuleSBOM, err)
 		}
 		if !ok {
-			return refuse(RuleSBOM, "no SBOM attestation ("+sign.PredicateSPDX+" or "+sign.PredicateCycloneDX+") is attached")
+			return refuse(RuleSBOM, "no SBOM attestation ("+PredicateSPDX+" or "+PredicateCycloneDX+") is attached")
 		}
 	}
 	if p.MaxSeverity != Unknown {

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/berth-dev/berth/internal/sign"
 )
 
 const img = "registry.example/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -43,7 +41,7 @@ func TestGateAllowsSignedWithSBOMAndNoFindingAbove(t *testing.T) {
 	if len(sc.vex) != 1 || sc.vex[0] != "/v" {
 		t.Fatalf("scanner got vex %v", sc.vex)
 	}
-	if strings.Join(ev.types, ",") != sign.PredicateSPDX+","+sign.PredicateCycloneDX {
+	if strings.Join(ev.types, ",") != PredicateSPDX+","+PredicateCycloneDX {
 		t.Fatalf("evidence asked for %v", ev.types)
 	}
 }

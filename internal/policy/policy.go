@@ -5,19 +5,19 @@
 // vulnerability above a severity (after VEX). It evaluates an image digest
 // through three consumer-side ports (SignatureVerifier, EvidenceFinder,
 // Scanner); the signing, SBOM and scanning packages implement them and the
-// commands wire them in. Of berth it imports only internal/sign's
-// predicate-type names and key parsing (CheckKey) and internal/imageref's
-// registry reading (RegistryEvidence).
+// commands wire them in. It imports nothing of berth.
 package policy
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/berth-dev/berth/internal/sign"
 )
 
 // Severity orders vulnerability severities; Unknown (zero) is below Low.
@@ -109,9 +109,10 @@ const (
 const maxKeySize = 64 << 10
 
 // CheckKey reads a public key file and checks it is a PEM "PUBLIC KEY"
-// (PKIX, as cosign.pub is) that internal/sign accepts (sign.ParsePublicKey:
-// ECDSA, RSA or Ed25519), so a key berth.yaml accepts is one signatures
-// are verified with. name is what the message shows.
+// (PKIX, as cosign.pub is) of a type internal/sign verifies with: ECDSA,
+// RSA or Ed25519 (sign.ParsePublicKey's types; policy imports nothing of
+// berth, and trust's TestCheckKeyAgreesWithSign keeps the two in step).
+// name is what the message shows.
 func CheckKey(name, path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -141,10 +142,15 @@ func CheckKey(name, path string) error {
 		}
 		return fmt.Errorf("key %s: PEM block %q, expected \"PUBLIC KEY\"%s", name, block.Type, hint)
 	}
-	if _, err := sign.ParsePublicKey(data); err != nil {
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
 		return fmt.Errorf("key %s: not a valid public key: %v", name, err)
 	}
-	return nil
+	switch pub.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey, ed25519.PublicKey:
+		return nil
+	}
+	return fmt.Errorf("key %s: not a valid public key: unsupported public key type %T (want ECDSA, RSA or Ed25519)", name, pub)
 }
 
 // CheckKeys checks every key of p (see CheckKey), so a deploy fails on a

@@ -1,14 +1,16 @@
 package promote
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-
-	"github.com/berth-dev/berth/internal/imageref"
 )
 
 // The evidence of an image — signatures, SBOMs, provenance, scan results —
@@ -47,7 +49,7 @@ func (c *evidenceCopier) referrers(subject v1.Hash, depth int) error {
 	}
 	idx, err := remote.Referrers(c.src.Digest(subject.String()), c.srcOpts...)
 	if err != nil {
-		if imageref.IsNotFound(err) {
+		if isNotFound(err) {
 			return nil // no referrers API and no fallback tag: nothing attached
 		}
 		return fmt.Errorf("listing the referrers of %s: %w", subject, err)
@@ -82,7 +84,7 @@ func (c *evidenceCopier) tagSchema(subject v1.Hash) error {
 		tag := subject.Algorithm + "-" + subject.Hex + suffix
 		desc, err := remote.Get(c.src.Tag(tag), c.srcOpts...)
 		if err != nil {
-			if imageref.IsNotFound(err) {
+			if isNotFound(err) {
 				continue
 			}
 			return fmt.Errorf("reading %s:%s: %w", c.src, tag, err)
@@ -143,3 +145,11 @@ type typedManifest struct {
 
 func (m typedManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m typedManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return terr.StatusCode == http.StatusNotFound || strings.Contains(terr.Error(), "MANIFEST_UNKNOWN")
+	}
+	return false
+}

@@ -18,8 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
-	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/progress"
 )
@@ -237,7 +237,8 @@ func isLoopback(registry string) bool {
 
 // describe turns "not found" answers into a message naming the reference.
 func describe(err error, ref string) error {
-	if imageref.IsNotFound(err) {
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%s: no such image in the source registry (unknown tag, digest or repository)", ref)
 	}
 	return fmt.Errorf("%s: %w", ref, err)

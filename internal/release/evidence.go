@@ -15,7 +15,6 @@ import (
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/sbom"
-	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -54,7 +53,7 @@ func BuildEvidence(ctx context.Context, b *build.Builder, image, variant string,
 	if err != nil {
 		return nil, err
 	}
-	return []Predicate{{sign.PredicateSPDX, spdx}, {sign.PredicateCycloneDX, cdx}, {sign.PredicateSLSA1, prov}}, nil
+	return []Predicate{{sbom.SPDXPredicateType, spdx}, {sbom.CycloneDXPredicateType, cdx}, {sbom.ProvenancePredicateType, prov}}, nil
 }
 
 // BuildInputs collects what b knows of the inputs of image's variant: the

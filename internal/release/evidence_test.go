@@ -14,7 +14,6 @@ import (
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/build/cache"
 	"github.com/berth-dev/berth/internal/sbom"
-	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/spec"
 )
 
@@ -62,7 +61,7 @@ func TestBuildEvidenceOfARealBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(preds) != 3 || preds[0].Type != sign.PredicateSPDX || preds[1].Type != sign.PredicateCycloneDX || preds[2].Type != sign.PredicateSLSA1 {
+	if len(preds) != 3 || preds[0].Type != sbom.SPDXPredicateType || preds[1].Type != sbom.CycloneDXPredicateType || preds[2].Type != sbom.ProvenancePredicateType {
 		t.Fatalf("predicates %v", preds)
 	}
 	sum := sha256.Sum256([]byte("<h1>hi</h1>\n"))

@@ -60,6 +60,10 @@ type cdxDependency struct {
 	DependsOn []string `json:"dependsOn"`
 }
 
+// CycloneDXPredicateType is the in-toto predicate type of a CycloneDX BOM (internal/sign's
+// too: sbom imports nothing of sign; trust's TestPredicateTypesAgree checks).
+const CycloneDXPredicateType = "https://cyclonedx.org/bom"
+
 // CycloneDX renders inv as a CycloneDX 1.6 JSON BOM: the image is the
 // metadata component (type container), which depends on every package and
 // file component.

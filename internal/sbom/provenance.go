@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// SLSA v1 provenance (https://slsa.dev/spec/v1.0/provenance; its predicate
-// type is sign.PredicateSLSA1).
+// SLSA v1 provenance (https://slsa.dev/spec/v1.0/provenance).
 const (
+	ProvenancePredicateType = "https://slsa.dev/provenance/v1"
 	// BuildType names berth's build: the externalParameters are the
 	// berth.yaml (by digest), the image and the variant.
 	BuildType = "https://berth.dev/build/v1"

@@ -53,7 +53,7 @@ func (c Cache) PolicyScanner(insecure bool) Scanner {
 // vulnerability database (which max_severity needs — none refuses).
 func (c Cache) PolicyPorts(insecure bool) policy.Ports {
 	return policy.Ports{
-		Evidence: policy.RegistryEvidence{Insecure: insecure},
+		Evidence: RegistryEvidence{Insecure: insecure},
 		Verifier: Verifier{Options: sign.Options{Insecure: insecure}},
 		Scanner:  c.PolicyScanner(insecure),
 	}

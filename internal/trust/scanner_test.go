@@ -296,7 +296,7 @@ func TestPolicyGateSeverityWithRealAdvisory(t *testing.T) {
 	ref := push(t, host, "team/app", vulnerableImage(t))
 	dbPath := importDB(t, fixtures(t, "debian"), fixtures(t, "ghsa"))
 	ports := policy.Ports{
-		Evidence: policy.RegistryEvidence{},
+		Evidence: RegistryEvidence{},
 		Scanner:  Scanner{DB: dbPath, SBOMCache: t.TempDir()},
 	}
 	ctx := context.Background()

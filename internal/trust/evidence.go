@@ -1,4 +1,4 @@
-package policy
+package trust
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/sign"
 )
 
 // annotationPredicate is set on each layer of a legacy .att manifest.
 const annotationPredicate = "predicateType"
 
-// RegistryEvidence is the EvidenceFinder over the registry: the referrers
+// RegistryEvidence is policy.EvidenceFinder over the registry: the referrers
 // of the image (imageref.Referrers: cosign bundles, berth's unsigned
 // statements and other artifacts whose artifactType or announced predicate
 // type, sign.ReferrerPredicateType, names the predicate type) and cosign's
@@ -33,7 +34,9 @@ type RegistryEvidence struct {
 	Transport http.RoundTripper
 }
 
-// HasAttestation implements EvidenceFinder.
+var _ policy.EvidenceFinder = RegistryEvidence{}
+
+// HasAttestation implements policy.EvidenceFinder.
 func (r RegistryEvidence) HasAttestation(ctx context.Context, ref string, predicateTypes []string) (bool, error) {
 	d, err := name.NewDigest(ref)
 	if err != nil {

@@ -1,4 +1,4 @@
-package policy
+package trust
 
 import (
 	"bytes"
@@ -19,17 +19,17 @@ import (
 	"github.com/berth-dev/berth/internal/sign"
 )
 
-type rawManifest struct {
+type evidenceManifest struct {
 	raw []byte
 	mt  types.MediaType
 }
 
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+func (m evidenceManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m evidenceManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 
-// attach pushes an artifact (one layer of content) to repo: as a referrer
+// attachArtifact pushes an artifact (one layer of content) to repo: as a referrer
 // of subject when subject is set, else under tag.
-func attach(t *testing.T, repo name.Repository, subject *v1.Descriptor, artifactType string, manifestAnn, layerAnn map[string]string, tag string) {
+func attachArtifact(t *testing.T, repo name.Repository, subject *v1.Descriptor, artifactType string, manifestAnn, layerAnn map[string]string, tag string) {
 	t.Helper()
 	cfg := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
 	blob := static.NewLayer([]byte(`{"x":1}`), types.MediaType(artifactType))
@@ -50,7 +50,7 @@ func attach(t *testing.T, repo name.Repository, subject *v1.Descriptor, artifact
 	if tag != "" {
 		ref = repo.Tag(tag)
 	}
-	if err := remote.Put(ref, rawManifest{raw, types.OCIManifestSchema1}); err != nil {
+	if err := remote.Put(ref, evidenceManifest{raw, types.OCIManifestSchema1}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -76,20 +76,20 @@ func TestRegistryEvidence(t *testing.T) {
 
 	bare, bareRef := push()
 	// A signature and a provenance referrer are not an SBOM.
-	attach(t, repo, &bare, "application/vnd.dev.sigstore.bundle.v0.3+json", map[string]string{"dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"}, nil, "")
-	attach(t, repo, &bare, "application/vnd.dev.sigstore.bundle.v0.3+json", map[string]string{"dev.sigstore.bundle.predicateType": "https://slsa.dev/provenance/v1"}, nil, "")
+	attachArtifact(t, repo, &bare, "application/vnd.dev.sigstore.bundle.v0.3+json", map[string]string{"dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"}, nil, "")
+	attachArtifact(t, repo, &bare, "application/vnd.dev.sigstore.bundle.v0.3+json", map[string]string{"dev.sigstore.bundle.predicateType": "https://slsa.dev/provenance/v1"}, nil, "")
 	if ok, err := ev.HasAttestation(ctx, bareRef, sboms); ok || err != nil {
 		t.Errorf("no SBOM: %v %v", ok, err)
 	}
 
 	bundled, bundledRef := push()
-	attach(t, repo, &bundled, "application/vnd.dev.sigstore.bundle.v0.3+json", map[string]string{"dev.sigstore.bundle.predicateType": sign.PredicateCycloneDX}, nil, "")
+	attachArtifact(t, repo, &bundled, "application/vnd.dev.sigstore.bundle.v0.3+json", map[string]string{"dev.sigstore.bundle.predicateType": sign.PredicateCycloneDX}, nil, "")
 	if ok, err := ev.HasAttestation(ctx, bundledRef, sboms); !ok || err != nil {
 		t.Errorf("bundle SBOM referrer: %v %v", ok, err)
 	}
 
 	legacy, legacyRef := push()
-	attach(t, repo, nil, "application/vnd.dsse.envelope.v1+json", nil, map[string]string{"predicateType": sign.PredicateSPDX}, "sha256-"+legacy.Digest.Hex+".att")
+	attachArtifact(t, repo, nil, "application/vnd.dsse.envelope.v1+json", nil, map[string]string{"predicateType": sign.PredicateSPDX}, "sha256-"+legacy.Digest.Hex+".att")
 	if ok, err := ev.HasAttestation(ctx, legacyRef, sboms); !ok || err != nil {
 		t.Errorf("legacy .att SBOM: %v %v", ok, err)
 	}
