@@ -104,7 +104,11 @@ func TestSessionCookieAttributes(t *testing.T) {
 	ts, _, _ := newTestServer(t)
 	c := client(t)
 	m := csrfField.FindStringSubmatch(get(t, c, ts.URL+"/login", http.StatusOK))
-	resp, err := c.PostForm(ts.URL+"/login", url.Values{"csrf": {m[1]}, "user": {"ops"}, "password": {testPassword}})
+	// Behind a TLS proxy that says so: the cookie is Secure.
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(url.Values{"csrf": {m[1]}, "user": {"ops"}, "password": {testPassword}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,8 +290,8 @@ func TestParseUsers(t *testing.T) {
 		t.Errorf("good file: %v", err)
 	}
 	for in, want := range map[string]string{
-		"ops\n":                   "users:1: want NAME:BCRYPT-HASH",
-		"ops:{SHA}abc\n":          `users:1: user "ops": the password is not a bcrypt hash`,
+		"ops\n":                    "users:1: want NAME:BCRYPT-HASH",
+		"ops:{SHA}abc\n":           `users:1: user "ops": the password is not a bcrypt hash`,
 		"# c\nbad user:$2y$05$x\n": `users:2: user name "bad user"`,
 	} {
 		_, err := ParseUsers("users", []byte(in))

@@ -111,4 +111,3 @@ func revisionOf(s Service) string {
 		return []string{strconv.Itoa(r.Revision)}
 	}, s)
 }
-

@@ -90,13 +90,17 @@ func (s *Server) Close() { s.hub.close() }
 
 // ServeHTTP serves the console with its security headers: a strict
 // content security policy (scripts and styles only from the console
-// itself, no inline script), no framing, no sniffing, no referrer.
+// itself, no inline script), no framing, no sniffing, no referrer to
+// other sites.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: with no-referrer browsers send
+	// "Origin: null" on the console's own form POSTs, which sameOrigin
+	// refuses.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	s.mux.ServeHTTP(w, r)
 }
@@ -154,7 +158,8 @@ func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // sameOrigin rejects a request whose Origin (sent by browsers on POSTs)
-// names another site than the one it was sent to.
+// names another site than the one it was sent to, or is "null" (a
+// sandboxed frame, a data: URL).
 func sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
@@ -176,6 +181,14 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 	_, _ = w.Write([]byte(b.String()))
 }
 
+// secure tells whether the browser reached the console over HTTPS (its
+// own TLS, or a TLS proxy in front that says so): cookies are marked
+// Secure then. Over plain HTTP (the loopback default) a browser would drop
+// a Secure cookie, and the flag would protect nothing.
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
 // safeNext keeps a post-login redirect on this site.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
@@ -194,7 +207,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	tok := randomHex(16)
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: 600})
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode, MaxAge: 600})
 	s.render(w, status, "login.html", map[string]any{
 		"CSRF": tok, "Next": safeNext(r.FormValue("next")), "Error": msg,
 		"Passwords": len(s.cfg.Users) > 0,
@@ -220,7 +233,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, _ := s.sessions.create(user)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, MaxAge: int(s.cfg.SessionTTL / time.Second)})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode, MaxAge: int(s.cfg.SessionTTL / time.Second)})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/login", MaxAge: -1})
 	s.cfg.Log.Info("console: login", "user", user, "remote", r.RemoteAddr)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
@@ -230,7 +243,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if _, id, ok := s.authenticate(r); ok {
 		s.sessions.remove(id)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
