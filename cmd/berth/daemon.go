@@ -34,5 +34,7 @@ func newDaemonCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&o.CNIPath, "cni-path", nil, "directories holding the CNI plugins (default /usr/lib/cni, /opt/cni/bin)")
 	_ = cmd.Flags().MarkHidden("cni-path")
 	cmd.Flags().StringVar(&o.ProxyMetrics, "proxy-metrics", "", "serve the proxy's Prometheus metrics on this address (e.g. 127.0.0.1:9100)")
+	cmd.Flags().StringVar(&o.Console, "console", "", "serve the web console on this address (e.g. 127.0.0.1:9090; off when empty)")
+	cmd.Flags().StringVar(&o.ConsoleUsers, "console-users", "", "the console's users: an htpasswd file of bcrypt hashes (htpasswd -B); without it the daemon logs a one-time login token")
 	return cmd
 }

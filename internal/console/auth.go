@@ -161,3 +161,6 @@ func (o *oneTimeToken) use(t string) bool {
 func equalSecret(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
+
+// NewToken returns a random one-time login token (32 bytes, hex).
+func NewToken() string { return randomHex(32) }

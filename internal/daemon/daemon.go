@@ -32,6 +32,12 @@ type Options struct {
 	// ProxyMetrics, when set, is a TCP address where the proxy serves
 	// Prometheus metrics (they are on its socket too).
 	ProxyMetrics string
+	// Console, when set, is the TCP address of the web console
+	// (internal/console), e.g. 127.0.0.1:9090; ConsoleUsers is its
+	// htpasswd-style users file (bcrypt). Without one the daemon logs a
+	// one-time login token.
+	Console      string
+	ConsoleUsers string
 }
 
 // Run opens everything, serves the API until ctx ends, then stops serving.
@@ -126,6 +132,18 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// The one route table: every endpoint of the API and what serves it.
 	mux := api.Mux(api.Routes(api.VersionInfo{Version: o.Version, Root: o.Root}, eng, dep))
+
+	if o.Console != "" {
+		stopConsole, err := serveConsole(o.Console, o.ConsoleUsers, consolePorts{eng: eng, dep: dep}, o.Log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stopConsole(sctx)
+		}()
+	}
 
 	l, err := api.Listen(o.Socket)
 	if err != nil {
