@@ -121,9 +121,14 @@ func (p consolePorts) Logs(ctx context.Context, q console.LogQuery, fn func(cons
 		source string
 	}
 	out := make(chan tagged, 256)
-	for _, c := range cs {
+	followed := map[string]bool{}
+	// follow follows one replica's log; fromStart for a replica that
+	// appeared while the stream was open (a deploy's new replicas), whose
+	// first lines may be written before it is followed.
+	follow := func(c engine.Container, fromStart bool) {
+		followed[c.ID] = true
 		in := make(chan logs.Entry, 64)
-		go func() { _ = logs.Follow(ctx, p.eng.LogFile(c.ID), logs.Options{}, in) }()
+		go func() { _ = logs.Follow(ctx, p.eng.LogFile(c.ID), logs.Options{FromStart: fromStart}, in) }()
 		go func() {
 			for {
 				select {
@@ -139,10 +144,21 @@ func (p consolePorts) Logs(ctx context.Context, q console.LogQuery, fn func(cons
 			}
 		}()
 	}
+	for _, c := range cs {
+		follow(c, false)
+	}
+	rescan := time.NewTicker(time.Second)
+	defer rescan.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-rescan.C:
+			for _, c := range p.eng.ServiceContainers(q.Stack, q.Service) {
+				if !followed[c.ID] && (q.Replica == 0 || c.Replica == q.Replica) {
+					follow(c, true)
+				}
+			}
 		case t := <-out:
 			t.e.Source = t.source
 			if err := fn(line(t.e)); err != nil {
