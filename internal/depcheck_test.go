@@ -128,14 +128,14 @@ var allowed = map[string][]string{
 	// the one route table.
 	"internal/client": {"internal/model", "internal/engine/...", "internal/deploy", "internal/proxy"},
 
-	// The web console: pages over ports the daemon adapts; nothing of
-	// berth (console/chromium: the browser its tests drive).
-	"internal/console/...": {},
+	// The web console: pages over ports the daemon adapts; of berth only
+	// inspect's report type (console/chromium: the browser its tests drive).
+	"internal/console/...": {"internal/inspect"},
 
 	// The composition root of `berth daemon`: the engine side, adapted.
 	"internal/daemon": {
 		"internal/engine/...", "internal/proxy/...", "internal/dns", "internal/deploy", "internal/model",
-		"internal/store", "internal/blobstore", "internal/imageref", "internal/console",
+		"internal/store", "internal/blobstore", "internal/imageref", "internal/console", "internal/inspect",
 	},
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/berth-dev/berth/internal/inspect"
 )
 
 // fakeDomain implements every port over a value the test changes.
@@ -24,10 +26,29 @@ type fakeDomain struct {
 	logs      []LogLine
 	logc      chan LogLine
 	rollbacks []string
+	images    map[string]*inspect.Report
+	inspects  int
+}
+
+func (f *fakeDomain) Inspect(_ context.Context, digest string) (*inspect.Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inspects++
+	r, ok := f.images[digest]
+	if !ok {
+		return nil, fmt.Errorf("image %s: %w", digest, ErrNoImage)
+	}
+	return r, nil
 }
 
 func newFake() *fakeDomain {
-	f := &fakeDomain{revisions: map[string][]Revision{}, logc: make(chan LogLine, 16)}
+	f := &fakeDomain{revisions: map[string][]Revision{}, logc: make(chan LogLine, 16), images: map[string]*inspect.Report{}}
+	f.images["sha256:"+strings.Repeat("a", 64)] = &inspect.Report{Digest: "sha256:" + strings.Repeat("a", 64), Size: 3 << 20, UncompressedSize: 9 << 20, Files: 12, Inodes: 20, Efficiency: 0.98,
+		Layers: []inspect.Layer{
+			{Index: 0, Concern: "debian packages", Digest: "sha256:" + strings.Repeat("b", 64), Size: 2 << 20, UncompressedSize: 6 << 20, Files: 10, Inodes: 16},
+			{Index: 1, Concern: "app binary", Digest: "sha256:" + strings.Repeat("c", 64), Size: 1 << 20, UncompressedSize: 3 << 20, Files: 2, Inodes: 4},
+		},
+		Config: inspect.Config{Entrypoint: []string{"/app/goapp"}, Labels: map[string]string{"org.opencontainers.image.title": "web"}}}
 	f.stacks = []Stack{{Name: "shop", Services: []Service{{Stack: "shop", Name: "web", Labels: map[string]string{"team": "core"}, Replicas: []Replica{
 		{Name: "shop-web-1", Replica: 1, State: "running", Health: "healthy", Ports: []string{"127.0.0.1:8080->80/tcp"}, Digest: "sha256:" + strings.Repeat("a", 64), Revision: 2},
 		{Name: "shop-web-2", Replica: 2, State: "running", Health: "healthy", Ports: []string{"127.0.0.1:8080->80/tcp"}, Digest: "sha256:" + strings.Repeat("a", 64), Revision: 2},
@@ -144,7 +165,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *fakeDomain, *Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Ports: Ports{Stacks: f, Deploys: f, Logs: f}, Users: Users{"ops": hash}, Token: "tok-" + strings.Repeat("9", 20), Poll: 50 * time.Millisecond})
+	s, err := New(Config{Ports: Ports{Stacks: f, Deploys: f, Logs: f, Images: f}, Users: Users{"ops": hash}, Token: "tok-" + strings.Repeat("9", 20), Poll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/inspect"
 )
 
 // funcs are the templates' helpers; all return text, which html/template
@@ -26,6 +28,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
+	"size":     inspect.HumanSize,
+	"percent":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 	"running":  running,
 	"restarts": restarts,
 	"health":   healthOf,

@@ -9,6 +9,8 @@ package console
 import (
 	"context"
 	"time"
+
+	"github.com/berth-dev/berth/internal/inspect"
 )
 
 // Replica is one container of a service, as the console shows it.
@@ -88,9 +90,18 @@ type Logs interface {
 	Logs(ctx context.Context, q LogQuery, fn func(LogLine) error) error
 }
 
-// Ports are what the console reads and acts on.
+// Images reads what is inside an image.
+type Images interface {
+	// Inspect reports on the image with digest: its layers, sizes, files
+	// and efficiency (the data of berth inspect --json).
+	Inspect(ctx context.Context, digest string) (*inspect.Report, error)
+}
+
+// Ports are what the console reads and acts on. Images may be nil (no
+// image pages).
 type Ports struct {
 	Stacks  Stacks
 	Deploys Deploys
 	Logs    Logs
+	Images  Images
 }

@@ -45,6 +45,7 @@ type Server struct {
 	token    *oneTimeToken
 	tmpl     *template.Template
 	hub      *hub
+	reports  reports
 	mux      *http.ServeMux
 }
 
@@ -78,6 +79,7 @@ func New(cfg Config) (*Server, error) {
 	m.HandleFunc("GET /stacks/{stack}/services/{service}", s.page(s.servicePage))
 	m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.page(s.confirmRollback))
 	m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.page(s.rollback))
+	m.HandleFunc("GET /images/{digest}", s.page(s.imagePage))
 	m.HandleFunc("GET /events/stacks", s.api(s.stacksEvents))
 	m.HandleFunc("GET /events/stacks/{stack}/services/{service}", s.api(s.serviceEvents))
 	m.HandleFunc("GET /events/stacks/{stack}/services/{service}/logs", s.api(s.logEvents))

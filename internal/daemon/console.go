@@ -16,6 +16,8 @@ import (
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/inspect"
+	"github.com/berth-dev/berth/internal/store"
 )
 
 // consolePorts adapts the engine and the deployer to the console's ports
@@ -24,6 +26,19 @@ import (
 type consolePorts struct {
 	eng *engine.Engine
 	dep *deploy.Deployer
+	st  *store.Store
+}
+
+// Inspect reports on a stored image, as berth inspect does.
+func (p consolePorts) Inspect(_ context.Context, digest string) (*inspect.Report, error) {
+	img, err := p.st.V1Image(digest)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("image %s is not in the daemon's store: %w", digest, console.ErrNoImage)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return inspect.InspectWith(img, inspect.Options{})
 }
 
 // Stacks groups the engine's containers by stack and service.
@@ -172,7 +187,7 @@ func (p consolePorts) Logs(ctx context.Context, q console.LogQuery, fn func(cons
 // the default and the advice) and returns its stop. With no users file it
 // logs a one-time login token.
 func serveConsole(addr, usersFile string, ports consolePorts, log *slog.Logger) (func(context.Context), error) {
-	cfg := console.Config{Ports: console.Ports{Stacks: ports, Deploys: ports, Logs: ports}, Log: log}
+	cfg := console.Config{Ports: console.Ports{Stacks: ports, Deploys: ports, Logs: ports, Images: ports}, Log: log}
 	if usersFile != "" {
 		users, err := console.LoadUsers(usersFile)
 		if err != nil {

@@ -134,7 +134,7 @@ func Run(ctx context.Context, o Options) error {
 	mux := api.Mux(api.Routes(api.VersionInfo{Version: o.Version, Root: o.Root}, eng, dep))
 
 	if o.Console != "" {
-		stopConsole, err := serveConsole(o.Console, o.ConsoleUsers, consolePorts{eng: eng, dep: dep}, o.Log)
+		stopConsole, err := serveConsole(o.Console, o.ConsoleUsers, consolePorts{eng: eng, dep: dep, st: st}, o.Log)
 		if err != nil {
 			return err
 		}
