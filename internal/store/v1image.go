@@ -53,7 +53,7 @@ type storedImage struct {
 	mediaType types.MediaType
 }
 
-func (i *storedImage) RawConfigFile() ([]byte, error)       { return i.s.readBlob(i.img.ConfigDigest) }
+func (i *storedImage) RawConfigFile() ([]byte, error)      { return i.s.readBlob(i.img.ConfigDigest) }
 func (i *storedImage) MediaType() (types.MediaType, error) { return i.mediaType, nil }
 func (i *storedImage) RawManifest() ([]byte, error)        { return i.manifest, nil }
 

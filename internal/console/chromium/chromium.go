@@ -60,9 +60,20 @@ func New(t *testing.T, timeout time.Duration) context.Context {
 // in docs/console/ is made).
 func Screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
+	// Right after a navigation the page may have no layout yet ("Cannot
+	// take screenshot with 0 width"): retry until it has, with a deadline.
+	var png []byte
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var err error
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	dirs := []string{dir}
 	if extra := os.Getenv("BERTH_CONSOLE_SCREENSHOTS"); extra != "" {
