@@ -74,7 +74,7 @@ var allowed = map[string][]string{
 
 	// Registry: the OCI distribution server over its stores. Nothing of
 	// build, the engine, the proxy or deploy.
-	"internal/registry/...": {"internal/blobstore"},
+	"internal/registry/...": {"internal/blobstore", "internal/console", "internal/inspect"}, // console: its web console's pages
 
 	// Engine side. The image store pulls through imageref (a client), never
 	// from the registry's packages.

@@ -143,4 +143,29 @@ func TestBrowserConsole(t *testing.T) {
 	if eval(`String(typeof window.alerted)`) != "undefined" {
 		t.Error("a script from the payload ran")
 	}
+
+	// The registry pages: a repository's tags and referrers; a tag and a
+	// repository name with markup stay text.
+	f.change(func(f *fakeDomain) {
+		f.repos["evil/"+xss] = []Tag{{Name: "t" + xss, Digest: "sha256:" + strings.Repeat("7", 64)}}
+	})
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav a[href="/registry"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the repositories", `!!document.querySelector('#repositories a[href="/registry/repository?name=shop%2fweb"]')`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#repositories a[href="/registry/repository?name=shop%2fweb"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the repository page", `!!document.querySelector('#tags tr[data-tag="latest"]') && document.querySelectorAll("table.referrers tbody tr").length === 3`)
+	chromium.Screenshot(t, ctx, shots, "registry-repository")
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/registry/repository?name="+url.QueryEscape("evil/"+xss))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the markup repository", `!!document.querySelector("#tags")`)
+	if body := eval(`document.body.innerText`); !strings.Contains(body, "t"+xss) || !strings.Contains(body, "evil/"+xss) {
+		t.Errorf("the tag or repository name with markup is not shown as text:\n%s", body)
+	}
+	if eval(`String(document.querySelectorAll("main script, main img").length)`) != "0" {
+		t.Errorf("the payload became elements")
+	}
 }

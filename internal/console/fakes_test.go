@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,35 @@ type fakeDomain struct {
 	rollbacks []string
 	images    map[string]*inspect.Report
 	inspects  int
+	repos     map[string][]Tag
+	referrers map[string][]Referrer // digest →
+}
+
+func (f *fakeDomain) Repositories(context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for r := range f.repos {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (f *fakeDomain) Tags(_ context.Context, repo string) ([]Tag, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tags, ok := f.repos[repo]
+	if !ok {
+		return nil, fmt.Errorf("repository %s: %w", repo, ErrNoRepository)
+	}
+	return tags, nil
+}
+
+func (f *fakeDomain) Referrers(_ context.Context, repo, digest string) ([]Referrer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.referrers[digest], nil
 }
 
 func (f *fakeDomain) Inspect(_ context.Context, digest string) (*inspect.Report, error) {
@@ -43,6 +73,15 @@ func (f *fakeDomain) Inspect(_ context.Context, digest string) (*inspect.Report,
 
 func newFake() *fakeDomain {
 	f := &fakeDomain{revisions: map[string][]Revision{}, logc: make(chan LogLine, 16), images: map[string]*inspect.Report{}}
+	f.repos = map[string][]Tag{"shop/web": {
+		{Name: "v1", Digest: "sha256:" + strings.Repeat("1", 64), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1234, Pushed: time.Unix(1700000000, 0)},
+		{Name: "v2", Digest: "sha256:" + strings.Repeat("a", 64), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1300, Pushed: time.Unix(1700000100, 0)},
+		{Name: "latest", Digest: "sha256:" + strings.Repeat("a", 64), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1300, Pushed: time.Unix(1700000100, 0)},
+	}}
+	f.referrers = map[string][]Referrer{"sha256:" + strings.Repeat("a", 64): {
+		{Digest: "sha256:" + strings.Repeat("5", 64), ArtifactType: "application/vnd.dev.sigstore.bundle.v0.3+json", Size: 3000},
+		{Digest: "sha256:" + strings.Repeat("6", 64), ArtifactType: "application/spdx+json", Size: 90000},
+	}}
 	f.images["sha256:"+strings.Repeat("a", 64)] = &inspect.Report{Digest: "sha256:" + strings.Repeat("a", 64), Size: 3 << 20, UncompressedSize: 9 << 20, Files: 12, Inodes: 20, Efficiency: 0.98,
 		Layers: []inspect.Layer{
 			{Index: 0, Concern: "debian packages", Digest: "sha256:" + strings.Repeat("b", 64), Size: 2 << 20, UncompressedSize: 6 << 20, Files: 10, Inodes: 16},
@@ -165,7 +204,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *fakeDomain, *Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Ports: Ports{Stacks: f, Deploys: f, Logs: f, Images: f}, Users: Users{"ops": hash}, Token: "tok-" + strings.Repeat("9", 20), Poll: 50 * time.Millisecond})
+	s, err := New(Config{Ports: Ports{Stacks: f, Deploys: f, Logs: f, Images: f, Registry: f}, Users: Users{"ops": hash}, Token: "tok-" + strings.Repeat("9", 20), Poll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,11 +97,40 @@ type Images interface {
 	Inspect(ctx context.Context, digest string) (*inspect.Report, error)
 }
 
-// Ports are what the console reads and acts on. Images may be nil (no
-// image pages).
-type Ports struct {
-	Stacks  Stacks
-	Deploys Deploys
-	Logs    Logs
-	Images  Images
+// Tag is a tag of a registry repository and the manifest it names.
+type Tag struct {
+	Name      string
+	Digest    string
+	MediaType string
+	Size      int64
+	Pushed    time.Time
 }
+
+// Referrer is an artifact referring to a manifest: a signature, an SBOM,
+// a provenance attestation.
+type Referrer struct {
+	Digest       string
+	ArtifactType string
+	Size         int64
+}
+
+// Registry reads a registry's repositories, tags and referrers.
+type Registry interface {
+	Repositories(ctx context.Context) ([]string, error)
+	// Tags lists repo's tags; an unknown repository is ErrNoRepository.
+	Tags(ctx context.Context, repo string) ([]Tag, error)
+	Referrers(ctx context.Context, repo, digest string) ([]Referrer, error)
+}
+
+// Ports are what the console reads and acts on: the daemon's (Stacks,
+// Deploys and Logs together; Images optional), a registry's (Registry),
+// or both. A nil port's pages are not served.
+type Ports struct {
+	Stacks   Stacks
+	Deploys  Deploys
+	Logs     Logs
+	Images   Images
+	Registry Registry
+}
+
+func (p Ports) engine() bool { return p.Stacks != nil }

@@ -51,8 +51,12 @@ type Server struct {
 
 // New returns the console's handler.
 func New(cfg Config) (*Server, error) {
-	if cfg.Ports.Stacks == nil || cfg.Ports.Deploys == nil || cfg.Ports.Logs == nil {
-		return nil, errors.New("console: every port (stacks, deploys, logs) is needed")
+	p := cfg.Ports
+	if (p.Stacks == nil) != (p.Deploys == nil) || (p.Stacks == nil) != (p.Logs == nil) {
+		return nil, errors.New("console: the stacks, deploys and logs ports go together")
+	}
+	if p.Stacks == nil && p.Registry == nil {
+		return nil, errors.New("console: no port: give the daemon's or a registry's")
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
@@ -63,26 +67,37 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	tmpl, err := template.New("").Funcs(funcs).ParseFS(webFS, "web/*.html")
+	tmpl, err := template.New("").Funcs(funcs).Funcs(template.FuncMap{
+		"hasStacks":   func() bool { return p.Stacks != nil },
+		"hasRegistry": func() bool { return p.Registry != nil },
+	}).ParseFS(webFS, "web/*.html")
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL), token: &oneTimeToken{value: cfg.Token}, tmpl: tmpl}
-	s.hub = newHub(cfg.Ports.Stacks, cfg.Poll, cfg.Log)
+	s.hub = newHub(cfg.Ports.Stacks, cfg.Poll, cfg.Log) // never polls without streams
 	static, _ := fs.Sub(webFS, "web/static")
 	m := http.NewServeMux()
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.login)
 	m.HandleFunc("POST /logout", s.page(s.logout))
-	m.HandleFunc("GET /{$}", s.page(s.stacksPage))
-	m.HandleFunc("GET /stacks/{stack}/services/{service}", s.page(s.servicePage))
-	m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.page(s.confirmRollback))
-	m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.page(s.rollback))
-	m.HandleFunc("GET /images/{digest}", s.page(s.imagePage))
-	m.HandleFunc("GET /events/stacks", s.api(s.stacksEvents))
-	m.HandleFunc("GET /events/stacks/{stack}/services/{service}", s.api(s.serviceEvents))
-	m.HandleFunc("GET /events/stacks/{stack}/services/{service}/logs", s.api(s.logEvents))
+	if p.engine() {
+		m.HandleFunc("GET /{$}", s.page(s.stacksPage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}", s.page(s.servicePage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.page(s.confirmRollback))
+		m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.page(s.rollback))
+		m.HandleFunc("GET /images/{digest}", s.page(s.imagePage))
+		m.HandleFunc("GET /events/stacks", s.api(s.stacksEvents))
+		m.HandleFunc("GET /events/stacks/{stack}/services/{service}", s.api(s.serviceEvents))
+		m.HandleFunc("GET /events/stacks/{stack}/services/{service}/logs", s.api(s.logEvents))
+	} else {
+		m.HandleFunc("GET /{$}", s.page(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/registry", http.StatusSeeOther) }))
+	}
+	if p.Registry != nil {
+		m.HandleFunc("GET /registry", s.page(s.repositoriesPage))
+		m.HandleFunc("GET /registry/repository", s.page(s.repositoryPage))
+	}
 	s.mux = m
 	return s, nil
 }

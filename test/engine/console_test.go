@@ -147,6 +147,36 @@ func TestConsoleDeployRollbackInBrowser(t *testing.T) {
 		t.Errorf("berth ps: %d running app replicas, want 2:\n%s", n, out)
 	}
 	d.waitServing(2, "1.0.0")
+
+	// The image page of the digest running now: its layer table is the
+	// one berth inspect --json reports for the same image.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#replicas a[href="/images/`+want+`"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the image page", `!!document.querySelector("#layers tbody tr")`)
+	chromium.Screenshot(t, ctx, shots, "image")
+	type layerRow struct {
+		Digest string `json:"digest"`
+		Size   int64  `json:"size"`
+		Files  int    `json:"files"`
+		Inodes int    `json:"inodes"`
+	}
+	var shown []layerRow
+	rows := eval(`JSON.stringify([...document.querySelectorAll("#layers tbody tr")].map(r => ({digest: r.dataset.digest, size: Number(r.dataset.size), files: Number(r.dataset.files), inodes: Number(r.dataset.inodes)})))`)
+	if err := json.Unmarshal([]byte(rows), &shown); err != nil {
+		t.Fatalf("%v: %s", err, rows)
+	}
+	var report struct {
+		Digest string     `json:"digest"`
+		Layers []layerRow `json:"layers"`
+	}
+	out = d.berth("inspect", "--json", d.reg+"/example/app@"+want)
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatalf("berth inspect --json: %v\n%s", err, out)
+	}
+	if report.Digest != want || len(report.Layers) == 0 || fmt.Sprint(shown) != fmt.Sprint(report.Layers) {
+		t.Errorf("the image page's layers %+v, berth inspect --json's %+v (digest %s)", shown, report.Layers, report.Digest)
+	}
 	d.finish()
 }
 
