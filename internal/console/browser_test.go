@@ -96,6 +96,7 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	wait("the service page", `!!document.querySelector('#revisions tr[data-revision="2"].current')`)
 	wait("the log line written before", `document.querySelector("#logs").innerText.includes("listening on :80")`)
+	wait("CPU and memory sparklines of both replicas", `document.querySelectorAll("#stats tr[data-replica] svg polyline").length === 4`)
 	// A line written after the page opened (with markup); the fake's
 	// channel holds it until the page's stream reads it.
 	f.logc <- LogLine{Time: time.Now(), Source: "shop-web-1", Stream: "stdout", Text: "GET /checkout 200 " + xss + "\n"}

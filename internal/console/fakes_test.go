@@ -33,6 +33,34 @@ type fakeDomain struct {
 	referrers map[string][]Referrer // digest →
 }
 
+// Stats sends a sample of shop/web's replicas every 20ms, CPU rising.
+func (f *fakeDomain) Stats(ctx context.Context, stack string, fn func(StatsSample) error) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		st, _ := f.Stacks(ctx)
+		var sample StatsSample
+		for _, s := range st {
+			if s.Name != stack {
+				continue
+			}
+			for _, sv := range s.Services {
+				for _, r := range sv.Replicas {
+					sample.Replicas = append(sample.Replicas, ReplicaStats{Name: r.Name, Service: sv.Name, CPUPercent: float64(i % 50), MemoryBytes: 8 << 20})
+				}
+			}
+		}
+		if err := fn(sample); err != nil {
+			return err
+		}
+	}
+}
+
 func (f *fakeDomain) Repositories(context.Context) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -204,7 +232,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *fakeDomain, *Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Ports: Ports{Stacks: f, Deploys: f, Logs: f, Images: f, Registry: f}, Users: Users{"ops": hash}, Token: "tok-" + strings.Repeat("9", 20), Poll: 50 * time.Millisecond})
+	s, err := New(Config{Ports: Ports{Stacks: f, Deploys: f, Logs: f, Images: f, Stats: f, Registry: f}, Users: Users{"ops": hash}, Token: "tok-" + strings.Repeat("9", 20), Poll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

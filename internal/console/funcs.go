@@ -31,6 +31,16 @@ var funcs = template.FuncMap{
 	"size":     inspect.HumanSize,
 	"percent":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 	"running":  running,
+	"cpuSpark": func(s *series) template.HTML { return sparkline(s.CPU, 100, "CPU of "+s.Name) },
+	"memSpark": func(s *series) template.HTML { return sparkline(s.Mem, 1<<20, "memory of "+s.Name) },
+	"last": func(xs []float64) float64 {
+		if len(xs) == 0 {
+			return 0
+		}
+		return xs[len(xs)-1]
+	},
+	"cpu":      func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + "%" },
+	"mem":      func(f float64) string { return inspect.HumanSize(int64(f)) },
 	"restarts": restarts,
 	"health":   healthOf,
 	"ports":    portsOf,

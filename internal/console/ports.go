@@ -97,6 +97,27 @@ type Images interface {
 	Inspect(ctx context.Context, digest string) (*inspect.Report, error)
 }
 
+// ReplicaStats is one replica's resource use at a moment.
+type ReplicaStats struct {
+	Name        string // the container's name
+	Service     string
+	CPUPercent  float64 // of one core
+	MemoryBytes uint64
+}
+
+// StatsSample is every running replica of a stack at a moment.
+type StatsSample struct {
+	Time     time.Time
+	Replicas []ReplicaStats
+}
+
+// Stats samples a stack's resource use.
+type Stats interface {
+	// Stats calls fn with a sample of stack's running replicas about
+	// once a second until ctx ends or fn fails.
+	Stats(ctx context.Context, stack string, fn func(StatsSample) error) error
+}
+
 // Tag is a tag of a registry repository and the manifest it names.
 type Tag struct {
 	Name      string
@@ -123,13 +144,14 @@ type Registry interface {
 }
 
 // Ports are what the console reads and acts on: the daemon's (Stacks,
-// Deploys and Logs together; Images optional), a registry's (Registry),
-// or both. A nil port's pages are not served.
+// Deploys and Logs together; Images and Stats optional), a registry's
+// (Registry), or both. A nil port's pages are not served.
 type Ports struct {
 	Stacks   Stacks
 	Deploys  Deploys
 	Logs     Logs
 	Images   Images
+	Stats    Stats
 	Registry Registry
 }
 

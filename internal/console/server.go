@@ -70,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 	tmpl, err := template.New("").Funcs(funcs).Funcs(template.FuncMap{
 		"hasStacks":   func() bool { return p.Stacks != nil },
 		"hasRegistry": func() bool { return p.Registry != nil },
+		"hasStats":    func() bool { return p.Stats != nil },
 	}).ParseFS(webFS, "web/*.html")
 	if err != nil {
 		return nil, err
@@ -91,6 +92,9 @@ func New(cfg Config) (*Server, error) {
 		m.HandleFunc("GET /events/stacks", s.api(s.stacksEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}", s.api(s.serviceEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}/logs", s.api(s.logEvents))
+		if p.Stats != nil {
+			m.HandleFunc("GET /events/stacks/{stack}/services/{service}/stats", s.api(s.statsEvents))
+		}
 	} else {
 		m.HandleFunc("GET /{$}", s.page(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/registry", http.StatusSeeOther) }))
 	}

@@ -29,6 +29,17 @@ type consolePorts struct {
 	st  *store.Store
 }
 
+// Stats samples the stack's running replicas once a second (berth stats).
+func (p consolePorts) Stats(ctx context.Context, stack string, fn func(console.StatsSample) error) error {
+	return p.eng.SampleStats(ctx, stack, func(s engine.StatsSample) error {
+		out := console.StatsSample{Time: s.Time}
+		for _, c := range s.Containers {
+			out.Replicas = append(out.Replicas, console.ReplicaStats{Name: c.Name, Service: c.Service, CPUPercent: c.CPUPercent, MemoryBytes: c.MemoryBytes})
+		}
+		return fn(out)
+	})
+}
+
 // Inspect reports on a stored image, as berth inspect does.
 func (p consolePorts) Inspect(_ context.Context, digest string) (*inspect.Report, error) {
 	img, err := p.st.V1Image(digest)
@@ -187,7 +198,7 @@ func (p consolePorts) Logs(ctx context.Context, q console.LogQuery, fn func(cons
 // the default and the advice) and returns its stop. With no users file it
 // logs a one-time login token.
 func serveConsole(addr, usersFile string, ports consolePorts, log *slog.Logger) (func(context.Context), error) {
-	cfg := console.Config{Ports: console.Ports{Stacks: ports, Deploys: ports, Logs: ports, Images: ports}, Log: log}
+	cfg := console.Config{Ports: console.Ports{Stacks: ports, Deploys: ports, Logs: ports, Images: ports, Stats: ports}, Log: log}
 	if usersFile != "" {
 		users, err := console.LoadUsers(usersFile)
 		if err != nil {

@@ -94,6 +94,7 @@ func TestConsoleDeployRollbackInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("the service page at revision 2", `!!document.querySelector('#revisions tr[data-revision="2"].current')`)
+	wait("CPU and memory sparklines of both replicas (berth stats' samples)", `document.querySelectorAll("#stats tr[data-replica] svg polyline").length === 4`)
 	eval(`window.notReloaded = "yes"`)
 	if strings.Contains(eval(`document.querySelector("#logs").innerText`), "goapp 3.0.0") {
 		t.Fatal("3.0.0's log line before it was deployed")

@@ -8,8 +8,10 @@
     var es = new EventSource(el.dataset.stream);
     es.addEventListener("update", function (ev) {
       el.innerHTML = ev.data;
+      if (el.id !== "live") return;
       document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
     });
+    if (el.id !== "live") return;
     es.onerror = function () { document.body.dataset.live = "reconnecting"; };
     es.onopen = function () { document.body.dataset.live = "open"; };
   }
@@ -42,8 +44,10 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    var el = document.getElementById("live");
-    if (el && el.dataset.stream) live(el);
+    ["live", "stats"].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && el.dataset.stream) live(el);
+    });
     var ol = document.getElementById("logs");
     if (ol && ol.dataset.stream) logs(ol);
     var sel = document.getElementById("replica");
