@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -107,11 +108,13 @@ func (h *hub) run() {
 			h.last = stacks
 		}
 		for ch := range h.subs {
-			select { // replace an unread snapshot with this one
-			case <-ch:
+			mine := snap
+			select { // replace an unread snapshot with this one, keeping its news
+			case old := <-ch:
+				mine.changed = mine.changed || old.changed
 			default:
 			}
-			ch <- snap
+			ch <- mine
 		}
 		h.mu.Unlock()
 	}
@@ -182,6 +185,9 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, render func(snapsh
 			}
 		case snap := <-snaps:
 			out, err := render(snap)
+			if errors.Is(err, errUnchanged) {
+				continue
+			}
 			if err != nil {
 				out = []byte(`<p class="error" role="alert">` + template.HTMLEscapeString(err.Error()) + `</p>`)
 			}
@@ -196,11 +202,21 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, render func(snapsh
 	}
 }
 
+// errUnchanged tells live a snapshot changed nothing its page shows.
+var errUnchanged = errors.New("unchanged")
+
 func (s *Server) stacksEvents(w http.ResponseWriter, r *http.Request) {
+	first := true
 	s.live(w, r, func(snap snapshot) ([]byte, error) {
 		if snap.err != nil {
 			return nil, snap.err
 		}
+		// The page shows only the stacks: render when they changed (and
+		// once at the start), not on every poll.
+		if !snap.changed && !first {
+			return nil, errUnchanged
+		}
+		first = false
 		return s.fragment("stacks-body", map[string]any{"Stacks": snap.stacks})
 	})
 }
