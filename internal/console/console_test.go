@@ -308,3 +308,44 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+// A session ends at its expiry: the id no longer opens anything.
+func TestSessionExpires(t *testing.T) {
+	ts, _, s := newTestServer(t)
+	c := client(t)
+	login(t, ts, c)
+	get(t, c, ts.URL+"/", http.StatusOK)
+	s.sessions.mu.Lock()
+	s.sessions.now = func() time.Time { return time.Now().Add(13 * time.Hour) }
+	s.sessions.mu.Unlock()
+	resp, err := c.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the session's expiry: %s, want a redirect to /login", resp.Status)
+	}
+	s.sessions.mu.Lock()
+	n := len(s.sessions.m)
+	s.sessions.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d sessions left in the table after expiry", n)
+	}
+}
+
+// A POST body beyond the forms' size is refused, not read into memory.
+func TestLargePostRefused(t *testing.T) {
+	ts, f, _ := newTestServer(t)
+	c := client(t)
+	csrf := login(t, ts, c)
+	form := url.Values{"to": {"1"}, "csrf": {csrf}, "pad": {strings.Repeat("x", 1<<20)}}
+	resp, err := c.PostForm(ts.URL+"/stacks/shop/services/web/rollback", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 || len(f.rollbacks) != 0 {
+		t.Errorf("a 1 MiB form: %s, rollbacks %v", resp.Status, f.rollbacks)
+	}
+}

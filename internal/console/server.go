@@ -114,6 +114,10 @@ func (s *Server) Close() { s.hub.close() }
 // itself, no inline script), no framing, no sniffing, no referrer to
 // other sites.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		// The console's forms are a few short fields.
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	}
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -125,6 +129,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	s.mux.ServeHTTP(w, r)
 }
+
+// maxForm bounds a POST's body.
+const maxForm = 64 << 10
 
 type ctxKey struct{}
 
