@@ -74,7 +74,7 @@ var allowed = map[string][]string{
 
 	// Registry: the OCI distribution server over its stores. Nothing of
 	// build, the engine, the proxy or deploy.
-	"internal/registry/...": {"internal/blobstore"},
+	"internal/registry/...": {"internal/blobstore", "internal/console", "internal/inspect"}, // console: its web console's pages
 
 	// Engine side. The image store pulls through imageref (a client), never
 	// from the registry's packages.
@@ -131,10 +131,14 @@ var allowed = map[string][]string{
 	// the one route table.
 	"internal/client": {"internal/model", "internal/engine/...", "internal/deploy", "internal/proxy"},
 
+	// The web console: pages over ports the daemon adapts; of berth only
+	// inspect's report type (console/chromium: the browser its tests drive).
+	"internal/console/...": {"internal/inspect"},
+
 	// The composition root of `berth daemon`: the engine side, adapted.
 	"internal/daemon": {
 		"internal/engine/...", "internal/proxy/...", "internal/dns", "internal/deploy", "internal/model",
-		"internal/store", "internal/blobstore", "internal/imageref",
+		"internal/store", "internal/blobstore", "internal/imageref", "internal/console", "internal/inspect",
 	},
 }
 

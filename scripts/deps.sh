@@ -2,8 +2,8 @@
 # deps.sh installs what berth's end-to-end tests drive: the real registry
 # clients (skopeo, podman, docker, crane, regctl), the anchor registry
 # (CNCF distribution, Debian's docker-registry), busybox-static for the test
-# image, wrk for load tests, and pebble (an ACME CA) for the proxy's
-# automatic TLS.
+# image, wrk for load tests, pebble (an ACME CA) for the proxy's automatic TLS,
+# and chromium for the console's browser tests.
 #
 # Idempotent: it only touches apt when a package is missing and only runs
 # `go install` when bin/ lacks the pinned version. Needs root for apt (CI runs
@@ -65,6 +65,9 @@ apt_packages=(
 	gnupg
 	dpkg-dev
 	xz-utils
+	# the console's browser tests (internal/console, test/engine's
+	# TestConsole*) drive Debian's headless chromium with chromedp
+	chromium
 )
 
 log() { printf 'deps: %s\n' "$*"; }

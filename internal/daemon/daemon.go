@@ -34,6 +34,12 @@ type Options struct {
 	ProxyMetrics string
 	// ACME: where x-berth-proxy tls: auto gets certificates.
 	ACME ACMEOptions
+	// Console, when set, is the TCP address of the web console
+	// (internal/console), e.g. 127.0.0.1:9090; ConsoleUsers is its
+	// htpasswd-style users file (bcrypt). Without one the daemon logs a
+	// one-time login token.
+	Console      string
+	ConsoleUsers string
 }
 
 // Run opens everything, serves the API until ctx ends, then stops serving.
@@ -133,6 +139,18 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// The one route table: every endpoint of the API and what serves it.
 	mux := api.Mux(api.Routes(api.VersionInfo{Version: o.Version, Root: o.Root}, eng, dep))
+
+	if o.Console != "" {
+		stopConsole, err := serveConsole(o.Console, o.ConsoleUsers, consolePorts{eng: eng, dep: dep, st: st}, o.Log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stopConsole(sctx)
+		}()
+	}
 
 	l, err := api.Listen(o.Socket)
 	if err != nil {

@@ -126,13 +126,13 @@ type daemon struct {
 	done chan struct{}
 }
 
-func startDaemon(t *testing.T, root, runDir, sock string) *daemon {
+func startDaemon(t *testing.T, root, runDir, sock string, extra ...string) *daemon {
 	t.Helper()
-	return startDaemonBin(t, berthBin, root, runDir, sock)
+	return startDaemonBin(t, berthBin, root, runDir, sock, extra...)
 }
 
-// startDaemonBin is startDaemon with another berth binary (an upgrade),
-// and flags of its own (extra).
+// startDaemonBin is startDaemon with another berth binary (an upgrade);
+// extra are more flags of berth daemon (--console, --acme-*).
 func startDaemonBin(t *testing.T, bin, root, runDir, sock string, extra ...string) *daemon {
 	t.Helper()
 	logf, _ := os.OpenFile(filepath.Join(filepath.Dir(sock), "daemon.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
