@@ -88,6 +88,7 @@ FUZZ_TARGETS := \
 	internal/stack:FuzzLoad \
 	internal/stack:FuzzLoadTargets \
 	internal/kube:FuzzTranslate \
+	internal/kube:FuzzDecodeRevision \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
