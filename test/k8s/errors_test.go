@@ -15,8 +15,8 @@ import (
 // TestDeployErrorsOnCluster: berth deploy -E against a real API server
 // fails clearly, naming the object, and leaves nothing half-applied: a
 // namespace that does not exist (nothing applied); a user whose RBAC
-// role may not write Deployments (403 naming the Deployment; the Service
-// applied before it is deleted again); an image the registry does not
+// role may not touch Deployments (403 naming the Deployment; the
+// ConfigMaps and Services applied before it are deleted again); an image the registry does not
 // have (the pods' ErrImagePull/ImagePullBackOff named; the first deploy's
 // objects deleted).
 func TestDeployErrorsOnCluster(t *testing.T) {
@@ -97,7 +97,7 @@ environments:
 	}
 
 	out, err = deploy("limited", probe)
-	if err == nil || !strings.Contains(out, "apply Deployment "+ns+"/web") || !strings.Contains(out, "forbidden by the cluster's RBAC") {
+	if err == nil || !strings.Contains(out, "Deployment "+ns+"/web: forbidden by the cluster's RBAC") {
 		t.Errorf("RBAC: %v", err)
 	}
 	if o := objects(); o != "" {
