@@ -179,11 +179,13 @@ build() {
 
 # ---------------------------------------------------------------- up
 
-# bg NAME CMD...: start a daemon, its output in logs/NAME.log, pid in logs/NAME.pid.
+# bg NAME CMD...: start a daemon in its own session (a Ctrl-C meant for the
+# caller does not reach it: down stops it), its output in logs/NAME.log,
+# its pid in logs/NAME.pid.
 bg() {
 	local n="$1"
 	shift
-	nohup "$@" >"$L/$n.log" 2>&1 &
+	setsid "$@" </dev/null >"$L/$n.log" 2>&1 &
 	echo $! >"$L/$n.pid"
 }
 
@@ -370,13 +372,12 @@ up() {
 	done
 	[ "$(id -u)" -eq 0 ] || die "up needs root"
 	[ -e "$D/up" ] && die "a cluster is already up in $D (scripts/k8s-cluster.sh down first)"
-	local p
-	for p in 6443 2379 2380 10250 10256 "${REG##*:}"; do
-		port_open 127.0.0.1 "$p" && die "port $p is in use: another cluster (or the shared one) is running"
-	done
-	local ip
+	local ip p
 	ip="$(host_ip)"
 	[ -n "$ip" ] || die "cannot tell this host's IP (ip route get 1.1.1.1)"
+	for p in 127.0.0.1:6443 127.0.0.1:2379 127.0.0.1:2380 "$ip:10250" 127.0.0.1:10256 "$REG"; do
+		port_open "${p%:*}" "${p##*:}" && die "$p is in use: another cluster (or the shared one) is running"
+	done
 	export PATH="$B:$PATH" KUBECONFIG="$D/admin.kubeconfig"
 
 	local start=$SECONDS
