@@ -479,13 +479,21 @@ stop() {
 	rm -f "$f"
 }
 
+# lap NAME: down's timing, NAME and the time since the previous lap.
+lap() {
+	local now=${EPOCHREALTIME/./}
+	laps="${laps:+$laps, }$1 $(((now - lap_t) / 1000))ms"
+	lap_t=$now
+}
+
 down() {
 	set +e
 	trap - EXIT
 	export PATH="$B:$PATH"
 	[ -d "$D" ] || { log "nothing to bring down in $D"; return 0; }
-	local s=$SECONDS
+	local s=$SECONDS laps="" lap_t=${EPOCHREALTIME/./}
 	stop kubelet
+	lap kubelet
 	if [ -S "$D/containerd/containerd.sock" ]; then
 		crictl --runtime-endpoint "unix://$D/containerd/containerd.sock" --timeout 10s rmp -fa >/dev/null 2>&1
 	fi
@@ -494,8 +502,10 @@ down() {
 	local pids
 	pids="$(find /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null || true)"
 	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	lap pods
 	stop kube-proxy
 	[ -x "$B/kube-proxy" ] && kube-proxy --cleanup >/dev/null 2>&1
+	lap kube-proxy
 	# The kubelet's KUBE-FIREWALL/KUBE-KUBELET-CANARY chains survive
 	# kube-proxy --cleanup: remove every jump to a KUBE-* chain, then the chains.
 	local ipt tb ch
@@ -514,8 +524,10 @@ down() {
 		iptables -t nat -F "$ch"
 		iptables -t nat -X "$ch"
 	done
+	lap iptables
 	local n
 	for n in containerd kcm scheduler apiserver etcd registry; do stop "$n"; done
+	lap daemons
 	grep -o " $D[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
 	ip link del "$BRIDGE" 2>/dev/null
 	local cg
@@ -533,7 +545,8 @@ down() {
 	else
 		rm -rf "$D"
 	fi
-	log "DOWN in $((SECONDS - s))s"
+	lap cleanup
+	log "DOWN in $((SECONDS - s))s ($laps)"
 }
 
 # ---------------------------------------------------------------- run
