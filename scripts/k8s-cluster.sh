@@ -466,17 +466,27 @@ E
 
 # ---------------------------------------------------------------- down
 
+# stop NAME...: SIGTERM to the daemons at once, SIGKILL to those still
+# running after 5 s (the cluster's state is thrown away: nothing to flush).
 stop() {
-	local f="$L/$1.pid" p
-	[ -f "$f" ] || return 0
-	p="$(cat "$f")"
-	kill "$p" 2>/dev/null || true
-	for _ in $(seq 30); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.2
+	local n f pids=() p
+	for n in "$@"; do
+		f="$L/$n.pid"
+		[ -f "$f" ] || continue
+		p="$(cat "$f")"
+		kill "$p" 2>/dev/null && pids+=("$p")
+		rm -f "$f"
 	done
-	kill -9 "$p" 2>/dev/null || true
-	rm -f "$f"
+	[ "${#pids[@]}" -eq 0 ] && return 0
+	for _ in $(seq 50); do
+		kill -0 "${pids[@]}" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do
+		kill -0 "$p" 2>/dev/null && log "pid $p ($(cat /proc/$p/comm 2>/dev/null)) ignored SIGTERM for 5s: SIGKILL"
+		kill -9 "$p" 2>/dev/null
+	done
+	return 0
 }
 
 # lap NAME: down's timing, NAME and the time since the previous lap.
@@ -525,8 +535,7 @@ down() {
 		iptables -t nat -X "$ch"
 	done
 	lap iptables
-	local n
-	for n in containerd kcm scheduler apiserver etcd registry; do stop "$n"; done
+	stop containerd kcm scheduler apiserver etcd registry
 	lap daemons
 	grep -o " $D[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
 	ip link del "$BRIDGE" 2>/dev/null
