@@ -66,17 +66,27 @@ host_ip() {
 }
 NODE="$(hostname | tr 'A-Z' 'a-z')"
 
-# waitfor SECONDS CMD...: poll CMD once a second until it succeeds.
+# waitfor SECONDS CMD...: poll CMD every 0.5 s until it succeeds; fail at
+# once when a daemon started by bg has exited (its log's end is shown).
 waitfor() {
 	local secs="$1"
 	shift
-	local deadline=$((SECONDS + secs))
+	local deadline=$((SECONDS + secs)) f p
 	until "$@" >/dev/null 2>&1; do
+		for f in "$L"/*.pid; do
+			[ -f "$f" ] || continue
+			p="$(cat "$f")"
+			if ! kill -0 "$p" 2>/dev/null; then
+				log "$(basename "$f" .pid) (pid $p) exited; the end of its log:"
+				tail -n 20 "${f%.pid}.log" >&2
+				return 1
+			fi
+		done
 		if ((SECONDS >= deadline)); then
 			log "timed out after ${secs}s waiting for: $*"
 			return 1
 		fi
-		sleep 1
+		sleep 0.5
 	done
 }
 
