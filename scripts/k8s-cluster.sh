@@ -7,6 +7,7 @@
 #   scripts/k8s-cluster.sh env          # KEY=VALUE lines: KUBECONFIG, registry, node IP...
 #   scripts/k8s-cluster.sh down         # stop it, leave the host clean
 #   scripts/k8s-cluster.sh run -- CMD   # lock, up, CMD with the env, down
+#   scripts/k8s-cluster.sh run -- bash  # a shell on a cluster, down when it exits
 #
 # What runs: etcd (Debian), kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet, kube-proxy (iptables) and kubectl built from the
@@ -191,11 +192,12 @@ build() {
 
 # bg NAME CMD...: start a daemon in its own session (a Ctrl-C meant for the
 # caller does not reach it: down stops it), its output in logs/NAME.log,
-# its pid in logs/NAME.pid.
+# its pid in logs/NAME.pid. It does not inherit the lock's descriptor (run's
+# fd 9): neither it nor the containers it starts may hold the host's lock.
 bg() {
 	local n="$1"
 	shift
-	setsid "$@" </dev/null >"$L/$n.log" 2>&1 &
+	setsid "$@" </dev/null >"$L/$n.log" 2>&1 8>&- 9>&- &
 	echo $! >"$L/$n.pid"
 }
 
@@ -546,6 +548,11 @@ down() {
 	done
 	lap iptables
 	stop containerd kcm scheduler apiserver etcd registry
+	# A shim outlives containerd by design; one whose pod crictl could not
+	# remove would stay: this cluster's shims name its containerd socket.
+	local shims
+	shims="$(pgrep -f -- "containerd-shim-runc-v2 .*-address $D/containerd/containerd.sock" || true)"
+	[ -n "$shims" ] && kill -9 $shims 2>/dev/null
 	lap daemons
 	grep -o " $D[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
 	ip link del "$BRIDGE" 2>/dev/null
