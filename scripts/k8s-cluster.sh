@@ -19,9 +19,10 @@
 # StorageClass with a pool of hostPath PersistentVolumes so PVCs bind.
 #
 # One cluster per host (ports 6443, 2379, 10250, iptables KUBE-* chains):
-# callers hold `flock /tmp/berth-k8s.lock` from up to down (`run` does, and
-# so does test/k8s's TestMain). A throwaway cluster for tests only: static
-# tokens, open registry.
+# callers hold `flock /tmp/berth-k8s.lock` from up to down and say so with
+# BERTH_K8S_LOCKED=1 (`run` does, and so does test/k8s's TestMain); up and
+# down called without it take the lock for themselves or refuse when someone
+# holds it. A throwaway cluster for tests only: static tokens, open registry.
 #
 # Environment:
 #   BERTH_K8S_VERSION  Kubernetes version (default v1.36.3)
@@ -42,6 +43,18 @@ coredns_version="v1.15.0"
 W="${BERTH_K8S_CACHE:-/var/cache/berth-k8s/$version}"
 B="$W/bin"
 D="${BERTH_K8S_RUN:-/var/tmp/berth-k8s}"
+# up and down remove the run directory: it must be a directory of its own.
+while [ "${D%/}" != "$D" ]; do D="${D%/}"; done
+case "$D/" in
+*/../* | */./* | *//*) D= ;;
+esac
+case "$D" in
+/?*/?*) ;;
+*)
+	printf 'k8s-cluster: BERTH_K8S_RUN=%s: want an absolute path below a top-level directory\n' "${BERTH_K8S_RUN:-}" >&2
+	exit 2
+	;;
+esac
 L="$D/logs"
 P="$D/pki"
 REG="${BERTH_K8S_REGISTRY_ADDR:-127.0.0.1:5055}"
@@ -186,6 +199,24 @@ build() {
 		(cd "$W/coredns" && CGO_ENABLED=0 gobuild "$B/coredns" -ldflags "-s -w" github.com/coredns/coredns)
 	fi
 	log "binaries in $B: $(ls "$B" | tr '\n' ' ')"
+}
+
+# ---------------------------------------------------------------- the lock
+
+# hold_lock: up and down change what the whole host shares. A caller that
+# holds /tmp/berth-k8s.lock says so with BERTH_K8S_LOCKED=1 (run and
+# test/k8s's TestMain do); anyone else gets the lock for this command or is
+# refused at once — never a second cluster, never someone else's torn down.
+hold_lock() {
+	[ -n "${BERTH_K8S_LOCKED:-}" ] && return 0
+	exec 9>"$LOCK"
+	if flock -n 9; then
+		BERTH_K8S_LOCKED=1 # down after a failed up: already ours
+	else
+		local holder
+		holder="$(lslocks -n -o PID,PATH 2>/dev/null | awk -v l="$LOCK" '$2 == l {print $1; exit}')"
+		die "$LOCK is held${holder:+ by pid $holder ($(tr '\0' ' ' </proc/$holder/cmdline 2>/dev/null | cut -c1-120))}: another user of the test cluster; wait for it, or run under the lock (scripts/k8s-cluster.sh run -- CMD)"
+	fi
 }
 
 # ---------------------------------------------------------------- up
@@ -383,6 +414,7 @@ up() {
 		command -v "$c" >/dev/null || die "$c is missing: run scripts/k8s-cluster.sh build (it installs the Debian packages)"
 	done
 	[ "$(id -u)" -eq 0 ] || die "up needs root"
+	hold_lock
 	[ -e "$D/up" ] && die "a cluster is already up in $D (scripts/k8s-cluster.sh down first)"
 	local ip p
 	ip="$(host_ip)"
@@ -513,6 +545,7 @@ down() {
 	trap - EXIT
 	export PATH="$B:$PATH"
 	[ -d "$D" ] || { log "nothing to bring down in $D"; return 0; }
+	hold_lock || return 1
 	local s=$SECONDS laps="" lap_t=${EPOCHREALTIME/./}
 	stop kubelet
 	lap kubelet
@@ -582,6 +615,7 @@ run() {
 	[ $# -gt 0 ] || die "usage: scripts/k8s-cluster.sh run -- CMD..."
 	exec 9>"$LOCK"
 	flock 9
+	export BERTH_K8S_LOCKED=1
 	up
 	trap down EXIT
 	set -a
