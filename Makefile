@@ -9,7 +9,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 # The e2e suite drives real clients (docker, podman, skopeo, crane, regctl).
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build deps demo test unit e2e conformance fuzz bench vet fmt clean
+.PHONY: all build deps demo test unit e2e conformance fuzz bench vet fmt clean test-k8s k8s-build
 
 all: build
 
@@ -31,6 +31,17 @@ demo: deps build
 # suite against real clients.
 test: vet
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# berth against a real single-node Kubernetes (test/k8s, docs/kubernetes.md
+# "Test harness"). k8s-build makes the cluster's binaries once per version
+# (cached in /var/cache/berth-k8s/VERSION, ~8 min on 2 cores); the tests
+# bring the cluster up under /tmp/berth-k8s.lock and down at the end.
+K8S_TIMEOUT ?= 20m
+test-k8s: k8s-build
+	BERTH_K8S=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -count=1 -timeout $(K8S_TIMEOUT) -v ./test/k8s/
+
+k8s-build:
+	bash scripts/k8s-cluster.sh build
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
@@ -78,6 +89,7 @@ FUZZ_TARGETS := \
 	internal/stack:FuzzLoad \
 	internal/stack:FuzzLoadTargets \
 	internal/kube:FuzzTranslate \
+	internal/kube:FuzzDecodeRevision \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \

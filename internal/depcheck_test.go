@@ -89,6 +89,12 @@ var allowed = map[string][]string{
 	// registry server.
 	"internal/kube": {"internal/model", "internal/stack", "internal/stack/enginespec", "internal/spec", "internal/build/goflags",
 		"internal/registry/names", "internal/policy", "internal/signals"},
+	// The stack commands' backend on a cluster: kube underneath, deploy's
+	// and the engine's types (reports, history, containers, log entries)
+	// on top, so the commands print a cluster's rollout as the daemon's.
+	"internal/kube/remote": {"internal/kube", "internal/deploy", "internal/client", "internal/engine/...", "internal/proxy",
+		"internal/model", "internal/stack", "internal/stack/enginespec", "internal/spec", "internal/build/goflags",
+		"internal/registry/names", "internal/policy", "internal/signals"},
 	// Copy an image between the environments of a berth.yaml.
 	"internal/promote": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy"},
 	// Signatures and attestations (cosign-compatible) on registry images:

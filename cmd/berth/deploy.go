@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/release"
@@ -41,8 +40,12 @@ func newDeployCommand() *cobra.Command {
 			if req.Spec, err = f.pipeline(cmd, st, asJSON).Prepare(cmd.Context(), st, r); err != nil {
 				return err
 			}
+			b, err := f.backend(st)
+			if err != nil {
+				return err
+			}
 			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
-				return client.New(f.socket).Deploy(cmd.Context(), req, fn)
+				return b.Deploy(cmd.Context(), req, fn)
 			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
@@ -63,12 +66,12 @@ func newRollbackCommand() *cobra.Command {
 		Short: "Roll a service back to an earlier revision",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.stackName(cmd)
+			name, b, err := f.stackBackend(cmd)
 			if err != nil {
 				return err
 			}
 			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
-				return client.New(f.socket).Rollback(cmd.Context(), name, args[0], to, fn)
+				return b.Rollback(cmd.Context(), name, args[0], to, fn)
 			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
@@ -86,11 +89,11 @@ func newHistoryCommand() *cobra.Command {
 		Short: "List a service's deployed revisions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.stackName(cmd)
+			name, b, err := f.stackBackend(cmd)
 			if err != nil {
 				return err
 			}
-			h, err := client.New(f.socket).History(cmd.Context(), name, args[0])
+			h, err := b.History(cmd.Context(), name, args[0])
 			if err != nil {
 				return err
 			}

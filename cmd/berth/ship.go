@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/internal/client"
 	"github.com/berth-dev/berth/internal/cliflag"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/release"
@@ -46,8 +45,12 @@ func newShipCommand() *cobra.Command {
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "deploying…")
 			req := deploy.Request{Spec: spec, ReadyTimeout: timeout}
+			b, err := f.backend(st)
+			if err != nil {
+				return err
+			}
 			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
-				return client.New(f.socket).Deploy(cmd.Context(), req, fn)
+				return b.Deploy(cmd.Context(), req, fn)
 			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}

@@ -66,6 +66,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bo
 		LocalDir: build.CacheDir,
 		Progress: stderr,
 		Policy:   release.PolicyPorts{Ports: policyPorts(false)},
+		Cluster:  clusterCheck,
 	}
 }
 
@@ -151,22 +152,22 @@ func newPsCommand() *cobra.Command {
 			if err := list.Check(); err != nil {
 				return err
 			}
-			name := ""
+			name, b := "", stackBackend(client.New(f.socket))
 			if !allProjects {
 				var err error
-				if name, err = f.stackName(cmd); err != nil {
+				if name, b, err = f.stackBackend(cmd); err != nil {
 					return fmt.Errorf("%w (berth ps --all-projects lists every stack's containers)", err)
 				}
 			}
-			c := client.New(f.socket)
-			cs, err := c.Containers(cmd.Context(), name)
+			cs, err := b.Containers(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
 			if err := list.Write(cmd.OutOrStdout(), cs, shortDigest); err != nil {
 				return err
 			}
-			if list.Quiet || list.JSONAll || list.Format != "table" {
+			c, local := b.(*client.Client)
+			if !local || list.Quiet || list.JSONAll || list.Format != "table" {
 				return nil
 			}
 			// The proxy's tls: auto certificates, when there are any (a
@@ -201,13 +202,13 @@ func newLogsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			name, err := f.stackName(cmd)
+			name, b, err := f.stackBackend(cmd)
 			if err != nil {
 				return err
 			}
 			o := client.LogsOptions{Services: args, Follow: follow, Since: since, Until: until, Tail: n}
 			p := logs.Printer{W: cmd.OutOrStdout(), Stack: name, JSON: asJSON, Timestamps: timestamps}
-			err = client.New(f.socket).Logs(cmd.Context(), name, o, p.Entry)
+			err = b.Logs(cmd.Context(), name, o, p.Entry)
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}

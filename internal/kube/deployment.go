@@ -22,6 +22,10 @@ import (
 // sets none (Kubernetes' own is 30 s).
 const defaultStopTimeout = 10
 
+// drainSleep is how long a serving pod that is being stopped waits
+// (a preStop sleep) before its SIGTERM, at most its grace period less 1 s.
+const drainSleep = 5
+
 // Annotations on a Deployment that carry what berth's rollout (not the
 // Deployment controller) enforces.
 const (
@@ -74,6 +78,13 @@ func (t *translator) service(svc model.ServiceSpec) error {
 		grace = int64(ceilSeconds(svc.StopTimeout))
 	}
 	pod.TerminationGracePeriodSeconds = &grace
+	if c.Lifecycle == nil && len(svc.Ports) > 0 && grace > 1 {
+		// What berth's proxy does by draining: a pod being replaced
+		// keeps serving while the endpoint removal reaches every node's
+		// kube-proxy and the Ingress controller, and only then gets
+		// SIGTERM (else connections still sent to it are refused).
+		c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: min(drainSleep, grace-1)}}}
+	}
 	t.restart(svc)
 	if svc.Hostname != "" {
 		if errs := validation.IsDNS1123Label(svc.Hostname); len(errs) > 0 {

@@ -45,12 +45,24 @@ func TestDeploymentMapping(t *testing.T) {
 	if d.Spec.Template.Annotations[AnnotationConfigHash] == "" {
 		t.Error("no config hash")
 	}
-	// Default grace: berth's 10 s, not Kubernetes' 30 s; SIGTERM needs no hook.
+	// Default grace: berth's 10 s, not Kubernetes' 30 s; SIGTERM needs no
+	// hook, but a serving pod sleeps 5 s before it (the endpoint removal
+	// reaches kube-proxy first: no refused connections in a rollout).
 	s = base()
 	s.StopSignal = syscall.SIGTERM
 	d = find[*appsv1.Deployment](t, translate(t, Options{}, s), "Deployment", "web")
-	if *d.Spec.Template.Spec.TerminationGracePeriodSeconds != 10 || d.Spec.Template.Spec.Containers[0].Lifecycle != nil {
+	if l := d.Spec.Template.Spec.Containers[0].Lifecycle; *d.Spec.Template.Spec.TerminationGracePeriodSeconds != 10 || l == nil || l.PreStop.Sleep == nil || l.PreStop.Sleep.Seconds != 5 {
 		t.Errorf("defaults: %+v", d.Spec.Template.Spec)
+	}
+	s.Ports, s.StopTimeout = nil, 0
+	d = find[*appsv1.Deployment](t, translate(t, Options{}, s), "Deployment", "web")
+	if d.Spec.Template.Spec.Containers[0].Lifecycle != nil {
+		t.Errorf("a service without ports: %+v", d.Spec.Template.Spec.Containers[0].Lifecycle)
+	}
+	s.Ports, s.StopTimeout = base().Ports, 3*time.Second
+	d = find[*appsv1.Deployment](t, translate(t, Options{}, s), "Deployment", "web")
+	if l := d.Spec.Template.Spec.Containers[0].Lifecycle; l == nil || l.PreStop.Sleep.Seconds != 2 {
+		t.Errorf("stop_grace_period 3s: %+v, want a 2 s sleep", l)
 	}
 }
 

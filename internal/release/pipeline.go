@@ -55,6 +55,10 @@ type Pipeline struct {
 	// image pushed to an environment's registry (the Builder must be an
 	// Evidencer); nil: nothing is attached.
 	Attester Attester
+	// Cluster checks an environment's Kubernetes cluster (kubernetes:)
+	// in place of the daemon, before anything is built (its API answers,
+	// the namespace exists); nil: such environments are refused.
+	Cluster func(ctx context.Context, t stack.Target) error
 }
 
 // Prepare checks the daemon (and the environment's registry) first, then
@@ -72,17 +76,25 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (mod
 		}
 		return model.StackSpec{}, fmt.Errorf("--tag %s needs --env NAME: %s", r.Tag, what)
 	}
-	var target *stack.Target
+	var target, cluster *stack.Target
 	var targets map[string]stack.Target
 	if r.Env != "" && r.Mode != Up && r.Targets != nil {
 		var err error
 		if targets, err = r.Targets(); err != nil {
 			return model.StackSpec{}, err
 		}
-		// Until berth deploys to clusters (issue 12), an environment
-		// that names one must not quietly get the local daemon instead.
+		// An environment that names a cluster must not quietly get the
+		// local daemon instead.
 		if t, ok := targets[r.Env]; ok && t.Kubernetes != nil {
-			return model.StackSpec{}, fmt.Errorf("environments.%s is a Kubernetes cluster (kubernetes:), and berth does not deploy to clusters yet: write its manifests with `berth export --kubernetes -E %s --tag TAG`", r.Env, r.Env)
+			if p.Cluster == nil {
+				return model.StackSpec{}, fmt.Errorf("environments.%s is a Kubernetes cluster (kubernetes:), which this command does not deploy to: write its manifests with `berth export --kubernetes -E %s --tag TAG`", r.Env, r.Env)
+			}
+			// A cluster pulls from a registry: nothing built into this
+			// host's cache can run there.
+			if svc := builtLocally(st); svc != "" && r.Mode == Deploy && r.Tag == "" {
+				return model.StackSpec{}, fmt.Errorf("service %s is built from berth.yaml, and environments.%s is a Kubernetes cluster, which pulls images from a registry: ship it (berth ship -E %s --tag TAG) or deploy what the registry holds (berth deploy -E %s --tag TAG)", svc, r.Env, r.Env, r.Env)
+			}
+			cluster = &t
 		}
 	}
 	if r.Env != "" && (r.Mode == Ship || fromRegistry) {
@@ -104,7 +116,11 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (mod
 				r.Env, svc, strings.Join(gate.Policy.Rules(), ", "), r.Env, r.Env)
 		}
 	}
-	if err := p.Daemon.Ping(ctx); err != nil {
+	if cluster != nil {
+		if err := p.Cluster(ctx, *cluster); err != nil {
+			return model.StackSpec{}, fmt.Errorf("environments.%s: %w", r.Env, err)
+		}
+	} else if err := p.Daemon.Ping(ctx); err != nil {
 		return model.StackSpec{}, err
 	}
 	if target != nil {

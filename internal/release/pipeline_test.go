@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -275,22 +277,65 @@ func TestEnvWithoutRegistry(t *testing.T) {
 	}
 }
 
-// TestKubernetesEnvNotDeployedLocally: deploy and ship to an environment
-// with kubernetes: are refused (not run on the local daemon) before
-// anything is built, pushed or asked of the daemon.
-func TestKubernetesEnvNotDeployedLocally(t *testing.T) {
+// TestKubernetesEnvDeploysToCluster: deploy and ship to an environment
+// with kubernetes: check the cluster (Pipeline.Cluster), never the local
+// daemon; ship pushes to the environment's registry and pins digests as
+// for any environment; deploy --tag pins what the registry holds; deploy
+// without --tag of a service built from berth.yaml is refused before
+// anything is built (a cluster cannot pull from this host's cache); and
+// without a Cluster port the environment is refused as before.
+func TestKubernetesEnvDeploysToCluster(t *testing.T) {
 	k8s := func() (map[string]stack.Target, error) {
 		return map[string]stack.Target{"k8s": {Env: "k8s", Registry: "127.0.0.1:5001", Repository: "shop", Kubernetes: &stack.Kubernetes{Namespace: "shop"}}}, nil
 	}
-	for _, r := range []Request{{Mode: Ship, Env: "k8s"}, {Mode: Deploy, Env: "k8s", Tag: "1"}, {Mode: Deploy, Env: "k8s"}} {
+	for _, r := range []Request{{Mode: Ship, Env: "k8s", Tag: "1"}, {Mode: Deploy, Env: "k8s", Tag: "1"}} {
+		r.Targets = k8s
+		f := newFixture()
+		var checked []string
+		f.p.Cluster = func(_ context.Context, t stack.Target) error { checked = append(checked, t.Env); return nil }
+		if r.Mode == Deploy {
+			f.r.tags["127.0.0.1:5001/shop/app:1"] = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}
+			f.r.tags["127.0.0.1:5001/shop/app:1-dev"] = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}
+		}
+		spec, err := f.p.Prepare(context.Background(), shop(), r)
+		if err != nil {
+			t.Fatalf("%+v: %v", r, err)
+		}
+		if !reflect.DeepEqual(checked, []string{"k8s"}) || slices.Contains(f.log, "ping daemon") {
+			t.Errorf("%+v: cluster checks %v, calls %v: want the cluster checked, not the daemon", r, checked, f.log)
+		}
+		if img := spec.Services[0].Image; !strings.HasPrefix(img, "127.0.0.1:5001/shop/app") || !strings.Contains(img, "@sha256:") {
+			t.Errorf("%+v: web runs %q, want the environment registry's image by digest", r, img)
+		}
+	}
+
+	f := newFixture()
+	f.p.Cluster = func(context.Context, stack.Target) error { return errors.New("namespace \"shop\" does not exist") }
+	if _, err := f.p.Prepare(context.Background(), shop(), Request{Mode: Ship, Env: "k8s", Targets: k8s}); err == nil || !strings.Contains(err.Error(), "environments.k8s: namespace \"shop\" does not exist") {
+		t.Errorf("cluster check failing: %v", err)
+	}
+	if len(f.r.written) > 0 {
+		t.Errorf("cluster check failing: wrote %v", f.r.written)
+	}
+
+	f = newFixture()
+	f.p.Cluster = func(context.Context, stack.Target) error { return nil }
+	if _, err := f.p.Prepare(context.Background(), shop(), Request{Mode: Deploy, Env: "k8s", Targets: k8s}); err == nil || !strings.Contains(err.Error(), "service web is built from berth.yaml, and environments.k8s is a Kubernetes cluster") {
+		t.Errorf("deploy without --tag: %v", err)
+	}
+	if len(f.log) > 0 {
+		t.Errorf("deploy without --tag: calls %v", f.log)
+	}
+
+	for _, r := range []Request{{Mode: Ship, Env: "k8s"}, {Mode: Deploy, Env: "k8s", Tag: "1"}} {
 		r.Targets = k8s
 		f := newFixture()
 		_, err := f.p.Prepare(context.Background(), shop(), r)
 		if err == nil || !strings.Contains(err.Error(), "environments.k8s is a Kubernetes cluster") {
-			t.Errorf("%+v: %v", r, err)
+			t.Errorf("no Cluster port, %+v: %v", r, err)
 		}
 		if len(f.log) > 0 {
-			t.Errorf("%+v: calls %v", r, f.log)
+			t.Errorf("no Cluster port, %+v: calls %v", r, f.log)
 		}
 	}
 }

@@ -12,8 +12,8 @@ import (
 
 // Kubernetes is an environment's cluster target (environments.NAME.kubernetes:):
 // the kubeconfig file, its context and the namespace the stack's objects
-// live in. Nothing applies to a cluster yet: `berth export --kubernetes`
-// uses Namespace.
+// live in: berth deploy -E and the other stack commands use it
+// (internal/kube/remote), `berth export --kubernetes` its Namespace.
 type Kubernetes struct {
 	// Kubeconfig is the kubeconfig path, as kubectl's: the file's
 	// kubeconfig:, else $KUBECONFIG (a list joined by ':' is kept as it

@@ -1,0 +1,3 @@
+module berth.test/probe
+
+go 1.22
