@@ -89,9 +89,11 @@ FUZZ_TARGETS := \
 	internal/stack:FuzzLoad \
 	internal/stack:FuzzLoadTargets \
 	internal/kube:FuzzTranslate \
+	internal/kube:FuzzDecodeRevision \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
+	internal/proxy:FuzzParseStoredCertificate \
 	internal/engine/logs:FuzzParseTail \
 	internal/stack:FuzzParseTimeout \
 	internal/stack:FuzzParseExec \

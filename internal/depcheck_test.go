@@ -74,7 +74,7 @@ var allowed = map[string][]string{
 
 	// Registry: the OCI distribution server over its stores. Nothing of
 	// build, the engine, the proxy or deploy.
-	"internal/registry/...": {"internal/blobstore"},
+	"internal/registry/...": {"internal/blobstore", "internal/console", "internal/inspect"}, // console: its web console's pages
 
 	// Engine side. The image store pulls through imageref (a client), never
 	// from the registry's packages.
@@ -100,12 +100,15 @@ var allowed = map[string][]string{
 	// Signatures and attestations (cosign-compatible) on registry images:
 	// a client of registries through imageref, nothing of build, the
 	// registry server, the engine or deploy.
-	"internal/sign": {"internal/imageref"},
+	"internal/sign": {"internal/imageref", "internal/keyagent"},
+	// The key agent holds decrypted keys; it knows no key file format and
+	// imports nothing of berth.
+	"internal/keyagent": {},
 	// The trust adapters: the policy gate's ports (signature verifier,
 	// signer, scanner) and the registry's SignatureChecker (which gets a
 	// read port from the registry; nothing of the registry's packages)
 	// over the signing, SBOM and scanning packages.
-	"internal/trust": {"internal/sign", "internal/vuln", "internal/sbom", "internal/policy", "internal/imageref", "internal/deb"},
+	"internal/trust": {"internal/sign", "internal/keyagent", "internal/vuln", "internal/sbom", "internal/policy", "internal/imageref", "internal/deb"},
 	// The release pipeline: build → push → pin by digest → what the engine
 	// runs. The one place build and the engine side meet (besides cmd).
 	"internal/release": {"internal/model", "internal/build/...", "internal/spec", "internal/deb", "internal/imageref", "internal/sbom",
@@ -134,10 +137,14 @@ var allowed = map[string][]string{
 	// the one route table.
 	"internal/client": {"internal/model", "internal/engine/...", "internal/deploy", "internal/proxy"},
 
+	// The web console: pages over ports the daemon adapts; of berth only
+	// inspect's report type (console/chromium: the browser its tests drive).
+	"internal/console/...": {"internal/inspect"},
+
 	// The composition root of `berth daemon`: the engine side, adapted.
 	"internal/daemon": {
 		"internal/engine/...", "internal/proxy/...", "internal/dns", "internal/deploy", "internal/model",
-		"internal/store", "internal/blobstore", "internal/imageref",
+		"internal/store", "internal/blobstore", "internal/imageref", "internal/console", "internal/inspect",
 	},
 }
 

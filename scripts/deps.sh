@@ -2,7 +2,8 @@
 # deps.sh installs what berth's end-to-end tests drive: the real registry
 # clients (skopeo, podman, docker, crane, regctl), the anchor registry
 # (CNCF distribution, Debian's docker-registry), busybox-static for the test
-# image, and wrk for load tests.
+# image, wrk for load tests, pebble (an ACME CA) for the proxy's automatic TLS,
+# and chromium for the console's browser tests.
 #
 # Idempotent: it only touches apt when a package is missing and only runs
 # `go install` when bin/ lacks the pinned version. Needs root for apt (CI runs
@@ -35,6 +36,12 @@ cosign3_version="v3.1.3"
 syft_module="github.com/anchore/syft"
 syft_pkg="$syft_module/cmd/syft"
 syft_version="v1.57.2"
+# pebble: the ACME CA (and its DNS test server) the proxy's automatic-TLS
+# tests get certificates from (internal/proxy, acme_*_test.go).
+pebble_module="github.com/letsencrypt/pebble/v2"
+pebble_pkg="$pebble_module/cmd/pebble"
+challtestsrv_pkg="$pebble_module/cmd/pebble-challtestsrv"
+pebble_version="v2.10.3"
 
 # Debian packages. docker.io pulls containerd, runc and tini; podman pulls
 # conmon and its runtime. podman needs some network stack even for
@@ -58,6 +65,9 @@ apt_packages=(
 	gnupg
 	dpkg-dev
 	xz-utils
+	# the console's browser tests (internal/console, test/engine's
+	# TestConsole*) drive Debian's headless chromium with chromedp
+	chromium
 )
 
 log() { printf 'deps: %s\n' "$*"; }
@@ -145,5 +155,7 @@ vulndb_module="golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
 log "vulndb: $vulndb_module into the module cache"
 GOFLAGS= "$gobin" mod download "$vulndb_module"
 go_tool syft "$syft_module" "$syft_pkg" "$syft_version"
+go_tool pebble "$pebble_module" "$pebble_pkg" "$pebble_version"
+go_tool pebble-challtestsrv "$pebble_module" "$challtestsrv_pkg" "$pebble_version"
 
 log "done"

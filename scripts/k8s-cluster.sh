@@ -7,6 +7,7 @@
 #   scripts/k8s-cluster.sh env          # KEY=VALUE lines: KUBECONFIG, registry, node IP...
 #   scripts/k8s-cluster.sh down         # stop it, leave the host clean
 #   scripts/k8s-cluster.sh run -- CMD   # lock, up, CMD with the env, down
+#   scripts/k8s-cluster.sh run -- bash  # a shell on a cluster, down when it exits
 #
 # What runs: etcd (Debian), kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet, kube-proxy (iptables) and kubectl built from the
@@ -18,9 +19,10 @@
 # StorageClass with a pool of hostPath PersistentVolumes so PVCs bind.
 #
 # One cluster per host (ports 6443, 2379, 10250, iptables KUBE-* chains):
-# callers hold `flock /tmp/berth-k8s.lock` from up to down (`run` does, and
-# so does test/k8s's TestMain). A throwaway cluster for tests only: static
-# tokens, open registry.
+# callers hold `flock /tmp/berth-k8s.lock` from up to down and say so with
+# BERTH_K8S_LOCKED=1 (`run` does, and so does test/k8s's TestMain); up and
+# down called without it take the lock for themselves or refuse when someone
+# holds it. A throwaway cluster for tests only: static tokens, open registry.
 #
 # Environment:
 #   BERTH_K8S_VERSION  Kubernetes version (default v1.36.3)
@@ -41,6 +43,18 @@ coredns_version="v1.15.0"
 W="${BERTH_K8S_CACHE:-/var/cache/berth-k8s/$version}"
 B="$W/bin"
 D="${BERTH_K8S_RUN:-/var/tmp/berth-k8s}"
+# up and down remove the run directory: it must be a directory of its own.
+while [ "${D%/}" != "$D" ]; do D="${D%/}"; done
+case "$D/" in
+*/../* | */./* | *//*) D= ;;
+esac
+case "$D" in
+/?*/?*) ;;
+*)
+	printf 'k8s-cluster: BERTH_K8S_RUN=%s: want an absolute path below a top-level directory\n' "${BERTH_K8S_RUN:-}" >&2
+	exit 2
+	;;
+esac
 L="$D/logs"
 P="$D/pki"
 REG="${BERTH_K8S_REGISTRY_ADDR:-127.0.0.1:5055}"
@@ -66,17 +80,27 @@ host_ip() {
 }
 NODE="$(hostname | tr 'A-Z' 'a-z')"
 
-# waitfor SECONDS CMD...: poll CMD once a second until it succeeds.
+# waitfor SECONDS CMD...: poll CMD every 0.5 s until it succeeds; fail at
+# once when a daemon started by bg has exited (its log's end is shown).
 waitfor() {
 	local secs="$1"
 	shift
-	local deadline=$((SECONDS + secs))
+	local deadline=$((SECONDS + secs)) f p
 	until "$@" >/dev/null 2>&1; do
+		for f in "$L"/*.pid; do
+			[ -f "$f" ] || continue
+			p="$(cat "$f")"
+			if ! kill -0 "$p" 2>/dev/null; then
+				log "$(basename "$f" .pid) (pid $p) exited; the end of its log:"
+				tail -n 20 "${f%.pid}.log" >&2
+				return 1
+			fi
+		done
 		if ((SECONDS >= deadline)); then
 			log "timed out after ${secs}s waiting for: $*"
 			return 1
 		fi
-		sleep 1
+		sleep 0.5
 	done
 }
 
@@ -177,13 +201,34 @@ build() {
 	log "binaries in $B: $(ls "$B" | tr '\n' ' ')"
 }
 
+# ---------------------------------------------------------------- the lock
+
+# hold_lock: up and down change what the whole host shares. A caller that
+# holds /tmp/berth-k8s.lock says so with BERTH_K8S_LOCKED=1 (run and
+# test/k8s's TestMain do); anyone else gets the lock for this command or is
+# refused at once — never a second cluster, never someone else's torn down.
+hold_lock() {
+	[ -n "${BERTH_K8S_LOCKED:-}" ] && return 0
+	exec 9>"$LOCK"
+	if flock -n 9; then
+		BERTH_K8S_LOCKED=1 # down after a failed up: already ours
+	else
+		local holder
+		holder="$(lslocks -n -o PID,PATH 2>/dev/null | awk -v l="$LOCK" '$2 == l {print $1; exit}')"
+		die "$LOCK is held${holder:+ by pid $holder ($(tr '\0' ' ' </proc/$holder/cmdline 2>/dev/null | cut -c1-120))}: another user of the test cluster; wait for it, or run under the lock (scripts/k8s-cluster.sh run -- CMD)"
+	fi
+}
+
 # ---------------------------------------------------------------- up
 
-# bg NAME CMD...: start a daemon, its output in logs/NAME.log, pid in logs/NAME.pid.
+# bg NAME CMD...: start a daemon in its own session (a Ctrl-C meant for the
+# caller does not reach it: down stops it), its output in logs/NAME.log,
+# its pid in logs/NAME.pid. It does not inherit the lock's descriptor (run's
+# fd 9): neither it nor the containers it starts may hold the host's lock.
 bg() {
 	local n="$1"
 	shift
-	nohup "$@" >"$L/$n.log" 2>&1 &
+	setsid "$@" </dev/null >"$L/$n.log" 2>&1 8>&- 9>&- &
 	echo $! >"$L/$n.pid"
 }
 
@@ -369,14 +414,14 @@ up() {
 		command -v "$c" >/dev/null || die "$c is missing: run scripts/k8s-cluster.sh build (it installs the Debian packages)"
 	done
 	[ "$(id -u)" -eq 0 ] || die "up needs root"
+	hold_lock
 	[ -e "$D/up" ] && die "a cluster is already up in $D (scripts/k8s-cluster.sh down first)"
-	local p
-	for p in 6443 2379 2380 10250 10256 "${REG##*:}"; do
-		port_open 127.0.0.1 "$p" && die "port $p is in use: another cluster (or the shared one) is running"
-	done
-	local ip
+	local ip p
 	ip="$(host_ip)"
 	[ -n "$ip" ] || die "cannot tell this host's IP (ip route get 1.1.1.1)"
+	for p in 127.0.0.1:6443 127.0.0.1:2379 127.0.0.1:2380 "$ip:10250" 127.0.0.1:10256 "$REG"; do
+		port_open "${p%:*}" "${p##*:}" && die "$p is in use: another cluster (or the shared one) is running"
+	done
 	export PATH="$B:$PATH" KUBECONFIG="$D/admin.kubeconfig"
 
 	local start=$SECONDS
@@ -465,17 +510,34 @@ E
 
 # ---------------------------------------------------------------- down
 
+# stop NAME...: SIGTERM to the daemons at once, SIGKILL to those still
+# running after 5 s (the cluster's state is thrown away: nothing to flush).
 stop() {
-	local f="$L/$1.pid" p
-	[ -f "$f" ] || return 0
-	p="$(cat "$f")"
-	kill "$p" 2>/dev/null || true
-	for _ in $(seq 30); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.2
+	local n f pids=() p
+	for n in "$@"; do
+		f="$L/$n.pid"
+		[ -f "$f" ] || continue
+		p="$(cat "$f")"
+		kill "$p" 2>/dev/null && pids+=("$p")
+		rm -f "$f"
 	done
-	kill -9 "$p" 2>/dev/null || true
-	rm -f "$f"
+	[ "${#pids[@]}" -eq 0 ] && return 0
+	for _ in $(seq 50); do
+		kill -0 "${pids[@]}" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do
+		kill -0 "$p" 2>/dev/null && log "pid $p ($(cat /proc/$p/comm 2>/dev/null)) ignored SIGTERM for 5s: SIGKILL"
+		kill -9 "$p" 2>/dev/null
+	done
+	return 0
+}
+
+# lap NAME: down's timing, NAME and the time since the previous lap.
+lap() {
+	local now=${EPOCHREALTIME/./}
+	laps="${laps:+$laps, }$1 $(((now - lap_t) / 1000))ms"
+	lap_t=$now
 }
 
 down() {
@@ -483,8 +545,10 @@ down() {
 	trap - EXIT
 	export PATH="$B:$PATH"
 	[ -d "$D" ] || { log "nothing to bring down in $D"; return 0; }
-	local s=$SECONDS
+	hold_lock || return 1
+	local s=$SECONDS laps="" lap_t=${EPOCHREALTIME/./}
 	stop kubelet
+	lap kubelet
 	if [ -S "$D/containerd/containerd.sock" ]; then
 		crictl --runtime-endpoint "unix://$D/containerd/containerd.sock" --timeout 10s rmp -fa >/dev/null 2>&1
 	fi
@@ -493,8 +557,10 @@ down() {
 	local pids
 	pids="$(find /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null || true)"
 	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	lap pods
 	stop kube-proxy
 	[ -x "$B/kube-proxy" ] && kube-proxy --cleanup >/dev/null 2>&1
+	lap kube-proxy
 	# The kubelet's KUBE-FIREWALL/KUBE-KUBELET-CANARY chains survive
 	# kube-proxy --cleanup: remove every jump to a KUBE-* chain, then the chains.
 	local ipt tb ch
@@ -513,8 +579,14 @@ down() {
 		iptables -t nat -F "$ch"
 		iptables -t nat -X "$ch"
 	done
-	local n
-	for n in containerd kcm scheduler apiserver etcd registry; do stop "$n"; done
+	lap iptables
+	stop containerd kcm scheduler apiserver etcd registry
+	# A shim outlives containerd by design; one whose pod crictl could not
+	# remove would stay: this cluster's shims name its containerd socket.
+	local shims
+	shims="$(pgrep -f -- "containerd-shim-runc-v2 .*-address $D/containerd/containerd.sock" || true)"
+	[ -n "$shims" ] && kill -9 $shims 2>/dev/null
+	lap daemons
 	grep -o " $D[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
 	ip link del "$BRIDGE" 2>/dev/null
 	local cg
@@ -532,7 +604,8 @@ down() {
 	else
 		rm -rf "$D"
 	fi
-	log "DOWN in $((SECONDS - s))s"
+	lap cleanup
+	log "DOWN in $((SECONDS - s))s ($laps)"
 }
 
 # ---------------------------------------------------------------- run
@@ -542,6 +615,7 @@ run() {
 	[ $# -gt 0 ] || die "usage: scripts/k8s-cluster.sh run -- CMD..."
 	exec 9>"$LOCK"
 	flock 9
+	export BERTH_K8S_LOCKED=1
 	up
 	trap down EXIT
 	set -a

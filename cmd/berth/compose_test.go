@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/proxy"
 )
 
 // fakeDaemon answers the stack endpoints on a unix socket and records the
@@ -25,6 +26,9 @@ type fakeDaemon struct {
 	mu   sync.Mutex
 	reqs []*http.Request
 	up   model.StackSpec // the last berth up's spec
+	// certs answers GET /certificates (ps asks after listing; not
+	// recorded in reqs).
+	certs []proxy.CertStatus
 }
 
 var logT0 = time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
@@ -37,6 +41,13 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/certificates") {
+			d.mu.Lock()
+			certs := append([]proxy.CertStatus{}, d.certs...)
+			d.mu.Unlock()
+			api.WriteJSON(w, http.StatusOK, certs)
+			return
+		}
 		d.mu.Lock()
 		d.reqs = append(d.reqs, r)
 		d.mu.Unlock()
@@ -120,6 +131,22 @@ func TestPsScopedToProject(t *testing.T) {
 	if out, _, err = runCLI(t, "ps", "-a", "--socket", d.sock); err != nil || !strings.Contains(out, "demo-job-1") || !strings.Contains(out, "exited (3)") {
 		t.Fatalf("ps -a: %v\n%s", err, out)
 	}
+	if strings.Contains(out, "CERTIFICATE") {
+		t.Fatalf("ps without tls: auto certificates shows a certificate table:\n%s", out)
+	}
+	// The proxy's tls: auto certificates end the table (not -q, not JSON).
+	d.mu.Lock()
+	d.certs = []proxy.CertStatus{{Host: "shop.example.com", NotAfter: time.Now().Add(50 * 24 * time.Hour), RenewAt: time.Now().Add(20 * 24 * time.Hour)}}
+	d.mu.Unlock()
+	if out, _, err = runCLI(t, "ps", "--socket", d.sock); err != nil || !strings.Contains(out, "shop.example.com") || !strings.Contains(out, "days)") {
+		t.Fatalf("ps with a certificate: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "ps", "-q", "--socket", d.sock); err != nil || strings.Contains(out, "shop.example.com") {
+		t.Fatalf("ps -q with a certificate: %v\n%s", err, out)
+	}
+	d.mu.Lock()
+	d.certs = nil
+	d.mu.Unlock()
 	if out, _, err = runCLI(t, "ps", "-q", "-a", "--socket", d.sock); err != nil || out != "demo-web-1\ndemo-job-1\n" {
 		t.Fatalf("ps -q -a: %v %q", err, out)
 	}

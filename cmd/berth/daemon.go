@@ -33,6 +33,14 @@ func newDaemonCommand() *cobra.Command {
 	// tests point it elsewhere to check a missing plugin is reported.
 	cmd.Flags().StringSliceVar(&o.CNIPath, "cni-path", nil, "directories holding the CNI plugins (default /usr/lib/cni, /opt/cni/bin)")
 	_ = cmd.Flags().MarkHidden("cni-path")
+	cmd.Flags().StringVar(&o.ACME.Directory, "acme-directory", "", "ACME directory URL for x-berth-proxy tls: auto, e.g. https://acme-v02.api.letsencrypt.org/directory")
+	cmd.Flags().StringVar(&o.ACME.Email, "acme-email", "", "contact address of the ACME account")
+	cmd.Flags().StringVar(&o.ACME.CARootsFile, "acme-ca-roots", "", "PEM file of the roots trusted for the ACME directory's HTTPS (a private CA)")
+	cmd.Flags().IntVar(&o.ACME.HTTPPort, "acme-http-port", 0, "port the CA validates HTTP-01 challenges on (default 80)")
+	cmd.Flags().StringVar(&o.ACME.Challenge, "acme-challenge", "", "how the CA validates hosts: http-01 (default, on --acme-http-port) or tls-alpn-01 (on the HTTPS port, 443)")
+	cmd.Flags().DurationVar(&o.ACME.RenewBefore, "acme-renew-before", 0, "renew certificates with this much left (default 720h, at most half their lifetime)")
 	cmd.Flags().StringVar(&o.ProxyMetrics, "proxy-metrics", "", "serve the proxy's Prometheus metrics on this address (e.g. 127.0.0.1:9100)")
+	cmd.Flags().StringVar(&o.Console, "console", "", "serve the web console on this address (e.g. 127.0.0.1:9090; off when empty)")
+	cmd.Flags().StringVar(&o.ConsoleUsers, "console-users", "", "the console's users: an htpasswd file of bcrypt hashes (htpasswd -B); without it the daemon logs a one-time login token")
 	return cmd
 }

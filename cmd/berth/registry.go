@@ -52,6 +52,7 @@ func newRegistryServeCommand() *cobra.Command {
 	var f registryFlags
 	var debugAddr string
 	var allowSparse bool
+	var consoleCfg registry.ConsoleConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the registry over HTTP(S)",
@@ -67,6 +68,7 @@ func newRegistryServeCommand() *cobra.Command {
 			if debugAddr != "" {
 				go registry.ServeDebug(debugAddr)
 			}
+			cfg.Console = consoleCfg
 			return serveRegistry(cmd.Context(), cfg)
 		},
 	}
@@ -74,6 +76,8 @@ func newRegistryServeCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&allowSparse, "allow-sparse-manifests", false,
 		"accept manifests whose blobs or child manifests are not in the repository (partial mirrors of multi-platform images); overrides allowSparseManifests in the file")
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); keep it on loopback")
+	cmd.Flags().StringVar(&consoleCfg.Addr, "console", "", "serve the web console (repositories, tags, referrers) on this address (e.g. 127.0.0.1:9091; off when empty)")
+	cmd.Flags().StringVar(&consoleCfg.Users, "console-users", "", "the console's users: an htpasswd file of bcrypt hashes (htpasswd -B); without it a one-time login token is logged")
 	return cmd
 }
 

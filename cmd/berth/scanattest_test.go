@@ -55,8 +55,8 @@ func dpkgImage(t *testing.T, host, repo string) (string, string) {
 // digest and returns the scan result inside it.
 func vulnPredicateOf(t *testing.T, a sign.Attestation, digest string) vuln.Result {
 	t.Helper()
-	if a.PredicateType != vuln.PredicateType || a.Statement == nil {
-		t.Fatalf("attestation %+v: want predicate type %s", a, vuln.PredicateType)
+	if a.PredicateType != sign.PredicateVulnCosign || a.Statement == nil {
+		t.Fatalf("attestation %+v: want predicate type %s", a, sign.PredicateVulnCosign)
 	}
 	if len(a.Statement.Subject) != 1 || "sha256:"+a.Statement.Subject[0].Digest["sha256"] != digest {
 		t.Errorf("subject %+v, want %s", a.Statement.Subject, digest)
@@ -96,7 +96,7 @@ func TestScanAttest(t *testing.T) {
 	if err != nil || !strings.Contains(out, "DEBIAN-CVE-2026-27171") || !strings.Contains(stderr, "(unsigned)") {
 		t.Fatalf("scan --attest: %v\n%s\n%s", err, out, stderr)
 	}
-	as, err := sign.ListAttestations(ctx, ref, vuln.PredicateType, sign.Options{})
+	as, err := sign.ListAttestations(ctx, ref, sign.PredicateVulnCosign, sign.Options{})
 	if err != nil || len(as) != 1 {
 		t.Fatalf("attestations: %v, %+v", err, as)
 	}
@@ -124,7 +124,7 @@ func TestScanAttest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := sign.VerifyAttestations(ctx, ref2, []*sign.PublicKey{pub}, vuln.PredicateType, sign.Options{})
+	vs, err := sign.VerifyAttestations(ctx, ref2, []*sign.PublicKey{pub}, sign.PredicateVulnCosign, sign.Options{})
 	if err != nil || len(vs) != 1 {
 		t.Fatalf("verify the signed attestation: %v, %+v", err, vs)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/stack"
 	"github.com/berth-dev/berth/internal/trust"
@@ -162,7 +163,21 @@ func newPsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return list.Write(cmd.OutOrStdout(), cs, shortDigest)
+			if err := list.Write(cmd.OutOrStdout(), cs, shortDigest); err != nil {
+				return err
+			}
+			c, local := b.(*client.Client)
+			if !local || list.Quiet || list.JSONAll || list.Format != "table" {
+				return nil
+			}
+			// The proxy's tls: auto certificates, when there are any (a
+			// daemon older than this client has no such endpoint).
+			certs, err := c.Certificates(cmd.Context())
+			if err != nil || len(certs) == 0 {
+				return nil
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			return proxy.WriteCertTable(cmd.OutOrStdout(), certs, time.Now())
 		},
 	}
 	f.add(cmd)

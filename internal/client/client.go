@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/model"
+	"github.com/berth-dev/berth/internal/proxy"
 )
 
 // Client talks to a daemon.
@@ -206,6 +207,13 @@ func (c *Client) Volumes(ctx context.Context) ([]engine.Volume, error) {
 	var vs []engine.Volume
 	err := c.c.Call(ctx, api.ListVolumes, nil, nil, nil, &vs)
 	return vs, err
+}
+
+// Certificates lists the proxy's automatic (tls: auto) certificates.
+func (c *Client) Certificates(ctx context.Context) ([]proxy.CertStatus, error) {
+	var cs []proxy.CertStatus
+	err := c.c.Call(ctx, api.ListCerts, nil, nil, nil, &cs)
+	return cs, err
 }
 
 // RemoveVolume removes a named volume no container uses.

@@ -32,6 +32,14 @@ type Options struct {
 	// ProxyMetrics, when set, is a TCP address where the proxy serves
 	// Prometheus metrics (they are on its socket too).
 	ProxyMetrics string
+	// ACME: where x-berth-proxy tls: auto gets certificates.
+	ACME ACMEOptions
+	// Console, when set, is the TCP address of the web console
+	// (internal/console), e.g. 127.0.0.1:9090; ConsoleUsers is its
+	// htpasswd-style users file (bcrypt). Without one the daemon logs a
+	// one-time login token.
+	Console      string
+	ConsoleUsers string
 }
 
 // Run opens everything, serves the API until ctx ends, then stops serving.
@@ -49,6 +57,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	acme, err := o.ACME.settings()
+	if err != nil {
+		return fmt.Errorf("berth daemon: %w", err)
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("berth daemon must run as root (it creates namespaces, cgroups, mounts and network devices)")
@@ -113,6 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	if px, err = replaceOtherBinaryProxy(ctx, px, proxyOpts, o.Log); err != nil {
 		return fmt.Errorf("starting the proxy: %w", err)
 	}
+	eng.SetACME(acme)
 	if err := eng.SetRouter(ctx, px.Hold(holder)); err != nil {
 		o.Log.Warn("bringing the proxy up to date", "err", err)
 	}
@@ -126,6 +139,18 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// The one route table: every endpoint of the API and what serves it.
 	mux := api.Mux(api.Routes(api.VersionInfo{Version: o.Version, Root: o.Root}, eng, dep))
+
+	if o.Console != "" {
+		stopConsole, err := serveConsole(o.Console, o.ConsoleUsers, consolePorts{eng: eng, dep: dep, st: st}, o.Log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stopConsole(sctx)
+		}()
+	}
 
 	l, err := api.Listen(o.Socket)
 	if err != nil {

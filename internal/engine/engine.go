@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/model"
+	"github.com/berth-dev/berth/internal/proxy"
 
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/engine/restart"
@@ -82,9 +83,10 @@ type Engine struct {
 	stacks     map[string]model.StackSpec // stack → the spec it was last brought up with (stacks.go)
 
 	router    Router
-	routeMu   sync.Mutex // serialises pushes to the router
-	appliedMu sync.Mutex // guards applied and appliedShape
-	applied   []byte     // the routing the router last accepted, as JSON
+	acme      *proxy.ACME // the daemon's ACME settings for tls: auto; nil: none (routing.go)
+	routeMu   sync.Mutex  // serialises pushes to the router
+	appliedMu sync.Mutex  // guards applied and appliedShape
+	applied   []byte      // the routing the router last accepted, as JSON
 	// appliedShape is applied without the DNS names (routingShape); when
 	// only names changed, namePusher pushes in the background.
 	appliedShape []byte

@@ -175,6 +175,13 @@ func TestClientMethodsCoverTheRouteTable(t *testing.T) {
 			}
 			return err
 		}},
+		{"Certificates", api.ListCerts, func() error {
+			cs, err := c.Certificates(ctx)
+			if err == nil && (cs == nil || len(cs) != 0) {
+				return errors.New("certificates: want an empty list without a proxy")
+			}
+			return err
+		}},
 		{"RemoveVolume", api.RemoveVolume, func() error {
 			return wantStatus(c.RemoveVolume(ctx, "nothing"), http.StatusNotFound)
 		}},

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/internal/engine/api"
 	"github.com/berth-dev/berth/internal/engine/health"
 	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/proxy"
@@ -55,6 +57,43 @@ func cniPorts(ports []model.PortMapping) []model.PortMapping {
 		}
 	}
 	return out
+}
+
+// SetACME gives the engine the daemon's ACME settings, which services
+// with x-berth-proxy tls: auto get certificates under (nil: none; such
+// services then fail to deploy). Call it before SetRouter.
+func (e *Engine) SetACME(a *proxy.ACME) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a != nil {
+		c := *a
+		a = &c
+	}
+	e.acme = a
+}
+
+// certLister is a Router that reports its automatic certificates (the
+// proxy process's client does).
+type certLister interface {
+	Certificates(ctx context.Context) ([]proxy.CertStatus, error)
+}
+
+// ServeCertificates lists the proxy's tls: auto certificates
+// (api.ListCerts); none without a router that reports them.
+func (e *Engine) ServeCertificates(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	cl, _ := e.router.(certLister)
+	e.mu.Unlock()
+	certs := []proxy.CertStatus{}
+	if cl != nil {
+		got, err := cl.Certificates(r.Context())
+		if err != nil {
+			api.WriteError(w, http.StatusBadGateway, fmt.Errorf("asking the proxy for its certificates: %w", err))
+			return
+		}
+		certs = append(certs, got...)
+	}
+	api.WriteJSON(w, http.StatusOK, certs)
 }
 
 // setRouteSpecs records what a stack's services publish before any of their
@@ -114,6 +153,7 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 				addr := net.JoinHostPort(host, strconv.Itoa(p.HostPort))
 				mode, hosts, balance, drain, tls := proxy.ModeTCP, []string(nil), "", time.Duration(0), (*proxy.TLS)(nil)
 				var timeouts proxy.Timeouts
+				redirect := 0
 				if o := svc.Proxy; o != nil {
 					if o.Protocol != proxy.ModeTCP {
 						mode = proxy.ModeHTTP
@@ -122,7 +162,24 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 					timeouts = proxy.Timeouts{ReadBody: proxy.Duration(o.Timeouts.ReadBody),
 						ResponseHeader: proxy.Duration(o.Timeouts.ResponseHeader), Write: proxy.Duration(o.Timeouts.Write)}
 					if o.TLSCert != "" {
-						tls = &proxy.TLS{CertFile: o.TLSCert, KeyFile: o.TLSKey}
+						tls = &proxy.TLS{CertFile: o.TLSCert, KeyFile: o.TLSKey, HSTS: proxy.Duration(o.HSTS)}
+					}
+					if o.TLSAuto {
+						if e.acme == nil {
+							return proxy.Config{}, fmt.Errorf("service %s: x-berth-proxy tls: auto needs the daemon's ACME settings (berth daemon --acme-directory URL --acme-email ADDRESS)", service)
+						}
+						if autoTLSPort(svc, e.acme.Port()) == 0 {
+							return proxy.Config{}, fmt.Errorf("service %s: x-berth-proxy tls: auto: it publishes only port %d, where the CA validates HTTP-01; publish the HTTPS port too (ports: [\"443:%d\"])", service, e.acme.Port(), p.ContainerPort)
+						}
+						if p.HostPort == e.acme.Port() {
+							// The CA's HTTP-01 port stays plain HTTP; it
+							// redirects to the service's TLS port.
+							if !o.NoRedirect {
+								redirect = autoTLSPort(svc, e.acme.Port())
+							}
+						} else {
+							tls = &proxy.TLS{Auto: true, HSTS: proxy.Duration(o.HSTS)}
+						}
 					}
 				}
 				ln := listeners[addr]
@@ -131,11 +188,14 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 					listeners[addr] = ln
 				} else if ln.l.Mode != mode || (ln.l.Mode == proxy.ModeTCP && ln.owner != service) {
 					return proxy.Config{}, fmt.Errorf("port %s is published by both %s and %s: several services share a port only as HTTP with x-berth-proxy hosts", addr, ln.owner, service)
+				} else if !sameTLS(ln.l.TLS, tls) {
+					return proxy.Config{}, fmt.Errorf("port %s is published by both %s and %s with different x-berth-proxy tls settings: services sharing a port share its TLS", addr, ln.owner, service)
 				}
 				if ln.routes[service] != nil {
 					continue // the same host port listed twice
 				}
-				r := &proxy.Route{Service: service, Hosts: hosts, Balance: balance, DrainTimeout: proxy.Duration(drain), Timeouts: timeouts, Backends: []proxy.Backend{}}
+				r := &proxy.Route{Service: service, Hosts: hosts, Balance: balance, DrainTimeout: proxy.Duration(drain), Timeouts: timeouts,
+					Backends: []proxy.Backend{}, RedirectHTTPS: redirect}
 				ln.routes[service] = r
 				routeOf[routeKey{addr, service}] = r
 				// Backends: every container of the service that has this
@@ -154,6 +214,25 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 					})
 				}
 				sort.Slice(r.Backends, func(i, j int) bool { return r.Backends[i].ID < r.Backends[j].ID })
+			}
+			// tls: auto without the CA's HTTP-01 port among the service's
+			// own: that port gets a route of its own that redirects to
+			// HTTPS (and the proxy answers the challenges there).
+			// (With TLS-ALPN-01 the CA validates on the HTTPS port itself.)
+			if o := svc.Proxy; o != nil && o.TLSAuto && e.acme.ChallengeType() == proxy.ChallengeHTTP01 && !publishesHostPort(svc, e.acme.Port()) {
+				if tp := autoTLSPort(svc, e.acme.Port()); tp != 0 {
+					addr := net.JoinHostPort(autoTLSHost(svc, e.acme.Port()), strconv.Itoa(e.acme.Port()))
+					ln := listeners[addr]
+					if ln == nil {
+						ln = &listener{l: proxy.Listener{Addr: addr, Mode: proxy.ModeHTTP}, routes: map[string]*proxy.Route{}, owner: service}
+						listeners[addr] = ln
+					} else if ln.l.Mode != proxy.ModeHTTP || ln.l.TLS != nil {
+						return proxy.Config{}, fmt.Errorf("service %s: tls: auto needs port %s as plain HTTP for the CA's HTTP-01 challenges, but %s publishes it as %s", service, addr, ln.owner, describeMode(ln.l))
+					}
+					if ln.routes[service] == nil {
+						ln.routes[service] = &proxy.Route{Service: service, Hosts: o.Hosts, Backends: []proxy.Backend{}, RedirectHTTPS: tp}
+					}
+				}
 			}
 		}
 	}
@@ -176,6 +255,10 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 		cfg.Listeners = append(cfg.Listeners, ln.l)
 	}
 	cfg.DNS = e.dnsZonesLocked()
+	if e.acme != nil {
+		a := *e.acme
+		cfg.ACME = &a
+	}
 	return cfg, nil
 }
 
@@ -211,6 +294,51 @@ func (e *Engine) dnsZonesLocked() []proxy.DNSZone {
 		zones = append(zones, z)
 	}
 	return zones
+}
+
+// autoTLSPort is the host port a tls: auto service serves HTTPS on: its
+// first published TCP port other than the CA's HTTP-01 port (0: none).
+func autoTLSPort(s model.ServiceSpec, httpPort int) int {
+	for _, p := range s.Ports {
+		if proxied(p) && p.HostPort != 0 && p.HostPort != httpPort {
+			return p.HostPort
+		}
+	}
+	return 0
+}
+
+// autoTLSHost is the host address of that port ("0.0.0.0" for all).
+func autoTLSHost(s model.ServiceSpec, httpPort int) string {
+	for _, p := range s.Ports {
+		if proxied(p) && p.HostPort != 0 && p.HostPort != httpPort && p.HostIP != "" {
+			return p.HostIP
+		}
+	}
+	return "0.0.0.0"
+}
+
+func publishesHostPort(s model.ServiceSpec, port int) bool {
+	for _, p := range s.Ports {
+		if proxied(p) && p.HostPort == port {
+			return true
+		}
+	}
+	return false
+}
+
+// sameTLS reports whether two services sharing a port agree on its TLS.
+func sameTLS(a, b *proxy.TLS) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func describeMode(l proxy.Listener) string {
+	if l.TLS != nil {
+		return "TLS"
+	}
+	return l.Mode
 }
 
 func publishesContainerPort(s model.ServiceSpec, port int) bool {

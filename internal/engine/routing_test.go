@@ -3,7 +3,9 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -295,5 +297,118 @@ func TestRoutingDNSZoneFollowsTheStack(t *testing.T) {
 	}
 	if z := zones(); len(z) != 0 {
 		t.Fatalf("zones after down: %+v", z)
+	}
+}
+
+// tls: auto: the service's HTTPS port is a TLS-auto listener, the CA's
+// HTTP-01 port a plain one that redirects to it (added when the service
+// does not publish it), the config carries the daemon's ACME settings;
+// without them, or with the HTTP-01 port taken by a TCP service, Up fails
+// before anything starts.
+func TestRoutingTLSAuto(t *testing.T) {
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	router := &fakeRouter{}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	web := model.ServiceSpec{Name: "web", Image: "web", Ports: []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8443, ContainerPort: 8080}},
+		Proxy: &model.ProxyOptions{Protocol: "http", Hosts: []string{"shop.example.com"}, TLSAuto: true, HSTS: time.Hour}}
+	spec := model.StackSpec{Name: "shop", Services: []model.ServiceSpec{web}}
+	if err := e.Up(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "--acme-directory") {
+		t.Fatalf("tls: auto without ACME settings: %v", err)
+	}
+	rt.mu.Lock()
+	started := len(rt.starts)
+	rt.mu.Unlock()
+	if started != 0 {
+		t.Fatalf("a refused deploy started %d containers", started)
+	}
+
+	e.SetACME(&proxy.ACME{Directory: "https://acme.example/dir", HTTPPort: 8080})
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	l, ok := router.listener("127.0.0.1:8443")
+	if !ok || l.TLS == nil || !l.TLS.Auto || l.TLS.HSTS != proxy.Duration(time.Hour) {
+		t.Fatalf("https listener %+v", l)
+	}
+	plain, ok := router.listener("127.0.0.1:8080")
+	if !ok || plain.TLS != nil || len(plain.Routes) != 1 || plain.Routes[0].RedirectHTTPS != 8443 || len(plain.Routes[0].Backends) != 0 {
+		t.Fatalf("challenge/redirect listener %+v", plain)
+	}
+	router.mu.Lock()
+	acme := router.cfg.ACME
+	router.mu.Unlock()
+	if acme == nil || acme.Directory != "https://acme.example/dir" {
+		t.Fatalf("config ACME %+v", acme)
+	}
+	router.mu.Lock()
+	cfg := router.cfg
+	router.mu.Unlock()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the engine's config does not validate: %v", err)
+	}
+
+	// TLS-ALPN-01: no HTTP-01 listener is added.
+	e.SetACME(&proxy.ACME{Directory: "https://acme.example/dir", HTTPPort: 8080, Challenge: proxy.ChallengeTLSALPN01})
+	alpn := web
+	alpn.Name, alpn.Ports = "alpn", []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 9443, ContainerPort: 8080}}
+	alpn.Proxy = &model.ProxyOptions{Protocol: "http", Hosts: []string{"alpn.example.com"}, TLSAuto: true}
+	if err := e.Up(context.Background(), model.StackSpec{Name: "alpn", Services: []model.ServiceSpec{alpn}}); err != nil {
+		t.Fatal(err)
+	}
+	router.mu.Lock()
+	for _, l := range router.cfg.Listeners {
+		for _, r := range l.Routes {
+			if r.Service == "alpn/alpn" && l.Addr != "127.0.0.1:9443" {
+				t.Errorf("tls-alpn-01: alpn/alpn routed on %s too", l.Addr)
+			}
+		}
+	}
+	router.mu.Unlock()
+	if err := e.Down(context.Background(), "alpn", false); err != nil {
+		t.Fatal(err)
+	}
+	e.SetACME(&proxy.ACME{Directory: "https://acme.example/dir", HTTPPort: 8080})
+
+	// Only the HTTP-01 port published: nowhere to serve HTTPS.
+	only80 := web
+	only80.Ports = []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 8080}}
+	if err := e.Up(context.Background(), model.StackSpec{Name: "only80", Services: []model.ServiceSpec{only80}}); err == nil || !strings.Contains(err.Error(), "publish the HTTPS port") {
+		t.Fatalf("tls: auto on the HTTP-01 port only: %v", err)
+	}
+
+	// The HTTP-01 port held by a TCP service: refused, naming both.
+	tcp := model.ServiceSpec{Name: "raw", Image: "raw", Ports: []model.PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 9}}}
+	other := model.StackSpec{Name: "other", Services: []model.ServiceSpec{tcp}}
+	if err := e.Up(context.Background(), other); err == nil || !strings.Contains(err.Error(), "HTTP-01") {
+		t.Fatalf("HTTP-01 port taken by a TCP service: %v", err)
+	}
+}
+
+// certRouter is a fakeRouter that reports certificates, as the proxy
+// process's client does.
+type certRouter struct {
+	fakeRouter
+	certs []proxy.CertStatus
+}
+
+func (r *certRouter) Certificates(context.Context) ([]proxy.CertStatus, error) { return r.certs, nil }
+
+// The API lists the proxy's tls: auto certificates (berth ps shows them).
+func TestServeCertificatesAsksTheProxy(t *testing.T) {
+	e := newTestEngine(t, t.TempDir(), newFakeRuntime(), newFakeNets())
+	defer e.Close()
+	router := &certRouter{certs: []proxy.CertStatus{{Host: "shop.example.com", Serial: "ab"}}}
+	if err := e.SetRouter(context.Background(), router); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	e.ServeCertificates(w, httptest.NewRequest("GET", "/v1/certificates", nil))
+	var got []proxy.CertStatus
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 || len(got) != 1 || got[0].Host != "shop.example.com" {
+		t.Fatalf("%d %s: %v", w.Code, w.Body, err)
 	}
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"syscall"
 	"time"
@@ -114,20 +116,37 @@ func (e *Engine) running(stack string) []Container {
 func (e *Engine) ServeStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	stack, stream := q.Get("stack"), q.Get("stream") == "1"
+	ew := api.NewEventWriter(w)
+	_ = e.SampleStats(r.Context(), stack, func(s StatsSample) error {
+		if err := ew.Send(s); err != nil {
+			return err
+		}
+		if !stream {
+			return errStatsDone
+		}
+		return nil
+	})
+}
+
+var errStatsDone = errors.New("one sample sent")
+
+// SampleStats calls fn with a StatsSample of the running containers of
+// stack ("" = all) per statsInterval, until ctx ends or fn fails (its
+// error is returned, except when ctx ended first). The first sample's
+// CPU percentages are over the interval before it.
+func (e *Engine) SampleStats(ctx context.Context, stack string, fn func(StatsSample) error) error {
 	s := newStatsSampler()
-	// The baseline reading: the first sample's CPU percentages are over
-	// the interval that follows it.
+	// The baseline reading.
 	s.sample(time.Now(), e.running(stack), e.rt.Stats)
 	t := time.NewTicker(statsInterval)
 	defer t.Stop()
-	ew := api.NewEventWriter(w)
 	for {
 		select {
-		case <-r.Context().Done():
-			return
+		case <-ctx.Done():
+			return nil
 		case <-t.C:
-			if ew.Send(s.sample(time.Now(), e.running(stack), e.rt.Stats)) != nil || !stream {
-				return
+			if err := fn(s.sample(time.Now(), e.running(stack), e.rt.Stats)); err != nil {
+				return err
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package imageref
+package imageref_test
 
 import (
 	"context"
@@ -8,13 +8,19 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/sign"
 )
 
-// TestAttachListsOnceAndReadsBack: an artifact attached twice (the same
-// bytes) is one referrer; its blob reads back; a layout is refused.
-func TestAttachListsOnceAndReadsBack(t *testing.T) {
+// TestReferrersListsAndReadsBack: an attestation attached to an image (by
+// internal/sign, which attaches berth's referrers) is listed with its
+// predicate-type annotation; its blob reads back, not over the limit; a
+// layout has no referrers.
+func TestReferrersListsAndReadsBack(t *testing.T) {
 	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true)))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -27,32 +33,33 @@ func TestAttachListsOnceAndReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	at := &Attacher{}
-	a := Artifact{ArtifactType: "application/vnd.in-toto+json", MediaType: "application/vnd.in-toto+json", Blob: []byte(`{"x":1}`),
-		Annotations: map[string]string{"in-toto.io/predicate-type": "https://spdx.dev/Document"}}
-	h1, err := at.Attach(ctx, host+"/r/app:1", a)
+	res, err := sign.Attest(ctx, host+"/r/app:1", sign.PredicateSPDX, []byte(`{"x":1}`), nil, sign.AttestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2, err := at.Attach(ctx, host+"/r/app:1", a)
-	if err != nil || h1 != h2 {
-		t.Fatalf("second attach %s %v, first %s", h2, err, h1)
-	}
-	d, refs, err := Referrers(ctx, host+"/r/app:1", Options{})
+	h, err := v1.NewHash(res.Referrer[strings.LastIndex(res.Referrer, "@")+1:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := img.Digest(); d != want || len(refs) != 1 || refs[0].Digest != h1 || refs[0].Annotations["in-toto.io/predicate-type"] != "https://spdx.dev/Document" {
+	d, refs, err := imageref.Referrers(ctx, host+"/r/app:1", imageref.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := img.Digest(); d != want || len(refs) != 1 || refs[0].Digest != h || sign.ReferrerPredicateType(refs[0].Annotations) != sign.PredicateSPDX {
 		t.Fatalf("referrers of %s: %+v", d, refs)
 	}
-	blob, err := ReadArtifact(ctx, host+"/r/app:1", h1, 1<<20, Options{})
-	if err != nil || string(blob) != `{"x":1}` {
-		t.Fatalf("blob %q %v", blob, err)
+	blob, err := imageref.ReadArtifact(ctx, host+"/r/app:1", h, 1<<20, imageref.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := ReadArtifact(ctx, host+"/r/app:1", h1, 3, Options{}); err == nil {
-		t.Error("a blob over the limit was read")
+	st, err := sign.StatementOf(blob)
+	if err != nil || st.PredicateType != sign.PredicateSPDX || string(st.Predicate) != `{"x":1}` || !st.About(d.String()) {
+		t.Fatalf("blob %q: %+v %v", blob, st, err)
 	}
-	if _, err := at.Attach(ctx, "oci-layout:"+t.TempDir(), a); err == nil || !strings.Contains(err.Error(), "not a registry reference") {
-		t.Errorf("attach to a layout: %v", err)
+	if _, err := imageref.ReadArtifact(ctx, host+"/r/app:1", h, 3, imageref.Options{}); err == nil || !strings.Contains(err.Error(), "larger than 3 bytes") {
+		t.Errorf("a blob over the limit: %v", err)
+	}
+	if _, _, err := imageref.Referrers(ctx, "oci-layout:"+t.TempDir(), imageref.Options{}); err == nil || !strings.Contains(err.Error(), "not a registry reference") {
+		t.Errorf("referrers of a layout: %v", err)
 	}
 }

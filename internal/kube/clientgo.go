@@ -263,7 +263,10 @@ func (c *Client) Delete(ctx context.Context, kind, ns, name string) error {
 
 // Changes watches Deployments and Pods matching selector.
 func (c *Client) Changes(ctx context.Context, ns, selector string) (<-chan struct{}, error) {
-	o := metav1.ListOptions{LabelSelector: selector}
+	// resourceVersion 0: from the watch cache at once (its first events
+	// are the objects as they are). Unset, the API server first waits for
+	// its cache to catch up with etcd, seconds on an idle namespace.
+	o := metav1.ListOptions{LabelSelector: selector, ResourceVersion: "0"}
 	dw, err := c.cs.AppsV1().Deployments(ns).Watch(ctx, o)
 	if err != nil {
 		return nil, err

@@ -183,19 +183,29 @@ func (h *History) Put(ctx context.Context, c Cluster, ns string, r Revision) err
 		revs = append(revs, r)
 	}
 	cur, _ := (&History{Revisions: revs}).Current()
-	data := map[string][]byte{}
+	encoded := make([][]byte, len(revs))
 	total := 0
-	for i := len(revs) - 1; i >= 0; i-- {
-		b, err := encodeRevision(revs[i])
+	for i, x := range revs {
+		b, err := encodeRevision(x)
 		if err != nil {
 			return err
 		}
-		if (len(data) >= MaxRevisions || total+len(b) > maxHistoryBytes) && revs[i].Number != cur.Number && revs[i].Number != r.Number {
-			revs = slices.Delete(revs, i, i+1)
+		encoded[i] = b
+		total += len(b)
+	}
+	// The oldest go first, never the current one nor the one being put.
+	for i := 0; i < len(revs) && (len(revs) > MaxRevisions || total > maxHistoryBytes); {
+		if revs[i].Number == cur.Number || revs[i].Number == r.Number {
+			i++
 			continue
 		}
-		total += len(b)
-		data[historyKeyPrefix+fmt.Sprintf("%06d", revs[i].Number)] = b
+		total -= len(encoded[i])
+		revs = slices.Delete(revs, i, i+1)
+		encoded = slices.Delete(encoded, i, i+1)
+	}
+	data := map[string][]byte{}
+	for i, x := range revs {
+		data[historyKeyPrefix+fmt.Sprintf("%06d", x.Number)] = encoded[i]
 	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},

@@ -103,6 +103,15 @@ func (t *translator) ingress(svc model.ServiceSpec, ports []corev1.ServicePort) 
 	if p.Timeouts != (model.ProxyTimeouts{}) {
 		t.warn(svc.Name, "x-berth-proxy.timeouts", "request timeouts are the Ingress controller's settings (its own annotations), not mapped")
 	}
+	if p.TLSAuto {
+		t.warn(svc.Name, "x-berth-proxy.tls", "auto: the Ingress gets no certificate from berth's ACME settings; have cert-manager (or the Ingress controller) issue one for the hosts")
+	}
+	if p.NoRedirect {
+		t.warn(svc.Name, "x-berth-proxy.tls.redirect", "false: the HTTP to HTTPS redirect is the Ingress controller's setting (its own annotation)")
+	}
+	if p.HSTS > 0 {
+		t.warn(svc.Name, "x-berth-proxy.tls.hsts", "%s: Strict-Transport-Security is the Ingress controller's setting (its own annotation)", p.HSTS)
+	}
 	if len(p.Hosts) == 0 {
 		if p.TLSCert != "" {
 			t.warn(svc.Name, "x-berth-proxy.tls", "TLS without hosts: not mapped (an Ingress routes by host)")

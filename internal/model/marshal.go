@@ -86,13 +86,14 @@ func (u *UpdateConfig) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes DrainTimeout as a Duration string.
+// MarshalJSON writes DrainTimeout and HSTS as Duration strings.
 func (p ProxyOptions) MarshalJSON() ([]byte, error) {
 	type plain ProxyOptions
 	return json.Marshal(struct {
 		plain
 		DrainTimeout Duration `json:"drainTimeout,omitempty"`
-	}{plain(p), Duration(p.DrainTimeout)})
+		HSTS         Duration `json:"hsts,omitempty"`
+	}{plain(p), Duration(p.DrainTimeout), Duration(p.HSTS)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the pre-model encoding.
@@ -101,11 +102,12 @@ func (p *ProxyOptions) UnmarshalJSON(b []byte) error {
 	w := struct {
 		*plain
 		DrainTimeout Duration `json:"drainTimeout,omitempty"`
-	}{(*plain)(p), Duration(p.DrainTimeout)}
+		HSTS         Duration `json:"hsts,omitempty"`
+	}{(*plain)(p), Duration(p.DrainTimeout), Duration(p.HSTS)}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	p.DrainTimeout = time.Duration(w.DrainTimeout)
+	p.DrainTimeout, p.HSTS = time.Duration(w.DrainTimeout), time.Duration(w.HSTS)
 	return nil
 }
 

@@ -10,6 +10,13 @@ type ProxyOptions struct {
 	DrainTimeout time.Duration `json:"drainTimeout,omitempty"`
 	TLSCert      string        `json:"tlsCert,omitempty"` // PEM files: terminate TLS
 	TLSKey       string        `json:"tlsKey,omitempty"`
+	// TLSAuto: certificates for Hosts from the daemon's ACME CA; the CA's
+	// HTTP-01 port (80) redirects to HTTPS unless NoRedirect.
+	TLSAuto    bool `json:"tlsAuto,omitempty"`
+	NoRedirect bool `json:"noRedirect,omitempty"`
+	// HSTS, when positive, is the Strict-Transport-Security max-age sent
+	// over TLS.
+	HSTS time.Duration `json:"hsts,omitempty"`
 	// Timeouts bound each phase of an HTTP request (zero: the proxy's
 	// defaults).
 	Timeouts ProxyTimeouts `json:"timeouts,omitzero"`

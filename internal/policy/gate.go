@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
-// SBOM predicate types an EvidenceFinder looks for.
+// SBOM predicate types an EvidenceFinder looks for (the in-toto URIs
+// internal/sign's PredicateSPDX and PredicateCycloneDX name too; policy
+// imports nothing of berth, and trust's TestPredicateTypesAgree keeps the
+// two equal).
 const (
 	PredicateSPDX      = "https://spdx.dev/Document"
 	PredicateCycloneDX = "https://cyclonedx.org/bom"
@@ -53,12 +57,21 @@ func (f Finding) String() string {
 	return s
 }
 
-// Scanner scans an image (internal/vuln after the merge).
+// Scanner scans images (internal/trust over internal/vuln).
 type Scanner interface {
+	// Open readies the scans of one gate run against the VEX documents
+	// (files or directories): what they share — the vulnerability
+	// database, the VEX — is read once, here, for all the run's images.
+	Open(vex []string) (ScanSession, error)
+}
+
+// ScanSession is a Scanner opened for one gate run.
+type ScanSession interface {
 	// Scan returns the vulnerabilities of the manifest ref (REPO@sha256:…)
-	// that the VEX documents (files or directories) do not mark
-	// not_affected or fixed.
-	Scan(ctx context.Context, ref string, vex []string) ([]Finding, error)
+	// that the session's VEX documents do not mark not_affected or fixed.
+	Scan(ctx context.Context, ref string) ([]Finding, error)
+	// Close releases what Open opened.
+	Close() error
 }
 
 // Signer signs an image with the key ship was given (internal/sign after
@@ -71,13 +84,51 @@ type Signer interface {
 }
 
 // Gate evaluates one environment's policy. A nil port whose rule is set
-// fails closed: the image is refused with "... not available".
+// fails closed: the image is refused with "... not available". A gate is
+// one run over the images of a deploy, ship or promote: the scanner is
+// opened at the first image max_severity checks and stays open for the
+// others until Close.
 type Gate struct {
 	Env      string
 	Policy   *Policy
 	Verifier SignatureVerifier
 	Evidence EvidenceFinder
 	Scanner  Scanner
+
+	mu   sync.Mutex
+	scan ScanSession // opened by the first scan, until Close
+}
+
+// Close ends the gate's run: it releases the scanner session its checks
+// opened, if any. A nil gate is fine; a Check after Close opens a new
+// session.
+func (g *Gate) Close() error {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.scan == nil {
+		return nil
+	}
+	err := g.scan.Close()
+	g.scan = nil
+	return err
+}
+
+// scanner returns the run's scanner session, opening it (with the
+// policy's VEX) on first use.
+func (g *Gate) scanner() (ScanSession, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.scan == nil {
+		s, err := g.Scanner.Open(g.Policy.VEX)
+		if err != nil {
+			return nil, err
+		}
+		g.scan = s
+	}
+	return g.scan, nil
 }
 
 // Refusal is a policy decision against an image: which environment, image,
@@ -140,7 +191,11 @@ func (g *Gate) Check(ctx context.Context, ref string) error {
 		if g.Scanner == nil {
 			return refuse(RuleSeverity, "vulnerability scanning is not available in this build")
 		}
-		fs, err := g.Scanner.Scan(ctx, ref, p.VEX)
+		sc, err := g.scanner()
+		if err != nil {
+			return fail(RuleSeverity, err)
+		}
+		fs, err := sc.Scan(ctx, ref)
 		if err != nil {
 			return fail(RuleSeverity, err)
 		}
@@ -187,7 +242,7 @@ type Ports struct {
 }
 
 // Gate returns the gate of environment env with policy p, or nil when p
-// has no rule.
+// has no rule. The caller closes it (Gate.Close) after its run.
 func (ps Ports) Gate(env string, p *Policy) *Gate {
 	if p.Empty() {
 		return nil

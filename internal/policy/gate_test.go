@@ -138,3 +138,50 @@ func TestCheckKey(t *testing.T) {
 		}
 	}
 }
+
+// TestGateOpensScannerOncePerRun: a gate checking several images opens the
+// scanner (the vulnerability database and the VEX) once, with the policy's
+// VEX, scans each image in that session and releases it on Close; a gate
+// run after Close opens anew. A scanner that cannot open fails the check
+// naming the image and rule, and is tried again at the next image.
+func TestGateOpensScannerOncePerRun(t *testing.T) {
+	ctx := context.Background()
+	sc := &fakeScanner{}
+	g := &Gate{Env: "prod", Policy: &Policy{MaxSeverity: High, VEX: []string{"/vex"}}, Scanner: sc}
+	refs := []string{img, strings.Replace(img, "app@", "db@", 1), strings.Replace(img, "app@", "web@", 1)}
+	for _, r := range refs {
+		if err := g.Check(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sc.opens != 1 || sc.closes != 0 || strings.Join(sc.scanned, " ") != strings.Join(refs, " ") || strings.Join(sc.vex, ",") != "/vex" {
+		t.Fatalf("after 3 checks: %d opens, %d closes, scanned %v, vex %v; want 1 open of /vex, 3 scans", sc.opens, sc.closes, sc.scanned, sc.vex)
+	}
+	if err := g.Close(); err != nil || sc.closes != 1 {
+		t.Fatalf("Close: %v, %d closes", err, sc.closes)
+	}
+	if err := g.Close(); err != nil || sc.closes != 1 {
+		t.Fatalf("second Close: %v, %d closes", err, sc.closes)
+	}
+	if err := g.Check(ctx, img); err != nil || sc.opens != 2 {
+		t.Fatalf("a check after Close: %v, %d opens", err, sc.opens)
+	}
+	g.Close()
+
+	bad := &fakeScanner{openErr: errors.New("no vulnerability database")}
+	g = &Gate{Env: "prod", Policy: &Policy{MaxSeverity: High}, Scanner: bad}
+	for range 2 {
+		err := g.Check(ctx, img)
+		var r *Refusal
+		if err == nil || errors.As(err, &r) || err.Error() != `policy of environment "prod": image `+img+`: max_severity: no vulnerability database` {
+			t.Fatalf("scanner that cannot open: %v", err)
+		}
+	}
+	if bad.opens != 2 || g.Close() != nil || bad.closes != 0 {
+		t.Errorf("failed opens: %d opens, %d closes", bad.opens, bad.closes)
+	}
+	var none *Gate
+	if err := none.Close(); err != nil {
+		t.Errorf("nil gate Close: %v", err)
+	}
+}

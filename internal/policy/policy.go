@@ -9,6 +9,9 @@
 package policy
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -106,7 +109,10 @@ const (
 const maxKeySize = 64 << 10
 
 // CheckKey reads a public key file and checks it is a PEM "PUBLIC KEY"
-// (PKIX, as cosign.pub is) that parses. name is what the message shows.
+// (PKIX, as cosign.pub is) of a type internal/sign verifies with: ECDSA,
+// RSA or Ed25519 (sign.ParsePublicKey's types; policy imports nothing of
+// berth, and trust's TestCheckKeyAgreesWithSign keeps the two in step).
+// name is what the message shows.
 func CheckKey(name, path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -136,10 +142,15 @@ func CheckKey(name, path string) error {
 		}
 		return fmt.Errorf("key %s: PEM block %q, expected \"PUBLIC KEY\"%s", name, block.Type, hint)
 	}
-	if _, err := x509.ParsePKIXPublicKey(block.Bytes); err != nil {
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
 		return fmt.Errorf("key %s: not a valid public key: %v", name, err)
 	}
-	return nil
+	switch pub.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey, ed25519.PublicKey:
+		return nil
+	}
+	return fmt.Errorf("key %s: not a valid public key: unsupported public key type %T (want ECDSA, RSA or Ed25519)", name, pub)
 }
 
 // CheckKeys checks every key of p (see CheckKey), so a deploy fails on a

@@ -27,9 +27,29 @@ func (f *fakeEvidence) HasAttestation(_ context.Context, _ string, types []strin
 type fakeScanner struct {
 	findings []Finding
 	vex      []string
+	opens    int
+	closes   int
+	scanned  []string
+	openErr  error
 }
 
-func (f *fakeScanner) Scan(_ context.Context, _ string, vex []string) ([]Finding, error) {
+func (f *fakeScanner) Open(vex []string) (ScanSession, error) {
+	f.opens++
+	if f.openErr != nil {
+		return nil, f.openErr
+	}
 	f.vex = vex
-	return f.findings, nil
+	return fakeSession{f}, nil
+}
+
+type fakeSession struct{ f *fakeScanner }
+
+func (s fakeSession) Scan(_ context.Context, ref string) ([]Finding, error) {
+	s.f.scanned = append(s.f.scanned, ref)
+	return s.f.findings, nil
+}
+
+func (s fakeSession) Close() error {
+	s.f.closes++
+	return nil
 }

@@ -80,10 +80,12 @@ func FromBerthfile(ctx context.Context, r Request) (string, Result, error) {
 	if strings.HasPrefix(id, "sha256:") && r.Tag != "" {
 		dstID = r.Tag
 	}
+	gate := r.Policy.Gate(r.To, dst.Policy)
+	defer gate.Close()
 	res, err := Promote(ctx, Options{
 		Src: src.Ref(image, id), Dst: dst.Ref(image, dstID), Insecure: r.Insecure,
 		Record: Provenance{FromEnv: r.From, ToEnv: r.To},
-		Gate:   r.Policy.Gate(r.To, dst.Policy), Progress: r.Progress,
+		Gate:   gate, Progress: r.Progress,
 	})
 	return src.Ref(image, id), res, err
 }

@@ -44,7 +44,7 @@ type Options struct {
 	// Gate, when set, is the target environment's policy: the source
 	// image (by digest) is checked against it before anything is written
 	// to the target. The evidence it checks is the source's, which the
-	// promotion then copies.
+	// promotion then copies. Its creator closes it.
 	Gate *policy.Gate
 	// Progress, when set, receives each layer's progress: bytes copied,
 	// or already in the target, or mounted there.

@@ -3,8 +3,9 @@
 // ready replicas (round robin or least connections), takes replicas that are
 // not ready or are draining out of rotation, lets in-flight requests finish
 // when a replica is drained, routes several services on one port by Host,
-// terminates TLS from certificate files, and counts everything in Prometheus
-// metrics labelled by service.
+// terminates TLS with certificates from files or obtained and renewed from
+// an ACME CA (acme_*.go), redirects HTTP to HTTPS, and counts
+// everything in Prometheus metrics labelled by service.
 //
 // The proxy runs as its own process (`berth proxy`, started by the daemon,
 // internal/proxy/proxyd) so published ports keep answering while the daemon
@@ -36,6 +37,54 @@ type Config struct {
 	// process hosts them (internal/proxy/proxyd), so containers resolve
 	// service names while no daemon runs; the reverse proxy ignores them.
 	DNS []DNSZone `json:"dns,omitempty"`
+	// ACME is where listeners with TLS.Auto get their certificates; nil:
+	// no automatic certificates.
+	ACME *ACME `json:"acme,omitempty"`
+}
+
+// ACME configures automatic certificates (TLS.Auto) from a CA speaking
+// RFC 8555, validated over HTTP-01 on a plain HTTP listener.
+type ACME struct {
+	Directory string `json:"directory"`         // https URL of the CA's ACME directory
+	Email     string `json:"email,omitempty"`   // the account's contact
+	CARoots   string `json:"caRoots,omitempty"` // PEM roots for the directory's HTTPS; empty: the host's
+	// RenewBefore: renew with this much left (0: 30 days; at most half
+	// a certificate's lifetime).
+	RenewBefore Duration `json:"renewBefore,omitempty"`
+	// HTTPPort is the port the CA fetches HTTP-01 answers from (0: 80).
+	// A plain HTTP listener on it must be in the config whenever a
+	// listener has TLS.Auto; every plain HTTP listener answers them.
+	HTTPPort int `json:"httpPort,omitempty"`
+	// Challenge is how the CA validates a host: ChallengeHTTP01 (the
+	// default) or ChallengeTLSALPN01, answered by the TLS.Auto listeners
+	// themselves (the CA connects to port 443 of the host; no plain HTTP
+	// listener is needed).
+	Challenge string `json:"challenge,omitempty"`
+}
+
+// ACME challenge types.
+const (
+	ChallengeHTTP01    = "http-01"
+	ChallengeTLSALPN01 = "tls-alpn-01"
+)
+
+// ChallengeType is Challenge or its default.
+func (a *ACME) ChallengeType() string {
+	if a == nil || a.Challenge == "" {
+		return ChallengeHTTP01
+	}
+	return a.Challenge
+}
+
+// DefaultACMEHTTPPort is where a CA validates HTTP-01 challenges.
+const DefaultACMEHTTPPort = 80
+
+// Port is HTTPPort or its default.
+func (a *ACME) Port() int {
+	if a == nil || a.HTTPPort == 0 {
+		return DefaultACMEHTTPPort
+	}
+	return a.HTTPPort
 }
 
 // DNSZone is one stack network's resolver: it listens on Addr (the
@@ -60,11 +109,17 @@ type Listener struct {
 }
 
 // TLS terminates TLS on an HTTP listener with a certificate and key file
-// (PEM). Files are read at Apply, so a renewed certificate takes effect on
-// the next Apply.
+// (PEM), or (Auto) with certificates the proxy gets from Config.ACME for
+// the hosts of the listener's routes, chosen by the client's SNI. Files
+// are read at Apply, so a renewed file takes effect on the next Apply;
+// automatic certificates are renewed by the proxy itself.
 type TLS struct {
-	CertFile string `json:"certFile"`
-	KeyFile  string `json:"keyFile"`
+	CertFile string `json:"certFile,omitempty"`
+	KeyFile  string `json:"keyFile,omitempty"`
+	Auto     bool   `json:"auto,omitempty"`
+	// HSTS, when positive, sends Strict-Transport-Security with this
+	// max-age on every answer.
+	HSTS Duration `json:"hsts,omitempty"`
 }
 
 // Route sends a listener's traffic (for some hosts) to one service.
@@ -75,6 +130,11 @@ type Route struct {
 	DrainTimeout Duration  `json:"drainTimeout,omitempty"` // 0 = 30 s
 	Timeouts     Timeouts  `json:"timeouts,omitzero"`
 	Backends     []Backend `json:"backends"`
+	// RedirectHTTPS, on a plain HTTP listener, answers the route's
+	// requests with a permanent redirect to https on this port (443: no
+	// port in the URL) instead of forwarding them; Backends may be empty.
+	// HTTP-01 challenges are answered before it.
+	RedirectHTTPS int `json:"redirectHTTPS,omitempty"`
 }
 
 // Timeouts bound the phases of an HTTP request, so a slow or stalled

@@ -156,7 +156,7 @@ func (fc *fastConn) serve() bool {
 		if n > 0 {
 			buf, _ := fc.br.Peek(n)
 			fc.head = append(fc.head[:0], buf...)
-			if parseRequestHead(fc.head, &fc.req) != nil {
+			if parseRequestHead(fc.head, &fc.req) != nil || fc.l.state.Load().intercepts(&fc.req) {
 				n = -1
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,10 +50,25 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "listener is no longer in http mode", http.StatusServiceUnavailable)
 		return
 	}
+	if st.challenges && isACMEChallenge(r.URL.Path) {
+		if m := l.p.acme.Load(); m != nil && m.serveChallenge(w, r) {
+			return
+		}
+	}
 	rt := st.route(r.Host)
 	if rt == nil {
 		notFound(w, r.Host)
 		return
+	}
+	if rt.redirect > 0 && !st.tls {
+		code := redirectHTTPS(w, r, rt.redirect)
+		if rt.m != nil {
+			rt.m.code(code).Inc()
+		}
+		return
+	}
+	if st.hsts != nil {
+		w.Header()["Strict-Transport-Security"] = st.hsts
 	}
 	m := rt.m
 	var start time.Time
@@ -66,6 +82,22 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.code(code).Inc()
 		m.duration.Observe(time.Since(start).Seconds())
 	}
+}
+
+// redirectHTTPS answers a plain-HTTP request with a permanent redirect
+// (308: the method and body stay) to the same URL over https on port.
+func redirectHTTPS(w http.ResponseWriter, r *http.Request, port int) int {
+	host := normalizeHost(r.Host)
+	if host == "" {
+		http.Error(w, "no Host to redirect to https", http.StatusBadRequest)
+		return http.StatusBadRequest
+	}
+	if port != 443 {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
+	}
+	w.Header().Set("Connection", "close")
+	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	return http.StatusPermanentRedirect
 }
 
 func notFound(w http.ResponseWriter, host string) {
@@ -82,14 +114,27 @@ func (l *listener) forwardNet(w http.ResponseWriter, r *http.Request, st *listen
 	}
 	ctx := r.Context()
 	e := netExchangePool.Get().(*netExchange)
-	*e = netExchange{l: l, w: w, r: r, ctx: ctx, tc: timedConnOf(ctx)}
+	*e = netExchange{l: l, w: w, r: r, ctx: ctx}
 	defer func() {
 		*e = netExchange{}
 		netExchangePool.Put(e)
 	}()
+	var rc *http.ResponseController
+	if r.ProtoMajor == 2 {
+		// Many streams share an HTTP/2 connection: its deadlines are not
+		// one request's to set. The timeouts apply per stream instead.
+		rc = http.NewResponseController(w)
+		e.sw = &streamWriter{ResponseWriter: w, rc: rc}
+		e.w = e.sw
+	} else {
+		e.tc = timedConnOf(ctx)
+	}
 	e.useRoute(rt)
 	if r.Body != nil && r.Body != http.NoBody {
 		e.cb = newClientBody(r.Body, e.tc, rt.timeouts.readBody)
+		if rc != nil {
+			e.cb.stream, e.cb.timeout = rc, rt.timeouts.readBody
+		}
 		defer e.cb.done()
 		e.body = e.cb
 	}
@@ -103,9 +148,10 @@ type netExchange struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	ctx  context.Context
-	tc   *timedConn  // nil: no per-route timeouts on the client connection
-	cb   *clientBody // nil without a request body
-	body io.Reader   // cb, or nil: a nil *clientBody is not a nil io.Reader
+	tc   *timedConn    // nil: no per-route timeouts on the client connection (or HTTP/2: sw)
+	sw   *streamWriter // HTTP/2: w with the route's write timeout per stream; nil otherwise
+	cb   *clientBody   // nil without a request body
+	body io.Reader     // cb, or nil: a nil *clientBody is not a nil io.Reader
 
 	resp *http.Response // read by send
 	stop func() bool    // ends the client-gone watch send started
@@ -126,7 +172,34 @@ func (e *netExchange) useRoute(rt *route) {
 	if e.tc != nil {
 		e.tc.writeTimeout.Store(int64(rt.timeouts.write))
 	}
+	if e.sw != nil {
+		e.sw.timeout = rt.timeouts.write
+	}
 }
+
+// streamWriter is an HTTP/2 stream's ResponseWriter with a write timeout
+// renewed before every write, like timedConn's for a whole connection.
+type streamWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	if w.timeout > 0 {
+		w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *streamWriter) Flush() {
+	if w.timeout > 0 {
+		w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	w.rc.Flush()
+}
+
+func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (e *netExchange) waitForBackends(st *listenerState, deadline time.Time, pause bool) (*listenerState, bool) {
 	return e.l.p.waitForBackends(e.ctx, st, e.l, deadline, pause)
@@ -151,7 +224,7 @@ func (e *netExchange) send(rt *route, bc *backendConn) error {
 func (e *netExchange) clientFailed(error) (int, bool) {
 	if e.cb != nil && e.cb.err != nil {
 		// Checked first: a failed read of the body cancels ctx.
-		return clientBodyFailed(e.w, e.cb.err), true
+		return clientBodyFailed(e.w, e.cb.err, e.sw == nil), true
 	}
 	if e.ctx.Err() != nil {
 		return 499, true
@@ -171,9 +244,14 @@ func (e *netExchange) fail(code int, msg string) { http.Error(e.w, msg, code) }
 // clientBodyFailed answers a request whose body the client failed to
 // send: 408 when it stalled past the body read timeout, 400 when it was
 // malformed (bad chunked framing), nothing when the client left. The
-// backend is not to blame; the connection closes (the stream is unframed).
-func clientBodyFailed(w http.ResponseWriter, err error) int {
-	w.Header().Set("Connection", "close")
+// backend is not to blame; an HTTP/1 connection closes (the stream is
+// unframed), an HTTP/2 one goes on: only the request's stream ends
+// (closeConn false; Go's HTTP/2 server would take "Connection: close" as
+// a shutdown of every stream).
+func clientBodyFailed(w http.ResponseWriter, err error, closeConn bool) int {
+	if closeConn {
+		w.Header().Set("Connection", "close")
+	}
 	switch {
 	case isTimeout(err):
 		http.Error(w, "request body timeout", http.StatusRequestTimeout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,10 +56,24 @@ func newListener(p *Proxy, ln net.Listener, st *listenerState) *listener {
 	l.state.Store(st)
 	l.tlsConf = &tls.Config{
 		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"http/1.1"},
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			if c := l.state.Load().cert; c != nil {
-				return c, nil
+		// HTTP/2 to clients that offer it (ALPN); the http.Server below
+		// serves it (its TLSConfig is nil, so Serve sets HTTP/2 up for
+		// the TLS connections it is handed). h2c is not offered.
+		// acme-tls/1 only ever answers a CA's TLS-ALPN-01 validation.
+		NextProtos: []string{"h2", "http/1.1", acmeTLSALPNProto},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			st := l.state.Load()
+			if st.auto {
+				// Only the hosts routed here: SNI picks the certificate.
+				if _, ok := st.byHost[normalizeHost(hello.ServerName)]; !ok {
+					return nil, fmt.Errorf("no route on %s for server name %q", st.addr, hello.ServerName)
+				}
+				if m := l.p.acme.Load(); m != nil {
+					return m.GetCertificate(hello)
+				}
+			}
+			if st.cert != nil {
+				return st.cert, nil
 			}
 			return nil, errors.New("listener has no certificate")
 		},
@@ -119,7 +134,7 @@ func (l *listener) acceptLoop() {
 			go func() { defer l.tcpWG.Done(); l.serveTCP(c, st) }()
 			continue
 		}
-		if st.cert == nil {
+		if !st.tls {
 			l.fastWG.Add(1)
 			go func() { defer l.fastWG.Done(); l.serveFast(c) }()
 			continue

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,9 @@ type Options struct {
 	// configured); nil: net.Listen("tcp", addr). The proxy process passes
 	// one that first takes a socket inherited from its predecessor.
 	Listen func(addr string) (net.Listener, error)
+	// CertDir keeps the certificates obtained for TLS.Auto listeners
+	// (and the ACME account key); empty: TLS.Auto is refused.
+	CertDir string
 }
 
 // RouteStatus is one route of one listener as it runs now.
@@ -70,6 +74,13 @@ type Proxy struct {
 	listen      func(addr string) (net.Listener, error)
 	holdTimeout time.Duration // holdTimeout; tests shorten it
 	waiting     atomic.Int64  // requests and connections waiting for a backend
+
+	// Automatic certificates: the manager is made at the first Apply
+	// that needs it and lives until Close.
+	certDir   string
+	reg       prometheus.Registerer
+	acme      atomic.Pointer[certManager]
+	acmeRetry time.Duration // backoff floor after a failed attempt; tests shorten it
 }
 
 // New returns a Proxy with an empty config; nothing listens until Apply.
@@ -86,6 +97,8 @@ func New(o Options) *Proxy {
 
 		listen:      o.Listen,
 		holdTimeout: holdTimeout,
+		certDir:     o.CertDir,
+		reg:         o.Registerer,
 	}
 	if p.listen == nil {
 		p.listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
@@ -108,7 +121,7 @@ func (p *Proxy) Apply(cfg Config) error {
 	cfg = cloneConfig(cfg)
 	certs := map[string]*tls.Certificate{}
 	for _, l := range cfg.Listeners {
-		if l.TLS == nil {
+		if l.TLS == nil || l.TLS.Auto {
 			continue
 		}
 		c, err := tls.LoadX509KeyPair(l.TLS.CertFile, l.TLS.KeyFile)
@@ -116,6 +129,20 @@ func (p *Proxy) Apply(cfg Config) error {
 			return fmt.Errorf("proxy listener %s: tls certFile %s, keyFile %s: %w", l.Addr, l.TLS.CertFile, l.TLS.KeyFile, err)
 		}
 		certs[l.Addr] = &c
+	}
+	autoHosts := cfg.autoHosts()
+	var acmeCfg acmeConfig
+	if cfg.ACME != nil {
+		acmeCfg = cfg.ACME.tlsConfig()
+	}
+	if len(autoHosts) > 0 {
+		m, err := p.acmeManager()
+		if err != nil {
+			return err
+		}
+		if err := m.Check(acmeCfg, autoHosts); err != nil {
+			return fmt.Errorf("proxy tls auto: %w", err)
+		}
 	}
 
 	p.mu.Lock()
@@ -140,6 +167,9 @@ func (p *Proxy) Apply(cfg Config) error {
 	}
 
 	// From here on nothing fails.
+	if m := p.acme.Load(); m != nil {
+		m.Set(acmeCfg, autoHosts)
+	}
 	now := time.Now()
 	accepting := map[string]bool{}
 	counts := map[string][2]int{}
@@ -191,7 +221,7 @@ func (p *Proxy) Apply(cfg Config) error {
 	keep := map[string]bool{}
 	for _, lc := range cfg.Listeners {
 		keep[lc.Addr] = true
-		st := p.buildState(lc, certs[lc.Addr])
+		st := p.buildState(lc, certs[lc.Addr], cfg.ACME != nil && p.acme.Load() != nil)
 		if l, ok := p.listeners[lc.Addr]; ok {
 			old := l.state.Swap(st)
 			close(old.changed)
@@ -237,14 +267,22 @@ func maxDrainTimeout(st *listenerState) time.Duration {
 }
 
 // buildState compiles a listener's config into its routing snapshot.
-// Called with p.mu held, after the backends map is up to date.
-func (p *Proxy) buildState(lc Listener, cert *tls.Certificate) *listenerState {
+// Called with p.mu held, after the backends map is up to date. acme: the
+// proxy answers HTTP-01 challenges (on plain HTTP listeners).
+func (p *Proxy) buildState(lc Listener, cert *tls.Certificate, acme bool) *listenerState {
 	st := &listenerState{
 		addr:    lc.Addr,
 		mode:    lc.Mode,
 		cert:    cert,
 		changed: make(chan struct{}),
 	}
+	if t := lc.TLS; t != nil {
+		st.tls, st.auto = true, t.Auto
+		if t.HSTS > 0 {
+			st.hsts = []string{fmt.Sprintf("max-age=%d", int64(time.Duration(t.HSTS)/time.Second))}
+		}
+	}
+	st.challenges = lc.Mode == ModeHTTP && !st.tls && acme
 	for _, rc := range lc.Routes {
 		r := &route{
 			cfg:          rc,
@@ -252,6 +290,10 @@ func (p *Proxy) buildState(lc Listener, cert *tls.Certificate) *listenerState {
 			drainTimeout: drainTimeout(rc),
 			timeouts:     resolveTimeouts(rc.Timeouts),
 			m:            p.m.service(rc.Service),
+			redirect:     rc.RedirectHTTPS,
+		}
+		if r.redirect > 0 && lc.Mode == ModeHTTP && !st.tls {
+			st.redirects = true
 		}
 		for _, bc := range rc.Backends {
 			b := p.backends[bc.ID]
@@ -374,12 +416,67 @@ func (p *Proxy) Close() error {
 	wg.Wait()
 	p.stopNow() // listeners removed earlier had their chance too
 	p.closing.Wait()
+	if m := p.acme.Load(); m != nil {
+		m.Close()
+	}
 	p.mu.Lock()
 	for _, b := range p.backends {
 		b.closeIdle()
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// acmeManager returns the certificate manager, making it the first time.
+func (p *Proxy) acmeManager() (*certManager, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m := p.acme.Load(); m != nil {
+		return m, nil
+	}
+	if p.certDir == "" {
+		return nil, errors.New("proxy tls auto: this proxy has no certificate directory")
+	}
+	m, err := newCertManager(certManagerOptions{Dir: p.certDir, Log: p.log, Registerer: p.reg, RetryMin: p.acmeRetry})
+	if err != nil {
+		return nil, err
+	}
+	p.acme.Store(m)
+	return m, nil
+}
+
+// Certificates reports the automatic certificates (TLS.Auto hosts).
+func (p *Proxy) Certificates() []CertStatus {
+	if m := p.acme.Load(); m != nil {
+		return m.status()
+	}
+	return nil
+}
+
+// autoHosts lists the hosts of TLS.Auto listeners, normalised, sorted,
+// once each.
+func (c Config) autoHosts() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range c.Listeners {
+		if l.TLS == nil || !l.TLS.Auto {
+			continue
+		}
+		for _, r := range l.Routes {
+			for _, h := range r.Hosts {
+				if h = normalizeHost(h); !seen[h] {
+					seen[h] = true
+					out = append(out, h)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (a *ACME) tlsConfig() acmeConfig {
+	return acmeConfig{Directory: a.Directory, Email: a.Email, CARoots: a.CARoots, RenewBefore: time.Duration(a.RenewBefore), Challenge: a.Challenge}
 }
 
 // boundAddr is the address a listener actually bound (Addr may use port 0).
@@ -394,6 +491,10 @@ func (p *Proxy) boundAddr(addr string) string {
 
 func cloneConfig(c Config) Config {
 	out := Config{Listeners: make([]Listener, len(c.Listeners))}
+	if c.ACME != nil {
+		a := *c.ACME
+		out.ACME = &a
+	}
 	for i, l := range c.Listeners {
 		if l.TLS != nil {
 			t := *l.TLS

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/tls"
 	"sync/atomic"
 	"time"
@@ -13,10 +14,17 @@ const defaultDrainTimeout = 30 * time.Second
 // locks. changed is closed when the snapshot is replaced, which wakes
 // requests waiting for a Ready backend.
 type listenerState struct {
-	addr   string
-	mode   string
-	cert   *tls.Certificate // nil: plain
-	routes []*route
+	addr string
+	mode string
+	cert *tls.Certificate // the file certificate; nil: plain or auto
+	tls  bool             // TLS: cert, or auto
+	auto bool             // certificates by SNI from the proxy's ACME manager
+	hsts []string         // Strict-Transport-Security value on TLS answers; nil: none
+	// Some requests on this plain listener are the proxy's own; the fast
+	// path hands them to ServeHTTP. challenges: HTTP-01 fetches (the
+	// proxy has an ACME manager); redirects: some route redirects to HTTPS.
+	challenges, redirects bool
+	routes                []*route
 	// write is the longest write timeout of the routes: answers sent
 	// before a route is known (404) use it.
 	write   time.Duration
@@ -44,6 +52,22 @@ func (s *listenerState) route(host string) *route {
 	return s.def
 }
 
+// intercepts reports whether a request the fast path parsed is the
+// proxy's own to answer (ServeHTTP does): an HTTP-01 challenge, or a
+// route that redirects to HTTPS.
+func (s *listenerState) intercepts(req *reqHead) bool {
+	if s.challenges && bytes.HasPrefix(req.target, challengePrefix) {
+		return true
+	}
+	if !s.redirects {
+		return false
+	}
+	r := s.route(string(req.host))
+	return r != nil && r.redirect > 0
+}
+
+var challengePrefix = []byte(acmeChallengePrefix)
+
 // route is one service on a listener with its Ready backends.
 type route struct {
 	cfg          Route
@@ -54,6 +78,7 @@ type route struct {
 	ready        []*backend
 	rr           atomic.Uint64
 	m            *serviceMetrics // nil without metrics
+	redirect     int             // RedirectHTTPS: answer with a redirect to https on this port
 }
 
 // pick chooses a Ready backend not yet tried by this request (tried is a

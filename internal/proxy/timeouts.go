@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync/atomic"
 	"time"
@@ -77,8 +78,12 @@ func timedConnOf(ctx context.Context) *timedConn {
 // apart from the backend's.
 type clientBody struct {
 	r   io.Reader
-	c   *timedConn // nil: no timeout
+	c   *timedConn // nil: no timeout on the connection
 	err error      // the client's read error, io.EOF excluded
+	// stream: an HTTP/2 request's own read deadline, renewed before
+	// every read for timeout (the connection's belongs to every stream).
+	stream  *http.ResponseController
+	timeout time.Duration
 }
 
 func newClientBody(r io.Reader, c *timedConn, timeout time.Duration) *clientBody {
@@ -89,6 +94,9 @@ func newClientBody(r io.Reader, c *timedConn, timeout time.Duration) *clientBody
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
+	if b.stream != nil && b.timeout > 0 {
+		b.stream.SetReadDeadline(time.Now().Add(b.timeout))
+	}
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF && b.err == nil {
 		b.err = err
@@ -100,6 +108,9 @@ func (b *clientBody) Read(p []byte) (int, error) {
 // failing: net/http then closes the connection rather than wait to skip
 // the rest of a body that will not come (or cannot be framed).
 func (b *clientBody) done() {
+	if b.stream != nil {
+		b.stream.SetReadDeadline(time.Time{})
+	}
 	if b.c == nil {
 		return
 	}

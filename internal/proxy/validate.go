@@ -27,7 +27,56 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
+	if c.ACME != nil {
+		if err := c.ACME.Validate(); err != nil {
+			return fmt.Errorf("acme: %w", err)
+		}
+	}
+	for i, l := range c.Listeners {
+		if l.TLS == nil || !l.TLS.Auto {
+			continue
+		}
+		where := fmt.Sprintf("listeners[%d] (%s)", i, l.Addr)
+		if c.ACME == nil {
+			return fmt.Errorf("%s: tls auto: no acme settings (directory, email) to get certificates with", where)
+		}
+		if c.ACME.ChallengeType() == ChallengeHTTP01 && !c.hasChallengeListener() {
+			return fmt.Errorf("%s: tls auto: no plain HTTP listener on port %d to answer the CA's HTTP-01 challenges", where, c.ACME.Port())
+		}
+	}
 	return nil
+}
+
+// Validate checks the ACME settings without contacting the CA: an https
+// directory URL, a plain email address (or none), PEM roots, a port.
+// Errors name the field and value.
+func (a *ACME) Validate() error {
+	if err := a.tlsConfig().Validate(); err != nil {
+		return err
+	}
+	if a.HTTPPort < 0 || a.HTTPPort > 65535 {
+		return fmt.Errorf("httpPort %d: want 1-65535", a.HTTPPort)
+	}
+	switch a.Challenge {
+	case "", ChallengeHTTP01, ChallengeTLSALPN01:
+	default:
+		return fmt.Errorf("challenge %q: want %s or %s", a.Challenge, ChallengeHTTP01, ChallengeTLSALPN01)
+	}
+	return nil
+}
+
+// hasChallengeListener reports whether a plain HTTP listener is on the
+// port the CA validates HTTP-01 on.
+func (c Config) hasChallengeListener() bool {
+	for _, l := range c.Listeners {
+		if l.Mode != ModeHTTP || l.TLS != nil {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(l.Addr); err == nil && port == strconv.Itoa(c.ACME.Port()) {
+			return true
+		}
+	}
+	return false
 }
 
 func (l Listener) validate() error {
@@ -49,8 +98,15 @@ func (l Listener) validate() error {
 	if len(l.Routes) == 0 {
 		return errors.New("routes: at least one route is needed")
 	}
-	if l.TLS != nil && (l.TLS.CertFile == "" || l.TLS.KeyFile == "") {
-		return errors.New("tls: certFile and keyFile are both required")
+	if t := l.TLS; t != nil {
+		switch {
+		case t.Auto && (t.CertFile != "" || t.KeyFile != ""):
+			return errors.New("tls: auto and certFile/keyFile exclude each other")
+		case !t.Auto && (t.CertFile == "" || t.KeyFile == ""):
+			return errors.New("tls: certFile and keyFile are both required")
+		case t.HSTS < 0:
+			return fmt.Errorf("tls: hsts %s is negative", time.Duration(t.HSTS))
+		}
 	}
 	hostOwner := map[string]string{} // host -> service
 	defaultRoute := ""
@@ -61,6 +117,24 @@ func (l Listener) validate() error {
 		}
 		if err := r.validate(); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
+		}
+		if r.RedirectHTTPS != 0 {
+			if l.TLS != nil {
+				return fmt.Errorf("%s: redirectHTTPS: only a plain HTTP listener redirects to HTTPS", where)
+			}
+			if r.RedirectHTTPS < 1 || r.RedirectHTTPS > 65535 {
+				return fmt.Errorf("%s: redirectHTTPS %d: want a port 1-65535", where, r.RedirectHTTPS)
+			}
+		}
+		if l.TLS != nil && l.TLS.Auto {
+			if len(r.Hosts) == 0 {
+				return fmt.Errorf("%s: tls auto: the route has no hosts to get a certificate for", where)
+			}
+			for _, h := range r.Hosts {
+				if err := ValidateACMEHost(normalizeHost(h)); err != nil {
+					return fmt.Errorf("%s: tls auto: %w", where, err)
+				}
+			}
 		}
 		if len(r.Hosts) == 0 {
 			if defaultRoute != "" {

@@ -66,7 +66,10 @@ type Config struct {
 	// SignatureChecker verifies signatures for requireSignature: {keys:}
 	// (set by the program, not the file; nil: keys are refused).
 	SignatureChecker SignatureChecker `json:"-"`
-	Log              struct {
+	// Console serves the web console's registry pages (set by the
+	// program: berth registry serve --console).
+	Console ConsoleConfig `json:"-"`
+	Log     struct {
 		Level  string `json:"level"`  // debug, info, warn, error
 		Access bool   `json:"access"` // one line per request
 	} `json:"log"`

@@ -69,6 +69,12 @@ func Open(cfg Config, log *slog.Logger) (*Registry, error) {
 		meta.Close()
 		return nil, err
 	}
+	if cfg.SignatureChecker != nil {
+		if err := loadRuleKeys(r.repoRules, cfg.SignatureChecker); err != nil {
+			meta.Close()
+			return nil, err
+		}
+	}
 	if cfg.Auth != nil {
 		a, err := auth.New(*cfg.Auth)
 		if err != nil {

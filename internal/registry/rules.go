@@ -76,14 +76,25 @@ func (s SignatureRule) MarshalJSON() ([]byte, error) {
 // the network, so it needs no credentials and cannot deadlock on the
 // server's own listener.
 type SignatureChecker interface {
+	// LoadKey reads the public key file at path; err names the file. The
+	// registry calls it once per key, when it opens (there is no
+	// configuration reload: a changed key file takes a restart), so a pull
+	// reads no key file.
+	LoadKey(path string) (SignatureKey, error)
 	// Verified reports whether a signature of manifest d in repo verifies
-	// with one of keys (public key files). err is a failure to check.
-	Verified(ctx context.Context, local http.RoundTripper, repo string, d digest.Digest, keys []string) (bool, error)
+	// with one of keys (as LoadKey returned them). err is a failure to
+	// check.
+	Verified(ctx context.Context, local http.RoundTripper, repo string, d digest.Digest, keys []SignatureKey) (bool, error)
 }
+
+// SignatureKey is a public key a SignatureChecker loaded (internal/trust's
+// is a *sign.PublicKey); the registry only hands it back to Verified.
+type SignatureKey = any
 
 type compiledRepoRule struct {
 	patterns []auth.Pattern
 	rule     RepositoryRule
+	keys     []SignatureKey // rule.RequireSignature.Keys, loaded (by loadRuleKeys)
 }
 
 // compileRepoRules validates the rules; errors name the field.
@@ -120,11 +131,26 @@ func compileRepoRules(rules []RepositoryRule, haveChecker bool) ([]compiledRepoR
 	return out, nil
 }
 
+// loadRuleKeys loads the requireSignature keys of rules through checker
+// (once, when the registry opens); errors name the field and the file.
+func loadRuleKeys(rules []compiledRepoRule, checker SignatureChecker) error {
+	for i := range rules {
+		for j, path := range rules[i].rule.RequireSignature.Keys {
+			k, err := checker.LoadKey(path)
+			if err != nil {
+				return fmt.Errorf("repositories[%d].requireSignature.keys[%d]: %w", i, j, err)
+			}
+			rules[i].keys = append(rules[i].keys, k)
+		}
+	}
+	return nil
+}
+
 // repoPolicy is what the rules say for one repository.
 type repoPolicy struct {
 	immutableTags    bool
 	requireSignature bool
-	keys             []string
+	keys             []SignatureKey
 }
 
 func (r *Registry) repoPolicy(repo string) repoPolicy {
@@ -135,7 +161,7 @@ func (r *Registry) repoPolicy(repo string) repoPolicy {
 				p.immutableTags = p.immutableTags || c.rule.ImmutableTags
 				if c.rule.RequireSignature.Enabled {
 					p.requireSignature = true
-					p.keys = append(p.keys, c.rule.RequireSignature.Keys...)
+					p.keys = append(p.keys, c.keys...)
 				}
 				break
 			}
@@ -177,7 +203,7 @@ func isSignature(m metadata.Manifest) bool {
 // signed reports whether manifest d of repo has a signature: a signature
 // referrer, or cosign's sha256-<hex>.sig tag. With keys, the checker must
 // verify one.
-func (r *Registry) signed(ctx context.Context, repo string, d digest.Digest, keys []string) (bool, error) {
+func (r *Registry) signed(ctx context.Context, repo string, d digest.Digest, keys []SignatureKey) (bool, error) {
 	if len(keys) > 0 {
 		return r.cfg.SignatureChecker.Verified(ctx, r.LocalReader(repo), repo, d, keys)
 	}

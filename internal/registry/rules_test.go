@@ -3,9 +3,12 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -116,7 +119,9 @@ func TestRequireSignature(t *testing.T) {
 
 type keyChecker struct{ ok bool }
 
-func (k keyChecker) Verified(context.Context, http.RoundTripper, string, digest.Digest, []string) (bool, error) {
+func (k keyChecker) LoadKey(path string) (registry.SignatureKey, error) { return path, nil }
+
+func (k keyChecker) Verified(context.Context, http.RoundTripper, string, digest.Digest, []registry.SignatureKey) (bool, error) {
 	return k.ok, nil
 }
 
@@ -183,5 +188,78 @@ func TestLoadConfigRepositoryRules(t *testing.T) {
 		if _, err := registry.LoadConfig(write("bad.yaml", "root: /srv/reg\n"+body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", body, err, want)
 		}
+	}
+}
+
+// countingChecker counts LoadKey calls and checks Verified gets what
+// LoadKey returned.
+type countingChecker struct {
+	mu     sync.Mutex
+	loads  int
+	seen   []registry.SignatureKey
+	reject string // LoadKey fails for this path
+}
+
+type loadedKey struct{ path string }
+
+func (c *countingChecker) LoadKey(path string) (registry.SignatureKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loads++
+	if path == c.reject {
+		return nil, fmt.Errorf("%s: not a public key", path)
+	}
+	return loadedKey{path}, nil
+}
+
+func (c *countingChecker) Verified(_ context.Context, _ http.RoundTripper, _ string, _ digest.Digest, keys []registry.SignatureKey) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = keys
+	return true, nil
+}
+
+// TestRequireSignatureKeysLoadedOnce: the registry loads each key through
+// the checker once, when it opens, and verifies every pull with the loaded
+// keys of all the rules that match (no key file is read per pull); a key
+// the checker cannot load fails Open, naming the field.
+func TestRequireSignatureKeysLoadedOnce(t *testing.T) {
+	dir := t.TempDir()
+	var keys []string
+	for _, n := range []string{"a.pub", "b.pub"} {
+		keys = append(keys, dir+"/"+n)
+		if err := os.WriteFile(dir+"/"+n, []byte("key"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &countingChecker{}
+	h := newHarnessWith(t, func(cfg *registry.Config) {
+		cfg.SignatureChecker = c
+		cfg.Repositories = []registry.RepositoryRule{
+			{Match: []string{"**"}, RequireSignature: registry.SignatureRule{Enabled: true, Keys: keys[:1]}},
+			{Match: []string{"app"}, RequireSignature: registry.SignatureRule{Enabled: true, Keys: keys[1:]}},
+		}
+	})
+	h.pushImage("app", digest.SHA256, "1.0", 1)
+	for range 3 {
+		expectStatus(t, "verified pull", h.do(http.MethodGet, "/v2/app/manifests/1.0", nil), http.StatusOK)
+	}
+	c.mu.Lock()
+	loads, seen := c.loads, fmt.Sprint(c.seen)
+	c.mu.Unlock()
+	if loads != 2 {
+		t.Errorf("LoadKey called %d times for 2 keys and 3 pulls, want 2 (at open)", loads)
+	}
+	if want := fmt.Sprint([]registry.SignatureKey{loadedKey{keys[0]}, loadedKey{keys[1]}}); seen != want {
+		t.Errorf("Verified got keys %s, want %s", seen, want)
+	}
+
+	cfg := registry.DefaultConfig()
+	cfg.Root = t.TempDir()
+	cfg.GC.Interval = 0
+	cfg.SignatureChecker = &countingChecker{reject: keys[1]}
+	cfg.Repositories = []registry.RepositoryRule{{Match: []string{"**"}, RequireSignature: registry.SignatureRule{Enabled: true, Keys: keys}}}
+	if _, err := registry.Open(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || err.Error() != "repositories[0].requireSignature.keys[1]: "+keys[1]+": not a public key" {
+		t.Errorf("a key the checker cannot load: %v", err)
 	}
 }

@@ -29,6 +29,18 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if cfg.Console.Addr != "" {
+		stopConsole, err := reg.serveConsole(cfg.Console, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stopConsole(sctx)
+		}()
+	}
 	srv := reg.HTTPServer(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

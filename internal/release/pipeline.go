@@ -109,6 +109,7 @@ func (p *Pipeline) Prepare(ctx context.Context, st *stack.Stack, r Request) (mod
 		target = &t
 	}
 	gate := p.gate(targets, r.Env)
+	defer gate.Close() // the run's scanner session (one database open for every image)
 	if gate != nil && target == nil {
 		if svc := builtLocally(st); svc != "" {
 			return model.StackSpec{}, fmt.Errorf("policy of environment %q: service %s is built locally, and a local build carries no signature or attestation the policy (%s) could check; ship it (berth ship -E %s) and deploy what the registry holds (berth deploy -E %s --tag TAG)",

@@ -187,3 +187,48 @@ func TestShipWithKeySignsWithoutPolicy(t *testing.T) {
 		t.Errorf("not tagged: %v", f.r.written)
 	}
 }
+
+// countingScanner is policy.Scanner over the fixture's call log.
+type countingScanner struct{ log *calls }
+
+func (s countingScanner) Open(vex []string) (policy.ScanSession, error) {
+	s.log.add("open scanner %s", strings.Join(vex, ","))
+	return s, nil
+}
+
+func (s countingScanner) Scan(_ context.Context, ref string) ([]policy.Finding, error) {
+	s.log.add("scan %s", ref)
+	return nil, nil
+}
+
+func (s countingScanner) Close() error {
+	s.log.add("close scanner")
+	return nil
+}
+
+// TestShipPolicyOpensScannerOnce: ship -E prod with max_severity checks
+// every image the stack runs in one scanner session — the vulnerability
+// database and the VEX opened once, not per image — closed when the
+// release is prepared.
+func TestShipPolicyOpensScannerOnce(t *testing.T) {
+	f := newFixture()
+	tr := withTrust(f)
+	f.p.Policy.Signer = tr
+	f.p.Policy.Scanner = countingScanner{log: &f.log}
+	scanned := &policy.Policy{RequireSignature: true, Keys: prodPolicy.Keys, MaxSeverity: policy.High, VEX: []string{"/src/vex"}}
+	tgts := func() (map[string]stack.Target, error) {
+		return map[string]stack.Target{"prod": {Env: "prod", Registry: "127.0.0.1:5002", Repository: "shop", Policy: scanned}}, nil
+	}
+	if _, err := f.p.Prepare(context.Background(), shop(), Request{Mode: Ship, Env: "prod", Tag: "1.4.0", Targets: tgts}); err != nil {
+		t.Fatal(err)
+	}
+	if o := f.log.with("open scanner"); len(o) != 1 || o[0] != "open scanner /src/vex" {
+		t.Errorf("scanner opened %v, want once with /src/vex", o)
+	}
+	if s := f.log.with("scan"); len(s) != 3 {
+		t.Errorf("scanned %v, want the 3 images (app, app dev, postgres)", s)
+	}
+	if c := f.log.with("close scanner"); len(c) != 1 || f.log[len(f.log)-1] != "close scanner" {
+		t.Errorf("scanner closed %v (last call %q), want once, after the run", c, f.log[len(f.log)-1])
+	}
+}

@@ -60,7 +60,8 @@ type cdxDependency struct {
 	DependsOn []string `json:"dependsOn"`
 }
 
-// CycloneDXPredicateType is the in-toto predicate type of a CycloneDX BOM.
+// CycloneDXPredicateType is the in-toto predicate type of a CycloneDX BOM (internal/sign's
+// too: sbom imports nothing of sign; trust's TestPredicateTypesAgree checks).
 const CycloneDXPredicateType = "https://cyclonedx.org/bom"
 
 // CycloneDX renders inv as a CycloneDX 1.6 JSON BOM: the image is the

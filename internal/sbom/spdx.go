@@ -74,7 +74,8 @@ type spdxExtracted struct {
 	Name          string `json:"name"`
 }
 
-// SPDXPredicateType is the in-toto predicate type of an SPDX document.
+// SPDXPredicateType is the in-toto predicate type of an SPDX document (internal/sign's
+// too: sbom imports nothing of sign; trust's TestPredicateTypesAgree checks).
 const SPDXPredicateType = "https://spdx.dev/Document"
 
 // SPDX renders inv as an SPDX 2.3 JSON document: the image is a package

@@ -6,6 +6,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+
+	"github.com/berth-dev/berth/internal/imageref"
 )
 
 // found is one signed (or, for plain statements, unsigned) object attached
@@ -94,7 +96,7 @@ func discoverTag(t *target, suffix, mediaType string) ([]found, error) {
 	tag := t.tag(suffix)
 	m, err := fetchManifest(t, tag)
 	if err != nil {
-		if isNotFound(err) {
+		if imageref.IsNotFound(err) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("reading %s: %w", tag, err)

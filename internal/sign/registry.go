@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -152,7 +150,7 @@ func appendToTag(t *target, suffix, mediaType string, blob []byte, annotations m
 	tag := t.tag(suffix)
 	base, err := remote.Image(tag, t.opts...)
 	if err != nil {
-		if !isNotFound(err) {
+		if !imageref.IsNotFound(err) {
 			return tag, fmt.Errorf("reading %s: %w", tag, err)
 		}
 		base = mutate.MediaType(empty.Image, types.OCIManifestSchema1)
@@ -193,17 +191,12 @@ func equalAnnotations(a, b map[string]string) bool {
 	return true
 }
 
-func isNotFound(err error) bool {
-	var te *transport.Error
-	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
-}
-
 // referrers lists the manifests referring to t (through the referrers API,
 // or the sha256-<hex> tag index where the registry has none).
 func referrers(t *target) ([]v1.Descriptor, error) {
 	idx, err := remote.Referrers(t.digest, t.opts...)
 	if err != nil {
-		if isNotFound(err) {
+		if imageref.IsNotFound(err) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("referrers of %s: %w", t.digest, err)

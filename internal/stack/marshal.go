@@ -102,11 +102,12 @@ type proxyJSON Proxy
 type proxyWire struct {
 	*proxyJSON
 	DrainTimeout jsonDuration `json:"drain_timeout,omitempty"`
+	HSTS         jsonDuration `json:"hsts,omitempty"`
 }
 
-// MarshalJSON writes DrainTimeout as a duration string.
+// MarshalJSON writes DrainTimeout and HSTS as duration strings.
 func (p Proxy) MarshalJSON() ([]byte, error) {
-	return json.Marshal(proxyWire{(*proxyJSON)(&p), jsonDuration(p.DrainTimeout)})
+	return json.Marshal(proxyWire{(*proxyJSON)(&p), jsonDuration(p.DrainTimeout), jsonDuration(p.HSTS)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -116,6 +117,7 @@ func (p *Proxy) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	p.DrainTimeout = time.Duration(w.DrainTimeout)
+	p.HSTS = time.Duration(w.HSTS)
 	return nil
 }
 

@@ -23,6 +23,9 @@ type Proxy struct {
 	DrainTimeout time.Duration  `json:"drain_timeout,omitempty"` // default 30 s
 	TLSCert      string         `json:"tls_cert,omitempty"`      // absolute
 	TLSKey       string         `json:"tls_key,omitempty"`       // absolute
+	TLSAuto      bool           `json:"tls_auto,omitempty"`      // tls: auto — certificates from the daemon's ACME CA
+	NoRedirect   bool           `json:"no_redirect,omitempty"`   // tls: {auto: true, redirect: false}
+	HSTS         time.Duration  `json:"hsts,omitempty"`          // Strict-Transport-Security max-age
 	Timeouts     *ProxyTimeouts `json:"timeouts,omitempty"`      // nil: the proxy's defaults
 }
 
@@ -129,24 +132,96 @@ func parseProxy(v any, dir string) (*Proxy, error) {
 			}
 			p.Timeouts = t
 		case "tls":
-			t, ok := val.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("tls: want {cert: FILE, key: FILE}")
+			if err := parseTLS(p, val, dir); err != nil {
+				return nil, err
 			}
-			cert, _ := t["cert"].(string)
-			key, _ := t["key"].(string)
-			if cert == "" || key == "" || len(t) != 2 {
-				return nil, fmt.Errorf("tls: want exactly cert: and key: (PEM files)")
-			}
-			p.TLSCert, p.TLSKey = absIn(dir, cert), absIn(dir, key)
 		default:
 			return nil, fmt.Errorf("unknown field %q (%s)", k, proxyFields)
 		}
 	}
-	if p.Protocol == "tcp" && (len(p.Hosts) > 0 || p.TLSCert != "" || p.Timeouts != nil) {
+	if p.Protocol == "tcp" && (len(p.Hosts) > 0 || p.TLSCert != "" || p.TLSAuto || p.Timeouts != nil) {
 		return nil, fmt.Errorf("hosts, timeouts and tls need protocol http")
 	}
+	if p.TLSAuto {
+		if len(p.Hosts) == 0 {
+			return nil, fmt.Errorf("tls: auto needs hosts: (the names the certificate is for)")
+		}
+		for _, h := range p.Hosts {
+			if strings.HasPrefix(h, "*.") {
+				return nil, fmt.Errorf("tls: auto: host %q is a wildcard, which needs the DNS-01 challenge berth does not do; list the host names", h)
+			}
+		}
+	}
 	return p, nil
+}
+
+// parseTLS reads x-berth-proxy tls: "auto", {auto: true, redirect: BOOL,
+// hsts: DURATION} or {cert: FILE, key: FILE, hsts: DURATION}.
+func parseTLS(p *Proxy, val any, dir string) error {
+	const want = "want auto, {auto: true, redirect: false, hsts: 8760h} or {cert: FILE, key: FILE}"
+	if s, ok := val.(string); ok {
+		if s != "auto" {
+			return fmt.Errorf("tls %q: %s", s, want)
+		}
+		p.TLSAuto = true
+		return nil
+	}
+	t, ok := val.(map[string]any)
+	if !ok {
+		return fmt.Errorf("tls: %s", want)
+	}
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	redirect := true
+	for _, k := range keys {
+		v := t[k]
+		switch k {
+		case "cert", "key":
+			s, _ := v.(string)
+			if s == "" {
+				return fmt.Errorf("tls.%s: want a PEM file", k)
+			}
+			if k == "cert" {
+				p.TLSCert = absIn(dir, s)
+			} else {
+				p.TLSKey = absIn(dir, s)
+			}
+		case "auto":
+			b, ok := v.(bool)
+			if !ok {
+				return fmt.Errorf("tls.auto %v: want true or false", v)
+			}
+			p.TLSAuto = b
+		case "redirect":
+			b, ok := v.(bool)
+			if !ok {
+				return fmt.Errorf("tls.redirect %v: want true or false", v)
+			}
+			redirect = b
+		case "hsts":
+			s, _ := v.(string)
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("tls.hsts %v: want a positive duration like 8760h", v)
+			}
+			p.HSTS = d
+		default:
+			return fmt.Errorf("tls: unknown field %q (auto, redirect, hsts, cert, key)", k)
+		}
+	}
+	switch {
+	case p.TLSAuto && (p.TLSCert != "" || p.TLSKey != ""):
+		return fmt.Errorf("tls: auto and cert/key exclude each other")
+	case !p.TLSAuto && (p.TLSCert == "" || p.TLSKey == ""):
+		return fmt.Errorf("tls: want both cert: and key: (PEM files), or auto: true")
+	case !p.TLSAuto && !redirect:
+		return fmt.Errorf("tls.redirect: only with auto: true (the CA's port 80 redirects to HTTPS)")
+	}
+	p.NoRedirect = !redirect
+	return nil
 }
 
 func absIn(dir, p string) string {

@@ -62,3 +62,40 @@ func TestBerthProxyExtension(t *testing.T) {
 		}
 	}
 }
+
+func TestBerthProxyTLSAuto(t *testing.T) {
+	for src, want := range map[string]Proxy{
+		"{hosts: [shop.example.com], tls: auto}": {Protocol: "http", Hosts: []string{"shop.example.com"}, TLSAuto: true},
+		"{hosts: [shop.example.com], tls: {auto: true, redirect: false, hsts: 8760h}}": {Protocol: "http", Hosts: []string{"shop.example.com"},
+			TLSAuto: true, NoRedirect: true, HSTS: 8760 * time.Hour},
+	} {
+		dir := write(t, map[string]string{"berth.yaml": "services:\n  web:\n    image: x\n    ports: [\"443:80\"]\n    x-berth-proxy: " + src + "\n"})
+		st, _ := load(t, LoadOptions{Files: []string{filepath.Join(dir, "berth.yaml")}})
+		got := st.Service("web").Proxy
+		if got == nil || got.TLSAuto != want.TLSAuto || got.NoRedirect != want.NoRedirect || got.HSTS != want.HSTS || got.Hosts[0] != want.Hosts[0] {
+			t.Fatalf("%s: %+v", src, got)
+		}
+		raw, _ := json.Marshal(got)
+		var back Proxy
+		if err := json.Unmarshal(raw, &back); err != nil || back.TLSAuto != want.TLSAuto || back.HSTS != want.HSTS || back.NoRedirect != want.NoRedirect {
+			t.Fatalf("%s: round trip %s: %+v %v", src, raw, back, err)
+		}
+	}
+	for bad, want := range map[string]string{
+		"{tls: auto}":                                                "tls: auto needs hosts",
+		"{hosts: ['*.example.com'], tls: auto}":                      "DNS-01",
+		"{hosts: [a.example.com], tls: manual}":                      `tls "manual"`,
+		"{hosts: [a.example.com], tls: {auto: yes!}}":                "tls.auto",
+		"{tls: {auto: true, cert: a.pem}}":                           "exclude each other",
+		"{tls: {cert: a.pem, key: b.pem, redirect: false}}":          "tls.redirect: only with auto",
+		"{hosts: [a.example.com], tls: {auto: true, hsts: forever}}": "tls.hsts forever",
+		"{hosts: [a.example.com], tls: {auto: true, acme: x}}":       `tls: unknown field "acme"`,
+		"{protocol: tcp, tls: auto}":                                 "need protocol http",
+	} {
+		dir := write(t, map[string]string{"berth.yaml": "services:\n  web:\n    image: x\n    x-berth-proxy: " + bad + "\n"})
+		_, _, err := Load(context.Background(), LoadOptions{Files: []string{filepath.Join(dir, "berth.yaml")}})
+		if err == nil || !strings.Contains(err.Error(), "services.web.x-berth-proxy") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", bad, err, want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/trust"
 )
@@ -28,7 +27,7 @@ func TestAttesterReaders(t *testing.T) {
 	}{{"unsigned", nil}, {"signed", k.priv}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := pushRandom(t, host+"/app:"+tc.name)
-			ok, err := policy.RegistryEvidence{}.HasAttestation(ctx, ref, []string{policy.PredicateSPDX})
+			ok, err := trust.RegistryEvidence{}.HasAttestation(ctx, ref, []string{sign.PredicateSPDX})
 			if err != nil || ok {
 				t.Fatalf("before: %v %v", ok, err)
 			}
@@ -36,7 +35,7 @@ func TestAttesterReaders(t *testing.T) {
 			if err := a.Attach(ctx, ref, sign.PredicateSPDX, []byte(`{"spdxVersion":"SPDX-2.3"}`)); err != nil {
 				t.Fatal(err)
 			}
-			ok, err = policy.RegistryEvidence{}.HasAttestation(ctx, ref, []string{policy.PredicateSPDX, policy.PredicateCycloneDX})
+			ok, err = trust.RegistryEvidence{}.HasAttestation(ctx, ref, []string{sign.PredicateSPDX, sign.PredicateCycloneDX})
 			if err != nil || !ok {
 				t.Fatalf("require_sbom's finder: %v %v", ok, err)
 			}

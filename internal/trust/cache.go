@@ -3,9 +3,6 @@ package trust
 import (
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/sign"
@@ -56,7 +53,7 @@ func (c Cache) PolicyScanner(insecure bool) Scanner {
 // vulnerability database (which max_severity needs — none refuses).
 func (c Cache) PolicyPorts(insecure bool) policy.Ports {
 	return policy.Ports{
-		Evidence: policy.RegistryEvidence{Options: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, Insecure: insecure},
+		Evidence: RegistryEvidence{Insecure: insecure},
 		Verifier: Verifier{Options: sign.Options{Insecure: insecure}},
 		Scanner:  c.PolicyScanner(insecure),
 	}

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/trust"
 )
 
@@ -31,7 +30,7 @@ func TestCachePaths(t *testing.T) {
 	if v, ok := ports.Verifier.(trust.Verifier); !ok || !v.Options.Insecure {
 		t.Errorf("PolicyPorts verifier = %#v", ports.Verifier)
 	}
-	if e, ok := ports.Evidence.(policy.RegistryEvidence); !ok || !e.Insecure || len(e.Options) != 1 {
+	if e, ok := ports.Evidence.(trust.RegistryEvidence); !ok || !e.Insecure {
 		t.Errorf("PolicyPorts evidence = %#v", ports.Evidence)
 	}
 

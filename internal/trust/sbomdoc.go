@@ -34,14 +34,14 @@ func ReadSBOM(ctx context.Context, ref, format string, provenance bool, berthVer
 	var want string
 	switch format {
 	case "spdx":
-		want = sbom.SPDXPredicateType
+		want = sign.PredicateSPDX
 	case "cyclonedx":
-		want = sbom.CycloneDXPredicateType
+		want = sign.PredicateCycloneDX
 	default:
 		return nil, fmt.Errorf("--format %q: want spdx or cyclonedx", format)
 	}
 	if provenance {
-		want = sbom.ProvenancePredicateType
+		want = sign.PredicateSLSA1
 	}
 	doc, err := AttachedPredicate(ctx, ref, want, o)
 	if err == nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/internal/imageref"
-	"github.com/berth-dev/berth/internal/sbom"
 	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/trust"
 )
@@ -24,7 +23,7 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(d.Generated, "no "+sbom.CycloneDXPredicateType+" attestation is attached: the SBOM is generated from the image") {
+	if !strings.Contains(d.Generated, "no "+sign.PredicateCycloneDX+" attestation is attached: the SBOM is generated from the image") {
 		t.Errorf("Generated = %q", d.Generated)
 	}
 	if !json.Valid(d.Doc) || !strings.Contains(string(d.Doc), "CycloneDX") {
@@ -37,21 +36,7 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 		t.Fatalf("provenance without attestation: err = %v, want NotAttachedError", err)
 	}
 
-	st, err := json.Marshal(sign.Statement{
-		Type:          sign.StatementType,
-		Subject:       []sign.Subject{{Name: ref, Digest: map[string]string{"sha256": ref[strings.Index(ref, "@sha256:")+8:]}}},
-		PredicateType: sbom.SPDXPredicateType,
-		Predicate:     json.RawMessage(`{"spdxVersion":"SPDX-2.3"}`),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := imageref.Attach(ctx, ref, imageref.Artifact{
-		ArtifactType: "application/vnd.in-toto+json",
-		MediaType:    "application/vnd.in-toto+json",
-		Blob:         st,
-		Annotations:  map[string]string{sign.PredicateTypeAnnotation: sbom.SPDXPredicateType},
-	}, o); err != nil {
+	if _, err := sign.Attest(ctx, ref, sign.PredicateSPDX, []byte(`{"spdxVersion":"SPDX-2.3"}`), nil, sign.AttestOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	d, err = trust.ReadSBOM(ctx, ref, "spdx", false, "test", o)
@@ -68,7 +53,7 @@ func TestReadSBOMAttachedOrGenerated(t *testing.T) {
 }
 
 func TestAttachedPredicateOfLocalImage(t *testing.T) {
-	_, err := trust.AttachedPredicate(context.Background(), imageref.LayoutPrefix+"./out:app", sbom.SPDXPredicateType, imageref.Options{})
+	_, err := trust.AttachedPredicate(context.Background(), imageref.LayoutPrefix+"./out:app", sign.PredicateSPDX, imageref.Options{})
 	var na trust.NotAttachedError
 	if !errors.As(err, &na) || !strings.Contains(err.Error(), "is not in a registry") {
 		t.Errorf("err = %v", err)

@@ -12,7 +12,7 @@ import (
 )
 
 // AttestScan attaches a scan of an image in a registry as cosign's
-// vulnerability attestation (predicate type vuln.PredicateType, the
+// vulnerability attestation (predicate type sign.PredicateVulnCosign, the
 // predicate vuln.Predicate renders) to the manifest that was scanned:
 // REPO@<res.Target.Digest>, never the tag, which may have moved since.
 // With a key the statement is signed (a sigstore bundle referrer); without
@@ -36,5 +36,5 @@ func AttestScan(ctx context.Context, res *vuln.Result, db vuln.Stats, berthVersi
 	if err != nil {
 		return nil, err
 	}
-	return sign.Attest(ctx, ref, vuln.PredicateType, pred, k, sign.AttestOptions{Options: o})
+	return sign.Attest(ctx, ref, sign.PredicateVulnCosign, pred, k, sign.AttestOptions{Options: o})
 }

@@ -46,7 +46,8 @@ var ErrNoDatabase = errors.New("no vulnerability database")
 // Scanner is policy.Scanner over internal/vuln: the image (a manifest
 // reference, REPO@sha256:…) is loaded, its packages are listed from the
 // SBOM inventory and matched against the local OSV database, and the
-// findings the policy's VEX documents do not suppress are returned.
+// findings the policy's VEX documents do not suppress are returned. The
+// database and the VEX are opened once per gate run (Open), not per image.
 type Scanner struct {
 	// DB is the vulnerability database file (`berth vulndb import`).
 	DB string
@@ -58,9 +59,10 @@ type Scanner struct {
 
 var _ policy.Scanner = Scanner{}
 
-// Result scans ref and returns vuln's full result (suppressed findings
-// marked), with the database it was matched against.
-func (s Scanner) Result(ctx context.Context, ref string, vexPaths []string) (*vuln.Result, error) {
+// Open implements policy.Scanner: the VEX documents are read and the
+// database opened (a missing or empty one is ErrNoDatabase) for all the
+// scans of one gate run.
+func (s Scanner) Open(vexPaths []string) (policy.ScanSession, error) {
 	var vex *vuln.VEX
 	if len(vexPaths) > 0 {
 		var err error
@@ -72,8 +74,20 @@ func (s Scanner) Result(ctx context.Context, ref string, vexPaths []string) (*vu
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	img, err := imageref.Load(ctx, ref, s.Image)
+	return &scanSession{s: s, db: db, vex: vex}, nil
+}
+
+// scanSession is a Scanner's open database and VEX.
+type scanSession struct {
+	s   Scanner
+	db  *vuln.DB
+	vex *vuln.VEX
+}
+
+// result scans ref and returns vuln's full result (suppressed findings
+// marked), with the database it was matched against.
+func (ss *scanSession) result(ctx context.Context, ref string) (*vuln.Result, error) {
+	img, err := imageref.Load(ctx, ref, ss.s.Image)
 	if err != nil {
 		return nil, err
 	}
@@ -81,21 +95,21 @@ func (s Scanner) Result(ctx context.Context, ref string, vexPaths []string) (*vu
 	if err != nil {
 		return nil, err
 	}
-	purls, err := ImagePackages(img, ref, s.SBOMCache)
+	purls, err := ImagePackages(img, ref, ss.s.SBOMCache)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	res, err := vuln.Scan(vuln.Target{Name: ref, Digest: d.String(), Kind: "image"}, purls, db, vex)
+	res, err := vuln.Scan(vuln.Target{Name: ref, Digest: d.String(), Kind: "image"}, purls, ss.db, ss.vex)
 	if err != nil {
 		return nil, err
 	}
-	res.Database = db.Path()
+	res.Database = ss.db.Path()
 	return res, nil
 }
 
-// Scan implements policy.Scanner.
-func (s Scanner) Scan(ctx context.Context, ref string, vexPaths []string) ([]policy.Finding, error) {
-	res, err := s.Result(ctx, ref, vexPaths)
+// Scan implements policy.ScanSession.
+func (ss *scanSession) Scan(ctx context.Context, ref string) ([]policy.Finding, error) {
+	res, err := ss.result(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +119,9 @@ func (s Scanner) Scan(ctx context.Context, ref string, vexPaths []string) ([]pol
 	}
 	return out, nil
 }
+
+// Close implements policy.ScanSession: the database is closed.
+func (ss *scanSession) Close() error { return ss.db.Close() }
 
 // OpenDB opens the vulnerability database at path for a policy check:
 // a missing or empty one is ErrNoDatabase, with how to make one.

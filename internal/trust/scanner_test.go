@@ -296,7 +296,7 @@ func TestPolicyGateSeverityWithRealAdvisory(t *testing.T) {
 	ref := push(t, host, "team/app", vulnerableImage(t))
 	dbPath := importDB(t, fixtures(t, "debian"), fixtures(t, "ghsa"))
 	ports := policy.Ports{
-		Evidence: policy.RegistryEvidence{},
+		Evidence: RegistryEvidence{},
 		Scanner:  Scanner{DB: dbPath, SBOMCache: t.TempDir()},
 	}
 	ctx := context.Background()
@@ -334,5 +334,49 @@ func TestPolicyGateSeverityWithRealAdvisory(t *testing.T) {
 	}
 	if err := ports.Gate("prod", &policy.Policy{MaxSeverity: policy.Medium, VEX: []string{vexDir}}).Check(ctx, ref); err == nil {
 		t.Error("max_severity medium with a VEX statement for another product: allowed")
+	}
+}
+
+// TestPolicyGateOpensDatabaseOncePerRun: one gate run (the images of a
+// ship or deploy) opens the vulnerability database and reads the VEX once:
+// after the first image both files are gone, and the run's other images
+// are still scanned against them (the VEX still suppresses the finding).
+// A new run needs the database again.
+func TestPolicyGateOpensDatabaseOncePerRun(t *testing.T) {
+	host := startRegistry(t)
+	ref := push(t, host, "team/app", vulnerableImage(t))
+	other := push(t, host, "team/other", vulnerableImage(t))
+	dbPath := importDB(t, fixtures(t, "debian"), fixtures(t, "ghsa"))
+	vexFile := filepath.Join(t.TempDir(), "text.json")
+	doc := `{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/text","author":"ops","timestamp":"2026-12-01T00:00:00Z","version":1,
+"statements":[{"vulnerability":{"name":"GHSA-69ch-w2m2-3vjp"},"products":[{"@id":"pkg:golang/golang.org/x/text@v0.3.7"}],
+"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}`
+	if err := os.WriteFile(vexFile, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ports := policy.Ports{Scanner: Scanner{DB: dbPath, SBOMCache: t.TempDir()}}
+	p := &policy.Policy{MaxSeverity: policy.Medium, VEX: []string{vexFile}}
+	ctx := context.Background()
+
+	g := ports.Gate("prod", p)
+	if err := g.Check(ctx, ref); err != nil {
+		t.Fatalf("first image (the VEX suppresses its high finding): %v", err)
+	}
+	for _, f := range []string{dbPath, vexFile} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Check(ctx, other); err != nil {
+		t.Errorf("second image of the run, database and VEX removed after the first: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+
+	g = ports.Gate("prod", p)
+	defer g.Close()
+	if err := g.Check(ctx, ref); err == nil {
+		t.Error("a new run without the VEX and database files: allowed")
 	}
 }

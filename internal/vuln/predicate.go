@@ -7,13 +7,10 @@ import (
 	"time"
 )
 
-// PredicateType is cosign's vulnerability attestation predicate type.
-const PredicateType = "https://cosign.sigstore.dev/attestation/vuln/v1"
-
 // Predicate renders the scan as cosign's vuln predicate
 // (sigstore/cosign specs/COSIGN_VULN_ATTESTATION_SPEC.md): the scanner, its
 // database and the result (this package's JSON result) with the scan's start
-// and end times. The lead attaches it with sign.Attest(…, PredicateType, …).
+// and end times. The lead attaches it with sign.Attest(…, sign.PredicateVulnCosign, …).
 func Predicate(r *Result, berthVersion string, dbStats Stats) ([]byte, error) {
 	dbVersion := ""
 	if !dbStats.Imported.IsZero() {

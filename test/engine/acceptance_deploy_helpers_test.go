@@ -177,6 +177,8 @@ type appStack struct {
 	Replicas int    // default 3
 	Port     int    // published on 127.0.0.1; default: the env's port
 	Proxy    string // the x-berth-proxy value (YAML flow); default {drain_timeout: 30s}
+	// DaemonArgs are more flags of the test's berth daemon (--console).
+	DaemonArgs []string
 }
 
 // newDeployEnv starts a daemon and a registry for the test and writes the
@@ -194,7 +196,7 @@ func newDeployEnv(t *testing.T, project string, o appStack) *deployEnv {
 			killLeftoverProxies(t, s)
 		}
 	})
-	s = newStackEnv(t, project)
+	s = newStackEnv(t, project, o.DaemonArgs...)
 	reg, err := startRegistryProcess(imgs.root, filepath.Join(s.work, "registry.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -30,8 +30,9 @@ type stackEnv struct {
 
 // newStackEnv starts a daemon for the test. When the test ends the stack
 // is taken down (with its volumes) and the daemon killed; if the test
-// failed, the daemon's log is printed.
-func newStackEnv(t *testing.T, project string) *stackEnv {
+// failed, the daemon's log is printed. daemonArgs are more flags of
+// berth daemon.
+func newStackEnv(t *testing.T, project string, daemonArgs ...string) *stackEnv {
 	t.Helper()
 	need(t)
 	work := t.TempDir()
@@ -40,7 +41,7 @@ func newStackEnv(t *testing.T, project string) *stackEnv {
 		root: filepath.Join(work, "root"), runDir: filepath.Join(work, "run"), sock: filepath.Join(work, "berth.sock"),
 	}
 	s.env = []string{"BERTH_SOCKET=" + s.sock, "BERTH_CACHE=" + filepath.Join(work, "cache")}
-	s.d = startDaemon(t, s.root, s.runDir, s.sock)
+	s.d = startDaemon(t, s.root, s.runDir, s.sock, daemonArgs...)
 	t.Cleanup(func() {
 		s.d.cmd.Process.Signal(syscall.SIGKILL)
 		<-s.d.done

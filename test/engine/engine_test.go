@@ -126,16 +126,17 @@ type daemon struct {
 	done chan struct{}
 }
 
-func startDaemon(t *testing.T, root, runDir, sock string) *daemon {
+func startDaemon(t *testing.T, root, runDir, sock string, extra ...string) *daemon {
 	t.Helper()
-	return startDaemonBin(t, berthBin, root, runDir, sock)
+	return startDaemonBin(t, berthBin, root, runDir, sock, extra...)
 }
 
-// startDaemonBin is startDaemon with another berth binary (an upgrade).
-func startDaemonBin(t *testing.T, bin, root, runDir, sock string) *daemon {
+// startDaemonBin is startDaemon with another berth binary (an upgrade);
+// extra are more flags of berth daemon (--console, --acme-*).
+func startDaemonBin(t *testing.T, bin, root, runDir, sock string, extra ...string) *daemon {
 	t.Helper()
 	logf, _ := os.OpenFile(filepath.Join(filepath.Dir(sock), "daemon.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	cmd := exec.Command(bin, "daemon", "--root", root, "--run-dir", runDir, "--socket", sock)
+	cmd := exec.Command(bin, append([]string{"daemon", "--root", root, "--run-dir", runDir, "--socket", sock}, extra...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,6 +155,25 @@ func Eventually(t *testing.T, what string, timeout time.Duration, f func() (bool
 		}
 		time.Sleep(100 * time.Millisecond) // polling interval, not synchronisation
 	}
+}
+
+// HTTPGet GETs url from the test process (2 s timeout) and returns the
+// body; a status other than 200 is an error.
+func HTTPGet(url string) (string, error) {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return string(b), nil
 }
 
 // Exec runs a command in a pod's (first) container with kubectl exec and

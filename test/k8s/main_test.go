@@ -93,7 +93,8 @@ func runMain(m *testing.M) int {
 	script := filepath.Join(root, "scripts", "k8s-cluster.sh")
 	sh := func(args ...string) (string, error) {
 		cmd := exec.Command("bash", append([]string{script}, args...)...)
-		cmd.Env = append(os.Environ(), "BERTH="+berth)
+		// We hold the host's lock (lockHost): the script must not take it.
+		cmd.Env = append(os.Environ(), "BERTH="+berth, "BERTH_K8S_LOCKED=1")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, os.Stderr
 		err := cmd.Run()

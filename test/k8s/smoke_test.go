@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // Deployment (the pods' imageID is the pushed digest); a pod reaches
 // another Service by its short and its full name through CoreDNS; a PVC
 // binds to the default StorageClass and a non-root pod writes to it (the
-// file lands in the PersistentVolume's directory on the node).
+// file lands in the PersistentVolume's directory on the node); the host
+// reaches the Deployment through a NodePort Service.
 func TestClusterSmoke(t *testing.T) {
 	c := need(t)
 	ns := c.Namespace(t, "smoke")
@@ -43,6 +45,14 @@ apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-published}
+spec:
+  type: NodePort
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 ---
@@ -83,6 +93,16 @@ spec:
 		t.Errorf("%d web pods, want 2: %q", n, ids)
 	}
 
+	// From the host: the NodePort on the node's address, as the acceptance
+	// tests reach a published service. kube-proxy programs a Service's rules
+	// within about a second of its endpoints becoming ready: poll.
+	nodePort := c.Jsonpath(t, ns, "service/web-published", "{.spec.ports[0].nodePort}")
+	url := "http://" + net.JoinHostPort(c.NodeIP, nodePort) + "/"
+	Eventually(t, "GET "+url+" from the host", 15*time.Second, func() (bool, string) {
+		body, err := HTTPGet(url)
+		return err == nil && strings.HasPrefix(body, "hello-from-web web-"), fmt.Sprintf("%q, %v", body, err)
+	})
+
 	// Cluster DNS: the short name (the pod's search path), the full name,
 	// and the address is the Service's ClusterIP.
 	clusterIP := c.Jsonpath(t, ns, "service/web", "{.spec.clusterIP}")
@@ -95,13 +115,10 @@ spec:
 		if strings.TrimSpace(out) != clusterIP {
 			t.Errorf("lookup %s = %q, want the ClusterIP %s", name, out, clusterIP)
 		}
-		body, err := c.Exec(ns, "client", "/probe", "get", "http://"+name+"/")
-		if err != nil {
-			t.Fatalf("GET http://%s/ from pod client: %v", name, err)
-		}
-		if !strings.HasPrefix(body, "hello-from-web web-") {
-			t.Errorf("GET http://%s/ = %q, want hello-from-web from a web pod", name, body)
-		}
+		Eventually(t, "GET http://"+name+"/ from pod client", 15*time.Second, func() (bool, string) {
+			body, err := c.Exec(ns, "client", "/probe", "get", "http://"+name+"/")
+			return err == nil && strings.HasPrefix(body, "hello-from-web web-"), fmt.Sprintf("%q, %v", body, err)
+		})
 	}
 	// A name that does not exist does not resolve (CoreDNS answers, it is
 	// not a catch-all).

@@ -30,6 +30,7 @@ const (
 	ListVolumes     Endpoint = "GET /volumes"                                    // → []Volume
 	RemoveVolume    Endpoint = "DELETE /volumes/{name}"                          // → {"removed": name}; 404 unknown, 409 in use
 	Prune           Endpoint = "POST /prune"                                     // ?volumes=1 → PruneReport (207 when something failed)
+	ListCerts       Endpoint = "GET /certificates"                               // → []proxy.CertStatus: the proxy's tls: auto certificates
 	StackDeploy     Endpoint = "POST /stacks/{name}/deploy"                      // deploy.Request → ndjson deploy.StreamLine
 	ServiceRollback Endpoint = "POST /stacks/{name}/services/{service}/rollback" // ?to=N → ndjson deploy.StreamLine
 	ServiceHistory  Endpoint = "GET /stacks/{name}/services/{service}/history"   // → []deploy.HistoryEntry
@@ -92,6 +93,7 @@ type EngineServer interface {
 	ServeVolumes(http.ResponseWriter, *http.Request)
 	ServeRemoveVolume(http.ResponseWriter, *http.Request)
 	ServePrune(http.ResponseWriter, *http.Request)
+	ServeCertificates(http.ResponseWriter, *http.Request)
 }
 
 // DeployServer serves the deploy endpoints (internal/deploy.Deployer).
@@ -130,6 +132,7 @@ func Routes(version VersionInfo, eng EngineServer, dep DeployServer) []Route {
 		{ListVolumes, eng.ServeVolumes},
 		{RemoveVolume, eng.ServeRemoveVolume},
 		{Prune, eng.ServePrune},
+		{ListCerts, eng.ServeCertificates},
 	}
 	if dep != nil {
 		rs = append(rs,

@@ -32,6 +32,10 @@ type Options struct {
 	Since  time.Time // zero: from the start
 	Tail   int       // 0: all lines; otherwise the last Tail lines
 	Follow bool
+	// FromStart makes Follow read the current file from its start, not
+	// its end: for a container that just started, whose first lines
+	// may be written before it is followed (the web console's logs).
+	FromStart bool
 	// Poll is how often a followed file is checked for new data.
 	Poll time.Duration
 }
@@ -104,7 +108,7 @@ func scan(r io.Reader, fn func(Entry)) (int64, error) {
 }
 
 // Follow sends new entries of path to out until ctx ends, starting at the
-// end of the current file. It notices rotation (the file replaced by a new
+// end of the current file (its start with o.FromStart). It notices rotation (the file replaced by a new
 // one) and continues with the new file from its start.
 func Follow(ctx context.Context, path string, o Options, out chan<- Entry) error {
 	poll := o.Poll
@@ -133,7 +137,7 @@ func Follow(ctx context.Context, path string, o Options, out chan<- Entry) error
 		}
 		return nil
 	}
-	if err := open(true); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := open(!o.FromStart); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	defer func() {

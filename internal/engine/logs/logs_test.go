@@ -118,3 +118,27 @@ func TestMergeAndFormat(t *testing.T) {
 		t.Fatalf("got %q, want %q", buf.String(), want)
 	}
 }
+
+// FromStart: a just-started container's first lines, written before it
+// is followed, are not lost.
+func TestFollowFromStart(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.log")
+	writeLines(t, p, 0, 2, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan Entry, 100)
+	go func() { _ = Follow(ctx, p, Options{Poll: 5 * time.Millisecond, FromStart: true}, out) }()
+	for i := 0; i < 3; i++ {
+		if i == 2 {
+			writeLines(t, p, 2, 1, "")
+		}
+		select {
+		case e := <-out:
+			if want := "line " + itoa(i) + "\n"; e.Log != want {
+				t.Fatalf("entry %d: %q, want %q", i, e.Log, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("entry %d never followed", i)
+		}
+	}
+}

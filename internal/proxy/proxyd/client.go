@@ -71,6 +71,13 @@ func (c *Client) Status(ctx context.Context) ([]proxy.RouteStatus, error) {
 	return st, err
 }
 
+// Certificates reports the proxy's automatic (tls auto) certificates.
+func (c *Client) Certificates(ctx context.Context) ([]proxy.CertStatus, error) {
+	var st []proxy.CertStatus
+	err := c.do(ctx, http.MethodGet, "/certificates", nil, nil, &st)
+	return st, err
+}
+
 // Drain returns when the backend has no request or connection in flight
 // (or its route's drain timeout cancelled them, or ctx ended). Apply a
 // config with the backend not Ready (or absent) first.

@@ -102,7 +102,10 @@ func Run(ctx context.Context, o RunOptions) error {
 		log.Info("inherited listening sockets", "count", n)
 	}
 	checkBacklog(log)
-	p := proxy.New(proxy.Options{Log: log, Registerer: reg, Listen: inh.listen})
+	// Automatic certificates (tls auto) live beside the state file, under
+	// the daemon's root: <root>/proxy/acme.
+	certDir := filepath.Join(filepath.Dir(o.State), "acme")
+	p := proxy.New(proxy.Options{Log: log, Registerer: reg, Listen: inh.listen, CertDir: certDir})
 	upstream, err := dns.HostUpstreams("/etc/resolv.conf")
 	if err != nil {
 		log.Warn("reading the host's resolvers; containers resolve only service names", "err", err)

@@ -88,6 +88,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 	s.mux.HandleFunc("PUT /config", s.putConfig)
 	s.mux.HandleFunc("GET /config", s.getConfig)
 	s.mux.HandleFunc("GET /status", s.getStatus)
+	s.mux.HandleFunc("GET /certificates", s.getCertificates)
 	s.mux.HandleFunc("POST /drain", s.drain)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /listeners", s.listenerFiles)
@@ -173,6 +174,15 @@ func (s *Server) getStatus(w http.ResponseWriter, _ *http.Request) {
 	st := s.o.Proxy.Status()
 	if st == nil {
 		st = []proxy.RouteStatus{}
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// getCertificates reports the automatic (tls auto) certificates.
+func (s *Server) getCertificates(w http.ResponseWriter, _ *http.Request) {
+	st := s.o.Proxy.Certificates()
+	if st == nil {
+		st = []proxy.CertStatus{}
 	}
 	writeJSON(w, http.StatusOK, st)
 }

@@ -77,6 +77,11 @@ func TestServerConfigRoundTrip(t *testing.T) {
 	if len(st) != 1 || st[0].Service != "shop/web" || len(st[0].Backends) != 1 || st[0].Backends[0].Requests != 1 {
 		t.Errorf("status after one request: %+v", st)
 	}
+	// No tls: auto listener: an empty list, not null.
+	certs, err := c.Certificates(ctx)
+	if err != nil || certs == nil || len(certs) != 0 {
+		t.Errorf("certificates without tls auto: %v %v", certs, err)
+	}
 }
 
 // A config the proxy rejects changes nothing: not the proxy, not the

@@ -1,0 +1,235 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/berth-dev/berth/internal/console"
+	"github.com/berth-dev/berth/internal/deploy"
+	"github.com/berth-dev/berth/internal/engine"
+	"github.com/berth-dev/berth/internal/engine/logs"
+	"github.com/berth-dev/berth/internal/inspect"
+	"github.com/berth-dev/berth/internal/store"
+)
+
+// consolePorts adapts the engine and the deployer to the console's ports
+// (internal/console): the console reads and acts on the same objects the
+// API serves, in process.
+type consolePorts struct {
+	eng *engine.Engine
+	dep *deploy.Deployer
+	st  *store.Store
+}
+
+// Stats samples the stack's running replicas once a second (berth stats).
+func (p consolePorts) Stats(ctx context.Context, stack string, fn func(console.StatsSample) error) error {
+	return p.eng.SampleStats(ctx, stack, func(s engine.StatsSample) error {
+		out := console.StatsSample{Time: s.Time}
+		for _, c := range s.Containers {
+			out.Replicas = append(out.Replicas, console.ReplicaStats{Name: c.Name, Service: c.Service, CPUPercent: c.CPUPercent, MemoryBytes: c.MemoryBytes})
+		}
+		return fn(out)
+	})
+}
+
+// Inspect reports on a stored image, as berth inspect does.
+func (p consolePorts) Inspect(_ context.Context, digest string) (*inspect.Report, error) {
+	img, err := p.st.V1Image(digest)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("image %s is not in the daemon's store: %w", digest, console.ErrNoImage)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return inspect.InspectWith(img, inspect.Options{})
+}
+
+// Stacks groups the engine's containers by stack and service.
+func (p consolePorts) Stacks(context.Context) ([]console.Stack, error) {
+	var out []console.Stack
+	idx := map[string]int{}
+	for _, c := range p.eng.Containers("") {
+		i, ok := idx[c.Stack]
+		if !ok {
+			i = len(out)
+			idx[c.Stack] = i
+			out = append(out, console.Stack{Name: c.Stack})
+		}
+		st := &out[i]
+		j := -1
+		for k := range st.Services {
+			if st.Services[k].Name == c.Service {
+				j = k
+			}
+		}
+		if j < 0 {
+			st.Services = append(st.Services, console.Service{Stack: c.Stack, Name: c.Service, Labels: c.Spec.Labels})
+			j = len(st.Services) - 1
+		}
+		st.Services[j].Replicas = append(st.Services[j].Replicas, replicaOf(c))
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	for _, st := range out {
+		sort.Slice(st.Services, func(a, b int) bool { return st.Services[a].Name < st.Services[b].Name })
+		for _, sv := range st.Services {
+			sort.Slice(sv.Replicas, func(a, b int) bool { return sv.Replicas[a].Replica < sv.Replicas[b].Replica })
+		}
+	}
+	return out, nil
+}
+
+func replicaOf(c engine.Container) console.Replica {
+	r := console.Replica{Name: c.Name, Replica: c.Replica, State: c.State, Health: string(c.Health), Restarts: c.Restarts, Digest: c.Image, Revision: c.Revision}
+	for _, pm := range c.Ports {
+		host := strconv.Itoa(pm.HostPort)
+		if pm.HostIP != "" {
+			host = net.JoinHostPort(pm.HostIP, host)
+		}
+		r.Ports = append(r.Ports, fmt.Sprintf("%s->%d/%s", host, pm.ContainerPort, pm.Protocol))
+	}
+	return r
+}
+
+func (p consolePorts) Revisions(_ context.Context, stack, service string) ([]console.Revision, error) {
+	var out []console.Revision
+	for _, h := range p.dep.History(stack, service) {
+		out = append(out, console.Revision{Number: h.Number, Image: h.Image, Digest: h.Digest, ConfigHash: h.ConfigHash, Created: h.Created,
+			Outcome: h.Outcome, Reason: h.Reason, RollbackOf: h.RollbackOf, Current: h.Current})
+	}
+	return out, nil
+}
+
+func (p consolePorts) Rollback(ctx context.Context, stack, service string, to int) error {
+	_, err := p.dep.Rollback(ctx, stack, service, to, 0, nil)
+	return err
+}
+
+// Logs reads the log files of the service's replicas, as the API's logs
+// endpoint does.
+func (p consolePorts) Logs(ctx context.Context, q console.LogQuery, fn func(console.LogLine) error) error {
+	var cs []engine.Container
+	for _, c := range p.eng.ServiceContainers(q.Stack, q.Service) {
+		if q.Replica == 0 || c.Replica == q.Replica {
+			cs = append(cs, c)
+		}
+	}
+	line := func(e logs.Entry) console.LogLine {
+		return console.LogLine{Time: e.Time, Source: e.Source, Stream: e.Stream, Text: e.Log}
+	}
+	if !q.Follow {
+		sources := map[string][]logs.Entry{}
+		for _, c := range cs {
+			entries, err := logs.ReadAll(p.eng.LogFile(c.ID), logs.Options{Tail: q.Tail})
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			sources[c.Name] = entries
+		}
+		for _, e := range logs.Merge(sources) {
+			if err := fn(line(e)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type tagged struct {
+		e      logs.Entry
+		source string
+	}
+	out := make(chan tagged, 256)
+	followed := map[string]bool{}
+	// follow follows one replica's log; fromStart for a replica that
+	// appeared while the stream was open (a deploy's new replicas), whose
+	// first lines may be written before it is followed.
+	follow := func(c engine.Container, fromStart bool) {
+		followed[c.ID] = true
+		in := make(chan logs.Entry, 64)
+		go func() { _ = logs.Follow(ctx, p.eng.LogFile(c.ID), logs.Options{FromStart: fromStart}, in) }()
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case e := <-in:
+					select {
+					case out <- tagged{e, c.Name}:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+	}
+	for _, c := range cs {
+		follow(c, false)
+	}
+	rescan := time.NewTicker(time.Second)
+	defer rescan.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-rescan.C:
+			for _, c := range p.eng.ServiceContainers(q.Stack, q.Service) {
+				if !followed[c.ID] && (q.Replica == 0 || c.Replica == q.Replica) {
+					follow(c, true)
+				}
+			}
+		case t := <-out:
+			t.e.Source = t.source
+			if err := fn(line(t.e)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// serveConsole starts the web console on addr (plain HTTP; loopback is
+// the default and the advice) and returns its stop. With no users file it
+// logs a one-time login token.
+func serveConsole(addr, usersFile string, ports consolePorts, log *slog.Logger) (func(context.Context), error) {
+	cfg := console.Config{Ports: console.Ports{Stacks: ports, Deploys: ports, Logs: ports, Images: ports, Stats: ports}, Log: log}
+	if usersFile != "" {
+		users, err := console.LoadUsers(usersFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Users = users
+	} else {
+		cfg.Token = console.NewToken()
+	}
+	s, err := console.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("--console %s: %w", addr, err)
+	}
+	url := "http://" + l.Addr().String() + "/"
+	if host, _, _ := net.SplitHostPort(l.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		log.Warn("the console listens beyond loopback over plain HTTP: put a TLS proxy in front of it", "addr", l.Addr().String())
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	if cfg.Token != "" {
+		log.Info("console listening; log in once with this token (or restart with --console-users FILE)", "url", url, "token", cfg.Token)
+	} else {
+		log.Info("console listening", "url", url, "users", len(cfg.Users))
+	}
+	return func(ctx context.Context) {
+		s.Close()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}

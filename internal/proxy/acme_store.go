@@ -1,0 +1,200 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
+)
+
+// store keeps the account key and one file per host under dir:
+//
+//	dir/account.key          the ACME account's key (PEM, 0600)
+//	dir/certs/<host>.pem     the host's private key, then its chain (0600)
+//
+// Key and chain share one file, written at once (temp file + fsync +
+// rename), so a crash leaves the old pair or the new one, never a key
+// that does not match its certificate.
+type certStore struct{ dir string }
+
+// maxCertFile bounds what is read back: a key and a chain are a few KiB.
+const maxCertFile = 1 << 20
+
+func (s certStore) certPath(host string) string {
+	return filepath.Join(s.dir, "certs", host+".pem")
+}
+
+// check creates the directories (0700) and proves they are writable, so a
+// bad directory is an error when the config is applied, not at the first
+// renewal.
+func (s certStore) check() error {
+	certs := filepath.Join(s.dir, "certs")
+	if err := os.MkdirAll(certs, 0o700); err != nil {
+		return fmt.Errorf("certificate directory %s: %w", s.dir, err)
+	}
+	probe := filepath.Join(certs, ".probe")
+	if err := atomicfile.WriteNoSync(probe, nil, 0o600); err != nil {
+		return fmt.Errorf("certificate directory %s is not writable: %w", certs, err)
+	}
+	os.Remove(probe)
+	return nil
+}
+
+// readRegular reads a regular file (not a link, FIFO or device) of at most
+// maxCertFile bytes; a missing file is (nil, nil).
+func readRegularFile(path string) ([]byte, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxCertFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxCertFile)
+	}
+	return b, nil
+}
+
+// accountKey loads the account key, creating and saving one the first time.
+func (s certStore) accountKey() (crypto.Signer, error) {
+	path := filepath.Join(s.dir, "account.key")
+	b, err := readRegularFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("acme account key: %w", err)
+	}
+	if b != nil {
+		blk, _ := pem.Decode(b)
+		if blk == nil {
+			return nil, fmt.Errorf("acme account key %s: no PEM block", path)
+		}
+		k, err := parsePrivateKey(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("acme account key %s: %w", path, err)
+		}
+		return k, nil
+	}
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, fmt.Errorf("acme account key: %w", err)
+	}
+	return k, nil
+}
+
+func parsePrivateKey(der []byte) (crypto.Signer, error) {
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("key type %T cannot sign", k)
+	}
+	return s, nil
+}
+
+// save writes host's key and chain (DER, leaf first).
+func (s certStore) save(host string, key crypto.Signer, chain [][]byte) error {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	pem.Encode(&buf, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	for _, c := range chain {
+		pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: c})
+	}
+	if err := atomicfile.Write(s.certPath(host), buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("saving the certificate of %s: %w", host, err)
+	}
+	return nil
+}
+
+// load reads host's stored certificate; nil, nil when there is none.
+func (s certStore) load(host string) (*tls.Certificate, error) {
+	path := s.certPath(host)
+	b, err := readRegularFile(path)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	c, err := parseStoredCertificate(host, b)
+	if err != nil {
+		return nil, fmt.Errorf("stored certificate %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseStoredCertificate reads what save writes: a PRIVATE KEY block and
+// the chain's CERTIFICATE blocks, for host.
+func parseStoredCertificate(host string, b []byte) (*tls.Certificate, error) {
+	var keyDER []byte
+	var chain [][]byte
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		switch blk.Type {
+		case "PRIVATE KEY":
+			keyDER = blk.Bytes
+		case "CERTIFICATE":
+			chain = append(chain, blk.Bytes)
+		}
+	}
+	if keyDER == nil || len(chain) == 0 {
+		return nil, errors.New("want a PRIVATE KEY and CERTIFICATE blocks")
+	}
+	key, err := parsePrivateKey(keyDER)
+	if err != nil {
+		return nil, err
+	}
+	return assembleCertificate(host, key, chain)
+}
+
+// certificate assembles a tls.Certificate, checking that the leaf is for
+// host and matches key.
+func assembleCertificate(host string, key crypto.Signer, chain [][]byte) (*tls.Certificate, error) {
+	leaf, err := x509.ParseCertificate(chain[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := leaf.VerifyHostname(host); err != nil {
+		return nil, err
+	}
+	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(key.Public()) {
+		return nil, errors.New("the certificate does not match its key")
+	}
+	return &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, nil
+}

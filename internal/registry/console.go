@@ -1,0 +1,128 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-dev/berth/internal/console"
+)
+
+// ConsoleConfig is the registry's web console (set by the program's
+// flags, not the file): Addr to serve it on, Users an htpasswd file of
+// bcrypt hashes (empty: a one-time login token is logged).
+type ConsoleConfig struct {
+	Addr  string
+	Users string
+}
+
+// consolePort adapts the registry's metadata to the console's Registry
+// port: read-only, in process, every repository (the console has its own
+// login; the registry's per-repository rules are for its API clients).
+type consolePort struct{ r *Registry }
+
+const consolePage = 1000
+
+func (p consolePort) Repositories(context.Context) ([]string, error) {
+	var out []string
+	last := ""
+	for {
+		repos, more, err := p.r.meta.Repositories(last, consolePage)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, repos...)
+		if !more || len(repos) == 0 {
+			return out, nil
+		}
+		last = repos[len(repos)-1]
+	}
+}
+
+func (p consolePort) Tags(_ context.Context, repo string) ([]console.Tag, error) {
+	if !p.r.meta.RepoExists(repo) {
+		return nil, fmt.Errorf("repository %q: %w", repo, console.ErrNoRepository)
+	}
+	var out []console.Tag
+	last := ""
+	for {
+		tags, more, err := p.r.meta.Tags(repo, last, consolePage)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tags {
+			m, err := p.r.meta.Resolve(repo, t)
+			if err != nil {
+				continue // deleted meanwhile
+			}
+			out = append(out, console.Tag{Name: t, Digest: m.Digest.String(), MediaType: m.MediaType, Size: m.Size, Pushed: m.Pushed})
+		}
+		if !more || len(tags) == 0 {
+			return out, nil
+		}
+		last = tags[len(tags)-1]
+	}
+}
+
+func (p consolePort) Referrers(_ context.Context, repo, d string) ([]console.Referrer, error) {
+	dg, err := digest.Parse(d)
+	if err != nil {
+		return nil, fmt.Errorf("digest %q: %w", d, err)
+	}
+	ms, err := p.r.meta.Referrers(repo, dg)
+	if err != nil {
+		return nil, err
+	}
+	var out []console.Referrer
+	for _, m := range ms {
+		at := m.ArtifactType
+		if at == "" {
+			at = m.MediaType
+		}
+		out = append(out, console.Referrer{Digest: m.Digest.String(), ArtifactType: at, Size: m.Size})
+	}
+	return out, nil
+}
+
+// serveConsole starts the registry's web console and returns its stop.
+func (r *Registry) serveConsole(c ConsoleConfig, log *slog.Logger) (func(context.Context), error) {
+	cfg := console.Config{Ports: console.Ports{Registry: consolePort{r}}, Log: log}
+	if c.Users != "" {
+		users, err := console.LoadUsers(c.Users)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Users = users
+	} else {
+		cfg.Token = console.NewToken()
+	}
+	s, err := console.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("--console %s: %w", c.Addr, err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	url := "http://" + l.Addr().String() + "/"
+	if host, _, _ := net.SplitHostPort(l.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		log.Warn("the console listens beyond loopback over plain HTTP: put a TLS proxy in front of it", "addr", l.Addr().String())
+	}
+	if cfg.Token != "" {
+		log.Info("console listening; log in once with this token (or restart with --console-users FILE)", "url", url, "token", cfg.Token)
+	} else {
+		log.Info("console listening", "url", url, "users", len(cfg.Users))
+	}
+	return func(ctx context.Context) { s.Close(); _ = srv.Shutdown(ctx) }, nil
+}
+
+// ConsolePort is the registry's port for the web console (also for tests).
+func (r *Registry) ConsolePort() console.Registry { return consolePort{r} }
