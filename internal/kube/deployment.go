@@ -73,6 +73,9 @@ func (t *translator) service(svc model.ServiceSpec) error {
 		return err
 	}
 	pod := corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways, EnableServiceLinks: new(false)}
+	if t.pullSecretName != "" {
+		pod.ImagePullSecrets = []corev1.LocalObjectReference{{Name: t.pullSecretName}}
+	}
 	grace := int64(defaultStopTimeout)
 	if svc.StopTimeout > 0 {
 		grace = int64(ceilSeconds(svc.StopTimeout))

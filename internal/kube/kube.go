@@ -64,6 +64,11 @@ type Options struct {
 	// a Secret carries no data (export must not write credentials into a
 	// GitOps repository) and a warning says to create it.
 	SecretValues bool
+	// PullAuth are the credentials of the registries the stack's images
+	// come from (by host): they become one kubernetes.io/dockerconfigjson
+	// Secret that every pod names in imagePullSecrets (the value only with
+	// SecretValues).
+	PullAuth map[string]RegistryAuth
 }
 
 // Result is the translation of a stack.
@@ -84,6 +89,8 @@ type translator struct {
 	volumes map[string]string
 	secrets map[string]string
 	configs map[string]string
+	// pullSecretName is the image pull Secret every pod names ("": none).
+	pullSecretName string
 }
 
 func (t *translator) warn(service, field, format string, args ...any) {
@@ -109,6 +116,11 @@ func Translate(spec model.StackSpec, opts Options) (Result, error) {
 	if len(spec.Only) > 0 {
 		t.warn("", "only", "a selection of services (%v) is ignored: the manifests describe the whole stack", spec.Only)
 	}
+	pull, err := t.pullSecret()
+	if err != nil {
+		return Result{}, err
+	}
+	t.pullSecretName = pull
 	seen := map[string]bool{}
 	for _, svc := range spec.Services {
 		if seen[svc.Name] {

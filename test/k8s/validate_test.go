@@ -88,7 +88,14 @@ func TestEveryObjectPassesServerSideValidation(t *testing.T) {
 	defer cancel()
 	n, failed := 0, 0
 	for _, publish := range []string{"NodePort", "LoadBalancer"} {
-		r := translateAllFields(t, ns, kube.Options{PublishType: publish})
+		o := kube.Options{PublishType: publish}
+		if publish == "LoadBalancer" {
+			// With values, as berth deploy applies them: the secrets' data
+			// and the registry credentials' image pull Secret.
+			o.SecretValues, o.ReadFile = true, os.ReadFile
+			o.PullAuth = map[string]kube.RegistryAuth{"127.0.0.1:5000": {Username: "ci", Password: "s3cret"}}
+		}
+		r := translateAllFields(t, ns, o)
 		for _, o := range r.Objects {
 			kind := o.GetObjectKind().GroupVersionKind().Kind
 			gvr, ok := resources[kind]

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/kube"
 	"github.com/berth-dev/berth/internal/stack"
@@ -27,6 +29,9 @@ type Backend struct {
 	RollbackTimeout time.Duration
 	// ReadFile reads the configs' and secrets' files (default os.ReadFile).
 	ReadFile func(string) ([]byte, error)
+	// Keychain has the registries' credentials for the pods' image pull
+	// Secret (default: the docker config keychain, as berth's pushes).
+	Keychain authn.Keychain
 }
 
 // Open connects to the environment's cluster (its kubeconfig and context).
@@ -54,7 +59,15 @@ func (b *Backend) Deploy(ctx context.Context, req deploy.Request, fn func(deploy
 	if read == nil {
 		read = os.ReadFile
 	}
-	tr, err := kube.Translate(req.Spec, kube.Options{Namespace: b.Env.Namespace, ReadFile: read, SecretValues: true})
+	kc := b.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	auths, err := pullAuth(req.Spec, kc)
+	if err != nil {
+		return err
+	}
+	tr, err := kube.Translate(req.Spec, kube.Options{Namespace: b.Env.Namespace, ReadFile: read, SecretValues: true, PullAuth: auths})
 	if err != nil {
 		return err
 	}
