@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,10 +163,16 @@ func links(t *testing.T) string {
 	return string(out)
 }
 
+// vethNames lists the host's veths that could be berth's: a veth enslaved
+// to another tool's bridge (a Kubernetes test cluster's pods, docker's) is
+// not, and may come and go while these tests run.
 func vethNames(t *testing.T) map[string]bool {
 	out := map[string]bool{}
 	for _, line := range strings.Split(links(t), "\n") {
 		f := strings.Fields(line)
+		if i := slices.Index(f, "master"); i >= 0 && i+1 < len(f) && !strings.HasPrefix(f[i+1], "br-") {
+			continue
+		}
 		if len(f) > 1 && strings.HasPrefix(f[1], "veth") {
 			name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
 			out[name] = true
