@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/kube/remote"
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/release"
@@ -66,7 +67,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bo
 		LocalDir: build.CacheDir,
 		Progress: stderr,
 		Policy:   release.PolicyPorts{Ports: policyPorts(false)},
-		Cluster:  clusterCheck,
+		Cluster:  remote.Check,
 	}
 }
 
@@ -152,7 +153,7 @@ func newPsCommand() *cobra.Command {
 			if err := list.Check(); err != nil {
 				return err
 			}
-			name, b := "", stackBackend(client.New(f.socket))
+			name, b := "", remote.Stack(client.New(f.socket))
 			if !allProjects {
 				var err error
 				if name, b, err = f.stackBackend(cmd); err != nil {
