@@ -81,16 +81,13 @@ func newUpCommand() *cobra.Command {
 		Short: "Create or update a stack's containers",
 		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_ = detach
 			st, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
-			var only []string
-			if len(args) > 0 {
-				if only, err = st.Select(args); err != nil {
-					return err
-				}
+			only, err := st.Select(args)
+			if err != nil {
+				return err
 			}
 			spec, err := f.pipeline(cmd, st, list.JSONAll).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
 			if err != nil {
@@ -171,14 +168,9 @@ func newPsCommand() *cobra.Command {
 			if !local || list.Quiet || list.JSONAll || list.Format != "table" {
 				return nil
 			}
-			// The proxy's tls: auto certificates, when there are any (a
-			// daemon older than this client has no such endpoint).
-			certs, err := c.Certificates(cmd.Context())
-			if err != nil || len(certs) == 0 {
-				return nil
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
-			return proxy.WriteCertTable(cmd.OutOrStdout(), certs, time.Now())
+			// The proxy's tls: auto certificates, when there are any.
+			certs := func() ([]proxy.CertStatus, error) { return c.Certificates(cmd.Context()) }
+			return proxy.WriteCertSection(cmd.OutOrStdout(), certs, time.Now())
 		},
 	}
 	f.add(cmd)

@@ -81,6 +81,15 @@ func (f *Stack) Name(ctx context.Context, stderr io.Writer) (string, error) {
 	return st.Name, nil
 }
 
+// NameIfGiven is the stack -p or -f names: -p, else with -f the name of
+// the stack the file describes, else "" (none: every stack, as stats).
+func (f *Stack) NameIfGiven(ctx context.Context, stderr io.Writer) (string, error) {
+	if f.Project == "" && len(f.Files) == 0 {
+		return "", nil
+	}
+	return f.Name(ctx, stderr)
+}
+
 // ForEnvironment is the stack commands' stack: with -E the stack file is
 // read (its environments: say whether -E is a cluster) and returned with
 // its name (-p, else the file's); without, st is nil and the name is

@@ -100,3 +100,25 @@ func TestStackForEnvironment(t *testing.T) {
 		t.Error("with -E and a missing file: no error")
 	}
 }
+
+// TestStackNameIfGiven: none without -p or -f (every stack); -p as it
+// is; with -f the file's stack.
+func TestStackNameIfGiven(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(file, []byte("name: shop\nservices:\n  web:\n    image: alpine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stderr := context.Background(), &strings.Builder{}
+	for _, c := range []struct {
+		f    Stack
+		want string
+	}{{Stack{}, ""}, {Stack{Project: "other"}, "other"}, {Stack{Files: []string{file}}, "shop"}, {Stack{Files: []string{file}, Project: "p"}, "p"}} {
+		if got, err := c.f.NameIfGiven(ctx, stderr); err != nil || got != c.want {
+			t.Errorf("%+v: %q, %v; want %q", c.f, got, err, c.want)
+		}
+	}
+	bad := Stack{Files: []string{file + ".missing"}}
+	if _, err := bad.NameIfGiven(ctx, stderr); err == nil {
+		t.Error("missing -f file: no error")
+	}
+}
