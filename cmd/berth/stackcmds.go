@@ -85,25 +85,13 @@ func newUpCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			only, err := st.Select(args)
+			r := release.UpRequest{Services: args, Wait: wait, WaitTimeout: waitTimeout}
+			cs, err := f.pipeline(cmd, st, list.JSONAll).Up(cmd.Context(), st, client.New(f.socket), r)
+			if errors.As(err, new(*release.WaitError)) {
+				engine.WriteContainers(cmd.ErrOrStderr(), cs, shortDigest)
+			}
 			if err != nil {
 				return err
-			}
-			spec, err := f.pipeline(cmd, st, list.JSONAll).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
-			if err != nil {
-				return err
-			}
-			spec.Only = only
-			c := client.New(f.socket)
-			cs, err := c.Up(cmd.Context(), spec)
-			if err != nil {
-				return err
-			}
-			if wait {
-				if cs, err = release.WaitReady(cmd.Context(), c, st.Name, waitTimeout, release.PollInterval); err != nil {
-					engine.WriteContainers(cmd.ErrOrStderr(), cs, shortDigest)
-					return err
-				}
 			}
 			return list.Write(cmd.OutOrStdout(), cs, shortDigest)
 		},
