@@ -129,9 +129,11 @@ var allowed = map[string][]string{
 	"internal/dns/...": {},
 
 	// The flag values cmd/berth's commands share (compose-style timeouts
-	// parse as the stack file's do; --platform as imageref's).
+	// parse as the stack file's do; --platform as imageref's) and the
+	// command tree's help, completion and unknown-subcommand errors
+	// (errtext: how errors read to a user).
 	"internal/cliflag": {"internal/stack", "internal/spec", "internal/build/goflags", "internal/registry/names", "internal/model", "internal/policy",
-		"internal/imageref"},
+		"internal/imageref", "internal/errtext"},
 
 	// The daemon's typed client: the engine's and deploy's API, paths from
 	// the one route table.

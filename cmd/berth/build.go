@@ -2,13 +2,14 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/cliflag"
+	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/policy"
 	"github.com/berth-dev/berth/internal/release"
 	"github.com/berth-dev/berth/internal/sign"
 	"github.com/berth-dev/berth/internal/trust"
@@ -35,34 +36,20 @@ func newBuildCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names := args
-			if len(names) == 0 {
-				names = file.ImageOrder
-			}
-			var progress io.Writer = cmd.ErrOrStderr()
+			var log io.Writer = cmd.ErrOrStderr()
 			if quiet || asJSON {
-				progress = nil
+				log = nil
 			}
-			b, err := build.New(file, progress)
-			if err != nil {
-				return err
-			}
-			b.RefOptions.Progress = pr.Report
-			if err := b.LockFirst(cmd.Context()); err != nil {
-				return err
-			}
-			if key != "" && out.Push == "" {
-				return errors.New("--key signs what --push pushes: give --push")
-			}
-			// Every pushed image gets its SBOMs and provenance attached;
-			// with --key, signed, and the image signed by digest too.
-			so := sign.Options{Insecure: b.RefOptions.Insecure, Transport: b.RefOptions.Transport}
-			signer, attester, err := trust.Signing(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so)
-			if err != nil {
-				return err
-			}
-			b.Pushed = release.Pushed(signer, attester, &release.SpecBuilder{B: b, Version: version}, variant, progress)
-			return b.BuildAndReport(cmd.Context(), cmd.OutOrStdout(), names, variant, out, build.Report{JSON: asJSON, Quiet: quiet})
+			return release.Build(cmd.Context(), release.BuildRequest{
+				File: file, Names: args, Variant: variant, Out: out, Report: build.Report{JSON: asJSON, Quiet: quiet},
+				Log: log, Progress: pr.Report, Signed: key != "", Version: version, Stdout: cmd.OutOrStdout(),
+				Signing: func(o imageref.Options) (policy.Signer, release.Attester, error) {
+					// Every pushed image gets its SBOMs and provenance attached;
+					// with --key, signed, and the image signed by digest too.
+					so := sign.Options{Insecure: o.Insecure, Transport: o.Transport}
+					return trust.Signing(key, sign.Prompt{Out: cmd.ErrOrStderr()}, so)
+				},
+			})
 		},
 	}
 	sf.Add(cmd.Flags())
@@ -93,14 +80,7 @@ func newLockCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := b.LockAll(cmd.Context(), args); err != nil {
-				return err
-			}
-			if err := b.Lock.Write(b.LockPath); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d layers, %d packages\n", b.LockPath, len(b.Lock.Layers), b.Lock.Packages())
-			return nil
+			return b.Relock(cmd.Context(), args, cmd.OutOrStdout())
 		},
 	}
 	sf.Add(cmd.Flags())

@@ -44,9 +44,7 @@ func newDeployCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
-				return b.Deploy(cmd.Context(), req, fn)
-			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
+			return deploy.FollowDeploy(cmd.Context(), b, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
 	f.add(cmd)
@@ -70,9 +68,7 @@ func newRollbackCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
-				return b.Rollback(cmd.Context(), name, args[0], to, fn)
-			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
+			return deploy.FollowRollback(cmd.Context(), b, name, args[0], to, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
 	f.add(cmd)
@@ -97,14 +93,7 @@ func newHistoryCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeIndentedJSON(cmd.OutOrStdout(), h)
-			}
-			if len(h) == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "no revisions of %s in stack %s yet (berth deploy records them)\n", args[0], name)
-				return nil
-			}
-			return deploy.WriteHistory(cmd.OutOrStdout(), h, shortDigest)
+			return deploy.ShowHistory(cmd.OutOrStdout(), cmd.ErrOrStderr(), name, args[0], h, asJSON, shortDigest)
 		},
 	}
 	f.add(cmd)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/internal/cliflag"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/help.golden")
@@ -76,7 +78,7 @@ func TestHelpGolden(t *testing.T) {
 func TestHelpFiles(t *testing.T) {
 	used := map[string]bool{"help/image-refs.txt": true}
 	for _, path := range commandPaths() {
-		used[helpFileName(strings.Join(append([]string{"berth"}, path...), " "))] = true
+		used[cliflag.HelpFileName(strings.Join(append([]string{"berth"}, path...), " "))] = true
 	}
 	entries, err := helpFiles.ReadDir("help")
 	if err != nil {
@@ -97,13 +99,13 @@ func TestHelpFiles(t *testing.T) {
 			t.Errorf("berth %s: unreplaced {{ in its help", strings.Join(path, " "))
 		}
 	}
-	if long, ex := splitHelp("Examples:\n  berth x"); long != "" || ex != "  berth x" {
+	if long, ex := cliflag.SplitHelp("Examples:\n  berth x"); long != "" || ex != "  berth x" {
 		t.Errorf("examples only: %q %q", long, ex)
 	}
-	if long, ex := splitHelp("text\n\nExamples:\n  berth x"); long != "text" || ex != "  berth x" {
+	if long, ex := cliflag.SplitHelp("text\n\nExamples:\n  berth x"); long != "text" || ex != "  berth x" {
 		t.Errorf("both: %q %q", long, ex)
 	}
-	if long, ex := splitHelp("text"); long != "text" || ex != "" {
+	if long, ex := cliflag.SplitHelp("text"); long != "text" || ex != "" {
 		t.Errorf("long only: %q %q", long, ex)
 	}
 }

@@ -27,18 +27,15 @@ func newInspectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if top < 0 {
-				return fmt.Errorf("--top must be 0 or more, got %d", top)
+			topOpts, err := inspect.TopOptions(top)
+			if err != nil {
+				return err
 			}
 			img, err := imageref.Load(cmd.Context(), args[0], o)
 			if err != nil {
 				return err
 			}
-			n := top
-			if n == 0 {
-				n = -1 // InspectWith's "none"
-			}
-			r, err := inspect.InspectWith(img, inspect.Options{Top: n})
+			r, err := inspect.InspectWith(img, topOpts)
 			if err != nil {
 				return fmt.Errorf("inspecting %s: %w", args[0], err)
 			}

@@ -227,8 +227,8 @@ func TestRegistryServeWiresSignatureChecker(t *testing.T) {
 	if err := cmd.ParseFlags([]string{"--config", file}); err != nil {
 		t.Fatal(err)
 	}
-	f := registryFlags{configFile: file}
-	cfg, err := f.load(cmd)
+	f := registry.Flags{ConfigFile: file}
+	cfg, err := registryConfig(cmd, &f)
 	if err != nil || cfg.SignatureChecker == nil {
 		t.Fatalf("load: checker %v, %v", cfg.SignatureChecker, err)
 	}

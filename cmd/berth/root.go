@@ -44,8 +44,8 @@ func newRootCommand() *cobra.Command {
 	root.SetCompletionCommandGroupID("other")
 	root.InitDefaultCompletionCmd() // cobra adds it at Execute; here so it is grouped and strict too
 	addHelp(root)
-	completeServiceArgs(root)
+	cliflag.CompleteServiceArgs(root)
 	cliflag.NameArrays(root)
-	strictSubcommands(root)
+	cliflag.StrictSubcommands(root)
 	return root
 }

@@ -49,9 +49,7 @@ func newShipCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return deploy.Follow(func(fn func(deploy.StreamLine) error) error {
-				return b.Deploy(cmd.Context(), req, fn)
-			}, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
+			return deploy.FollowDeploy(cmd.Context(), b, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON, shortDigest)
 		},
 	}
 	f.add(cmd)

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/logs"
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/kube/remote"
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/proxy"
 	"github.com/berth-dev/berth/internal/release"
@@ -66,7 +67,7 @@ func (f *stackFlags) pipeline(cmd *cobra.Command, st *stack.Stack, resultOnly bo
 		LocalDir: build.CacheDir,
 		Progress: stderr,
 		Policy:   release.PolicyPorts{Ports: policyPorts(false)},
-		Cluster:  clusterCheck,
+		Cluster:  remote.Check,
 	}
 }
 
@@ -80,32 +81,17 @@ func newUpCommand() *cobra.Command {
 		Short: "Create or update a stack's containers",
 		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_ = detach
 			st, err := f.load(cmd)
 			if err != nil {
 				return err
 			}
-			var only []string
-			if len(args) > 0 {
-				if only, err = st.Select(args); err != nil {
-					return err
-				}
+			r := release.UpRequest{Services: args, Wait: wait, WaitTimeout: waitTimeout}
+			cs, err := f.pipeline(cmd, st, list.JSONAll).Up(cmd.Context(), st, client.New(f.socket), r)
+			if errors.As(err, new(*release.WaitError)) {
+				engine.WriteContainers(cmd.ErrOrStderr(), cs, shortDigest)
 			}
-			spec, err := f.pipeline(cmd, st, list.JSONAll).Prepare(cmd.Context(), st, release.Request{Mode: release.Up})
 			if err != nil {
 				return err
-			}
-			spec.Only = only
-			c := client.New(f.socket)
-			cs, err := c.Up(cmd.Context(), spec)
-			if err != nil {
-				return err
-			}
-			if wait {
-				if cs, err = release.WaitReady(cmd.Context(), c, st.Name, waitTimeout, release.PollInterval); err != nil {
-					engine.WriteContainers(cmd.ErrOrStderr(), cs, shortDigest)
-					return err
-				}
 			}
 			return list.Write(cmd.OutOrStdout(), cs, shortDigest)
 		},
@@ -152,7 +138,7 @@ func newPsCommand() *cobra.Command {
 			if err := list.Check(); err != nil {
 				return err
 			}
-			name, b := "", stackBackend(client.New(f.socket))
+			name, b := "", remote.Stack(client.New(f.socket))
 			if !allProjects {
 				var err error
 				if name, b, err = f.stackBackend(cmd); err != nil {
@@ -170,14 +156,9 @@ func newPsCommand() *cobra.Command {
 			if !local || list.Quiet || list.JSONAll || list.Format != "table" {
 				return nil
 			}
-			// The proxy's tls: auto certificates, when there are any (a
-			// daemon older than this client has no such endpoint).
-			certs, err := c.Certificates(cmd.Context())
-			if err != nil || len(certs) == 0 {
-				return nil
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
-			return proxy.WriteCertTable(cmd.OutOrStdout(), certs, time.Now())
+			// The proxy's tls: auto certificates, when there are any.
+			certs := func() ([]proxy.CertStatus, error) { return c.Certificates(cmd.Context()) }
+			return proxy.WriteCertSection(cmd.OutOrStdout(), certs, time.Now())
 		},
 	}
 	f.add(cmd)

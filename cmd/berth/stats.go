@@ -19,19 +19,15 @@ func newStatsCommand() *cobra.Command {
 		Short: "Show running containers' CPU, memory, pids and network I/O",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			stack := f.Project
-			if stack == "" && len(f.Files) > 0 {
-				st, err := f.load(cmd)
-				if err != nil {
-					return err
-				}
-				stack = st.Name
+			stack, err := f.NameIfGiven(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
 			}
 			// Redraw in place only on a terminal; piped output gets one
 			// table after the other.
 			w := cmd.OutOrStdout()
 			out := engine.StatsOutput{W: w, JSON: asJSON, Redraw: progress.IsTerminal(w) && !asJSON && !noStream}
-			err := client.New(f.socket).Stats(cmd.Context(), stack, !noStream, out.Sample)
+			err = client.New(f.socket).Stats(cmd.Context(), stack, !noStream, out.Sample)
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}

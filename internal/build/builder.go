@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"runtime"
@@ -426,4 +427,17 @@ func gzipLevel(kind string) int {
 		return 9
 	}
 	return layer.DefaultGzipLevel
+}
+
+// Relock is `berth lock`: LockAll of names, then the lock written (empty
+// or not) and what it holds said on stdout.
+func (b *Builder) Relock(ctx context.Context, names []string, stdout io.Writer) error {
+	if err := b.LockAll(ctx, names); err != nil {
+		return err
+	}
+	if err := b.Lock.Write(b.LockPath); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d layers, %d packages\n", b.LockPath, len(b.Lock.Layers), b.Lock.Packages())
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +104,36 @@ func TestLockFirst(t *testing.T) {
 	b.Lock = old
 	if err := b.LockFirst(context.Background()); err != nil || b.Lock != old || len(b.Lock.Layers) != 1 {
 		t.Fatalf("existing lock replaced: %v %+v", err, b.Lock)
+	}
+}
+
+// Relock (berth lock) writes the lock even when it pins nothing, and says
+// so; an unknown image is an error naming it, and writes nothing.
+func TestRelock(t *testing.T) {
+	dir := writeMemoSpec(t)
+	t.Setenv("BERTH_CACHE", t.TempDir())
+	f, err := spec.Load(filepath.Join(dir, "berth.yaml"), spec.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := b.Relock(context.Background(), []string{"nosuch"}, &out); err == nil || !strings.Contains(err.Error(), `"nosuch"`) || out.Len() != 0 {
+		t.Errorf("unknown image: %v, said %q", err, out.String())
+	}
+	if _, err := os.Stat(b.LockPath); !os.IsNotExist(err) {
+		t.Errorf("lock written after an error (%v)", err)
+	}
+	if err := b.Relock(context.Background(), nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "wrote " + b.LockPath + ": 0 layers, 0 packages\n"; out.String() != want {
+		t.Errorf("said %q, want %q", out.String(), want)
+	}
+	if _, err := os.Stat(b.LockPath); err != nil {
+		t.Errorf("no lock written: %v", err)
 	}
 }

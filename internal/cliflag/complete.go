@@ -42,3 +42,18 @@ func CompleteServices(max int, assign bool) cobra.CompletionFunc {
 		return out, d
 	}
 }
+
+// serviceArgs are the commands whose arguments name services of the stack
+// file (-f, else berth.yaml / compose.yaml here), and how many of them:
+// 0 means any number. scale's argument is SERVICE=N.
+var serviceArgs = map[string]int{"up": 0, "logs": 0, "exec": 1, "deploy": 1, "rollback": 1, "history": 1, "scale": 0}
+
+// CompleteServiceArgs lets the shell completion (berth completion bash|zsh|
+// fish) offer the stack's service names to those commands of root.
+func CompleteServiceArgs(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if n, ok := serviceArgs[c.Name()]; ok && c.ValidArgsFunction == nil {
+			c.ValidArgsFunction = CompleteServices(n, c.Name() == "scale")
+		}
+	}
+}

@@ -81,9 +81,39 @@ func (f *Stack) Name(ctx context.Context, stderr io.Writer) (string, error) {
 	return st.Name, nil
 }
 
+// NameIfGiven is the stack -p or -f names: -p, else with -f the name of
+// the stack the file describes, else "" (none: every stack, as stats).
+func (f *Stack) NameIfGiven(ctx context.Context, stderr io.Writer) (string, error) {
+	if f.Project == "" && len(f.Files) == 0 {
+		return "", nil
+	}
+	return f.Name(ctx, stderr)
+}
+
+// ForEnvironment is the stack commands' stack: with -E the stack file is
+// read (its environments: say whether -E is a cluster) and returned with
+// its name (-p, else the file's); without, st is nil and the name is
+// Name's (the stack on the daemon).
+func (f *Stack) ForEnvironment(ctx context.Context, stderr io.Writer) (name string, st *stack.Stack, err error) {
+	if f.Environment.Name == "" && f.Environment.Old == "" {
+		name, err = f.Name(ctx, stderr)
+		return name, nil, err
+	}
+	if st, err = f.Load(ctx, stderr); err != nil {
+		return "", nil, err
+	}
+	if f.Project != "" {
+		return f.Project, st, nil
+	}
+	return st.Name, st, nil
+}
+
 // Targets reads the environments' registries of st's file, with the same
-// variables.
+// variables (nil for a nil st: no file was read).
 func (f *Stack) Targets(st *stack.Stack) func() (map[string]stack.Target, error) {
+	if st == nil {
+		return nil
+	}
 	return func() (map[string]stack.Target, error) {
 		o, err := f.Options(io.Discard)
 		if err != nil {

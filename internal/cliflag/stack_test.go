@@ -71,3 +71,54 @@ func TestStackTarget(t *testing.T) {
 		t.Errorf("-E staging: %+v, %v", tg, err)
 	}
 }
+
+// TestStackForEnvironment: without -E only the name (no stack, so no
+// targets: the daemon); with -E (or the old --env) the stack too, named
+// by -p when given.
+func TestStackForEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "shop", "berth.yaml")
+	os.Mkdir(filepath.Dir(file), 0o755)
+	if err := os.WriteFile(file, []byte("images:\n  app:\n    layers:\n      - name: etc\n        paths: [{path: /etc/app, type: directory}]\nservices:\n  web: {build: app}\nenvironments:\n  prod:\n    registry: 127.0.0.1:5001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stderr := context.Background(), &strings.Builder{}
+	f := Stack{Files: []string{file}}
+	name, st, err := f.ForEnvironment(ctx, stderr)
+	if err != nil || name != "shop" || st != nil || f.Targets(st) != nil {
+		t.Errorf("without -E: %q, %v, %v; want shop, no stack, no targets", name, st, err)
+	}
+	f.Environment.Name = "prod"
+	if name, st, err = f.ForEnvironment(ctx, stderr); err != nil || name != "shop" || st == nil || st.Name != "shop" || f.Env != "prod" {
+		t.Errorf("with -E: %q, %v, %v (env %q)", name, st, err, f.Env)
+	}
+	f.Environment, f.Project = Environment{Old: "prod"}, "other"
+	if name, st, err = f.ForEnvironment(ctx, stderr); err != nil || name != "other" || st == nil {
+		t.Errorf("with --env and -p: %q, %v, %v", name, st, err)
+	}
+	f.Files = []string{filepath.Join(t.TempDir(), "missing.yaml")}
+	if _, _, err := f.ForEnvironment(ctx, stderr); err == nil {
+		t.Error("with -E and a missing file: no error")
+	}
+}
+
+// TestStackNameIfGiven: none without -p or -f (every stack); -p as it
+// is; with -f the file's stack.
+func TestStackNameIfGiven(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(file, []byte("name: shop\nservices:\n  web:\n    image: alpine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stderr := context.Background(), &strings.Builder{}
+	for _, c := range []struct {
+		f    Stack
+		want string
+	}{{Stack{}, ""}, {Stack{Project: "other"}, "other"}, {Stack{Files: []string{file}}, "shop"}, {Stack{Files: []string{file}, Project: "p"}, "p"}} {
+		if got, err := c.f.NameIfGiven(ctx, stderr); err != nil || got != c.want {
+			t.Errorf("%+v: %q, %v; want %q", c.f, got, err, c.want)
+		}
+	}
+	bad := Stack{Files: []string{file + ".missing"}}
+	if _, err := bad.NameIfGiven(ctx, stderr); err == nil {
+		t.Error("missing -f file: no error")
+	}
+}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -46,4 +47,22 @@ func Follow(send func(func(StreamLine) error) error, stdout, stderr io.Writer, a
 		return fmt.Errorf("%s", failed)
 	}
 	return nil
+}
+
+// Streamer streams deploys and rollbacks: the daemon's client, or a
+// cluster (internal/kube/remote).
+type Streamer interface {
+	Deploy(ctx context.Context, req Request, fn func(StreamLine) error) error
+	Rollback(ctx context.Context, stack, service string, to int, fn func(StreamLine) error) error
+}
+
+// FollowDeploy is Follow of d's deploy of req (berth deploy and ship).
+func FollowDeploy(ctx context.Context, d Streamer, req Request, stdout, stderr io.Writer, asJSON bool, short func(string) string) error {
+	return Follow(func(fn func(StreamLine) error) error { return d.Deploy(ctx, req, fn) }, stdout, stderr, asJSON, short)
+}
+
+// FollowRollback is Follow of d's rollback of service in stack to
+// revision to (0: the one before the current).
+func FollowRollback(ctx context.Context, d Streamer, stack, service string, to int, stdout, stderr io.Writer, asJSON bool, short func(string) string) error {
+	return Follow(func(fn func(StreamLine) error) error { return d.Rollback(ctx, stack, service, to, fn) }, stdout, stderr, asJSON, short)
 }

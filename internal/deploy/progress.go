@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -60,4 +61,20 @@ func WriteHistory(w io.Writer, h []HistoryEntry, short func(string) string) erro
 			short(r.Digest), r.ConfigHash, r.Created.Local().Format("2006-01-02 15:04:05"), image, note)
 	}
 	return tw.Flush()
+}
+
+// ShowHistory prints berth history's answer: h as JSON with asJSON, else
+// WriteHistory's table, or, with no revisions yet, a note on stderr
+// naming service and stack.
+func ShowHistory(stdout, stderr io.Writer, stack, service string, h []HistoryEntry, asJSON bool, short func(string) string) error {
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(h)
+	}
+	if len(h) == 0 {
+		fmt.Fprintf(stderr, "no revisions of %s in stack %s yet (berth deploy records them)\n", service, stack)
+		return nil
+	}
+	return WriteHistory(stdout, h, short)
 }

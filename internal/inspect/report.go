@@ -129,6 +129,18 @@ type Options struct {
 	Top int
 }
 
+// TopOptions are the Options of berth inspect --top top: how many
+// largest files and wasted paths to list, 0 for none; negative is an error.
+func TopOptions(top int) (Options, error) {
+	switch {
+	case top < 0:
+		return Options{}, fmt.Errorf("--top must be 0 or more, got %d", top)
+	case top == 0:
+		return Options{Top: -1}, nil // Options' "none"
+	}
+	return Options{Top: top}, nil
+}
+
 // Inspect reads every layer of img once and reports on it, listing the
 // DefaultTop largest files.
 func Inspect(img v1.Image) (*Report, error) {

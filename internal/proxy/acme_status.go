@@ -45,3 +45,15 @@ func daysLeft(d time.Duration) string {
 		return fmt.Sprintf("%d days", days)
 	}
 }
+
+// WriteCertSection is berth ps's certificates section: a blank line, then
+// WriteCertTable of what list returns, when it returns any. A list error
+// (a daemon older than its client has no such endpoint) writes nothing.
+func WriteCertSection(w io.Writer, list func() ([]CertStatus, error), now time.Time) error {
+	certs, err := list()
+	if err != nil || len(certs) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return WriteCertTable(w, certs, now)
+}

@@ -9,7 +9,8 @@ import (
 // Select returns the services `berth up SERVICE...` starts, as compose
 // does: the named ones and, transitively, the services they depend on, in
 // the stack's (dependency) order. An unknown name is an error naming the
-// services there are.
+// services there are. No names select nothing (nil: berth up starts every
+// service).
 func (s *Stack) Select(names []string) ([]string, error) {
 	want := map[string]bool{}
 	var visit func(name string) error

@@ -36,4 +36,8 @@ func TestSelectFollowsDependsOn(t *testing.T) {
 	if _, err = st.Select([]string{"nosuch"}); err == nil || !strings.Contains(err.Error(), `no service "nosuch"`) || !strings.Contains(err.Error(), "web") {
 		t.Fatalf("Select(nosuch): %v", err)
 	}
+	// berth up without SERVICE: nil, every service (spec.Only unset).
+	if got, err = st.Select(nil); err != nil || got != nil {
+		t.Fatalf("Select() = %v %v; want nil", got, err)
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package cliflag
 
 import (
 	"github.com/spf13/cobra"
@@ -6,11 +6,11 @@ import (
 	"github.com/berth-dev/berth/internal/errtext"
 )
 
-// strictSubcommands makes every command that has subcommands refuse an
+// StrictSubcommands makes every command that has subcommands refuse an
 // unknown one with a non-zero exit ("unknown command ... did you mean ...")
 // instead of printing its help and exiting 0, at every level of the tree.
 // Without arguments such a command still prints its help.
-func strictSubcommands(cmd *cobra.Command) {
+func StrictSubcommands(cmd *cobra.Command) {
 	if cmd.HasSubCommands() {
 		cmd.SuggestionsMinimumDistance = 2
 		cmd.Args = unknownSubcommand
@@ -19,7 +19,7 @@ func strictSubcommands(cmd *cobra.Command) {
 		}
 	}
 	for _, c := range cmd.Commands() {
-		strictSubcommands(c)
+		StrictSubcommands(c)
 	}
 }
 
