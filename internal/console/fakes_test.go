@@ -31,6 +31,8 @@ type fakeDomain struct {
 	inspects  int
 	repos     map[string][]Tag
 	referrers map[string][]Referrer // digest →
+	deletes   []string              // repo@ref
+	immutable map[string]bool       // repo → its tags are immutable
 }
 
 // Stats sends a sample of shop/web's replicas every 20ms, CPU rising.
@@ -86,6 +88,34 @@ func (f *fakeDomain) Referrers(_ context.Context, repo, digest string) ([]Referr
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.referrers[digest], nil
+}
+
+// Delete deletes a tag, or a manifest and its tags; in an immutable
+// repository it refuses as the registry does.
+func (f *fakeDomain) Delete(_ context.Context, repo, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tags, ok := f.repos[repo]
+	if !ok {
+		return fmt.Errorf("repository %s: %w", repo, ErrNoRepository)
+	}
+	isDigest := strings.Contains(ref, ":")
+	var keep []Tag
+	for _, t := range tags {
+		if (isDigest && t.Digest == ref) || (!isDigest && t.Name == ref) {
+			if f.immutable[repo] {
+				return fmt.Errorf("tag %s:%s is immutable (it names %s) and cannot be deleted; push a new tag", repo, t.Name, t.Digest)
+			}
+			continue
+		}
+		keep = append(keep, t)
+	}
+	if len(keep) == len(tags) {
+		return fmt.Errorf("%s@%s: %w", repo, ref, ErrNoRepository)
+	}
+	f.repos[repo] = keep
+	f.deletes = append(f.deletes, repo+"@"+ref)
+	return nil
 }
 
 func (f *fakeDomain) Inspect(_ context.Context, digest string) (*inspect.Report, error) {

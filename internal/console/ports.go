@@ -135,12 +135,18 @@ type Referrer struct {
 	Size         int64
 }
 
-// Registry reads a registry's repositories, tags and referrers.
+// Registry reads a registry's repositories, tags and referrers, and
+// deletes tags and manifests.
 type Registry interface {
 	Repositories(ctx context.Context) ([]string, error)
 	// Tags lists repo's tags; an unknown repository is ErrNoRepository.
 	Tags(ctx context.Context, repo string) ([]Tag, error)
 	Referrers(ctx context.Context, repo, digest string) ([]Referrer, error)
+	// Delete deletes tag ref of repo, or the manifest ref when it is a
+	// digest, by the registry's own rules (a refusal, such as an
+	// immutable tag, is an error whose text the page shows); an unknown
+	// repository or reference is ErrNoRepository.
+	Delete(ctx context.Context, repo, ref string) error
 }
 
 // Ports are what the console reads and acts on: the daemon's (Stacks,

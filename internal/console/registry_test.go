@@ -1,6 +1,7 @@
 package console
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -79,5 +80,105 @@ func TestRegistryOnlyConsole(t *testing.T) {
 	}
 	if _, err := New(Config{}); err == nil {
 		t.Error("no ports: no error")
+	}
+}
+
+// post POSTs form to u with c (origin, when set, as the Origin header).
+func post(t *testing.T, c *http.Client, u string, form url.Values, origin string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// Deleting a tag or a manifest: the repository page's button (a POST with
+// the CSRF token) opens a confirmation page naming what goes; only its
+// button deletes. Both POSTs need the token; the registry's refusal
+// (an immutable tag) is shown on the page; markup in a tag is text.
+func TestRegistryDelete(t *testing.T) {
+	ts, f, _ := newTestServer(t)
+	c := client(t)
+	csrf := login(t, ts, c)
+	page := get(t, c, ts.URL+"/registry/repository?name="+url.QueryEscape("shop/web"), http.StatusOK)
+	if !strings.Contains(page, `action="/registry/delete"`) || !strings.Contains(page, `name="ref" value="v1"`) || !strings.Contains(page, `name="ref" value="sha256:`+strings.Repeat("a", 64)+`"`) {
+		t.Fatalf("repository page has no delete forms:\n%s", page)
+	}
+
+	for _, p := range []string{"/registry/delete", "/registry/delete/confirm"} {
+		form := url.Values{"repo": {"shop/web"}, "ref": {"v1"}}
+		if r, _ := post(t, c, ts.URL+p, form, "https://evil.example"); r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s cross-site without the token: %s, want 403", p, r.Status)
+		}
+		form.Set("csrf", strings.Repeat("0", 64))
+		if r, _ := post(t, c, ts.URL+p, form, ""); r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s with a wrong token: %s, want 403", p, r.Status)
+		}
+		form.Set("csrf", csrf)
+		if r, _ := post(t, c, ts.URL+p, form, "https://evil.example"); r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s with the token from another origin: %s, want 403", p, r.Status)
+		}
+	}
+	if len(f.deletes) != 0 {
+		t.Fatalf("refused POSTs deleted: %v", f.deletes)
+	}
+
+	// The first POST only asks.
+	r, confirm := post(t, c, ts.URL+"/registry/delete", url.Values{"repo": {"shop/web"}, "ref": {"v1"}, "csrf": {csrf}}, ts.URL)
+	if r.StatusCode != http.StatusOK || !strings.Contains(confirm, "Delete tag v1 from shop/web?") || !strings.Contains(confirm, "sha256:"+strings.Repeat("1", 64)) ||
+		!strings.Contains(confirm, `action="/registry/delete/confirm"`) || !strings.Contains(confirm, `name="csrf" value="`+csrf+`"`) {
+		t.Fatalf("confirmation page: %s\n%s", r.Status, confirm)
+	}
+	if len(f.deletes) != 0 {
+		t.Fatalf("the confirmation page deleted: %v", f.deletes)
+	}
+	r, _ = post(t, c, ts.URL+"/registry/delete/confirm", url.Values{"repo": {"shop/web"}, "ref": {"v1"}, "csrf": {csrf}}, ts.URL)
+	if r.StatusCode != http.StatusSeeOther || len(f.deletes) != 1 || f.deletes[0] != "shop/web@v1" {
+		t.Fatalf("confirmed delete: %s, deletes %v", r.Status, f.deletes)
+	}
+	page = get(t, c, ts.URL+r.Header.Get("Location"), http.StatusOK)
+	if strings.Contains(page, `data-tag="v1"`) || !strings.Contains(page, "deleted shop/web@v1") {
+		t.Errorf("repository page after the delete:\n%s", page)
+	}
+
+	// A manifest: the confirmation names every tag that goes with it.
+	dg := "sha256:" + strings.Repeat("a", 64)
+	_, confirm = post(t, c, ts.URL+"/registry/delete", url.Values{"repo": {"shop/web"}, "ref": {dg}, "csrf": {csrf}}, ts.URL)
+	if !strings.Contains(confirm, "<strong>v2</strong>, <strong>latest</strong>") {
+		t.Errorf("manifest confirmation does not name its tags:\n%s", confirm)
+	}
+	// Unknown tag or repository: 404, nothing deleted.
+	if r, _ := post(t, c, ts.URL+"/registry/delete", url.Values{"repo": {"shop/web"}, "ref": {"nope"}, "csrf": {csrf}}, ts.URL); r.StatusCode != http.StatusNotFound {
+		t.Errorf("confirming an unknown tag: %s", r.Status)
+	}
+	if r, _ := post(t, c, ts.URL+"/registry/delete/confirm", url.Values{"repo": {"nope"}, "ref": {"v1"}, "csrf": {csrf}}, ts.URL); r.StatusCode != http.StatusNotFound {
+		t.Errorf("deleting from an unknown repository: %s", r.Status)
+	}
+
+	// The registry refuses (an immutable tag): the page says why.
+	f.change(func(f *fakeDomain) { f.immutable = map[string]bool{"shop/web": true} })
+	r, body := post(t, c, ts.URL+"/registry/delete/confirm", url.Values{"repo": {"shop/web"}, "ref": {"v2"}, "csrf": {csrf}}, ts.URL)
+	if r.StatusCode != http.StatusConflict || !strings.Contains(body, "tag shop/web:v2 is immutable") || !strings.Contains(body, "Delete failed") {
+		t.Errorf("refused delete: %s\n%s", r.Status, body)
+	}
+	if len(f.deletes) != 1 {
+		t.Errorf("deletes after the refusal: %v", f.deletes)
+	}
+
+	// Markup in a repository and a tag is text on the confirmation page.
+	f.change(func(f *fakeDomain) {
+		f.repos["x"+xss] = []Tag{{Name: "t" + xss, Digest: "sha256:" + strings.Repeat("7", 64)}}
+	})
+	_, confirm = post(t, c, ts.URL+"/registry/delete", url.Values{"repo": {"x" + xss}, "ref": {"t" + xss}, "csrf": {csrf}}, ts.URL)
+	if strings.Contains(confirm, "<script>alert") || strings.Contains(confirm, "<img src=x") || !strings.Contains(confirm, "&lt;script&gt;") {
+		t.Errorf("confirmation page: markup not escaped:\n%s", confirm)
 	}
 }

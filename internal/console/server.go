@@ -101,6 +101,8 @@ func New(cfg Config) (*Server, error) {
 	if p.Registry != nil {
 		m.HandleFunc("GET /registry", s.page(s.repositoriesPage))
 		m.HandleFunc("GET /registry/repository", s.page(s.repositoryPage))
+		m.HandleFunc("POST /registry/delete", s.page(s.confirmDelete))
+		m.HandleFunc("POST /registry/delete/confirm", s.page(s.deleteRef))
 	}
 	s.mux = m
 	return s, nil

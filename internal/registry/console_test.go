@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/console"
+	"github.com/berth-dev/berth/internal/registry"
 )
 
 // The console's port lists repositories, each tag with its manifest, and
@@ -51,4 +53,50 @@ func TestConsolePort(t *testing.T) {
 	if _, err := p.Referrers(ctx, "team/app", "latest"); err == nil {
 		t.Error("referrers of a non-digest: no error")
 	}
+}
+
+// The console's Delete goes through the registry's own delete path: a tag
+// goes, a manifest goes with its tags, an immutable tag (or the manifest
+// it names) is refused with the registry's DENIED message, an unknown
+// reference is console.ErrNoRepository, a bad name an error.
+func TestConsolePortDelete(t *testing.T) {
+	h := newHarnessWith(t, func(c *registry.Config) {
+		c.Repositories = []registry.RepositoryRule{{Match: []string{"prod/**"}, ImmutableTags: true}}
+	})
+	ctx := context.Background()
+	p := h.reg.ConsolePort()
+	a := h.pushImage("team/app", digest.SHA256, "1.0", 1)
+	h.pushManifest("team/app", "latest", mtOCIManifest, a.manifest)
+	b := h.pushImage("team/app", digest.SHA256, "2.0", 2)
+	if err := p.Delete(ctx, "team/app", "1.0"); err != nil {
+		t.Fatalf("deleting a tag: %v", err)
+	}
+	h.expectManifest("team/app", "latest", mtOCIManifest, a.manifest, a.digest)
+	if r := h.do(http.MethodGet, "/v2/team/app/manifests/1.0", nil); r.status != http.StatusNotFound {
+		t.Errorf("the deleted tag: %s", r)
+	}
+	if err := p.Delete(ctx, "team/app", b.digest.String()); err != nil {
+		t.Fatalf("deleting a manifest: %v", err)
+	}
+	if r := h.do(http.MethodGet, "/v2/team/app/manifests/2.0", nil); r.status != http.StatusNotFound {
+		t.Errorf("the deleted manifest's tag: %s", r)
+	}
+	if err := p.Delete(ctx, "team/app", "1.0"); !errors.Is(err, console.ErrNoRepository) {
+		t.Errorf("deleting a deleted tag: %v", err)
+	}
+	if err := p.Delete(ctx, "../x", "1.0"); err == nil {
+		t.Error("a bad repository name: no error")
+	}
+	if err := p.Delete(ctx, "team/app", "bad tag!"); err == nil {
+		t.Error("a bad tag: no error")
+	}
+
+	c := h.pushImage("prod/app", digest.SHA256, "1.0", 3)
+	for _, ref := range []string{"1.0", c.digest.String()} {
+		err := p.Delete(ctx, "prod/app", ref)
+		if err == nil || !strings.Contains(err.Error(), "tag prod/app:1.0 is immutable") {
+			t.Errorf("deleting %s in an immutable repository: %v", ref, err)
+		}
+	}
+	h.expectManifest("prod/app", "1.0", mtOCIManifest, c.manifest, c.digest)
 }
