@@ -95,6 +95,10 @@ type Images interface {
 	// Inspect reports on the image with digest: its layers, sizes, files
 	// and efficiency (the data of berth inspect --json).
 	Inspect(ctx context.Context, digest string) (*inspect.Report, error)
+	// Diff compares image to with image from: files, Debian packages and
+	// image configuration (the data of berth diff --json). An image not
+	// there is ErrNoImage.
+	Diff(ctx context.Context, from, to string) (*inspect.DiffReport, error)
 }
 
 // ReplicaStats is one replica's resource use at a moment.

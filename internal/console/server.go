@@ -71,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 		"hasStacks":   func() bool { return p.Stacks != nil },
 		"hasRegistry": func() bool { return p.Registry != nil },
 		"hasStats":    func() bool { return p.Stats != nil },
+		"hasImages":   func() bool { return p.Images != nil },
 	}).ParseFS(webFS, "web/*.html")
 	if err != nil {
 		return nil, err
@@ -89,6 +90,7 @@ func New(cfg Config) (*Server, error) {
 		m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.page(s.confirmRollback))
 		m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.page(s.rollback))
 		m.HandleFunc("GET /images/{digest}", s.page(s.imagePage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}/diff", s.page(s.diffPage))
 		m.HandleFunc("GET /events/stacks", s.api(s.stacksEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}", s.api(s.serviceEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}/logs", s.api(s.logEvents))
