@@ -137,6 +137,21 @@ type Referrer struct {
 	Digest       string
 	ArtifactType string
 	Size         int64
+	// Promotion is set when the referrer is a promotion record (what
+	// berth promote attaches to the manifest it copied).
+	Promotion *Promotion
+}
+
+// Promotion is one promotion record: the manifest Digest was copied from
+// FromRef (environment FromEnv) to ToRef (environment ToEnv) at Time by
+// Host. The environments are "" when the copy was not between
+// environments of a berth.yaml.
+type Promotion struct {
+	Digest           string
+	FromEnv, FromRef string
+	ToEnv, ToRef     string
+	Time             time.Time
+	Host             string
 }
 
 // Registry reads a registry's repositories, tags and referrers, and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 )
 
@@ -64,7 +65,54 @@ func (s *Server) repositoryPage(w http.ResponseWriter, r *http.Request) {
 		}
 		m.Referrers = refs
 	}
+	data["Promotions"], data["Environments"] = promotions(ms)
 	s.render(w, http.StatusOK, "repository.html", data)
+}
+
+// environment is an environment promotion records name, and the last
+// promotion into it (nil: it was only ever a source).
+type environment struct {
+	Name string
+	Last *Promotion
+}
+
+// promotions gathers the promotion records among the manifests'
+// referrers, newest first, and the environments they name (sorted), each
+// with the newest promotion into it.
+func promotions(ms []*taggedManifest) ([]Promotion, []environment) {
+	var ps []Promotion
+	for _, m := range ms {
+		for _, r := range m.Referrers {
+			if r.Promotion != nil {
+				ps = append(ps, *r.Promotion)
+			}
+		}
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Time.After(ps[j].Time) })
+	byName := map[string]*environment{}
+	var envs []environment
+	add := func(name string) *environment {
+		if e, ok := byName[name]; ok {
+			return e
+		}
+		byName[name] = &environment{Name: name}
+		return byName[name]
+	}
+	for i := range ps {
+		if ps[i].FromEnv != "" {
+			add(ps[i].FromEnv)
+		}
+		if ps[i].ToEnv != "" {
+			if e := add(ps[i].ToEnv); e.Last == nil {
+				e.Last = &ps[i] // newest first
+			}
+		}
+	}
+	for _, e := range byName {
+		envs = append(envs, *e)
+	}
+	sort.Slice(envs, func(i, j int) bool { return envs[i].Name < envs[j].Name })
+	return ps, envs
 }
 
 // deleteRequest reads the repository and reference of a delete form.

@@ -182,3 +182,51 @@ func TestRegistryDelete(t *testing.T) {
 		t.Errorf("confirmation page: markup not escaped:\n%s", confirm)
 	}
 }
+
+// A repository's promotion records (referrers berth promote attached)
+// make its environments table (each with the newest promotion into it)
+// and its promotion history (newest first); markup in an environment,
+// reference or host is text.
+func TestRegistryPromotions(t *testing.T) {
+	ts, f, _ := newTestServer(t)
+	c := client(t)
+	login(t, ts, c)
+	page := get(t, c, ts.URL+"/registry/repository?name="+url.QueryEscape("shop/web"), http.StatusOK)
+	if strings.Contains(page, `id="promotions"`) {
+		t.Errorf("promotion history without records:\n%s", page)
+	}
+	d1, d2 := "sha256:"+strings.Repeat("1", 64), "sha256:"+strings.Repeat("a", 64)
+	rec := func(d, from, to, ref string, at int64) Referrer {
+		return Referrer{Digest: "sha256:" + strings.Repeat("e", 63) + string(rune('0'+at%10)), ArtifactType: "application/vnd.berth.promotion.v1+json",
+			Promotion: &Promotion{Digest: d, FromEnv: from, FromRef: "reg.staging/shop/web:" + ref, ToEnv: to, ToRef: "reg.prod/shop/web:" + ref, Time: time.Unix(1700000000+at, 0), Host: "ci-1"}}
+	}
+	f.change(func(f *fakeDomain) {
+		f.referrers[d1] = []Referrer{rec(d1, "staging", "prod", "v1", 1)}
+		f.referrers[d2] = append(f.referrers[d2], rec(d2, "staging", "prod", "v2", 2), rec(d2, "dev", "staging", "v2", 0))
+	})
+	page = get(t, c, ts.URL+"/registry/repository?name="+url.QueryEscape("shop/web"), http.StatusOK)
+	envs := page[strings.Index(page, `id="environments"`):]
+	envs = envs[:strings.Index(envs, "</table>")]
+	for _, want := range []string{`data-env="dev"`, "a source", `data-env="prod"`, `title="` + d2 + `"`, "reg.prod/shop/web:v2", `data-env="staging"`} {
+		if !strings.Contains(envs, want) {
+			t.Errorf("environments lack %q:\n%s", want, envs)
+		}
+	}
+	if strings.Index(envs, `data-env="dev"`) > strings.Index(envs, `data-env="prod"`) || strings.Contains(envs, "reg.prod/shop/web:v1") {
+		t.Errorf("environments: not sorted, or prod's last promotion is not the newest:\n%s", envs)
+	}
+	hist := page[strings.Index(page, `id="promotions"`):]
+	hist = hist[:strings.Index(hist, "</table>")]
+	i2, i1, i0 := strings.Index(hist, "reg.prod/shop/web:v2"), strings.Index(hist, "reg.prod/shop/web:v1"), strings.Index(hist, "<strong>dev</strong>")
+	if i2 < 0 || i1 < 0 || i0 < 0 || !(i2 < i1 && i1 < i0) || !strings.Contains(hist, "ci-1") {
+		t.Errorf("promotion history not newest first (%d %d %d):\n%s", i2, i1, i0, hist)
+	}
+
+	f.change(func(f *fakeDomain) {
+		f.referrers[d1] = []Referrer{{Digest: d1, ArtifactType: "application/vnd.berth.promotion.v1+json", Promotion: &Promotion{Digest: d1, FromEnv: "e" + xss, FromRef: "r" + xss, ToEnv: "t" + xss, ToRef: xss, Host: xss}}}
+	})
+	page = get(t, c, ts.URL+"/registry/repository?name="+url.QueryEscape("shop/web"), http.StatusOK)
+	if strings.Contains(page, "<script>alert") || strings.Contains(page, "<img src=x") || !strings.Contains(page, "&lt;script&gt;") {
+		t.Errorf("promotions: markup not escaped:\n%s", page)
+	}
+}

@@ -89,7 +89,12 @@ func (p consolePort) Referrers(_ context.Context, repo, d string) ([]console.Ref
 		if at == "" {
 			at = m.MediaType
 		}
-		out = append(out, console.Referrer{Digest: m.Digest.String(), ArtifactType: at, Size: m.Size})
+		ref := console.Referrer{Digest: m.Digest.String(), ArtifactType: at, Size: m.Size}
+		if m.ArtifactType == promotionArtifactType {
+			// An unreadable record is still listed, as a referrer.
+			ref.Promotion, _ = p.r.promotion(repo, m.Digest)
+		}
+		out = append(out, ref)
 	}
 	return out, nil
 }

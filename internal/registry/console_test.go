@@ -2,16 +2,19 @@ package registry_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/console"
+	"github.com/berth-dev/berth/internal/promote"
 	"github.com/berth-dev/berth/internal/registry"
 )
 
@@ -99,4 +102,46 @@ func TestConsolePortDelete(t *testing.T) {
 		}
 	}
 	h.expectManifest("prod/app", "1.0", mtOCIManifest, c.manifest, c.digest)
+}
+
+// A promotion record berth promote attached (its artifact type and its
+// Record as the one blob, written here with promote's own types) reads as
+// the referrer's Promotion; other referrers have none.
+func TestConsolePortPromotions(t *testing.T) {
+	h := newHarness(t)
+	app := h.pushImage("team/app", digest.SHA256, "1.0", 1)
+	rec := promote.Record{Digest: app.digest.String(), From: promote.Endpoint{Env: "staging", Ref: "staging.example/team/app:1.0"},
+		To: promote.Endpoint{Env: "prod", Ref: "prod.example/team/app:1.0"}, Time: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), Host: "ci-1"}
+	blob, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.pushBlob("team/app", blob, digest.SHA256)
+	cfg := h.pushEmptyConfig("team/app", digest.SHA256)
+	m := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"artifactType":%q,"config":%s,"layers":[%s],"subject":%s}`,
+		mtOCIManifest, promote.ArtifactType, cfg, descriptor(promote.ArtifactType, blob, digest.SHA256), descriptor(mtOCIManifest, app.manifest, digest.SHA256))
+	if r := h.pushManifest("team/app", digest.SHA256.FromBytes(m).String(), mtOCIManifest, m); r.status != http.StatusCreated {
+		t.Fatalf("pushing the promotion record: %s", r)
+	}
+	sig := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"artifactType":"application/vnd.example.sig","config":%s,"layers":[],"subject":%s}`,
+		mtOCIManifest, cfg, descriptor(mtOCIManifest, app.manifest, digest.SHA256))
+	if r := h.pushManifest("team/app", digest.SHA256.FromBytes(sig).String(), mtOCIManifest, sig); r.status != http.StatusCreated {
+		t.Fatalf("pushing the signature: %s", r)
+	}
+	refs, err := h.reg.ConsolePort().Referrers(context.Background(), "team/app", app.digest.String())
+	if err != nil || len(refs) != 2 {
+		t.Fatalf("referrers %+v (%v)", refs, err)
+	}
+	var got *console.Promotion
+	for _, r := range refs {
+		if r.ArtifactType == promote.ArtifactType {
+			got = r.Promotion
+		} else if r.Promotion != nil {
+			t.Errorf("a signature with a promotion: %+v", r)
+		}
+	}
+	want := console.Promotion{Digest: app.digest.String(), FromEnv: "staging", FromRef: rec.From.Ref, ToEnv: "prod", ToRef: rec.To.Ref, Time: rec.Time, Host: "ci-1"}
+	if got == nil || *got != want {
+		t.Errorf("promotion %+v, want %+v", got, want)
+	}
 }
