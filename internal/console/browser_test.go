@@ -127,6 +127,13 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	chromium.Screenshot(t, ctx, shots, "service-rolled-back")
 
+	// The diff of revisions 1 and 2, from revision 2's link.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-revision="2"] a.diff`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the diff page", `!!document.querySelector("#diff-files") && document.querySelector("#diff-packages").innerText.includes("libssl3")`)
+	chromium.Screenshot(t, ctx, shots, "revision-diff")
+
 	// The XSS service's page: its name, label and tag as text.
 	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/stacks/evil/services/"+url.PathEscape("x"+xss))); err != nil {
 		t.Fatal(err)
@@ -159,6 +166,20 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	wait("the repository page", `!!document.querySelector('#tags tr[data-tag="latest"]') && document.querySelectorAll("table.referrers tbody tr").length === 3`)
 	chromium.Screenshot(t, ctx, shots, "registry-repository")
+
+	// Delete tag v1: the confirmation page, then the page without it.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#tags tr[data-tag="v1"] button.delete-tag`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the delete confirmation", `!!document.querySelector("#confirm") && document.body.innerText.includes("Delete tag v1 from shop/web?")`)
+	chromium.Screenshot(t, ctx, shots, "registry-delete-confirm")
+	if len(f.deletes) != 0 {
+		t.Fatalf("deleted before the confirmation: %v", f.deletes)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm"))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the repository without v1", `!!document.querySelector('#tags tr[data-tag="latest"]') && !document.querySelector('#tags tr[data-tag="v1"]') && document.body.innerText.includes("deleted shop/web@v1")`)
 	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/registry/repository?name="+url.QueryEscape("evil/"+xss))); err != nil {
 		t.Fatal(err)
 	}

@@ -35,8 +35,8 @@ func TestEverythingNeedsASession(t *testing.T) {
 			t.Errorf("GET %s without a session: %s, want 401", p, resp.Status)
 		}
 	}
-	for _, p := range []string{"/stacks/shop/services/web/rollback", "/logout"} {
-		resp, err := c.PostForm(ts.URL+p, url.Values{"to": {"1"}, "csrf": {"x"}})
+	for _, p := range []string{"/stacks/shop/services/web/rollback", "/logout", "/registry/delete", "/registry/delete/confirm"} {
+		resp, err := c.PostForm(ts.URL+p, url.Values{"to": {"1"}, "csrf": {"x"}, "repo": {"shop/web"}, "ref": {"v1"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,11 @@ type fakeDomain struct {
 	images    map[string]*inspect.Report
 	inspects  int
 	repos     map[string][]Tag
-	referrers map[string][]Referrer // digest →
+	referrers map[string][]Referrer          // digest →
+	deletes   []string                       // repo@ref
+	diffs     map[string]*inspect.DiffReport // from→to digests
+	diffed    int
+	immutable map[string]bool // repo → its tags are immutable
 }
 
 // Stats sends a sample of shop/web's replicas every 20ms, CPU rising.
@@ -88,6 +92,45 @@ func (f *fakeDomain) Referrers(_ context.Context, repo, digest string) ([]Referr
 	return f.referrers[digest], nil
 }
 
+// Delete deletes a tag, or a manifest and its tags; in an immutable
+// repository it refuses as the registry does.
+func (f *fakeDomain) Delete(_ context.Context, repo, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tags, ok := f.repos[repo]
+	if !ok {
+		return fmt.Errorf("repository %s: %w", repo, ErrNoRepository)
+	}
+	isDigest := strings.Contains(ref, ":")
+	var keep []Tag
+	for _, t := range tags {
+		if (isDigest && t.Digest == ref) || (!isDigest && t.Name == ref) {
+			if f.immutable[repo] {
+				return fmt.Errorf("tag %s:%s is immutable (it names %s) and cannot be deleted; push a new tag", repo, t.Name, t.Digest)
+			}
+			continue
+		}
+		keep = append(keep, t)
+	}
+	if len(keep) == len(tags) {
+		return fmt.Errorf("%s@%s: %w", repo, ref, ErrNoRepository)
+	}
+	f.repos[repo] = keep
+	f.deletes = append(f.deletes, repo+"@"+ref)
+	return nil
+}
+
+func (f *fakeDomain) Diff(_ context.Context, from, to string) (*inspect.DiffReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.diffed++
+	r, ok := f.diffs[from+"→"+to]
+	if !ok {
+		return nil, fmt.Errorf("image %s: %w", to, ErrNoImage)
+	}
+	return r, nil
+}
+
 func (f *fakeDomain) Inspect(_ context.Context, digest string) (*inspect.Report, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -124,6 +167,12 @@ func newFake() *fakeDomain {
 		{Number: 1, Image: "shop/web:v1", Digest: "sha256:" + strings.Repeat("1", 64), ConfigHash: "sha256:" + strings.Repeat("c", 64), Outcome: "deployed", Created: time.Unix(1700000000, 0)},
 		{Number: 2, Image: "shop/web:v2", Digest: "sha256:" + strings.Repeat("a", 64), ConfigHash: "sha256:" + strings.Repeat("d", 64), Outcome: "deployed", Current: true, Created: time.Unix(1700000100, 0)},
 	}
+	f.diffs = map[string]*inspect.DiffReport{"sha256:" + strings.Repeat("1", 64) + "→sha256:" + strings.Repeat("a", 64): {
+		From: "sha256:" + strings.Repeat("1", 64), To: "sha256:" + strings.Repeat("a", 64),
+		Files:    []inspect.FileChange{{Path: "/app/goapp", Change: "changed", Type: "file", What: []string{"content"}}, {Path: "/etc/new.conf", Change: "added", Type: "file"}},
+		Packages: []inspect.PackageChange{{Name: "libssl3", Change: "changed", From: "3.0.11-1~deb12u1", To: "3.0.11-1~deb12u2"}},
+		Config:   []inspect.ConfigChange{{Field: "env VERSION", Change: "changed", From: "1", To: "2"}},
+	}}
 	f.logs = []LogLine{{Time: time.Unix(1700000200, 0), Source: "shop-web-1", Stream: "stdout", Text: "listening on :80\n"}}
 	return f
 }

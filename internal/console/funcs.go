@@ -12,6 +12,7 @@ import (
 // funcs are the templates' helpers; all return text, which html/template
 // escapes where it lands.
 var funcs = template.FuncMap{
+	"prev": func(n int) int { return n - 1 },
 	"short": func(digest string) string {
 		_, hex, ok := strings.Cut(digest, ":")
 		if !ok {

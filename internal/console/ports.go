@@ -95,6 +95,10 @@ type Images interface {
 	// Inspect reports on the image with digest: its layers, sizes, files
 	// and efficiency (the data of berth inspect --json).
 	Inspect(ctx context.Context, digest string) (*inspect.Report, error)
+	// Diff compares image to with image from: files, Debian packages and
+	// image configuration (the data of berth diff --json). An image not
+	// there is ErrNoImage.
+	Diff(ctx context.Context, from, to string) (*inspect.DiffReport, error)
 }
 
 // ReplicaStats is one replica's resource use at a moment.
@@ -133,14 +137,35 @@ type Referrer struct {
 	Digest       string
 	ArtifactType string
 	Size         int64
+	// Promotion is set when the referrer is a promotion record (what
+	// berth promote attaches to the manifest it copied).
+	Promotion *Promotion
 }
 
-// Registry reads a registry's repositories, tags and referrers.
+// Promotion is one promotion record: the manifest Digest was copied from
+// FromRef (environment FromEnv) to ToRef (environment ToEnv) at Time by
+// Host. The environments are "" when the copy was not between
+// environments of a berth.yaml.
+type Promotion struct {
+	Digest           string
+	FromEnv, FromRef string
+	ToEnv, ToRef     string
+	Time             time.Time
+	Host             string
+}
+
+// Registry reads a registry's repositories, tags and referrers, and
+// deletes tags and manifests.
 type Registry interface {
 	Repositories(ctx context.Context) ([]string, error)
 	// Tags lists repo's tags; an unknown repository is ErrNoRepository.
 	Tags(ctx context.Context, repo string) ([]Tag, error)
 	Referrers(ctx context.Context, repo, digest string) ([]Referrer, error)
+	// Delete deletes tag ref of repo, or the manifest ref when it is a
+	// digest, by the registry's own rules (a refusal, such as an
+	// immutable tag, is an error whose text the page shows); an unknown
+	// repository or reference is ErrNoRepository.
+	Delete(ctx context.Context, repo, ref string) error
 }
 
 // Ports are what the console reads and acts on: the daemon's (Stacks,

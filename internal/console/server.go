@@ -71,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 		"hasStacks":   func() bool { return p.Stacks != nil },
 		"hasRegistry": func() bool { return p.Registry != nil },
 		"hasStats":    func() bool { return p.Stats != nil },
+		"hasImages":   func() bool { return p.Images != nil },
 	}).ParseFS(webFS, "web/*.html")
 	if err != nil {
 		return nil, err
@@ -89,6 +90,7 @@ func New(cfg Config) (*Server, error) {
 		m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.page(s.confirmRollback))
 		m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.page(s.rollback))
 		m.HandleFunc("GET /images/{digest}", s.page(s.imagePage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}/diff", s.page(s.diffPage))
 		m.HandleFunc("GET /events/stacks", s.api(s.stacksEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}", s.api(s.serviceEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}/logs", s.api(s.logEvents))
@@ -101,6 +103,8 @@ func New(cfg Config) (*Server, error) {
 	if p.Registry != nil {
 		m.HandleFunc("GET /registry", s.page(s.repositoriesPage))
 		m.HandleFunc("GET /registry/repository", s.page(s.repositoryPage))
+		m.HandleFunc("POST /registry/delete", s.page(s.confirmDelete))
+		m.HandleFunc("POST /registry/delete/confirm", s.page(s.deleteRef))
 	}
 	s.mux = m
 	return s, nil

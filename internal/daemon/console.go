@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/berth-dev/berth/internal/console"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine"
@@ -42,14 +44,32 @@ func (p consolePorts) Stats(ctx context.Context, stack string, fn func(console.S
 
 // Inspect reports on a stored image, as berth inspect does.
 func (p consolePorts) Inspect(_ context.Context, digest string) (*inspect.Report, error) {
-	img, err := p.st.V1Image(digest)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("image %s is not in the daemon's store: %w", digest, console.ErrNoImage)
-	}
+	img, err := p.image(digest)
 	if err != nil {
 		return nil, err
 	}
 	return inspect.InspectWith(img, inspect.Options{})
+}
+
+// Diff compares two stored images, as berth diff does.
+func (p consolePorts) Diff(_ context.Context, from, to string) (*inspect.DiffReport, error) {
+	a, err := p.image(from)
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.image(to)
+	if err != nil {
+		return nil, err
+	}
+	return inspect.Diff(a, b)
+}
+
+func (p consolePorts) image(digest string) (v1.Image, error) {
+	img, err := p.st.V1Image(digest)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("image %s is not in the daemon's store: %w", digest, console.ErrNoImage)
+	}
+	return img, err
 }
 
 // Stacks groups the engine's containers by stack and service.

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-dev/berth/internal/console"
+	"github.com/berth-dev/berth/internal/registry/metadata"
+	"github.com/berth-dev/berth/internal/registry/names"
 )
 
 // ConsoleConfig is the registry's web console (set by the program's
@@ -22,8 +25,10 @@ type ConsoleConfig struct {
 }
 
 // consolePort adapts the registry's metadata to the console's Registry
-// port: read-only, in process, every repository (the console has its own
-// login; the registry's per-repository rules are for its API clients).
+// port: in process, every repository (the console has its own login; the
+// registry's access rules are for its API clients). Delete goes through
+// the API's own delete path, so the repository rules on what may be
+// deleted (immutable tags) hold for the console too.
 type consolePort struct{ r *Registry }
 
 const consolePage = 1000
@@ -84,9 +89,25 @@ func (p consolePort) Referrers(_ context.Context, repo, d string) ([]console.Ref
 		if at == "" {
 			at = m.MediaType
 		}
-		out = append(out, console.Referrer{Digest: m.Digest.String(), ArtifactType: at, Size: m.Size})
+		ref := console.Referrer{Digest: m.Digest.String(), ArtifactType: at, Size: m.Size}
+		if m.ArtifactType == promotionArtifactType {
+			// An unreadable record is still listed, as a referrer.
+			ref.Promotion, _ = p.r.promotion(repo, m.Digest)
+		}
+		out = append(out, ref)
 	}
 	return out, nil
+}
+
+func (p consolePort) Delete(_ context.Context, repo, ref string) error {
+	if err := names.ValidateRepository(repo); err != nil {
+		return err
+	}
+	err := p.r.deleteReference(repo, ref)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return fmt.Errorf("%s:%s: %w", repo, ref, console.ErrNoRepository)
+	}
+	return err
 }
 
 // serveConsole starts the registry's web console and returns its stop.

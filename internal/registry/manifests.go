@@ -195,23 +195,7 @@ func (r *Registry) checkReferenced(repo string, p *manifest.Parsed) error {
 const maxMissingErrors = 100
 
 func (r *Registry) deleteManifest(w http.ResponseWriter, _ *http.Request, rt route) {
-	if err := checkReference(rt.ref); err != nil {
-		errcode.Write(w, err)
-		return
-	}
-	var err error
-	if strings.Contains(rt.ref, ":") {
-		err = r.meta.DeleteManifestKeeping(rt.repo, digest.Digest(rt.ref), r.immutableTag(rt.repo))
-	} else if immutable := r.immutableTag(rt.repo); immutable != nil && immutable(rt.ref) {
-		if m, rerr := r.meta.Resolve(rt.repo, rt.ref); rerr == nil {
-			err = &metadata.ImmutableTagError{Tag: rt.ref, Digest: m.Digest}
-		} else {
-			err = rerr
-		}
-	} else {
-		err = r.meta.DeleteTag(rt.repo, rt.ref)
-	}
-	err = immutableError(rt.repo, err, "deleted")
+	err := r.deleteReference(rt.repo, rt.ref)
 	if errors.Is(err, metadata.ErrNotFound) {
 		errcode.Write(w, manifestUnknown(rt.repo, rt.ref))
 		return
@@ -222,4 +206,27 @@ func (r *Registry) deleteManifest(w http.ResponseWriter, _ *http.Request, rt rou
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// deleteReference deletes a tag or (ref a digest) a manifest of repo, by
+// the repository's rules: an immutable tag, or a manifest one names, is
+// refused with the DENIED error. The API's DELETE and the console's
+// delete both come here.
+func (r *Registry) deleteReference(repo, ref string) error {
+	if err := checkReference(ref); err != nil {
+		return err
+	}
+	var err error
+	if strings.Contains(ref, ":") {
+		err = r.meta.DeleteManifestKeeping(repo, digest.Digest(ref), r.immutableTag(repo))
+	} else if immutable := r.immutableTag(repo); immutable != nil && immutable(ref) {
+		if m, rerr := r.meta.Resolve(repo, ref); rerr == nil {
+			err = &metadata.ImmutableTagError{Tag: ref, Digest: m.Digest}
+		} else {
+			err = rerr
+		}
+	} else {
+		err = r.meta.DeleteTag(repo, ref)
+	}
+	return immutableError(repo, err, "deleted")
 }
