@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -214,42 +213,7 @@ func (p consolePorts) Logs(ctx context.Context, q console.LogQuery, fn func(cons
 	}
 }
 
-// serveConsole starts the web console on addr (plain HTTP; loopback is
-// the default and the advice) and returns its stop. With no users file it
-// logs a one-time login token.
+// serveConsole starts the web console on addr over the daemon's ports.
 func serveConsole(addr, usersFile string, ports consolePorts, log *slog.Logger) (func(context.Context), error) {
-	cfg := console.Config{Ports: console.Ports{Stacks: ports, Deploys: ports, Logs: ports, Images: ports, Stats: ports}, Log: log}
-	if usersFile != "" {
-		users, err := console.LoadUsers(usersFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Users = users
-	} else {
-		cfg.Token = console.NewToken()
-	}
-	s, err := console.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("--console %s: %w", addr, err)
-	}
-	url := "http://" + l.Addr().String() + "/"
-	if host, _, _ := net.SplitHostPort(l.Addr().String()); !net.ParseIP(host).IsLoopback() {
-		log.Warn("the console listens beyond loopback over plain HTTP: put a TLS proxy in front of it", "addr", l.Addr().String())
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	if cfg.Token != "" {
-		log.Info("console listening; log in once with this token (or restart with --console-users FILE)", "url", url, "token", cfg.Token)
-	} else {
-		log.Info("console listening", "url", url, "users", len(cfg.Users))
-	}
-	return func(ctx context.Context) {
-		s.Close()
-		_ = srv.Shutdown(ctx)
-	}, nil
+	return console.Listen(addr, usersFile, console.Ports{Stacks: ports, Deploys: ports, Logs: ports, Images: ports, Stats: ports}, log)
 }

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -112,37 +109,7 @@ func (p consolePort) Delete(_ context.Context, repo, ref string) error {
 
 // serveConsole starts the registry's web console and returns its stop.
 func (r *Registry) serveConsole(c ConsoleConfig, log *slog.Logger) (func(context.Context), error) {
-	cfg := console.Config{Ports: console.Ports{Registry: consolePort{r}}, Log: log}
-	if c.Users != "" {
-		users, err := console.LoadUsers(c.Users)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Users = users
-	} else {
-		cfg.Token = console.NewToken()
-	}
-	s, err := console.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	l, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("--console %s: %w", c.Addr, err)
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	url := "http://" + l.Addr().String() + "/"
-	if host, _, _ := net.SplitHostPort(l.Addr().String()); !net.ParseIP(host).IsLoopback() {
-		log.Warn("the console listens beyond loopback over plain HTTP: put a TLS proxy in front of it", "addr", l.Addr().String())
-	}
-	if cfg.Token != "" {
-		log.Info("console listening; log in once with this token (or restart with --console-users FILE)", "url", url, "token", cfg.Token)
-	} else {
-		log.Info("console listening", "url", url, "users", len(cfg.Users))
-	}
-	return func(ctx context.Context) { s.Close(); _ = srv.Shutdown(ctx) }, nil
+	return console.Listen(c.Addr, c.Users, console.Ports{Registry: consolePort{r}}, log)
 }
 
 // ConsolePort is the registry's port for the web console (also for tests).
