@@ -3,8 +3,6 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/berth-dev/berth/internal/proxy"
@@ -35,7 +33,7 @@ func (o ACMEOptions) settings() (*proxy.ACME, error) {
 	}
 	a := &proxy.ACME{Directory: o.Directory, Email: o.Email, HTTPPort: o.HTTPPort, RenewBefore: proxy.Duration(o.RenewBefore), Challenge: o.Challenge}
 	if o.CARootsFile != "" {
-		b, err := readRootsFile(o.CARootsFile)
+		b, err := readRegular(o.CARootsFile, maxRootsFile)
 		if err != nil {
 			return nil, fmt.Errorf("--acme-ca-roots %s: %w", o.CARootsFile, err)
 		}
@@ -45,27 +43,4 @@ func (o ACMEOptions) settings() (*proxy.ACME, error) {
 		return nil, fmt.Errorf("--acme-*: %w", err)
 	}
 	return a, nil
-}
-
-func readRootsFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxRootsFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxRootsFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxRootsFile)
-	}
-	return b, nil
 }

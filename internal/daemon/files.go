@@ -147,6 +147,16 @@ func readValue(name string) ([]byte, error) {
 	if !filepath.IsAbs(name) {
 		return nil, fmt.Errorf("file %q must be an absolute path", name)
 	}
+	data, err := readRegular(name, maxFileValue)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("%s %w", name, err)
+	}
+	return data, err
+}
+
+// readRegular reads the regular file name, of at most limit bytes; other
+// kinds of file (a FIFO would block, a device never end) are refused.
+func readRegular(name string, limit int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
@@ -157,14 +167,14 @@ func readValue(name string) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", name)
+		return nil, errors.New("is not a regular file")
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFileValue+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxFileValue {
-		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxFileValue)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("is larger than %d bytes", limit)
 	}
 	return data, nil
 }
