@@ -2,6 +2,7 @@ package keyagent
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -232,12 +234,17 @@ func (a *Agent) Add(id, name string, pkcs8 []byte, ttl time.Duration) (Entry, er
 	return h.entry, nil
 }
 
+// expired says whether h's time to live has ended at now.
+func (h *held) expired(now time.Time) bool {
+	return !h.expires.IsZero() && !now.Before(h.expires)
+}
+
 // lookup returns the key named id, dropping it if it has expired.
 func (a *Agent) lookup(id string) *held {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	h := a.keys[id]
-	if h != nil && !h.expires.IsZero() && !a.now().Before(h.expires) {
+	if h != nil && h.expired(a.now()) {
 		delete(a.keys, id)
 		return nil
 	}
@@ -250,23 +257,14 @@ func (a *Agent) List() []Entry {
 	defer a.mu.Unlock()
 	var out []Entry
 	for id, h := range a.keys {
-		if !h.expires.IsZero() && !a.now().Before(h.expires) {
+		if h.expired(a.now()) {
 			delete(a.keys, id)
 			continue
 		}
 		out = append(out, h.entry)
 	}
 	slices.SortFunc(out, func(x, y Entry) int {
-		if x.Name != y.Name {
-			if x.Name < y.Name {
-				return -1
-			}
-			return 1
-		}
-		if x.Key < y.Key {
-			return -1
-		}
-		return 1
+		return cmp.Or(strings.Compare(x.Name, y.Name), strings.Compare(x.Key, y.Key))
 	})
 	return out
 }
