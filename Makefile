@@ -31,6 +31,7 @@ demo: deps build
 # suite against real clients.
 test: vet
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	BERTH_PROXY_GOROUTINE_PER_CONN=1 $(GO) test -count=1 ./internal/proxy/
 
 # berth against a real single-node Kubernetes (test/k8s, docs/kubernetes.md
 # "Test harness"). k8s-build makes the cluster's binaries once per version
@@ -93,6 +94,7 @@ FUZZ_TARGETS := \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
+	internal/proxy:FuzzScanResponseHead \
 	internal/proxy:FuzzParseStoredCertificate \
 	internal/engine/logs:FuzzParseTail \
 	internal/stack:FuzzParseTimeout \

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/berth-dev/berth/internal/proxy/pebbletest"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/proxy/pebbletest"
 )
 
 const autoHost = "shop.berth.test"

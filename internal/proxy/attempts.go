@@ -11,6 +11,13 @@ type attempts struct {
 	sentFailed bool
 }
 
+// prior is where a request's first try, made by an event loop, left
+// off: listener.forward goes on from there on the goroutine path.
+type prior struct {
+	a   attempts
+	err error // the failure, for the 502's text
+}
+
 // skip leaves backend idx out of the next picks.
 func (a *attempts) skip(idx int) { a.tried |= bit(idx) }
 

@@ -38,6 +38,8 @@ type backend struct {
 	failures    atomic.Uint64
 	failedUntil atomic.Int64 // unix nanos
 	drainAfter  atomic.Int64 // the DrainTimeout of the last route that had it
+	// cutGen counts cuts: event loops drop connections dialed before one.
+	cutGen atomic.Uint64
 
 	transport *http.Transport // only for protocol upgrades (WebSocket)
 	idle      []*backendConn  // keep-alive pool, most recently used last
@@ -118,6 +120,7 @@ func (b *backend) untrack(c net.Conn) {
 // it): what is still in flight after the drain timeout fails now. It
 // returns how many connections it closed.
 func (b *backend) cut() int {
+	b.cutGen.Add(1)
 	b.mu.Lock()
 	var all []net.Conn
 	for c := range b.conns {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -64,17 +65,27 @@ func (b *backend) getConn(ctx context.Context, strict bool) (*backendConn, bool,
 	if err != nil {
 		return nil, false, err
 	}
+	return newBackendConn(b, c, nil), false, nil
+}
+
+// newBackendConn wraps c, a tracked connection to b, whose first bytes
+// to read are prefix (an event loop read them).
+func newBackendConn(b *backend, c net.Conn, prefix []byte) *backendConn {
+	var r io.Reader = c
+	if len(prefix) > 0 {
+		r = io.MultiReader(bytes.NewReader(prefix), c)
+	}
 	bc := &backendConn{
 		b:    b,
 		conn: c,
-		br:   bufio.NewReaderSize(c, 16<<10),
+		br:   bufio.NewReaderSize(r, 16<<10),
 		bw:   bufio.NewWriterSize(c, 8<<10),
 	}
 	if tc, ok := c.(*trackedConn); ok {
 		bc.raw, _ = tc.Conn.(syscall.Conn)
 	}
 	bc.abort = func() { bc.conn.SetDeadline(aLongTimeAgo) }
-	return bc, false, nil
+	return bc
 }
 
 // alive peeks at the socket without blocking: a backend that closed the

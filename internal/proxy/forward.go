@@ -48,12 +48,11 @@ type exchange interface {
 // in flight on the backend (what Drain waits on) for as long as it uses
 // it, and retry on another backend when that is safe (see attempts). It
 // returns the status sent to the client, 499 when the client left. ctx
-// bounds dialing a backend.
-func (l *listener) forward(ctx context.Context, e exchange, st *listenerState, rt *route) int {
+// bounds dialing a backend. from carries an event loop's failed try.
+func (l *listener) forward(ctx context.Context, e exchange, st *listenerState, rt *route, from prior) int {
 	replayable := e.replayable()
-	var a attempts
+	a, lastErr := from.a, from.err
 	var deadline time.Time
-	var lastErr error
 	for {
 		b, idx := rt.pick(a.tried)
 		if b == nil {

@@ -282,7 +282,7 @@ func TestForwardLoop(t *testing.T) {
 			tc.setup(t, f, bs, st)
 			l := &listener{p: &Proxy{holdTimeout: time.Minute, log: slog.New(slog.DiscardHandler)}}
 
-			code := l.forward(context.Background(), f, st, st.routes[0])
+			code := l.forward(context.Background(), f, st, st.routes[0], prior{})
 
 			w := tc.want
 			if code != w.code {

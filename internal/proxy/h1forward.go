@@ -56,7 +56,9 @@ func (fc *fastConn) route() bool {
 // whether the client connection can carry another request.
 func (fc *fastConn) forward(st *listenerState, rt *route) (int, bool) {
 	fc.keep = false // set by the answer, if one is sent
-	code := fc.l.forward(context.Background(), fc, st, rt)
+	from := fc.prior
+	fc.prior = prior{}
+	code := fc.l.forward(context.Background(), fc, st, rt, from)
 	return code, fc.keep
 }
 
@@ -130,18 +132,23 @@ func (e *clientError) Error() string { return "client: " + e.err.Error() }
 
 // writeError answers with a short text body, like http.Error.
 func (fc *fastConn) writeError(code int, msg string, keep bool) {
-	w := fc.bw
+	writeErrorResponse(fc.bw, code, msg, keep && !fc.req.close && !fc.l.fastClosing.Load())
+}
+
+// writeErrorResponse writes an answer with a short text body, like
+// http.Error, with "Connection: close" unless keep.
+func writeErrorResponse(w headWriter, code int, msg string, keep bool) {
 	w.WriteString("HTTP/1.1 ")
 	w.WriteString(strconv.Itoa(code))
 	w.WriteByte(' ')
 	w.WriteString(http.StatusText(code))
 	w.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ")
 	w.WriteString(strconv.Itoa(len(msg)))
-	if !keep || fc.req.close || fc.l.fastClosing.Load() {
+	if !keep {
 		w.WriteString("\r\nConnection: close")
 	}
 	w.WriteString("\r\n\r\n")
-	w.WriteString(msg) // handle flushes
+	w.WriteString(msg)
 }
 
 // writeRequest sends the request head (hop-by-hop headers out,
@@ -149,39 +156,7 @@ func (fc *fastConn) writeError(code int, msg string, keep bool) {
 func (fc *fastConn) writeRequest(bc *backendConn, readBody time.Duration) error {
 	req := &fc.req
 	w := bc.bw
-	w.Write(req.method)
-	w.WriteByte(' ')
-	w.Write(req.target)
-	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.Write(req.host)
-	w.WriteString("\r\n")
-	for _, f := range req.fields {
-		w.Write(f.name)
-		w.WriteString(": ")
-		w.Write(f.value)
-		w.WriteString("\r\n")
-	}
-	switch {
-	case fc.ip == "" && len(req.xff) > 0:
-		w.WriteString("X-Forwarded-For: ")
-		w.Write(req.xff)
-		w.WriteString("\r\n")
-	case fc.ip != "":
-		w.WriteString("X-Forwarded-For: ")
-		if len(req.xff) > 0 {
-			w.Write(req.xff)
-			w.WriteString(", ")
-		}
-		w.WriteString(fc.ip)
-		w.WriteString("\r\n")
-	}
-	w.WriteString("X-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
-	w.Write(req.host)
-	w.WriteString("\r\n")
-	if req.contentLength >= 0 {
-		writeContentLength(w, req.contentLength)
-	}
-	w.WriteString("\r\n")
+	writeRequestHead(w, req, fc.ip)
 	if req.contentLength > 0 {
 		fc.tc.readBody(readBody)
 		err := pump(w, fc.br, req.contentLength)
@@ -198,6 +173,53 @@ func (fc *fastConn) writeRequest(bc *backendConn, readBody time.Duration) error 
 		return &errNoResponse{err}
 	}
 	return nil
+}
+
+// headWriter is where a head is written: the fast path's bufio.Writer
+// or an event loop's output buffer (outBuf).
+type headWriter interface {
+	io.Writer
+	io.StringWriter
+	io.ByteWriter
+	AvailableBuffer() []byte
+}
+
+// writeRequestHead writes the request head to send to a backend:
+// hop-by-hop headers out, X-Forwarded-* in, the client at ip.
+func writeRequestHead(w headWriter, req *reqHead, ip string) {
+	w.Write(req.method)
+	w.WriteByte(' ')
+	w.Write(req.target)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.Write(req.host)
+	w.WriteString("\r\n")
+	for _, f := range req.fields {
+		w.Write(f.name)
+		w.WriteString(": ")
+		w.Write(f.value)
+		w.WriteString("\r\n")
+	}
+	switch {
+	case ip == "" && len(req.xff) > 0:
+		w.WriteString("X-Forwarded-For: ")
+		w.Write(req.xff)
+		w.WriteString("\r\n")
+	case ip != "":
+		w.WriteString("X-Forwarded-For: ")
+		if len(req.xff) > 0 {
+			w.Write(req.xff)
+			w.WriteString(", ")
+		}
+		w.WriteString(ip)
+		w.WriteString("\r\n")
+	}
+	w.WriteString("X-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	w.Write(req.host)
+	w.WriteString("\r\n")
+	if req.contentLength >= 0 {
+		writeContentLength(w, req.contentLength)
+	}
+	w.WriteString("\r\n")
 }
 
 // readResponseHead reads the backend's final response head into fc.resp,
@@ -244,52 +266,16 @@ func (fc *fastConn) copyResponse(bc *backendConn) (int, bool) {
 	b := bc.b
 	r := &fc.resp
 	w := fc.bw
-	w.WriteString("HTTP/1.1 ")
-	w.Write(r.statusLine)
-	w.WriteString("\r\n")
-	for _, f := range r.fields {
-		if len(r.conn) > 0 && r.connListed(f.name) {
-			continue
-		}
-		w.Write(f.name)
-		w.WriteString(": ")
-		w.Write(f.value)
-		w.WriteString("\r\n")
-	}
-	noBody := string(fc.req.method) == http.MethodHead || r.status == http.StatusNoContent || r.status == http.StatusNotModified
-	const (
-		framed = iota
-		chunked
-		untilClose
-	)
-	mode := framed
-	switch {
-	case noBody:
-		if r.contentLength >= 0 && r.status != http.StatusNoContent {
-			writeContentLength(w, r.contentLength)
-		}
-	case r.chunked:
-		mode = chunked
-		w.WriteString("Transfer-Encoding: chunked\r\n")
-	case r.contentLength >= 0:
-		writeContentLength(w, r.contentLength)
-	default:
-		// Delimited by the backend closing: re-framed as chunked.
-		mode = untilClose
-		w.WriteString("Transfer-Encoding: chunked\r\n")
-	}
 	keep := !fc.req.close && !fc.l.fastClosing.Load()
-	if !keep {
-		w.WriteString("Connection: close\r\n")
-	}
-	w.WriteString("\r\n")
+	mode := writeResponseHead(w, r, string(fc.req.method) == http.MethodHead, keep)
+	noBody := mode == bodyNone
 
 	var err error
 	switch {
 	case noBody:
-	case mode == chunked:
+	case mode == bodyChunked:
 		err = pumpChunked(w, bc.br)
-	case mode == untilClose:
+	case mode == bodyUntilClose:
 		err = pumpUntilClose(w, bc.br)
 	default:
 		err = pump(w, bc.br, r.contentLength)
@@ -299,7 +285,7 @@ func (fc *fastConn) copyResponse(bc *backendConn) (int, bool) {
 	// Done with the backend once its body is read: pool the connection
 	// and release the backend before the last flush to the client, so a
 	// drain does not wait on a slow client.
-	if err == nil && !fc.gone.Load() && mode != untilClose && !r.close {
+	if err == nil && !fc.gone.Load() && mode != bodyUntilClose && !r.close {
 		b.putConn(bc)
 	} else {
 		bc.close()
@@ -321,7 +307,54 @@ func (fc *fastConn) copyResponse(bc *backendConn) (int, bool) {
 	return r.status, keep // handle flushes the rest
 }
 
-func writeContentLength(w *bufio.Writer, n int64) {
+// How a response body is framed on its way to the client.
+const (
+	bodyNone       = iota // HEAD, 204, 304
+	bodyLength            // Content-Length
+	bodyChunked           // chunked, passed on chunk by chunk
+	bodyUntilClose        // ends when the backend closes: re-framed as chunked
+)
+
+// writeResponseHead writes the response head for the client (the
+// backend's Connection-listed headers out, "Connection: close" unless
+// keep) and returns how the body that follows is framed.
+func writeResponseHead(w headWriter, r *respHead, head, keep bool) int {
+	w.WriteString("HTTP/1.1 ")
+	w.Write(r.statusLine)
+	w.WriteString("\r\n")
+	for _, f := range r.fields {
+		if len(r.conn) > 0 && r.connListed(f.name) {
+			continue
+		}
+		w.Write(f.name)
+		w.WriteString(": ")
+		w.Write(f.value)
+		w.WriteString("\r\n")
+	}
+	mode := bodyLength
+	switch {
+	case head || r.status == http.StatusNoContent || r.status == http.StatusNotModified:
+		mode = bodyNone
+		if r.contentLength >= 0 && r.status != http.StatusNoContent {
+			writeContentLength(w, r.contentLength)
+		}
+	case r.chunked:
+		mode = bodyChunked
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	case r.contentLength >= 0:
+		writeContentLength(w, r.contentLength)
+	default:
+		mode = bodyUntilClose
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if !keep {
+		w.WriteString("Connection: close\r\n")
+	}
+	w.WriteString("\r\n")
+	return mode
+}
+
+func writeContentLength(w headWriter, n int64) {
 	w.WriteString("Content-Length: ")
 	w.Write(strconv.AppendInt(w.AvailableBuffer(), n, 10)) // no allocation
 	w.WriteString("\r\n")

@@ -2,9 +2,12 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -66,6 +69,8 @@ type fastConn struct {
 	resp respHead
 	rbuf []byte // current response head; resp points into it
 	keep bool   // the answer sent leaves the connection usable
+	// prior: an event loop tried the first request and failed.
+	prior prior
 
 	state atomic.Int32
 	since atomic.Int64 // unix nanos of the last state change the sweeper times
@@ -91,13 +96,69 @@ var fastConnPool = sync.Pool{New: func() any {
 }}
 
 // serveFast runs one plain-HTTP client connection.
-func (l *listener) serveFast(c net.Conn) {
+func (l *listener) serveFast(c net.Conn) { l.newFast(c, nil).run() }
+
+// startFast serves c on the fast path in a goroutine of its own; prefix
+// holds bytes an event loop read from c and did not consume, from what
+// the loop's try of the first request left.
+func (l *listener) startFast(c net.Conn, prefix []byte, from prior) {
+	fc := l.newFast(c, prefix)
+	fc.prior = from
+	l.fastWG.Add(1)
+	go func() { defer l.fastWG.Done(); fc.run() }()
+}
+
+// resumeFast takes over from an event loop an exchange whose answer is
+// chunked or delimited by the backend's close: the request (head) went
+// out on bc, whose buffered bytes start with the final response head.
+// It streams the answer, counts it like route and goes on serving c.
+func (l *listener) resumeFast(c net.Conn, prefix, head []byte, rt *route, start time.Time, bc *backendConn) {
+	fc := l.newFast(c, prefix)
+	fc.head = append(fc.head[:0], head...)
+	parseRequestHead(fc.head, &fc.req) // parsed before: it cannot fail
+	fc.useRoute(rt)
+	fc.state.Store(connActive)
+	l.fastWG.Add(1)
+	go func() {
+		defer l.fastWG.Done()
+		code := http.StatusBadGateway
+		fc.keep = false
+		if err := fc.readResponseHead(bc); err != nil {
+			bc.close()
+			bc.b.failures.Add(1)
+			bc.b.release()
+			fc.fail(code, "bad gateway: "+rt.cfg.Service+": backend failed")
+		} else {
+			code = fc.respond(bc)
+		}
+		if m := rt.m; m != nil {
+			m.inflight.Dec()
+			m.code(code).Inc()
+			m.duration.Observe(time.Since(start).Seconds())
+		}
+		if fc.bw.Flush() != nil || !fc.keep || fc.req.close || fc.gone.Load() {
+			fc.end(false)
+			return
+		}
+		fc.since.Store(time.Now().UnixNano())
+		fc.state.Store(connIdle)
+		fc.run()
+	}()
+}
+
+// newFast sets up a fast connection for c and registers it with the
+// listener (shutdown and the sweeper find it there).
+func (l *listener) newFast(c net.Conn, prefix []byte) *fastConn {
 	fc := fastConnPool.Get().(*fastConn)
 	fc.l, fc.c = l, c
 	fc.tc.Conn = c
 	fc.tc.readTimeout.Store(0)
 	fc.tc.writeTimeout.Store(int64(l.state.Load().write))
-	fc.br.Reset(&fc.tc)
+	if len(prefix) > 0 {
+		fc.br.Reset(io.MultiReader(bytes.NewReader(prefix), &fc.tc))
+	} else {
+		fc.br.Reset(&fc.tc)
+	}
 	fc.bw.Reset(&fc.tc)
 	fc.ip = ""
 	if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
@@ -110,15 +171,24 @@ func (l *listener) serveFast(c net.Conn) {
 	l.fastMu.Lock()
 	l.fastConns[fc] = struct{}{}
 	l.fastMu.Unlock()
-	delegated := fc.serve()
+	return fc
+}
+
+// run serves the connection's requests, then lets go of it.
+func (fc *fastConn) run() { fc.end(fc.serve()) }
+
+// end unregisters the connection and closes it, unless it was delegated
+// to net/http, which owns it and fc.br now.
+func (fc *fastConn) end(delegated bool) {
+	l := fc.l
 	l.fastMu.Lock()
 	delete(l.fastConns, fc)
 	l.fastMu.Unlock()
 	if delegated {
-		return // net/http owns c and fc.br now
+		return
 	}
-	c.Close()
-	fc.l, fc.c, fc.tc.Conn = nil, nil, nil
+	fc.c.Close()
+	fc.l, fc.c, fc.tc.Conn, fc.prior = nil, nil, nil, prior{}
 	fc.br.Reset(nil)
 	fc.bw.Reset(nil)
 	fastConnPool.Put(fc)
@@ -296,13 +366,16 @@ func (l *listener) closeFast(ctx context.Context) {
 				fc.c.Close()
 			}
 		}
-		return len(l.fastConns) == 0
+		return len(l.fastConns) == 0 && l.loopConns.Load() == 0
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for !closeIdle() {
 		select {
 		case <-ctx.Done():
+			if ls := l.p.loops.Load(); ls != nil {
+				ls.closeListener(l)
+			}
 			l.fastMu.Lock()
 			for fc := range l.fastConns {
 				fc.c.Close()

@@ -138,7 +138,7 @@ func (l *listener) forwardNet(w http.ResponseWriter, r *http.Request, st *listen
 		defer e.cb.done()
 		e.body = e.cb
 	}
-	return l.forward(ctx, e, st, rt)
+	return l.forward(ctx, e, st, rt, prior{})
 }
 
 // netExchange is a request net/http serves, as listener.forward carries

@@ -36,6 +36,8 @@ type listener struct {
 	fastConns   map[*fastConn]struct{}
 	fastClosing atomic.Bool
 	fastWG      sync.WaitGroup
+	// loopConns counts the client connections event loops hold.
+	loopConns atomic.Int64
 
 	tcpWG    sync.WaitGroup // TCP connections being spliced
 	tcpMu    sync.Mutex
@@ -135,6 +137,9 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		if !st.tls {
+			if ls := l.p.eventLoops(); ls != nil && ls.take(l, c) {
+				continue
+			}
 			l.fastWG.Add(1)
 			go func() { defer l.fastWG.Done(); l.serveFast(c) }()
 			continue

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,9 @@ type Options struct {
 	// CertDir keeps the certificates obtained for TLS.Auto listeners
 	// (and the ACME account key); empty: TLS.Auto is refused.
 	CertDir string
+	// GoroutinePerConn serves plain HTTP with a goroutine per connection
+	// only, without the event loops (eloop.go).
+	GoroutinePerConn bool
 }
 
 // RouteStatus is one route of one listener as it runs now.
@@ -81,6 +85,28 @@ type Proxy struct {
 	reg       prometheus.Registerer
 	acme      atomic.Pointer[certManager]
 	acmeRetry time.Duration // backoff floor after a failed attempt; tests shorten it
+
+	// Event loops for plain HTTP (eloop.go), started with the first
+	// plain-HTTP connection; noLoops: a goroutine per connection.
+	loops     atomic.Pointer[eloops]
+	loopsOnce sync.Once
+	noLoops   bool
+}
+
+// eventLoops returns the proxy's event loops, starting them on first use;
+// nil when they are off or cannot run.
+func (p *Proxy) eventLoops() *eloops {
+	if p.noLoops {
+		return nil
+	}
+	p.loopsOnce.Do(func() {
+		if p.stop.Err() == nil {
+			if ls := startLoops(p, runtime.GOMAXPROCS(0)); ls != nil {
+				p.loops.Store(ls)
+			}
+		}
+	})
+	return p.loops.Load()
 }
 
 // New returns a Proxy with an empty config; nothing listens until Apply.
@@ -99,6 +125,7 @@ func New(o Options) *Proxy {
 		holdTimeout: holdTimeout,
 		certDir:     o.CertDir,
 		reg:         o.Registerer,
+		noLoops:     o.GoroutinePerConn,
 	}
 	if p.listen == nil {
 		p.listen = func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
@@ -344,6 +371,9 @@ func (p *Proxy) Drain(ctx context.Context, backendID string) error {
 			return ctx.Err()
 		case <-deadline.C:
 			n := b.cut()
+			if ls := p.loops.Load(); ls != nil {
+				ls.cut(b)
+			}
 			p.log.Warn("proxy drain timeout: cutting connections", "backend", backendID, "timeout", timeout, "connections", n, "inFlight", b.inflight.Load())
 			// Cut requests end promptly; wait for them so the caller can
 			// stop the replica knowing nothing uses it.
@@ -416,6 +446,10 @@ func (p *Proxy) Close() error {
 	wg.Wait()
 	p.stopNow() // listeners removed earlier had their chance too
 	p.closing.Wait()
+	p.loopsOnce.Do(func() {}) // none start from now on
+	if ls := p.loops.Load(); ls != nil {
+		ls.stop()
+	}
 	if m := p.acme.Load(); m != nil {
 		m.Close()
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,11 @@ func (b *testBackend) kill() {
 
 func newTestProxy(t testing.TB, o Options) *Proxy {
 	t.Helper()
+	// The suite runs a second time with the event loops off (Makefile),
+	// so the goroutine fast path is tested on its own too.
+	if os.Getenv("BERTH_PROXY_GOROUTINE_PER_CONN") == "1" {
+		o.GoroutinePerConn = true
+	}
 	p := New(o)
 	t.Cleanup(func() { p.Close() })
 	return p

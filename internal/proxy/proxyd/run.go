@@ -105,7 +105,10 @@ func Run(ctx context.Context, o RunOptions) error {
 	// Automatic certificates (tls auto) live beside the state file, under
 	// the daemon's root: <root>/proxy/acme.
 	certDir := filepath.Join(filepath.Dir(o.State), "acme")
-	p := proxy.New(proxy.Options{Log: log, Registerer: reg, Listen: inh.listen, CertDir: certDir})
+	// BERTH_PROXY_GOROUTINE_PER_CONN=1 turns the event loops off: a
+	// switch for operators should they suspect them.
+	p := proxy.New(proxy.Options{Log: log, Registerer: reg, Listen: inh.listen, CertDir: certDir,
+		GoroutinePerConn: os.Getenv("BERTH_PROXY_GOROUTINE_PER_CONN") == "1"})
 	upstream, err := dns.HostUpstreams("/etc/resolv.conf")
 	if err != nil {
 		log.Warn("reading the host's resolvers; containers resolve only service names", "err", err)

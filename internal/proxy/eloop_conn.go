@@ -1,0 +1,747 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// One client connection and one backend connection in an event loop (see
+// eloop.go): an HTTP/1.1 exchange as a state machine over edge-triggered
+// epoll events. A read that returns less than the room it had means the
+// socket is empty; the next edge says when more came.
+
+// lclient states.
+const (
+	cIdle     = iota // waiting for (the rest of) a request head
+	cExchange        // the request is with a backend
+	cFlush           // the answer is complete, some of it still to write
+	cGone            // closed or handed to the goroutine fast path
+)
+
+type lclient struct {
+	lp *eloop
+	l  *listener
+	fd int
+	id int32
+	ip string
+
+	in   []byte // read buffer: in[r:w] not consumed
+	r, w int
+	out  []byte // written from out[o:]
+	o    int
+
+	state    int
+	since    int64 // unix nanos: idle since, or head started
+	writeAt  int64 // unix nanos a write has been waiting since; 0: none
+	readable bool  // the socket may hold unread bytes
+	eof      bool  // the client closed its side
+	hup      bool  // the client hung up or the connection broke
+
+	// The current request.
+	hlen       int // its head's length at in[r:]
+	head       []byte
+	req        reqHead
+	rt         *route
+	idx        int // the backend's index in rt.ready
+	bc         *lbconn
+	start      time.Time
+	closeAfter bool // "Connection: close" sent: close once written
+}
+
+type lbconn struct {
+	lp  *eloop
+	b   *backend
+	fd  int
+	id  int32
+	gen uint64 // b.cutGen when dialed
+
+	in   []byte // in[r:w] not consumed
+	r, w int
+	out  []byte // the request head, written from out[o:]
+	o    int
+
+	c          *lclient // nil while pooled
+	connecting bool
+	reused     bool
+	readable   bool
+	eof        bool
+	paused     bool  // the client has unwritten output: read no further
+	idleAt     int64 // unix nanos, pooled since
+	deadline   int64 // unix nanos the response head is due; 0: none
+
+	headAt   int // in[headAt:] starts the final response head
+	headDone bool
+	resp     respHead
+	remain   int64
+}
+
+// outBuf is a headWriter appending to a byte slice.
+type outBuf struct{ b []byte }
+
+func (o *outBuf) Write(p []byte) (int, error)       { o.b = append(o.b, p...); return len(p), nil }
+func (o *outBuf) WriteString(s string) (int, error) { o.b = append(o.b, s...); return len(s), nil }
+func (o *outBuf) WriteByte(c byte) error            { o.b = append(o.b, c); return nil }
+func (o *outBuf) AvailableBuffer() []byte           { return o.b[len(o.b):] }
+
+func rawRead(fd int, p []byte) (int, error) {
+	n, err := unix.Read(fd, p)
+	if n < 0 {
+		n = 0
+	}
+	return n, err
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	n, err := unix.Write(fd, p)
+	if n < 0 {
+		n = 0
+	}
+	return n, err
+}
+
+func (c *lclient) event(ev uint32) {
+	if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.hup = true
+	}
+	if ev&unix.EPOLLOUT != 0 && c.o < len(c.out) {
+		if c.flush() {
+			c.written()
+		}
+		if c.state == cGone {
+			return
+		}
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
+		return
+	}
+	c.readable = true
+	switch c.state {
+	case cIdle:
+		c.read()
+	case cExchange:
+		if c.hup || ev&unix.EPOLLRDHUP != 0 {
+			c.abort() // the client left while its request was out
+		}
+	}
+}
+
+// read takes what the socket holds, then serves what it can.
+func (c *lclient) read() {
+	for c.readable && !c.eof {
+		if c.w == len(c.in) {
+			if c.r == 0 {
+				break // full: process decides
+			}
+			c.w = copy(c.in, c.in[c.r:c.w])
+			c.r = 0
+		}
+		room := len(c.in) - c.w
+		n, err := rawRead(c.fd, c.in[c.w:])
+		if err == unix.EAGAIN {
+			c.readable = false
+			break
+		}
+		if err != nil || n == 0 {
+			c.eof = true
+			break
+		}
+		c.w += n
+		if n < room {
+			c.readable = false
+		}
+	}
+	c.process()
+}
+
+// process starts the exchange of the next buffered request, or hands the
+// connection over when it is not the loop's kind.
+func (c *lclient) process() {
+	for c.state == cIdle {
+		if c.r == c.w {
+			if c.eof || c.hup {
+				c.close()
+			}
+			return
+		}
+		buf := c.in[c.r:c.w]
+		n := scanHead(buf)
+		if n == 0 {
+			switch {
+			case c.eof || c.hup:
+				c.close()
+			case len(buf) == len(c.in):
+				c.handoff() // too large for the fast path: net/http answers
+			}
+			return
+		}
+		if n < 0 {
+			c.handoff()
+			return
+		}
+		c.head = append(c.head[:0], buf[:n]...)
+		st := c.l.state.Load()
+		if st.mode != ModeHTTP || parseRequestHead(c.head, &c.req) != nil || st.intercepts(&c.req) || !loopable(&c.req) {
+			c.handoff()
+			return
+		}
+		rt := st.route(string(c.req.host))
+		if rt == nil {
+			c.handoff()
+			return
+		}
+		c.hlen = n
+		c.exchange(rt)
+	}
+}
+
+// loopable reports whether a loop can carry req: without a body and safe
+// to send again (a failed attempt is retried by the goroutine path).
+func loopable(req *reqHead) bool {
+	if req.contentLength > 0 {
+		return false
+	}
+	switch string(req.method) {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// exchange sends the parsed request to one of rt's backends.
+func (c *lclient) exchange(rt *route) {
+	b, idx := rt.pick(0)
+	if b == nil || !b.acquire() {
+		c.handoff() // none Ready: the goroutine path holds the request
+		return
+	}
+	bc := c.lp.getConn(b)
+	if bc == nil {
+		b.release()
+		c.handoff()
+		return
+	}
+	c.bc, bc.c = bc, c
+	c.rt, c.idx = rt, idx
+	c.state = cExchange
+	if rt.m != nil {
+		c.start = time.Now()
+		rt.m.inflight.Inc()
+	}
+	bc.headAt, bc.headDone, bc.remain, bc.paused = bc.r, false, 0, false
+	bc.deadline = c.lp.now + int64(rt.timeouts.responseHeader)
+	o := outBuf{bc.out[:0]}
+	writeRequestHead(&o, &c.req, c.ip)
+	bc.out, bc.o = o.b, 0
+	if !bc.connecting {
+		bc.flush()
+	}
+}
+
+// flush writes the pending output; false while some of it waits for the
+// socket (or the client is gone: then the exchange has ended).
+func (c *lclient) flush() bool {
+	for c.o < len(c.out) {
+		n, err := rawWrite(c.fd, c.out[c.o:])
+		if err == unix.EAGAIN {
+			if c.writeAt == 0 {
+				c.writeAt = c.lp.now
+			}
+			if c.bc != nil {
+				c.bc.paused = true
+			}
+			return false
+		}
+		if err != nil {
+			c.hup = true
+			c.abort()
+			return false
+		}
+		c.o += n
+	}
+	c.out, c.o, c.writeAt = c.out[:0], 0, 0
+	return true
+}
+
+// written goes on after the output was written in full.
+func (c *lclient) written() {
+	switch c.state {
+	case cExchange:
+		if bc := c.bc; bc.paused {
+			bc.paused = false
+			bc.read()
+		}
+	case cFlush:
+		c.next()
+	}
+}
+
+// next ends the request whose answer was written and reads the next one.
+func (c *lclient) next() {
+	if c.closeAfter || c.hup {
+		c.close()
+		return
+	}
+	c.state = cIdle
+	c.since = c.lp.now
+	c.process()
+	if c.state == cIdle && c.readable {
+		c.read()
+	}
+}
+
+// finish ends the exchange with code counted; the answer (in out) is
+// written, then the next request read.
+func (c *lclient) finish(code int) {
+	c.count(code)
+	c.r += c.hlen
+	c.hlen = 0
+	c.state = cFlush
+	if c.flush() {
+		c.next()
+	}
+}
+
+func (c *lclient) count(code int) {
+	if m := c.rt.m; m != nil {
+		m.inflight.Dec()
+		if code != 0 {
+			m.code(code).Inc()
+			m.duration.Observe(time.Since(c.start).Seconds())
+		}
+	}
+}
+
+// noAnswer handles a backend that gave no usable answer to a request
+// sent (or about to be): the request goes, unconsumed, with the
+// connection to the goroutine path, which tries again (listener.forward).
+func (c *lclient) noAnswer(err error) {
+	bc := c.bc
+	c.bc = nil
+	b := bc.b
+	bc.close()
+	b.release()
+	var from prior
+	from.a.noAnswer(b, c.idx, bc.reused)
+	from.err = err
+	c.l.retried(c.rt, b, err)
+	c.count(0)
+	c.hlen = 0
+	c.handoffFrom(from)
+}
+
+// bodyFailed handles a backend that broke off mid-body: the status line
+// is out, so the client connection is closed after what was received.
+func (c *lclient) bodyFailed() {
+	bc := c.bc
+	c.bc = nil
+	bc.close()
+	bc.b.failures.Add(1)
+	bc.b.release()
+	c.closeAfter = true
+	c.finish(bc.resp.status)
+}
+
+// abort ends the connection at once: the client left, or its listener
+// went away, or a deadline passed.
+func (c *lclient) abort() {
+	if bc := c.bc; bc != nil {
+		c.bc = nil
+		bc.close()
+		bc.b.release()
+		c.count(499)
+	}
+	c.close()
+}
+
+// timeout answers 504 when the backend sent no response head in time.
+func (c *lclient) timeout() {
+	bc := c.bc
+	c.bc = nil
+	bc.close()
+	bc.b.failures.Add(1)
+	bc.b.release()
+	o := outBuf{c.out}
+	c.closeAfter = c.req.close || c.l.fastClosing.Load()
+	writeErrorResponse(&o, http.StatusGatewayTimeout, "gateway timeout: "+c.rt.cfg.Service+": no response from backend\n", !c.closeAfter)
+	c.out = o.b
+	c.finish(http.StatusGatewayTimeout)
+}
+
+// check enforces c's deadlines at now.
+func (c *lclient) check(now int64) {
+	switch {
+	case c.writeAt != 0:
+		limit := c.l.state.Load().write
+		if c.rt != nil {
+			limit = c.rt.timeouts.write
+		}
+		if limit > 0 && time.Duration(now-c.writeAt) > limit {
+			c.abort()
+		}
+	case c.state == cExchange:
+		if bc := c.bc; bc.deadline != 0 && now > bc.deadline {
+			c.timeout()
+		}
+	case c.state == cIdle:
+		idle := time.Duration(now - c.since)
+		switch {
+		case c.r == c.w && (idle > fastIdleTimeout || c.l.fastClosing.Load() && idle >= closeIdleAfter):
+			c.close()
+		case c.r < c.w && idle > fastHeaderTimeout:
+			c.close()
+		}
+	}
+}
+
+// close closes the connection.
+func (c *lclient) close() {
+	if c.state == cGone {
+		return
+	}
+	c.state = cGone
+	c.lp.unregister(c.id)
+	delete(c.lp.clients, c)
+	unix.Close(c.fd)
+	c.l.loopConns.Add(-1)
+}
+
+// handoff gives the connection and its unconsumed bytes to the goroutine
+// fast path, which serves it from then on.
+func (c *lclient) handoff() { c.handoffFrom(prior{}) }
+
+// handoffFrom is handoff after a failed try of the buffered request.
+func (c *lclient) handoffFrom(from prior) {
+	prefix := bytes.Clone(c.in[c.r:c.w])
+	conn, ok := c.detach()
+	if !ok {
+		return
+	}
+	c.l.startFast(conn, prefix, from)
+	c.l.loopConns.Add(-1)
+}
+
+// detach takes c's socket out of the loop as a net.Conn.
+func (c *lclient) detach() (net.Conn, bool) {
+	c.state = cGone
+	c.lp.unregister(c.id)
+	delete(c.lp.clients, c)
+	// The epoll set holds the open file, not the number: take it out
+	// before Go's netpoller, with a duplicate, takes the socket.
+	unix.EpollCtl(c.lp.ep, unix.EPOLL_CTL_DEL, c.fd, nil)
+	conn, err := fdConn(c.fd)
+	if err != nil {
+		c.l.p.log.Warn("proxy event loop: handing over a connection", "err", err)
+		c.l.loopConns.Add(-1)
+		return nil, false
+	}
+	return conn, true
+}
+
+// fdConn turns fd into a net.Conn (on a duplicate) and closes fd.
+func fdConn(fd int) (net.Conn, error) {
+	f := os.NewFile(uintptr(fd), "")
+	defer f.Close()
+	return net.FileConn(f)
+}
+
+// resume hands an exchange whose answer is chunked or ends with the
+// backend's close to the goroutine fast path, which streams it and goes
+// on with the connection.
+func (c *lclient) resume() {
+	bc := c.bc
+	c.bc = nil
+	bc.lp.unregister(bc.id)
+	unix.EpollCtl(bc.lp.ep, unix.EPOLL_CTL_DEL, bc.fd, nil)
+	back, err := fdConn(bc.fd)
+	bc.fd = -1
+	if err != nil {
+		bc.b.release()
+		c.count(499)
+		c.close()
+		return
+	}
+	clientPrefix := bytes.Clone(c.in[c.r+c.hlen : c.w])
+	backPrefix := bytes.Clone(bc.in[bc.headAt:bc.w])
+	head := bytes.Clone(c.head)
+	conn, ok := c.detach()
+	if !ok {
+		back.Close()
+		bc.b.release()
+		c.count(499)
+		return
+	}
+	c.l.resumeFast(conn, clientPrefix, head, c.rt, c.start, newBackendConn(bc.b, bc.b.track(back), backPrefix))
+	c.l.loopConns.Add(-1)
+}
+
+// The backend side.
+
+// dial starts connecting to b; nil when b's address is not an IP
+// address (the goroutine path resolves names) or no socket can be made.
+func (lp *eloop) dial(b *backend, gen uint64) *lbconn {
+	ap, err := netip.ParseAddrPort(*b.addr.Load())
+	if err != nil {
+		return nil
+	}
+	var sa unix.Sockaddr
+	family := unix.AF_INET
+	if a := ap.Addr().Unmap(); a.Is4() {
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
+	} else {
+		family = unix.AF_INET6
+		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	bc := &lbconn{lp: lp, b: b, fd: fd, gen: gen, in: make([]byte, 16<<10)}
+	switch err := unix.Connect(fd, sa); err {
+	case nil:
+	case unix.EINPROGRESS:
+		bc.connecting = true
+	default:
+		unix.Close(fd)
+		return nil
+	}
+	id, err := lp.register(fd, bc)
+	if err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	bc.id = id
+	return bc
+}
+
+func (bc *lbconn) event(ev uint32) {
+	if bc.connecting {
+		if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+			return
+		}
+		if errno, err := unix.GetsockoptInt(bc.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || errno != 0 || ev&unix.EPOLLERR != 0 {
+			bc.dialFailed()
+			return
+		}
+		bc.connecting = false
+		if bc.c != nil && !bc.flush() {
+			return
+		}
+	} else if ev&unix.EPOLLOUT != 0 && bc.o < len(bc.out) {
+		if !bc.flush() {
+			return
+		}
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
+		return
+	}
+	bc.readable = true
+	if bc.c == nil {
+		bc.lp.dropIdle(bc) // pooled: the backend closed it or spoke unasked
+		return
+	}
+	if !bc.paused {
+		bc.read()
+	}
+}
+
+// flush writes the request head; false while it waits for the socket or
+// when the write failed (the exchange moved on).
+func (bc *lbconn) flush() bool {
+	for bc.o < len(bc.out) {
+		n, err := rawWrite(bc.fd, bc.out[bc.o:])
+		if err == unix.EAGAIN {
+			return false
+		}
+		if err != nil {
+			bc.c.noAnswer(err)
+			return false
+		}
+		bc.o += n
+	}
+	bc.out, bc.o = bc.out[:0], 0
+	return true
+}
+
+func (bc *lbconn) dialFailed() {
+	c := bc.c
+	bc.c = nil
+	b := bc.b
+	bc.close()
+	b.release()
+	var from prior
+	from.a.notSent(b, c.idx)
+	from.err = errDialFailed
+	c.l.retried(c.rt, b, errDialFailed)
+	c.count(0)
+	c.bc = nil
+	c.hlen = 0
+	c.handoffFrom(from)
+}
+
+var errDialFailed = &dialError{io.ErrUnexpectedEOF}
+
+// read takes what the socket holds and moves the answer on.
+func (bc *lbconn) read() {
+	for bc.readable && !bc.paused && bc.c != nil && !bc.eof {
+		if bc.w == len(bc.in) {
+			from := bc.headAt // before the head is parsed, r is headAt
+			if bc.headDone {
+				from = bc.r
+			}
+			switch {
+			case from > 0:
+				bc.w = copy(bc.in, bc.in[from:bc.w])
+				bc.r -= from
+				bc.headAt = 0
+			case !bc.headDone && len(bc.in) < maxRespHead:
+				bc.in = append(bc.in, make([]byte, min(len(bc.in), maxRespHead-len(bc.in)))...)
+			default:
+				bc.c.noAnswer(errBadResponse) // a head over maxRespHead
+				return
+			}
+		}
+		room := len(bc.in) - bc.w
+		n, err := rawRead(bc.fd, bc.in[bc.w:])
+		if err == unix.EAGAIN {
+			bc.readable = false
+			break
+		}
+		if err != nil || n == 0 {
+			bc.eof = true
+			break
+		}
+		bc.w += n
+		if n < room {
+			bc.readable = false
+		}
+		if !bc.progress() {
+			return
+		}
+	}
+	if bc.eof && bc.c != nil {
+		bc.progress()
+	}
+}
+
+// progress parses the answer's head and passes body bytes on; false when
+// the exchange ended or left the loop.
+func (bc *lbconn) progress() bool {
+	c := bc.c
+	if !bc.headDone {
+		for {
+			buf := bc.in[bc.headAt:bc.w]
+			n := scanResponseHead(buf)
+			if n == 0 {
+				if bc.eof {
+					c.noAnswer(io.ErrUnexpectedEOF)
+					return false
+				}
+				return true
+			}
+			if err := parseResponseHead(buf[:n], &bc.resp); err != nil || bc.resp.status == http.StatusSwitchingProtocols {
+				c.noAnswer(errBadResponse)
+				return false
+			}
+			if bc.resp.status >= 200 {
+				bc.r = bc.headAt + n
+				break
+			}
+			bc.headAt += n // 100 Continue, 103 Early Hints: not forwarded
+			bc.r = bc.headAt
+		}
+		bc.deadline = 0
+		isHead := string(c.req.method) == http.MethodHead
+		r := &bc.resp
+		if !isHead && r.status != http.StatusNoContent && r.status != http.StatusNotModified && (r.chunked || r.contentLength < 0) {
+			c.resume()
+			return false
+		}
+		c.closeAfter = c.req.close || c.eof || c.l.fastClosing.Load()
+		o := outBuf{c.out}
+		mode := writeResponseHead(&o, r, isHead, !c.closeAfter)
+		c.out = o.b
+		bc.headDone = true
+		bc.remain = 0
+		if mode == bodyLength {
+			bc.remain = r.contentLength
+		}
+	}
+	if k := int64(bc.w - bc.r); k > 0 && bc.remain > 0 {
+		k = min(k, bc.remain)
+		c.out = append(c.out, bc.in[bc.r:bc.r+int(k)]...)
+		bc.r += int(k)
+		bc.remain -= k
+	}
+	if bc.r == bc.w {
+		bc.r, bc.w, bc.headAt = 0, 0, 0
+	}
+	if bc.remain == 0 {
+		c.bc = nil
+		b := bc.b
+		if bc.resp.close || bc.eof {
+			bc.close()
+		} else {
+			bc.lp.putConn(bc)
+		}
+		b.release()
+		c.finish(bc.resp.status)
+		return false
+	}
+	if bc.eof {
+		c.bodyFailed()
+		return false
+	}
+	c.flush()
+	return c.state == cExchange
+}
+
+// scanResponseHead is the length of a complete response head at the
+// start of b (lines end in CRLF or LF), 0 when more bytes are needed.
+func scanResponseHead(b []byte) int {
+	off := 0
+	for {
+		i := bytes.IndexByte(b[off:], '\n')
+		if i < 0 {
+			return 0
+		}
+		end := off + i
+		if end == off || end == off+1 && b[off] == '\r' {
+			return end + 1
+		}
+		off = end + 1
+	}
+}
+
+func (bc *lbconn) close() {
+	if bc.fd < 0 {
+		return
+	}
+	bc.lp.unregister(bc.id)
+	unix.Close(bc.fd)
+	bc.fd = -1
+}
+
+// dropIdle closes a pooled connection.
+func (lp *eloop) dropIdle(bc *lbconn) {
+	idle := lp.idle[bc.b]
+	for i, x := range idle {
+		if x == bc {
+			idle = append(idle[:i], idle[i+1:]...)
+			break
+		}
+	}
+	if len(idle) == 0 {
+		delete(lp.idle, bc.b)
+	} else {
+		lp.idle[bc.b] = idle
+	}
+	bc.close()
+}
