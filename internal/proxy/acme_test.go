@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
-
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berth-dev/berth/internal/proxy/pebbletest"
 )
