@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net"
 	"runtime"
 	"sync"
@@ -67,6 +68,17 @@ func startLoops(p *Proxy, n int) *eloops {
 // take moves a plain-HTTP client connection into a loop; false leaves c
 // to the caller (the goroutine fast path).
 func (ls *eloops) take(l *listener, c net.Conn) bool {
+	return ls.adopt(l, c, &lclient{l: l})
+}
+
+// takeTLS moves an HTTP/1.1 TLS connection, its handshake done, into a
+// loop: conn reads and writes through bc, which the loop fills and drains.
+func (ls *eloops) takeTLS(l *listener, raw net.Conn, conn *tls.Conn, bc *bufConn) bool {
+	return ls.adopt(l, raw, &lclient{l: l, tls: conn, tb: bc})
+}
+
+// adopt gives cl a duplicate of c's socket and closes c.
+func (ls *eloops) adopt(l *listener, c net.Conn, cl *lclient) bool {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return false
@@ -84,15 +96,17 @@ func (ls *eloops) take(l *listener, c net.Conn) bool {
 	if fd < 0 {
 		return false
 	}
-	ip := ""
 	if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
-		ip = host
+		cl.ip = host
+	}
+	if cl.tb != nil {
+		cl.tb.Conn = nil // the loop's from now on
 	}
 	// The duplicate keeps the socket (non-blocking, TCP_NODELAY, as Go
 	// set it up); the original leaves Go's netpoller.
 	c.Close()
+	cl.fd = fd
 	lp := ls.loops[ls.next.Add(1)%uint32(len(ls.loops))]
-	cl := &lclient{l: l, fd: fd, ip: ip}
 	l.loopConns.Add(1)
 	lp.post(func() { lp.addClient(cl) })
 	return true
@@ -287,6 +301,11 @@ func (lp *eloop) addClient(c *lclient) {
 	}
 	c.id = id
 	lp.clients[c] = struct{}{}
+	if c.tls != nil {
+		// The handshake may have read (part of) the first request.
+		c.readable = true
+		c.read()
+	}
 }
 
 // cutBackend closes the connections to b, in flight or idle.

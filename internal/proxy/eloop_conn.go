@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -31,6 +32,10 @@ type lclient struct {
 	fd int
 	id int32
 	ip string
+	// TLS: tls reads and writes through tb, which the loop fills from the
+	// socket and drains into it; nil on plain HTTP.
+	tls *tls.Conn
+	tb  *bufConn
 
 	in   []byte // read buffer: in[r:w] not consumed
 	r, w int
@@ -43,6 +48,7 @@ type lclient struct {
 	readable bool  // the socket may hold unread bytes
 	eof      bool  // the client closed its side
 	hup      bool  // the client hung up or the connection broke
+	rdhup    bool  // epoll saw the client's FIN: read on to the EOF
 
 	// The current request.
 	hlen       int // its head's length at in[r:]
@@ -71,6 +77,7 @@ type lbconn struct {
 	connecting bool
 	reused     bool
 	readable   bool
+	rdhup      bool // epoll saw the backend's FIN: read on to the EOF
 	eof        bool
 	paused     bool  // the client has unwritten output: read no further
 	idleAt     int64 // unix nanos, pooled since
@@ -89,6 +96,8 @@ func (o *outBuf) Write(p []byte) (int, error)       { o.b = append(o.b, p...); r
 func (o *outBuf) WriteString(s string) (int, error) { o.b = append(o.b, s...); return len(s), nil }
 func (o *outBuf) WriteByte(c byte) error            { o.b = append(o.b, c); return nil }
 func (o *outBuf) AvailableBuffer() []byte           { return o.b[len(o.b):] }
+
+func isEAGAIN(err error) bool { return err == unix.EAGAIN }
 
 func rawRead(fd int, p []byte) (int, error) {
 	n, err := unix.Read(fd, p)
@@ -110,7 +119,7 @@ func (c *lclient) event(ev uint32) {
 	if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.hup = true
 	}
-	if ev&unix.EPOLLOUT != 0 && c.o < len(c.out) {
+	if ev&unix.EPOLLOUT != 0 && c.pending() {
 		if c.flush() {
 			c.written()
 		}
@@ -122,6 +131,13 @@ func (c *lclient) event(ev uint32) {
 		return
 	}
 	c.readable = true
+	if ev&unix.EPOLLRDHUP != 0 {
+		c.rdhup = true
+	}
+	if c.tb != nil {
+		c.tb.drained = false
+		c.tb.rdhup = c.rdhup
+	}
 	switch c.state {
 	case cIdle:
 		c.read()
@@ -142,6 +158,23 @@ func (c *lclient) read() {
 			c.w = copy(c.in, c.in[c.r:c.w])
 			c.r = 0
 		}
+		if c.tls != nil {
+			n, err := c.tls.Read(c.in[c.w:])
+			c.w += n
+			if err == nil {
+				continue
+			}
+			if !isWouldBlock(err) {
+				c.eof = true
+				break
+			}
+			if !c.tb.fill(c.fd) {
+				c.readable = false
+				c.eof = c.tb.eof
+				break
+			}
+			continue
+		}
 		room := len(c.in) - c.w
 		n, err := rawRead(c.fd, c.in[c.w:])
 		if err == unix.EAGAIN {
@@ -153,7 +186,7 @@ func (c *lclient) read() {
 			break
 		}
 		c.w += n
-		if n < room {
+		if n < room && !c.rdhup {
 			c.readable = false
 		}
 	}
@@ -237,7 +270,7 @@ func (c *lclient) exchange(rt *route) {
 	bc.headAt, bc.headDone, bc.remain, bc.paused = bc.r, false, 0, false
 	bc.deadline = c.lp.now + int64(rt.timeouts.responseHeader)
 	o := outBuf{bc.out[:0]}
-	writeRequestHead(&o, &c.req, c.ip)
+	writeRequestHead(&o, &c.req, c.ip, c.tls != nil)
 	bc.out, bc.o = o.b, 0
 	if !bc.connecting {
 		bc.flush()
@@ -247,8 +280,20 @@ func (c *lclient) exchange(rt *route) {
 // flush writes the pending output; false while some of it waits for the
 // socket (or the client is gone: then the exchange has ended).
 func (c *lclient) flush() bool {
-	for c.o < len(c.out) {
-		n, err := rawWrite(c.fd, c.out[c.o:])
+	out, o := &c.out, &c.o
+	if c.tls != nil {
+		if c.o < len(c.out) {
+			if _, err := c.tls.Write(c.out[c.o:]); err != nil {
+				c.hup = true
+				c.abort()
+				return false
+			}
+			c.out, c.o = c.out[:0], 0
+		}
+		out, o = &c.tb.out, &c.tb.o
+	}
+	for *o < len(*out) {
+		n, err := rawWrite(c.fd, (*out)[*o:])
 		if err == unix.EAGAIN {
 			if c.writeAt == 0 {
 				c.writeAt = c.lp.now
@@ -263,10 +308,15 @@ func (c *lclient) flush() bool {
 			c.abort()
 			return false
 		}
-		c.o += n
+		*o += n
 	}
-	c.out, c.o, c.writeAt = c.out[:0], 0, 0
+	*out, *o, c.writeAt = (*out)[:0], 0, 0
 	return true
+}
+
+// pending reports whether some output waits for room in the socket.
+func (c *lclient) pending() bool {
+	return c.o < len(c.out) || c.tb != nil && c.tb.o < len(c.tb.out)
 }
 
 // written goes on after the output was written in full.
@@ -369,7 +419,7 @@ func (c *lclient) timeout() {
 	bc.b.release()
 	o := outBuf{c.out}
 	c.closeAfter = c.req.close || c.l.fastClosing.Load()
-	writeErrorResponse(&o, http.StatusGatewayTimeout, "gateway timeout: "+c.rt.cfg.Service+": no response from backend\n", !c.closeAfter)
+	writeErrorResponse(&o, http.StatusGatewayTimeout, "gateway timeout: "+c.rt.cfg.Service+": no response from backend\n", !c.closeAfter, c.extra())
 	c.out = o.b
 	c.finish(http.StatusGatewayTimeout)
 }
@@ -398,6 +448,14 @@ func (c *lclient) check(now int64) {
 			c.close()
 		}
 	}
+}
+
+// extra is the header lines every answer on the connection carries.
+func (c *lclient) extra() string {
+	if c.tls == nil {
+		return ""
+	}
+	return c.l.state.Load().hstsLine
 }
 
 // close closes the connection.
@@ -440,6 +498,10 @@ func (c *lclient) detach() (net.Conn, bool) {
 		c.l.p.log.Warn("proxy event loop: handing over a connection", "err", err)
 		c.l.loopConns.Add(-1)
 		return nil, false
+	}
+	if c.tls != nil {
+		c.tb.Conn = conn // reads and writes go to the socket again
+		return c.tls, true
 	}
 	return conn, true
 }
@@ -543,6 +605,9 @@ func (bc *lbconn) event(ev uint32) {
 		return
 	}
 	bc.readable = true
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		bc.rdhup = true
+	}
 	if bc.c == nil {
 		bc.lp.dropIdle(bc) // pooled: the backend closed it or spoke unasked
 		return
@@ -619,7 +684,7 @@ func (bc *lbconn) read() {
 			break
 		}
 		bc.w += n
-		if n < room {
+		if n < room && !bc.rdhup {
 			bc.readable = false
 		}
 		if !bc.progress() {
@@ -666,7 +731,7 @@ func (bc *lbconn) progress() bool {
 		}
 		c.closeAfter = c.req.close || c.eof || c.l.fastClosing.Load()
 		o := outBuf{c.out}
-		mode := writeResponseHead(&o, r, isHead, !c.closeAfter)
+		mode := writeResponseHead(&o, r, isHead, !c.closeAfter, c.extra())
 		c.out = o.b
 		bc.headDone = true
 		bc.remain = 0

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -271,8 +272,12 @@ func FuzzScanResponseHead(f *testing.F) {
 // loopWriteWaiting reports whether a loop of p has an answer waiting for
 // room in a client's socket.
 func loopWriteWaiting(p *Proxy) bool {
-	waiting := make(chan bool, len(p.loops.Load().loops))
-	for _, lp := range p.loops.Load().loops {
+	ls := p.loops.Load()
+	if ls == nil {
+		return false // not started yet
+	}
+	waiting := make(chan bool, len(ls.loops))
+	for _, lp := range ls.loops {
 		lp.post(func() {
 			w := false
 			for c := range lp.clients {
@@ -282,10 +287,99 @@ func loopWriteWaiting(p *Proxy) bool {
 		})
 	}
 	any := false
-	for range p.loops.Load().loops {
+	for range ls.loops {
 		any = <-waiting || any
 	}
 	return any
 }
 
 func bufioReaderSize(r io.Reader, n int) *bufio.Reader { return bufio.NewReaderSize(r, n) }
+
+// HTTP/1.1 over TLS is carried by the loops too: X-Forwarded-Proto is
+// https and HSTS is on every answer; what a loop hands over (a body, an
+// Expect: 100-continue request that net/http serves) still knows it came
+// over TLS; an h2 client still gets HTTP/2.
+func TestEventLoopTLS(t *testing.T) {
+	b := startBackend(t, "a")
+	certFile, keyFile, pool := selfSigned(t)
+	p := newTestProxy(t, Options{})
+	skipWithoutLoops(t, p)
+	addr := freeAddr(t)
+	cfg := httpConfig(addr, Route{Service: "s/web", Backends: []Backend{be("a", b.addr(), true)}})
+	cfg.Listeners[0].TLS = &TLS{CertFile: certFile, KeyFile: keyFile, HSTS: Duration(time.Hour)}
+	mustApply(t, p, cfg)
+	l := p.listeners[addr]
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	c := &rawConn{t: t, c: conn, br: bufio.NewReader(conn)}
+	for n := range 100 {
+		c.send("GET /echo-headers HTTP/1.1\r\nHost: x\r\n\r\n")
+		code, body, h := c.read("GET")
+		if code != 200 || !strings.Contains(body, "X-Forwarded-Proto=https\n") || h.Get("Strict-Transport-Security") != "max-age=3600" {
+			t.Fatalf("request %d: %d %q %v", n, code, body, h)
+		}
+	}
+	waitFor(t, "the TLS connection to be in a loop", 5*time.Second, func() bool { return l.loopConns.Load() == 1 })
+	if n := fastCount(l); n != 0 {
+		t.Fatalf("%d connections on the goroutine path", n)
+	}
+	// A body: the goroutine fast path, still https.
+	c.send("POST /echo-headers HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+	if code, body, h := c.read("POST"); code != 200 || !strings.Contains(body, "X-Forwarded-Proto=https\n") || h.Get("Strict-Transport-Security") != "max-age=3600" {
+		t.Fatalf("POST: %d %q %v", code, body, h)
+	}
+	// Expect: 100-continue: net/http, still https.
+	c.send("POST /echo-headers HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("expected 100 Continue: %v %v", resp, err)
+	}
+	c.send("hi")
+	if code, body, _ := c.read("POST"); code != 200 || !strings.Contains(body, "X-Forwarded-Proto=https\n") {
+		t.Fatalf("Expect POST: %d %q", code, body)
+	}
+	// HTTP/2 as before.
+	resp, err = h2Client(pool).Get("https://" + addr + "/echo-headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || !strings.Contains(string(body), "X-Forwarded-Proto=https") {
+		t.Fatalf("h2: %s %q", resp.Proto, body)
+	}
+}
+
+// A large answer over TLS to a client that reads late arrives whole.
+func TestEventLoopTLSBackpressure(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	back := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(payload)))
+		w.Write(payload)
+	}))
+	t.Cleanup(back.Close)
+	p, addr, _, pool := tlsProxy(t, Route{Service: "s/web", Backends: []Backend{be("a", back.Listener.Addr().String(), true)}})
+	skipWithoutLoops(t, p)
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	for range 2 {
+		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	waitFor(t, "a write to wait for the client", 10*time.Second, func() bool { return loopWriteWaiting(p) })
+	rc := &rawConn{t: t, c: conn, br: bufio.NewReader(conn)}
+	want := sha256.Sum256(payload)
+	for i := range 2 {
+		code, body, _ := rc.read("GET")
+		if code != 200 || sha256.Sum256([]byte(body)) != want {
+			t.Fatalf("answer %d: %d, %d bytes, want the %d-byte payload", i, code, len(body), len(payload))
+		}
+	}
+}

@@ -71,6 +71,14 @@ func (fc *fastConn) replayable() bool {
 
 func (fc *fastConn) host() string { return string(fc.req.host) }
 
+// extra is the header lines every answer on the connection carries.
+func (fc *fastConn) extra() string {
+	if fc.tlsState == nil {
+		return ""
+	}
+	return fc.l.state.Load().hstsLine
+}
+
 func (fc *fastConn) useRoute(rt *route) { fc.tc.writeTimeout.Store(int64(rt.timeouts.write)) }
 
 func (fc *fastConn) clientGone() bool { return fc.gone.Load() }
@@ -132,12 +140,13 @@ func (e *clientError) Error() string { return "client: " + e.err.Error() }
 
 // writeError answers with a short text body, like http.Error.
 func (fc *fastConn) writeError(code int, msg string, keep bool) {
-	writeErrorResponse(fc.bw, code, msg, keep && !fc.req.close && !fc.l.fastClosing.Load())
+	writeErrorResponse(fc.bw, code, msg, keep && !fc.req.close && !fc.l.fastClosing.Load(), fc.extra())
 }
 
 // writeErrorResponse writes an answer with a short text body, like
-// http.Error, with "Connection: close" unless keep.
-func writeErrorResponse(w headWriter, code int, msg string, keep bool) {
+// http.Error, with "Connection: close" unless keep and the header lines
+// extra (CRLF-terminated; HSTS) if any.
+func writeErrorResponse(w headWriter, code int, msg string, keep bool, extra string) {
 	w.WriteString("HTTP/1.1 ")
 	w.WriteString(strconv.Itoa(code))
 	w.WriteByte(' ')
@@ -147,7 +156,9 @@ func writeErrorResponse(w headWriter, code int, msg string, keep bool) {
 	if !keep {
 		w.WriteString("\r\nConnection: close")
 	}
-	w.WriteString("\r\n\r\n")
+	w.WriteString("\r\n")
+	w.WriteString(extra)
+	w.WriteString("\r\n")
 	w.WriteString(msg)
 }
 
@@ -156,7 +167,7 @@ func writeErrorResponse(w headWriter, code int, msg string, keep bool) {
 func (fc *fastConn) writeRequest(bc *backendConn, readBody time.Duration) error {
 	req := &fc.req
 	w := bc.bw
-	writeRequestHead(w, req, fc.ip)
+	writeRequestHead(w, req, fc.ip, fc.tlsState != nil)
 	if req.contentLength > 0 {
 		fc.tc.readBody(readBody)
 		err := pump(w, fc.br, req.contentLength)
@@ -185,8 +196,9 @@ type headWriter interface {
 }
 
 // writeRequestHead writes the request head to send to a backend:
-// hop-by-hop headers out, X-Forwarded-* in, the client at ip.
-func writeRequestHead(w headWriter, req *reqHead, ip string) {
+// hop-by-hop headers out, X-Forwarded-* in, the client at ip (over TLS
+// when secure).
+func writeRequestHead(w headWriter, req *reqHead, ip string, secure bool) {
 	w.Write(req.method)
 	w.WriteByte(' ')
 	w.Write(req.target)
@@ -213,7 +225,11 @@ func writeRequestHead(w headWriter, req *reqHead, ip string) {
 		w.WriteString(ip)
 		w.WriteString("\r\n")
 	}
-	w.WriteString("X-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	if secure {
+		w.WriteString("X-Forwarded-Proto: https\r\nX-Forwarded-Host: ")
+	} else {
+		w.WriteString("X-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	}
 	w.Write(req.host)
 	w.WriteString("\r\n")
 	if req.contentLength >= 0 {
@@ -267,7 +283,7 @@ func (fc *fastConn) copyResponse(bc *backendConn) (int, bool) {
 	r := &fc.resp
 	w := fc.bw
 	keep := !fc.req.close && !fc.l.fastClosing.Load()
-	mode := writeResponseHead(w, r, string(fc.req.method) == http.MethodHead, keep)
+	mode := writeResponseHead(w, r, string(fc.req.method) == http.MethodHead, keep, fc.extra())
 	noBody := mode == bodyNone
 
 	var err error
@@ -317,13 +333,15 @@ const (
 
 // writeResponseHead writes the response head for the client (the
 // backend's Connection-listed headers out, "Connection: close" unless
-// keep) and returns how the body that follows is framed.
-func writeResponseHead(w headWriter, r *respHead, head, keep bool) int {
+// keep, the lines extra in: the Strict-Transport-Security of a TLS
+// listener, replacing the backend's) and returns how the body that
+// follows is framed.
+func writeResponseHead(w headWriter, r *respHead, head, keep bool, extra string) int {
 	w.WriteString("HTTP/1.1 ")
 	w.Write(r.statusLine)
 	w.WriteString("\r\n")
 	for _, f := range r.fields {
-		if len(r.conn) > 0 && r.connListed(f.name) {
+		if len(r.conn) > 0 && r.connListed(f.name) || extra != "" && equalFold(f.name, "Strict-Transport-Security") {
 			continue
 		}
 		w.Write(f.name)
@@ -331,6 +349,7 @@ func writeResponseHead(w headWriter, r *respHead, head, keep bool) int {
 		w.Write(f.value)
 		w.WriteString("\r\n")
 	}
+	w.WriteString(extra)
 	mode := bodyLength
 	switch {
 	case head || r.status == http.StatusNoContent || r.status == http.StatusNotModified:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -14,7 +15,9 @@ import (
 	"time"
 )
 
-// The fast path serves plain-HTTP client connections itself: one goroutine
+// The fast path serves HTTP/1.1 client connections itself (plain, and TLS
+// ones that did not negotiate h2; the event loops take the commonest
+// requests before it, see eloop.go): one goroutine
 // per connection reads a request head into a reused buffer, forwards it on
 // a pooled backend connection and writes the answer, with no per-request
 // goroutines, maps or background reads. net/http costs about twice the CPU
@@ -29,7 +32,7 @@ import (
 // listener's http.Server (ServeHTTP), which serves it from then on: HTTP/1.0,
 // Expect: 100-continue, chunked uploads, WebSocket upgrades and malformed
 // requests get exactly the behaviour they had before. TLS connections
-// always go to net/http.
+// go to net/http when they negotiate h2.
 
 const (
 	// fastIdleTimeout and fastHeaderTimeout match the http.Server's
@@ -58,17 +61,20 @@ const (
 )
 
 type fastConn struct {
-	l    *listener
-	c    net.Conn
-	tc   timedConn // c with the route's body read and write timeouts; br and bw use it
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	ip   string // client address for X-Forwarded-For
-	head []byte // copy of the current request head; req points into it
-	req  reqHead
-	resp respHead
-	rbuf []byte // current response head; resp points into it
-	keep bool   // the answer sent leaves the connection usable
+	l  *listener
+	c  net.Conn
+	tc timedConn // c with the route's body read and write timeouts; br and bw use it
+	br *bufio.Reader
+	bw *bufio.Writer
+	ip string // client address for X-Forwarded-For
+	// tlsState is the TLS connection's state (X-Forwarded-Proto https,
+	// HSTS, r.TLS once delegated); nil on plain HTTP.
+	tlsState *tls.ConnectionState
+	head     []byte // copy of the current request head; req points into it
+	req      reqHead
+	resp     respHead
+	rbuf     []byte // current response head; resp points into it
+	keep     bool   // the answer sent leaves the connection usable
 	// prior: an event loop tried the first request and failed.
 	prior prior
 
@@ -164,6 +170,11 @@ func (l *listener) newFast(c net.Conn, prefix []byte) *fastConn {
 	if host, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
 		fc.ip = host
 	}
+	fc.tlsState = nil
+	if tc, ok := c.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		fc.tlsState = &cs
+	}
 	fc.gone.Store(false)
 	fc.state.Store(connIdle)
 	fc.since.Store(time.Now().UnixNano())
@@ -246,7 +257,7 @@ func (fc *fastConn) serve() bool {
 
 // delegate hands the connection, unread bytes included, to net/http.
 func (fc *fastConn) delegate() bool {
-	pc := &prefixConn{Conn: &fc.tc, br: fc.br}
+	pc := &prefixConn{Conn: &fc.tc, br: fc.br, tls: fc.tlsState}
 	select {
 	case fc.l.conns <- pc:
 		return true
@@ -255,10 +266,13 @@ func (fc *fastConn) delegate() bool {
 	}
 }
 
-// prefixConn replays what the fast path buffered before reading on.
+// prefixConn replays what the fast path buffered before reading on. tls
+// is the TLS state of the connection under it, which net/http cannot see
+// through the wrapper (ServeHTTP sets r.TLS from it).
 type prefixConn struct {
 	net.Conn
-	br *bufio.Reader
+	br  *bufio.Reader
+	tls *tls.ConnectionState
 }
 
 func (c *prefixConn) Read(p []byte) (int, error) { return c.br.Read(p) }

@@ -45,6 +45,11 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // (h1server.go) hands over: route by Host, pick a backend, forward, and
 // retry on another backend when that is safe.
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		if pc, ok := r.Context().Value(connKey{}).(*prefixConn); ok {
+			r.TLS = pc.tls // a TLS connection the fast path delegated
+		}
+	}
 	st := l.state.Load()
 	if st.mode != ModeHTTP {
 		http.Error(w, "listener is no longer in http mode", http.StatusServiceUnavailable)

@@ -29,7 +29,10 @@ type listener struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
-	done      chan struct{} // accept loop and http.Server returned
+	// ctx ends when the listener closes: TLS handshakes stop.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // accept loop and http.Server returned
 
 	// Plain-HTTP connections served by the fast path (h1server.go).
 	fastMu      sync.Mutex
@@ -56,6 +59,7 @@ func newListener(p *Proxy, ln net.Listener, st *listenerState) *listener {
 		fastConns: map[*fastConn]struct{}{},
 	}
 	l.state.Store(st)
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.tlsConf = &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// HTTP/2 to clients that offer it (ALPN); the http.Server below
@@ -146,13 +150,8 @@ func (l *listener) acceptLoop() {
 		}
 		tc := &timedConn{Conn: c}
 		tc.writeTimeout.Store(int64(st.write))
-		c = tls.Server(tc, l.tlsConf) // the handshake runs in the server's connection goroutine
-		select {
-		case l.conns <- c:
-		case <-l.closed:
-			c.Close()
-			return
-		}
+		l.fastWG.Add(1)
+		go func() { defer l.fastWG.Done(); l.serveTLS(c, tc) }()
 	}
 }
 
@@ -163,6 +162,7 @@ func (l *listener) close(ctx context.Context) {
 		close(l.closed)
 		l.ln.Close()
 	})
+	l.cancel()
 	fastDone := make(chan struct{})
 	go func() { l.closeFast(ctx); close(fastDone) }()
 	if err := l.srv.Shutdown(ctx); err != nil {

@@ -307,6 +307,7 @@ func (p *Proxy) buildState(lc Listener, cert *tls.Certificate, acme bool) *liste
 		st.tls, st.auto = true, t.Auto
 		if t.HSTS > 0 {
 			st.hsts = []string{fmt.Sprintf("max-age=%d", int64(time.Duration(t.HSTS)/time.Second))}
+			st.hstsLine = "Strict-Transport-Security: " + st.hsts[0] + "\r\n"
 		}
 	}
 	st.challenges = lc.Mode == ModeHTTP && !st.tls && acme

@@ -20,6 +20,9 @@ type listenerState struct {
 	tls  bool             // TLS: cert, or auto
 	auto bool             // certificates by SNI from the proxy's ACME manager
 	hsts []string         // Strict-Transport-Security value on TLS answers; nil: none
+	// hstsLine is hsts as a header line (CRLF-terminated) for the fast
+	// paths; "" without.
+	hstsLine string
 	// Some requests on this plain listener are the proxy's own; the fast
 	// path hands them to ServeHTTP. challenges: HTTP-01 fetches (the
 	// proxy has an ACME manager); redirects: some route redirects to HTTPS.
