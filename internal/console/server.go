@@ -30,6 +30,9 @@ type Config struct {
 	Users Users
 	// Token, when set, logs in once (as user "token").
 	Token string
+	// AnonymousRead lets a browser without a session read the pages and
+	// the live streams (read-only: every action still needs a login).
+	AnonymousRead bool
 	// SessionTTL is how long a session lasts; 0: 12 hours.
 	SessionTTL time.Duration
 	// Poll is how often the live streams look for changes while someone
@@ -83,14 +86,14 @@ func New(cfg Config) (*Server, error) {
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.login)
-	m.HandleFunc("POST /logout", s.page(s.logout))
+	m.HandleFunc("POST /logout", s.act(s.logout))
 	if p.engine() {
-		m.HandleFunc("GET /{$}", s.page(s.stacksPage))
-		m.HandleFunc("GET /stacks/{stack}/services/{service}", s.page(s.servicePage))
-		m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.page(s.confirmRollback))
-		m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.page(s.rollback))
-		m.HandleFunc("GET /images/{digest}", s.page(s.imagePage))
-		m.HandleFunc("GET /stacks/{stack}/services/{service}/diff", s.page(s.diffPage))
+		m.HandleFunc("GET /{$}", s.read(s.stacksPage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}", s.read(s.servicePage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.act(s.confirmRollback))
+		m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.act(s.rollback))
+		m.HandleFunc("GET /images/{digest}", s.read(s.imagePage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}/diff", s.read(s.diffPage))
 		m.HandleFunc("GET /events/stacks", s.api(s.stacksEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}", s.api(s.serviceEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}/logs", s.api(s.logEvents))
@@ -98,13 +101,13 @@ func New(cfg Config) (*Server, error) {
 			m.HandleFunc("GET /events/stacks/{stack}/services/{service}/stats", s.api(s.statsEvents))
 		}
 	} else {
-		m.HandleFunc("GET /{$}", s.page(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/registry", http.StatusSeeOther) }))
+		m.HandleFunc("GET /{$}", s.read(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/registry", http.StatusSeeOther) }))
 	}
 	if p.Registry != nil {
-		m.HandleFunc("GET /registry", s.page(s.repositoriesPage))
-		m.HandleFunc("GET /registry/repository", s.page(s.repositoryPage))
-		m.HandleFunc("POST /registry/delete", s.page(s.confirmDelete))
-		m.HandleFunc("POST /registry/delete/confirm", s.page(s.deleteRef))
+		m.HandleFunc("GET /registry", s.read(s.repositoriesPage))
+		m.HandleFunc("GET /registry/repository", s.read(s.repositoryPage))
+		m.HandleFunc("POST /registry/delete", s.act(s.confirmDelete))
+		m.HandleFunc("POST /registry/delete/confirm", s.act(s.deleteRef))
 	}
 	s.mux = m
 	return s, nil
@@ -155,10 +158,29 @@ func (s *Server) authenticate(r *http.Request) (session, string, bool) {
 	return ses, c.Value, ok
 }
 
-// page wraps a page or form handler: no session → a redirect to /login for
-// a page, 401 for a POST; a POST without the session's CSRF token (or from
-// another origin) → 403.
-func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
+// read wraps a page that only reads: no session → a redirect to /login,
+// unless the operator allows anonymous read-only access
+// (Config.AnonymousRead); then the page renders for a reader without a
+// session, with login links where its actions would be.
+func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ses, _, ok := s.authenticate(r)
+		if !ok {
+			if !s.cfg.AnonymousRead {
+				http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
+				return
+			}
+			ses = session{LoginURL: loginURL(r)}
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ses)))
+	}
+}
+
+// act wraps an action (a confirmation page, a form's POST): a session
+// always, whatever Config.AnonymousRead says. No session → a redirect to
+// /login for a GET, 401 for a POST; a POST without the session's CSRF
+// token (or from another origin) → 403.
+func (s *Server) act(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ses, _, ok := s.authenticate(r)
 		if !ok {
@@ -166,7 +188,7 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 				http.Error(w, "log in first", http.StatusUnauthorized)
 				return
 			}
-			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 			return
 		}
 		if r.Method == http.MethodPost && (!sameOrigin(r) || !equalSecret(ses.CSRF, r.PostFormValue("csrf"))) {
@@ -177,13 +199,22 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// api wraps an endpoint scripts read (the event streams): no session → 401.
+// loginURL is the login page, coming back to r's page after.
+func loginURL(r *http.Request) string {
+	return "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+}
+
+// api wraps an endpoint scripts read (the event streams): no session →
+// 401, unless anonymous read-only access is allowed.
 func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ses, _, ok := s.authenticate(r)
 		if !ok {
-			http.Error(w, "log in first", http.StatusUnauthorized)
-			return
+			if !s.cfg.AnonymousRead {
+				http.Error(w, "log in first", http.StatusUnauthorized)
+				return
+			}
+			ses = session{LoginURL: loginURL(r)}
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ses)))
 	}
