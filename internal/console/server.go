@@ -45,6 +45,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	sessions *sessions
+	limiter  *loginLimiter
 	token    *oneTimeToken
 	tmpl     *template.Template
 	hub      *hub
@@ -79,7 +80,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL), token: &oneTimeToken{value: cfg.Token}, tmpl: tmpl}
+	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL), limiter: newLoginLimiter(), token: &oneTimeToken{value: cfg.Token}, tmpl: tmpl}
 	s.hub = newHub(cfg.Ports.Stacks, cfg.Poll, cfg.Log) // never polls without streams
 	static, _ := fs.Sub(webFS, "web/static")
 	m := http.NewServeMux()
@@ -283,11 +284,25 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or wrong CSRF token: reload the login page", http.StatusForbidden)
 		return
 	}
-	user, ok := "", false
-	if tok := r.PostFormValue("token"); tok != "" {
-		user, ok = "token", s.token.use(tok)
-	} else {
+	tok, user := r.PostFormValue("token"), "token"
+	if tok == "" {
 		user = r.PostFormValue("user")
+	}
+	keys := loginKeys(r.RemoteAddr, user)
+	if tok != "" {
+		keys = loginKeys(r.RemoteAddr, "") // a token has no name to guess
+	}
+	if wait, ok := s.limiter.begin(keys); !ok {
+		secs := int((wait + time.Second - 1) / time.Second)
+		s.cfg.Log.Warn("console: login throttled", "user", user, "remote", r.RemoteAddr, "retry_after", secs)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.showLogin(w, r, http.StatusTooManyRequests, "Too many failed logins: try again in "+strconv.Itoa(secs)+" seconds.")
+		return
+	}
+	var ok bool
+	if tok != "" {
+		ok = s.token.use(tok)
+	} else {
 		ok = s.cfg.Users.check(user, r.PostFormValue("password"))
 	}
 	if !ok {
@@ -295,6 +310,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusUnauthorized, "Wrong user, password or token.")
 		return
 	}
+	s.limiter.succeeded(keys)
 	id, _ := s.sessions.create(user)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode, MaxAge: int(s.cfg.SessionTTL / time.Second)})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/login", MaxAge: -1})
