@@ -44,11 +44,11 @@ const unnamedControlsJS = `(() => {
   return JSON.stringify(out);
 })()`
 
-// lowContrastJS lists every visible text's element whose text colour has
-// a contrast ratio under 4.5:1 (WCAG AA) with its effective background:
-// the background colours of it and its ancestors composited up to the
-// first opaque one (white under all).
-const lowContrastJS = `(() => {
+// colorJS defines the colour helpers of the checks: parse (a computed
+// colour), over (alpha compositing), ratio (WCAG contrast) and background
+// (an element's effective background: its and its ancestors' background
+// colours composited up to the first opaque one, white under all).
+const colorJS = `
   const parse = (c) => {
     const m = c.match(/rgba?\(([^)]+)\)/);
     if (!m) return null;
@@ -60,6 +60,7 @@ const lowContrastJS = `(() => {
     const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
     return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
   };
+  const ratio = (x, y) => (Math.max(lum(x), lum(y)) + 0.05) / (Math.min(lum(x), lum(y)) + 0.05);
   const background = (el) => {
     const layers = [];
     for (let e = el; e; e = e.parentElement) {
@@ -70,6 +71,13 @@ const lowContrastJS = `(() => {
     for (let i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
     return bg;
   };
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.className && typeof el.className === "string" ? "." + el.className.trim().replace(/\s+/g, ".") : "");
+`
+
+// lowContrastJS lists every visible text's element whose text colour has
+// a contrast ratio under 4.5:1 (WCAG AA) with its effective background.
+const lowContrastJS = `(() => {` + colorJS + `
   const out = [];
   const seen = new Set();
   const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -80,17 +88,23 @@ const lowContrastJS = `(() => {
     const cs = getComputedStyle(el);
     const r = el.getBoundingClientRect();
     if (cs.visibility !== "visible" || r.width <= 1 || r.height <= 1 || r.right <= 0 || r.bottom <= 0) continue; // not seen (the skip link off-screen, .sr)
-    if (el.closest("dialog:not([open])")) continue;
     const bg = background(el);
-    const fg = over(parse(cs.color), bg);
-    const a = lum(fg), b = lum(bg);
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) {
-      out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.trim().replace(/\s+/g, ".") : "") +
-        " \"" + n.textContent.trim().slice(0, 40) + "\" " + cs.color + " on " + JSON.stringify(bg) + ": " + ratio.toFixed(2));
-    }
+    const q = ratio(over(parse(cs.color), bg), bg);
+    if (q < 4.5) out.push(describe(el) + " \"" + n.textContent.trim().slice(0, 40) + "\" " + cs.color + " on " + JSON.stringify(bg) + ": " + q.toFixed(2));
   }
   return JSON.stringify(out);
+})()`
+
+// focusRingJS checks the focused element's focus indicator: an outline
+// at least 2px wide whose colour has 3:1 contrast (WCAG 1.4.11) with the
+// background around it (its parent's); "" when it does.
+const focusRingJS = `(() => {` + colorJS + `
+  const el = document.activeElement;
+  const s = getComputedStyle(el);
+  if (s.outlineStyle === "none" || parseFloat(s.outlineWidth) < 2) return describe(el) + ": no focus outline (" + s.outlineStyle + " " + s.outlineWidth + ")";
+  const bg = background(el.parentElement || el);
+  const q = ratio(over(parse(s.outlineColor), bg), bg);
+  return q < 3 ? describe(el) + ": focus outline " + s.outlineColor + " on " + JSON.stringify(bg) + ": " + q.toFixed(2) : "";
 })()`
 
 // a11yBrowser is a chromium tab with the checks of a11y_browser_test.go.
@@ -161,6 +175,7 @@ func (b *a11yBrowser) open(u, ready string) {
 func TestBrowserAccessibility(t *testing.T) {
 	ts, f, _ := newTestServer(t)
 	b := &a11yBrowser{t: t, ctx: chromium.New(t, 120*time.Second)}
+	shots := t.TempDir()
 
 	b.open(ts.URL+"/login", `!!document.querySelector("#user")`)
 	b.check("login")
@@ -177,6 +192,17 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	b.wait("the stacks page", `location.pathname === "/" && document.body.dataset.live === "open"`)
 	b.check("stacks")
+	// Every Tab stop of the stacks page (header, nav, the services) shows
+	// a focus outline that stands out from what is around it.
+	for i := 0; i < 20; i++ {
+		b.keys(kb.Tab)
+		if b.eval(`String(document.activeElement === document.body)`) == "true" {
+			break // past the last stop
+		}
+		if bad := b.eval(focusRingJS); bad != "" {
+			t.Errorf("stacks, Tab stop %d: %s", i+1, bad)
+		}
+	}
 
 	for _, p := range []struct{ path, ready string }{
 		{"/stacks/shop/services/web/rollback?to=1", `!!document.querySelector("#confirm")`},
@@ -198,13 +224,19 @@ func TestBrowserAccessibility(t *testing.T) {
 	// The service page from the keyboard.
 	b.open(ts.URL+"/stacks/shop/services/web", `document.body.dataset.live === "open" && Number(document.body.dataset.updates) > 0 && document.querySelectorAll("#stats svg").length > 0`)
 	b.check("service")
+	// A failed log stream's line, as console.js adds it, on the logs' dark
+	// panel.
+	b.eval(`(() => { const li = document.createElement("li"); li.className = "error"; li.textContent = "reading the logs failed"; document.getElementById("logs").appendChild(li); return ""; })()`)
+	b.check("service, a failed log stream")
+	b.eval(`(() => { document.querySelector("#logs li.error").remove(); return ""; })()`)
 	b.keys(kb.Tab)
 	if got := b.eval(`document.activeElement.className + " " + document.activeElement.getAttribute("href")`); got != "skip #main" {
 		t.Fatalf("service: the first Tab stop is %q, want the skip link", got)
 	}
-	if got := b.eval(`getComputedStyle(document.activeElement).left`); got == "-10000px" {
+	if got := b.eval(`String(document.activeElement.getBoundingClientRect().left >= 0)`); got != "true" {
 		t.Errorf("the focused skip link stays off-screen")
 	}
+	chromium.Screenshot(t, b.ctx, shots, "a11y-skip-link")
 	b.keys(kb.Enter)
 	b.wait("focus on the main content after the skip link", `document.activeElement.id === "main"`)
 	const onRollback = `document.activeElement.matches("a.rollback")`
@@ -214,12 +246,13 @@ func TestBrowserAccessibility(t *testing.T) {
 	if b.eval(`String(`+onRollback+`)`) != "true" {
 		t.Fatalf("60 Tabs from the main content never reached the rollback link (focus on %s)", b.eval(`document.activeElement.outerHTML`))
 	}
-	if got := b.eval(`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + " " + s.outlineWidth; })()`); got == "none 0px" || got[:4] == "none" {
-		t.Errorf("the focused rollback link shows no focus outline: %s", got)
+	if bad := b.eval(focusRingJS); bad != "" {
+		t.Errorf("the focused rollback link: %s", bad)
 	}
 	b.keys(kb.Enter)
 	b.wait("the confirmation dialog, focus in it", `!!document.querySelector("dialog[open]") && document.querySelector("dialog[open]").contains(document.activeElement)`)
 	b.check("the rollback dialog")
+	chromium.Screenshot(t, b.ctx, shots, "rollback-dialog")
 	if len(f.rollbacks) != 0 {
 		t.Fatalf("rolled back on opening the dialog: %v", f.rollbacks)
 	}
