@@ -40,7 +40,8 @@ func newDaemonCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.ACME.Challenge, "acme-challenge", "", "how the CA validates hosts: http-01 (default, on --acme-http-port) or tls-alpn-01 (on the HTTPS port, 443)")
 	cmd.Flags().DurationVar(&o.ACME.RenewBefore, "acme-renew-before", 0, "renew certificates with this much left (default 720h, at most half their lifetime)")
 	cmd.Flags().StringVar(&o.ProxyMetrics, "proxy-metrics", "", "serve the proxy's Prometheus metrics on this address (e.g. 127.0.0.1:9100)")
-	cmd.Flags().StringVar(&o.Console, "console", "", "serve the web console on this address (e.g. 127.0.0.1:9090; off when empty)")
-	cmd.Flags().StringVar(&o.ConsoleUsers, "console-users", "", "the console's users: an htpasswd file of bcrypt hashes (htpasswd -B); without it the daemon logs a one-time login token")
+	cmd.Flags().StringVar(&o.Console.Addr, "console", "", "serve the web console on this address (e.g. 127.0.0.1:9090; off when empty)")
+	cmd.Flags().StringVar(&o.Console.Users, "console-users", "", "the console's users: an htpasswd file of bcrypt hashes (htpasswd -B); without it the daemon logs a one-time login token")
+	cmd.Flags().BoolVar(&o.Console.AnonymousRead, "console-anonymous-read", false, "let the console's pages, live streams and logs be read without a login (actions still need one)")
 	return cmd
 }

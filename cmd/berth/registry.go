@@ -57,6 +57,7 @@ func newRegistryServeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); keep it on loopback")
 	cmd.Flags().StringVar(&f.Console.Addr, "console", "", "serve the web console (repositories, tags, referrers) on this address (e.g. 127.0.0.1:9091; off when empty)")
 	cmd.Flags().StringVar(&f.Console.Users, "console-users", "", "the console's users: an htpasswd file of bcrypt hashes (htpasswd -B); without it a one-time login token is logged")
+	cmd.Flags().BoolVar(&f.Console.AnonymousRead, "console-anonymous-read", false, "let the console's pages be read without a login (deleting still needs one)")
 	return cmd
 }
 

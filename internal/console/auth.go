@@ -82,11 +82,15 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// session is a logged-in browser.
+// session is a logged-in browser; a reader without one (anonymous
+// read-only access) gets a zero session with only LoginURL set.
 type session struct {
 	User    string
 	CSRF    string
 	expires time.Time
+	// LoginURL is set for an anonymous reader: the login page, coming
+	// back to the page read.
+	LoginURL string
 }
 
 // sessions is the server-side session table: the cookie holds only a

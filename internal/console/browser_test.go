@@ -13,7 +13,7 @@ import (
 
 // TestBrowserConsole drives Debian's chromium through the console over a
 // fake domain: log in, see the services, see a change arrive without a
-// reload (SSE), follow a log line, roll back through the confirmation page,
+// reload (SSE), follow a log line, roll back through the confirmation dialog,
 // and see markup in names, labels, tags and log lines stay text with no
 // script run. Screenshots of each page go to the test's temp dir.
 func TestBrowserConsole(t *testing.T) {
@@ -109,7 +109,7 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	chromium.Screenshot(t, ctx, shots, "service")
 
-	// Roll back to revision 1: the confirmation page, then the new revision.
+	// Roll back to revision 1: the confirmation (a dialog), then the new revision.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-revision="1"] a.rollback`))); err != nil {
 		t.Fatal(err)
 	}

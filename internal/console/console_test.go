@@ -10,12 +10,24 @@ import (
 	"time"
 )
 
-// Nothing is readable without a session: pages redirect to /login, the
-// event streams and every POST answer 401, and the domain is not touched.
+// The console's routes by what they do: pages that read, the streams
+// scripts read, and actions (a confirmation page, the POSTs).
+var (
+	readPages = []string{"/", "/stacks/shop/services/web", "/stacks/shop/services/web/diff?from=1&to=2",
+		"/images/sha256:" + strings.Repeat("a", 64), "/registry", "/registry/repository?name=shop%2fweb"}
+	streams = []string{"/events/stacks", "/events/stacks/shop/services/web", "/events/stacks/shop/services/web/logs",
+		"/events/stacks/shop/services/web/stats"}
+	actionPages = []string{"/stacks/shop/services/web/rollback?to=1"}
+	actions     = []string{"/stacks/shop/services/web/rollback", "/logout", "/registry/delete", "/registry/delete/confirm"}
+)
+
+// Nothing is readable without a session (anonymous reading is off by
+// default): pages redirect to /login, the event streams and every POST
+// answer 401, and the domain is not touched.
 func TestEverythingNeedsASession(t *testing.T) {
 	ts, f, _ := newTestServer(t)
 	c := client(t)
-	for _, p := range []string{"/", "/stacks/shop/services/web", "/stacks/shop/services/web/rollback?to=1"} {
+	for _, p := range readPages {
 		resp, err := c.Get(ts.URL + p)
 		if err != nil {
 			t.Fatal(err)
@@ -25,7 +37,17 @@ func TestEverythingNeedsASession(t *testing.T) {
 			t.Errorf("GET %s without a session: %s to %q, want a redirect to /login", p, resp.Status, resp.Header.Get("Location"))
 		}
 	}
-	for _, p := range []string{"/events/stacks", "/events/stacks/shop/services/web", "/events/stacks/shop/services/web/logs"} {
+	for _, p := range actionPages {
+		resp, err := c.Get(ts.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
+			t.Errorf("GET %s without a session: %s to %q, want a redirect to /login", p, resp.Status, resp.Header.Get("Location"))
+		}
+	}
+	for _, p := range streams {
 		resp, err := c.Get(ts.URL + p)
 		if err != nil {
 			t.Fatal(err)
@@ -35,7 +57,7 @@ func TestEverythingNeedsASession(t *testing.T) {
 			t.Errorf("GET %s without a session: %s, want 401", p, resp.Status)
 		}
 	}
-	for _, p := range []string{"/stacks/shop/services/web/rollback", "/logout", "/registry/delete", "/registry/delete/confirm"} {
+	for _, p := range actions {
 		resp, err := c.PostForm(ts.URL+p, url.Values{"to": {"1"}, "csrf": {"x"}, "repo": {"shop/web"}, "ref": {"v1"}})
 		if err != nil {
 			t.Fatal(err)
@@ -56,8 +78,8 @@ func TestEverythingNeedsASession(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a forged session id: %s, want 401", resp.Status)
 	}
-	if len(f.rollbacks) != 0 {
-		t.Errorf("rollbacks without a session: %v", f.rollbacks)
+	if len(f.rollbacks) != 0 || len(f.deletes) != 0 {
+		t.Errorf("rollbacks %v, deletes %v without a session", f.rollbacks, f.deletes)
 	}
 }
 

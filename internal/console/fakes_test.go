@@ -276,12 +276,22 @@ const testPassword = "correct horse"
 // newTestServer starts a console over a fake domain with user "ops".
 func newTestServer(t *testing.T) (*httptest.Server, *fakeDomain, *Server) {
 	t.Helper()
+	return newTestServerWith(t, nil)
+}
+
+// newTestServerWith is newTestServer with its Config changed by opt.
+func newTestServerWith(t *testing.T, opt func(*Config)) (*httptest.Server, *fakeDomain, *Server) {
+	t.Helper()
 	f := newFake()
 	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Ports: Ports{Stacks: f, Deploys: f, Logs: f, Images: f, Stats: f, Registry: f}, Users: Users{"ops": hash}, Token: "tok-" + strings.Repeat("9", 20), Poll: 50 * time.Millisecond})
+	cfg := Config{Ports: Ports{Stacks: f, Deploys: f, Logs: f, Images: f, Stats: f, Registry: f}, Users: Users{"ops": hash}, Token: "tok-" + strings.Repeat("9", 20), Poll: 50 * time.Millisecond}
+	if opt != nil {
+		opt(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

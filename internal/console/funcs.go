@@ -2,6 +2,7 @@ package console
 
 import (
 	"html/template"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,11 @@ import (
 // escapes where it lands.
 var funcs = template.FuncMap{
 	"prev": func(n int) int { return n - 1 },
+	// rollbackPath is a revision's rollback confirmation page (where an
+	// anonymous reader's login link leads back to).
+	"rollbackPath": func(stack, service string, to int) string {
+		return "/stacks/" + url.PathEscape(stack) + "/services/" + url.PathEscape(service) + "/rollback?to=" + strconv.Itoa(to)
+	},
 	"short": func(digest string) string {
 		_, hex, ok := strings.Cut(digest, ":")
 		if !ok {

@@ -233,6 +233,7 @@ func (s *Server) serviceEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
+		data["Session"] = current(r) // an anonymous reader gets login links, not actions
 		return s.fragment("service-body", data)
 	})
 }

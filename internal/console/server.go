@@ -30,6 +30,9 @@ type Config struct {
 	Users Users
 	// Token, when set, logs in once (as user "token").
 	Token string
+	// AnonymousRead lets a browser without a session read the pages and
+	// the live streams (read-only: every action still needs a login).
+	AnonymousRead bool
 	// SessionTTL is how long a session lasts; 0: 12 hours.
 	SessionTTL time.Duration
 	// Poll is how often the live streams look for changes while someone
@@ -42,6 +45,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	sessions *sessions
+	limiter  *loginLimiter
 	token    *oneTimeToken
 	tmpl     *template.Template
 	hub      *hub
@@ -76,21 +80,21 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL), token: &oneTimeToken{value: cfg.Token}, tmpl: tmpl}
+	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL), limiter: newLoginLimiter(), token: &oneTimeToken{value: cfg.Token}, tmpl: tmpl}
 	s.hub = newHub(cfg.Ports.Stacks, cfg.Poll, cfg.Log) // never polls without streams
 	static, _ := fs.Sub(webFS, "web/static")
 	m := http.NewServeMux()
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.login)
-	m.HandleFunc("POST /logout", s.page(s.logout))
+	m.HandleFunc("POST /logout", s.act(s.logout))
 	if p.engine() {
-		m.HandleFunc("GET /{$}", s.page(s.stacksPage))
-		m.HandleFunc("GET /stacks/{stack}/services/{service}", s.page(s.servicePage))
-		m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.page(s.confirmRollback))
-		m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.page(s.rollback))
-		m.HandleFunc("GET /images/{digest}", s.page(s.imagePage))
-		m.HandleFunc("GET /stacks/{stack}/services/{service}/diff", s.page(s.diffPage))
+		m.HandleFunc("GET /{$}", s.read(s.stacksPage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}", s.read(s.servicePage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}/rollback", s.act(s.confirmRollback))
+		m.HandleFunc("POST /stacks/{stack}/services/{service}/rollback", s.act(s.rollback))
+		m.HandleFunc("GET /images/{digest}", s.read(s.imagePage))
+		m.HandleFunc("GET /stacks/{stack}/services/{service}/diff", s.read(s.diffPage))
 		m.HandleFunc("GET /events/stacks", s.api(s.stacksEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}", s.api(s.serviceEvents))
 		m.HandleFunc("GET /events/stacks/{stack}/services/{service}/logs", s.api(s.logEvents))
@@ -98,13 +102,13 @@ func New(cfg Config) (*Server, error) {
 			m.HandleFunc("GET /events/stacks/{stack}/services/{service}/stats", s.api(s.statsEvents))
 		}
 	} else {
-		m.HandleFunc("GET /{$}", s.page(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/registry", http.StatusSeeOther) }))
+		m.HandleFunc("GET /{$}", s.read(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/registry", http.StatusSeeOther) }))
 	}
 	if p.Registry != nil {
-		m.HandleFunc("GET /registry", s.page(s.repositoriesPage))
-		m.HandleFunc("GET /registry/repository", s.page(s.repositoryPage))
-		m.HandleFunc("POST /registry/delete", s.page(s.confirmDelete))
-		m.HandleFunc("POST /registry/delete/confirm", s.page(s.deleteRef))
+		m.HandleFunc("GET /registry", s.read(s.repositoriesPage))
+		m.HandleFunc("GET /registry/repository", s.read(s.repositoryPage))
+		m.HandleFunc("POST /registry/delete", s.act(s.confirmDelete))
+		m.HandleFunc("POST /registry/delete/confirm", s.act(s.deleteRef))
 	}
 	s.mux = m
 	return s, nil
@@ -155,10 +159,29 @@ func (s *Server) authenticate(r *http.Request) (session, string, bool) {
 	return ses, c.Value, ok
 }
 
-// page wraps a page or form handler: no session → a redirect to /login for
-// a page, 401 for a POST; a POST without the session's CSRF token (or from
-// another origin) → 403.
-func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
+// read wraps a page that only reads: no session → a redirect to /login,
+// unless the operator allows anonymous read-only access
+// (Config.AnonymousRead); then the page renders for a reader without a
+// session, with login links where its actions would be.
+func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ses, _, ok := s.authenticate(r)
+		if !ok {
+			if !s.cfg.AnonymousRead {
+				http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
+				return
+			}
+			ses = session{LoginURL: loginURL(r)}
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ses)))
+	}
+}
+
+// act wraps an action (a confirmation page, a form's POST): a session
+// always, whatever Config.AnonymousRead says. No session → a redirect to
+// /login for a GET, 401 for a POST; a POST without the session's CSRF
+// token (or from another origin) → 403.
+func (s *Server) act(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ses, _, ok := s.authenticate(r)
 		if !ok {
@@ -166,7 +189,7 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 				http.Error(w, "log in first", http.StatusUnauthorized)
 				return
 			}
-			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 			return
 		}
 		if r.Method == http.MethodPost && (!sameOrigin(r) || !equalSecret(ses.CSRF, r.PostFormValue("csrf"))) {
@@ -177,13 +200,22 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// api wraps an endpoint scripts read (the event streams): no session → 401.
+// loginURL is the login page, coming back to r's page after.
+func loginURL(r *http.Request) string {
+	return "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+}
+
+// api wraps an endpoint scripts read (the event streams): no session →
+// 401, unless anonymous read-only access is allowed.
 func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ses, _, ok := s.authenticate(r)
 		if !ok {
-			http.Error(w, "log in first", http.StatusUnauthorized)
-			return
+			if !s.cfg.AnonymousRead {
+				http.Error(w, "log in first", http.StatusUnauthorized)
+				return
+			}
+			ses = session{LoginURL: loginURL(r)}
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ses)))
 	}
@@ -252,11 +284,25 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or wrong CSRF token: reload the login page", http.StatusForbidden)
 		return
 	}
-	user, ok := "", false
-	if tok := r.PostFormValue("token"); tok != "" {
-		user, ok = "token", s.token.use(tok)
-	} else {
+	tok, user := r.PostFormValue("token"), "token"
+	if tok == "" {
 		user = r.PostFormValue("user")
+	}
+	keys := loginKeys(r.RemoteAddr, user)
+	if tok != "" {
+		keys = loginKeys(r.RemoteAddr, "") // a token has no name to guess
+	}
+	if wait, ok := s.limiter.begin(keys); !ok {
+		secs := int((wait + time.Second - 1) / time.Second)
+		s.cfg.Log.Warn("console: login throttled", "user", user, "remote", r.RemoteAddr, "retry_after", secs)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.showLogin(w, r, http.StatusTooManyRequests, "Too many failed logins: try again in "+strconv.Itoa(secs)+" seconds.")
+		return
+	}
+	var ok bool
+	if tok != "" {
+		ok = s.token.use(tok)
+	} else {
 		ok = s.cfg.Users.check(user, r.PostFormValue("password"))
 	}
 	if !ok {
@@ -264,6 +310,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusUnauthorized, "Wrong user, password or token.")
 		return
 	}
+	s.limiter.succeeded(keys)
 	id, _ := s.sessions.create(user)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode, MaxAge: int(s.cfg.SessionTTL / time.Second)})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/login", MaxAge: -1})

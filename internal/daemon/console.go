@@ -213,7 +213,7 @@ func (p consolePorts) Logs(ctx context.Context, q console.LogQuery, fn func(cons
 	}
 }
 
-// serveConsole starts the web console on addr over the daemon's ports.
-func serveConsole(addr, usersFile string, ports consolePorts, log *slog.Logger) (func(context.Context), error) {
-	return console.Listen(addr, usersFile, console.Ports{Stacks: ports, Deploys: ports, Logs: ports, Images: ports, Stats: ports}, log)
+// serveConsole starts the web console over the daemon's ports.
+func serveConsole(a console.Access, ports consolePorts, log *slog.Logger) (func(context.Context), error) {
+	return console.Listen(a, console.Ports{Stacks: ports, Deploys: ports, Logs: ports, Images: ports, Stats: ports}, log)
 }

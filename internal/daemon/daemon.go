@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/berth-dev/berth/internal/console"
 	"github.com/berth-dev/berth/internal/deploy"
 	"github.com/berth-dev/berth/internal/engine"
 	"github.com/berth-dev/berth/internal/engine/api"
@@ -34,12 +35,12 @@ type Options struct {
 	ProxyMetrics string
 	// ACME: where x-berth-proxy tls: auto gets certificates.
 	ACME ACMEOptions
-	// Console, when set, is the TCP address of the web console
-	// (internal/console), e.g. 127.0.0.1:9090; ConsoleUsers is its
-	// htpasswd-style users file (bcrypt). Without one the daemon logs a
-	// one-time login token.
-	Console      string
-	ConsoleUsers string
+	// Console, when its Addr is set, serves the web console
+	// (internal/console) there, e.g. 127.0.0.1:9090; Users is its
+	// htpasswd-style users file (bcrypt), without which the daemon logs a
+	// one-time login token; AnonymousRead opens its pages to reading
+	// without a login.
+	Console console.Access
 }
 
 // Run opens everything, serves the API until ctx ends, then stops serving.
@@ -140,8 +141,8 @@ func Run(ctx context.Context, o Options) error {
 	// The one route table: every endpoint of the API and what serves it.
 	mux := api.Mux(api.Routes(api.VersionInfo{Version: o.Version, Root: o.Root}, eng, dep))
 
-	if o.Console != "" {
-		stopConsole, err := serveConsole(o.Console, o.ConsoleUsers, consolePorts{eng: eng, dep: dep, st: st}, o.Log)
+	if o.Console.Addr != "" {
+		stopConsole, err := serveConsole(o.Console, consolePorts{eng: eng, dep: dep, st: st}, o.Log)
 		if err != nil {
 			return err
 		}

@@ -15,11 +15,9 @@ import (
 
 // ConsoleConfig is the registry's web console (set by the program's
 // flags, not the file): Addr to serve it on, Users an htpasswd file of
-// bcrypt hashes (empty: a one-time login token is logged).
-type ConsoleConfig struct {
-	Addr  string
-	Users string
-}
+// bcrypt hashes (empty: a one-time login token is logged), AnonymousRead
+// whether pages read without a login.
+type ConsoleConfig = console.Access
 
 // consolePort adapts the registry's metadata to the console's Registry
 // port: in process, every repository (the console has its own login; the
@@ -109,7 +107,7 @@ func (p consolePort) Delete(_ context.Context, repo, ref string) error {
 
 // serveConsole starts the registry's web console and returns its stop.
 func (r *Registry) serveConsole(c ConsoleConfig, log *slog.Logger) (func(context.Context), error) {
-	return console.Listen(c.Addr, c.Users, console.Ports{Registry: consolePort{r}}, log)
+	return console.Listen(c, console.Ports{Registry: consolePort{r}}, log)
 }
 
 // ConsolePort is the registry's port for the web console (also for tests).

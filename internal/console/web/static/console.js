@@ -1,13 +1,21 @@
 // berth console: live updates over server-sent events. Every page reads
 // without this script; with it, the element marked data-stream follows its
-// stream. Fragments come from the server's html/template (escaped there);
-// log lines are set as text, never as markup.
+// stream, and a rollback link opens its confirmation in a dialog.
+// Fragments come from the server's html/template (escaped there); log
+// lines are set as text, never as markup.
 "use strict";
 (function () {
   function live(el) {
     var es = new EventSource(el.dataset.stream);
     es.addEventListener("update", function (ev) {
+      // Keep keyboard focus across the swap: on the same link in the new
+      // fragment.
+      var had = el.contains(document.activeElement) && document.activeElement.getAttribute("href");
       el.innerHTML = ev.data;
+      if (had) {
+        var again = el.querySelector('[href="' + CSS.escape(had) + '"]');
+        if (again) again.focus();
+      }
       if (el.id !== "live") return;
       document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
     });
@@ -43,6 +51,46 @@
       es.close();
     });
   }
+  // The rollback confirmation as a modal dialog: a rollback link (click,
+  // or Enter from the keyboard) fetches its confirmation page and shows
+  // that page's content in a <dialog>, focus on Cancel; Escape or Cancel
+  // closes it and gives focus back to the link. Its button posts the
+  // page's own form. Without this script the link opens the page.
+  function confirmDialog(ev) {
+    var a = ev.target.closest && ev.target.closest("a.rollback");
+    if (!a || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    var href = a.getAttribute("href");
+    fetch(href, { credentials: "same-origin" }).then(function (res) {
+      if (!res.ok || new URL(res.url).pathname !== new URL(a.href).pathname) throw new Error(res.status);
+      return res.text();
+    }).then(function (html) {
+      var page = new DOMParser().parseFromString(html, "text/html").querySelector("main");
+      var form = page && page.querySelector("form");
+      if (!form) throw new Error("no confirmation form");
+      var dlg = document.createElement("dialog");
+      dlg.id = "confirm-dialog";
+      dlg.setAttribute("aria-labelledby", "confirm-dialog-title");
+      var h = document.createElement("h2");
+      h.id = "confirm-dialog-title";
+      h.textContent = page.querySelector("h1").textContent;
+      dlg.appendChild(h);
+      page.querySelectorAll("main > p").forEach(function (p) { dlg.appendChild(document.importNode(p, true)); });
+      dlg.appendChild(document.importNode(form, true));
+      var cancel = dlg.querySelector("form a");
+      cancel.addEventListener("click", function (e) { e.preventDefault(); dlg.close(); });
+      dlg.addEventListener("close", function () {
+        dlg.remove();
+        // The live part may have been swapped meanwhile: find the link again.
+        var back = document.querySelector('a.rollback[href="' + CSS.escape(href) + '"]');
+        if (back) back.focus();
+      });
+      document.body.appendChild(dlg);
+      dlg.showModal();
+      cancel.focus();
+    }).catch(function () { location.href = href; });
+  }
+  document.addEventListener("click", confirmDialog);
   document.addEventListener("DOMContentLoaded", function () {
     ["live", "stats"].forEach(function (id) {
       var el = document.getElementById(id);
