@@ -15,11 +15,13 @@ package proxy
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,16 +53,10 @@ type acmeConfig struct {
 // Validate checks the config without contacting the CA; errors name the
 // field and value.
 func (c acmeConfig) Validate() error {
-	u, err := url.Parse(c.Directory)
-	switch {
-	case c.Directory == "":
-		return errors.New("directory: the ACME directory URL is required")
-	case err != nil:
-		return fmt.Errorf("directory %q: %w", c.Directory, err)
-	case u.Scheme != "https" || u.Host == "":
-		return fmt.Errorf("directory %q: want an https:// URL", c.Directory)
+	if err := ValidateACMEDirectory(c.Directory); err != nil {
+		return err
 	}
-	if err := validateACMEEmail(c.Email); err != nil {
+	if err := ValidateACMEEmail(c.Email); err != nil {
 		return err
 	}
 	if c.CARoots != "" {
@@ -71,11 +67,46 @@ func (c acmeConfig) Validate() error {
 	if c.RenewBefore < 0 {
 		return fmt.Errorf("renewBefore %s is negative", c.RenewBefore)
 	}
+	return ValidateACMEChallenge(c.Challenge)
+}
+
+// ValidateACMEDirectory checks an ACME directory URL: https, with a host
+// (a CA's API carries the account key's signatures: never plain HTTP,
+// loopback included). The daemon's --acme-directory and berth.yaml's
+// acme: directory go through it.
+func ValidateACMEDirectory(directory string) error {
+	u, err := url.Parse(directory)
+	switch {
+	case directory == "":
+		return errors.New("directory: the ACME directory URL is required")
+	case err != nil:
+		return fmt.Errorf("directory %q: %w", directory, err)
+	case u.Scheme != "https" || u.Host == "" || u.User != nil:
+		return fmt.Errorf("directory %q: want an https:// URL", directory)
+	}
 	return nil
 }
 
-// validateACMEEmail accepts "" or one plain address (name@domain.tld).
-func validateACMEEmail(email string) error {
+// ValidateACMEChallenge accepts "" (http-01), ChallengeHTTP01 and
+// ChallengeTLSALPN01.
+func ValidateACMEChallenge(typ string) error {
+	switch typ {
+	case "", ChallengeHTTP01, ChallengeTLSALPN01:
+		return nil
+	}
+	return fmt.Errorf("challenge %q: want %s or %s", typ, ChallengeHTTP01, ChallengeTLSALPN01)
+}
+
+// CheckACMERoots checks PEM CA roots (acme ca_roots): one CERTIFICATE
+// block at least, every block a certificate that parses.
+func CheckACMERoots(pemText string) error {
+	_, err := acmeRootPool(pemText)
+	return err
+}
+
+// ValidateACMEEmail accepts "" or one plain address (name@domain.tld):
+// the daemon's --acme-email and berth.yaml's acme: email.
+func ValidateACMEEmail(email string) error {
 	if email == "" {
 		return nil
 	}
@@ -90,12 +121,159 @@ func validateACMEEmail(email string) error {
 	return nil
 }
 
+// acmeRootPool reads PEM roots: every block a CERTIFICATE that parses,
+// one at least.
 func acmeRootPool(pemText string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(pemText)) {
+	rest, certs := []byte(pemText), 0
+	for n := 1; ; n++ {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("caRoots: PEM block %d is a %s, want CERTIFICATE", n, blk.Type)
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("caRoots: PEM block %d: %w", n, err)
+		}
+		pool.AddCert(c)
+		certs++
+	}
+	if certs == 0 {
 		return nil, errors.New("caRoots: no PEM certificate found")
 	}
 	return pool, nil
+}
+
+// Validate checks the ACME settings without contacting the CA: an https
+// directory URL, a plain email address (or none), PEM roots, a port.
+// Errors name the field and value.
+func (a *ACME) Validate() error {
+	if err := a.tlsConfig().Validate(); err != nil {
+		return err
+	}
+	if a.HTTPPort < 0 || a.HTTPPort > 65535 {
+		return fmt.Errorf("httpPort %d: want 1-65535", a.HTTPPort)
+	}
+	return nil
+}
+
+func (a *ACME) tlsConfig() acmeConfig {
+	return acmeConfig{Directory: a.Directory, Email: a.Email, CARoots: a.CARoots, RenewBefore: time.Duration(a.RenewBefore), Challenge: a.Challenge}
+}
+
+// routeACME is where the hosts of r, a route of a TLS.Auto listener, get
+// certificates: r's own settings (its stack's), else the config's; nil:
+// none.
+func (c Config) routeACME(r Route) *ACME {
+	if r.ACME != nil {
+		return r.ACME
+	}
+	return c.ACME
+}
+
+// usesACME reports whether any settings are there: the plain HTTP
+// listeners answer HTTP-01 challenges.
+func (c Config) usesACME() bool {
+	if c.ACME != nil {
+		return true
+	}
+	for _, l := range c.Listeners {
+		for _, r := range l.Routes {
+			if r.ACME != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// validateACME checks the settings of the config and of its routes, and
+// that every TLS.Auto host has settings, one CA only and (HTTP-01) a
+// plain HTTP listener to be validated on.
+func (c Config) validateACME() error {
+	if c.ACME != nil {
+		if err := c.ACME.Validate(); err != nil {
+			return fmt.Errorf("acme: %w", err)
+		}
+	}
+	type owner struct {
+		cfg     acmeConfig
+		service string
+	}
+	owners := map[string]owner{}
+	for i, l := range c.Listeners {
+		where := fmt.Sprintf("listeners[%d] (%s)", i, l.Addr)
+		auto := l.TLS != nil && l.TLS.Auto
+		for j, r := range l.Routes {
+			rwhere := fmt.Sprintf("%s: routes[%d] (%s)", where, j, r.Service)
+			if r.ACME != nil {
+				if err := r.ACME.Validate(); err != nil {
+					return fmt.Errorf("%s: acme: %w", rwhere, err)
+				}
+			}
+			if !auto {
+				continue
+			}
+			a := c.routeACME(r)
+			if a == nil {
+				return fmt.Errorf("%s: tls auto: no acme settings (directory, email) to get certificates with", where)
+			}
+			if a.ChallengeType() == ChallengeHTTP01 && !c.hasChallengeListener(a.Port()) {
+				return fmt.Errorf("%s: tls auto: no plain HTTP listener on port %d to answer the CA's HTTP-01 challenges", where, a.Port())
+			}
+			cfg := a.tlsConfig()
+			for _, h := range r.Hosts {
+				h = normalizeHost(h)
+				if o, ok := owners[h]; ok && o.cfg != cfg {
+					if o.cfg.Directory != cfg.Directory {
+						return fmt.Errorf("%s: tls auto: host %q gets certificates from %s here and from %s for %s: a host has one CA", rwhere, h, cfg.Directory, o.cfg.Directory, o.service)
+					}
+					return fmt.Errorf("%s: tls auto: host %q has other acme settings (email, roots, challenge or renewal) than for %s", rwhere, h, o.service)
+				}
+				owners[h] = owner{cfg, r.Service}
+			}
+		}
+	}
+	return nil
+}
+
+// hasChallengeListener reports whether a plain HTTP listener is on port,
+// where the CA validates HTTP-01.
+func (c Config) hasChallengeListener(port int) bool {
+	for _, l := range c.Listeners {
+		if l.Mode != ModeHTTP || l.TLS != nil {
+			continue
+		}
+		if _, p, err := net.SplitHostPort(l.Addr); err == nil && p == strconv.Itoa(port) {
+			return true
+		}
+	}
+	return false
+}
+
+// autoHosts maps the hosts of TLS.Auto listeners, normalised, to where
+// their certificates come from (Validate first: one CA per host).
+func (c Config) autoHosts() map[string]acmeConfig {
+	out := map[string]acmeConfig{}
+	for _, l := range c.Listeners {
+		if l.TLS == nil || !l.TLS.Auto {
+			continue
+		}
+		for _, r := range l.Routes {
+			a := c.routeACME(r)
+			if a == nil {
+				continue
+			}
+			for _, h := range r.Hosts {
+				out[normalizeHost(h)] = a.tlsConfig()
+			}
+		}
+	}
+	return out
 }
 
 // ValidateACMEHost checks that a CA can issue a certificate for host over

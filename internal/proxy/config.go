@@ -135,6 +135,10 @@ type Route struct {
 	// port in the URL) instead of forwarding them; Backends may be empty.
 	// HTTP-01 challenges are answered before it.
 	RedirectHTTPS int `json:"redirectHTTPS,omitempty"`
+	// ACME, on a route of a TLS.Auto listener, is where its hosts'
+	// certificates come from (its stack's acme: settings); nil:
+	// Config.ACME. A host has one CA: two routes naming it must agree.
+	ACME *ACME `json:"acme,omitempty"`
 }
 
 // Timeouts bound the phases of an HTTP request, so a slow or stalled
