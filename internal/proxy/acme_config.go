@@ -15,15 +15,12 @@ package proxy
 
 import (
 	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"net"
-	"net/mail"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/acmecheck"
 )
 
 // DefaultACMERenewBefore is how long before expiry a certificate is renewed
@@ -53,10 +50,10 @@ type acmeConfig struct {
 // Validate checks the config without contacting the CA; errors name the
 // field and value.
 func (c acmeConfig) Validate() error {
-	if err := ValidateACMEDirectory(c.Directory); err != nil {
+	if err := acmecheck.Directory(c.Directory); err != nil {
 		return err
 	}
-	if err := ValidateACMEEmail(c.Email); err != nil {
+	if err := acmecheck.Email(c.Email); err != nil {
 		return err
 	}
 	if c.CARoots != "" {
@@ -67,86 +64,14 @@ func (c acmeConfig) Validate() error {
 	if c.RenewBefore < 0 {
 		return fmt.Errorf("renewBefore %s is negative", c.RenewBefore)
 	}
-	return ValidateACMEChallenge(c.Challenge)
+	return acmecheck.Challenge(c.Challenge)
 }
 
-// ValidateACMEDirectory checks an ACME directory URL: https, with a host
-// (a CA's API carries the account key's signatures: never plain HTTP,
-// loopback included). The daemon's --acme-directory and berth.yaml's
-// acme: directory go through it.
-func ValidateACMEDirectory(directory string) error {
-	u, err := url.Parse(directory)
-	switch {
-	case directory == "":
-		return errors.New("directory: the ACME directory URL is required")
-	case err != nil:
-		return fmt.Errorf("directory %q: %w", directory, err)
-	case u.Scheme != "https" || u.Host == "" || u.User != nil:
-		return fmt.Errorf("directory %q: want an https:// URL", directory)
-	}
-	return nil
-}
+// ValidateACMEHost checks that a CA can issue a certificate for host
+// over HTTP-01 (acmecheck.Host).
+func ValidateACMEHost(host string) error { return acmecheck.Host(host) }
 
-// ValidateACMEChallenge accepts "" (http-01), ChallengeHTTP01 and
-// ChallengeTLSALPN01.
-func ValidateACMEChallenge(typ string) error {
-	switch typ {
-	case "", ChallengeHTTP01, ChallengeTLSALPN01:
-		return nil
-	}
-	return fmt.Errorf("challenge %q: want %s or %s", typ, ChallengeHTTP01, ChallengeTLSALPN01)
-}
-
-// CheckACMERoots checks PEM CA roots (acme ca_roots): one CERTIFICATE
-// block at least, every block a certificate that parses.
-func CheckACMERoots(pemText string) error {
-	_, err := acmeRootPool(pemText)
-	return err
-}
-
-// ValidateACMEEmail accepts "" or one plain address (name@domain.tld):
-// the daemon's --acme-email and berth.yaml's acme: email.
-func ValidateACMEEmail(email string) error {
-	if email == "" {
-		return nil
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return fmt.Errorf("email %q: not an email address (want name@example.com)", email)
-	}
-	at := strings.LastIndexByte(email, '@')
-	if err := ValidateACMEHost(email[at+1:]); err != nil {
-		return fmt.Errorf("email %q: domain: %w", email, err)
-	}
-	return nil
-}
-
-// acmeRootPool reads PEM roots: every block a CERTIFICATE that parses,
-// one at least.
-func acmeRootPool(pemText string) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	rest, certs := []byte(pemText), 0
-	for n := 1; ; n++ {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("caRoots: PEM block %d is a %s, want CERTIFICATE", n, blk.Type)
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("caRoots: PEM block %d: %w", n, err)
-		}
-		pool.AddCert(c)
-		certs++
-	}
-	if certs == 0 {
-		return nil, errors.New("caRoots: no PEM certificate found")
-	}
-	return pool, nil
-}
+func acmeRootPool(pemText string) (*x509.CertPool, error) { return acmecheck.Roots(pemText) }
 
 // Validate checks the ACME settings without contacting the CA: an https
 // directory URL, a plain email address (or none), PEM roots, a port.
@@ -274,37 +199,4 @@ func (c Config) autoHosts() map[string]acmeConfig {
 		}
 	}
 	return out
-}
-
-// ValidateACMEHost checks that a CA can issue a certificate for host over
-// HTTP-01: a lower-case DNS name of at least two labels. Wildcards need
-// DNS-01, which berth does not do; IP addresses are refused too.
-func ValidateACMEHost(host string) error {
-	switch {
-	case host == "":
-		return errors.New("empty host name")
-	case strings.HasPrefix(host, "*."):
-		return fmt.Errorf("host %q: a wildcard certificate needs the DNS-01 challenge, which berth does not do; list the host names", host)
-	case net.ParseIP(host) != nil:
-		return fmt.Errorf("host %q: an IP address; automatic certificates need a DNS name", host)
-	case len(host) > 253:
-		return fmt.Errorf("host %q: longer than 253 characters", host)
-	case !strings.Contains(host, "."):
-		return fmt.Errorf("host %q: not a fully qualified domain name (a CA issues only for public names like shop.example.com)", host)
-	}
-	for _, label := range strings.Split(host, ".") {
-		if label == "" || len(label) > 63 {
-			return fmt.Errorf("host %q: empty or over-long label", host)
-		}
-		if label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("host %q: label %q starts or ends with '-'", host, label)
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return fmt.Errorf("host %q: character %q (want lower-case letters, digits, '-' and '.')", host, c)
-			}
-		}
-	}
-	return nil
 }

@@ -13,12 +13,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-dev/berth/internal/acmecheck"
 	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
@@ -43,9 +43,6 @@ type caStore struct {
 	dir       string
 	directory string // the CA's directory URL
 }
-
-// maxCertFile bounds what is read back: a key and a chain are a few KiB.
-const maxCertFile = 1 << 20
 
 // ca is the part of the store that belongs to the CA at directory.
 func (s certStore) ca(directory string) caStore {
@@ -103,7 +100,7 @@ func (s caStore) check() error {
 	}
 	os.Remove(probe)
 	name := filepath.Join(s.dir, "directory")
-	if b, err := readRegularFile(name); err != nil || string(b) != s.directory+"\n" {
+	if b, err := acmecheck.ReadFile(name); err != nil || string(b) != s.directory+"\n" {
 		if err := atomicfile.Write(name, []byte(s.directory+"\n"), 0o600); err != nil {
 			return fmt.Errorf("certificate directory %s: %w", s.dir, err)
 		}
@@ -111,39 +108,11 @@ func (s caStore) check() error {
 	return nil
 }
 
-// readRegular reads a regular file (not a link, FIFO or device) of at most
-// maxCertFile bytes; a missing file is (nil, nil).
-func readRegularFile(path string) ([]byte, error) {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxCertFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxCertFile)
-	}
-	return b, nil
-}
-
 // accountKey loads the key of email's account at the CA, creating and
 // saving one the first time.
 func (s caStore) accountKey(email string) (crypto.Signer, error) {
 	path := s.accountPath(email)
-	b, err := readRegularFile(path)
+	b, err := acmecheck.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("acme account key: %w", err)
 	}
@@ -204,7 +173,7 @@ func (s caStore) save(host string, key crypto.Signer, chain [][]byte) error {
 // load reads host's stored certificate; nil, nil when there is none.
 func (s caStore) load(host string) (*tls.Certificate, error) {
 	path := s.certPath(host)
-	b, err := readRegularFile(path)
+	b, err := acmecheck.ReadFile(path)
 	if err != nil || b == nil {
 		return nil, err
 	}

@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/berth-dev/berth/internal/acmecheck"
 )
 
 // Listener modes.
@@ -64,8 +66,8 @@ type ACME struct {
 
 // ACME challenge types.
 const (
-	ChallengeHTTP01    = "http-01"
-	ChallengeTLSALPN01 = "tls-alpn-01"
+	ChallengeHTTP01    = acmecheck.ChallengeHTTP01
+	ChallengeTLSALPN01 = acmecheck.ChallengeTLSALPN01
 )
 
 // ChallengeType is Challenge or its default.
