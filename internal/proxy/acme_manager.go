@@ -61,6 +61,8 @@ type certManager struct {
 	alpnCerts sync.Map // host -> *tls.Certificate: its TLS-ALPN-01 challenge in progress
 
 	issued atomic.Int64 // certificates obtained from the CA (tests count them)
+
+	legacyOnce sync.Once // adoptLegacy
 }
 
 // host is one host name's certificate and its renewal loop.
@@ -193,6 +195,20 @@ func (m *certManager) Set(hosts map[string]acmeConfig) {
 		}
 	}
 	m.pruneAccountsLocked()
+}
+
+// adoptLegacy moves a store of the layout before one directory per CA
+// into the part of the proxy's own CA (a, Config.ACME; nil: nothing to
+// do), once; a failure is logged, the hosts then get new certificates.
+func (m *certManager) adoptLegacy(a *ACME) {
+	if a == nil {
+		return
+	}
+	m.legacyOnce.Do(func() {
+		if err := m.store.adoptLegacy(a.Directory, a.Email); err != nil {
+			m.log.Error("moving the certificates stored before per-CA directories", "err", err)
+		}
+	})
 }
 
 // Close stops every renewal loop and waits for them.

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -190,5 +191,51 @@ func TestTLSAutoPerStackACMERefusals(t *testing.T) {
 	hosts.Listeners = hosts.Listeners[:2]
 	if got := hosts.autoHosts(); len(got) != 1 || got["shop.example.com"].Directory != b.Directory {
 		t.Fatalf("autoHosts: %+v, want shop.example.com from the route's CA", got)
+	}
+}
+
+// A store of the layout before one directory per CA (certs/<host>.pem and
+// account.key at the top) is moved into the part of the proxy's own CA
+// (the daemon's) at the first Apply: the stored certificate is served at
+// once and nothing is ordered (the CA here cannot even be reached).
+func TestTLSAutoAdoptsLegacyStore(t *testing.T) {
+	const host = "legacy.example.com"
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stored := storedFile(t, host)
+	if err := os.WriteFile(filepath.Join(dir, "certs", host+".pem"), stored, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := stored[:strings.Index(string(stored), "-----BEGIN CERTIFICATE")]
+	if err := os.WriteFile(filepath.Join(dir, "account.key"), keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpPort, httpsPort := pebbletest.FreePort(t), pebbletest.FreePort(t)
+	acme := &ACME{Directory: "https://127.0.0.1:1/dir", Email: "ops@example.com", HTTPPort: httpPort}
+	cfg := Config{Listeners: []Listener{
+		{Addr: "127.0.0.1:" + strconv.Itoa(httpPort), Mode: ModeHTTP, Routes: []Route{{Service: "a/web", Hosts: []string{host}, RedirectHTTPS: httpsPort, Backends: []Backend{}}}},
+		{Addr: "127.0.0.1:" + strconv.Itoa(httpsPort), Mode: ModeHTTP, TLS: &TLS{Auto: true}, Routes: []Route{{Service: "a/web", Hosts: []string{host}, Backends: []Backend{}}}},
+	}, ACME: acme}
+	p := New(Options{CertDir: dir})
+	t.Cleanup(func() { p.Close() })
+	mustApply(t, p, cfg)
+	if c := p.Certificates(); len(c) != 1 || c[0].Serial != "7" || c[0].Directory != acme.Directory {
+		t.Fatalf("certificates after adopting the legacy store: %+v", c)
+	}
+	s := certStore{dir: dir}.ca(acme.Directory)
+	for _, f := range []string{s.certPath(host), s.accountPath(acme.Email)} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v", f, fi, err)
+		}
+	}
+	for _, f := range []string{filepath.Join(dir, "certs"), filepath.Join(dir, "account.key")} {
+		if _, err := os.Lstat(f); err == nil {
+			t.Fatalf("%s is still there", f)
+		}
+	}
+	if n := p.acme.Load().Issued(); n != 0 {
+		t.Fatalf("issued %d", n)
 	}
 }

@@ -228,3 +228,46 @@ func assembleCertificate(host string, key crypto.Signer, chain [][]byte) (*tls.C
 	}
 	return &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, nil
 }
+
+// adoptLegacy moves what berth stored before one directory per CA —
+// dir/account.key and dir/certs/<host>.pem, for the one CA a daemon had —
+// into the part of directory (the daemon's CA now, Config.ACME) as the
+// account of email, so an upgraded daemon orders nothing again. A file
+// already in place wins (the legacy one is left); each move is a rename,
+// so a crash midway leaves every file in one place or the other and the
+// next start goes on.
+func (s certStore) adoptLegacy(directory, email string) error {
+	legacyCerts := filepath.Join(s.dir, "certs")
+	legacyKey := filepath.Join(s.dir, "account.key")
+	certs, err := os.ReadDir(legacyCerts)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	_, keyErr := os.Lstat(legacyKey)
+	if len(certs) == 0 && keyErr != nil {
+		return nil
+	}
+	ca := s.ca(directory)
+	if err := ca.check(); err != nil {
+		return err
+	}
+	move := func(from, to string) error {
+		if _, err := os.Lstat(to); err == nil {
+			return nil
+		}
+		return os.Rename(from, to)
+	}
+	var errs []error
+	if keyErr == nil {
+		errs = append(errs, move(legacyKey, ca.accountPath(email)))
+	}
+	for _, e := range certs {
+		host, ok := strings.CutSuffix(e.Name(), ".pem")
+		if !ok || !e.Type().IsRegular() || acmecheck.Host(host) != nil {
+			continue
+		}
+		errs = append(errs, move(filepath.Join(legacyCerts, e.Name()), ca.certPath(host)))
+	}
+	os.Remove(legacyCerts) // when empty
+	return errors.Join(errs...)
+}

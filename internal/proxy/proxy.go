@@ -163,6 +163,7 @@ func (p *Proxy) Apply(cfg Config) error {
 
 	// From here on nothing fails.
 	if m := p.acme.Load(); m != nil {
+		m.adoptLegacy(cfg.ACME)
 		m.Set(autoHosts)
 	}
 	now := time.Now()
