@@ -146,3 +146,23 @@ func TestBerthYAMLACMEErrors(t *testing.T) {
 		})
 	}
 }
+
+// berth config prints acme: as written (the roots' path, not their PEM;
+// renew_before as a duration).
+func TestBerthYAMLACMEPrinted(t *testing.T) {
+	dir := write(t, map[string]string{"berth.yaml": acmeYAML, "ca/staging.pem": rootPEM(t), "ca/team.pem": rootPEM(t)})
+	st, _ := load(t, LoadOptions{Files: []string{filepath.Join(dir, "berth.yaml")}})
+	var out strings.Builder
+	if err := Print(&out, st, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"acme:\n", "  directory: https://staging.example.com/dir\n", "  renew_before: 240h0m0s\n",
+		"  ca_roots: " + filepath.Join(dir, "ca/staging.pem") + "\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("berth config lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "BEGIN CERTIFICATE") {
+		t.Errorf("berth config prints the roots' PEM:\n%s", out.String())
+	}
+}
