@@ -29,6 +29,7 @@ var shared = []string{
 	"internal/atomicfile", // temp file + fsync + rename
 	"internal/signals",    // the one signal-name table
 	"internal/progress",   // how blobs move: push, pull, promote progress
+	"internal/acmecheck",  // the ACME settings' checks: the proxy's and berth.yaml's acme:
 }
 
 // allowed maps a package pattern ("x" is the package x, "x/..." x and every
@@ -48,6 +49,7 @@ var allowed = map[string][]string{
 	"internal/termio":     {}, // raw terminals for exec
 	"internal/buildinfo":  {}, // which berth this is: version, commit
 	"internal/progress":   {}, // how blobs move (shared: push, pull, promote)
+	"internal/acmecheck":  {}, // ACME directory, email, challenge, roots, host checks (shared)
 	"internal/model/...":  {}, // what runs: the specs the engine side shares (modeltest: shared test values)
 	// An environment's admission policy and its gate over ports
 	// (signature verifier, evidence finder, scanner, signer) the trust

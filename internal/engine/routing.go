@@ -154,6 +154,11 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 				mode, hosts, balance, drain, tls := proxy.ModeTCP, []string(nil), "", time.Duration(0), (*proxy.TLS)(nil)
 				var timeouts proxy.Timeouts
 				redirect := 0
+				acme, ownACME, err := e.acmeFor(service, svc.Proxy)
+				if err != nil {
+					return proxy.Config{}, err
+				}
+				var routeACME *proxy.ACME
 				if o := svc.Proxy; o != nil {
 					if o.Protocol != proxy.ModeTCP {
 						mode = proxy.ModeHTTP
@@ -165,20 +170,23 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 						tls = &proxy.TLS{CertFile: o.TLSCert, KeyFile: o.TLSKey, HSTS: proxy.Duration(o.HSTS)}
 					}
 					if o.TLSAuto {
-						if e.acme == nil {
-							return proxy.Config{}, fmt.Errorf("service %s: x-berth-proxy tls: auto needs the daemon's ACME settings (berth daemon --acme-directory URL --acme-email ADDRESS)", service)
+						if acme == nil {
+							return proxy.Config{}, fmt.Errorf("service %s: x-berth-proxy tls: auto needs ACME settings: acme: {directory: URL} in berth.yaml, or the daemon's (berth daemon --acme-directory URL --acme-email ADDRESS)", service)
 						}
-						if autoTLSPort(svc, e.acme.Port()) == 0 {
-							return proxy.Config{}, fmt.Errorf("service %s: x-berth-proxy tls: auto: it publishes only port %d, where the CA validates HTTP-01; publish the HTTPS port too (ports: [\"443:%d\"])", service, e.acme.Port(), p.ContainerPort)
+						if autoTLSPort(svc, acme.Port()) == 0 {
+							return proxy.Config{}, fmt.Errorf("service %s: x-berth-proxy tls: auto: it publishes only port %d, where the CA validates HTTP-01; publish the HTTPS port too (ports: [\"443:%d\"])", service, acme.Port(), p.ContainerPort)
 						}
-						if p.HostPort == e.acme.Port() {
+						if p.HostPort == acme.Port() {
 							// The CA's HTTP-01 port stays plain HTTP; it
 							// redirects to the service's TLS port.
 							if !o.NoRedirect {
-								redirect = autoTLSPort(svc, e.acme.Port())
+								redirect = autoTLSPort(svc, acme.Port())
 							}
 						} else {
 							tls = &proxy.TLS{Auto: true, HSTS: proxy.Duration(o.HSTS)}
+							if ownACME {
+								routeACME = acme
+							}
 						}
 					}
 				}
@@ -195,7 +203,7 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 					continue // the same host port listed twice
 				}
 				r := &proxy.Route{Service: service, Hosts: hosts, Balance: balance, DrainTimeout: proxy.Duration(drain), Timeouts: timeouts,
-					Backends: []proxy.Backend{}, RedirectHTTPS: redirect}
+					Backends: []proxy.Backend{}, RedirectHTTPS: redirect, ACME: routeACME}
 				ln.routes[service] = r
 				routeOf[routeKey{addr, service}] = r
 				// Backends: every container of the service that has this
@@ -219,9 +227,10 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 			// own: that port gets a route of its own that redirects to
 			// HTTPS (and the proxy answers the challenges there).
 			// (With TLS-ALPN-01 the CA validates on the HTTPS port itself.)
-			if o := svc.Proxy; o != nil && o.TLSAuto && e.acme.ChallengeType() == proxy.ChallengeHTTP01 && !publishesHostPort(svc, e.acme.Port()) {
-				if tp := autoTLSPort(svc, e.acme.Port()); tp != 0 {
-					addr := net.JoinHostPort(autoTLSHost(svc, e.acme.Port()), strconv.Itoa(e.acme.Port()))
+			acme, _, _ := e.acmeFor(service, svc.Proxy) // checked above
+			if o := svc.Proxy; o != nil && o.TLSAuto && acme.ChallengeType() == proxy.ChallengeHTTP01 && !publishesHostPort(svc, acme.Port()) {
+				if tp := autoTLSPort(svc, acme.Port()); tp != 0 {
+					addr := net.JoinHostPort(autoTLSHost(svc, acme.Port()), strconv.Itoa(acme.Port()))
 					ln := listeners[addr]
 					if ln == nil {
 						ln = &listener{l: proxy.Listener{Addr: addr, Mode: proxy.ModeHTTP}, routes: map[string]*proxy.Route{}, owner: service}

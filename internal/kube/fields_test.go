@@ -101,6 +101,12 @@ var fieldEdits = map[string]edit{
 		to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSCert: "/c", TLSKey: "/l"})},
 	"Proxy.TLSAuto":                 {from: proxy(model.ProxyOptions{Hosts: []string{"a.example"}}), to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true})},
 	"Proxy.NoRedirect":              {from: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true}), to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true, NoRedirect: true})},
+	"Proxy.ACME":                    {from: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true}), to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true, ACME: &model.ACMESettings{}})},
+	"Proxy.ACME.Directory":          {from: acme(model.ACMESettings{}), to: acme(model.ACMESettings{Directory: "https://ca.example/dir"})},
+	"Proxy.ACME.Email":              {from: acme(model.ACMESettings{}), to: acme(model.ACMESettings{Email: "ops@example.com"})},
+	"Proxy.ACME.CARoots":            {from: acme(model.ACMESettings{}), to: acme(model.ACMESettings{CARoots: "PEM"})},
+	"Proxy.ACME.Challenge":          {from: acme(model.ACMESettings{}), to: acme(model.ACMESettings{Challenge: "tls-alpn-01"})},
+	"Proxy.ACME.RenewBefore":        {from: acme(model.ACMESettings{}), to: acme(model.ACMESettings{RenewBefore: time.Hour})},
 	"Proxy.HSTS":                    {from: proxy(model.ProxyOptions{Hosts: []string{"a.example"}}), to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, HSTS: time.Hour})},
 	"Proxy.Timeouts":                {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{Timeouts: model.ProxyTimeouts{Write: time.Second}})},
 	"Proxy.Timeouts.ReadBody":       {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{Timeouts: model.ProxyTimeouts{ReadBody: time.Second}})},
@@ -156,6 +162,12 @@ func config(v model.Config) func(*model.ServiceSpec) {
 
 func proxy(p model.ProxyOptions) func(*model.ServiceSpec) {
 	return func(s *model.ServiceSpec) { s.Proxy = &p }
+}
+
+func acme(a model.ACMESettings) func(*model.ServiceSpec) {
+	return func(s *model.ServiceSpec) {
+		s.Proxy = &model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true, ACME: &a}
+	}
 }
 
 func onFailure(n int) func(*model.ServiceSpec) {

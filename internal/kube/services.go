@@ -106,6 +106,14 @@ func (t *translator) ingress(svc model.ServiceSpec, ports []corev1.ServicePort) 
 	if p.TLSAuto {
 		t.warn(svc.Name, "x-berth-proxy.tls", "auto: the Ingress gets no certificate from berth's ACME settings; have cert-manager (or the Ingress controller) issue one for the hosts")
 	}
+	if a := p.ACME; a != nil {
+		roots := "the host's"
+		if a.CARoots != "" {
+			roots = fmt.Sprintf("%d bytes of PEM", len(a.CARoots))
+		}
+		t.warn(svc.Name, "acme", "directory %q, email %q, challenge %q, renew_before %s, ca_roots %s: not mapped; a cert-manager Issuer names the CA on a cluster",
+			a.Directory, a.Email, a.Challenge, a.RenewBefore, roots)
+	}
 	if p.NoRedirect {
 		t.warn(svc.Name, "x-berth-proxy.tls.redirect", "false: the HTTP to HTTPS redirect is the Ingress controller's setting (its own annotation)")
 	}

@@ -132,3 +132,26 @@ func (t *ProxyTimeouts) UnmarshalJSON(b []byte) error {
 	*t = ProxyTimeouts{time.Duration(w.ReadBody), time.Duration(w.ResponseHeader), time.Duration(w.Write)}
 	return nil
 }
+
+// MarshalJSON writes RenewBefore as a Duration string.
+func (a ACMESettings) MarshalJSON() ([]byte, error) {
+	type plain ACMESettings
+	return json.Marshal(struct {
+		plain
+		RenewBefore Duration `json:"renewBefore,omitempty"`
+	}{plain(a), Duration(a.RenewBefore)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (a *ACMESettings) UnmarshalJSON(b []byte) error {
+	type plain ACMESettings
+	w := struct {
+		*plain
+		RenewBefore Duration `json:"renewBefore,omitempty"`
+	}{(*plain)(a), Duration(a.RenewBefore)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	a.RenewBefore = time.Duration(w.RenewBefore)
+	return nil
+}

@@ -20,6 +20,23 @@ type ProxyOptions struct {
 	// Timeouts bound each phase of an HTTP request (zero: the proxy's
 	// defaults).
 	Timeouts ProxyTimeouts `json:"timeouts,omitzero"`
+	// ACME, with TLSAuto, is the stack's acme: settings (berth.yaml):
+	// where the certificates of Hosts come from. Keys left empty take the
+	// daemon's (--acme-*); nil: the daemon's settings.
+	ACME *ACMESettings `json:"acme,omitempty"`
+}
+
+// ACMESettings are a stack's acme: block, resolved (the environment's
+// keys over the file's) and checked at load time.
+type ACMESettings struct {
+	Directory string `json:"directory,omitempty"` // https URL of the CA's ACME directory
+	Email     string `json:"email,omitempty"`     // the account's contact
+	// CARoots is the PEM of ca_roots: the roots trusted for the
+	// directory's own HTTPS (a private CA); empty: the host's, or the
+	// daemon's when Directory is empty too.
+	CARoots     string        `json:"caRoots,omitempty"`
+	Challenge   string        `json:"challenge,omitempty"`   // http-01 or tls-alpn-01
+	RenewBefore time.Duration `json:"renewBefore,omitempty"` // renew with this much left
 }
 
 // ProxyTimeouts bound the phases of an HTTP request through the proxy

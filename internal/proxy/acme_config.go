@@ -15,13 +15,12 @@ package proxy
 
 import (
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
-	"net/mail"
-	"net/url"
-	"strings"
+	"strconv"
 	"time"
+
+	"github.com/berth-dev/berth/internal/acmecheck"
 )
 
 // DefaultACMERenewBefore is how long before expiry a certificate is renewed
@@ -51,16 +50,10 @@ type acmeConfig struct {
 // Validate checks the config without contacting the CA; errors name the
 // field and value.
 func (c acmeConfig) Validate() error {
-	u, err := url.Parse(c.Directory)
-	switch {
-	case c.Directory == "":
-		return errors.New("directory: the ACME directory URL is required")
-	case err != nil:
-		return fmt.Errorf("directory %q: %w", c.Directory, err)
-	case u.Scheme != "https" || u.Host == "":
-		return fmt.Errorf("directory %q: want an https:// URL", c.Directory)
+	if err := acmecheck.Directory(c.Directory); err != nil {
+		return err
 	}
-	if err := validateACMEEmail(c.Email); err != nil {
+	if err := acmecheck.Email(c.Email); err != nil {
 		return err
 	}
 	if c.CARoots != "" {
@@ -71,62 +64,139 @@ func (c acmeConfig) Validate() error {
 	if c.RenewBefore < 0 {
 		return fmt.Errorf("renewBefore %s is negative", c.RenewBefore)
 	}
+	return acmecheck.Challenge(c.Challenge)
+}
+
+// ValidateACMEHost checks that a CA can issue a certificate for host
+// over HTTP-01 (acmecheck.Host).
+func ValidateACMEHost(host string) error { return acmecheck.Host(host) }
+
+func acmeRootPool(pemText string) (*x509.CertPool, error) { return acmecheck.Roots(pemText) }
+
+// Validate checks the ACME settings without contacting the CA: an https
+// directory URL, a plain email address (or none), PEM roots, a port.
+// Errors name the field and value.
+func (a *ACME) Validate() error {
+	if err := a.tlsConfig().Validate(); err != nil {
+		return err
+	}
+	if a.HTTPPort < 0 || a.HTTPPort > 65535 {
+		return fmt.Errorf("httpPort %d: want 1-65535", a.HTTPPort)
+	}
 	return nil
 }
 
-// validateACMEEmail accepts "" or one plain address (name@domain.tld).
-func validateACMEEmail(email string) error {
-	if email == "" {
-		return nil
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return fmt.Errorf("email %q: not an email address (want name@example.com)", email)
-	}
-	at := strings.LastIndexByte(email, '@')
-	if err := ValidateACMEHost(email[at+1:]); err != nil {
-		return fmt.Errorf("email %q: domain: %w", email, err)
-	}
-	return nil
+func (a *ACME) tlsConfig() acmeConfig {
+	return acmeConfig{Directory: a.Directory, Email: a.Email, CARoots: a.CARoots, RenewBefore: time.Duration(a.RenewBefore), Challenge: a.Challenge}
 }
 
-func acmeRootPool(pemText string) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(pemText)) {
-		return nil, errors.New("caRoots: no PEM certificate found")
+// routeACME is where the hosts of r, a route of a TLS.Auto listener, get
+// certificates: r's own settings (its stack's), else the config's; nil:
+// none.
+func (c Config) routeACME(r Route) *ACME {
+	if r.ACME != nil {
+		return r.ACME
 	}
-	return pool, nil
+	return c.ACME
 }
 
-// ValidateACMEHost checks that a CA can issue a certificate for host over
-// HTTP-01: a lower-case DNS name of at least two labels. Wildcards need
-// DNS-01, which berth does not do; IP addresses are refused too.
-func ValidateACMEHost(host string) error {
-	switch {
-	case host == "":
-		return errors.New("empty host name")
-	case strings.HasPrefix(host, "*."):
-		return fmt.Errorf("host %q: a wildcard certificate needs the DNS-01 challenge, which berth does not do; list the host names", host)
-	case net.ParseIP(host) != nil:
-		return fmt.Errorf("host %q: an IP address; automatic certificates need a DNS name", host)
-	case len(host) > 253:
-		return fmt.Errorf("host %q: longer than 253 characters", host)
-	case !strings.Contains(host, "."):
-		return fmt.Errorf("host %q: not a fully qualified domain name (a CA issues only for public names like shop.example.com)", host)
+// usesACME reports whether any settings are there: the plain HTTP
+// listeners answer HTTP-01 challenges.
+func (c Config) usesACME() bool {
+	if c.ACME != nil {
+		return true
 	}
-	for _, label := range strings.Split(host, ".") {
-		if label == "" || len(label) > 63 {
-			return fmt.Errorf("host %q: empty or over-long label", host)
+	for _, l := range c.Listeners {
+		for _, r := range l.Routes {
+			if r.ACME != nil {
+				return true
+			}
 		}
-		if label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("host %q: label %q starts or ends with '-'", host, label)
+	}
+	return false
+}
+
+// validateACME checks the settings of the config and of its routes, and
+// that every TLS.Auto host has settings, one CA only and (HTTP-01) a
+// plain HTTP listener to be validated on.
+func (c Config) validateACME() error {
+	if c.ACME != nil {
+		if err := c.ACME.Validate(); err != nil {
+			return fmt.Errorf("acme: %w", err)
 		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return fmt.Errorf("host %q: character %q (want lower-case letters, digits, '-' and '.')", host, c)
+	}
+	type owner struct {
+		cfg     acmeConfig
+		service string
+	}
+	owners := map[string]owner{}
+	for i, l := range c.Listeners {
+		where := fmt.Sprintf("listeners[%d] (%s)", i, l.Addr)
+		auto := l.TLS != nil && l.TLS.Auto
+		for j, r := range l.Routes {
+			rwhere := fmt.Sprintf("%s: routes[%d] (%s)", where, j, r.Service)
+			if r.ACME != nil {
+				if err := r.ACME.Validate(); err != nil {
+					return fmt.Errorf("%s: acme: %w", rwhere, err)
+				}
+			}
+			if !auto {
+				continue
+			}
+			a := c.routeACME(r)
+			if a == nil {
+				return fmt.Errorf("%s: tls auto: no acme settings (directory, email) to get certificates with", where)
+			}
+			if a.ChallengeType() == ChallengeHTTP01 && !c.hasChallengeListener(a.Port()) {
+				return fmt.Errorf("%s: tls auto: no plain HTTP listener on port %d to answer the CA's HTTP-01 challenges", where, a.Port())
+			}
+			cfg := a.tlsConfig()
+			for _, h := range r.Hosts {
+				h = normalizeHost(h)
+				if o, ok := owners[h]; ok && o.cfg != cfg {
+					if o.cfg.Directory != cfg.Directory {
+						return fmt.Errorf("%s: tls auto: host %q gets certificates from %s here and from %s for %s: a host has one CA", rwhere, h, cfg.Directory, o.cfg.Directory, o.service)
+					}
+					return fmt.Errorf("%s: tls auto: host %q has other acme settings (email, roots, challenge or renewal) than for %s", rwhere, h, o.service)
+				}
+				owners[h] = owner{cfg, r.Service}
 			}
 		}
 	}
 	return nil
+}
+
+// hasChallengeListener reports whether a plain HTTP listener is on port,
+// where the CA validates HTTP-01.
+func (c Config) hasChallengeListener(port int) bool {
+	for _, l := range c.Listeners {
+		if l.Mode != ModeHTTP || l.TLS != nil {
+			continue
+		}
+		if _, p, err := net.SplitHostPort(l.Addr); err == nil && p == strconv.Itoa(port) {
+			return true
+		}
+	}
+	return false
+}
+
+// autoHosts maps the hosts of TLS.Auto listeners, normalised, to where
+// their certificates come from (Validate first: one CA per host).
+func (c Config) autoHosts() map[string]acmeConfig {
+	out := map[string]acmeConfig{}
+	for _, l := range c.Listeners {
+		if l.TLS == nil || !l.TLS.Auto {
+			continue
+		}
+		for _, r := range l.Routes {
+			a := c.routeACME(r)
+			if a == nil {
+				continue
+			}
+			for _, h := range r.Hosts {
+				out[normalizeHost(h)] = a.tlsConfig()
+			}
+		}
+	}
+	return out
 }

@@ -39,28 +39,30 @@ type certManagerOptions struct {
 }
 
 // certManager obtains, stores, renews and serves the certificates of a set of
-// host names. Its methods are safe for concurrent use.
+// host names, each from its own CA (acmeConfig): the proxy's, or the one
+// its stack names. Its methods are safe for concurrent use.
 type certManager struct {
 	log                *slog.Logger
 	store              certStore
 	retryMin, retryMax time.Duration
 
 	mu     sync.RWMutex
-	cfg    acmeConfig
-	gen    int // bumped when cfg changes: the account client is built again
 	hosts  map[string]*certHost
 	closed bool
 	wg     sync.WaitGroup
 
-	// acct serialises building the client and registering; Set never
-	// takes it (a registration may wait on a slow CA for a minute).
-	acct   sync.Mutex
-	client *acmeAccount // for the cfg of generation client.gen; nil until first needed
+	// accounts holds a registered client per (directory, email, roots),
+	// made when first needed; acctMu guards the map only (a registration
+	// may wait on a slow CA for a minute: it holds its account's lock).
+	acctMu   sync.Mutex
+	accounts map[acmeAccountID]*acmeAccount
 
 	tokens    sync.Map // HTTP-01 token -> key authorization
 	alpnCerts sync.Map // host -> *tls.Certificate: its TLS-ALPN-01 challenge in progress
 
 	issued atomic.Int64 // certificates obtained from the CA (tests count them)
+
+	legacyOnce sync.Once // adoptLegacy
 }
 
 // host is one host name's certificate and its renewal loop.
@@ -69,6 +71,12 @@ type certHost struct {
 	cert   atomic.Pointer[tls.Certificate]
 	cancel context.CancelFunc
 	wake   chan struct{} // a config change: look again now
+	// cfg is the CA and account the host's certificates come from
+	// (guarded by certManager.mu; a new Directory makes a new certHost).
+	cfg acmeConfig
+	// foreign: the certificate in hand came from another CA (the host
+	// moved to this one): it is served until this CA's is obtained, at once.
+	foreign atomic.Bool
 
 	mu       sync.Mutex
 	lastErr  string
@@ -91,6 +99,7 @@ func newCertManager(o certManagerOptions) (*certManager, error) {
 		retryMin: o.RetryMin,
 		retryMax: o.RetryMax,
 		hosts:    map[string]*certHost{},
+		accounts: map[acmeAccountID]*acmeAccount{},
 	}
 	if m.retryMin <= 0 {
 		m.retryMin = acmeRetryMin
@@ -106,57 +115,72 @@ func newCertManager(o certManagerOptions) (*certManager, error) {
 	return m, nil
 }
 
-// Check validates cfg and hosts and makes sure the certificate directory
-// is writable, without changing anything: what Set will do cannot fail
-// for a reason Check could have found. Errors name the field or host.
-func (m *certManager) Check(cfg acmeConfig, hosts []string) error {
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("acme: %w", err)
-	}
-	for _, h := range hosts {
+// Check validates each host and its config and makes sure the
+// certificate directories are writable, without changing anything: what
+// Set will do cannot fail for a reason Check could have found. Errors
+// name the field or host.
+func (m *certManager) Check(hosts map[string]acmeConfig) error {
+	checked := map[string]bool{}
+	for _, h := range slices.Sorted(maps.Keys(hosts)) {
 		if err := ValidateACMEHost(h); err != nil {
 			return err
 		}
+		cfg := hosts[h]
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("acme (host %s): %w", h, err)
+		}
+		if !checked[cfg.Directory] {
+			checked[cfg.Directory] = true
+			if err := m.store.ca(cfg.Directory).check(); err != nil {
+				return err
+			}
+		}
 	}
-	if len(hosts) == 0 {
-		return nil
-	}
-	return m.store.check()
+	return nil
 }
 
-// Set makes hosts the managed set under cfg (Check them first): new hosts
-// load their stored certificate (no CA contact while it is good) or get
-// one; hosts no longer listed stop renewing (their files stay).
-func (m *certManager) Set(cfg acmeConfig, hosts []string) {
+// Set makes hosts the managed set, each under its config (Check them
+// first): new hosts load their stored certificate from their CA's part of
+// the store (no CA contact while it is good) or get one; a host whose
+// CA changed starts again under the new one (its stored certificate from
+// that CA, or a new one at once); hosts no longer listed stop renewing
+// (their files stay).
+func (m *certManager) Set(hosts map[string]acmeConfig) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return
 	}
-	if cfg != m.cfg {
-		m.cfg = cfg
-		m.gen++ // the client is built again, for the new directory or account
-		for _, h := range m.hosts {
-			select { // the renewal window may have changed
-			case h.wake <- struct{}{}:
-			default:
+	for _, name := range slices.Sorted(maps.Keys(hosts)) {
+		cfg := hosts[name]
+		old := m.hosts[name]
+		if old != nil && old.cfg.Directory == cfg.Directory {
+			if old.cfg != cfg {
+				old.cfg = cfg
+				select { // the renewal window or the account may have changed
+				case old.wake <- struct{}{}:
+				default:
+				}
 			}
-		}
-	}
-	want := map[string]bool{}
-	for _, name := range hosts {
-		want[name] = true
-		if m.hosts[name] != nil {
 			continue
 		}
-		h := &certHost{name: name, wake: make(chan struct{}, 1)}
-		c, err := m.store.load(name)
+		h := &certHost{name: name, cfg: cfg, wake: make(chan struct{}, 1)}
+		c, err := m.store.ca(cfg.Directory).load(name)
 		switch {
 		case err != nil:
-			m.log.Error("ignoring a stored certificate; getting a new one", "host", name, "err", err)
+			m.log.Error("ignoring a stored certificate; getting a new one", "host", name, "directory", cfg.Directory, "err", err)
 		case c != nil:
 			h.cert.Store(c)
-			m.log.Info("stored certificate loaded", "host", name, "notAfter", c.Leaf.NotAfter)
+			m.log.Info("stored certificate loaded", "host", name, "directory", cfg.Directory, "notAfter", c.Leaf.NotAfter)
+		}
+		if old != nil {
+			old.cancel()
+			if c == nil {
+				if oc := old.cert.Load(); oc != nil {
+					h.cert.Store(oc) // served until the new CA's is in hand
+					h.foreign.Store(true)
+				}
+			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		h.cancel = cancel
@@ -165,11 +189,26 @@ func (m *certManager) Set(cfg acmeConfig, hosts []string) {
 		go func() { defer m.wg.Done(); m.run(ctx, h) }()
 	}
 	for name, h := range m.hosts {
-		if !want[name] {
+		if _, ok := hosts[name]; !ok {
 			h.cancel()
 			delete(m.hosts, name)
 		}
 	}
+	m.pruneAccountsLocked()
+}
+
+// adoptLegacy moves a store of the layout before one directory per CA
+// into the part of the proxy's own CA (a, Config.ACME; nil: nothing to
+// do), once; a failure is logged, the hosts then get new certificates.
+func (m *certManager) adoptLegacy(a *ACME) {
+	if a == nil {
+		return
+	}
+	m.legacyOnce.Do(func() {
+		if err := m.store.adoptLegacy(a.Directory, a.Email); err != nil {
+			m.log.Error("moving the certificates stored before per-CA directories", "err", err)
+		}
+	})
 }
 
 // Close stops every renewal loop and waits for them.
@@ -220,7 +259,10 @@ func (m *certManager) Issued() int64 { return m.issued.Load() }
 
 // CertStatus is one host's certificate as it stands.
 type CertStatus struct {
-	Host      string    `json:"host"`
+	Host string `json:"host"`
+	// Directory is the ACME directory of the CA the host's certificates
+	// come from.
+	Directory string    `json:"directory,omitempty"`
 	NotBefore time.Time `json:"notBefore,omitzero"` // zero: none yet
 	NotAfter  time.Time `json:"notAfter,omitzero"`
 	Serial    string    `json:"serial,omitempty"`
@@ -242,16 +284,22 @@ func (m *certManager) status() []CertStatus {
 	for i, n := range names {
 		hosts[i] = m.hosts[n]
 	}
-	rb := m.cfg.RenewBefore
+	cfgs := make([]acmeConfig, len(hosts))
+	for i, h := range hosts {
+		cfgs[i] = h.cfg
+	}
 	m.mu.RUnlock()
 	out := make([]CertStatus, 0, len(hosts))
-	for _, h := range hosts {
-		s := CertStatus{Host: h.name}
+	for i, h := range hosts {
+		s := CertStatus{Host: h.name, Directory: cfgs[i].Directory}
 		if c := h.cert.Load(); c != nil {
 			s.NotBefore, s.NotAfter = c.Leaf.NotBefore, c.Leaf.NotAfter
 			s.Serial = c.Leaf.SerialNumber.Text(16)
 			s.Issuer = c.Leaf.Issuer.CommonName
-			s.RenewAt = certRenewAt(c, rb)
+			s.RenewAt = certRenewAt(c, cfgs[i].RenewBefore)
+			if h.foreign.Load() {
+				s.RenewAt = time.Time{} // due now
+			}
 		}
 		h.mu.Lock()
 		s.LastError, s.Failures, s.NextAttempt = h.lastErr, h.failures, h.next
@@ -280,9 +328,9 @@ const certMaxSleep = 12 * time.Hour
 func (m *certManager) run(ctx context.Context, h *certHost) {
 	for {
 		m.mu.RLock()
-		rb := m.cfg.RenewBefore
+		rb := h.cfg.RenewBefore
 		m.mu.RUnlock()
-		if c := h.cert.Load(); c != nil {
+		if c := h.cert.Load(); c != nil && !h.foreign.Load() {
 			if wait := time.Until(certRenewAt(c, rb)); wait > 0 {
 				if !sleepOrWake(ctx, h.wake, min(wait, certMaxSleep)) {
 					return

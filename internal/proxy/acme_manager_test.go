@@ -59,10 +59,14 @@ func (w testLogWriter) Write(b []byte) (int, error) {
 
 func setHosts(t *testing.T, m *certManager, cfg acmeConfig, hosts ...string) {
 	t.Helper()
-	if err := m.Check(cfg, hosts); err != nil {
+	set := map[string]acmeConfig{}
+	for _, h := range hosts {
+		set[h] = cfg
+	}
+	if err := m.Check(set); err != nil {
 		t.Fatal(err)
 	}
-	m.Set(cfg, hosts)
+	m.Set(set)
 }
 
 func servedCert(t *testing.T, m *certManager) *tls.Certificate {
@@ -105,7 +109,8 @@ func TestObtainStoreAndRestartWithoutReissue(t *testing.T) {
 	if m.Issued() != 1 {
 		t.Fatalf("issued %d certificates, want 1", m.Issued())
 	}
-	for _, p := range []string{filepath.Join(dir, "account.key"), filepath.Join(dir, "certs", acmeTestHost+".pem")} {
+	store := certStore{dir: dir}.ca(ca.Directory())
+	for _, p := range []string{store.accountPath(cfg.Email), store.certPath(acmeTestHost)} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -190,22 +195,26 @@ func TestCertManagerCheckRefusesBadInput(t *testing.T) {
 		{"single label", okDir, good, []string{"localhost"}, "fully qualified"},
 		{"bad char", okDir, good, []string{"shop_1.example.com"}, `'_'`},
 		{"email", okDir, acmeConfig{Directory: good.Directory, Email: "not an email"}, []string{"a.example.com"}, `email "not an email"`},
-		{"email name", okDir, acmeConfig{Directory: good.Directory, Email: "Ops <ops@example.com>"}, nil, "email"},
-		{"http directory", okDir, acmeConfig{Directory: "http://acme.example.com/dir"}, nil, "https://"},
-		{"no directory", okDir, acmeConfig{}, nil, "directory"},
-		{"roots", okDir, acmeConfig{Directory: good.Directory, CARoots: "garbage"}, nil, "caRoots"},
+		{"email name", okDir, acmeConfig{Directory: good.Directory, Email: "Ops <ops@example.com>"}, []string{"a.example.com"}, "email"},
+		{"http directory", okDir, acmeConfig{Directory: "http://acme.example.com/dir"}, []string{"a.example.com"}, "https://"},
+		{"no directory", okDir, acmeConfig{}, []string{"a.example.com"}, "directory"},
+		{"roots", okDir, acmeConfig{Directory: good.Directory, CARoots: "garbage"}, []string{"a.example.com"}, "caRoots"},
 		{"unwritable dir", filepath.Join(file, "acme"), good, []string{"a.example.com"}, "certificate directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newTestCertManager(t, tc.dir, time.Second)
-			err := m.Check(tc.cfg, tc.hosts)
+			set := map[string]acmeConfig{}
+			for _, h := range tc.hosts {
+				set[h] = tc.cfg
+			}
+			err := m.Check(set)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Check: %v, want an error containing %q", err, tc.want)
 			}
 		})
 	}
 	m := newTestCertManager(t, okDir, time.Second)
-	if err := m.Check(acmeConfig{Directory: good.Directory, Email: "ops@example.com"}, []string{"shop.example.com"}); err != nil {
+	if err := m.Check(map[string]acmeConfig{"shop.example.com": {Directory: good.Directory, Email: "ops@example.com"}}); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/acme"
@@ -18,24 +19,37 @@ import (
 // obtainTimeout bounds one attempt: order, challenges, finalisation.
 const obtainTimeout = 5 * time.Minute
 
-// account is an ACME client for the current acmeConfig, registered.
-type acmeAccount struct {
-	c   *acme.Client
-	gen int // the Manager's config generation it was built for
+// acmeAccountID names an account: the CA, the contact and the roots its
+// client trusts. Each (directory, email) has its own key (caStore).
+type acmeAccountID struct{ directory, email, roots string }
+
+func accountID(cfg acmeConfig) acmeAccountID {
+	return acmeAccountID{cfg.Directory, cfg.Email, cfg.CARoots}
 }
 
-// account returns the registered client for the current acmeConfig, creating
-// the account key (saved once) and registering on first use.
-func (m *certManager) account(ctx context.Context) (*acmeAccount, error) {
-	m.acct.Lock()
-	defer m.acct.Unlock()
-	m.mu.RLock()
-	cfg, gen := m.cfg, m.gen
-	m.mu.RUnlock()
-	if m.client != nil && m.client.gen == gen {
-		return m.client, nil
+// acmeAccount is the registered client of one account; mu serialises
+// building and registering it.
+type acmeAccount struct {
+	mu sync.Mutex
+	c  *acme.Client // nil until registered
+}
+
+// account returns the registered client of cfg's account, creating the
+// account key (saved once, under cfg's CA) and registering on first use.
+func (m *certManager) account(ctx context.Context, cfg acmeConfig) (*acme.Client, error) {
+	m.acctMu.Lock()
+	a := m.accounts[accountID(cfg)]
+	if a == nil {
+		a = &acmeAccount{}
+		m.accounts[accountID(cfg)] = a
 	}
-	key, err := m.store.accountKey()
+	m.acctMu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.c != nil {
+		return a.c, nil
+	}
+	key, err := m.store.ca(cfg.Directory).accountKey(cfg.Email)
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +74,24 @@ func (m *certManager) account(ctx context.Context) (*acmeAccount, error) {
 	if _, err := c.Register(ctx, acct, acme.AcceptTOS); err != nil && !errors.Is(err, acme.ErrAccountAlreadyExists) {
 		return nil, fmt.Errorf("acme account at %s: %w", cfg.Directory, err)
 	}
-	m.client = &acmeAccount{c: c, gen: gen}
-	return m.client, nil
+	a.c = c
+	return c, nil
+}
+
+// pruneAccountsLocked forgets the clients no managed host uses. Callers
+// hold m.mu.
+func (m *certManager) pruneAccountsLocked() {
+	used := map[acmeAccountID]bool{}
+	for _, h := range m.hosts {
+		used[accountID(h.cfg)] = true
+	}
+	m.acctMu.Lock()
+	defer m.acctMu.Unlock()
+	for id := range m.accounts {
+		if !used[id] {
+			delete(m.accounts, id)
+		}
+	}
 }
 
 // obtain gets a new certificate for h from the CA over HTTP-01, stores it
@@ -69,20 +99,20 @@ func (m *certManager) account(ctx context.Context) (*acmeAccount, error) {
 func (m *certManager) obtain(ctx context.Context, h *certHost) error {
 	ctx, cancel := context.WithTimeout(ctx, obtainTimeout)
 	defer cancel()
-	a, err := m.account(ctx)
+	m.mu.RLock()
+	cfg := h.cfg
+	m.mu.RUnlock()
+	c, err := m.account(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	c := a.c
-	m.mu.RLock()
-	typ := m.cfg.Challenge
-	m.mu.RUnlock()
+	typ := cfg.Challenge
 	if typ == "" {
 		typ = ChallengeHTTP01
 	}
 	order, err := c.AuthorizeOrder(ctx, acme.DomainIDs(h.name))
 	if err != nil {
-		m.dropAccountOn(err)
+		m.dropAccountOn(cfg, err)
 		return fmt.Errorf("new order for %s: %w", h.name, err)
 	}
 	for _, u := range order.AuthzURLs {
@@ -155,23 +185,24 @@ func (m *certManager) obtain(ctx context.Context, h *certHost) error {
 	if err != nil {
 		return fmt.Errorf("the CA's certificate for %s: %w", h.name, err)
 	}
-	if err := m.store.save(h.name, key, chain); err != nil {
+	if err := m.store.ca(cfg.Directory).save(h.name, key, chain); err != nil {
 		return err
 	}
 	h.cert.Store(cert)
+	h.foreign.Store(false)
 	m.issued.Add(1)
-	m.log.Info("certificate obtained", "host", h.name, "notAfter", cert.Leaf.NotAfter, "serial", cert.Leaf.SerialNumber.Text(16))
+	m.log.Info("certificate obtained", "host", h.name, "directory", cfg.Directory, "notAfter", cert.Leaf.NotAfter, "serial", cert.Leaf.SerialNumber.Text(16))
 	return nil
 }
 
 // dropAccountOn forgets the client after an account error (the CA lost
 // or deactivated the account), so the next attempt registers again.
-func (m *certManager) dropAccountOn(err error) {
+func (m *certManager) dropAccountOn(cfg acmeConfig, err error) {
 	var ae *acme.Error
 	if errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.ProblemType == "urn:ietf:params:acme:error:accountDoesNotExist") {
-		m.acct.Lock()
-		m.client = nil
-		m.acct.Unlock()
+		m.acctMu.Lock()
+		delete(m.accounts, accountID(cfg))
+		m.acctMu.Unlock()
 	}
 }
 

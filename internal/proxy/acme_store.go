@@ -6,39 +6,90 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/berth-dev/berth/internal/acmecheck"
 	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
-// store keeps the account key and one file per host under dir:
+// certStore keeps, under dir, one directory per ACME CA (caStore), so
+// two CAs — a staging and a production directory, or two environments'
+// CAs — never share an account or a certificate:
 //
-//	dir/account.key          the ACME account's key (PEM, 0600)
-//	dir/certs/<host>.pem     the host's private key, then its chain (0600)
+//	dir/ca/<CA>/directory               the CA's directory URL (for people)
+//	dir/ca/<CA>/account.key             the account without an email (PEM, 0600)
+//	dir/ca/<CA>/account-<EMAIL>.key     the account of an email (PEM, 0600)
+//	dir/ca/<CA>/certs/<host>.pem        the host's private key, then its chain (0600)
 //
-// Key and chain share one file, written at once (temp file + fsync +
-// rename), so a crash leaves the old pair or the new one, never a key
-// that does not match its certificate.
+// <CA> is the directory URL's host and a hash of the whole URL
+// (caDirName), <EMAIL> a hash of the address. Key and chain share one
+// file, written at once (temp file + fsync + rename), so a crash leaves
+// the old pair or the new one, never a key that does not match its
+// certificate.
 type certStore struct{ dir string }
 
-// maxCertFile bounds what is read back: a key and a chain are a few KiB.
-const maxCertFile = 1 << 20
+// caStore is one CA's part of a certStore.
+type caStore struct {
+	dir       string
+	directory string // the CA's directory URL
+}
 
-func (s certStore) certPath(host string) string {
+// ca is the part of the store that belongs to the CA at directory.
+func (s certStore) ca(directory string) caStore {
+	return caStore{dir: filepath.Join(s.dir, "ca", caDirName(directory)), directory: directory}
+}
+
+// caDirName names a CA's directory: its URL's host (letters, digits, '.'
+// and '-'; anything else '_'), '-', and 16 hex digits of the URL's
+// SHA-256 — two directory URLs never share one, even on one host.
+func caDirName(directory string) string {
+	host := "ca"
+	if u, err := url.Parse(directory); err == nil && u.Host != "" {
+		host = strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+				return r
+			}
+			return '_'
+		}, u.Host)
+		host = strings.TrimLeft(host, ".")
+		if len(host) > 64 {
+			host = host[:64]
+		}
+		if host == "" {
+			host = "ca"
+		}
+	}
+	sum := sha256.Sum256([]byte(directory))
+	return host + "-" + hex.EncodeToString(sum[:8])
+}
+
+func (s caStore) certPath(host string) string {
 	return filepath.Join(s.dir, "certs", host+".pem")
 }
 
-// check creates the directories (0700) and proves they are writable, so a
-// bad directory is an error when the config is applied, not at the first
-// renewal.
-func (s certStore) check() error {
+// accountPath is where the key of the account of email lives.
+func (s caStore) accountPath(email string) string {
+	if email == "" {
+		return filepath.Join(s.dir, "account.key")
+	}
+	sum := sha256.Sum256([]byte(email))
+	return filepath.Join(s.dir, "account-"+hex.EncodeToString(sum[:8])+".key")
+}
+
+// check creates the CA's directories (0700), records its URL and proves
+// they are writable, so a bad directory is an error when the config is
+// applied, not at the first renewal.
+func (s caStore) check() error {
 	certs := filepath.Join(s.dir, "certs")
 	if err := os.MkdirAll(certs, 0o700); err != nil {
 		return fmt.Errorf("certificate directory %s: %w", s.dir, err)
@@ -48,41 +99,20 @@ func (s certStore) check() error {
 		return fmt.Errorf("certificate directory %s is not writable: %w", certs, err)
 	}
 	os.Remove(probe)
+	name := filepath.Join(s.dir, "directory")
+	if b, err := acmecheck.ReadFile(name); err != nil || string(b) != s.directory+"\n" {
+		if err := atomicfile.Write(name, []byte(s.directory+"\n"), 0o600); err != nil {
+			return fmt.Errorf("certificate directory %s: %w", s.dir, err)
+		}
+	}
 	return nil
 }
 
-// readRegular reads a regular file (not a link, FIFO or device) of at most
-// maxCertFile bytes; a missing file is (nil, nil).
-func readRegularFile(path string) ([]byte, error) {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxCertFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxCertFile)
-	}
-	return b, nil
-}
-
-// accountKey loads the account key, creating and saving one the first time.
-func (s certStore) accountKey() (crypto.Signer, error) {
-	path := filepath.Join(s.dir, "account.key")
-	b, err := readRegularFile(path)
+// accountKey loads the key of email's account at the CA, creating and
+// saving one the first time.
+func (s caStore) accountKey(email string) (crypto.Signer, error) {
+	path := s.accountPath(email)
+	b, err := acmecheck.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("acme account key: %w", err)
 	}
@@ -124,7 +154,7 @@ func parsePrivateKey(der []byte) (crypto.Signer, error) {
 }
 
 // save writes host's key and chain (DER, leaf first).
-func (s certStore) save(host string, key crypto.Signer, chain [][]byte) error {
+func (s caStore) save(host string, key crypto.Signer, chain [][]byte) error {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return err
@@ -141,9 +171,9 @@ func (s certStore) save(host string, key crypto.Signer, chain [][]byte) error {
 }
 
 // load reads host's stored certificate; nil, nil when there is none.
-func (s certStore) load(host string) (*tls.Certificate, error) {
+func (s caStore) load(host string) (*tls.Certificate, error) {
 	path := s.certPath(host)
-	b, err := readRegularFile(path)
+	b, err := acmecheck.ReadFile(path)
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -197,4 +227,47 @@ func assembleCertificate(host string, key crypto.Signer, chain [][]byte) (*tls.C
 		return nil, errors.New("the certificate does not match its key")
 	}
 	return &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// adoptLegacy moves what berth stored before one directory per CA —
+// dir/account.key and dir/certs/<host>.pem, for the one CA a daemon had —
+// into the part of directory (the daemon's CA now, Config.ACME) as the
+// account of email, so an upgraded daemon orders nothing again. A file
+// already in place wins (the legacy one is left); each move is a rename,
+// so a crash midway leaves every file in one place or the other and the
+// next start goes on.
+func (s certStore) adoptLegacy(directory, email string) error {
+	legacyCerts := filepath.Join(s.dir, "certs")
+	legacyKey := filepath.Join(s.dir, "account.key")
+	certs, err := os.ReadDir(legacyCerts)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	_, keyErr := os.Lstat(legacyKey)
+	if len(certs) == 0 && keyErr != nil {
+		return nil
+	}
+	ca := s.ca(directory)
+	if err := ca.check(); err != nil {
+		return err
+	}
+	move := func(from, to string) error {
+		if _, err := os.Lstat(to); err == nil {
+			return nil
+		}
+		return os.Rename(from, to)
+	}
+	var errs []error
+	if keyErr == nil {
+		errs = append(errs, move(legacyKey, ca.accountPath(email)))
+	}
+	for _, e := range certs {
+		host, ok := strings.CutSuffix(e.Name(), ".pem")
+		if !ok || !e.Type().IsRegular() || acmecheck.Host(host) != nil {
+			continue
+		}
+		errs = append(errs, move(filepath.Join(legacyCerts, e.Name()), ca.certPath(host)))
+	}
+	os.Remove(legacyCerts) // when empty
+	return errors.Join(errs...)
 }

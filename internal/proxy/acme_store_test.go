@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -25,8 +26,7 @@ func storedFile(t testing.TB, host string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	s := certStore{dir: dir}
+	s := certStore{dir: t.TempDir()}.ca("https://ca.example.com/dir")
 	if err := s.check(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestCertStoreRoundTripAndRefusals(t *testing.T) {
 		t.Fatalf("mismatched key: %v", err)
 	}
 	dir := t.TempDir()
-	s := certStore{dir: dir}
+	s := certStore{dir: dir}.ca("https://ca.example.com/dir")
 	if err := s.check(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +71,69 @@ func TestCertStoreRoundTripAndRefusals(t *testing.T) {
 	}
 	if c, err := s.load("missing.example.com"); c != nil || err != nil {
 		t.Fatalf("missing: %v %v", c, err)
+	}
+}
+
+// Two CA directories never share a directory — not even on one host and
+// port, nor when their URLs differ only in what the name keeps of them —
+// and two emails at one CA never share an account key. Keys are 0600 and
+// read back, not made again.
+func TestCertStoreKeysByCAAndAccount(t *testing.T) {
+	root := certStore{dir: t.TempDir()}
+	dirs := []string{
+		"https://acme-staging-v02.api.letsencrypt.org/directory",
+		"https://acme-v02.api.letsencrypt.org/directory",
+		"https://127.0.0.1:14000/dir",
+		"https://127.0.0.1:14000/dir2",
+		"https://127.0.0.1:14001/dir",
+		"https://../../etc/dir",
+	}
+	seen := map[string]string{}
+	for _, d := range dirs {
+		s := root.ca(d)
+		if prev, ok := seen[s.dir]; ok {
+			t.Fatalf("%s and %s share %s", prev, d, s.dir)
+		}
+		seen[s.dir] = d
+		if filepath.Dir(filepath.Dir(s.dir)) != root.dir || strings.Contains(filepath.Base(s.dir), "/") || strings.HasPrefix(filepath.Base(s.dir), ".") {
+			t.Fatalf("%s: store dir %s is not a plain name under %s/ca", d, s.dir, root.dir)
+		}
+		if err := s.check(); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(s.dir, "directory")); err != nil || string(b) != d+"\n" {
+			t.Fatalf("%s: directory file %q %v", d, b, err)
+		}
+	}
+	s := root.ca(dirs[0])
+	k1, err := s.accountKey("ops@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := s.accountKey("other@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k0, err := s.accountKey("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k1.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(k2.Public()) || k0.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(k1.Public()) {
+		t.Fatal("two emails share an account key")
+	}
+	again, err := s.accountKey("ops@example.com")
+	if err != nil || !again.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(k1.Public()) {
+		t.Fatalf("the account key was not read back: %v", err)
+	}
+	other, err := root.ca(dirs[1]).accountKey("ops@example.com")
+	if err != nil || other.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(k1.Public()) {
+		t.Fatalf("two directories share an account key (%v)", err)
+	}
+	for _, email := range []string{"ops@example.com", "other@example.com", ""} {
+		fi, err := os.Stat(s.accountPath(email))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("account key of %q: %v %v", email, fi, err)
+		}
 	}
 }
 

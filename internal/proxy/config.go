@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/berth-dev/berth/internal/acmecheck"
 )
 
 // Listener modes.
@@ -64,8 +66,8 @@ type ACME struct {
 
 // ACME challenge types.
 const (
-	ChallengeHTTP01    = "http-01"
-	ChallengeTLSALPN01 = "tls-alpn-01"
+	ChallengeHTTP01    = acmecheck.ChallengeHTTP01
+	ChallengeTLSALPN01 = acmecheck.ChallengeTLSALPN01
 )
 
 // ChallengeType is Challenge or its default.
@@ -135,6 +137,10 @@ type Route struct {
 	// port in the URL) instead of forwarding them; Backends may be empty.
 	// HTTP-01 challenges are answered before it.
 	RedirectHTTPS int `json:"redirectHTTPS,omitempty"`
+	// ACME, on a route of a TLS.Auto listener, is where its hosts'
+	// certificates come from (its stack's acme: settings); nil:
+	// Config.ACME. A host has one CA: two routes naming it must agree.
+	ACME *ACME `json:"acme,omitempty"`
 }
 
 // Timeouts bound the phases of an HTTP request, so a slow or stalled

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,16 +157,12 @@ func (p *Proxy) Apply(cfg Config) error {
 		certs[l.Addr] = &c
 	}
 	autoHosts := cfg.autoHosts()
-	var acmeCfg acmeConfig
-	if cfg.ACME != nil {
-		acmeCfg = cfg.ACME.tlsConfig()
-	}
 	if len(autoHosts) > 0 {
 		m, err := p.acmeManager()
 		if err != nil {
 			return err
 		}
-		if err := m.Check(acmeCfg, autoHosts); err != nil {
+		if err := m.Check(autoHosts); err != nil {
 			return fmt.Errorf("proxy tls auto: %w", err)
 		}
 	}
@@ -195,7 +190,8 @@ func (p *Proxy) Apply(cfg Config) error {
 
 	// From here on nothing fails.
 	if m := p.acme.Load(); m != nil {
-		m.Set(acmeCfg, autoHosts)
+		m.adoptLegacy(cfg.ACME)
+		m.Set(autoHosts)
 	}
 	now := time.Now()
 	accepting := map[string]bool{}
@@ -248,7 +244,7 @@ func (p *Proxy) Apply(cfg Config) error {
 	keep := map[string]bool{}
 	for _, lc := range cfg.Listeners {
 		keep[lc.Addr] = true
-		st := p.buildState(lc, certs[lc.Addr], cfg.ACME != nil && p.acme.Load() != nil)
+		st := p.buildState(lc, certs[lc.Addr], cfg.usesACME() && p.acme.Load() != nil)
 		if l, ok := p.listeners[lc.Addr]; ok {
 			old := l.state.Swap(st)
 			close(old.changed)
@@ -488,32 +484,6 @@ func (p *Proxy) Certificates() []CertStatus {
 	return nil
 }
 
-// autoHosts lists the hosts of TLS.Auto listeners, normalised, sorted,
-// once each.
-func (c Config) autoHosts() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, l := range c.Listeners {
-		if l.TLS == nil || !l.TLS.Auto {
-			continue
-		}
-		for _, r := range l.Routes {
-			for _, h := range r.Hosts {
-				if h = normalizeHost(h); !seen[h] {
-					seen[h] = true
-					out = append(out, h)
-				}
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-func (a *ACME) tlsConfig() acmeConfig {
-	return acmeConfig{Directory: a.Directory, Email: a.Email, CARoots: a.CARoots, RenewBefore: time.Duration(a.RenewBefore), Challenge: a.Challenge}
-}
-
 // boundAddr is the address a listener actually bound (Addr may use port 0).
 func (p *Proxy) boundAddr(addr string) string {
 	p.mu.Lock()
@@ -539,6 +509,10 @@ func cloneConfig(c Config) Config {
 		for j, r := range l.Routes {
 			r.Hosts = append([]string(nil), r.Hosts...)
 			r.Backends = append([]Backend(nil), r.Backends...)
+			if r.ACME != nil {
+				a := *r.ACME
+				r.ACME = &a
+			}
 			routes[j] = r
 		}
 		l.Routes = routes

@@ -27,56 +27,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
-	if c.ACME != nil {
-		if err := c.ACME.Validate(); err != nil {
-			return fmt.Errorf("acme: %w", err)
-		}
-	}
-	for i, l := range c.Listeners {
-		if l.TLS == nil || !l.TLS.Auto {
-			continue
-		}
-		where := fmt.Sprintf("listeners[%d] (%s)", i, l.Addr)
-		if c.ACME == nil {
-			return fmt.Errorf("%s: tls auto: no acme settings (directory, email) to get certificates with", where)
-		}
-		if c.ACME.ChallengeType() == ChallengeHTTP01 && !c.hasChallengeListener() {
-			return fmt.Errorf("%s: tls auto: no plain HTTP listener on port %d to answer the CA's HTTP-01 challenges", where, c.ACME.Port())
-		}
-	}
-	return nil
-}
-
-// Validate checks the ACME settings without contacting the CA: an https
-// directory URL, a plain email address (or none), PEM roots, a port.
-// Errors name the field and value.
-func (a *ACME) Validate() error {
-	if err := a.tlsConfig().Validate(); err != nil {
-		return err
-	}
-	if a.HTTPPort < 0 || a.HTTPPort > 65535 {
-		return fmt.Errorf("httpPort %d: want 1-65535", a.HTTPPort)
-	}
-	switch a.Challenge {
-	case "", ChallengeHTTP01, ChallengeTLSALPN01:
-	default:
-		return fmt.Errorf("challenge %q: want %s or %s", a.Challenge, ChallengeHTTP01, ChallengeTLSALPN01)
-	}
-	return nil
-}
-
-// hasChallengeListener reports whether a plain HTTP listener is on the
-// port the CA validates HTTP-01 on.
-func (c Config) hasChallengeListener() bool {
-	for _, l := range c.Listeners {
-		if l.Mode != ModeHTTP || l.TLS != nil {
-			continue
-		}
-		if _, port, err := net.SplitHostPort(l.Addr); err == nil && port == strconv.Itoa(c.ACME.Port()) {
-			return true
-		}
-	}
-	return false
+	return c.validateACME()
 }
 
 func (l Listener) validate() error {

@@ -30,7 +30,8 @@ type LoadOptions struct {
 }
 
 // topFields are berth.yaml's top-level keys.
-var topFields = []string{"vars", "context", "repositories", "images", "services", "environments", "volumes", "secrets", "configs", "networks"}
+// acme: belongs to the stack (internal/stack reads it); builds ignore it.
+var topFields = []string{"vars", "context", "repositories", "images", "services", "environments", "acme", "volumes", "secrets", "configs", "networks"}
 
 // Load reads and validates the berth.yaml at path. Problems come back as
 // Errors (every one found, each with file:line:col and field path); an

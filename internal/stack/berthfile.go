@@ -153,7 +153,14 @@ func loadBerth(ctx context.Context, path string, o LoadOptions) (*Stack, []Warni
 		}
 		return o.lookupEnv(n)
 	}
-	return finish(project, []string{path}, check, lookup, src)
+	st, warns, err := finish(project, []string{path}, check, lookup, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.ACME, err = b.stackACME(ex, top, o.Env, lookup); err != nil {
+		return nil, nil, err
+	}
+	return st, warns, nil
 }
 
 func parseRoot(name string, data []byte) (*yaml.Node, error) {
@@ -323,7 +330,7 @@ func (b *berthDoc) environment(ex *expander, envs *yaml.Node, envName string) (*
 		return nil, nil, nil
 	}
 	if env.Kind != yaml.MappingNode {
-		return nil, nil, b.errAt(env, path, "expected a mapping (kubernetes:, policy:, registry:, repository:, services:, vars:)")
+		return nil, nil, b.errAt(env, path, "expected a mapping (acme:, kubernetes:, policy:, registry:, repository:, services:, vars:)")
 	}
 	if k := unknownEnvironmentKey(env); k != nil {
 		return nil, nil, b.errAt(k, path, unknownEnvironmentKeyMsg(k.Value))

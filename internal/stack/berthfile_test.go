@@ -151,7 +151,7 @@ func TestBerthYAMLErrors(t *testing.T) {
 		{"override of unknown service", berthYAML + "  typo:\n    services:\n      wbe: {replicas: 2}\n", LoadOptions{Env: "typo"},
 			[]string{"berth.yaml:52:7: environments.typo.services", `no service "wbe"`}},
 		{"unknown environment key", strings.Replace(berthYAML, "  staging:\n", "  staging:\n    registy: 127.0.0.1:5000\n", 1), LoadOptions{Env: "staging"},
-			[]string{`berth.yaml:49:5: environments.staging: unknown field "registy" (fields: kubernetes, policy, registry, repository, services, vars)`}},
+			[]string{`berth.yaml:49:5: environments.staging: unknown field "registy" (fields: acme, kubernetes, policy, registry, repository, services, vars)`}},
 		{"unknown field in a service", strings.Replace(berthYAML, "    depends_on: [db]\n", "    depends_on: [db]\n    imgae: x\n", 1), LoadOptions{},
 			[]string{`berth.yaml:24:5: services.web: unknown field "imgae"`}},
 		{"unknown field in an override", strings.Replace(berthYAML, "        replicas: 3\n", "        replicas: 3\n        bogus: 1\n", 1), LoadOptions{Env: "prod"},

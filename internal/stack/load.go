@@ -114,7 +114,7 @@ func overrideFile(p string) string {
 
 // berthOnlyKeys are top-level keys of berth.yaml that compose files never
 // have: a file with any of them is a berth.yaml whatever its name.
-var berthOnlyKeys = []string{"vars", "context", "repositories", "images", "environments"}
+var berthOnlyKeys = []string{"vars", "context", "repositories", "images", "environments", "acme"}
 
 // isBerthFile tells berth.yaml from compose files: by name (berth.yaml,
 // berth.yml, berth.*.yaml) or by a berth-only top-level key.

@@ -141,3 +141,25 @@ func (t *ProxyTimeouts) UnmarshalJSON(b []byte) error {
 	*t = ProxyTimeouts{time.Duration(w.ReadBody), time.Duration(w.ResponseHeader), time.Duration(w.Write)}
 	return nil
 }
+
+type acmeJSON ACME
+
+type acmeWire struct {
+	*acmeJSON
+	RenewBefore jsonDuration `json:"renew_before,omitempty"`
+}
+
+// MarshalJSON writes RenewBefore as a duration string.
+func (a ACME) MarshalJSON() ([]byte, error) {
+	return json.Marshal(acmeWire{(*acmeJSON)(&a), jsonDuration(a.RenewBefore)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (a *ACME) UnmarshalJSON(b []byte) error {
+	w := acmeWire{acmeJSON: (*acmeJSON)(a)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	a.RenewBefore = time.Duration(w.RenewBefore)
+	return nil
+}

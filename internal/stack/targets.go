@@ -19,7 +19,7 @@ import (
 )
 
 // environmentKeys are the fields of an entry of berth.yaml's environments:.
-var environmentKeys = []string{"kubernetes", "policy", "registry", "repository", "services", "vars"}
+var environmentKeys = []string{"acme", "kubernetes", "policy", "registry", "repository", "services", "vars"}
 
 // unknownEnvironmentKey returns the first key of env that is not an
 // environment field, or nil. A misspelt key (registy:) silently ignored
@@ -141,7 +141,7 @@ func (tl *targetLoader) target(name string, env *yaml.Node, project string) (Tar
 		return t, tl.checkRepository(t, env, path, true)
 	}
 	if env.Kind != yaml.MappingNode {
-		return t, tl.errAt(env, path, "expected a mapping (kubernetes:, policy:, registry:, repository:, services:, vars:)")
+		return t, tl.errAt(env, path, "expected a mapping (acme:, kubernetes:, policy:, registry:, repository:, services:, vars:)")
 	}
 	if k := unknownEnvironmentKey(env); k != nil {
 		return t, tl.errAt(k, path, unknownEnvironmentKeyMsg(k.Value))

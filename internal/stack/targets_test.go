@@ -90,7 +90,7 @@ func TestLoadTargetsErrors(t *testing.T) {
 		{"list", "registry: ${REG}", "registry: [a]", "environments.staging.registry: expected a string"},
 		{"repository", "repository: ${TEAM}", "repository: Team/App", `berth.yaml:15:17: environments.staging.repository: "Team/App" is not a valid repository path`},
 		{"unset", "repository: ${TEAM}", "repository: ${NOPE}", `environments.staging.repository: variable "NOPE" is not set`},
-		{"unknown key", "    vars: {DOMAIN: staging.example}", "    vars: {DOMAIN: staging.example}\n    replicas: 2", `berth.yaml:17:5: environments.staging: unknown field "replicas" (fields: kubernetes, policy, registry, repository, services, vars)`},
+		{"unknown key", "    vars: {DOMAIN: staging.example}", "    vars: {DOMAIN: staging.example}\n    replicas: 2", `berth.yaml:17:5: environments.staging: unknown field "replicas" (fields: acme, kubernetes, policy, registry, repository, services, vars)`},
 		{"not a mapping", "  ci:\n", "  ci: [x]\n", "environments.ci: expected a mapping"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

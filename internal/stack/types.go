@@ -28,6 +28,9 @@ type Stack struct {
 	Configs  map[string]Config  `json:"configs,omitempty"`
 	Networks map[string]Network `json:"networks,omitempty"`
 	Files    []string           `json:"files,omitempty"` // the files loaded, absolute
+	// ACME is berth.yaml's acme: (the environment's over the file's):
+	// where tls: auto certificates come from; nil: the daemon's settings.
+	ACME *ACME `json:"acme,omitempty"`
 }
 
 // Service returns the service called name, or nil.

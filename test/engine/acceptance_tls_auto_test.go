@@ -92,9 +92,13 @@ func TestAcceptanceTLSAuto(t *testing.T) {
 	if out := s.berth("ps", "-p", s.project); !strings.Contains(out, host) || !strings.Contains(out, " ok") {
 		t.Fatalf("berth ps does not show the certificate:\n%s", out)
 	}
-	certFile := filepath.Join(s.root, "proxy", "acme", "certs", host+".pem")
-	if fi, err := os.Stat(certFile); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("stored certificate %s: %v %v", certFile, fi, err)
+	// Under the CA's part of the store (ca/<host>-<hash of the directory>).
+	certs, _ := filepath.Glob(filepath.Join(s.root, "proxy", "acme", "ca", "*", "certs", host+".pem"))
+	if len(certs) != 1 {
+		t.Fatalf("stored certificates of %s: %v, want one", host, certs)
+	}
+	if fi, err := os.Stat(certs[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("stored certificate %s: %v %v", certs[0], fi, err)
 	}
 
 	// Daemon and proxy killed and started again, the CA gone: the stored

@@ -119,6 +119,12 @@ func serviceSpec(st *stack.Stack, s stack.Service) (model.ServiceSpec, error) {
 		if t := p.Timeouts; t != nil {
 			svc.Proxy.Timeouts = model.ProxyTimeouts{ReadBody: t.ReadBody, ResponseHeader: t.ResponseHeader, Write: t.Write}
 		}
+		// The stack's acme: travels with each tls: auto service (the
+		// routes it makes); its roots go as PEM, the daemon may be remote.
+		if a := st.ACME; a != nil && p.TLSAuto {
+			svc.Proxy.ACME = &model.ACMESettings{Directory: a.Directory, Email: a.Email, CARoots: a.CARootsPEM,
+				Challenge: a.Challenge, RenewBefore: a.RenewBefore}
+		}
 	}
 	svc.Update, svc.Rollback = updateConfig(s.UpdateConfig), updateConfig(s.RollbackConfig)
 	return svc, nil

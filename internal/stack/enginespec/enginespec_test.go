@@ -91,3 +91,26 @@ func TestToSpecCarriesEveryField(t *testing.T) {
 		t.Errorf("environment secret: %v", err)
 	}
 }
+
+// The stack's acme: travels with its tls: auto services only, its roots
+// as their PEM (the daemon may run elsewhere), not the file's path.
+func TestToSpecCarriesACMEOnTLSAutoServices(t *testing.T) {
+	st := &stack.Stack{Name: "shop",
+		ACME: &stack.ACME{Directory: "https://ca.example.com/dir", Email: "ops@example.com", CARoots: "/srv/ca.pem", CARootsPEM: "PEM",
+			Challenge: "tls-alpn-01", RenewBefore: 3},
+		Services: []stack.Service{
+			{Name: "web", Image: "web:1", Replicas: 1, Proxy: &stack.Proxy{Protocol: "http", Hosts: []string{"shop.example.com"}, TLSAuto: true}},
+			{Name: "api", Image: "api:1", Replicas: 1, Proxy: &stack.Proxy{Protocol: "http", Hosts: []string{"api.example.com"}}},
+		}}
+	spec, err := FromStack(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := model.ACMESettings{Directory: "https://ca.example.com/dir", Email: "ops@example.com", CARoots: "PEM", Challenge: "tls-alpn-01", RenewBefore: 3}
+	if a := spec.Services[0].Proxy.ACME; a == nil || *a != want {
+		t.Fatalf("tls: auto service: acme %+v, want %+v", a, want)
+	}
+	if a := spec.Services[1].Proxy.ACME; a != nil {
+		t.Fatalf("a service without tls: auto carries acme %+v", a)
+	}
+}
