@@ -94,6 +94,7 @@ FUZZ_TARGETS := \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
 	internal/proxy:FuzzParseStoredCertificate \
+	internal/proxy:FuzzWSFrames \
 	internal/engine/logs:FuzzParseTail \
 	internal/stack:FuzzParseTimeout \
 	internal/stack:FuzzParseExec \
