@@ -67,7 +67,7 @@ func (l *listener) forwardUpgrade(w http.ResponseWriter, r *http.Request, st *li
 	if err := bw.Flush(); err != nil {
 		return fail(err)
 	}
-	br := bufio.NewReaderSize(conn, 32<<10)
+	br := bufio.NewReaderSize(conn, 4<<10) // the response head; the tunnel reads conn itself
 	var resp *http.Response
 	for {
 		resp, err = http.ReadResponse(br, out)
@@ -88,7 +88,11 @@ func (l *listener) forwardUpgrade(w http.ResponseWriter, r *http.Request, st *li
 	}
 	client, cbr, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return fail(fmt.Errorf("hijacking the client connection: %w", err))
+		// Not the backend's failure: this client connection (HTTP/2)
+		// cannot switch protocols.
+		l.p.log.Debug("proxy upgrade", "service", rt.cfg.Service, "err", err)
+		http.Error(w, "cannot switch protocols on this connection", http.StatusBadGateway)
+		return http.StatusBadGateway
 	}
 	if !stop() {
 		client.Close() // the client left as the backend answered
