@@ -96,6 +96,7 @@ FUZZ_TARGETS := \
 	internal/proxy:FuzzPumpChunked \
 	internal/proxy:FuzzScanResponseHead \
 	internal/proxy:FuzzParseStoredCertificate \
+	internal/proxy:FuzzWSFrames \
 	internal/engine/logs:FuzzParseTail \
 	internal/stack:FuzzParseTimeout \
 	internal/stack:FuzzParseExec \

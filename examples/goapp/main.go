@@ -2,10 +2,12 @@
 // endpoint that reports its version, and a health check that the image's
 // HEALTHCHECK runs with -healthcheck (distroless images have no curl).
 //
-// Two hooks serve berth's deploy tests and demo: /slow?ms=N answers like
-// /version after N ms (a request in flight while a replica is drained), and
-// a non-empty GOAPP_FAIL_HEALTH makes /healthz answer 503 (a release whose
-// health check fails, which berth deploy must roll back).
+// Hooks serve berth's deploy tests and demo: /slow?ms=N answers like
+// /version after N ms (a request in flight while a replica is drained), /ws
+// is a WebSocket that says its version and echoes (one held open across a
+// deploy, ws.go), and a non-empty GOAPP_FAIL_HEALTH makes /healthz answer
+// 503 (a release whose health check fails, which berth deploy must roll
+// back).
 package main
 
 import (
@@ -75,6 +77,7 @@ func main() {
 		case <-r.Context().Done(): // the client left: nobody to answer
 		}
 	})
+	mux.HandleFunc("/ws", serveWS)
 	mux.Handle("/", http.FileServer(http.Dir(*static)))
 	log.Printf("goapp %s listening on %s", version, *addr)
 	log.Fatal(http.ListenAndServe(*addr, mux))

@@ -47,11 +47,12 @@ type backend struct {
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{} // open connections to the backend (HTTP pool and TCP)
 	splices map[*splice]struct{}  // TCP mode connections
+	tunnels map[*tunnel]struct{}  // upgraded (WebSocket) connections
 	goneAt  time.Time             // when it left the config; zero while in it
 }
 
 func newBackend(id string) *backend {
-	b := &backend{id: id, conns: map[net.Conn]struct{}{}, splices: map[*splice]struct{}{}}
+	b := &backend{id: id, conns: map[net.Conn]struct{}{}, splices: map[*splice]struct{}{}, tunnels: map[*tunnel]struct{}{}}
 	b.transport = &http.Transport{
 		DialContext:           b.dial,
 		MaxIdleConns:          0,   // no global limit; per host below
@@ -116,21 +117,36 @@ func (b *backend) untrack(c net.Conn) {
 	b.mu.Unlock()
 }
 
-// cut closes every connection to the backend (and TCP clients spliced to
-// it): what is still in flight after the drain timeout fails now. It
-// returns how many connections it closed.
+// cut ends every connection to the backend (and TCP clients spliced to
+// it): what is still in flight after the drain timeout fails now. A
+// WebSocket is ended with close frames at its next frame boundary instead
+// (tunnel.goAway), within goAwayGrace. It returns how many connections it
+// ended.
 func (b *backend) cut() int {
 	b.cutGen.Add(1)
 	b.mu.Lock()
+	tunnels := make([]*tunnel, 0, len(b.tunnels))
+	graceful := map[net.Conn]bool{}
+	for t := range b.tunnels {
+		tunnels = append(tunnels, t)
+		if t.ws {
+			graceful[t.backend] = true
+		}
+	}
 	var all []net.Conn
 	for c := range b.conns {
-		all = append(all, c)
+		if !graceful[c] {
+			all = append(all, c)
+		}
 	}
 	var splices []*splice
 	for s := range b.splices {
 		splices = append(splices, s)
 	}
 	b.mu.Unlock()
+	for _, t := range tunnels {
+		t.goAway()
+	}
 	for _, s := range splices {
 		s.abort()
 	}
@@ -138,7 +154,40 @@ func (b *backend) cut() int {
 		c.Close()
 	}
 	b.closeIdle()
-	return len(all) + len(splices)
+	return len(all) + len(splices) + len(graceful)
+}
+
+func (b *backend) addTunnel(t *tunnel) {
+	b.mu.Lock()
+	b.tunnels[t] = struct{}{}
+	b.mu.Unlock()
+}
+
+func (b *backend) removeTunnel(t *tunnel) {
+	b.mu.Lock()
+	delete(b.tunnels, t)
+	b.mu.Unlock()
+}
+
+// goAwayTunnels ends the backend's upgraded connections (tunnel.goAway)
+// and returns how many there were.
+func (b *backend) goAwayTunnels() int {
+	b.mu.Lock()
+	tunnels := make([]*tunnel, 0, len(b.tunnels))
+	for t := range b.tunnels {
+		tunnels = append(tunnels, t)
+	}
+	b.mu.Unlock()
+	for _, t := range tunnels {
+		t.goAway()
+	}
+	return len(tunnels)
+}
+
+func (b *backend) tunnelCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.tunnels)
 }
 
 func (b *backend) markFailed() {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
 	"strings"
 	"sync"
@@ -384,47 +383,6 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, bc *backendConn, s
 		bc.close()
 	}
 	return resp.StatusCode
-}
-
-// forwardUpgrade hands protocol switches (WebSocket) to httputil's reverse
-// proxy, which splices the upgraded connection. No retries: an upgrade
-// is rare and usually not idempotent.
-func (l *listener) forwardUpgrade(w http.ResponseWriter, r *http.Request, st *listenerState, rt *route) int {
-	b, _ := rt.pick(0)
-	if b == nil || !b.acquire() {
-		http.Error(w, "no ready backend for "+rt.cfg.Service, http.StatusServiceUnavailable)
-		return http.StatusServiceUnavailable
-	}
-	defer b.release()
-	code := http.StatusSwitchingProtocols
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme = "http"
-			pr.Out.URL.Host = *b.addr.Load()
-			pr.Out.Host = pr.In.Host
-			// Rewrite drops X-Forwarded-*; the incoming ones are ours.
-			for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} {
-				pr.Out.Header[k] = pr.In.Header[k]
-			}
-		},
-		Transport: b.transport,
-		ModifyResponse: func(resp *http.Response) error {
-			code = resp.StatusCode
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if r.Context().Err() != nil {
-				code = 499 // the client left: not the backend's failure
-				return
-			}
-			b.markFailed()
-			code = http.StatusBadGateway
-			http.Error(w, "bad gateway: "+rt.cfg.Service, http.StatusBadGateway)
-		},
-		ErrorLog: nil,
-	}
-	rp.ServeHTTP(w, r)
-	return code
 }
 
 // waitForBackends waits until the listener gets a new snapshot, or (after

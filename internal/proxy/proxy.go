@@ -344,7 +344,9 @@ func (p *Proxy) buildState(lc Listener, cert *tls.Certificate, acme bool) *liste
 
 // Drain blocks until the backend has nothing in flight, or its route's
 // DrainTimeout (default 30 s) passes — then its remaining requests and
-// connections are cut and Drain returns nil — or ctx ends (ctx.Err()). The
+// connections are cut, its WebSockets ended with a close frame (1001 Going
+// Away) to each side within goAwayGrace, and Drain returns nil — or ctx
+// ends (ctx.Err()). The
 // caller first Applies a Config where the backend is not Ready or absent.
 // An unknown or idle backend returns nil at once.
 func (p *Proxy) Drain(ctx context.Context, backendID string) error {
@@ -390,6 +392,39 @@ func (p *Proxy) Drain(ctx context.Context, backendID string) error {
 		}
 	}
 	return nil
+}
+
+// endTunnels ends every upgraded connection as a drain timeout does
+// (WebSockets with a close frame, 1001 Going Away, to each side) and waits
+// a little longer than goAwayGrace for them to finish: the listeners'
+// close does not wait for connections that left HTTP.
+func (p *Proxy) endTunnels() {
+	p.mu.Lock()
+	bs := make([]*backend, 0, len(p.backends))
+	for _, b := range p.backends {
+		bs = append(bs, b)
+	}
+	p.mu.Unlock()
+	n := 0
+	for _, b := range bs {
+		n += b.goAwayTunnels()
+	}
+	if n == 0 {
+		return
+	}
+	deadline := time.Now().Add(goAwayGrace + 500*time.Millisecond)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		left := 0
+		for _, b := range bs {
+			left += b.tunnelCount()
+		}
+		if left == 0 {
+			return
+		}
+		<-tick.C
+	}
 }
 
 // Config returns a copy of the current config.
@@ -441,6 +476,7 @@ func (p *Proxy) Close() error {
 		go func() { defer wg.Done(); l.close(ctx) }()
 	}
 	wg.Wait()
+	p.endTunnels()
 	p.stopNow() // listeners removed earlier had their chance too
 	p.closing.Wait()
 	p.loopsOnce.Do(func() {}) // none start from now on
