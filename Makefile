@@ -93,6 +93,7 @@ FUZZ_TARGETS := \
 	internal/proxy:FuzzParseRequestHead \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
+	internal/proxy:FuzzParseGRPCTimeout \
 	internal/proxy:FuzzParseStoredCertificate \
 	internal/engine/logs:FuzzParseTail \
 	internal/stack:FuzzParseTimeout \

@@ -42,6 +42,10 @@ type backend struct {
 	transport *http.Transport // only for protocol upgrades (WebSocket)
 	idle      []*backendConn  // keep-alive pool, most recently used last
 
+	// h2c is the HTTP/2 cleartext transport of h2c routes (h2c.go),
+	// made on first use.
+	h2c atomic.Pointer[http.Transport]
+
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{} // open connections to the backend (HTTP pool and TCP)
 	splices map[*splice]struct{}  // TCP mode connections

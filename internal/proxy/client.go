@@ -132,6 +132,9 @@ func (b *backend) closeIdle() {
 	if b.transport != nil {
 		b.transport.CloseIdleConnections()
 	}
+	if t := b.h2c.Load(); t != nil {
+		t.CloseIdleConnections() // HTTP/2 connections without streams
+	}
 }
 
 // errNoResponse wraps a failure before the response header was read:
