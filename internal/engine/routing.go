@@ -153,12 +153,15 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 				addr := net.JoinHostPort(host, strconv.Itoa(p.HostPort))
 				mode, hosts, balance, drain, tls := proxy.ModeTCP, []string(nil), "", time.Duration(0), (*proxy.TLS)(nil)
 				var timeouts proxy.Timeouts
-				redirect := 0
+				redirect, backendProto := 0, ""
 				if o := svc.Proxy; o != nil {
 					if o.Protocol != proxy.ModeTCP {
 						mode = proxy.ModeHTTP
 					}
 					hosts, balance, drain = o.Hosts, o.Balance, o.DrainTimeout
+					if mode == proxy.ModeHTTP {
+						backendProto = o.BackendProtocol
+					}
 					timeouts = proxy.Timeouts{ReadBody: proxy.Duration(o.Timeouts.ReadBody),
 						ResponseHeader: proxy.Duration(o.Timeouts.ResponseHeader), Write: proxy.Duration(o.Timeouts.Write)}
 					if o.TLSCert != "" {
@@ -195,7 +198,7 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 					continue // the same host port listed twice
 				}
 				r := &proxy.Route{Service: service, Hosts: hosts, Balance: balance, DrainTimeout: proxy.Duration(drain), Timeouts: timeouts,
-					Backends: []proxy.Backend{}, RedirectHTTPS: redirect}
+					Backends: []proxy.Backend{}, RedirectHTTPS: redirect, BackendProtocol: backendProto}
 				ln.routes[service] = r
 				routeOf[routeKey{addr, service}] = r
 				// Backends: every container of the service that has this

@@ -102,6 +102,7 @@ var fieldEdits = map[string]edit{
 	"Proxy.TLSAuto":                 {from: proxy(model.ProxyOptions{Hosts: []string{"a.example"}}), to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true})},
 	"Proxy.NoRedirect":              {from: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true}), to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, TLSAuto: true, NoRedirect: true})},
 	"Proxy.HSTS":                    {from: proxy(model.ProxyOptions{Hosts: []string{"a.example"}}), to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, HSTS: time.Hour})},
+	"Proxy.BackendProtocol":         {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{BackendProtocol: "h2c"})},
 	"Proxy.Timeouts":                {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{Timeouts: model.ProxyTimeouts{Write: time.Second}})},
 	"Proxy.Timeouts.ReadBody":       {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{Timeouts: model.ProxyTimeouts{ReadBody: time.Second}})},
 	"Proxy.Timeouts.ResponseHeader": {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{Timeouts: model.ProxyTimeouts{ResponseHeader: time.Second}})},
