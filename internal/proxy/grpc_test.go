@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -47,6 +49,7 @@ func startGRPCBackend(t testing.TB) *grpcBackend {
 		return h(ctx, req)
 	}))
 	healthpb.RegisterHealthServer(g.srv, g)
+	reflection.RegisterV1(g.srv) // a bidirectional stream
 	go g.srv.Serve(lis)
 	t.Cleanup(func() { g.srv.Stop() })
 	return g
@@ -85,7 +88,8 @@ func TestGRPCThroughProxy(t *testing.T) {
 	g := startGRPCBackend(t)
 	g.SetServingStatus("svc", healthpb.HealthCheckResponse_NOT_SERVING)
 	_, addr, _, pool := tlsProxy(t, h2cRoute(be("a", g.addr, true)))
-	hc := healthpb.NewHealthClient(grpcClient(t, addr, pool))
+	cc := grpcClient(t, addr, pool)
+	hc := healthpb.NewHealthClient(cc)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 
@@ -104,6 +108,29 @@ func TestGRPCThroughProxy(t *testing.T) {
 	_, err = hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "nope"})
 	if st, _ := status.FromError(err); st.Code() != codes.NotFound || st.Message() != "unknown service" {
 		t.Fatalf("Check of an unknown service: %v, want NotFound: unknown service", err)
+	}
+
+	// A bidirectional stream: each answer comes back while the client's
+	// side of the stream is still open.
+	bidi, err := reflectionpb.NewServerReflectionClient(cc).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := bidi.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := bidi.Recv()
+		if err != nil {
+			t.Fatalf("bidirectional stream, answer %d: %v", i, err)
+		}
+		if l := m.GetListServicesResponse(); l == nil || len(l.Service) != 2 {
+			t.Fatalf("bidirectional stream, answer %d: %v", i, m)
+		}
+	}
+	bidi.CloseSend()
+	if _, err := bidi.Recv(); err != io.EOF {
+		t.Fatalf("bidirectional stream end: %v, want EOF", err)
 	}
 
 	// A server stream delivers each update as it happens: the stream is
@@ -221,6 +248,15 @@ func TestGRPCDeployUnderLoad(t *testing.T) {
 	if a.calls.Load() != aDone {
 		t.Fatalf("backend a got %d calls after it was drained", a.calls.Load()-aDone)
 	}
+	// The drained replica keeps no connection from the proxy open.
+	p.mu.Lock()
+	ba := p.backends["a"]
+	p.mu.Unlock()
+	waitFor(t, "the connections to the drained backend closed", 5*time.Second, func() bool {
+		ba.mu.Lock()
+		defer ba.mu.Unlock()
+		return len(ba.conns) == 0
+	})
 }
 
 // startH2CBackend is an HTTP server that speaks HTTP/1.1 and h2c (prior

@@ -187,6 +187,7 @@ func sendH2C(e *netExchange, rt *route, b *backend) (*http.Response, context.Can
 // body flushed, then the trailers. It releases b and returns the status
 // sent (499 when the client left). cancel ends the backend stream.
 func streamResponse(e *netExchange, resp *http.Response, b *backend, start time.Time, cancel context.CancelFunc) int {
+	defer closeIdleH2C(b)
 	defer b.release()
 	defer cancel()
 	defer resp.Body.Close()
@@ -241,6 +242,18 @@ func streamResponse(e *netExchange, resp *http.Response, b *backend, start time.
 		h[http.TrailerPrefix+k] = v
 	}
 	return resp.StatusCode
+}
+
+// closeIdleH2C closes b's HTTP/2 connections once they carry no stream
+// when b is on its way out: Apply's closeIdle spared those busy then, and
+// an HTTP/2 connection is never put back into a pool (putConn) where the
+// HTTP/1.1 path closes its own.
+func closeIdleH2C(b *backend) {
+	if !b.accepting.Load() {
+		if t := b.h2c.Load(); t != nil {
+			t.CloseIdleConnections()
+		}
+	}
 }
 
 // grpcFailed ends a gRPC answer whose backend stream broke after the head
