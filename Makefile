@@ -95,6 +95,7 @@ FUZZ_TARGETS := \
 	internal/proxy:FuzzParseResponseHead \
 	internal/proxy:FuzzPumpChunked \
 	internal/proxy:FuzzScanResponseHead \
+	internal/proxy:FuzzParseGRPCTimeout \
 	internal/proxy:FuzzParseStoredCertificate \
 	internal/proxy:FuzzWSFrames \
 	internal/engine/logs:FuzzParseTail \

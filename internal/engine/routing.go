@@ -153,7 +153,7 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 				addr := net.JoinHostPort(host, strconv.Itoa(p.HostPort))
 				mode, hosts, balance, drain, tls := proxy.ModeTCP, []string(nil), "", time.Duration(0), (*proxy.TLS)(nil)
 				var timeouts proxy.Timeouts
-				redirect := 0
+				redirect, backendProto := 0, ""
 				acme, ownACME, err := e.acmeFor(service, svc.Proxy)
 				if err != nil {
 					return proxy.Config{}, err
@@ -164,6 +164,9 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 						mode = proxy.ModeHTTP
 					}
 					hosts, balance, drain = o.Hosts, o.Balance, o.DrainTimeout
+					if mode == proxy.ModeHTTP {
+						backendProto = o.BackendProtocol
+					}
 					timeouts = proxy.Timeouts{ReadBody: proxy.Duration(o.Timeouts.ReadBody),
 						ResponseHeader: proxy.Duration(o.Timeouts.ResponseHeader), Write: proxy.Duration(o.Timeouts.Write)}
 					if o.TLSCert != "" {
@@ -203,7 +206,7 @@ func (e *Engine) proxyConfigLocked() (proxy.Config, error) {
 					continue // the same host port listed twice
 				}
 				r := &proxy.Route{Service: service, Hosts: hosts, Balance: balance, DrainTimeout: proxy.Duration(drain), Timeouts: timeouts,
-					Backends: []proxy.Backend{}, RedirectHTTPS: redirect, ACME: routeACME}
+					Backends: []proxy.Backend{}, RedirectHTTPS: redirect, ACME: routeACME, BackendProtocol: backendProto}
 				ln.routes[service] = r
 				routeOf[routeKey{addr, service}] = r
 				// Backends: every container of the service that has this

@@ -176,7 +176,7 @@ func TestRoutingSharedPortNeedsHTTPHosts(t *testing.T) {
 	if err := e.Up(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "published by both") {
 		t.Fatalf("two TCP services on one port: %v", err)
 	}
-	spec.Services[0].Proxy = &model.ProxyOptions{Protocol: "http", Hosts: []string{"api.example"}}
+	spec.Services[0].Proxy = &model.ProxyOptions{Protocol: "http", Hosts: []string{"api.example"}, BackendProtocol: "h2c"}
 	to := proxy.Timeouts{ReadBody: proxy.Duration(time.Second), ResponseHeader: proxy.Duration(2 * time.Second), Write: proxy.Duration(3 * time.Second)}
 	spec.Services[1].Proxy = &model.ProxyOptions{Protocol: "http", Timeouts: model.ProxyTimeouts{ReadBody: time.Second, ResponseHeader: 2 * time.Second, Write: 3 * time.Second}}
 	if err := e.Up(context.Background(), spec); err != nil {
@@ -189,6 +189,10 @@ func TestRoutingSharedPortNeedsHTTPHosts(t *testing.T) {
 	// Each route carries its service's timeouts (zero: the proxy's defaults).
 	if l.Routes[0].Timeouts != (proxy.Timeouts{}) || l.Routes[1].Timeouts != to {
 		t.Fatalf("timeouts %+v, %+v", l.Routes[0].Timeouts, l.Routes[1].Timeouts)
+	}
+	// Each route speaks its own protocol to its replicas (backend_protocol).
+	if l.Routes[0].BackendProtocol != proxy.BackendH2C || l.Routes[1].BackendProtocol != "" {
+		t.Fatalf("backend protocols %q, %q", l.Routes[0].BackendProtocol, l.Routes[1].BackendProtocol)
 	}
 }
 

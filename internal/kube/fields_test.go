@@ -108,6 +108,7 @@ var fieldEdits = map[string]edit{
 	"Proxy.ACME.Challenge":          {from: acme(model.ACMESettings{}), to: acme(model.ACMESettings{Challenge: "tls-alpn-01"})},
 	"Proxy.ACME.RenewBefore":        {from: acme(model.ACMESettings{}), to: acme(model.ACMESettings{RenewBefore: time.Hour})},
 	"Proxy.HSTS":                    {from: proxy(model.ProxyOptions{Hosts: []string{"a.example"}}), to: proxy(model.ProxyOptions{Hosts: []string{"a.example"}, HSTS: time.Hour})},
+	"Proxy.BackendProtocol":         {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{BackendProtocol: "h2c"})},
 	"Proxy.Timeouts":                {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{Timeouts: model.ProxyTimeouts{Write: time.Second}})},
 	"Proxy.Timeouts.ReadBody":       {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{Timeouts: model.ProxyTimeouts{ReadBody: time.Second}})},
 	"Proxy.Timeouts.ResponseHeader": {from: proxy(model.ProxyOptions{}), to: proxy(model.ProxyOptions{Timeouts: model.ProxyTimeouts{ResponseHeader: time.Second}})},

@@ -48,6 +48,9 @@ func (t *translator) services(svc model.ServiceSpec) error {
 		}
 		seen[name] = true
 		sp := corev1.ServicePort{Name: name, Port: int32(p.ContainerPort), TargetPort: intstr.FromInt32(int32(p.ContainerPort)), Protocol: protocol(p.Protocol)}
+		if o := svc.Proxy; o != nil && o.BackendProtocol == "h2c" && o.Protocol != "tcp" && sp.Protocol == corev1.ProtocolTCP {
+			sp.AppProtocol = &appProtocolH2C
+		}
 		internal = append(internal, sp)
 		if svc.Proxy != nil && len(svc.Proxy.Hosts) > 0 && sp.Protocol == corev1.ProtocolTCP {
 			continue // routed by the Ingress
@@ -72,6 +75,10 @@ func (t *translator) services(svc model.ServiceSpec) error {
 	}
 	return t.ingress(svc, internal)
 }
+
+// appProtocolH2C is the standard appProtocol of a port speaking HTTP/2
+// in clear text (x-berth-proxy backend_protocol: h2c).
+var appProtocolH2C = "kubernetes.io/h2c"
 
 func (t *translator) serviceObject(name, service string, typ corev1.ServiceType, ports []corev1.ServicePort) *corev1.Service {
 	return &corev1.Service{
@@ -102,6 +109,9 @@ func (t *translator) ingress(svc model.ServiceSpec, ports []corev1.ServicePort) 
 	}
 	if p.Timeouts != (model.ProxyTimeouts{}) {
 		t.warn(svc.Name, "x-berth-proxy.timeouts", "request timeouts are the Ingress controller's settings (its own annotations), not mapped")
+	}
+	if p.BackendProtocol == "h2c" {
+		t.warn(svc.Name, "x-berth-proxy.backend_protocol", "h2c: the Service ports say appProtocol %s; an Ingress controller may need its own annotation to speak h2c/gRPC to the pods (ingress-nginx: backend-protocol: GRPC)", appProtocolH2C)
 	}
 	if p.TLSAuto {
 		t.warn(svc.Name, "x-berth-proxy.tls", "auto: the Ingress gets no certificate from berth's ACME settings; have cert-manager (or the Ingress controller) issue one for the hosts")

@@ -66,6 +66,25 @@ func TestProxyHostsAreIngress(t *testing.T) {
 	}
 }
 
+// backend_protocol: h2c marks the Service ports appProtocol
+// kubernetes.io/h2c and warns that the Ingress controller decides.
+func TestProxyH2CIsAppProtocol(t *testing.T) {
+	s := base()
+	s.Proxy = &model.ProxyOptions{Hosts: []string{"grpc.example"}, BackendProtocol: "h2c"}
+	r := translate(t, Options{}, s)
+	in := find[*corev1.Service](t, r, "Service", "web")
+	if ap := in.Spec.Ports[0].AppProtocol; ap == nil || *ap != "kubernetes.io/h2c" {
+		t.Errorf("Service ports %+v, want appProtocol kubernetes.io/h2c", in.Spec.Ports)
+	}
+	if !warned(r, "x-berth-proxy.backend_protocol") {
+		t.Errorf("warnings %v", r.Warnings)
+	}
+	r = translate(t, Options{}, base())
+	if ap := find[*corev1.Service](t, r, "Service", "web").Spec.Ports[0].AppProtocol; ap != nil {
+		t.Errorf("appProtocol %q without backend_protocol", *ap)
+	}
+}
+
 func TestNameClashesAndBadHostsRefused(t *testing.T) {
 	web, other := base(), base()
 	other.Name = "web-published"

@@ -20,6 +20,9 @@ type ProxyOptions struct {
 	// Timeouts bound each phase of an HTTP request (zero: the proxy's
 	// defaults).
 	Timeouts ProxyTimeouts `json:"timeouts,omitzero"`
+	// BackendProtocol is what the proxy speaks to the replicas: "" or
+	// http1 (HTTP/1.1), or h2c (HTTP/2 in clear text: gRPC servers).
+	BackendProtocol string `json:"backendProtocol,omitempty"`
 	// ACME, with TLSAuto, is the stack's acme: settings (berth.yaml):
 	// where the certificates of Hosts come from. Keys left empty take the
 	// daemon's (--acme-*); nil: the daemon's settings.

@@ -41,8 +41,11 @@ type backend struct {
 	// cutGen counts cuts: event loops drop connections dialed before one.
 	cutGen atomic.Uint64
 
-	transport *http.Transport // only for protocol upgrades (WebSocket)
-	idle      []*backendConn  // keep-alive pool, most recently used last
+	idle []*backendConn // keep-alive pool, most recently used last
+
+	// h2c is the HTTP/2 cleartext transport of h2c routes (h2c.go),
+	// made on first use.
+	h2c atomic.Pointer[http.Transport]
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{} // open connections to the backend (HTTP pool and TCP)
@@ -53,17 +56,6 @@ type backend struct {
 
 func newBackend(id string) *backend {
 	b := &backend{id: id, conns: map[net.Conn]struct{}{}, splices: map[*splice]struct{}{}, tunnels: map[*tunnel]struct{}{}}
-	b.transport = &http.Transport{
-		DialContext:           b.dial,
-		MaxIdleConns:          0,   // no global limit; per host below
-		MaxIdleConnsPerHost:   512, // wrk-style load keeps hundreds of connections busy
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true, // pass bodies through untouched
-		ForceAttemptHTTP2:     false,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
 	return b
 }
 

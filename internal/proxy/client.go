@@ -140,8 +140,8 @@ func (b *backend) closeIdle() {
 	for _, bc := range idle {
 		bc.close()
 	}
-	if b.transport != nil {
-		b.transport.CloseIdleConnections()
+	if t := b.h2c.Load(); t != nil {
+		t.CloseIdleConnections() // HTTP/2 connections without streams
 	}
 }
 

@@ -141,7 +141,18 @@ type Route struct {
 	// certificates come from (its stack's acme: settings); nil:
 	// Config.ACME. A host has one CA: two routes naming it must agree.
 	ACME *ACME `json:"acme,omitempty"`
+	// BackendProtocol is what the route speaks to its backends:
+	// BackendHTTP1 (the default) or BackendH2C (gRPC servers).
+	BackendProtocol string `json:"backendProtocol,omitempty"`
 }
+
+// Backend protocols of an HTTP route (Route.BackendProtocol).
+const (
+	BackendHTTP1 = "http1" // HTTP/1.1, the default
+	// BackendH2C is HTTP/2 in clear text with prior knowledge (RFC 9113
+	// 3.3): streams, trailers and full-duplex bodies, as gRPC needs.
+	BackendH2C = "h2c"
+)
 
 // Timeouts bound the phases of an HTTP request, so a slow or stalled
 // client or backend holds a backend connection (and a drain) no longer

@@ -112,6 +112,7 @@ func notFound(w http.ResponseWriter, host string) {
 // (listener.forward, or forwardUpgrade for a protocol switch); it returns
 // the status code sent to the client (499 when the client left).
 func (l *listener) forwardNet(w http.ResponseWriter, r *http.Request, st *listenerState, rt *route) int {
+	te := rt.h2c && hasToken(r.Header["Te"], "trailers")
 	prepareHeaders(r)
 	if isUpgrade(r) {
 		return l.forwardUpgrade(w, r, st, rt)
@@ -141,6 +142,14 @@ func (l *listener) forwardNet(w http.ResponseWriter, r *http.Request, st *listen
 		}
 		defer e.cb.done()
 		e.body = e.cb
+	}
+	if rt.h2c {
+		if te {
+			// The one TE an HTTP/2 request may carry (gRPC servers
+			// want it): the client's announcement that it takes trailers.
+			r.Header["Te"] = teTrailers
+		}
+		return l.forwardH2C(e, st, rt)
 	}
 	return l.forward(ctx, e, st, rt, prior{})
 }
@@ -329,21 +338,7 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, bc *backendConn, s
 	b := bc.b
 	defer b.release()
 	h := w.Header()
-	for k, v := range resp.Header {
-		h[k] = v
-	}
-	if c, ok := h["Connection"]; ok {
-		for _, v := range c {
-			for _, name := range strings.Split(v, ",") {
-				h.Del(strings.TrimSpace(name))
-			}
-		}
-	}
-	for _, k := range hopHeaders {
-		if _, ok := h[k]; ok {
-			delete(h, k)
-		}
-	}
+	copyResponseHeader(h, resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -383,6 +378,26 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, bc *backendConn, s
 		bc.close()
 	}
 	return resp.StatusCode
+}
+
+// copyResponseHeader adds a backend's response header to the client's,
+// hop-by-hop headers left out.
+func copyResponseHeader(h, from http.Header) {
+	for k, v := range from {
+		h[k] = v
+	}
+	if c, ok := h["Connection"]; ok {
+		for _, v := range c {
+			for _, name := range strings.Split(v, ",") {
+				h.Del(strings.TrimSpace(name))
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		if _, ok := h[k]; ok {
+			delete(h, k)
+		}
+	}
 }
 
 // waitForBackends waits until the listener gets a new snapshot, or (after

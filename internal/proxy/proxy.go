@@ -315,10 +315,12 @@ func (p *Proxy) buildState(lc Listener, cert *tls.Certificate, acme bool) *liste
 			timeouts:     resolveTimeouts(rc.Timeouts),
 			m:            p.m.service(rc.Service),
 			redirect:     rc.RedirectHTTPS,
+			h2c:          rc.BackendProtocol == BackendH2C,
 		}
 		if r.redirect > 0 && lc.Mode == ModeHTTP && !st.tls {
 			st.redirects = true
 		}
+		st.h2c = st.h2c || r.h2c
 		for _, bc := range rc.Backends {
 			b := p.backends[bc.ID]
 			r.all = append(r.all, b)

@@ -28,6 +28,8 @@ type listenerState struct {
 	// proxy has an ACME manager); redirects: some route redirects to HTTPS.
 	challenges, redirects bool
 	routes                []*route
+	// h2c: some route speaks HTTP/2 to its backends (h2c.go).
+	h2c bool
 	// write is the longest write timeout of the routes: answers sent
 	// before a route is known (404) use it.
 	write   time.Duration
@@ -56,17 +58,17 @@ func (s *listenerState) route(host string) *route {
 }
 
 // intercepts reports whether a request the fast path parsed is the
-// proxy's own to answer (ServeHTTP does): an HTTP-01 challenge, or a
-// route that redirects to HTTPS.
+// proxy's own to answer (ServeHTTP does): an HTTP-01 challenge, a
+// route that redirects to HTTPS, or one whose backends speak h2c.
 func (s *listenerState) intercepts(req *reqHead) bool {
 	if s.challenges && bytes.HasPrefix(req.target, challengePrefix) {
 		return true
 	}
-	if !s.redirects {
+	if !s.redirects && !s.h2c {
 		return false
 	}
 	r := s.route(string(req.host))
-	return r != nil && r.redirect > 0
+	return r != nil && (r.redirect > 0 || r.h2c)
 }
 
 var challengePrefix = []byte(acmeChallengePrefix)
@@ -82,6 +84,7 @@ type route struct {
 	rr           atomic.Uint64
 	m            *serviceMetrics // nil without metrics
 	redirect     int             // RedirectHTTPS: answer with a redirect to https on this port
+	h2c          bool            // BackendProtocol h2c: forwardH2C, never the fast path
 }
 
 // pick chooses a Ready backend not yet tried by this request (tried is a

@@ -43,6 +43,9 @@ func (l Listener) validate() error {
 		if len(l.Routes[0].Hosts) > 0 {
 			return errors.New("routes[0].hosts: mode tcp cannot route by host")
 		}
+		if bp := l.Routes[0].BackendProtocol; bp != "" {
+			return fmt.Errorf("routes[0].backendProtocol %q: only mode http chooses a backend protocol", bp)
+		}
 	default:
 		return fmt.Errorf("mode %q: want %q or %q", l.Mode, ModeHTTP, ModeTCP)
 	}
@@ -112,6 +115,11 @@ func (r Route) validate() error {
 	case "", RoundRobin, LeastConn:
 	default:
 		return fmt.Errorf("balance %q: want %q or %q", r.Balance, RoundRobin, LeastConn)
+	}
+	switch r.BackendProtocol {
+	case "", BackendHTTP1, BackendH2C:
+	default:
+		return fmt.Errorf("backendProtocol %q: want %q or %q", r.BackendProtocol, BackendHTTP1, BackendH2C)
 	}
 	if r.DrainTimeout < 0 {
 		return fmt.Errorf("drainTimeout %s is negative", time.Duration(r.DrainTimeout))

@@ -35,6 +35,10 @@ func TestValidate(t *testing.T) {
 		{"negative body timeout", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", Timeouts: Timeouts{ReadBody: -1}}}}}}, "routes[0] (s/web): timeouts.readBody -1ns is negative"},
 		{"negative header timeout", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", Timeouts: Timeouts{ResponseHeader: -1}}}}}}, "timeouts.responseHeader -1ns is negative"},
 		{"negative write timeout", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", Timeouts: Timeouts{Write: -1}}}}}}, "timeouts.write -1ns is negative"},
+		{"h2c", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/grpc", BackendProtocol: BackendH2C}}}}}, ""},
+		{"http1", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", BackendProtocol: BackendHTTP1}}}}}, ""},
+		{"bad backend protocol", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{{Service: "s/web", BackendProtocol: "h2"}}}}}, `routes[0] (s/web): backendProtocol "h2": want "http1" or "h2c"`},
+		{"tcp h2c", Config{Listeners: []Listener{{Addr: ":5432", Mode: ModeTCP, Routes: []Route{{Service: "s/db", BackendProtocol: BackendH2C}}}}}, `routes[0].backendProtocol "h2c": only mode http`},
 		{"dup host", Config{Listeners: []Listener{{Addr: ":80", Mode: ModeHTTP, Routes: []Route{
 			{Service: "s/api", Hosts: []string{"api.example.com"}},
 			{Service: "s/web", Hosts: []string{"API.example.com:80"}}}}}}, "s/api and s/web"},

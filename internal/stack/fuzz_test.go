@@ -28,6 +28,8 @@ func FuzzLoad(f *testing.F) {
 		"name: \"\"\nservices: {\"\": {image: x}}\n",
 		"services: {web: {image: x, x-berth-proxy: {hosts: [a, 5], tls: {cert: 1, key: [2]}, drain_timeout: -1s}}}\n",
 		"services: {web: {image: x, x-berth-proxy: [1, 2]}}\n",
+		"services: {web: {image: x, x-berth-proxy: {backend_protocol: h2c, protocol: tcp}}}\n",
+		"services: {web: {image: x, x-berth-proxy: {backend_protocol: 2}}}\n",
 		"services: {web: {image: x, x-berth-proxy: {timeouts: {read_body: 1s, response_header: [x], write: -1s, idle: 2}}}}\n",
 		"acme: {directory: http://x, email: [1], ca_roots: /etc/passwd, renew_before: -1s, challenge: dns-01}\nservices: {web: {image: x}}\n",
 		"acme: &a {directory: 'https://${X}/d', ca_roots: ., bogus: 1}\nservices: {web: {image: x}}\nenvironments: {p: {acme: *a}}\n",

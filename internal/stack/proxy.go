@@ -27,6 +27,9 @@ type Proxy struct {
 	NoRedirect   bool           `json:"no_redirect,omitempty"`   // tls: {auto: true, redirect: false}
 	HSTS         time.Duration  `json:"hsts,omitempty"`          // Strict-Transport-Security max-age
 	Timeouts     *ProxyTimeouts `json:"timeouts,omitempty"`      // nil: the proxy's defaults
+	// BackendProtocol is what the proxy speaks to the replicas: http1
+	// (the default, "") or h2c (HTTP/2 in clear text: gRPC servers).
+	BackendProtocol string `json:"backend_protocol,omitempty"`
 }
 
 // ProxyTimeouts bound the phases of an HTTP request (x-berth-proxy
@@ -38,7 +41,7 @@ type ProxyTimeouts struct {
 }
 
 // proxyFields lists x-berth-proxy's fields for error messages.
-const proxyFields = "protocol, hosts, balance, drain_timeout, timeouts, tls"
+const proxyFields = "protocol, hosts, balance, drain_timeout, timeouts, tls, backend_protocol"
 
 // parseTimeouts reads x-berth-proxy timeouts: {read_body, response_header, write}.
 func parseTimeouts(v any) (*ProxyTimeouts, error) {
@@ -135,12 +138,21 @@ func parseProxy(v any, dir string) (*Proxy, error) {
 			if err := parseTLS(p, val, dir); err != nil {
 				return nil, err
 			}
+		case "backend_protocol":
+			s, _ := val.(string)
+			if s != "http1" && s != "h2c" {
+				return nil, fmt.Errorf("backend_protocol %v: want http1 or h2c", val)
+			}
+			p.BackendProtocol = s
 		default:
 			return nil, fmt.Errorf("unknown field %q (%s)", k, proxyFields)
 		}
 	}
 	if p.Protocol == "tcp" && (len(p.Hosts) > 0 || p.TLSCert != "" || p.TLSAuto || p.Timeouts != nil) {
 		return nil, fmt.Errorf("hosts, timeouts and tls need protocol http")
+	}
+	if p.Protocol == "tcp" && p.BackendProtocol != "" {
+		return nil, fmt.Errorf("backend_protocol %s needs protocol http", p.BackendProtocol)
 	}
 	if p.TLSAuto {
 		if len(p.Hosts) == 0 {

@@ -14,7 +14,7 @@ func TestBerthProxyExtension(t *testing.T) {
   web:
     image: x
     ports: ["127.0.0.1:8080:80"]
-    x-berth-proxy: {hosts: [Shop.Example], balance: least_conn, drain_timeout: 5s, timeouts: {read_body: 10s, response_header: 2m, write: 500ms}, tls: {cert: c.pem, key: k.pem}}
+    x-berth-proxy: {hosts: [Shop.Example], balance: least_conn, drain_timeout: 5s, timeouts: {read_body: 10s, response_header: 2m, write: 500ms}, tls: {cert: c.pem, key: k.pem}, backend_protocol: h2c}
   tcp:
     image: x
     x-berth-proxy: {protocol: tcp}
@@ -22,7 +22,7 @@ func TestBerthProxyExtension(t *testing.T) {
 	st, _ := load(t, LoadOptions{Files: []string{filepath.Join(dir, "berth.yaml")}})
 	p := st.Service("web").Proxy
 	if p == nil || p.Protocol != "http" || p.Hosts[0] != "shop.example" || p.Balance != "least_conn" || p.DrainTimeout != 5*time.Second ||
-		p.TLSCert != filepath.Join(dir, "c.pem") || p.TLSKey != filepath.Join(dir, "k.pem") {
+		p.TLSCert != filepath.Join(dir, "c.pem") || p.TLSKey != filepath.Join(dir, "k.pem") || p.BackendProtocol != "h2c" {
 		t.Fatalf("proxy %+v", p)
 	}
 	if to := p.Timeouts; to == nil || *to != (ProxyTimeouts{ReadBody: 10 * time.Second, ResponseHeader: 2 * time.Minute, Write: 500 * time.Millisecond}) {
@@ -36,7 +36,7 @@ func TestBerthProxyExtension(t *testing.T) {
 		t.Fatalf("marshal: %s %v", raw, err)
 	}
 	var back Service
-	if err := json.Unmarshal(raw, &back); err != nil || back.Proxy == nil || back.Proxy.Timeouts == nil || *back.Proxy.Timeouts != *p.Timeouts {
+	if err := json.Unmarshal(raw, &back); err != nil || back.Proxy == nil || back.Proxy.Timeouts == nil || *back.Proxy.Timeouts != *p.Timeouts || back.Proxy.BackendProtocol != "h2c" {
 		t.Fatalf("unmarshal %s: %+v %v", raw, back.Proxy, err)
 	}
 	// Bad timeouts are named with their value.
@@ -47,6 +47,9 @@ func TestBerthProxyExtension(t *testing.T) {
 		"{timeouts: {idle: 1s}}":                 `timeouts: unknown field "idle"`,
 		"{timeouts: 5s}":                         "timeouts: want a mapping",
 		"{protocol: tcp, timeouts: {write: 1s}}": "timeouts and tls need protocol http",
+		"{backend_protocol: grpc}":               "backend_protocol grpc: want http1 or h2c",
+		"{backend_protocol: [h2c]}":              "backend_protocol [h2c]: want http1 or h2c",
+		"{protocol: tcp, backend_protocol: h2c}": "backend_protocol h2c needs protocol http",
 	} {
 		dir := write(t, map[string]string{"berth.yaml": "services:\n  web:\n    image: x\n    x-berth-proxy: " + bad + "\n"})
 		_, _, err := Load(context.Background(), LoadOptions{Files: []string{filepath.Join(dir, "berth.yaml")}})

@@ -115,7 +115,7 @@ func serviceSpec(st *stack.Stack, s stack.Service) (model.ServiceSpec, error) {
 	if p := s.Proxy; p != nil {
 		svc.Proxy = &model.ProxyOptions{Protocol: p.Protocol, Hosts: p.Hosts, Balance: p.Balance,
 			DrainTimeout: p.DrainTimeout, TLSCert: p.TLSCert, TLSKey: p.TLSKey,
-			TLSAuto: p.TLSAuto, NoRedirect: p.NoRedirect, HSTS: p.HSTS}
+			TLSAuto: p.TLSAuto, NoRedirect: p.NoRedirect, HSTS: p.HSTS, BackendProtocol: p.BackendProtocol}
 		if t := p.Timeouts; t != nil {
 			svc.Proxy.Timeouts = model.ProxyTimeouts{ReadBody: t.ReadBody, ResponseHeader: t.ResponseHeader, Write: t.Write}
 		}

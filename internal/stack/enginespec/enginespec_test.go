@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/model"
 	"github.com/berth-dev/berth/internal/stack"
@@ -40,6 +41,9 @@ func TestToSpecCarriesEveryField(t *testing.T) {
 				"db":    {Condition: stack.ConditionHealthy, Required: true},
 				"cache": {Condition: stack.ConditionStarted, Required: false},
 			},
+			Proxy: &stack.Proxy{Protocol: "http", Hosts: []string{"shop.example"}, Balance: "least_conn", DrainTimeout: time.Second,
+				HSTS: time.Hour, TLSCert: "/c", TLSKey: "/k", BackendProtocol: "h2c",
+				Timeouts: &stack.ProxyTimeouts{ReadBody: 1, ResponseHeader: 2, Write: 3}},
 		}},
 	}
 	spec, err := FromStack(st)
@@ -69,6 +73,11 @@ func TestToSpecCarriesEveryField(t *testing.T) {
 	}
 	if !reflect.DeepEqual(svc.Configs, wantConfigs) {
 		t.Errorf("configs %+v\nwant %+v", svc.Configs, wantConfigs)
+	}
+	wantProxy := &model.ProxyOptions{Protocol: "http", Hosts: []string{"shop.example"}, Balance: "least_conn", DrainTimeout: time.Second,
+		HSTS: time.Hour, TLSCert: "/c", TLSKey: "/k", BackendProtocol: "h2c", Timeouts: model.ProxyTimeouts{ReadBody: 1, ResponseHeader: 2, Write: 3}}
+	if !reflect.DeepEqual(svc.Proxy, wantProxy) {
+		t.Errorf("proxy %+v\nwant %+v", svc.Proxy, wantProxy)
 	}
 	if svc.Hostname != "app-host" || svc.Labels["tier"] != "web" {
 		t.Errorf("hostname %q labels %v", svc.Hostname, svc.Labels)
