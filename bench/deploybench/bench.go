@@ -70,7 +70,7 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 	out.Meta.Versions["berth"] = benchkit.VersionLine(ctx, nil, berthBin, "version")
 	out.Meta.Versions["wrk"] = benchkit.VersionLine(ctx, nil, o.wrkBin, "-v")
 	out.Meta.Versions["nginx"] = benchkit.VersionLine(ctx, nil, o.nginxBin, "-v")
-	out.Meta.Load = fmt.Sprintf("%d keep-alive connections, %g req/s in all (GET %s), counted from %s before to %s after the release command", o.workers, o.rate, benchPath, o.settle, o.settle)
+	out.Meta.Load = fmt.Sprintf("%d keep-alive connections, %g req/s in all (GET %s), counted from %s before to %s after the release command", o.workers, o.rate, benchPath("goapp"), o.settle, o.settle)
 
 	progress("building the app (v%s, v%s) with berth build", appVersions[0], appVersions[1])
 	im, err := buildImages(ctx, berthBin, root, o.aptRepo, filepath.Join(tmp, "images"), wantRelease)

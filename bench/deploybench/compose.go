@@ -116,7 +116,7 @@ func startCompose(ctx context.Context, dd *benchkit.Dockerd, bin string, im *ima
 	if err := c.run(ctx, appVersions[0], "up", "-d"); err != nil {
 		return nil, err
 	}
-	return c, waitHTTP(ctx, "http://"+c.addr()+benchPath, 60*time.Second)
+	return c, waitHTTP(ctx, "http://"+c.addr()+benchPath("goapp"), 60*time.Second)
 }
 
 func (c *composeRelease) release(ctx context.Context, o options, from, to string) (releaseResult, error) {

@@ -30,6 +30,11 @@ func (im *images) berthRef(version string) string {
 	return "oci-layout:" + im.layouts[version] + ":app"
 }
 
+// nginxRef is the nginx example's image (the other throughput backend).
+func (im *images) nginxRef() string {
+	return "oci-layout:" + im.layouts["nginx"] + ":nginx"
+}
+
 // buildImages copies the examples out of the source tree (berth build
 // writes berth.lock next to berth.yaml) and builds them from the local apt
 // repository.
@@ -65,6 +70,10 @@ func buildImages(ctx context.Context, berthBin, root, aptRepo, dir string, docke
 				return nil, err
 			}
 		}
+	}
+	im.layouts["nginx"] = filepath.Join(dir, "nginx")
+	if err := build(filepath.Join(src, "nginx", "berth.yaml"), "nginx", "--oci-layout", im.layouts["nginx"]); err != nil {
+		return nil, err
 	}
 	if docker {
 		im.archives["nginx"] = filepath.Join(dir, "nginx.tar")

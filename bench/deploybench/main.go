@@ -54,6 +54,7 @@ type options struct {
 	dockerdBin string
 	composeBin string
 	aptRepo    string
+	backend    string // goapp or nginx: what the throughput paths reach
 }
 
 var knownParts = []string{"proxy", "release"}
@@ -65,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 round of 3 s, 1 release per tool")
 	parts := fs.String("parts", "proxy,release", "what to measure: proxy (throughput), release (deploy under load)")
+	fs.StringVar(&o.backend, "backend", "goapp", "throughput backend: goapp (GET /version, a small dynamic answer) or nginx (the nginx example, GET / of a static page)")
 	fs.IntVar(&o.rounds, "rounds", 3, "interleaved wrk rounds per path (median reported)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "wrk duration per run (whole seconds)")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads (-t)")
@@ -97,6 +99,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.conns < o.threads {
 		return o, fmt.Errorf("-connections %d: wrk needs at least one per thread (-threads %d)", o.conns, o.threads)
+	}
+	if o.backend != "goapp" && o.backend != "nginx" {
+		return o, fmt.Errorf("-backend %q: want goapp or nginx", o.backend)
 	}
 	if o.rate < 0 {
 		return o, fmt.Errorf("-load-rate %g: must not be negative", o.rate)

@@ -7,23 +7,32 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
-// Proxy throughput: one app container under the berth daemon, reached
+// Proxy throughput: one backend container under the berth daemon, reached
 // straight at its address, through berth's published port and through
-// Debian's nginx, with the same wrk command, rounds interleaved.
+// Debian's nginx, with the same wrk command, rounds interleaved; and the
+// same over TLS (one more container of the same image behind a TLS port,
+// nginx with the same certificate in front of that container).
 
-const (
-	proxyStack = "dbproxy"
-	benchPath  = "/version" // a small dynamic response (JSON with the version and host)
-)
+const proxyStack = "dbproxy"
+
+// benchPath is what wrk fetches from the backend: goapp's small dynamic
+// JSON answer, or the nginx example's index.html.
+func benchPath(backend string) string {
+	if backend == "nginx" {
+		return "/"
+	}
+	return "/version"
+}
 
 type pathResult struct {
-	Name   string      `json:"name"` // direct, berth, nginx
+	Name   string      `json:"name"` // direct, berth, nginx, berth-tls, nginx-tls
 	Title  string      `json:"title"`
 	URL    string      `json:"url"`
 	Rounds []wrkResult `json:"rounds"`
@@ -33,8 +42,18 @@ type pathResult struct {
 	proxyPids func() []int
 }
 
+// anchor is the path a path is compared with: nginx over the same
+// transport.
+func (p *pathResult) anchor() string {
+	if strings.HasSuffix(p.Name, "-tls") {
+		return "nginx-tls"
+	}
+	return "nginx"
+}
+
 type throughputResult struct {
 	Command string       `json:"command"`
+	Backend string       `json:"backend"` // goapp or nginx
 	Rounds  int          `json:"rounds"`
 	Proxied bool         `json:"proxied"` // berth's published port is its proxy (not CNI portmap)
 	Paths   []pathResult `json:"paths"`
@@ -70,21 +89,42 @@ func proxyServiceYAML(image string, replicas, port int) string {
 `, image, replicas, port)
 }
 
+// throughputYAML is the throughput stack: service app on a plain port
+// and service tls (the same image) on a TLS port with cert and key.
+func throughputYAML(image string, port, tlsPort int, cert, key string) string {
+	svc := func(port int, tls string) string {
+		return fmt.Sprintf(`    image: %s
+    ports: ["127.0.0.1:%d:8080"]
+    x-berth-proxy: {protocol: http, balance: round_robin%s}
+`, image, port, tls)
+	}
+	return "name: " + proxyStack + "\nservices:\n  app:\n" + svc(port, "") + "  tls:\n" + svc(tlsPort, fmt.Sprintf(", tls: {cert: %s, key: %s}", cert, key))
+}
+
 func measureThroughput(ctx context.Context, o options, bd *berthDaemon, im *images, dir string, progress func(string, ...any)) (_ *throughputResult, err error) {
-	res := &throughputResult{Command: "wrk " + strings.Join(wrkArgs(o.threads, o.conns, o.duration, "URL"), " "), Rounds: o.rounds, Proxied: bd.hasProxy, Seconds: o.duration.Seconds()}
-	berthPort, err := benchkit.FreePort()
+	res := &throughputResult{Command: "wrk " + strings.Join(wrkArgs(o.threads, o.conns, o.duration, "URL"), " "), Backend: o.backend, Rounds: o.rounds, Proxied: bd.hasProxy, Seconds: o.duration.Seconds()}
+	path := benchPath(o.backend)
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
+	berthPort, berthTLSPort, nginxPort, nginxTLSPort := ports[0], ports[1], ports[2], ports[3]
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	file := filepath.Join(dir, "proxy.yaml")
-	yaml := "name: " + proxyStack + "\nservices:\n  app:\n" + proxyServiceYAML(im.berthRef(appVersions[0]), 1, berthPort)
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+	cert, key, err := writeSelfSigned(dir)
+	if err != nil {
 		return nil, err
 	}
-	progress("proxy: berth up of one app replica on 127.0.0.1:%d", berthPort)
+	image := im.berthRef(appVersions[0])
+	if o.backend == "nginx" {
+		image = im.nginxRef()
+	}
+	file := filepath.Join(dir, "proxy.yaml")
+	if err := os.WriteFile(file, []byte(throughputYAML(image, berthPort, berthTLSPort, cert, key)), 0o644); err != nil {
+		return nil, err
+	}
+	progress("proxy: berth up of the %s backend on 127.0.0.1:%d (http) and :%d (https)", o.backend, berthPort, berthTLSPort)
 	if _, err := bd.run(ctx, "up", "-f", file, "--wait"); err != nil {
 		return nil, err
 	}
@@ -97,16 +137,17 @@ func measureThroughput(ctx context.Context, o options, bd *berthDaemon, im *imag
 	if err != nil {
 		return nil, err
 	}
-	if len(cs) != 1 || cs[0].IP == "" {
-		return nil, fmt.Errorf("berth ps -p %s: want one container with an address, got %+v", proxyStack, cs)
+	ips := map[string]string{}
+	for _, c := range cs {
+		ips[c.Service] = c.IP
 	}
-	backend := cs[0].IP + ":8080"
-	nginxPort, err := benchkit.FreePort()
-	if err != nil {
-		return nil, err
+	if len(cs) != 2 || ips["app"] == "" || ips["tls"] == "" {
+		return nil, fmt.Errorf("berth ps -p %s: want services app and tls with an address each, got %+v", proxyStack, cs)
 	}
+	backend, tlsBackend := ips["app"]+":8080", ips["tls"]+":8080"
 	nginxAddr := fmt.Sprintf("127.0.0.1:%d", nginxPort)
-	ng, err := startHostNginx(ctx, o.nginxBin, filepath.Join(dir, "nginx"), nginxAddr, backend, benchPath)
+	nginxTLSAddr := fmt.Sprintf("127.0.0.1:%d", nginxTLSPort)
+	ng, err := startHostNginx(ctx, o.nginxBin, filepath.Join(dir, "nginx"), nginxSite{nginxAddr, backend, "", ""}, nginxSite{nginxTLSAddr, tlsBackend, cert, key}, path)
 	if err != nil {
 		return nil, err
 	}
@@ -116,12 +157,14 @@ func measureThroughput(ctx context.Context, o options, bd *berthDaemon, im *imag
 	if !bd.hasProxy {
 		berthTitle = "berth published port (CNI portmap: this berth has no proxy)"
 	}
+	berthPids := func() []int { return berthProxyPids(bd.dir) }
+	nginxPids := func() []int { return processTree(ng.Pid()) }
 	res.Paths = []pathResult{
-		{Name: "direct", Title: "straight to the container (" + backend + ")", URL: "http://" + backend + benchPath},
-		{Name: "berth", Title: berthTitle, URL: fmt.Sprintf("http://127.0.0.1:%d%s", berthPort, benchPath),
-			proxyPids: func() []int { return berthProxyPids(bd.dir) }},
-		{Name: "nginx", Title: "nginx reverse proxy (Debian, keepalive upstream)", URL: "http://" + nginxAddr + benchPath,
-			proxyPids: func() []int { return processTree(ng.Pid()) }},
+		{Name: "direct", Title: "straight to the container (" + backend + ")", URL: "http://" + backend + path},
+		{Name: "berth", Title: berthTitle, URL: fmt.Sprintf("http://127.0.0.1:%d%s", berthPort, path), proxyPids: berthPids},
+		{Name: "nginx", Title: "nginx reverse proxy (Debian, keepalive upstream)", URL: "http://" + nginxAddr + path, proxyPids: nginxPids},
+		{Name: "berth-tls", Title: "berth proxy, TLS (HTTP/1.1, ECDSA P-256)", URL: fmt.Sprintf("https://127.0.0.1:%d%s", berthTLSPort, path), proxyPids: berthPids},
+		{Name: "nginx-tls", Title: "nginx reverse proxy, TLS (same certificate)", URL: "https://" + nginxTLSAddr + path, proxyPids: nginxPids},
 	}
 	for _, p := range res.Paths {
 		if err := waitHTTP(ctx, p.URL, 30*time.Second); err != nil {
@@ -154,6 +197,21 @@ func measureThroughput(ctx context.Context, o options, bd *berthDaemon, im *imag
 		res.Paths[i].Median = medianWrk(res.Paths[i].Rounds)
 	}
 	return res, nil
+}
+
+// freePorts returns n distinct free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for len(ports) < n {
+		p, err := benchkit.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(ports, p) {
+			ports = append(ports, p)
+		}
+	}
+	return ports, nil
 }
 
 // medianWrk takes each metric's median over the rounds; errors are summed,

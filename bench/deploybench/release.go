@@ -46,7 +46,7 @@ func (r releaseResult) complete() bool {
 
 // underLoad runs do in the middle of a steady load against addr.
 func underLoad(ctx context.Context, o options, addr string, r *releaseResult, do func(context.Context) error) error {
-	l, err := loadgen.Start(ctx, loadgen.Options{URL: "http://" + addr + benchPath, Concurrency: o.workers, Rate: o.rate})
+	l, err := loadgen.Start(ctx, loadgen.Options{URL: "http://" + addr + benchPath("goapp"), Concurrency: o.workers, Rate: o.rate})
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func startBerthRelease(ctx context.Context, bd *berthDaemon, im *images, dir str
 	if _, err := bd.run(ctx, b.deployArgs()...); err != nil {
 		return nil, err
 	}
-	return b, waitHTTP(ctx, "http://"+b.addr()+benchPath, 60*time.Second)
+	return b, waitHTTP(ctx, "http://"+b.addr()+benchPath("goapp"), 60*time.Second)
 }
 
 func (b *berthRelease) release(ctx context.Context, o options, im *images, from, to string) (releaseResult, error) {

@@ -14,6 +14,8 @@ func fakeThroughput(proxied bool, berthRPS, berthP99, nginxRPS, nginxP99 float64
 		{Name: "direct", Title: "direct", Median: wrkResult{ReqPerSec: 2 * nginxRPS, P99ms: 1}},
 		{Name: "berth", Title: "berth", Median: wrkResult{ReqPerSec: berthRPS, P99ms: berthP99}},
 		{Name: "nginx", Title: "nginx", Median: wrkResult{ReqPerSec: nginxRPS, P99ms: nginxP99}},
+		{Name: "berth-tls", Title: "berth tls", Median: wrkResult{ReqPerSec: berthRPS / 2, P99ms: berthP99}},
+		{Name: "nginx-tls", Title: "nginx tls", Median: wrkResult{ReqPerSec: nginxRPS / 2, P99ms: nginxP99}},
 	}}
 }
 
@@ -30,22 +32,22 @@ func results(ts []target) string {
 }
 
 func TestJudgeTargets(t *testing.T) {
-	// Exactly 0.8× the req/s and 1.5× the p99 pass.
-	out := &output{Throughput: fakeThroughput(true, 800, 3, 1000, 2), Releases: []releaseResult{fakeRelease("berth", 0, "2.0.0"), fakeRelease("compose", 84, "2.0.0")}}
+	// Exactly nginx's req/s and p99 pass, plain and TLS.
+	out := &output{Throughput: fakeThroughput(true, 1000, 2, 1000, 2), Releases: []releaseResult{fakeRelease("berth", 0, "2.0.0"), fakeRelease("compose", 84, "2.0.0")}}
 	ts := judgeTargets(out)
-	if got := results(ts); got != "PASS,PASS,PASS" {
-		t.Errorf("targets %s, want PASS,PASS,PASS", got)
+	if got := results(ts); got != "PASS,PASS,PASS,PASS,PASS" {
+		t.Errorf("targets %s, want all PASS", got)
 	}
-	if !strings.Contains(ts[2].Measured, "compose 84") {
-		t.Errorf("release target %q does not show compose's count", ts[2].Measured)
+	if !strings.Contains(ts[4].Measured, "compose 84") {
+		t.Errorf("release target %q does not show compose's count", ts[4].Measured)
 	}
-	out = &output{Throughput: fakeThroughput(true, 799, 3.1, 1000, 2), Releases: []releaseResult{fakeRelease("berth", 1, "2.0.0")}}
-	if got := results(judgeTargets(out)); got != "FAIL,FAIL,FAIL" {
-		t.Errorf("targets %s, want FAIL,FAIL,FAIL", got)
+	out = &output{Throughput: fakeThroughput(true, 999, 2.1, 1000, 2), Releases: []releaseResult{fakeRelease("berth", 1, "2.0.0")}}
+	if got := results(judgeTargets(out)); got != "FAIL,FAIL,FAIL,FAIL,FAIL" {
+		t.Errorf("targets %s, want all FAIL", got)
 	}
 	// No failed request, but the old version still answers: not a release.
 	out.Releases = []releaseResult{fakeRelease("berth", 0, "1.0.0")}
-	if got := judgeTargets(out)[2].Result; got != "FAIL" {
+	if got := judgeTargets(out)[4].Result; got != "FAIL" {
 		t.Errorf("incomplete release judged %s, want FAIL", got)
 	}
 	// wrk errors invalidate the proxy targets.
@@ -60,7 +62,7 @@ func TestJudgeTargetsWithoutBerthFeatures(t *testing.T) {
 	out := &output{Throughput: fakeThroughput(false, 1000, 1, 1000, 1), BerthRelease: "berth deploy unavailable: x",
 		Releases: []releaseResult{fakeRelease("compose", 5, "2.0.0")}}
 	ts := judgeTargets(out)
-	if got := results(ts); got != "N/A,N/A,N/A" {
+	if got := results(ts); got != "N/A,N/A,N/A,N/A,N/A" {
 		t.Errorf("targets %s, want N/A for all", got)
 	}
 	md := markdown(&output{Throughput: out.Throughput, BerthRelease: out.BerthRelease, Releases: out.Releases, Targets: ts})
@@ -69,7 +71,7 @@ func TestJudgeTargetsWithoutBerthFeatures(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
-	if ts := judgeTargets(&output{}); results(ts) != "N/A,N/A,N/A" {
+	if ts := judgeTargets(&output{}); results(ts) != "N/A,N/A,N/A,N/A,N/A" {
 		t.Errorf("nothing measured: %s", results(ts))
 	}
 }
@@ -87,7 +89,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || o.rounds != 1 || o.releases != 1 || len(o.parts) != 1 || o.parts[0] != "release" {
 		t.Errorf("parseFlags -quick -parts release = %+v, %v", o, err)
 	}
-	for _, bad := range [][]string{{"-parts", "proxy,x"}, {"-duration", "1500ms"}, {"-rounds", "0"}, {"-connections", "1"}, {"-load-rate", "-1"}, {"extra"}} {
+	for _, bad := range [][]string{{"-parts", "proxy,x"}, {"-duration", "1500ms"}, {"-rounds", "0"}, {"-connections", "1"}, {"-load-rate", "-1"}, {"-backend", "caddy"}, {"extra"}} {
 		if _, err := parseFlags(bad, &sink); err == nil {
 			t.Errorf("parseFlags %q: no error", bad)
 		}
