@@ -45,7 +45,7 @@ func startBerth(ctx context.Context, bin, dir string) (*berthDaemon, error) {
 	}
 	b.Child = c
 	err = c.WaitReady(ctx, 30*time.Second, func() error {
-		_, err := b.run(ctx, "ps")
+		_, err := b.run(ctx, "ps", "--all-projects")
 		return err
 	})
 	if err != nil {

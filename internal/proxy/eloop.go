@@ -255,7 +255,7 @@ func (lp *eloop) run() {
 		}
 	}
 	for c := range lp.clients {
-		c.close()
+		c.abort()
 	}
 	for b, idle := range lp.idle {
 		for _, bc := range idle {
@@ -356,7 +356,7 @@ func (lp *eloop) putConn(bc *lbconn) {
 	bc.c = nil
 	b := bc.b
 	idle := lp.idle[b]
-	if !b.accepting.Load() || len(idle) >= maxIdlePerBackend || bc.gen != b.cutGen.Load() || bc.r != bc.w {
+	if !b.accepting.Load() || len(idle) >= maxIdlePerBackend || bc.gen != b.cutGen.Load() || bc.r != bc.w || bc.rdhup {
 		bc.close()
 		return
 	}
