@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +36,7 @@ import (
 // write timeouts, idle and header timeouts, a closing listener.
 const loopTick = 50 * time.Millisecond
 
-// eloops are the proxy's event loops, one per CPU the Go runtime uses.
+// eloops are the proxy's event loops, one per CPU (at most one per P).
 type eloops struct {
 	p     *Proxy
 	loops []*eloop
@@ -233,7 +234,14 @@ func (lp *eloop) run() {
 	defer runtime.UnlockOSThread()
 	events := make([]unix.EpollEvent, 256)
 	for !lp.stopping {
-		n, err := unix.EpollWait(lp.ep, events, int(loopTick/time.Millisecond))
+		// Busy, events are usually waiting: take them with a raw,
+		// non-blocking epoll_wait, which the Go scheduler does not see.
+		// Only when there are none does the loop block in a system call
+		// the scheduler knows of (its P then goes to other goroutines).
+		n, err := epollPoll(lp.ep, events)
+		if n == 0 && err == nil {
+			n, err = unix.EpollWait(lp.ep, events, int(loopTick/time.Millisecond))
+		}
 		if err != nil && err != unix.EINTR {
 			lp.ls.p.log.Error("proxy event loop: epoll_wait", "err", err)
 			break
@@ -367,3 +375,13 @@ func (lp *eloop) putConn(bc *lbconn) {
 
 // errCut is a backend connection closed by a drain timeout.
 var errCut = syscall.ECONNABORTED
+
+// epollPoll is epoll_wait with a zero timeout, as a raw system call (it
+// never blocks).
+func epollPoll(ep int, events []unix.EpollEvent) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}

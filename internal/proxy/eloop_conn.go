@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -99,20 +100,29 @@ func (o *outBuf) AvailableBuffer() []byte           { return o.b[len(o.b):] }
 
 func isEAGAIN(err error) bool { return err == unix.EAGAIN }
 
+// rawRead and rawWrite are read(2) and write(2) on a non-blocking socket
+// as raw system calls: they never block, so the Go scheduler need not
+// know (no entersyscall/exitsyscall, nothing for sysmon to hand off).
 func rawRead(fd int, p []byte) (int, error) {
-	n, err := unix.Read(fd, p)
-	if n < 0 {
-		n = 0
+	if len(p) == 0 {
+		return 0, nil
 	}
-	return n, err
+	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 func rawWrite(fd int, p []byte) (int, error) {
-	n, err := unix.Write(fd, p)
-	if n < 0 {
-		n = 0
+	if len(p) == 0 {
+		return 0, nil
 	}
-	return n, err
+	n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 func (c *lclient) event(ev uint32) {

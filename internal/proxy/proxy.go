@@ -100,7 +100,7 @@ func (p *Proxy) eventLoops() *eloops {
 	}
 	p.loopsOnce.Do(func() {
 		if p.stop.Err() == nil {
-			if ls := startLoops(p, runtime.GOMAXPROCS(0)); ls != nil {
+			if ls := startLoops(p, min(runtime.NumCPU(), runtime.GOMAXPROCS(0))); ls != nil {
 				p.loops.Store(ls)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -107,8 +108,17 @@ func Run(ctx context.Context, o RunOptions) error {
 	certDir := filepath.Join(filepath.Dir(o.State), "acme")
 	// BERTH_PROXY_GOROUTINE_PER_CONN=1 turns the event loops off: a
 	// switch for operators should they suspect them.
+	loops := os.Getenv("BERTH_PROXY_GOROUTINE_PER_CONN") != "1"
+	if loops && os.Getenv("GOMAXPROCS") == "" {
+		// One event loop per CPU, each on its own thread, and as many Ps
+		// again: a loop waking from epoll_wait then finds a free P at once
+		// instead of waiting for one (measured behind wrk: 2 Ps for 2
+		// loops served 0.8x nginx's req/s, 4 Ps 1.0-1.3x at less CPU per
+		// request).
+		runtime.GOMAXPROCS(2 * runtime.NumCPU())
+	}
 	p := proxy.New(proxy.Options{Log: log, Registerer: reg, Listen: inh.listen, CertDir: certDir,
-		GoroutinePerConn: os.Getenv("BERTH_PROXY_GOROUTINE_PER_CONN") == "1"})
+		GoroutinePerConn: !loops})
 	upstream, err := dns.HostUpstreams("/etc/resolv.conf")
 	if err != nil {
 		log.Warn("reading the host's resolvers; containers resolve only service names", "err", err)
