@@ -227,9 +227,10 @@ func (s *Server) serviceEvents(w http.ResponseWriter, r *http.Request) {
 		if snap.err != nil {
 			return nil, snap.err
 		}
-		// Revisions can change without the containers changing (an
-		// outcome recorded): read them on every poll, from memory.
-		data, err := s.serviceData(r.Context(), stack, service)
+		// The service from the hub's snapshot (no read of the stacks per
+		// stream); revisions can change without the containers changing
+		// (an outcome recorded): read them on every poll, from memory.
+		data, err := s.serviceData(r.Context(), snap.stacks, stack, service)
 		if err != nil {
 			return nil, err
 		}
