@@ -55,10 +55,10 @@ func sparkline(values []float64, floor float64, label string) template.HTML {
 }
 
 // statsEvents streams the service's CPU and memory sparklines from its
-// stack's shared sampler (statsHub), while the page is open.
+// shared sampler (statsHub), while the page is open.
 func (s *Server) statsEvents(w http.ResponseWriter, r *http.Request) {
 	stack, service := r.PathValue("stack"), r.PathValue("service")
-	sub, cancel := s.stats.subscribe(stack)
+	sub, cancel := s.stats.subscribe(stack, service)
 	defer cancel()
 	es := newEventStream(w)
 	keepalive := time.NewTicker(15 * time.Second)
@@ -72,7 +72,7 @@ func (s *Server) statsEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-sub.C:
-			list, err := sub.series(service)
+			list, err := sub.series()
 			if err != nil {
 				_ = es.send("update", []byte(`<p class="error" role="alert">`+template.HTMLEscapeString(err.Error())+`</p>`))
 				return

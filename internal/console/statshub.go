@@ -8,67 +8,65 @@ import (
 	"sync"
 )
 
-// statsHub runs one sampler per stack behind every open sparkline
-// stream of that stack: the Stats port is read once a second whatever the
-// number of open service pages, from the first stream's arrival to the
-// last one's departure. It keeps each replica's last minute, so a page
-// opened while others watch shows it at once.
+// statsHub runs one sampler per service behind every open sparkline
+// stream of that service: the Stats port reads the service's replicas
+// once a second whatever the number of open pages, from the first
+// stream's arrival to the last one's departure, and reads no other
+// service's. It keeps each replica's last minute, so a page opened while
+// others watch shows it at once.
 type statsHub struct {
 	src Stats
 
-	mu     sync.Mutex
-	stacks map[string]*stackSampler
-	closed bool
+	mu       sync.Mutex
+	samplers map[serviceKey]*sampler
+	closed   bool
 }
 
-// stackSampler is one stack's running sampler and what it collected.
-type stackSampler struct {
+type serviceKey struct{ stack, service string }
+
+// sampler is one service's running sampler and what it collected.
+type sampler struct {
 	cancel context.CancelFunc
 	subs   map[chan struct{}]struct{}
-	series map[string]*stackSeries // by replica name
-	err    error                   // the port's error; the sampler has stopped
-}
-
-// stackSeries is a replica's series and the service it belongs to.
-type stackSeries struct {
-	service string
-	series
+	series map[string]*series // by replica name
+	err    error              // the port's error; the sampler has stopped
 }
 
 func newStatsHub(src Stats) *statsHub {
-	return &statsHub{src: src, stacks: map[string]*stackSampler{}}
+	return &statsHub{src: src, samplers: map[serviceKey]*sampler{}}
 }
 
-// statsSub is one stream's subscription to its stack's sampler.
+// statsSub is one stream's subscription to its service's sampler.
 type statsSub struct {
 	// C says "new samples" (coalesced: a slow reader gets one signal for
 	// several samples); it is signalled at once when samples are already
 	// there.
 	C  <-chan struct{}
 	h  *statsHub
-	ss *stackSampler
+	ss *sampler
 }
 
 // errStatsStopped is what streams get when the console closes.
 var errStatsStopped = errors.New("the console is shutting down")
 
-// subscribe subscribes to stack's samples, starting its sampler if none
-// runs, and returns the subscription and its cancel (which stops the
-// sampler when it was the last).
-func (h *statsHub) subscribe(stack string) (*statsSub, func()) {
+// subscribe subscribes to the samples of stack's service, starting its
+// sampler if none runs, and returns the subscription and its cancel
+// (which stops the sampler when it was the last).
+func (h *statsHub) subscribe(stack, service string) (*statsSub, func()) {
+	key := serviceKey{stack, service}
 	ch := make(chan struct{}, 1)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ss := h.stacks[stack]
+	ss := h.samplers[key]
 	if ss == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		ss = &stackSampler{cancel: cancel, subs: map[chan struct{}]struct{}{}, series: map[string]*stackSeries{}}
+		ss = &sampler{cancel: cancel, subs: map[chan struct{}]struct{}{}, series: map[string]*series{}}
 		if h.closed {
 			cancel()
 			ss.err = errStatsStopped
 		} else {
-			h.stacks[stack] = ss
-			go h.run(ctx, stack, ss)
+			h.samplers[key] = ss
+			go h.run(ctx, key, ss)
 		}
 	}
 	ss.subs[ch] = struct{}{}
@@ -79,16 +77,17 @@ func (h *statsHub) subscribe(stack string) (*statsSub, func()) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		delete(ss.subs, ch)
-		if len(ss.subs) == 0 && h.stacks[stack] == ss { // the last one left: stop sampling
+		if len(ss.subs) == 0 && h.samplers[key] == ss { // the last one left: stop sampling
 			ss.cancel()
-			delete(h.stacks, stack)
+			delete(h.samplers, key)
 		}
 	}
 }
 
-// run samples stack until its last stream leaves (or the port fails).
-func (h *statsHub) run(ctx context.Context, stack string, ss *stackSampler) {
-	err := h.src.Stats(ctx, stack, func(sample StatsSample) error {
+// run samples the service until its last stream leaves (or the port
+// fails).
+func (h *statsHub) run(ctx context.Context, key serviceKey, ss *sampler) {
+	err := h.src.Stats(ctx, key.stack, key.service, func(sample StatsSample) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if ctx.Err() != nil {
@@ -96,10 +95,13 @@ func (h *statsHub) run(ctx context.Context, stack string, ss *stackSampler) {
 		}
 		seen := map[string]bool{}
 		for _, st := range sample.Replicas {
+			if st.Service != key.service {
+				continue
+			}
 			seen[st.Name] = true
 			sr := ss.series[st.Name]
 			if sr == nil {
-				sr = &stackSeries{service: st.Service, series: series{Name: st.Name}}
+				sr = &series{Name: st.Name}
 				ss.series[st.Name] = sr
 			}
 			sr.add(st)
@@ -124,12 +126,12 @@ func (h *statsHub) run(ctx context.Context, stack string, ss *stackSampler) {
 	}
 	ss.err = err
 	ss.notify()
-	if h.stacks[stack] == ss {
-		delete(h.stacks, stack)
+	if h.samplers[key] == ss {
+		delete(h.samplers, key)
 	}
 }
 
-func (ss *stackSampler) notify() {
+func (ss *sampler) notify() {
 	for ch := range ss.subs {
 		select {
 		case ch <- struct{}{}:
@@ -138,9 +140,9 @@ func (ss *stackSampler) notify() {
 	}
 }
 
-// series returns copies of service's series, sorted by replica, or the
-// sampler's error.
-func (s *statsSub) series(service string) ([]*series, error) {
+// series returns copies of the service's series, sorted by replica, or
+// the sampler's error.
+func (s *statsSub) series() ([]*series, error) {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
 	if s.ss.err != nil {
@@ -148,9 +150,7 @@ func (s *statsSub) series(service string) ([]*series, error) {
 	}
 	var out []*series
 	for _, sr := range s.ss.series {
-		if sr.service == service {
-			out = append(out, &series{Name: sr.Name, CPU: slices.Clone(sr.CPU), Mem: slices.Clone(sr.Mem)})
-		}
+		out = append(out, &series{Name: sr.Name, CPU: slices.Clone(sr.CPU), Mem: slices.Clone(sr.Mem)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -161,10 +161,10 @@ func (h *statsHub) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
-	for stack, ss := range h.stacks {
+	for key, ss := range h.samplers {
 		ss.cancel()
 		ss.err = errStatsStopped
 		ss.notify()
-		delete(h.stacks, stack)
+		delete(h.samplers, key)
 	}
 }

@@ -38,7 +38,7 @@ func (c *countingDomain) Revisions(ctx context.Context, stack, service string) (
 	return c.fakeDomain.Revisions(ctx, stack, service)
 }
 
-func (c *countingDomain) Stats(ctx context.Context, stack string, fn func(StatsSample) error) error {
+func (c *countingDomain) Stats(ctx context.Context, stack, service string, fn func(StatsSample) error) error {
 	c.mu.Lock()
 	c.samplers++
 	c.samplersStarted++
@@ -49,7 +49,7 @@ func (c *countingDomain) Stats(ctx context.Context, stack string, fn func(StatsS
 		c.samplers--
 		c.mu.Unlock()
 	}()
-	return c.fakeDomain.Stats(ctx, stack, func(s StatsSample) error {
+	return c.fakeDomain.Stats(ctx, stack, service, func(s StatsSample) error {
 		c.mu.Lock()
 		c.samples++
 		c.mu.Unlock()
@@ -146,7 +146,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// K open sparkline streams of a stack share one sampler: the Stats port
+// K open sparkline streams of a service share one sampler: the Stats port
 // runs once, not K times, and stops when the last stream leaves; a page
 // opened later starts it again.
 func TestStatsSamplerSharedByStreams(t *testing.T) {
