@@ -57,6 +57,9 @@ type cpuCase struct {
 	CPUSecs  float64 `json:"cpu_seconds"`
 	Percent  float64 `json:"percent"` // of one CPU
 	Added    float64 `json:"added_percent"`
+	// Judged: the target applies (one page, whatever the number of
+	// browsers on it); the case of several pages open is reported only.
+	Judged bool `json:"judged"`
 	// MachineBusy is the whole machine's CPU use in the window, in
 	// percent of one CPU: other processes, i.e. noise.
 	MachineBusy float64 `json:"machine_busy_percent"`
@@ -163,21 +166,28 @@ func bench(ctx context.Context, o options, progress io.Writer) (benchkit.Result,
 	// The streams a browser opens on each page; the logs stream sends
 	// only new lines (the page has the last 100), so none comes.
 	stacksPage := func(int) []stream { return []stream{{"/events/stacks", true}} }
-	servicePage := func(i int) []stream {
-		p := "/events/stacks/" + stackName + "/services/" + serviceName(i%o.services+1)
-		return []stream{{p, true}, {p + "/stats", true}, {p + "/logs?replica=0", false}}
+	servicePageOf := func(service func(i int) string) func(int) []stream {
+		return func(i int) []stream {
+			p := "/events/stacks/" + stackName + "/services/" + service(i)
+			return []stream{{p, true}, {p + "/stats", true}, {p + "/logs?replica=0", false}}
+		}
 	}
+	oneService := servicePageOf(func(int) string { return svc })
+	manyServices := servicePageOf(func(i int) string { return serviceName(i%o.services + 1) })
+	k := o.subscribers
 	cases := []struct {
 		name    string
 		n       int
 		streams func(int) []stream
+		judged  bool
 	}{
-		{"no stream open", 0, nil},
-		{"stacks page, 1 browser", 1, stacksPage},
-		{fmt.Sprintf("stacks page, %d browsers", o.subscribers), o.subscribers, stacksPage},
-		{"service page, 1 browser", 1, servicePage},
-		{fmt.Sprintf("service page, %d browsers", o.subscribers), o.subscribers, servicePage},
-		{"no stream open, again", 0, nil},
+		{"no stream open", 0, nil, false},
+		{"stacks page, 1 browser", 1, stacksPage, true},
+		{fmt.Sprintf("stacks page, %d browsers", k), k, stacksPage, true},
+		{"service page, 1 browser", 1, oneService, true},
+		{fmt.Sprintf("service page, %d browsers", k), k, oneService, true},
+		{fmt.Sprintf("%d services' pages, 1 browser each", k), k, manyServices, false},
+		{"no stream open, again", 0, nil, false},
 	}
 	for _, c := range cases {
 		say("daemon CPU over %s: %s", o.window, c.name)
@@ -205,7 +215,7 @@ func bench(ctx context.Context, o options, progress io.Writer) (benchkit.Result,
 		if err != nil {
 			return benchkit.Result{}, fmt.Errorf("%s: %w", c.name, err)
 		}
-		res.Name, res.Browsers = c.name, c.n
+		res.Name, res.Browsers, res.Judged = c.name, c.n, c.judged
 		out.CPU = append(out.CPU, res)
 	}
 	var idle []float64

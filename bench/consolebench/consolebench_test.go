@@ -49,7 +49,7 @@ func TestTargetsAndMarkdown(t *testing.T) {
 	o := &output{
 		Meta:  meta{Services: 50, Requests: 2, WindowSecs: 60},
 		Pages: []pageResult{{page: page{Name: "stacks", Path: "/"}, MS: []float64{3, 60}, Median: 31.5, P95: 60}, {page: page{Name: "image", Path: "/images/x"}, MS: []float64{2, 4}, P95: 4}},
-		CPU:   []cpuCase{{Name: "idle", Percent: 0.2}, {Name: "stacks, 1", Browsers: 1, Streams: 1, Percent: 0.5, Added: 0.3}, {Name: "service, 5", Browsers: 5, Streams: 15, Added: 1.5}},
+		CPU:   []cpuCase{{Name: "idle", Percent: 0.2}, {Name: "stacks, 1", Browsers: 1, Streams: 1, Percent: 0.5, Added: 0.3, Judged: true}, {Name: "service, 5", Browsers: 5, Streams: 15, Added: 1.5, Judged: true}, {Name: "5 services", Browsers: 5, Streams: 15, Added: 3}},
 	}
 	o.Targets = targets(o)
 	var got []string

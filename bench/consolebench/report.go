@@ -26,7 +26,7 @@ func targets(o *output) []target {
 		})
 	}
 	for _, c := range o.CPU {
-		if c.Streams == 0 {
+		if !c.Judged {
 			continue
 		}
 		ts = append(ts, target{
@@ -74,7 +74,7 @@ func markdown(o *output) string {
 		}
 		fmt.Fprintf(&b, "| %s | `%s` | %d | %.1f | %.1f | %.1f |\n", p.Name, path, p.Bytes, p.Median, p.P95, p.Max)
 	}
-	fmt.Fprintf(&b, "\nThe daemon process's CPU (utime+stime, every thread) over %.0f s per case; a browser on the stacks page has 1 stream, on a service page 3 (live part, sparklines, logs); baseline = the median of the cases without streams:\n\n", m.WindowSecs)
+	fmt.Fprintf(&b, "\nThe daemon process's CPU (utime+stime, every thread) over %.0f s per case; a browser on the stacks page has 1 stream, on a service page 3 (live part, sparklines, logs); baseline = the median of the cases without streams; the browsers of a case are on the same page, except in the last case with streams (not judged: every service's page is its own work — its replicas' samples, its log files):\n\n", m.WindowSecs)
 	b.WriteString("| case | browsers | streams | events received | daemon CPU s | daemon % of one CPU | added % | machine busy % |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range o.CPU {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.2f | %.2f | %+.2f | %.0f |\n", c.Name, c.Browsers, c.Streams, c.Events, c.CPUSecs, c.Percent, c.Added, c.MachineBusy)
