@@ -79,7 +79,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL), token: &oneTimeToken{value: cfg.Token}, tmpl: tmpl}
 	s.hub = newHub(cfg.Ports.Stacks, cfg.Poll, cfg.Log) // never polls without streams
-	s.stats = newStatsHub(cfg.Ports.Stats)              // never samples without streams
+	// Never samples without streams; renders once per sample.
+	s.stats = newStatsHub(cfg.Ports.Stats, func(list []*series) ([]byte, error) {
+		return s.fragment("stats-body", map[string]any{"Series": list})
+	})
 	static, _ := fs.Sub(webFS, "web/static")
 	m := http.NewServeMux()
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))

@@ -55,7 +55,8 @@ func sparkline(values []float64, floor float64, label string) template.HTML {
 }
 
 // statsEvents streams the service's CPU and memory sparklines from its
-// shared sampler (statsHub), while the page is open.
+// shared sampler (statsHub), which renders them once per sample for every
+// page open on the service.
 func (s *Server) statsEvents(w http.ResponseWriter, r *http.Request) {
 	stack, service := r.PathValue("stack"), r.PathValue("service")
 	sub, cancel := s.stats.subscribe(stack, service)
@@ -72,13 +73,12 @@ func (s *Server) statsEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-sub.C:
-			list, err := sub.series()
+			out, err := sub.fragment()
 			if err != nil {
 				_ = es.send("update", []byte(`<p class="error" role="alert">`+template.HTMLEscapeString(err.Error())+`</p>`))
 				return
 			}
-			out, err := s.fragment("stats-body", map[string]any{"Series": list})
-			if err != nil || es.send("update", out) != nil {
+			if es.send("update", out) != nil {
 				return
 			}
 		}

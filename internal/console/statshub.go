@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"errors"
-	"slices"
 	"sort"
 	"sync"
 )
@@ -16,6 +15,9 @@ import (
 // others watch shows it at once.
 type statsHub struct {
 	src Stats
+	// render renders a service's series (sorted by replica) as the
+	// page's fragment: once per sample, whatever the number of pages.
+	render func([]*series) ([]byte, error)
 
 	mu       sync.Mutex
 	samplers map[serviceKey]*sampler
@@ -29,11 +31,12 @@ type sampler struct {
 	cancel context.CancelFunc
 	subs   map[chan struct{}]struct{}
 	series map[string]*series // by replica name
-	err    error              // the port's error; the sampler has stopped
+	out    []byte             // the last sample's fragment
+	err    error              // the port's or render's error; the sampler has stopped
 }
 
-func newStatsHub(src Stats) *statsHub {
-	return &statsHub{src: src, samplers: map[serviceKey]*sampler{}}
+func newStatsHub(src Stats, render func([]*series) ([]byte, error)) *statsHub {
+	return &statsHub{src: src, render: render, samplers: map[serviceKey]*sampler{}}
 }
 
 // statsSub is one stream's subscription to its service's sampler.
@@ -70,7 +73,7 @@ func (h *statsHub) subscribe(stack, service string) (*statsSub, func()) {
 		}
 	}
 	ss.subs[ch] = struct{}{}
-	if len(ss.series) > 0 || ss.err != nil {
+	if ss.out != nil || ss.err != nil {
 		ch <- struct{}{}
 	}
 	return &statsSub{C: ch, h: h, ss: ss}, func() {
@@ -88,29 +91,17 @@ func (h *statsHub) subscribe(stack, service string) (*statsSub, func()) {
 // fails).
 func (h *statsHub) run(ctx context.Context, key serviceKey, ss *sampler) {
 	err := h.src.Stats(ctx, key.stack, key.service, func(sample StatsSample) error {
+		list := ss.add(key.service, sample) // only this goroutine writes the series
+		out, err := h.render(list)
+		if err != nil {
+			return err
+		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		seen := map[string]bool{}
-		for _, st := range sample.Replicas {
-			if st.Service != key.service {
-				continue
-			}
-			seen[st.Name] = true
-			sr := ss.series[st.Name]
-			if sr == nil {
-				sr = &series{Name: st.Name}
-				ss.series[st.Name] = sr
-			}
-			sr.add(st)
-		}
-		for name := range ss.series { // replicas gone (a rollout retired them)
-			if !seen[name] {
-				delete(ss.series, name)
-			}
-		}
+		ss.out = out
 		ss.notify()
 		return nil
 	})
@@ -140,20 +131,40 @@ func (ss *sampler) notify() {
 	}
 }
 
-// series returns copies of the service's series, sorted by replica, or
-// the sampler's error.
-func (s *statsSub) series() ([]*series, error) {
+// fragment returns the last sample's fragment, or the sampler's error.
+func (s *statsSub) fragment() ([]byte, error) {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
-	if s.ss.err != nil {
-		return nil, s.ss.err
+	return s.ss.out, s.ss.err
+}
+
+// add adds sample's replicas of service to their series, forgets the
+// replicas gone (a rollout retired them), and returns the series sorted
+// by replica.
+func (ss *sampler) add(service string, sample StatsSample) []*series {
+	seen := map[string]bool{}
+	for _, st := range sample.Replicas {
+		if st.Service != service {
+			continue
+		}
+		seen[st.Name] = true
+		sr := ss.series[st.Name]
+		if sr == nil {
+			sr = &series{Name: st.Name}
+			ss.series[st.Name] = sr
+		}
+		sr.add(st)
 	}
-	var out []*series
-	for _, sr := range s.ss.series {
-		out = append(out, &series{Name: sr.Name, CPU: slices.Clone(sr.CPU), Mem: slices.Clone(sr.Mem)})
+	var list []*series
+	for name, sr := range ss.series {
+		if !seen[name] {
+			delete(ss.series, name)
+			continue
+		}
+		list = append(list, sr)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list
 }
 
 // close stops every sampler; their streams end.

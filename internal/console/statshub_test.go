@@ -206,3 +206,38 @@ func TestServiceStreamsShareTheStacksRead(t *testing.T) {
 		t.Errorf("%d service streams over about %d polls read the stacks %d times; want one read per poll", k, polls, reads)
 	}
 }
+
+// The sparklines are rendered once per sample for every page open on the
+// service, not once per page.
+func TestStatsRenderedOncePerSample(t *testing.T) {
+	d := &countingDomain{fakeDomain: newFake()}
+	var mu sync.Mutex
+	renders := 0
+	h := newStatsHub(d, func(list []*series) ([]byte, error) {
+		mu.Lock()
+		renders++
+		mu.Unlock()
+		return []byte("svg"), nil
+	})
+	defer h.close()
+	const k = 5
+	var subs []*statsSub
+	for range k {
+		sub, cancel := h.subscribe("shop", "web")
+		defer cancel()
+		subs = append(subs, sub)
+	}
+	waitFor(t, "no samples", func() bool { _, _, _, _, _, n := d.counts(); return n >= 10 })
+	for _, sub := range subs {
+		<-sub.C
+		if out, err := sub.fragment(); string(out) != "svg" || err != nil {
+			t.Fatalf("fragment %q, %v", out, err)
+		}
+	}
+	mu.Lock()
+	got := renders
+	mu.Unlock()
+	if _, _, _, _, _, samples := d.counts(); got > samples {
+		t.Errorf("%d pages: %d renders for %d samples, want one a sample", k, got, samples)
+	}
+}
