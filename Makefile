@@ -114,10 +114,12 @@ fuzz:
 	done
 
 # Benchmarks against the anchors (CNCF distribution for the registry; nginx
-# and docker-compose for the proxy and berth deploy).
+# and docker-compose for the proxy and berth deploy), and the console's
+# targets with 50 services (first byte, live streams' CPU).
 bench: deps build
 	bash bench/registry.sh
 	bash bench/deploy.sh
+	bash bench/console.sh
 
 clean:
 	rm -rf $(BIN)

@@ -37,8 +37,8 @@ type fakeDomain struct {
 	immutable map[string]bool // repo → its tags are immutable
 }
 
-// Stats sends a sample of shop/web's replicas every 20ms, CPU rising.
-func (f *fakeDomain) Stats(ctx context.Context, stack string, fn func(StatsSample) error) error {
+// Stats sends a sample of the service's replicas every 20ms, CPU rising.
+func (f *fakeDomain) Stats(ctx context.Context, stack, service string, fn func(StatsSample) error) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for i := 0; ; i++ {
@@ -54,6 +54,9 @@ func (f *fakeDomain) Stats(ctx context.Context, stack string, fn func(StatsSampl
 				continue
 			}
 			for _, sv := range s.Services {
+				if sv.Name != service {
+					continue
+				}
 				for _, r := range sv.Replicas {
 					sample.Replicas = append(sample.Replicas, ReplicaStats{Name: r.Name, Service: sv.Name, CPUPercent: float64(i % 50), MemoryBytes: 8 << 20})
 				}

@@ -223,17 +223,26 @@ func (s *Server) stacksEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serviceEvents(w http.ResponseWriter, r *http.Request) {
 	stack, service := r.PathValue("stack"), r.PathValue("service")
+	var last map[string]any // what the browser shows
 	s.live(w, r, func(snap snapshot) ([]byte, error) {
 		if snap.err != nil {
+			last = nil
 			return nil, snap.err
 		}
-		// Revisions can change without the containers changing (an
-		// outcome recorded): read them on every poll, from memory.
-		data, err := s.serviceData(r.Context(), stack, service)
+		// The service from the hub's snapshot (no read of the stacks per
+		// stream); revisions can change without the containers changing
+		// (an outcome recorded): read them on every poll, from memory.
+		// Render only when either changed.
+		data, err := s.serviceData(r.Context(), snap.stacks, stack, service)
 		if err != nil {
+			last = nil
 			return nil, err
 		}
 		data["Session"] = current(r) // an anonymous reader gets login links, not actions
+		if last != nil && reflect.DeepEqual(data, last) {
+			return nil, errUnchanged
+		}
+		last = data
 		return s.fragment("service-body", data)
 	})
 }

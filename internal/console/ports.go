@@ -109,17 +109,18 @@ type ReplicaStats struct {
 	MemoryBytes uint64
 }
 
-// StatsSample is every running replica of a stack at a moment.
+// StatsSample is every running replica of a service at a moment.
 type StatsSample struct {
 	Time     time.Time
 	Replicas []ReplicaStats
 }
 
-// Stats samples a stack's resource use.
+// Stats samples a service's resource use.
 type Stats interface {
-	// Stats calls fn with a sample of stack's running replicas about
-	// once a second until ctx ends or fn fails.
-	Stats(ctx context.Context, stack string, fn func(StatsSample) error) error
+	// Stats calls fn with a sample of the running replicas of stack's
+	// service about once a second until ctx ends or fn fails. It reads
+	// only that service's replicas.
+	Stats(ctx context.Context, stack, service string, fn func(StatsSample) error) error
 }
 
 // Tag is a tag of a registry repository and the manifest it names.

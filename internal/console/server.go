@@ -49,6 +49,7 @@ type Server struct {
 	token    *oneTimeToken
 	tmpl     *template.Template
 	hub      *hub
+	stats    *statsHub
 	reports  reports
 	mux      *http.ServeMux
 }
@@ -82,6 +83,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, sessions: newSessions(cfg.SessionTTL), limiter: newLoginLimiter(), token: &oneTimeToken{value: cfg.Token}, tmpl: tmpl}
 	s.hub = newHub(cfg.Ports.Stacks, cfg.Poll, cfg.Log) // never polls without streams
+	// Never samples without streams; renders once per sample.
+	s.stats = newStatsHub(cfg.Ports.Stats, func(list []*series) ([]byte, error) {
+		return s.fragment("stats-body", map[string]any{"Series": list})
+	})
 	static, _ := fs.Sub(webFS, "web/static")
 	m := http.NewServeMux()
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
@@ -114,8 +119,11 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the live streams' poller.
-func (s *Server) Close() { s.hub.close() }
+// Close stops the live streams' poller and samplers.
+func (s *Server) Close() {
+	s.hub.close()
+	s.stats.close()
+}
 
 // ServeHTTP serves the console with its security headers: a strict
 // content security policy (scripts and styles only from the console
@@ -335,31 +343,26 @@ func (s *Server) stacksPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "stacks.html", data)
 }
 
-// findService returns stack/service from the stacks port.
-func (s *Server) findService(ctx context.Context, stack, service string) (Service, bool, error) {
-	stacks, err := s.cfg.Ports.Stacks.Stacks(ctx)
-	if err != nil {
-		return Service{}, false, err
-	}
+// findService returns stack/service of stacks.
+func findService(stacks []Stack, stack, service string) (Service, bool) {
 	for _, st := range stacks {
 		if st.Name != stack {
 			continue
 		}
 		for _, sv := range st.Services {
 			if sv.Name == service {
-				return sv, true, nil
+				return sv, true
 			}
 		}
 	}
-	return Service{Stack: stack, Name: service}, false, nil
+	return Service{Stack: stack, Name: service}, false
 }
 
-// serviceData is what the service page and its stream render.
-func (s *Server) serviceData(ctx context.Context, stack, service string) (map[string]any, error) {
-	sv, found, err := s.findService(ctx, stack, service)
-	if err != nil {
-		return nil, err
-	}
+// serviceData is what the service page and its stream render: the
+// service as stacks has it (the page reads them, the stream gets the
+// hub's), and its revisions.
+func (s *Server) serviceData(ctx context.Context, stacks []Stack, stack, service string) (map[string]any, error) {
+	sv, found := findService(stacks, stack, service)
 	revs, err := s.cfg.Ports.Deploys.Revisions(ctx, stack, service)
 	if err != nil {
 		return nil, err
@@ -378,7 +381,11 @@ var errNotFound = errors.New("no such service")
 
 func (s *Server) servicePage(w http.ResponseWriter, r *http.Request) {
 	stack, service := r.PathValue("stack"), r.PathValue("service")
-	data, err := s.serviceData(r.Context(), stack, service)
+	stacks, err := s.cfg.Ports.Stacks.Stacks(r.Context())
+	var data map[string]any
+	if err == nil {
+		data, err = s.serviceData(r.Context(), stacks, stack, service)
+	}
 	if errors.Is(err, errNotFound) {
 		http.Error(w, "no service "+service+" in stack "+stack, http.StatusNotFound)
 		return

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"sort"
 	"strings"
+	"time"
 )
 
 // sparkPoints is how many samples a sparkline shows (a minute).
@@ -54,43 +54,33 @@ func sparkline(values []float64, floor float64, label string) template.HTML {
 		w, h, w, h, template.HTMLEscapeString(label), strings.Join(pts, " ")))
 }
 
-// statsEvents streams the service's CPU and memory sparklines: the
-// stack's samples from the Stats port while the page is open.
+// statsEvents streams the service's CPU and memory sparklines from its
+// shared sampler (statsHub), which renders them once per sample for every
+// page open on the service.
 func (s *Server) statsEvents(w http.ResponseWriter, r *http.Request) {
 	stack, service := r.PathValue("stack"), r.PathValue("service")
+	sub, cancel := s.stats.subscribe(stack, service)
+	defer cancel()
 	es := newEventStream(w)
-	byName := map[string]*series{}
-	err := s.cfg.Ports.Stats.Stats(r.Context(), stack, func(sample StatsSample) error {
-		seen := map[string]bool{}
-		for _, st := range sample.Replicas {
-			if st.Service != service {
-				continue
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepalive.C:
+			if es.ping() != nil {
+				return
 			}
-			seen[st.Name] = true
-			sr, ok := byName[st.Name]
-			if !ok {
-				sr = &series{Name: st.Name}
-				byName[st.Name] = sr
+		case <-sub.C:
+			out, err := sub.fragment()
+			if err != nil {
+				_ = es.send("update", []byte(`<p class="error" role="alert">`+template.HTMLEscapeString(err.Error())+`</p>`))
+				return
 			}
-			sr.add(st)
-		}
-		for name := range byName { // replicas gone (a rollout retired them)
-			if !seen[name] {
-				delete(byName, name)
+			if es.send("update", out) != nil {
+				return
 			}
 		}
-		var list []*series
-		for _, sr := range byName {
-			list = append(list, sr)
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-		out, err := s.fragment("stats-body", map[string]any{"Series": list})
-		if err != nil {
-			return err
-		}
-		return es.send("update", out)
-	})
-	if err != nil && r.Context().Err() == nil {
-		_ = es.send("update", []byte(`<p class="error" role="alert">`+template.HTMLEscapeString(err.Error())+`</p>`))
 	}
 }

@@ -30,9 +30,10 @@ type consolePorts struct {
 	st  *store.Store
 }
 
-// Stats samples the stack's running replicas once a second (berth stats).
-func (p consolePorts) Stats(ctx context.Context, stack string, fn func(console.StatsSample) error) error {
-	return p.eng.SampleStats(ctx, stack, func(s engine.StatsSample) error {
+// Stats samples the service's running replicas once a second (berth
+// stats' samples), reading no other service's.
+func (p consolePorts) Stats(ctx context.Context, stack, service string, fn func(console.StatsSample) error) error {
+	return p.eng.SampleStats(ctx, stack, service, func(s engine.StatsSample) error {
 		out := console.StatsSample{Time: s.Time}
 		for _, c := range s.Containers {
 			out.Replicas = append(out.Replicas, console.ReplicaStats{Name: c.Name, Service: c.Service, CPUPercent: c.CPUPercent, MemoryBytes: c.MemoryBytes})

@@ -100,11 +100,12 @@ func cpuPercent(prev, cur cpuReading) float64 {
 	return float64(cur.nanos-prev.nanos) / float64(wall.Nanoseconds()) * 100
 }
 
-// running lists the running containers of a stack ("" = all).
-func (e *Engine) running(stack string) []Container {
+// running lists the running containers of a stack ("" = all), of one of
+// its services unless service is "".
+func (e *Engine) running(stack, service string) []Container {
 	var out []Container
 	for _, c := range e.Containers(stack) {
-		if c.State == StateRunning {
+		if c.State == StateRunning && (service == "" || c.Service == service) {
 			out = append(out, c)
 		}
 	}
@@ -117,7 +118,7 @@ func (e *Engine) ServeStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	stack, stream := q.Get("stack"), q.Get("stream") == "1"
 	ew := api.NewEventWriter(w)
-	_ = e.SampleStats(r.Context(), stack, func(s StatsSample) error {
+	_ = e.SampleStats(r.Context(), stack, "", func(s StatsSample) error {
 		if err := ew.Send(s); err != nil {
 			return err
 		}
@@ -131,13 +132,16 @@ func (e *Engine) ServeStats(w http.ResponseWriter, r *http.Request) {
 var errStatsDone = errors.New("one sample sent")
 
 // SampleStats calls fn with a StatsSample of the running containers of
-// stack ("" = all) per statsInterval, until ctx ends or fn fails (its
-// error is returned, except when ctx ended first). The first sample's
-// CPU percentages are over the interval before it.
-func (e *Engine) SampleStats(ctx context.Context, stack string, fn func(StatsSample) error) error {
+// stack ("" = all) — of its service, unless service is "" — per
+// statsInterval, until ctx ends or fn fails (its error is returned,
+// except when ctx ended first). The first sample's CPU percentages are
+// over the interval before it. Only the containers sampled are read: the
+// console's sparklines of one service cost that service's replicas, not
+// the stack's.
+func (e *Engine) SampleStats(ctx context.Context, stack, service string, fn func(StatsSample) error) error {
 	s := newStatsSampler()
 	// The baseline reading.
-	s.sample(time.Now(), e.running(stack), e.rt.Stats)
+	s.sample(time.Now(), e.running(stack, service), e.rt.Stats)
 	t := time.NewTicker(statsInterval)
 	defer t.Stop()
 	for {
@@ -145,7 +149,7 @@ func (e *Engine) SampleStats(ctx context.Context, stack string, fn func(StatsSam
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := fn(s.sample(time.Now(), e.running(stack), e.rt.Stats)); err != nil {
+			if err := fn(s.sample(time.Now(), e.running(stack, service), e.rt.Stats)); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,3 +103,53 @@ func TestStatsAPIStreamsSamples(t *testing.T) {
 }
 
 var errStop = errors.New("enough samples")
+
+// Sampling one service reads only its containers, not the rest of the
+// stack's (the console's sparklines of one service of a large stack).
+func TestSampleStatsOfOneServiceReadsOnlyIt(t *testing.T) {
+	old := statsInterval
+	statsInterval = 5 * time.Millisecond
+	defer func() { statsInterval = old }()
+	rt, nets := newFakeRuntime(), newFakeNets()
+	e := newTestEngine(t, t.TempDir(), rt, nets)
+	defer e.Close()
+	spec := model.StackSpec{Name: "big", Services: []model.ServiceSpec{{Name: "web", Image: "x", Replicas: 2}, {Name: "db", Image: "x", Replicas: 1}, {Name: "cache", Image: "x", Replicas: 3}}}
+	if err := e.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	web := map[string]bool{}
+	for _, c := range e.ServiceContainers("big", "web") {
+		web[c.ID] = true
+	}
+	var mu sync.Mutex
+	read := map[string]int{}
+	rt.stats = func(id string) (Stats, error) {
+		mu.Lock()
+		read[id]++
+		mu.Unlock()
+		return Stats{MemoryBytes: 1}, nil
+	}
+	n := 0
+	err := e.SampleStats(context.Background(), "big", "web", func(s StatsSample) error {
+		if len(s.Containers) != 2 || s.Containers[0].Service != "web" || s.Containers[1].Service != "web" {
+			t.Fatalf("sample of big/web: %+v", s.Containers)
+		}
+		if n++; n == 3 {
+			return errStop
+		}
+		return nil
+	})
+	if !errors.Is(err, errStop) {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, times := range read {
+		if !web[id] {
+			t.Errorf("container %s of another service read %d times", id, times)
+		}
+	}
+	if len(read) != 2 {
+		t.Errorf("read %d containers, want web's 2", len(read))
+	}
+}

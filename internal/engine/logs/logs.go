@@ -89,7 +89,11 @@ func ReadAll(path string, o Options) ([]Entry, error) {
 // scan reads complete lines from r and returns how many bytes they took,
 // so a follower can resume after a partial last line.
 func scan(r io.Reader, fn func(Entry)) (int64, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	return scanBuffered(bufio.NewReaderSize(r, 64<<10), fn)
+}
+
+// scanBuffered is scan through br (Follow reuses one).
+func scanBuffered(br *bufio.Reader, fn func(Entry)) (int64, error) {
 	var n int64
 	for {
 		line, err := br.ReadBytes('\n')
@@ -147,12 +151,16 @@ func Follow(ctx context.Context, path string, o Options, out chan<- Entry) error
 	}()
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	// Most polls find nothing new: they cost one fstat, and reads reuse
+	// one buffer (a console's open logs view polls ten times a second).
+	br := bufio.NewReaderSize(nil, 64<<10)
 	for {
-		if f != nil {
+		if f != nil && !caughtUp(f, off) {
 			if _, err := f.Seek(off, io.SeekStart); err != nil {
 				return err
 			}
-			n, err := scan(f, func(e Entry) {
+			br.Reset(f)
+			n, err := scanBuffered(br, func(e Entry) {
 				select {
 				case out <- e:
 				case <-ctx.Done():
@@ -177,6 +185,12 @@ func Follow(ctx context.Context, path string, o Options, out chan<- Entry) error
 		case <-t.C:
 		}
 	}
+}
+
+// caughtUp tells whether f's size is off: nothing new to read.
+func caughtUp(f *os.File, off int64) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Size() == off
 }
 
 // Merge sorts entries of several sources by time (stable, so one source's

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -140,5 +141,28 @@ func TestFollowFromStart(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("entry %d never followed", i)
 		}
+	}
+}
+
+// Following a quiet log costs a stat per poll, not a fresh 64 KiB read
+// buffer: a console's logs view polls ten times a second per replica.
+func TestFollowQuietLogAllocatesLittle(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.log")
+	writeLines(t, p, 0, 2, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan Entry, 100)
+	done := make(chan error, 1)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	go func() { done <- Follow(ctx, p, Options{Poll: time.Millisecond}, out) }()
+	time.Sleep(300 * time.Millisecond) // an observation window: about 300 polls
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+		t.Errorf("following a quiet log for 300 ms allocated %d KiB", got>>10)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ShimState is what a container directory says about its supervisor and
@@ -84,36 +82,6 @@ func WaitExit(ctx context.Context, dir string) (Exit, error) {
 		}
 		if err := waitProcess(ctx, st.ShimPid); err != nil {
 			return Exit{}, err
-		}
-	}
-}
-
-// waitProcess returns when pid exits (or ctx ends). Pid reuse between the
-// liveness check and pidfd_open only makes the caller look again.
-func waitProcess(ctx context.Context, pid int) error {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ESRCH) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("pidfd_open %d: %w", pid, err)
-	}
-	defer unix.Close(fd)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// A short poll timeout lets ctx cancellation be noticed.
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 100)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("poll pidfd %d: %w", pid, err)
-		}
-		if n > 0 {
-			return nil
 		}
 	}
 }
