@@ -24,6 +24,8 @@ var appVersions = [2]string{"1.0.0", "2.0.0"}
 type images struct {
 	layouts  map[string]string // version → OCI layout holding tag "app"
 	archives map[string]string // docker-archive paths: app versions and "nginx"
+	// nginxConf is the nginx example's nginx.conf (the source's copy).
+	nginxConf string
 }
 
 func (im *images) berthRef(version string) string {
@@ -71,6 +73,7 @@ func buildImages(ctx context.Context, berthBin, root, aptRepo, dir string, docke
 			}
 		}
 	}
+	im.nginxConf = filepath.Join(src, "nginx", "nginx.conf")
 	im.layouts["nginx"] = filepath.Join(dir, "nginx")
 	if err := build(filepath.Join(src, "nginx", "berth.yaml"), "nginx", "--oci-layout", im.layouts["nginx"]); err != nil {
 		return nil, err

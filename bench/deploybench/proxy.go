@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -90,13 +91,18 @@ func proxyServiceYAML(image string, replicas, port int) string {
 }
 
 // throughputYAML is the throughput stack: service app on a plain port
-// and service tls (the same image) on a TLS port with cert and key.
-func throughputYAML(image string, port, tlsPort int, cert, key string) string {
+// and service tls (the same image) on a TLS port with cert and key; conf,
+// when set, is bind-mounted as the backend's /etc/nginx/nginx.conf.
+func throughputYAML(image string, port, tlsPort int, cert, key, conf string) string {
 	svc := func(port int, tls string) string {
-		return fmt.Sprintf(`    image: %s
+		s := fmt.Sprintf(`    image: %s
     ports: ["127.0.0.1:%d:8080"]
     x-berth-proxy: {protocol: http, balance: round_robin%s}
 `, image, port, tls)
+		if conf != "" {
+			s += fmt.Sprintf("    volumes: [\"%s:/etc/nginx/nginx.conf:ro\"]\n", conf)
+		}
+		return s
 	}
 	return "name: " + proxyStack + "\nservices:\n  app:\n" + svc(port, "") + "  tls:\n" + svc(tlsPort, fmt.Sprintf(", tls: {cert: %s, key: %s}", cert, key))
 }
@@ -116,12 +122,24 @@ func measureThroughput(ctx context.Context, o options, bd *berthDaemon, im *imag
 	if err != nil {
 		return nil, err
 	}
-	image := im.berthRef(appVersions[0])
+	image, conf := im.berthRef(appVersions[0]), ""
 	if o.backend == "nginx" {
-		image = im.nginxRef()
+		// The example's nginx.conf with a worker per CPU: with its one
+		// worker the backend, not the proxy in front, caps every path.
+		image, conf = im.nginxRef(), filepath.Join(dir, "backend-nginx.conf")
+		src, err := os.ReadFile(im.nginxConf)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Contains(src, []byte("worker_processes 1;")) {
+			return nil, fmt.Errorf("%s: no \"worker_processes 1;\" to raise", im.nginxConf)
+		}
+		if err := os.WriteFile(conf, bytes.Replace(src, []byte("worker_processes 1;"), []byte("worker_processes auto;"), 1), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	file := filepath.Join(dir, "proxy.yaml")
-	if err := os.WriteFile(file, []byte(throughputYAML(image, berthPort, berthTLSPort, cert, key)), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(throughputYAML(image, berthPort, berthTLSPort, cert, key, conf)), 0o644); err != nil {
 		return nil, err
 	}
 	progress("proxy: berth up of the %s backend on 127.0.0.1:%d (http) and :%d (https)", o.backend, berthPort, berthTLSPort)
