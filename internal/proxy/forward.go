@@ -59,30 +59,10 @@ func (l *listener) forward(ctx context.Context, e exchange, st *listenerState, r
 			if a.sentFailed {
 				return badGateway(e, rt, lastErr)
 			}
-			if deadline.IsZero() {
-				deadline = time.Now().Add(l.p.holdTimeout)
+			var code int
+			if st, rt, code = l.awaitBackend(e, st, rt, &a, &deadline, lastErr); code != 0 {
+				return code
 			}
-			next, ok := e.waitForBackends(st, deadline, a.tried != 0)
-			if !ok {
-				if e.clientGone() {
-					return 499
-				}
-				if lastErr != nil {
-					return badGateway(e, rt, lastErr)
-				}
-				e.fail(http.StatusServiceUnavailable, "no ready backend for "+rt.cfg.Service)
-				return http.StatusServiceUnavailable
-			}
-			if next != st {
-				st = next
-				host := e.host()
-				if rt = st.route(host); rt == nil {
-					e.fail(http.StatusNotFound, fmt.Sprintf("no service for host %q", host))
-					return http.StatusNotFound
-				}
-				e.useRoute(rt)
-			}
-			a.tried = 0
 			continue
 		}
 		if !b.acquire() {
@@ -128,6 +108,40 @@ func (l *listener) forward(ctx context.Context, e exchange, st *listenerState, r
 		}
 		return e.respond(bc)
 	}
+}
+
+// awaitBackend is the wait of a request whose route has no backend left
+// to try: it holds the request (up to holdTimeout from its first wait)
+// until the listener's snapshot changes, and returns the new snapshot and
+// the request's route in it, or the status it answered with (non-zero)
+// when the wait ended without one: the client left, the hold timed out,
+// the host is no longer routed.
+func (l *listener) awaitBackend(e exchange, st *listenerState, rt *route, a *attempts, deadline *time.Time, lastErr error) (*listenerState, *route, int) {
+	if deadline.IsZero() {
+		*deadline = time.Now().Add(l.p.holdTimeout)
+	}
+	next, ok := e.waitForBackends(st, *deadline, a.tried != 0)
+	if !ok {
+		if e.clientGone() {
+			return st, rt, 499
+		}
+		if lastErr != nil {
+			return st, rt, badGateway(e, rt, lastErr)
+		}
+		e.fail(http.StatusServiceUnavailable, "no ready backend for "+rt.cfg.Service)
+		return st, rt, http.StatusServiceUnavailable
+	}
+	if next != st {
+		st = next
+		host := e.host()
+		if rt = st.route(host); rt == nil {
+			e.fail(http.StatusNotFound, fmt.Sprintf("no service for host %q", host))
+			return st, rt, http.StatusNotFound
+		}
+		e.useRoute(rt)
+	}
+	a.tried = 0
+	return st, rt, 0
 }
 
 func (l *listener) retried(rt *route, b *backend, err error) {

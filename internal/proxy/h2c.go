@@ -79,35 +79,15 @@ func (l *listener) forwardH2C(e *netExchange, st *listenerState, rt *route) int 
 	for {
 		b, idx := rt.pick(a.tried)
 		if b == nil {
-			if deadline.IsZero() {
-				deadline = time.Now().Add(l.p.holdTimeout)
+			var code int
+			if st, rt, code = l.awaitBackend(e, st, rt, &a, &deadline, lastErr); code != 0 {
+				return code
 			}
-			next, ok := e.waitForBackends(st, deadline, a.tried != 0)
-			if !ok {
-				if e.clientGone() {
-					return 499
-				}
-				if lastErr != nil {
-					return badGateway(e, rt, lastErr)
-				}
-				e.fail(http.StatusServiceUnavailable, "no ready backend for "+rt.cfg.Service)
-				return http.StatusServiceUnavailable
+			if !rt.h2c {
+				// The service went back to HTTP/1.1 meanwhile.
+				delete(e.r.Header, "Te")
+				return l.forward(e.ctx, e, st, rt, prior{})
 			}
-			if next != st {
-				st = next
-				host := e.host()
-				if rt = st.route(host); rt == nil {
-					notFound(e.w, host)
-					return http.StatusNotFound
-				}
-				e.useRoute(rt)
-				if !rt.h2c {
-					// The service went back to HTTP/1.1 meanwhile.
-					delete(e.r.Header, "Te")
-					return l.forward(e.ctx, e, st, rt, prior{})
-				}
-			}
-			a.tried = 0
 			continue
 		}
 		if !b.acquire() {
