@@ -288,7 +288,7 @@ func measureCPU(ctx context.Context, pid int, window time.Duration, open func(co
 		}
 		return n
 	}
-	e0, m0 := events(), machineCPU()
+	e0, m0 := events(), benchkit.MachineCPU()
 	c0, err := processCPU(pid)
 	if err != nil {
 		return cpuCase{}, err
@@ -304,7 +304,7 @@ func measureCPU(ctx context.Context, pid int, window time.Duration, open func(co
 		return cpuCase{}, err
 	}
 	secs := time.Since(t0).Seconds()
-	res := cpuCase{Streams: len(subs), Events: events() - e0, Secs: secs, CPUSecs: c1 - c0, Percent: 100 * (c1 - c0) / secs, MachineBusy: machineCPU().busySince(m0)}
+	res := cpuCase{Streams: len(subs), Events: events() - e0, Secs: secs, CPUSecs: c1 - c0, Percent: 100 * (c1 - c0) / secs, MachineBusy: benchkit.MachineCPU().BusySince(m0)}
 	for _, s := range subs {
 		select {
 		case <-s.done:

@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 )
@@ -58,32 +57,4 @@ func loadAverage() string {
 		return ""
 	}
 	return strings.Join(f[:3], ", ")
-}
-
-// cpuSample is the machine's cumulative CPU time from /proc/stat, in ticks.
-type cpuSample struct{ busy, total uint64 }
-
-func machineCPU() cpuSample {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return cpuSample{}
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	var s cpuSample
-	for i, v := range strings.Fields(line)[1:] {
-		n, _ := strconv.ParseUint(v, 10, 64)
-		s.total += n
-		if i != 3 && i != 4 { // idle, iowait
-			s.busy += n
-		}
-	}
-	return s
-}
-
-// busySince is the machine's CPU use since prev, in percent of one CPU.
-func (s cpuSample) busySince(prev cpuSample) float64 {
-	if s.total <= prev.total {
-		return 0
-	}
-	return 100 * float64(runtime.NumCPU()) * float64(s.busy-prev.busy) / float64(s.total-prev.total)
 }

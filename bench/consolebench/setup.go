@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -44,7 +43,7 @@ func buildImage(ctx context.Context, berthBin, dir, busybox string) (string, err
 			return "", err
 		}
 	}
-	if err := copyFile(busybox, filepath.Join(rootfs, "bin", "busybox"), 0o755); err != nil {
+	if err := benchkit.CopyFile(busybox, filepath.Join(rootfs, "bin", "busybox"), 0o755); err != nil {
 		return "", fmt.Errorf("busybox-static (apt-get install busybox-static): %w", err)
 	}
 	for _, a := range busyboxApplets {
@@ -177,21 +176,4 @@ func runCmd(ctx context.Context, dir string, env []string, name string, args ...
 		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, benchkit.Tail(out, 3000))
 	}
 	return nil
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

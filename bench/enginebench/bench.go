@@ -155,12 +155,12 @@ func benchmark(ctx context.Context, o options, progressW io.Writer) (_ *output, 
 	meta.SetupSecs = time.Since(start).Seconds()
 
 	out := &output{Meta: meta, Tools: o.tools}
-	cpu0 := machineCPU()
+	cpu0 := benchkit.MachineCPU()
 	lat, err := measureLatency(ctx, w, methods, o.runs, o.settle, progress)
 	if err != nil {
 		return nil, err
 	}
-	out.Meta.LatencyCPU = machineCPU().busySince(cpu0)
+	out.Meta.LatencyCPU = benchkit.MachineCPU().BusySince(cpu0)
 	out.Latency = lat
 	out.Phases = phases.breakdowns()
 	// The scaled stacks keep their first replica until here.

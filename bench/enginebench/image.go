@@ -6,11 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/berth-dev/berth/bench/internal/benchkit"
 )
 
 // The one image every engine runs: busybox-static alone, built by
@@ -46,7 +47,7 @@ func buildImage(ctx context.Context, berthBin, dir, busybox string) (*image, err
 			return nil, err
 		}
 	}
-	if err := copyFile(busybox, filepath.Join(rootfs, "bin", "busybox"), 0o755); err != nil {
+	if err := benchkit.CopyFile(busybox, filepath.Join(rootfs, "bin", "busybox"), 0o755); err != nil {
 		return nil, fmt.Errorf("busybox-static (apt-get install busybox-static): %w", err)
 	}
 	for _, a := range busyboxApplets {
@@ -97,23 +98,6 @@ func (img *image) loadIntoDocker(ctx context.Context, berthBin string, d *docker
 		return fmt.Errorf("docker load: no \"Loaded image:\" line in %q", out)
 	}
 	return os.Remove(archive)
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // runcBundle is a bundle for raw runc: `runc spec`'s default config
@@ -182,7 +166,7 @@ func berthSpecBundle(containerDir, dir, rootfs, berthMarkerDir, markerDir string
 				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 					return err
 				}
-				if err := copyFile(src, dst, 0o644); err != nil {
+				if err := benchkit.CopyFile(src, dst, 0o644); err != nil {
 					return fmt.Errorf("copy berth's %s: %w", rel, err)
 				}
 				mm["source"] = dst
