@@ -171,8 +171,29 @@ func (s *Server) fragment(name string, data any) ([]byte, error) {
 func (s *Server) live(w http.ResponseWriter, r *http.Request, render func(snapshot) ([]byte, error)) {
 	snaps, cancel := s.hub.subscribe()
 	defer cancel()
-	es := newEventStream(w)
 	var sent []byte
+	streamUpdates(w, r, snaps, func(snap snapshot) ([]byte, bool, bool) {
+		out, err := render(snap)
+		if errors.Is(err, errUnchanged) {
+			return nil, false, false
+		}
+		if err != nil {
+			out = errorFragment(err)
+		}
+		if bytes.Equal(out, sent) {
+			return nil, false, false
+		}
+		sent = out
+		return out, true, false
+	})
+}
+
+// streamUpdates runs a server-sent event stream of "update" events: next
+// turns each value from ch into the event to send (send false: none this
+// time; stop: the stream ends after it), with a keep-alive ping every
+// 15 s, until the client leaves.
+func streamUpdates[T any](w http.ResponseWriter, r *http.Request, ch <-chan T, next func(T) (out []byte, send, stop bool)) {
+	es := newEventStream(w)
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	for {
@@ -183,23 +204,18 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, render func(snapsh
 			if es.ping() != nil {
 				return
 			}
-		case snap := <-snaps:
-			out, err := render(snap)
-			if errors.Is(err, errUnchanged) {
-				continue
-			}
-			if err != nil {
-				out = []byte(`<p class="error" role="alert">` + template.HTMLEscapeString(err.Error()) + `</p>`)
-			}
-			if bytes.Equal(out, sent) {
-				continue
-			}
-			if es.send("update", out) != nil {
+		case v := <-ch:
+			out, send, stop := next(v)
+			if send && es.send("update", out) != nil || stop {
 				return
 			}
-			sent = out
 		}
 	}
+}
+
+// errorFragment is err as the live part of a page shows it.
+func errorFragment(err error) []byte {
+	return []byte(`<p class="error" role="alert">` + template.HTMLEscapeString(err.Error()) + `</p>`)
 }
 
 // errUnchanged tells live a snapshot changed nothing its page shows.

@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // sparkPoints is how many samples a sparkline shows (a minute).
@@ -61,26 +60,11 @@ func (s *Server) statsEvents(w http.ResponseWriter, r *http.Request) {
 	stack, service := r.PathValue("stack"), r.PathValue("service")
 	sub, cancel := s.stats.subscribe(stack, service)
 	defer cancel()
-	es := newEventStream(w)
-	keepalive := time.NewTicker(15 * time.Second)
-	defer keepalive.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepalive.C:
-			if es.ping() != nil {
-				return
-			}
-		case <-sub.C:
-			out, err := sub.fragment()
-			if err != nil {
-				_ = es.send("update", []byte(`<p class="error" role="alert">`+template.HTMLEscapeString(err.Error())+`</p>`))
-				return
-			}
-			if es.send("update", out) != nil {
-				return
-			}
+	streamUpdates(w, r, sub.C, func(struct{}) ([]byte, bool, bool) {
+		out, err := sub.fragment()
+		if err != nil {
+			return errorFragment(err), true, true
 		}
-	}
+		return out, true, false
+	})
 }
